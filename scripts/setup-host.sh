@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the host packages tsnerd and its tests need (Debian, as root). Idempotent.
+set -euo pipefail
+pkgs=(containerd runc containernetworking-plugins iptables iproute2 busybox-static docker-registry skopeo
+      golang-github-containerd-containerd-dev)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts the packaged services; tsnerd's tests use their own private instances.
+for svc in docker-registry; do systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+modprobe overlay 2>/dev/null || true
+modprobe br_netfilter 2>/dev/null || true
+sysctl -qw net.ipv4.ip_forward=1 || true

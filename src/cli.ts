@@ -1,0 +1,14 @@
+/**
+ * tsnerd's process entry. `tsnerd internal oci-hook <event>` is dispatched
+ * before anything heavy is imported: the OCI hook runs on every container start
+ * and stop, so it must not pay for oclif or gRPC.
+ */
+const argv = process.argv.slice(2);
+
+if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
+  const { runHookMain } = await import('./hook/main.ts');
+  process.exitCode = await runHookMain(argv.slice(2));
+} else {
+  const { execute } = await import('@oclif/core');
+  await execute({ dir: import.meta.url, args: argv });
+}
