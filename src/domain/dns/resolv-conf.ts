@@ -1,0 +1,56 @@
+/**
+ * resolv.conf for a container, by nerdctl's rules: each part (nameservers,
+ * search, options) comes from the user's flags, else the config file's
+ * globals, else the host; localhost resolvers cannot work from inside a
+ * network namespace, so they are dropped except on host networking.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export interface ResolvConf {
+  nameservers: string[];
+  search: string[];
+  options: string[];
+}
+
+export type ResolvMode = 'cni' | 'none' | 'host';
+
+const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4', '2001:4860:4860::8888', '2001:4860:4860::8844'];
+
+export function parseResolvConf(text: string): ResolvConf {
+  const conf: ResolvConf = { nameservers: [], search: [], options: [] };
+  for (const raw of text.split('\n')) {
+    const line = raw.split(/[#;]/)[0]!.trim();
+    const [key, ...values] = line.split(/\s+/);
+    if (key === 'nameserver' && values[0]) conf.nameservers.push(values[0]);
+    else if (key === 'search' || key === 'domain') conf.search = values;
+    else if (key === 'options') conf.options.push(...values);
+  }
+  return conf;
+}
+
+/** Partial sources: an undefined or empty part falls through to the next source. */
+export type ResolvSource = Partial<ResolvConf>;
+
+export function buildResolvConf(mode: ResolvMode, sources: readonly ResolvSource[]): ResolvConf {
+  const pick = (key: keyof ResolvConf): string[] => sources.map((s) => s[key]).find((v) => v !== undefined && v.length > 0) ?? [];
+  let nameservers = pick('nameservers');
+  if (mode !== 'host') {
+    nameservers = nameservers.filter((ns) => !isLocalhost(ns));
+    if (nameservers.length === 0) nameservers = [...FALLBACK_NAMESERVERS];
+    if (mode === 'cni') nameservers = nameservers.filter((ns) => isIPv4(ns));
+  }
+  const search = pick('search').filter((s) => s !== '.');
+  return { nameservers, search, options: pick('options') };
+}
+
+export function renderResolvConf(conf: ResolvConf): string {
+  let out = '';
+  if (conf.search.length > 0) out += `search ${conf.search.join(' ')}\n`;
+  for (const ns of conf.nameservers) out += `nameserver ${ns}\n`;
+  if (conf.options.length > 0) out += `options ${conf.options.join(' ')}\n`;
+  return out;
+}
+
+function isLocalhost(ip: string): boolean {
+  return (isIPv4(ip) && ip.startsWith('127.')) || (isIPv6(ip) && ip === '::1');
+}
