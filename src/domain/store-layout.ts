@@ -1,0 +1,55 @@
+/**
+ * Where tsnerd keeps per-container state, laid out like nerdctl's data store
+ * so the two tools can be read side by side:
+ *
+ *   <dataRoot>/<sha256(address)[:8]>/
+ *     containers/<ns>/<id>/   resolv.conf, hostname, network-config.json, lifecycle.json, logs, hook logs
+ *     etchosts/<ns>/<id>/     hosts, meta.json
+ *     names/<ns>/<name>       the owning container ID
+ */
+import { join } from 'node:path';
+import { addressHash } from './settings.ts';
+
+export class StoreLayout {
+  readonly root: string;
+
+  constructor(dataRoot: string, address: string) {
+    this.root = join(dataRoot, addressHash(address));
+  }
+
+  containersDir(ns: string): string {
+    return join(this.root, 'containers', ns);
+  }
+
+  /** The container's state dir (label tsnerd/state-dir). */
+  containerDir(ns: string, id: string): string {
+    return join(this.containersDir(ns), id);
+  }
+
+  etchostsDir(ns: string): string {
+    return join(this.root, 'etchosts', ns);
+  }
+
+  hostsDir(ns: string, id: string): string {
+    return join(this.etchostsDir(ns), id);
+  }
+
+  namesDir(ns: string): string {
+    return join(this.root, 'names', ns);
+  }
+
+  /** Lock serialising CNI work and port allocation host-wide for this daemon. */
+  networkLock(): string {
+    return join(this.root, 'network.lock');
+  }
+}
+
+/** Files inside a container's state dir. */
+export const StateFiles = {
+  resolvConf: 'resolv.conf',
+  hostname: 'hostname',
+  networkConfig: 'network-config.json',
+  lifecycle: 'lifecycle.json',
+  hosts: 'hosts',
+  meta: 'meta.json',
+} as const;
