@@ -1,0 +1,342 @@
+/**
+ * End-to-end test environment: a private containerd (own root, state and sockets in a
+ * temp dir), a temp tsnerd data root and CNI conf dir, the busybox test image, and a
+ * throwaway registry. Nothing here touches the host's containerd, /etc/cni/net.d or
+ * /var/lib/tsnerd.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, closeSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+export interface TestEnv {
+  dir: string;
+  address: string;
+  namespace: string;
+  dataRoot: string;
+  netconfPath: string;
+  cniPath: string;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TSNERD_BIN = join(REPO_ROOT, 'bin/tsnerd');
+const IMAGE_SCRIPT = join(REPO_ROOT, 'scripts/build-test-image.sh');
+const IMAGE_ARCHIVE = join(REPO_ROOT, 'test/.cache/busybox-oci.tar');
+const BUSYBOX = '/bin/busybox';
+const TEST_IMAGE_REF = 'docker.io/library/busybox:latest';
+const CNI_PATH = '/usr/lib/cni';
+/** runc's state root as the containerd runc v2 shim sets it by default, per namespace. */
+const RUNC_ROOT = '/run/containerd/runc';
+/** Every env dir starts with this, so a later run can find and reap a crashed run's leftovers. */
+const ENV_DIR_PREFIX = 'tsnerd-e2e-';
+const OWNER_FILE = 'owner.pid';
+const NAMESPACE_FILE = 'namespace';
+
+/** Runs a command with a deadline; never throws (a missing binary is exit code 127). */
+async function run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const result = await execa(cmd, args, {
+    reject: false,
+    env: opts.env,
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 30_000,
+    stdin: opts.input === undefined ? 'ignore' : 'pipe',
+  });
+  return {
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+    exitCode: result.exitCode ?? (result.failed ? 127 : 0),
+  };
+}
+
+/** `ctr` against the env's private containerd and namespace. */
+export function ctr(env: TestEnv, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return ctrAt(env.address, env.namespace, args, opts.timeoutMs);
+}
+
+function ctrAt(address: string, namespace: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run('ctr', ['-a', address, '-n', namespace, ...args], { timeoutMs });
+}
+
+function containerdConfig(dir: string, address: string): string {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    'version = 2',
+    `root = ${q(join(dir, 'root'))}`,
+    `state = ${q(join(dir, 'state'))}`,
+    // CRI would write CNI config and listen on a TCP stream port; tests don't need it.
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '',
+    '[grpc]',
+    `  address = ${q(address)}`,
+    '',
+    '[ttrpc]',
+    `  address = ${q(`${address}.ttrpc`)}`,
+    '',
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = ${q(join(dir, 'opt'))}`,
+    '',
+  ].join('\n');
+}
+
+export async function startEnv(name: string): Promise<TestEnv> {
+  await reapStaleEnvs();
+  // unix socket paths must stay under 108 bytes, so the name is kept short
+  const shortName = name.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 24);
+  const dir = await mkdtemp(join(tmpdir(), `${ENV_DIR_PREFIX}${shortName}-`));
+  await writeFile(join(dir, OWNER_FILE), String(process.pid));
+  await writeFile(join(dir, NAMESPACE_FILE), name);
+  const address = join(dir, 'containerd.sock');
+  const dataRoot = join(dir, 'data');
+  const netconfPath = join(dir, 'netconf');
+  await Promise.all([mkdir(dataRoot), mkdir(netconfPath)]);
+  const configPath = join(dir, 'containerd.toml');
+  await writeFile(configPath, containerdConfig(dir, address));
+
+  const logFd = openSync(join(dir, 'containerd.log'), 'a');
+  let daemon: ChildProcess;
+  try {
+    daemon = spawn('containerd', ['--config', configPath], { stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
+  daemon.on('error', () => {}); // reported below as "did not come up"
+
+  let stopping: Promise<void> | undefined;
+  const env: TestEnv = {
+    dir,
+    address,
+    namespace: name,
+    dataRoot,
+    netconfPath,
+    cniPath: CNI_PATH,
+    env: {
+      CONTAINERD_ADDRESS: address,
+      CONTAINERD_NAMESPACE: name,
+      TSNERD_DATA_ROOT: dataRoot,
+      NETCONFPATH: netconfPath,
+      CNI_PATH,
+    },
+    stop: () => (stopping ??= teardown(dir, address, daemon)),
+  };
+
+  const deadline = Date.now() + 30_000;
+  while (!(await isUp(address))) {
+    if (daemon.exitCode !== null || daemon.signalCode !== null || Date.now() > deadline) {
+      const log = await readFile(join(dir, 'containerd.log'), 'utf8').catch(() => '');
+      await env.stop();
+      throw new Error(`private containerd did not come up:\n${log.split('\n').slice(-20).join('\n')}`);
+    }
+    await sleep(100);
+  }
+  return env;
+}
+
+async function isUp(address: string): Promise<boolean> {
+  if (!existsSync(address)) return false;
+  return (await run('ctr', ['-a', address, 'version'], { timeoutMs: 5_000 })).exitCode === 0;
+}
+
+/** Best effort and bounded in time: every step swallows its own failure so the next still runs. */
+async function teardown(dir: string, address: string, daemon: ChildProcess | undefined): Promise<void> {
+  const step = async (fn: () => Promise<unknown>) => { try { await fn(); } catch { /* keep tearing down */ } };
+  const namespaces = new Set<string>();
+  await step(async () => {
+    if (!(await isUp(address))) return;
+    const nsList = await run('ctr', ['-a', address, 'namespaces', 'ls', '-q'], { timeoutMs: 10_000 });
+    for (const ns of lines(nsList.stdout)) {
+      namespaces.add(ns);
+      const tasks = await ctrAt(address, ns, ['tasks', 'ls', '-q'], 10_000);
+      await Promise.all(lines(tasks.stdout).map((id) => ctrAt(address, ns, ['tasks', 'rm', '-f', id], 15_000)));
+      const containers = await ctrAt(address, ns, ['containers', 'ls', '-q'], 10_000);
+      await Promise.all(lines(containers.stdout).map((id) => ctrAt(address, ns, ['containers', 'rm', id], 15_000)));
+    }
+  });
+  await step(() => stopProcess(daemon));
+  await step(() => killProcessesMentioning(dir));
+  await step(async () => {
+    const recorded = await readFile(join(dir, NAMESPACE_FILE), 'utf8').catch(() => undefined);
+    if (recorded) namespaces.add(recorded);
+    for (const ns of namespaces) await deleteRuncContainersUnder(ns, dir);
+  });
+  await step(() => unmountUnder(dir));
+  await step(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  child.kill('SIGTERM');
+  const gone = await Promise.race([exited.then(() => true), sleep(10_000, false, { ref: false })]);
+  if (!gone) {
+    child.kill('SIGKILL');
+    await Promise.race([exited, sleep(5_000, undefined, { ref: false })]);
+  }
+}
+
+/** Shims (and a crashed run's containerd) carry the env dir in their command line. */
+async function killProcessesMentioning(dir: string): Promise<void> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(dir)) pids.push(pid);
+  }
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  if (pids.length > 0) await sleep(200);
+}
+
+/** A shim killed without cleanup leaves runc state (and a live container) behind; its bundle lives under dir. */
+async function deleteRuncContainersUnder(namespace: string, dir: string): Promise<void> {
+  const root = join(RUNC_ROOT, namespace);
+  if (!existsSync(root)) return;
+  const listed = await run('runc', ['--root', root, 'list', '--format', 'json'], { timeoutMs: 10_000 });
+  if (listed.exitCode !== 0) return;
+  const entries = (JSON.parse(listed.stdout || 'null') ?? []) as { id: string; bundle: string }[];
+  for (const c of entries.filter((e) => e.bundle.startsWith(`${dir}/`))) {
+    await run('runc', ['--root', root, 'delete', '--force', c.id], { timeoutMs: 10_000 });
+  }
+  await rmdir(root).catch(() => {}); // only once empty: another run may share the namespace name
+}
+
+async function unmountUnder(dir: string): Promise<void> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  // field 5 is the mount point, with spaces etc. octal-escaped
+  const points = lines(mountinfo)
+    .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) await run('umount', ['-l', p], { timeoutMs: 10_000 });
+}
+
+/** Cleans up env dirs whose owning test process is gone (a run that crashed or was killed). */
+async function reapStaleEnvs(): Promise<void> {
+  const base = tmpdir();
+  for (const entry of await readdir(base).catch(() => [] as string[])) {
+    if (!entry.startsWith(ENV_DIR_PREFIX)) continue;
+    const dir = join(base, entry);
+    const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'NaN'));
+    if (Number.isInteger(owner) && isAlive(owner)) continue;
+    await teardown(dir, join(dir, 'containerd.sock'), undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function tsnerd(env: TestEnv, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run(TSNERD_BIN, args, {
+    env: env.env,
+    timeoutMs: opts.timeoutMs ?? 120_000,
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+  });
+}
+
+let archive: Promise<string> | undefined;
+
+export function testImageArchive(): Promise<string> {
+  return (archive ??= buildArchiveIfStale());
+}
+
+async function buildArchiveIfStale(): Promise<string> {
+  const mtime = (p: string) => statSync(p).mtimeMs;
+  if (existsSync(IMAGE_ARCHIVE) && mtime(IMAGE_ARCHIVE) >= Math.max(mtime(BUSYBOX), mtime(IMAGE_SCRIPT))) return IMAGE_ARCHIVE;
+  const built = await run('bash', [IMAGE_SCRIPT, IMAGE_ARCHIVE], { timeoutMs: 120_000 });
+  if (built.exitCode !== 0) {
+    archive = undefined;
+    throw new Error(`build-test-image.sh failed: ${built.stderr}`);
+  }
+  return IMAGE_ARCHIVE;
+}
+
+export async function importTestImage(env: TestEnv): Promise<string> {
+  const path = await testImageArchive();
+  const imported = await ctr(env, ['images', 'import', path], { timeoutMs: 120_000 });
+  if (imported.exitCode !== 0) throw new Error(`ctr images import failed: ${imported.stderr}`);
+  return TEST_IMAGE_REF;
+}
+
+export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsnerd-registry-'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${host}`,
+      '',
+    ].join('\n'),
+  );
+  const logFd = openSync(join(dir, 'registry.log'), 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
+  child.on('error', () => {});
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await stopProcess(child).catch(() => {});
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    })());
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+    if (ok) return { host, stop };
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      const log = await readFile(join(dir, 'registry.log'), 'utf8').catch(() => '');
+      await stop();
+      throw new Error(`docker-registry did not come up on ${host}:\n${log.slice(-2000)}`);
+    }
+    await sleep(100);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      server.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
