@@ -2,7 +2,11 @@
 # Installs the host packages tsnerd and its tests need (Debian, as root). Idempotent.
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 busybox-static docker-registry skopeo
-      golang-github-containerd-containerd-dev)
+      golang-github-containerd-containerd-dev
+      kmod procps util-linux ca-certificates curl)
+# npm only bootstraps `npm ci`, which brings the pinned Node that tsnerd runs on; a Node
+# from elsewhere (e.g. NodeSource) already ships npm and would conflict with Debian's.
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if ((${#missing[@]})); then
