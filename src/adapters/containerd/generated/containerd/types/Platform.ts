@@ -1,0 +1,14 @@
+// Original file: protos/containerd/types/platform.proto
+
+
+export interface Platform {
+  'os'?: (string);
+  'architecture'?: (string);
+  'variant'?: (string);
+}
+
+export interface Platform__Output {
+  'os': (string);
+  'architecture': (string);
+  'variant': (string);
+}
