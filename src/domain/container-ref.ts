@@ -1,0 +1,43 @@
+/** Container IDs, names and how a user's reference picks one container. */
+import { randomBytes } from 'node:crypto';
+import { invalid, notFound } from './errors.ts';
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function newContainerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}
+
+export function validateContainerName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw invalid(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+}
+
+/** nerdctl's default name: the image's last path element plus 5 hex of the ID. */
+export function defaultContainerName(imageRef: string, id: string): string {
+  const base = (imageRef.split('/').pop() ?? 'ctr').split(/[:@]/)[0] ?? 'ctr';
+  const clean = base.replace(/[^a-zA-Z0-9_.-]/g, '') || 'ctr';
+  return `${clean}-${id.slice(0, 5)}`;
+}
+
+export interface NamedContainer {
+  id: string;
+  name: string | undefined;
+}
+
+/** Exact ID, then exact name, then a unique ID prefix (Docker's order). */
+export function findContainer<T extends NamedContainer>(query: string, containers: readonly T[]): T {
+  const byId = containers.find((c) => c.id === query);
+  if (byId) return byId;
+  const byName = containers.find((c) => c.name === query);
+  if (byName) return byName;
+  const byPrefix = query === '' ? [] : containers.filter((c) => c.id.startsWith(query));
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  if (byPrefix.length > 1) throw invalid(`multiple IDs found with provided prefix: "${query}"`);
+  throw notFound(`no such container: "${query}"`);
+}
