@@ -1,0 +1,26 @@
+/** Per-container files in the state dir that networking reads and writes. */
+
+/** One published port as nerdctl stores it (go-cni's PortMapping has no JSON tags). */
+export interface StoredPortMapping {
+  HostPort: number;
+  ContainerPort: number;
+  Protocol: string;
+  HostIP: string;
+}
+
+export interface NetworkConfigFile {
+  portMappings: StoredPortMapping[];
+}
+
+export interface Lifecycle {
+  started_at?: string;
+  /** Set when createRuntime failed: runc still sends postStop, which must then do nothing. */
+  create_error?: boolean;
+}
+
+export interface ContainerStateFiles {
+  readNetworkConfig(stateDir: string): Promise<NetworkConfigFile>;
+  writeNetworkConfig(stateDir: string, config: NetworkConfigFile): Promise<void>;
+  readLifecycle(stateDir: string): Promise<Lifecycle>;
+  writeLifecycle(stateDir: string, lifecycle: Lifecycle): Promise<void>;
+}
