@@ -6,7 +6,7 @@ describe('CNI masquerade chain', () => {
   it('is named like the plugins name it (CNI- + sha512 prefix, 28 chars)', () => {
     // sha512("bridge" + "default-abc") in hex, cut to 28 characters with the prefix.
     assert.equal(cniChainName('bridge', 'default-abc'), 'CNI-466f1999d83aab93c0e89823');
-    assert.notEqual(name, cniChainName('bridge', 'default-abd'));
+    assert.notEqual(cniChainName('bridge', 'default-abc'), cniChainName('bridge', 'default-abd'));
   });
 
   it('teardown script deletes the POSTROUTING rule, then flushes and deletes the chain', () => {
