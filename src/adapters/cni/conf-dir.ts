@@ -1,0 +1,61 @@
+/**
+ * Loads the CNI conf dir the nerdctl way: `.conf`, `.conflist` and `.json`
+ * files at the top level (visible to every namespace) plus those in
+ * `<dir>/<namespace>/`, in lexical path order. A broken file is skipped with a
+ * warning naming it, so one bad file never hides the other networks.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { isTsnerdError } from '../../domain/errors.ts';
+import { parseConfigFile, type NetworkConfigList } from '../../domain/cni/net-conf.ts';
+import type { LoadedConfigs } from '../../ports/cni.ts';
+
+export const CNI_CONF_EXTENSIONS = ['.conf', '.conflist', '.json'] as const;
+
+export interface LoadConfDirOptions {
+  /** Also load `<dir>/<namespace>/`. */
+  namespace?: string;
+}
+
+async function confFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries
+      .filter((e) => !e.isDirectory() && CNI_CONF_EXTENSIONS.some((ext) => e.name.endsWith(ext)))
+      .map((e) => join(dir, e.name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Reads one file into a list (a `.conf` becomes a one-plugin list). */
+export async function loadConfFile(file: string): Promise<NetworkConfigList> {
+  return parseConfigFile(await readFile(file, 'utf8'), file);
+}
+
+export async function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): Promise<LoadedConfigs> {
+  const files = [...(await confFiles(dir)), ...(opts.namespace ? await confFiles(join(dir, opts.namespace)) : [])].sort();
+  const lists: NetworkConfigList[] = [];
+  const warnings: string[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    let list: NetworkConfigList;
+    try {
+      list = await loadConfFile(file);
+    } catch (err) {
+      const reason = isTsnerdError(err) ? err.message : `cannot read CNI config "${file}": ${(err as Error).message}`;
+      warnings.push(`skipping ${reason}`);
+      continue;
+    }
+    const first = seen.get(list.name);
+    if (first !== undefined) {
+      warnings.push(`skipping CNI config "${file}": network "${list.name}" is already defined in "${first}"`);
+      continue;
+    }
+    seen.set(list.name, file);
+    lists.push(list);
+  }
+  return { lists, warnings };
+}

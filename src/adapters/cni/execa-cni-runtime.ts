@@ -1,0 +1,313 @@
+/**
+ * The CNI runtime (what libcni is to Go runtimes): runs conflists against the
+ * plugin binaries in CNI_PATH and keeps libcni's result cache.
+ *
+ * Concurrency: calls for the same attachment (network, container, ifname) are
+ * serialised within this process; different attachments run in parallel, as
+ * the spec allows. Serialising across processes is the caller's job.
+ * Cost: one process per plugin per verb; VERSION runs only on demand
+ * (validateNetworkList, GC, STATUS) and is cached per binary.
+ */
+import { TsnerdError, ErrorList, invalid, isTsnerdError } from '../../domain/errors.ts';
+import { validateAttachment } from '../../domain/cni/attachment.ts';
+import { formatCniArgs } from '../../domain/cni/cni-args.ts';
+import type { NetworkConfigList, PluginConf } from '../../domain/cni/net-conf.ts';
+import { CniPluginError, CNI_ERR_UNKNOWN, type CniVerb } from '../../domain/cni/plugin-error.ts';
+import { convertRawResult, parseResult, resultVersion, type CniResult } from '../../domain/cni/result.ts';
+import { buildPluginRequest } from '../../domain/cni/runtime-config.ts';
+import { CURRENT_CNI_VERSION, versionAtLeast } from '../../domain/cni/version.ts';
+import {
+  LEGACY_VERSION_INFO,
+  decodeVersionInfo,
+  supportsVersion,
+  type PluginVersionInfo,
+} from '../../domain/cni/version-info.ts';
+import type { CachedAttachment, CniRuntime, GcAttachment, RuntimeConf } from '../../ports/cni.ts';
+import { findPlugin, splitCniPath } from './find-plugin.ts';
+import { execPlugin } from './plugin-exec.ts';
+import { ResultCache, type AttachmentKey } from './result-cache.ts';
+
+export interface ExecaCniRuntimeOptions {
+  /** Plugin dirs, colon-separated or as a list. */
+  cniPath: string | readonly string[];
+  /** Defaults to /var/lib/cni (libcni's), so other runtimes see our attachments. */
+  cacheDir?: string;
+  /** Deadline of each plugin call. */
+  timeoutMs?: number;
+  /** Stderr of successful plugin calls; by default forwarded to our stderr as libcni does. */
+  onStderr?: (pluginType: string, text: string) => void;
+}
+
+export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
+
+type RawResult = Record<string, unknown>;
+
+export class ExecaCniRuntime implements CniRuntime {
+  private readonly dirs: string[];
+  private readonly cache: ResultCache;
+  private readonly timeoutMs: number;
+  private readonly onStderr: (pluginType: string, text: string) => void;
+  private readonly versions = new Map<string, Promise<PluginVersionInfo>>();
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(options: ExecaCniRuntimeOptions) {
+    this.dirs = splitCniPath(options.cniPath);
+    this.cache = new ResultCache(options.cacheDir);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
+    this.onStderr = options.onStderr ?? ((type, text) => process.stderr.write(`cni plugin "${type}": ${text.trimEnd()}\n`));
+  }
+
+  async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
+    validateAttachment(list.name, rt.containerId, rt.ifName);
+    requirePlugins(list);
+    formatCniArgs(rt.args);
+    const key = keyOf(list, rt);
+    return this.serialised(key, async () => {
+      let prevResult: RawResult | undefined;
+      for (const plugin of list.plugins) {
+        const stdout = await this.invoke(plugin, 'ADD', list, rt, prevResult);
+        prevResult = readResult(plugin, stdout, list.cniVersion);
+      }
+      const result = prevResult!;
+      await this.cache.write({
+        ...key,
+        config: list.bytes,
+        netns: rt.netns,
+        ...(rt.args ? { cniArgs: rt.args.map(([k, v]) => [k, v] as [string, string]) } : {}),
+        ...(rt.capabilityArgs ? { capabilityArgs: rt.capabilityArgs } : {}),
+        result,
+      });
+      return parseResult(result, list.cniVersion);
+    });
+  }
+
+  async delNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+    requirePlugins(list);
+    const key = keyOf(list, rt);
+    await this.serialised(key, async () => {
+      // libcni: an unreadable or unconvertible cache entry must not block DEL.
+      const entry = await this.cache.read(key).catch(() => undefined);
+      let prevResult: RawResult | undefined;
+      if (entry?.result && versionAtLeast(list.cniVersion, '0.4.0')) {
+        try {
+          prevResult = convertRawResult(entry.result, list.cniVersion, list.cniVersion);
+        } catch {
+          prevResult = undefined;
+        }
+      }
+      // portmap and bridge need the ADD's arguments again; replay them when the caller has none.
+      const replayed: RuntimeConf = {
+        ...rt,
+        ...(rt.args === undefined && entry?.cniArgs ? { args: entry.cniArgs } : {}),
+        ...(rt.capabilityArgs === undefined && entry?.capabilityArgs ? { capabilityArgs: entry.capabilityArgs } : {}),
+      };
+      for (const plugin of [...list.plugins].reverse()) {
+        await this.invoke(plugin, 'DEL', list, replayed, prevResult);
+      }
+      await this.cache.remove(key);
+    });
+  }
+
+  async checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+    if (!versionAtLeast(list.cniVersion, '0.4.0')) {
+      throw invalid(`configuration version "${list.cniVersion}" does not support the CHECK command`);
+    }
+    if (list.disableCheck) return;
+    requirePlugins(list);
+    const key = keyOf(list, rt);
+    await this.serialised(key, async () => {
+      const entry = await this.cache.read(key);
+      const prevResult = entry?.result ? convertRawResult(entry.result, list.cniVersion, list.cniVersion) : undefined;
+      for (const plugin of list.plugins) await this.invoke(plugin, 'CHECK', list, rt, prevResult);
+    });
+  }
+
+  async getCachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult | undefined> {
+    const entry = await this.cache.read(keyOf(list, rt));
+    return entry?.result ? parseResult(entry.result, list.cniVersion) : undefined;
+  }
+
+  async getCachedAttachments(containerId?: string): Promise<CachedAttachment[]> {
+    return (await this.cache.list(containerId)).map((e) => {
+      let result: CniResult | undefined;
+      try {
+        result = e.result ? parseResult(e.result, resultVersion(e.result, '')) : undefined;
+      } catch {
+        result = undefined;
+      }
+      return {
+        networkName: e.networkName,
+        containerId: e.containerId,
+        ifName: e.ifName,
+        ...(e.netns ? { netns: e.netns } : {}),
+        ...(e.cniArgs ? { args: e.cniArgs } : {}),
+        ...(e.capabilityArgs ? { capabilityArgs: e.capabilityArgs } : {}),
+        ...(e.config ? { config: e.config } : {}),
+        ...(result ? { result } : {}),
+      };
+    });
+  }
+
+  async getVersionInfo(pluginType: string): Promise<PluginVersionInfo> {
+    const pluginPath = await findPlugin(pluginType, this.dirs);
+    let pending = this.versions.get(pluginPath);
+    if (!pending) {
+      pending = this.queryVersion(pluginType, pluginPath);
+      this.versions.set(pluginPath, pending);
+      pending.catch(() => this.versions.delete(pluginPath));
+    }
+    return pending;
+  }
+
+  async validateNetworkList(list: NetworkConfigList): Promise<void> {
+    requirePlugins(list);
+    for (const plugin of list.plugins) {
+      const info = await this.getVersionInfo(plugin.type);
+      if (!supportsVersion(info, list.cniVersion)) {
+        throw new TsnerdError(
+          'precondition',
+          `plugin "${plugin.type}" does not support config version "${list.cniVersion}" (it supports ${info.supportedVersions.join(', ')})`,
+          { details: { pluginType: plugin.type, cniVersion: list.cniVersion, supportedVersions: info.supportedVersions } },
+        );
+      }
+    }
+  }
+
+  async gcNetworkList(list: NetworkConfigList, valid: GcAttachment[]): Promise<void> {
+    if (list.disableGC) return;
+    const errors = new ErrorList();
+    const isValid = (a: { containerId: string; ifName: string }) =>
+      valid.some((v) => v.containerId === a.containerId && v.ifName === a.ifName);
+    for (const stale of (await this.cache.list()).filter((e) => e.networkName === list.name && !isValid(e))) {
+      await errors.attempt(() =>
+        this.delNetworkList(list, {
+          containerId: stale.containerId,
+          ifName: stale.ifName,
+          netns: stale.netns ?? '',
+          ...(stale.cniArgs ? { args: stale.cniArgs } : {}),
+          ...(stale.capabilityArgs ? { capabilityArgs: stale.capabilityArgs } : {}),
+        }),
+      );
+    }
+    if (versionAtLeast(list.cniVersion, '1.1.0')) {
+      const attachments = valid.map((v) => ({ containerID: v.containerId, ifname: v.ifName }));
+      // cni#1101: the key was renamed after 1.1.0; libcni sends both.
+      const extra = { 'cni.dev/valid-attachments': attachments, 'cni.dev/attachments': attachments };
+      for (const plugin of list.plugins) {
+        await errors.attempt(async () => {
+          if (await this.speaks(plugin, list)) await this.invoke(plugin, 'GC', list, undefined, undefined, extra);
+        });
+      }
+    }
+    errors.throwIfAny();
+  }
+
+  async statusNetworkList(list: NetworkConfigList): Promise<void> {
+    if (!versionAtLeast(list.cniVersion, '1.1.0')) return;
+    for (const plugin of list.plugins) {
+      if (await this.speaks(plugin, list)) await this.invoke(plugin, 'STATUS', list, undefined);
+    }
+  }
+
+  /** GC and STATUS exist only from 1.1.0: skip plugins whose VERSION does not list the list's version. */
+  private async speaks(plugin: PluginConf, list: NetworkConfigList): Promise<boolean> {
+    return supportsVersion(await this.getVersionInfo(plugin.type), list.cniVersion);
+  }
+
+  private async queryVersion(pluginType: string, pluginPath: string): Promise<PluginVersionInfo> {
+    let stdout: string;
+    try {
+      stdout = await execPlugin({
+        pluginPath,
+        pluginType,
+        verb: 'VERSION',
+        // libcni sets these to "dummy" for very old plugins that demand them.
+        env: { containerId: '', netns: 'dummy', ifName: 'dummy', args: '', path: 'dummy' },
+        stdin: JSON.stringify({ cniVersion: CURRENT_CNI_VERSION }),
+        timeoutMs: this.timeoutMs,
+        onStderr: this.onStderr,
+      });
+    } catch (err) {
+      // A plugin older than VERSION rejects the verb: it speaks 0.1.0 only (libcni).
+      if (err instanceof CniPluginError && /unknown CNI_COMMAND/i.test(err.message)) return LEGACY_VERSION_INFO;
+      throw err;
+    }
+    try {
+      return decodeVersionInfo(stdout);
+    } catch (err) {
+      throw new CniPluginError({ pluginType, verb: 'VERSION', code: CNI_ERR_UNKNOWN, msg: (err as Error).message }, { cause: err });
+    }
+  }
+
+  private async invoke(
+    plugin: PluginConf,
+    verb: CniVerb,
+    list: NetworkConfigList,
+    rt: RuntimeConf | undefined,
+    prevResult?: RawResult,
+    extra?: Record<string, unknown>,
+  ): Promise<string> {
+    const pluginPath = await findPlugin(plugin.type, this.dirs);
+    const request = buildPluginRequest({
+      plugin,
+      networkName: list.name,
+      cniVersion: list.cniVersion,
+      prevResult,
+      capabilityArgs: rt?.capabilityArgs,
+      ...(extra ? { extra } : {}),
+    });
+    return execPlugin({
+      pluginPath,
+      pluginType: plugin.type,
+      verb,
+      env: {
+        containerId: rt?.containerId ?? '',
+        netns: rt?.netns ?? '',
+        ifName: rt?.ifName ?? '',
+        args: formatCniArgs(rt?.args),
+        path: this.dirs.join(':'),
+      },
+      stdin: JSON.stringify(request),
+      timeoutMs: this.timeoutMs,
+      onStderr: this.onStderr,
+    });
+  }
+
+  /** Runs fn after every earlier call for the same attachment has settled. */
+  private async serialised<T>(key: AttachmentKey, fn: () => Promise<T>): Promise<T> {
+    const id = JSON.stringify([key.networkName, key.containerId, key.ifName]);
+    const before = this.busy.get(id) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(fn);
+    const settled = run.catch(() => undefined);
+    this.busy.set(id, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.busy.get(id) === settled) this.busy.delete(id);
+    }
+  }
+}
+
+function keyOf(list: NetworkConfigList, rt: RuntimeConf): AttachmentKey {
+  return { networkName: list.name, containerId: rt.containerId, ifName: rt.ifName };
+}
+
+function requirePlugins(list: NetworkConfigList): void {
+  if (list.plugins.length === 0) throw invalid(`network "${list.name}" has no plugins`);
+}
+
+/** A plugin's answer, checked and with its cniVersion fixed up (libcni fixupResultVersion). */
+function readResult(plugin: PluginConf, stdout: string, configVersion: string): RawResult {
+  try {
+    const raw = JSON.parse(stdout) as unknown;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('not a JSON object');
+    parseResult(raw, configVersion);
+    return { ...(raw as RawResult), cniVersion: resultVersion(raw, configVersion) };
+  } catch (err) {
+    const reason = isTsnerdError(err) ? err.message : (err as Error).message;
+    throw new CniPluginError(
+      { pluginType: plugin.type, verb: 'ADD', code: CNI_ERR_UNKNOWN, msg: `invalid result: ${reason}` },
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Runs one plugin binary: CNI_* env appended after ours (the last value wins,
+ * libcni pkg/invoke/args.go), the request config on stdin then EOF, a deadline
+ * per call, and failures decoded into a CniPluginError.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { execa } from 'execa';
+
+import { TsnerdError } from '../../domain/errors.ts';
+import { decodePluginFailure, type CniVerb } from '../../domain/cni/plugin-error.ts';
+
+export interface CniEnv {
+  containerId: string;
+  netns: string;
+  ifName: string;
+  args: string;
+  path: string;
+}
+
+export interface PluginCall {
+  pluginPath: string;
+  pluginType: string;
+  verb: CniVerb;
+  env: CniEnv;
+  stdin: string;
+  timeoutMs: number;
+  /** Receives a successful plugin's stderr (libcni forwards it to its own). */
+  onStderr?: ((pluginType: string, text: string) => void) | undefined;
+}
+
+/** libcni retries "text file busy" 5 times, 1s apart (pkg/invoke/raw_exec.go). */
+const TEXT_FILE_BUSY_RETRIES = 5;
+const TEXT_FILE_BUSY_DELAY_MS = 1000;
+/** After the deadline, SIGTERM; SIGKILL if the plugin ignores it this long. */
+const FORCE_KILL_AFTER_MS = 2000;
+
+/** Returns the plugin's stdout on success. */
+export async function execPlugin(call: PluginCall): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await execa(call.pluginPath, [], {
+      input: call.stdin,
+      env: {
+        CNI_COMMAND: call.verb,
+        CNI_CONTAINERID: call.env.containerId,
+        CNI_NETNS: call.env.netns,
+        CNI_IFNAME: call.env.ifName,
+        CNI_ARGS: call.env.args,
+        CNI_PATH: call.env.path,
+      },
+      extendEnv: true,
+      timeout: call.timeoutMs,
+      forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+      reject: false,
+      stripFinalNewline: false,
+    });
+    if (result.code === 'ETXTBSY' && attempt < TEXT_FILE_BUSY_RETRIES) {
+      await sleep(TEXT_FILE_BUSY_DELAY_MS);
+      continue;
+    }
+    if (result.timedOut) {
+      throw new TsnerdError('timeout', `plugin "${call.pluginType}" timed out after ${call.timeoutMs}ms (${call.verb.toLowerCase()})`, {
+        details: { pluginType: call.pluginType, verb: call.verb, stderr: result.stderr },
+      });
+    }
+    if (result.exitCode === undefined && result.signal === undefined) {
+      // Spawning failed (EACCES, ENOEXEC, …): the plugin never ran.
+      throw new TsnerdError('precondition', `cannot run plugin "${call.pluginType}" at "${call.pluginPath}": ${result.code ?? result.originalMessage ?? 'spawn failed'}`, {
+        details: { pluginType: call.pluginType, verb: call.verb },
+      });
+    }
+    if (result.failed) {
+      throw decodePluginFailure({
+        pluginType: call.pluginType,
+        verb: call.verb,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        exitCode: result.exitCode,
+        signal: result.signal,
+      });
+    }
+    if (result.stderr !== '') call.onStderr?.(call.pluginType, result.stderr);
+    return result.stdout;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * libcni's result cache: `<cacheDir>/results/<network>-<containerID>-<ifname>`,
+ * dir 0700, files 0600. Writes go through a temp file and rename so that a
+ * concurrent reader never sees half an entry.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { internal } from '../../domain/errors.ts';
+import { attachmentCacheName } from '../../domain/cni/attachment.ts';
+import { CACHE_KIND, decodeCacheEntry, encodeCacheEntry, type CacheEntry } from '../../domain/cni/cache-entry.ts';
+
+export const DEFAULT_CNI_CACHE_DIR = '/var/lib/cni';
+
+export interface AttachmentKey {
+  networkName: string;
+  containerId: string;
+  ifName: string;
+}
+
+export class ResultCache {
+  readonly resultsDir: string;
+
+  constructor(cacheDir: string = DEFAULT_CNI_CACHE_DIR) {
+    this.resultsDir = join(cacheDir, 'results');
+  }
+
+  pathOf(key: AttachmentKey): string {
+    return join(this.resultsDir, attachmentCacheName(key.networkName, key.containerId, key.ifName));
+  }
+
+  async write(entry: CacheEntry): Promise<void> {
+    const path = this.pathOf(entry);
+    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, encodeCacheEntry(entry), { mode: 0o600 });
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw internal(`failed to write CNI result cache "${path}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** undefined when there is no entry; throws on an unreadable one. */
+  async read(key: AttachmentKey): Promise<CacheEntry | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.pathOf(key), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw internal(`failed to read CNI result cache "${this.pathOf(key)}": ${(err as Error).message}`, { cause: err });
+    }
+    return decodeCacheEntry(text, key);
+  }
+
+  async remove(key: AttachmentKey): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  /** libcni GetCachedAttachments: cniCacheV1 entries of `containerId` (or all), sorted by file name. */
+  async list(containerId?: string): Promise<CacheEntry[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.resultsDir)).filter((n) => !n.endsWith('.tmp')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    if (containerId) names = names.filter((n) => n.includes(`-${containerId}-`));
+    const entries: CacheEntry[] = [];
+    for (const name of names) {
+      try {
+        const text = await readFile(join(this.resultsDir, name), 'utf8');
+        if ((JSON.parse(text) as { kind?: unknown }).kind !== CACHE_KIND) continue;
+        const entry = decodeCacheEntry(text, { networkName: '', containerId: '', ifName: '' });
+        if (entry.networkName === '' || entry.ifName === '') continue;
+        if (containerId && entry.containerId !== containerId) continue;
+        entries.push(entry);
+      } catch {
+        // Unreadable or vanished entries are not attachments (libcni skips them too).
+      }
+    }
+    return entries;
+  }
+}
