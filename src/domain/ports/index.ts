@@ -1,0 +1,17 @@
+/** Public surface of port publishing (domain, pure). */
+export * from './port-mapping.ts';
+export { parsePublishSpec, parsePublishSpecs } from './parse-publish.ts';
+export { resolvePortMappings } from './resolve-port-mappings.ts';
+export { allocateHostPorts } from './allocate-host-ports.ts';
+export { assertPortsFree, findPortConflict, isPortUsed, portAllocatedError, usedPortsOf } from './port-conflicts.ts';
+export { exposedPorts, exposedPortsConfig, parseExposeSpec, publishAllRequests, type ExposedPort } from './exposed-ports.ts';
+export {
+  dockerPortMap,
+  formatPortLines,
+  formatPortsColumn,
+  lookupPublicPort,
+  parsePortQuery,
+  type DockerPortBinding,
+  type PortQuery,
+} from './format-ports.ts';
+export { canonicalIP, hostIPsOverlap, joinHostPort } from './host-ip.ts';
