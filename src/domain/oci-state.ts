@@ -1,6 +1,6 @@
 /** The OCI runtime state a hook receives on stdin, and the tsnerd annotations in it. */
-import { Labels } from '../domain/labels.ts';
-import { invalid } from '../domain/errors.ts';
+import { Labels } from './labels.ts';
+import { invalid } from './errors.ts';
 
 export interface OciState {
   id: string;

@@ -1,0 +1,54 @@
+/** How one container is attached to its CNI networks: IDs, interface names, CNI args, capabilities. */
+import type { CapabilityArgs, CniArgs, RuntimeConf } from '../../ports/cni.ts';
+import type { StoredPortMapping } from '../../ports/container-state.ts';
+import { Labels } from '../../domain/labels.ts';
+
+/** CNI container ID: namespace-qualified, as nerdctl, so namespaces never collide. */
+export function cniContainerId(namespace: string, id: string): string {
+  return `${namespace}-${id}`;
+}
+
+export function toCapabilityPortMappings(mappings: readonly StoredPortMapping[]): CapabilityArgs['portMappings'] {
+  return mappings.map((m) => ({
+    hostPort: m.HostPort,
+    containerPort: m.ContainerPort,
+    protocol: m.Protocol,
+    hostIP: m.HostIP,
+  }));
+}
+
+/**
+ * The runtime conf of interface `index` (eth0, eth1, ...). A requested IP or
+ * MAC applies to the first network only: nerdctl sends it to every network,
+ * which cannot work when they have different subnets.
+ */
+export function runtimeConfFor(input: {
+  namespace: string;
+  id: string;
+  netns: string;
+  index: number;
+  annotations: Record<string, string>;
+  portMappings: readonly StoredPortMapping[];
+}): RuntimeConf {
+  const { annotations, index } = input;
+  const args: [string, string][] = [['IgnoreUnknown', '1']];
+  const capabilityArgs: CapabilityArgs = {};
+  if (index === 0) {
+    const ip = annotations[Labels.ip];
+    const mac = annotations[Labels.macAddress];
+    const ip6 = annotations[Labels.ip6];
+    if (ip) args.push(['IP', ip]);
+    if (mac) args.push(['MAC', mac]);
+    if (ip6) capabilityArgs.ips = [ip6];
+  }
+  const hostname = annotations[Labels.hostname];
+  if (hostname) args.push(['NERDCTL_CNI_DHCP_HOSTNAME', hostname]);
+  if (input.portMappings.length > 0) capabilityArgs.portMappings = toCapabilityPortMappings(input.portMappings);
+  return {
+    containerId: cniContainerId(input.namespace, input.id),
+    netns: input.netns,
+    ifName: `eth${index}`,
+    args: args as CniArgs,
+    capabilityArgs,
+  };
+}

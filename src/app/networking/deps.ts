@@ -1,0 +1,19 @@
+import type { CniRuntime } from '../../ports/cni.ts';
+import type { ContainerStateFiles } from '../../ports/container-state.ts';
+import type { HostsStore } from '../../ports/hosts-store.ts';
+import type { NetworkResolver } from '../../ports/network-resolver.ts';
+import type { PortReserver } from '../../ports/port-reserver.ts';
+
+/** What attaching and detaching containers to CNI networks needs; composed in src/wiring/networking.ts. */
+export interface NetworkingDeps {
+  cni: CniRuntime;
+  resolver: NetworkResolver;
+  hosts: HostsStore;
+  state: ContainerStateFiles;
+  reserver: PortReserver;
+  /** Removes a bridge plugin's masquerade chain when DEL ran without the container's netns. */
+  removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
+  withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+  log(line: string): void;
+}

@@ -1,0 +1,67 @@
+/**
+ * createRuntime: attach a starting container to its CNI networks, then publish
+ * it in the hosts files of every container it shares a network with.
+ */
+import type { HookContainer } from '../../domain/oci-state.ts';
+import { jsonListAnnotation } from '../../domain/oci-state.ts';
+import { Labels } from '../../domain/labels.ts';
+import { parseNetworkMode } from '../../domain/network-mode.ts';
+import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
+import type { CniResult } from '../../ports/cni.ts';
+import type { NetworkingDeps } from './deps.ts';
+import { cniContainerId, runtimeConfFor } from './attachment.ts';
+import { detachAll } from './teardown.ts';
+
+export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContainer): Promise<void> {
+  const netRefs = jsonListAnnotation(c.annotations, Labels.networks);
+  const mode = parseNetworkMode(netRefs);
+  // host, none, container: and ns: need no CNI; their files were written at create.
+  if (mode.kind !== 'cni') return;
+
+  const netns = `/proc/${c.pid}/ns/net`;
+  const cniId = cniContainerId(c.namespace, c.id);
+  const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
+
+  const results = await deps.withCniLock(async () => {
+    const networks = await Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref)));
+    // Left over from a run that never got its postStop (daemon or host crash):
+    // the IPs are still allocated and ADD would fail on them.
+    if ((await deps.cni.getCachedAttachments(cniId)).length > 0) {
+      deps.log(`removing stale attachments of ${cniId}`);
+      await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
+    }
+    if (portMappings.length > 0) await deps.reserver.start(portMappings, c.stateDir);
+    const added: Record<string, CniResult> = {};
+    try {
+      for (const [index, net] of networks.entries()) {
+        const rt = runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings });
+        deps.log(`ADD ${net.name} ${rt.ifName}`);
+        added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
+      }
+    } catch (err) {
+      deps.log(`ADD failed, rolling back: ${String(err)}`);
+      await detachAll(deps, c, netns).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
+      await deps.reserver.stop(c.stateDir).catch(() => undefined);
+      throw err;
+    }
+    return added;
+  });
+
+  await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
+}
+
+export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): HostsMeta {
+  const extraHosts: Record<string, string> = {};
+  for (const entry of jsonListAnnotation(c.annotations, Labels.extraHosts)) {
+    const sep = entry.indexOf(':');
+    extraHosts[entry.slice(0, sep)] = entry.slice(sep + 1);
+  }
+  return {
+    ID: c.id,
+    Networks: networks,
+    Hostname: c.annotations[Labels.hostname] ?? '',
+    Domainname: c.annotations[Labels.domainname] ?? '',
+    ExtraHosts: extraHosts,
+    Name: c.annotations[Labels.name] ?? '',
+  };
+}

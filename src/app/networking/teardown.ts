@@ -1,0 +1,80 @@
+/**
+ * postStop (and stop/kill/rm from the CLI): detach a container from its CNI
+ * networks with the same parameters as the ADD, release its ports and drop it
+ * from the hosts files. Best effort: every step runs even if one fails.
+ */
+import { ErrorList } from '../../domain/errors.ts';
+import { parseConfList, type NetworkConfigList } from '../../domain/cni/net-conf.ts';
+import { Labels } from '../../domain/labels.ts';
+import { parseNetworkMode } from '../../domain/network-mode.ts';
+import type { HookContainer } from '../../domain/oci-state.ts';
+import { jsonListAnnotation } from '../../domain/oci-state.ts';
+import type { NetworkingDeps } from './deps.ts';
+import { cniContainerId, runtimeConfFor } from './attachment.ts';
+
+export async function teardownContainerNetworks(deps: NetworkingDeps, c: HookContainer): Promise<void> {
+  const lifecycle = await deps.state.readLifecycle(c.stateDir);
+  if (lifecycle.create_error) {
+    // runc sends postStop after a failed createRuntime; that hook already rolled back.
+    await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, create_error: false });
+    return;
+  }
+  const errors = new ErrorList();
+  const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
+  if (mode.kind === 'cni') {
+    await errors.attempt(() => deps.withCniLock(() => detachAll(deps, c, '')));
+    await errors.attempt(() => deps.reserver.stop(c.stateDir));
+  }
+  await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+  errors.throwIfAny();
+}
+
+/**
+ * DEL of every network the container is attached to; the caller holds the CNI
+ * lock. The cached ADD (config, args, capabilities, result) is authoritative,
+ * so a network removed or edited since still detaches cleanly; without a cache
+ * the networks named in the annotations are used. `netns` is '' when the
+ * container's netns is gone.
+ */
+export async function detachAll(deps: NetworkingDeps, c: HookContainer, netns: string): Promise<void> {
+  const cniId = cniContainerId(c.namespace, c.id);
+  const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
+  const errors = new ErrorList();
+  const cached = await deps.cni.getCachedAttachments(cniId);
+  const targets: { list: NetworkConfigList; ifName: string; ips: string[] }[] = [];
+  for (const a of cached) {
+    if (!a.config) continue;
+    await errors.attempt(() => {
+      targets.push({
+        list: parseConfList(a.config!),
+        ifName: a.ifName,
+        ips: (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!),
+      });
+    });
+  }
+  if (targets.length === 0) {
+    const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
+    const refs = mode.kind === 'cni' ? mode.networks : [];
+    for (const [index, ref] of refs.entries()) {
+      await errors.attempt(async () => {
+        const net = await deps.resolver.resolve(c.namespace, ref);
+        targets.push({ list: net.list, ifName: `eth${index}`, ips: [] });
+      });
+    }
+  }
+  for (const t of targets) {
+    const index = Number.parseInt(t.ifName.replace(/^eth/, ''), 10) || 0;
+    const rt = { ...runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings }), ifName: t.ifName };
+    deps.log(`DEL ${t.list.name} ${t.ifName}`);
+    await errors.attempt(() => deps.cni.delNetworkList(t.list, rt));
+    if (netns === '' && t.ips.length > 0 && masquerades(t.list)) {
+      await errors.attempt(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips));
+    }
+  }
+  errors.throwIfAny();
+}
+
+/** The bridge plugin installs a per-container masquerade chain when ipMasq is on. */
+function masquerades(list: NetworkConfigList): boolean {
+  return list.plugins.some((p) => p.type === 'bridge' && p.raw['ipMasq'] === true);
+}

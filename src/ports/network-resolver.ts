@@ -1,0 +1,13 @@
+import type { NetworkConfigList } from '../domain/cni/net-conf.ts';
+
+export interface ResolvedNetwork {
+  /** The network's name (the conflist's `name`). */
+  name: string;
+  list: NetworkConfigList;
+}
+
+/** Finds the CNI network a `--net` string names (name, full ID or short ID) in a namespace. */
+export interface NetworkResolver {
+  /** Creates the default `bridge` network first when `netRef` is `bridge` and it does not exist. */
+  resolve(namespace: string, netRef: string): Promise<ResolvedNetwork>;
+}

@@ -1,0 +1,31 @@
+/** Composes the adapters container networking runs on (used by the OCI hook and by stop/kill/rm). */
+import { join } from 'node:path';
+import type { Settings } from '../domain/settings.ts';
+import { StoreLayout } from '../domain/store-layout.ts';
+import type { NetworkingDeps } from '../app/networking/deps.ts';
+import { ExecaCniRuntime } from '../adapters/cni/execa-cni-runtime.ts';
+import { ConfDirNetworkResolver } from '../adapters/cni/conf-dir-resolver.ts';
+import { FileHostsStore } from '../adapters/store/hosts-store.ts';
+import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
+import { withLock } from '../adapters/store/lock.ts';
+import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+
+/** nerdctl's lock file name, so both tools serialise their CNI work against each other. */
+const CNI_LOCK_FILE = '.cni-concurrency.lock';
+
+export function createNetworkingDeps(settings: Settings, log: (line: string) => void): NetworkingDeps {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  return {
+    cni: new ExecaCniRuntime({
+      cniPath: settings.cniPath,
+      onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`),
+    }),
+    resolver: new ConfDirNetworkResolver(settings.cniNetconfPath, async () => undefined),
+    hosts: new FileHostsStore(layout),
+    state: new FileContainerStateFiles(),
+    reserver: { start: async () => undefined, stop: async () => undefined },
+    removeIpMasqChain,
+    withCniLock: (fn) => withLock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
+    log,
+  };
+}
