@@ -50,6 +50,8 @@ export interface CallDefaults {
   timeoutMs: number;
   /** Short service name for messages, e.g. "images". */
   service: string;
+  /** A containerd lease that protects everything the calls create from GC. */
+  lease?: string | undefined;
 }
 
 type RawClient = Record<string, (...args: unknown[]) => unknown>;
@@ -74,6 +76,7 @@ export function wrapService<C>(client: Client, definition: ServiceDefinition, de
 function metadataFor(defaults: CallDefaults, opts: CallOpts | undefined): Metadata {
   const md = new Metadata();
   md.set('containerd-namespace', opts?.namespace ?? defaults.namespace);
+  if (defaults.lease) md.set('containerd-lease', defaults.lease);
   return md;
 }
 

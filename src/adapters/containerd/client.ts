@@ -56,9 +56,50 @@ function loadApi(): Api {
   return api;
 }
 
+interface RawClients {
+  containers: ContainersClient;
+  content: ContentClient;
+  diff: DiffClient;
+  events: EventsClient;
+  images: ImagesClient;
+  leases: LeasesClient;
+  namespaces: NamespacesClient;
+  snapshots: SnapshotsClient;
+  tasks: TasksClient;
+  version: VersionClient;
+}
+
+function dial(address: string): RawClients {
+  const { containerd } = loadApi();
+  const s = containerd.services;
+  const target = `unix://${address}`;
+  const channelOptions: ChannelOptions = {
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  };
+  const version = new s.version.v1.Version(target, credentials.createInsecure(), channelOptions);
+  // Every service rides on the first client's channel: one connection to containerd.
+  const shared = { ...channelOptions, channelOverride: version.getChannel() };
+  const make = <C>(ctor: ServiceConstructor<C>): C => new ctor(target, credentials.createInsecure(), shared);
+  return {
+    version,
+    containers: make(s.containers.v1.Containers),
+    content: make(s.content.v1.Content),
+    diff: make(s.diff.v1.Diff),
+    events: make(s.events.v1.Events),
+    images: make(s.images.v1.Images),
+    leases: make(s.leases.v1.Leases),
+    namespaces: make(s.namespaces.v1.Namespaces),
+    snapshots: make(s.snapshots.v1.Snapshots),
+    tasks: make(s.tasks.v1.Tasks),
+  };
+}
+
 export class ContainerdClient {
   readonly address: string;
   readonly namespace: string;
+  /** The lease every call of this client runs under, if any (see withLease). */
+  readonly lease: string | undefined;
   readonly containers: Service<ContainersClient>;
   readonly content: Service<ContentClient>;
   readonly diff: Service<DiffClient>;
@@ -69,7 +110,8 @@ export class ContainerdClient {
   readonly snapshots: Service<SnapshotsClient>;
   readonly tasks: Service<TasksClient>;
   readonly version: Service<VersionClient>;
-  private readonly clients: Client[] = [];
+  private readonly raw: RawClients;
+  private readonly timeoutMs: number;
 
   /** Checks that the socket exists before dialling, so a stopped containerd fails at once. */
   static async connect(options: ContainerdOptions): Promise<ContainerdClient> {
@@ -78,45 +120,41 @@ export class ContainerdClient {
       throw cannotConnect(options.address, err);
     });
     if (!info.isSocket()) throw cannotConnect(options.address);
-    return new ContainerdClient({ ...options, address: path });
+    return new ContainerdClient({ ...options, address: path }, dial(path), undefined);
   }
 
-  private constructor(options: ContainerdOptions) {
+  private constructor(options: ContainerdOptions, raw: RawClients, lease: string | undefined) {
     this.address = options.address;
     this.namespace = options.namespace;
-    const { containerd } = loadApi();
-    const target = `unix://${this.address}`;
-    const channelOptions = {
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-    };
-    const make = <C extends Client>(ctor: ServiceConstructor<C>, service: string): Service<C> => {
-      const first = this.clients[0];
-      const client = first
-        ? new ctor(target, credentials.createInsecure(), { ...channelOptions, channelOverride: first.getChannel() })
-        : new ctor(target, credentials.createInsecure(), channelOptions);
-      this.clients.push(client);
-      return wrapService<C>(client, ctor.service, {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.lease = lease;
+    this.raw = raw;
+    const wrap = <C extends Client>(client: C, service: string): Service<C> =>
+      wrapService<C>(client, (client.constructor as unknown as { service: ServiceDefinition }).service, {
         address: this.address,
         namespace: this.namespace,
-        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        timeoutMs: this.timeoutMs,
         service,
+        lease,
       });
-    };
-    const s = containerd.services;
-    this.version = make(s.version.v1.Version, 'version');
-    this.containers = make(s.containers.v1.Containers, 'containers');
-    this.content = make(s.content.v1.Content, 'content');
-    this.diff = make(s.diff.v1.Diff, 'diff');
-    this.events = make(s.events.v1.Events, 'events');
-    this.images = make(s.images.v1.Images, 'images');
-    this.leases = make(s.leases.v1.Leases, 'leases');
-    this.namespaces = make(s.namespaces.v1.Namespaces, 'namespaces');
-    this.snapshots = make(s.snapshots.v1.Snapshots, 'snapshots');
-    this.tasks = make(s.tasks.v1.Tasks, 'tasks');
+    this.containers = wrap(raw.containers, 'containers');
+    this.content = wrap(raw.content, 'content');
+    this.diff = wrap(raw.diff, 'diff');
+    this.events = wrap(raw.events, 'events');
+    this.images = wrap(raw.images, 'images');
+    this.leases = wrap(raw.leases, 'leases');
+    this.namespaces = wrap(raw.namespaces, 'namespaces');
+    this.snapshots = wrap(raw.snapshots, 'snapshots');
+    this.tasks = wrap(raw.tasks, 'tasks');
+    this.version = wrap(raw.version, 'version');
+  }
+
+  /** The same connection, with every call made under the given containerd lease. */
+  withLease(lease: string): ContainerdClient {
+    return new ContainerdClient({ address: this.address, namespace: this.namespace, timeoutMs: this.timeoutMs }, this.raw, lease);
   }
 
   close(): void {
-    for (const c of this.clients) c.close();
+    for (const c of Object.values(this.raw) as Client[]) c.close();
   }
 }
