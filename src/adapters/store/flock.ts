@@ -1,0 +1,56 @@
+/**
+ * Cross-process advisory locks with real flock(2) semantics, so tsnerd and
+ * nerdctl exclude each other on the same lock files (e.g. NETCONFPATH/.nerdctl.lock).
+ *
+ * Node cannot call flock(2) itself. We open the lock file, hand the descriptor
+ * to `flock(1)` as fd 3 and let it take the lock on that shared open file
+ * description: the lock then belongs to our descriptor and outlives the short
+ * child, and it is released when we close the descriptor or when this process
+ * dies, so a crash never leaves a stale lock behind (unlike O_EXCL or mkdir locks).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TsnerdError } from '../../domain/errors.ts';
+
+export interface LockOptions {
+  /** Shared (reader) lock; the default is exclusive. */
+  shared?: boolean;
+  /** Give up after this long; the default waits for ever, as nerdctl does. */
+  timeoutMs?: number;
+}
+
+export async function withFlock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, 'a', 0o600);
+  try {
+    await flockFd(handle.fd, path, opts);
+    return await fn();
+  } finally {
+    // Closing the last descriptor of the open file description drops the lock.
+    await handle.close();
+  }
+}
+
+function flockFd(fd: number, path: string, opts: LockOptions): Promise<void> {
+  const args = [opts.shared ? '--shared' : '--exclusive'];
+  if (opts.timeoutMs !== undefined) args.push('--timeout', String(opts.timeoutMs / 1000));
+  args.push('3');
+  return new Promise((resolve, reject) => {
+    const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? new TsnerdError('precondition', 'flock(1) is needed to lock tsnerd state (install util-linux)', { cause: err })
+          : new TsnerdError('internal', `cannot lock "${path}": ${err.message}`, { cause: err }),
+      ),
+    );
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else if (code === 1 && opts.timeoutMs !== undefined) reject(new TsnerdError('timeout', `timed out waiting for lock "${path}"`));
+      else reject(new TsnerdError('internal', `cannot lock "${path}": ${stderr.trim() || `flock exited with ${code}`}`));
+    });
+  });
+}

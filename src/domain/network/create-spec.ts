@@ -1,0 +1,215 @@
+/**
+ * `network create` input → a validated spec. Pure: everything that can be
+ * checked without looking at other networks or the host is checked here, with
+ * nerdctl's messages where nerdctl has one.
+ */
+import { invalid } from '../errors.ts';
+import { type Cidr, type Ip, containsIp, firstHost, lastAddress, overlaps, parseCidr, parseIp } from './cidr.ts';
+import { DRIVERS, type Driver, IPAM_DRIVERS, type IpamDriver } from './constants.ts';
+import { validateNetworkName } from './network-name.ts';
+
+export interface CreateNetworkInput {
+  name: string;
+  driver?: string | undefined;
+  subnets?: readonly string[] | undefined;
+  gateways?: readonly string[] | undefined;
+  ipRanges?: readonly string[] | undefined;
+  ipv6?: boolean | undefined;
+  internal?: boolean | undefined;
+  /** `key=value` (or `key`, meaning an empty value). */
+  labels?: readonly string[] | undefined;
+  /** `-o key=value`. */
+  options?: readonly string[] | undefined;
+  ipamDriver?: string | undefined;
+}
+
+export interface DriverOptions {
+  mtu: number | undefined;
+  ipMasq: boolean;
+  /** False isolates containers of the network from each other (firewall ingressPolicy "isolated"). */
+  icc: boolean;
+  parent: string;
+  mode: string | undefined;
+}
+
+export interface SubnetRequest {
+  subnet: Cidr;
+  gateway: Ip;
+  ipRange: Cidr | undefined;
+}
+
+export interface NetworkSpec {
+  name: string;
+  driver: Driver;
+  ipamDriver: IpamDriver;
+  ipv6: boolean;
+  internal: boolean;
+  labels: Record<string, string>;
+  options: DriverOptions;
+  /** The user's subnets, in the order given; empty means "pick one". */
+  subnets: SubnetRequest[];
+}
+
+export function parseCreateInput(input: CreateNetworkInput): NetworkSpec {
+  validateNetworkName(input.name);
+  const driver = input.driver ?? 'bridge';
+  if (!(DRIVERS as readonly string[]).includes(driver)) throw invalid(`unsupported cni driver "${driver}"`);
+  const ipamDriver = parseIpamDriver(input.ipamDriver ?? 'default');
+  const ipv6 = input.ipv6 ?? false;
+  const internal = input.internal ?? false;
+  const options = parseDriverOptions(driver as Driver, input.options ?? [], internal);
+  const subnets = parseSubnets(input, ipv6, ipamDriver);
+  return {
+    name: input.name,
+    driver: driver as Driver,
+    ipamDriver,
+    ipv6,
+    internal,
+    labels: parseLabels(input.labels ?? []),
+    options,
+    subnets,
+  };
+}
+
+function parseIpamDriver(value: string): IpamDriver {
+  if (!(IPAM_DRIVERS as readonly string[]).includes(value)) throw invalid(`unsupported ipam driver "${value}"`);
+  return value === 'dhcp' ? 'dhcp' : 'host-local';
+}
+
+function splitKeyValue(entry: string): [string, string] {
+  const i = entry.indexOf('=');
+  return i < 0 ? [entry, ''] : [entry.slice(0, i), entry.slice(i + 1)];
+}
+
+function parseLabels(entries: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries) {
+    const [key, value] = splitKeyValue(entry);
+    if (key === '') throw invalid(`invalid label "${entry}": empty key`);
+    labels[key] = value;
+  }
+  return labels;
+}
+
+type OptionKey = 'mtu' | 'ip-masq' | 'icc' | 'parent' | 'mode';
+
+const MTU_KEYS = { mtu: 'mtu', 'com.docker.network.driver.mtu': 'mtu' } as const;
+
+/** Accepted `-o` keys per driver (Docker's long names included) and what they mean. */
+const OPTION_KEYS: Record<Driver, Record<string, OptionKey>> = {
+  bridge: {
+    ...MTU_KEYS,
+    'ip-masq': 'ip-masq',
+    'com.docker.network.bridge.enable_ip_masquerade': 'ip-masq',
+    icc: 'icc',
+    'com.docker.network.bridge.enable_icc': 'icc',
+  },
+  macvlan: { ...MTU_KEYS, parent: 'parent', mode: 'mode', macvlan_mode: 'mode' },
+  ipvlan: { ...MTU_KEYS, parent: 'parent', mode: 'mode', ipvlan_mode: 'mode' },
+};
+
+const MODES: Record<Driver, readonly string[]> = { bridge: [], macvlan: ['bridge'], ipvlan: ['l2', 'l3'] };
+
+function parseDriverOptions(driver: Driver, entries: readonly string[], internal: boolean): DriverOptions {
+  const options: DriverOptions = { mtu: undefined, ipMasq: !internal, icc: true, parent: '', mode: undefined };
+  for (const entry of entries) {
+    const [rawKey, value] = splitKeyValue(entry);
+    const key = Object.hasOwn(OPTION_KEYS[driver], rawKey) ? OPTION_KEYS[driver][rawKey] : undefined;
+    switch (key) {
+      case undefined:
+        throw invalid(`unsupported "${driver}" network option "${rawKey}"`);
+      case 'mtu':
+        options.mtu = parseMtu(value);
+        break;
+      case 'ip-masq':
+        options.ipMasq = parseBool(rawKey, value) && !internal;
+        break;
+      case 'icc':
+        options.icc = parseBool(rawKey, value);
+        break;
+      case 'parent':
+        options.parent = value;
+        break;
+      case 'mode':
+        if (!MODES[driver].includes(value)) throw invalid(`unknown ${driver} mode "${value}"`);
+        options.mode = value;
+        break;
+    }
+  }
+  // nerdctl lets the plugin fall back to the default-route interface; an explicit parent avoids surprises.
+  if (driver !== 'bridge' && options.parent === '') {
+    throw invalid(`${driver} network needs a parent interface: -o parent=<interface>`);
+  }
+  return options;
+}
+
+function parseMtu(value: string): number | undefined {
+  if (!/^\d+$/.test(value)) throw invalid(`invalid mtu "${value}": must be a non-negative integer`);
+  const mtu = Number(value);
+  return mtu === 0 ? undefined : mtu;
+}
+
+/** The spellings Go's strconv.ParseBool accepts, so `-o` values behave as in nerdctl. */
+function parseBool(key: string, value: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw invalid(`invalid value "${value}" for network option "${key}": must be true or false`);
+}
+
+function parseSubnets(input: CreateNetworkInput, ipv6: boolean, ipamDriver: IpamDriver): SubnetRequest[] {
+  const subnetTexts = input.subnets ?? [];
+  const gatewayTexts = input.gateways ?? [];
+  const rangeTexts = input.ipRanges ?? [];
+  if (subnetTexts.length === 0 && (gatewayTexts.length > 0 || rangeTexts.length > 0)) {
+    throw invalid('cannot set gateway or ip-range without subnet, specify --subnet manually');
+  }
+  if (ipamDriver === 'dhcp' && subnetTexts.length > 0) {
+    throw invalid('--subnet, --gateway and --ip-range cannot be used with --ipam-driver dhcp');
+  }
+  const subnets = subnetTexts.map((text) => parseSubnet(text, ipv6));
+  for (const [i, a] of subnets.entries()) {
+    const clash = subnets.slice(0, i).find((b) => overlaps(a, b));
+    if (clash) throw invalid(`subnet ${a.text} overlaps with other one on this address space`);
+  }
+  const gateways = new Map<Cidr, Ip>();
+  for (const text of gatewayTexts) {
+    const ip = parseIp(text);
+    if (!ip) throw invalid(`invalid gateway "${text}": not an IP address`);
+    const subnet = subnets.find((s) => containsIp(s, ip));
+    if (!subnet) throw invalid(`no matching subnet for gateway "${text}"`);
+    if (gateways.has(subnet)) throw invalid(`more than one gateway for subnet "${subnet.text}"`);
+    if (ip.isEquals(subnet.range.getFirst() as never) || ip.isEquals(lastAddress(subnet) as never)) {
+      throw invalid(`gateway "${text}" is the network or broadcast address of subnet "${subnet.text}"`);
+    }
+    gateways.set(subnet, ip);
+  }
+  const ranges = new Map<Cidr, Cidr>();
+  for (const text of rangeTexts) {
+    const range = parseCidr(text);
+    if (!range) throw invalid(`invalid ip-range "${text}": not a CIDR`);
+    if (!range.canonical) throw invalid(`unexpected ip-range "${text}", maybe you meant "${range.text}"?`);
+    const subnet = subnets.find((s) => s.family === range.family && range.range.inside(s.range as never));
+    if (!subnet) throw invalid(`no matching subnet for ip-range "${text}"`);
+    if (ranges.has(subnet)) throw invalid(`more than one ip-range for subnet "${subnet.text}"`);
+    ranges.set(subnet, range);
+  }
+  return subnets.map((subnet) => ({
+    subnet,
+    gateway: gateways.get(subnet) ?? firstHost(subnet),
+    ipRange: ranges.get(subnet),
+  }));
+}
+
+/** Smallest usable: network, gateway, one container, broadcast. */
+const MAX_PREFIX: Record<4 | 6, number> = { 4: 30, 6: 126 };
+
+function parseSubnet(text: string, ipv6: boolean): Cidr {
+  const subnet = parseCidr(text);
+  if (!subnet) throw invalid(`invalid subnet "${text}": not a CIDR`);
+  if (!subnet.canonical) throw invalid(`unexpected subnet "${text}", maybe you meant "${subnet.text}"?`);
+  if (subnet.family === 6 && !ipv6) throw invalid(`IPv6 subnet "${text}" needs --ipv6`);
+  if (subnet.prefix > MAX_PREFIX[subnet.family]) {
+    throw invalid(`subnet "${text}" is too small: the prefix must be /${MAX_PREFIX[subnet.family]} or shorter`);
+  }
+  return subnet;
+}
