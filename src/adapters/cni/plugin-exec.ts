@@ -32,13 +32,13 @@ export interface PluginCall {
 /** libcni retries "text file busy" 5 times, 1s apart (pkg/invoke/raw_exec.go). */
 const TEXT_FILE_BUSY_RETRIES = 5;
 const TEXT_FILE_BUSY_DELAY_MS = 1000;
-/** After the deadline, SIGTERM; SIGKILL if the plugin ignores it this long. */
-const FORCE_KILL_AFTER_MS = 2000;
 
 /** Returns the plugin's stdout on success. */
 export async function execPlugin(call: PluginCall): Promise<string> {
   for (let attempt = 0; ; attempt++) {
-    const result = await execa(call.pluginPath, [], {
+    // Own process group, so the deadline also kills what the plugin started
+    // (a leftover child would keep stdout open and the call hanging).
+    const subprocess = execa(call.pluginPath, [], {
       input: call.stdin,
       env: {
         CNI_COMMAND: call.verb,
@@ -49,16 +49,21 @@ export async function execPlugin(call: PluginCall): Promise<string> {
         CNI_PATH: call.env.path,
       },
       extendEnv: true,
-      timeout: call.timeoutMs,
-      forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+      detached: true,
       reject: false,
       stripFinalNewline: false,
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(subprocess.pid);
+    }, call.timeoutMs);
+    const result = await subprocess.finally(() => clearTimeout(timer));
     if (result.code === 'ETXTBSY' && attempt < TEXT_FILE_BUSY_RETRIES) {
       await sleep(TEXT_FILE_BUSY_DELAY_MS);
       continue;
     }
-    if (result.timedOut) {
+    if (timedOut) {
       throw new TsnerdError('timeout', `plugin "${call.pluginType}" timed out after ${call.timeoutMs}ms (${call.verb.toLowerCase()})`, {
         details: { pluginType: call.pluginType, verb: call.verb, stderr: result.stderr },
       });
@@ -81,5 +86,14 @@ export async function execPlugin(call: PluginCall): Promise<string> {
     }
     if (result.stderr !== '') call.onStderr?.(call.pluginType, result.stderr);
     return result.stdout;
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }

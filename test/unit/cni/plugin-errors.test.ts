@@ -1,0 +1,107 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { ExecaCniRuntime } from '../../../src/adapters/cni/execa-cni-runtime.ts';
+import { CniPluginError, decodePluginFailure } from '../../../src/domain/cni/plugin-error.ts';
+import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
+import { fakePlugins, result, type FakePlugins } from './fake-plugins.ts';
+
+const rt = { containerId: 'ctr1', netns: '/var/run/netns/x', ifName: 'eth0' };
+const single = (type: string, version = '1.0.0') =>
+  parseConfList(JSON.stringify({ cniVersion: version, name: 'net1', plugins: [{ type }] }));
+
+describe('plugin failures', () => {
+  let fake: FakePlugins;
+  let runtime: ExecaCniRuntime;
+
+  before(async () => {
+    fake = await fakePlugins();
+    runtime = new ExecaCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 300 });
+    await fake.write('host-local', {
+      ADD: {
+        stdout: '{"cniVersion":"1.0.0","code":7,"msg":"Invalid Configuration","details":"Network 192.168.0.0/31 too small to allocate from"}',
+        stderr: 'some log',
+        exitCode: 1,
+      },
+    });
+    await fake.write('stderr-only', { ADD: { stderr: 'failed to open /dev/foo\n', exitCode: 2 } });
+    await fake.write('bad-json', { ADD: { stdout: 'panic: oops', exitCode: 1 } });
+    await fake.write('silent', { ADD: { exitCode: 3 } });
+    await fake.write('bad-result', { ADD: { stdout: '{"cniVersion":"1.0.0","ips":"nope"}' } });
+    await fake.write('sleepy', { ADD: { sleepSeconds: 5, stdout: result() } });
+    await fake.write('ok', { ADD: { stdout: result() } });
+  });
+  after(() => fake.cleanup());
+
+  it('decodes error JSON on stdout into a typed plugin error', async () => {
+    const err = await runtime.addNetworkList(single('host-local'), rt).catch((e: unknown) => e);
+    assert.ok(err instanceof CniPluginError);
+    assert.equal(err.kind, 'plugin');
+    assert.equal(err.message, 'plugin "host-local" failed (add): Invalid Configuration; Network 192.168.0.0/31 too small to allocate from');
+    assert.deepEqual(
+      [err.pluginType, err.verb, err.code, err.msg, err.cniDetails],
+      ['host-local', 'ADD', 7, 'Invalid Configuration', 'Network 192.168.0.0/31 too small to allocate from'],
+    );
+  });
+
+  it('uses stderr text when stdout is empty', async () => {
+    await assert.rejects(runtime.addNetworkList(single('stderr-only'), rt), {
+      name: 'CniPluginError',
+      message: 'plugin "stderr-only" failed (add): failed to open /dev/foo; exit status 2',
+    });
+  });
+
+  it('reports stdout that is not error JSON', async () => {
+    await assert.rejects(runtime.addNetworkList(single('bad-json'), rt), {
+      kind: 'plugin',
+      message: 'plugin "bad-json" failed (add): unreadable error message "panic: oops"; exit status 1',
+    });
+  });
+
+  it('reports the exit status of a plugin that says nothing', async () => {
+    await assert.rejects(runtime.addNetworkList(single('silent'), rt), {
+      kind: 'plugin',
+      message: 'plugin "silent" failed (add): no error message, exit status 3',
+    });
+  });
+
+  it('rejects a result that does not match the CNI result schema', async () => {
+    await assert.rejects(runtime.addNetworkList(single('bad-result'), rt), { kind: 'plugin', message: /^plugin "bad-result" failed \(add\): invalid result: invalid CNI 1\.0\.0 result: ips/ });
+  });
+
+  it('writes no cache entry when a later plugin fails', async () => {
+    const l = parseConfList(JSON.stringify({ cniVersion: '1.0.0', name: 'net2', plugins: [{ type: 'ok' }, { type: 'silent' }] }));
+    await assert.rejects(runtime.addNetworkList(l, rt), { kind: 'plugin' });
+    assert.deepEqual(await readdir(join(fake.cacheDir, 'results')).catch(() => []), []);
+  });
+
+  it('names the plugin type and the dirs searched when a plugin is missing', async () => {
+    await assert.rejects(runtime.addNetworkList(single('nosuch'), rt), {
+      kind: 'precondition',
+      message: `CNI plugin "nosuch" not found in ["${fake.binDir}"]`,
+    });
+  });
+
+  it('kills a plugin that passes its deadline', async () => {
+    const started = Date.now();
+    await assert.rejects(runtime.addNetworkList(single('sleepy'), rt), {
+      kind: 'timeout',
+      message: 'plugin "sleepy" timed out after 300ms (add)',
+    });
+    assert.ok(Date.now() - started < 4000);
+  });
+
+  it('decodes an error without cniVersion, as plugins 1.1.1 send on a version mismatch', () => {
+    const err = decodePluginFailure({
+      pluginType: 'bridge',
+      verb: 'ADD',
+      stdout: '{"code":1,"msg":"incompatible CNI versions","details":"config is \\"1.1.0\\", plugin supports [\\"1.0.0\\"]"}',
+      stderr: '',
+      exitCode: 1,
+    });
+    assert.equal(err.code, 1);
+    assert.equal(err.message, 'plugin "bridge" failed (add): incompatible CNI versions; config is "1.1.0", plugin supports ["1.0.0"]');
+  });
+});
