@@ -7,7 +7,7 @@ import { ExecaCniRuntime } from '../adapters/cni/execa-cni-runtime.ts';
 import { ConfDirNetworkResolver } from '../adapters/cni/conf-dir-resolver.ts';
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
-import { withLock } from '../adapters/store/lock.ts';
+import { withFlock } from '../adapters/store/flock.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 
 /** nerdctl's lock file name, so both tools serialise their CNI work against each other. */
@@ -25,7 +25,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     state: new FileContainerStateFiles(),
     reserver: { start: async () => undefined, stop: async () => undefined },
     removeIpMasqChain,
-    withCniLock: (fn) => withLock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
+    withCniLock: (fn) => withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
     log,
   };
 }

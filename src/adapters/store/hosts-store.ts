@@ -12,7 +12,7 @@ import { renderHostsFile, type HostsMeta } from '../../domain/dns/hosts-file.ts'
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../ports/hosts-store.ts';
-import { withLock } from './lock.ts';
+import { withFlock } from './flock.ts';
 
 export class FileHostsStore implements HostsStore {
   private readonly layout: StoreLayout;
@@ -94,6 +94,6 @@ export class FileHostsStore implements HostsStore {
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.layout.etchostsDir(ns);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    return withLock(join(dir, '.lock'), fn);
+    return withFlock(join(dir, '.lock'), fn);
   }
 }
