@@ -34,7 +34,7 @@ export interface NetworkConfigList {
 }
 
 const pluginSchema = z.looseObject({
-  type: z.string().min(1, 'missing \'type\'').refine((t) => !t.includes('/'), 'must not contain "/"'),
+  type: z.string({ error: 'missing type' }).min(1, 'missing type').refine((t) => !t.includes('/'), 'must not contain "/"'),
   capabilities: z.record(z.string(), z.boolean()).optional(),
 });
 
