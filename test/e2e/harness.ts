@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { removeCniLeftovers } from './cni-leftovers.ts';
 
 export interface TestEnv {
   dir: string;
@@ -40,8 +41,9 @@ const TEST_IMAGE_REF = 'docker.io/library/busybox:latest';
 const CNI_PATH = '/usr/lib/cni';
 /** runc's state root as the containerd runc v2 shim sets it by default, per namespace. */
 const RUNC_ROOT = '/run/containerd/runc';
-/** Every env dir starts with this, so a later run can find and reap a crashed run's leftovers. */
+/** Env and registry dirs start with these, so a later run can find and reap a crashed run's leftovers. */
 const ENV_DIR_PREFIX = 'tsnerd-e2e-';
+const REGISTRY_DIR_PREFIX = 'tsnerd-registry-';
 const OWNER_FILE = 'owner.pid';
 const NAMESPACE_FILE = 'namespace';
 
@@ -153,6 +155,7 @@ async function isUp(address: string): Promise<boolean> {
 async function teardown(dir: string, address: string, daemon: ChildProcess | undefined): Promise<void> {
   const step = async (fn: () => Promise<unknown>) => { try { await fn(); } catch { /* keep tearing down */ } };
   const namespaces = new Set<string>();
+  const cniIds = new Set<string>();
   await step(async () => {
     if (!(await isUp(address))) return;
     const nsList = await run('ctr', ['-a', address, 'namespaces', 'ls', '-q'], { timeoutMs: 10_000 });
@@ -161,6 +164,7 @@ async function teardown(dir: string, address: string, daemon: ChildProcess | und
       const tasks = await ctrAt(address, ns, ['tasks', 'ls', '-q'], 10_000);
       await Promise.all(lines(tasks.stdout).map((id) => ctrAt(address, ns, ['tasks', 'rm', '-f', id], 15_000)));
       const containers = await ctrAt(address, ns, ['containers', 'ls', '-q'], 10_000);
+      for (const id of lines(containers.stdout)) cniIds.add(`${ns}-${id}`);
       await Promise.all(lines(containers.stdout).map((id) => ctrAt(address, ns, ['containers', 'rm', id], 15_000)));
     }
   });
@@ -171,8 +175,24 @@ async function teardown(dir: string, address: string, daemon: ChildProcess | und
     if (recorded) namespaces.add(recorded);
     for (const ns of namespaces) await deleteRuncContainersUnder(ns, dir);
   });
+  await step(async () => {
+    for (const id of await storedContainerIds(join(dir, 'data'))) cniIds.add(id);
+    await removeCniLeftovers(join(dir, 'netconf'), [...cniIds]);
+  });
   await step(() => unmountUnder(dir));
   await step(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
+}
+
+/** CNI container IDs (`<ns>-<id>`) of the containers in a tsnerd data root (`<hash>/containers/<ns>/<id>`). */
+async function storedContainerIds(dataRoot: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const hash of await readdir(dataRoot).catch(() => [] as string[])) {
+    const containersDir = join(dataRoot, hash, 'containers');
+    for (const ns of await readdir(containersDir).catch(() => [] as string[])) {
+      for (const id of await readdir(join(containersDir, ns)).catch(() => [] as string[])) ids.push(`${ns}-${id}`);
+    }
+  }
+  return ids;
 }
 
 function lines(text: string): string[] {
@@ -228,11 +248,11 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const p of points) await run('umount', ['-l', p], { timeoutMs: 10_000 });
 }
 
-/** Cleans up env dirs whose owning test process is gone (a run that crashed or was killed). */
+/** Cleans up env and registry dirs whose owning test process is gone (a run that crashed or was killed). */
 async function reapStaleEnvs(): Promise<void> {
   const base = tmpdir();
   for (const entry of await readdir(base).catch(() => [] as string[])) {
-    if (!entry.startsWith(ENV_DIR_PREFIX)) continue;
+    if (!entry.startsWith(ENV_DIR_PREFIX) && !entry.startsWith(REGISTRY_DIR_PREFIX)) continue;
     const dir = join(base, entry);
     const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'NaN'));
     if (Number.isInteger(owner) && isAlive(owner)) continue;
@@ -282,7 +302,9 @@ export async function importTestImage(env: TestEnv): Promise<string> {
 }
 
 export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsnerd-registry-'));
+  await reapStaleEnvs();
+  const dir = await mkdtemp(join(tmpdir(), REGISTRY_DIR_PREFIX));
+  await writeFile(join(dir, OWNER_FILE), String(process.pid));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const config = join(dir, 'config.yml');
