@@ -16,6 +16,8 @@ export interface Lifecycle {
   started_at?: string;
   /** Set when createRuntime failed: runc still sends postStop, which must then do nothing. */
   create_error?: boolean;
+  /** Set by stop/kill: the container no longer holds its published ports. Cleared at the next start. */
+  stopped_at?: string;
 }
 
 export interface ContainerStateFiles {

@@ -78,3 +78,21 @@ export async function detachAll(deps: NetworkingDeps, c: HookContainer, netns: s
 function masquerades(list: NetworkConfigList): boolean {
   return list.plugins.some((p) => p.type === 'bridge' && p.raw['ipMasq'] === true);
 }
+
+/**
+ * `stop` and `kill`, before the signal: drop the port forwards and free the
+ * IPs while the netns still exists, so the plugins clean up fully and a new
+ * container can take the ports at once. The task stays, so postStop comes
+ * later (at rm or start) and finds nothing left to do.
+ */
+export async function detachForStop(deps: NetworkingDeps, c: HookContainer): Promise<void> {
+  const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
+  const lifecycle = await deps.state.readLifecycle(c.stateDir);
+  await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });
+  if (mode.kind !== 'cni') return;
+  const errors = new ErrorList();
+  const netns = c.pid > 0 ? `/proc/${c.pid}/ns/net` : '';
+  await errors.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
+  await errors.attempt(() => deps.reserver.stop(c.stateDir));
+  errors.throwIfAny();
+}

@@ -1,0 +1,83 @@
+/** Host side of create-time networking: mounted files, used ports, the hook command. */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { settingsToArgs, type Settings } from '../../domain/settings.ts';
+import { StateFiles, type StoreLayout } from '../../domain/store-layout.ts';
+import type { OciHook } from '../../domain/oci-spec.ts';
+import { fromNerdctlPortMapping, usedPortsOf, type UsedPort } from '../../domain/ports/index.ts';
+import type { ContainerNetworkHost } from '../../ports/container-network-host.ts';
+import type { Lifecycle, NetworkConfigFile } from '../../ports/container-state.ts';
+import { readUsedHostPorts } from './proc-net-ports.ts';
+import { withFlock } from '../store/flock.ts';
+
+/** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
+const CLI_ENTRY = fileURLToPath(new URL('../../cli.js', import.meta.url));
+/** iptables lives in sbin, which runc's minimal hook environment may lack. */
+const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
+
+export class LocalNetworkHost implements ContainerNetworkHost {
+  private readonly settings: Settings;
+  private readonly layout: StoreLayout;
+
+  constructor(settings: Settings, layout: StoreLayout) {
+    this.settings = settings;
+    this.layout = layout;
+  }
+
+  async writeMountedFile(path: string, content: string): Promise<void> {
+    // 'w' truncates in place: the inode a bind mount points at stays the same.
+    await writeFile(path, content, { mode: 0o644 });
+  }
+
+  async usedPorts(): Promise<UsedPort[]> {
+    return [...(await readUsedHostPorts()), ...(await this.publishedByContainers())];
+  }
+
+  withPortLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withFlock(join(this.layout.root, 'ports.lock'), fn);
+  }
+
+  hook(event: 'createRuntime' | 'postStop'): OciHook {
+    const env = Object.entries(process.env).map(([k, v]) => (k === 'PATH' ? `PATH=${v}:${SBIN}` : `${k}=${v}`));
+    if (process.env['PATH'] === undefined) env.push(`PATH=/usr/local/bin:/usr/bin:/bin:${SBIN}`);
+    return {
+      path: process.execPath,
+      args: [process.execPath, CLI_ENTRY, 'internal', 'oci-hook', event, ...settingsToArgs(this.settings)],
+      env,
+    };
+  }
+
+  /** Ports of every container of this data store (all namespaces) that has not been stopped. */
+  private async publishedByContainers(): Promise<UsedPort[]> {
+    const used: UsedPort[] = [];
+    const root = join(this.layout.root, 'containers');
+    for (const ns of await readdirOrEmpty(root)) {
+      for (const id of await readdirOrEmpty(join(root, ns))) {
+        const dir = join(root, ns, id);
+        const config = await readJson<NetworkConfigFile>(join(dir, StateFiles.networkConfig));
+        if (!config?.portMappings?.length) continue;
+        const lifecycle = await readJson<Lifecycle>(join(dir, StateFiles.lifecycle));
+        if (lifecycle?.stopped_at) continue;
+        used.push(...usedPortsOf(config.portMappings.map(fromNerdctlPortMapping)));
+      }
+    }
+    return used;
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
