@@ -269,7 +269,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function tsnerd(env: TestEnv, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function tsnerd(env: TestEnv, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  // bin/tsnerd runs the compiled CLI; `npm test` builds it, a single test file run does not
+  if (!existsSync(join(REPO_ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
   return run(TSNERD_BIN, args, {
     env: env.env,
     timeoutMs: opts.timeoutMs ?? 120_000,
