@@ -29,14 +29,15 @@ type ServerStreamFn<Req, Res> = (req: Req, opts?: CallOpts) => AsyncIterable<Res
 type DuplexFn<Req, Res> = (opts?: CallOpts) => DuplexCall<Req, Res>;
 
 // TypeScript infers from the last overload of each generated method, which is
-// the shortest one: (argument, callback) or (argument, options?) or (options?).
+// the shortest one: (options?) or (argument, options?) or (argument, callback).
+// Streams are tested first: a stream is also structurally a unary call object.
 type Wrap<F> =
-  F extends (argument: infer Req, callback: requestCallback<infer Res>) => ClientUnaryCall
-    ? UnaryFn<Req, Res>
-    : F extends (options?: CallOptions) => ClientDuplexStream<infer Req, infer Res>
-      ? DuplexFn<Req, Res>
-      : F extends (argument: infer Req, options?: CallOptions) => ClientReadableStream<infer Res>
-        ? ServerStreamFn<Req, Res>
+  F extends (options?: CallOptions) => ClientDuplexStream<infer Req, infer Res>
+    ? DuplexFn<Req, Res>
+    : F extends (argument: infer Req, options?: CallOptions) => ClientReadableStream<infer Res>
+      ? ServerStreamFn<Req, Res>
+      : F extends (argument: infer Req, callback: requestCallback<infer Res>) => ClientUnaryCall
+        ? UnaryFn<Req, Res>
         : never;
 
 /** The methods of a generated grpc-js client (the capitalised ones) as promises and iterators. */
