@@ -15,3 +15,4 @@ export {
   type PortQuery,
 } from './format-ports.ts';
 export { canonicalIP, hostIPsOverlap, joinHostPort } from './host-ip.ts';
+export { fromNerdctlPortMapping, toNerdctlPortMapping, type NerdctlPortMapping } from './stored-port-mapping.ts';
