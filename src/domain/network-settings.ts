@@ -1,0 +1,63 @@
+/**
+ * Docker's NetworkSettings for `inspect`, from the CNI results the hook
+ * recorded (meta.json). Networks are keyed by their real names, where
+ * nerdctl shows `unknown-eth0`.
+ */
+import type { CniResult } from './cni/result.ts';
+import { dockerPortMap, type DockerPortBinding } from './ports/format-ports.ts';
+import type { PortMapping } from './ports/port-mapping.ts';
+
+export interface EndpointSettings {
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  IPv6Gateway: string;
+  MacAddress: string;
+}
+
+export interface NetworkSettings extends EndpointSettings {
+  Ports: Record<string, DockerPortBinding[]>;
+  Networks: Record<string, EndpointSettings>;
+}
+
+type Results = Record<string, Pick<CniResult, 'interfaces' | 'ips'> | undefined> | null | undefined;
+
+const EMPTY: EndpointSettings = {
+  IPAddress: '',
+  IPPrefixLen: 0,
+  Gateway: '',
+  GlobalIPv6Address: '',
+  GlobalIPv6PrefixLen: 0,
+  IPv6Gateway: '',
+  MacAddress: '',
+};
+
+/** `results` maps each `--net` value to its CNI result, in interface order; the first is primary. */
+export function networkSettings(results: Results, ports: readonly PortMapping[]): NetworkSettings {
+  const networks: Record<string, EndpointSettings> = {};
+  for (const [net, result] of Object.entries(results ?? {})) if (result) networks[net] = endpoint(result);
+  const primary = Object.values(networks)[0] ?? EMPTY;
+  return { ...primary, Ports: dockerPortMap(ports), Networks: networks };
+}
+
+function endpoint(result: Pick<CniResult, 'interfaces' | 'ips'>): EndpointSettings {
+  const e = { ...EMPTY };
+  for (const ip of result.ips) {
+    const [address = '', prefix = '0'] = ip.address.split('/');
+    const iface = ip.interface === undefined ? undefined : result.interfaces[ip.interface];
+    if (iface?.mac && !e.MacAddress) e.MacAddress = iface.mac;
+    if (address.includes(':')) {
+      if (e.GlobalIPv6Address) continue;
+      e.GlobalIPv6Address = address;
+      e.GlobalIPv6PrefixLen = Number(prefix);
+      e.IPv6Gateway = ip.gateway ?? '';
+    } else if (!e.IPAddress) {
+      e.IPAddress = address;
+      e.IPPrefixLen = Number(prefix);
+      e.Gateway = ip.gateway ?? '';
+    }
+  }
+  return e;
+}

@@ -1,0 +1,30 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { networkSettings } from '../../../src/domain/network-settings.ts';
+
+describe('networkSettings', () => {
+  const result = {
+    interfaces: [{ name: 'br-1' }, { name: 'veth1' }, { name: 'eth0', mac: '02:42:0a:04:00:05', sandbox: '/proc/1/ns/net' }],
+    ips: [
+      { address: '10.4.0.5/24', gateway: '10.4.0.1', interface: 2 },
+      { address: 'fd00::5/64', gateway: 'fd00::1', interface: 2 },
+    ],
+  };
+
+  it('keys networks by their real names and takes the first as primary', () => {
+    const s = networkSettings({ mynet: result }, [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '0.0.0.0' }]);
+    assert.equal(s.IPAddress, '10.4.0.5');
+    assert.equal(s.IPPrefixLen, 24);
+    assert.equal(s.Gateway, '10.4.0.1');
+    assert.equal(s.MacAddress, '02:42:0a:04:00:05');
+    assert.equal(s.GlobalIPv6Address, 'fd00::5');
+    assert.deepEqual(Object.keys(s.Networks), ['mynet']);
+    assert.deepEqual(s.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] });
+  });
+
+  it('is empty for a container without CNI results', () => {
+    const s = networkSettings(null, []);
+    assert.equal(s.IPAddress, '');
+    assert.deepEqual(s.Networks, {});
+  });
+});
