@@ -8,6 +8,7 @@ import { ConfDirNetworkResolver } from '../adapters/cni/conf-dir-resolver.ts';
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { withFlock } from '../adapters/store/flock.ts';
+import { ProcessPortReserver } from '../adapters/host/port-reserver.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 
 /** nerdctl's lock file name, so both tools serialise their CNI work against each other. */
@@ -23,7 +24,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     resolver: new ConfDirNetworkResolver(settings.cniNetconfPath, async () => undefined),
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
-    reserver: { start: async () => undefined, stop: async () => undefined },
+    reserver: new ProcessPortReserver(),
     removeIpMasqChain,
     withCniLock: (fn) => withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
     log,
