@@ -39,7 +39,7 @@ function flockFd(fd: number, path: string, opts: LockOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT'

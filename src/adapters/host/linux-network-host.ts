@@ -1,0 +1,55 @@
+/** Host facts and effects for network management: interfaces, plugins, links, templates. */
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { execa } from 'execa';
+import { isTsnerdError } from '../../domain/errors.ts';
+import { type Cidr, parseCidr } from '../../domain/network/cidr.ts';
+import { type ConflistTemplates, ConflistTemplatesSchema } from '../../domain/network/conflist-schema.ts';
+import type { NetworkHost } from '../../ports/network-host.ts';
+import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
+
+const TEMPLATES_DIR = new URL('../../../templates/', import.meta.url);
+
+export class LinuxNetworkHost implements NetworkHost {
+  private readonly cniPath: string;
+
+  constructor(cniPath: string) {
+    this.cniPath = cniPath;
+  }
+
+  async interfaceSubnets(): Promise<Cidr[]> {
+    return Object.values(networkInterfaces())
+      .flat()
+      .flatMap((a) => (a?.cidr ? (parseCidr(a.cidr) ?? []) : []));
+  }
+
+  async missingPlugins(types: readonly string[]): Promise<string[]> {
+    const dirs = splitCniPath(this.cniPath);
+    const missing: string[] = [];
+    for (const type of types) {
+      try {
+        await findPlugin(type, dirs);
+      } catch (err) {
+        if (!isTsnerdError(err, 'precondition')) throw err;
+        missing.push(type);
+      }
+    }
+    return missing;
+  }
+
+  async deleteLink(name: string): Promise<void> {
+    const shown = await execa('ip', ['link', 'show', 'dev', name], { reject: false });
+    if (shown.exitCode !== 0) return;
+    await execa('ip', ['link', 'del', 'dev', name]);
+  }
+
+  async templates(): Promise<ConflistTemplates> {
+    const read = async (file: string): Promise<unknown> => JSON.parse(await readFile(new URL(file, TEMPLATES_DIR), 'utf8'));
+    return ConflistTemplatesSchema.parse({
+      bridge: await read('bridge.conflist.json'),
+      macvlan: await read('macvlan.conflist.json'),
+      ipvlan: await read('ipvlan.conflist.json'),
+      dhcpIpam: await read('dhcp.ipam.json'),
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/** The CNI conf dir (NETCONFPATH) as the store of network definitions. */
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { conflict } from '../../domain/errors.ts';
+import { AnyConflist } from '../../domain/network/conflist-schema.ts';
+import { LOCK_FILE } from '../../domain/network/constants.ts';
+import type { ConfFile, NetworkConfDir } from '../../ports/network-conf-dir.ts';
+import { loadConfDir } from '../cni/conf-dir.ts';
+import { withFlock } from './flock.ts';
+
+export class ConfDirStore implements NetworkConfDir {
+  private readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }> {
+    const { lists, warnings } = await loadConfDir(this.dir, { namespace });
+    const files: ConfFile[] = [];
+    for (const list of lists) {
+      const parsed = AnyConflist.safeParse(list.raw);
+      if (!parsed.success || list.file === undefined) {
+        warnings.push(`skipping CNI config "${list.file}": not a network definition`);
+        continue;
+      }
+      const modified = await stat(list.file).then((s) => s.mtime, () => undefined);
+      if (modified) files.push({ path: list.file, conflist: parsed.data, modified });
+    }
+    return { files, warnings };
+  }
+
+  async create(path: string, content: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    try {
+      await writeFile(path, content, { flag: 'wx', mode: 0o644 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw conflict(`"${path}" already exists`, { cause: err });
+      throw err;
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
+  withLock<T>(fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
+    return withFlock(join(this.dir, LOCK_FILE), fn, opts);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The networks one namespace sees, and the entry point other parts of tsnerd
+ * use to find a network (`run --net`, the OCI hook) or to make sure the
+ * default `bridge` exists.
+ */
+import { TsnerdError, conflict } from '../../domain/errors.ts';
+import type { Cidr } from '../../domain/network/cidr.ts';
+import { buildConflist, defaultNetworkSpec, planRanges, serializeConflist } from '../../domain/network/build-conflist.ts';
+import type { NetworkSpec } from '../../domain/network/create-spec.ts';
+import { type IdMatch, resolveNetwork } from '../../domain/network/network-lookup.ts';
+import { conflistPath } from '../../domain/network/network-name.ts';
+import { type Network, allocatedSubnets, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
+import type { NetworkDeps } from './deps.ts';
+
+export class NetworkStore {
+  private readonly deps: NetworkDeps;
+
+  constructor(deps: NetworkDeps) {
+    this.deps = deps;
+  }
+
+  /** Conf-dir networks visible to the namespace, in path order (no pseudo networks). */
+  list(): Promise<Network[]> {
+    return this.deps.confDir.withLock(() => this.listUnlocked(), { shared: true });
+  }
+
+  /**
+   * A network by exact name, else by ID (`prefix`: any prefix, for inspect/rm;
+   * `full-or-short`: full or 12-hex ID, for --net). `host`/`none` give pseudo networks.
+   */
+  async resolve(ref: string, idMatch: IdMatch = 'prefix'): Promise<Network> {
+    return resolveNetwork(await this.list(), ref, idMatch);
+  }
+
+  /** Subnets a new bridge network must not overlap: other bridge networks and host interfaces. */
+  async usedSubnets(): Promise<Cidr[]> {
+    return this.usedSubnetsOf(await this.list());
+  }
+
+  /**
+   * The default network (labelled nerdctl/default-network, else named
+   * `bridge`), created on first need: nerdctl0, 10.4.0.0/24, gateway 10.4.0.1.
+   */
+  async ensureDefaultBridge(): Promise<Network> {
+    const existing = (await this.list()).find(isDefaultNetwork);
+    if (existing) return existing;
+    return this.deps.confDir.withLock(async () => {
+      const networks = await this.listUnlocked();
+      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked(defaultNetworkSpec(), networks));
+    });
+  }
+
+  /** For use inside an exclusive section (flock is not re-entrant across descriptors). */
+  async listUnlocked(): Promise<Network[]> {
+    const { files, warnings } = await this.deps.confDir.list(this.deps.namespace);
+    for (const w of warnings) this.deps.warn(w);
+    return files.map((f) => networkFromConflist(f.path, f.conflist, f.modified));
+  }
+
+  /** Writes the network's conflist; the caller holds the exclusive lock. Leaves no file on failure. */
+  async createUnlocked(spec: NetworkSpec, networks: readonly Network[]): Promise<Network> {
+    if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
+    const conflist = buildConflist(await this.deps.host.templates(), spec, planRanges(spec, await this.usedSubnetsOf(networks)));
+    const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
+    if (missing !== undefined) {
+      throw new TsnerdError(
+        'precondition',
+        `needs CNI plugin "${missing}" to be installed in CNI_PATH ("${this.deps.cniPath}"), see https://github.com/containernetworking/plugins/releases`,
+      );
+    }
+    const path = conflistPath(this.deps.netconfPath, this.deps.namespace, spec.name);
+    try {
+      await this.deps.confDir.create(path, serializeConflist(conflist));
+    } catch (err) {
+      // A partial write must not leave a broken network behind; a file that was already there is not ours.
+      if (!(err instanceof TsnerdError && err.kind === 'conflict')) await this.deps.confDir.remove(path);
+      throw err;
+    }
+    return networkFromConflist(path, conflist, new Date());
+  }
+
+  private async usedSubnetsOf(networks: readonly Network[]): Promise<Cidr[]> {
+    return [...networks.flatMap(allocatedSubnets), ...(await this.deps.host.interfaceSubnets())];
+  }
+}

@@ -1,0 +1,45 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.ts';
+import { createNetwork } from '../../app/network/create-network.ts';
+import { createNetworkDeps } from '../../wiring/network.ts';
+
+export default class NetworkCreate extends BaseCommand {
+  static override summary = 'Create a network';
+  static override description = 'Prints the new network\'s ID. Isolating bridge networks needs the CNI "firewall" plugin (>= 1.1.0).';
+  static override examples = [
+    '<%= config.bin %> network create mynet',
+    '<%= config.bin %> network create --subnet 10.5.0.0/16 --gateway 10.5.0.1 --ip-range 10.5.1.0/24 mynet',
+    '<%= config.bin %> network create -d macvlan -o parent=eth0 --subnet 192.168.5.0/24 lan',
+  ];
+
+  static override args = { network: Args.string({ required: true, description: 'network name' }) };
+
+  static override flags = {
+    driver: Flags.string({ char: 'd', default: 'bridge', summary: 'driver: bridge, macvlan or ipvlan' }),
+    opt: Flags.string({ char: 'o', multiple: true, summary: 'driver option: mtu, ip-masq, icc (bridge); parent, mode, mtu (macvlan/ipvlan)' }),
+    'ipam-driver': Flags.string({ default: 'default', summary: 'IPAM driver: default, host-local or dhcp' }),
+    subnet: Flags.string({ multiple: true, summary: 'subnet in CIDR form, e.g. 10.5.0.0/16' }),
+    gateway: Flags.string({ multiple: true, summary: 'gateway of the subnet that contains it' }),
+    'ip-range': Flags.string({ multiple: true, summary: 'allocate container IPs from this CIDR inside a subnet' }),
+    label: Flags.string({ multiple: true, summary: 'network label key=value' }),
+    ipv6: Flags.boolean({ default: false, summary: 'enable IPv6 subnets' }),
+    internal: Flags.boolean({ default: false, summary: 'no route out of the network, no masquerading, no port publishing' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(NetworkCreate);
+    const id = await createNetwork(createNetworkDeps(this.settingsFrom(flags)), {
+      name: args.network,
+      driver: flags.driver,
+      options: flags.opt,
+      ipamDriver: flags['ipam-driver'],
+      subnets: flags.subnet,
+      gateways: flags.gateway,
+      ipRanges: flags['ip-range'],
+      labels: [...new Set(flags.label ?? [])],
+      ipv6: flags.ipv6,
+      internal: flags.internal,
+    });
+    this.out(id);
+  }
+}

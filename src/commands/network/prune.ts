@@ -1,0 +1,32 @@
+import { createInterface } from 'node:readline/promises';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.ts';
+import { pruneNetworks } from '../../app/network/remove-networks.ts';
+import { createNetworkDeps } from '../../wiring/network.ts';
+
+export default class NetworkPrune extends BaseCommand {
+  static override summary = 'Remove all unused networks';
+  static override description = 'Removes every network created by tsnerd or nerdctl, except the default one, that no running container uses.';
+  static override flags = { force: Flags.boolean({ char: 'f', default: false, summary: 'do not prompt for confirmation' }) };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(NetworkPrune);
+    const deps = createNetworkDeps(this.settingsFrom(flags));
+    if (!flags.force && !(await confirm())) return;
+    const { removed, errors } = await pruneNetworks(deps);
+    if (removed.length > 0) this.out(`Deleted Networks:\n${removed.join('\n')}\n\n`);
+    errors.throwIfAny();
+  }
+}
+
+async function confirm(): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ',
+    );
+    return answer.trim().toLowerCase() === 'y';
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,19 @@
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.ts';
+import { removeNetworks } from '../../app/network/remove-networks.ts';
+import { createNetworkDeps } from '../../wiring/network.ts';
+
+export default class NetworkRm extends BaseCommand {
+  static override summary = 'Remove one or more networks';
+  static override description = 'Refuses the default network, networks not created by tsnerd or nerdctl, and networks in use. Deletes the host bridge.';
+  static override aliases = ['network:remove'];
+  static override strict = false;
+  static override args = { network: Args.string({ required: true, description: 'network name or ID (prefix)' }) };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(NetworkRm);
+    const { removed, errors } = await removeNetworks(createNetworkDeps(this.settingsFrom(flags)), argv as string[]);
+    for (const ref of removed) this.out(ref);
+    errors.throwIfAny();
+  }
+}

@@ -1,0 +1,68 @@
+/** Docker-compatible `network inspect` objects. */
+import {
+  type Network,
+  isIPv6Enabled,
+  isInternal,
+  networkDriver,
+  networkOptions,
+  networkSubnets,
+} from './network.ts';
+
+export interface NetworkAttachment {
+  containerId: string;
+  name: string;
+  macAddress: string;
+  /** CIDR form, e.g. "10.4.1.2/24"; "" when none. */
+  ipv4Address: string;
+  ipv6Address: string;
+}
+
+export interface DockerNetworkContainer {
+  Name: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+export interface DockerNetwork {
+  Name: string;
+  Id?: string;
+  Created?: string;
+  Scope: 'local';
+  Driver: string;
+  EnableIPv6: boolean;
+  Internal: boolean;
+  IPAM: { Driver: string; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> };
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+  Containers: Record<string, DockerNetworkContainer>;
+}
+
+export function toDockerNetwork(n: Network, attachments: readonly NetworkAttachment[]): DockerNetwork {
+  const ipamType = n.pseudo ? '' : (n.conflist.plugins[0]?.['ipam'] as { type?: unknown } | undefined)?.type;
+  return {
+    Name: n.name,
+    ...(n.id === undefined ? {} : { Id: n.id }),
+    ...(n.created === undefined ? {} : { Created: n.created.toISOString() }),
+    Scope: 'local',
+    Driver: networkDriver(n),
+    EnableIPv6: isIPv6Enabled(n),
+    Internal: !n.pseudo && isInternal(n),
+    IPAM: {
+      Driver: typeof ipamType === 'string' ? ipamType : '',
+      Config: networkSubnets(n).map((s) => ({
+        Subnet: s.subnet,
+        ...(s.gateway === undefined ? {} : { Gateway: s.gateway }),
+        ...(s.ipRange === undefined ? {} : { IPRange: s.ipRange }),
+      })),
+    },
+    Options: networkOptions(n),
+    Labels: n.labels,
+    Containers: Object.fromEntries(
+      attachments.map((a) => [
+        a.containerId,
+        { Name: a.name, MacAddress: a.macAddress, IPv4Address: a.ipv4Address, IPv6Address: a.ipv6Address },
+      ]),
+    ),
+  };
+}

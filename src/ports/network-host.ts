@@ -1,0 +1,14 @@
+import type { Cidr } from '../domain/network/cidr.ts';
+import type { ConflistTemplates } from '../domain/network/conflist-schema.ts';
+
+/** What network management needs from the host. */
+export interface NetworkHost {
+  /** The networks of every address on the host's interfaces (for overlap checks). */
+  interfaceSubnets(): Promise<Cidr[]>;
+  /** The plugin types that are not installed in CNI_PATH. */
+  missingPlugins(types: readonly string[]): Promise<string[]>;
+  /** Deletes a link such as a network's bridge; an absent link is not an error. */
+  deleteLink(name: string): Promise<void>;
+  /** The conflist skeletons of templates/, validated. */
+  templates(): Promise<ConflistTemplates>;
+}
