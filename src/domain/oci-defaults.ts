@@ -2,7 +2,7 @@
  * Defaults of the OCI runtime spec that every container gets, matching what
  * Docker and containerd's `oci.WithDefaultSpec` give a rootful Linux container.
  */
-import type { OciLinuxDeviceCgroup, OciMount } from './oci-spec.ts';
+import type { OciLinuxDeviceCgroup, OciMount } from './oci-types.ts';
 
 /** Docker's default capability set (moby `oci/caps/defaults.go`). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [

@@ -1,0 +1,159 @@
+/**
+ * ContainerRuntime over containerd's Containers, Snapshots and Tasks services.
+ * Containers use the runc v2 shim and the overlayfs snapshotter; the spec is
+ * stored as JSON in an Any, as containerd's Go client does.
+ */
+import { isTsnerdError } from '../../domain/errors.ts';
+import { OCI_SPEC_TYPE_URL, type OciProcess, type OciSpec } from '../../domain/oci-spec.ts';
+import type {
+  ContainerRecord,
+  ContainerRuntime,
+  ExitResult,
+  NewContainer,
+  RootfsMount,
+  TaskInfo,
+  TaskStatus,
+  TaskStdio,
+} from '../../ports/container-runtime.ts';
+import type { ContainerdClient } from './client.ts';
+import type { Container__Output } from './generated/containerd/services/containers/v1/Container.ts';
+import type { Mount__Output } from './generated/containerd/types/Mount.ts';
+import type { Timestamp__Output } from './generated/google/protobuf/Timestamp.ts';
+
+export const RUNTIME = 'io.containerd.runc.v2';
+export const SNAPSHOTTER = 'overlayfs';
+const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
+
+export class GrpcContainerRuntime implements ContainerRuntime {
+  private readonly client: ContainerdClient;
+
+  constructor(client: ContainerdClient) {
+    this.client = client;
+  }
+
+  async createContainer(c: NewContainer): Promise<void> {
+    await this.client.containers.Create({
+      container: {
+        id: c.id,
+        image: c.image,
+        labels: c.labels,
+        runtime: { name: RUNTIME },
+        spec: { type_url: OCI_SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(c.spec)) },
+        snapshotter: SNAPSHOTTER,
+        snapshot_key: c.snapshotKey,
+      },
+    });
+  }
+
+  async getContainer(id: string): Promise<ContainerRecord> {
+    const res = await this.client.containers.Get({ id });
+    return toRecord(res.container!);
+  }
+
+  async listContainers(): Promise<ContainerRecord[]> {
+    const res = await this.client.containers.List({});
+    return res.containers.map(toRecord);
+  }
+
+  async deleteContainer(id: string): Promise<void> {
+    await this.client.containers.Delete({ id });
+  }
+
+  async prepareSnapshot(key: string, parentChainId: string): Promise<RootfsMount[]> {
+    const res = await this.client.snapshots.Prepare({ snapshotter: SNAPSHOTTER, key, parent: parentChainId });
+    return res.mounts.map(toMount);
+  }
+
+  async snapshotMounts(key: string): Promise<RootfsMount[]> {
+    const res = await this.client.snapshots.Mounts({ snapshotter: SNAPSHOTTER, key });
+    return res.mounts.map(toMount);
+  }
+
+  async removeSnapshot(key: string): Promise<void> {
+    await this.client.snapshots.Remove({ snapshotter: SNAPSHOTTER, key });
+  }
+
+  async createTask(id: string, rootfs: RootfsMount[], stdio: TaskStdio): Promise<number> {
+    const res = await this.client.tasks.Create({ container_id: id, rootfs, ...stdio, terminal: false });
+    return res.pid;
+  }
+
+  async startTask(id: string, execId = ''): Promise<number> {
+    const res = await this.client.tasks.Start({ container_id: id, exec_id: execId });
+    return res.pid;
+  }
+
+  async waitTask(id: string, execId = '', signal?: AbortSignal): Promise<ExitResult> {
+    const res = await this.client.tasks.Wait(
+      { container_id: id, exec_id: execId },
+      { timeoutMs: Infinity, ...(signal ? { signal } : {}) },
+    );
+    return { exitStatus: res.exit_status, exitedAt: toDate(res.exited_at) };
+  }
+
+  async killTask(id: string, signal: number, options: { all?: boolean; execId?: string } = {}): Promise<void> {
+    await this.client.tasks.Kill({ container_id: id, exec_id: options.execId ?? '', signal, all: options.all ?? false });
+  }
+
+  async deleteTask(id: string): Promise<ExitResult> {
+    const res = await this.client.tasks.Delete({ container_id: id });
+    return { exitStatus: res.exit_status, exitedAt: toDate(res.exited_at) };
+  }
+
+  async getTask(id: string): Promise<TaskInfo | undefined> {
+    try {
+      const { process: p } = await this.client.tasks.Get({ container_id: id, exec_id: '' });
+      if (!p) return undefined;
+      return {
+        pid: p.pid,
+        status: p.status.toLowerCase() as TaskStatus,
+        exitStatus: p.exit_status,
+        exitedAt: toDate(p.exited_at),
+      };
+    } catch (err) {
+      if (isTsnerdError(err, 'not-found')) return undefined;
+      throw err;
+    }
+  }
+
+  async execProcess(id: string, execId: string, process: OciProcess, stdio: TaskStdio): Promise<void> {
+    await this.client.tasks.Exec({
+      container_id: id,
+      exec_id: execId,
+      ...stdio,
+      terminal: false,
+      spec: { type_url: PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(process)) },
+    });
+  }
+
+  async deleteProcess(id: string, execId: string): Promise<void> {
+    await this.client.tasks.DeleteProcess({ container_id: id, exec_id: execId });
+  }
+
+  async closeStdin(id: string, execId = ''): Promise<void> {
+    await this.client.tasks.CloseIO({ container_id: id, exec_id: execId, stdin: true });
+  }
+}
+
+function toRecord(c: Container__Output): ContainerRecord {
+  return {
+    id: c.id,
+    image: c.image,
+    labels: c.labels,
+    spec: JSON.parse(c.spec?.value.toString('utf8') || '{}') as OciSpec,
+    snapshotKey: c.snapshot_key,
+    createdAt: toDate(c.created_at) ?? new Date(0),
+  };
+}
+
+function toMount(m: Mount__Output): RootfsMount {
+  return { type: m.type, source: m.source, options: m.options };
+}
+
+/** containerd reports "no time" as the zero time (year 1) or an absent field. */
+function toDate(ts: Timestamp__Output | null | undefined): Date | undefined {
+  if (!ts) return undefined;
+  const seconds = Number(ts.seconds);
+  if (seconds <= 0) return undefined;
+  return new Date(seconds * 1000 + Math.floor(ts.nanos / 1e6));
+}

@@ -1,0 +1,122 @@
+/**
+ * Process stdio through named pipes, as containerd's `cio` does: we make the
+ * FIFOs, the shim opens the other ends. Opening a FIFO blocks until the peer
+ * opens it, so close() opens the peer end itself to release a waiting open.
+ */
+import { constants, createReadStream, createWriteStream, openSync, closeSync, type ReadStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import type { AttachedIo, ProcessIo } from '../../ports/process-io.ts';
+import type { TaskStdio } from '../../ports/container-runtime.ts';
+
+const FOLLOW_POLL_MS = 200;
+
+export class FifoProcessIo implements ProcessIo {
+  async attach(dir: string, options: { stdin: boolean }): Promise<AttachedIo> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const stdout = join(dir, 'stdout');
+    const stderr = join(dir, 'stderr');
+    const stdin = options.stdin ? join(dir, 'stdin') : '';
+    await execa('mkfifo', ['-m', '600', stdout, stderr, ...(stdin ? [stdin] : [])]);
+
+    const outputs = [copyOut(stdout, process.stdout), copyOut(stderr, process.stderr)];
+    const drained = Promise.all(outputs.map((o) => o.done)).then(() => undefined);
+    const stdinEnded = stdin ? copyIn(stdin) : Promise.resolve();
+    stdinEnded.catch(() => {});
+
+    let closed = false;
+    return {
+      stdio: { stdin, stdout, stderr },
+      drained,
+      stdinEnded,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        for (const o of outputs) if (!o.opened()) releaseOpen(o.path, constants.O_WRONLY);
+        if (stdin) {
+          process.stdin.unpipe();
+          process.stdin.destroy();
+          releaseOpen(stdin, constants.O_RDONLY);
+        }
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  logTo(logPath: string): TaskStdio {
+    const uri = pathToFileURL(logPath).href;
+    return { stdin: '', stdout: uri, stderr: uri };
+  }
+
+  async printLog(logPath: string, followUntil?: Promise<unknown>): Promise<void> {
+    const file = await open(logPath, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!file) return;
+    let settled = followUntil === undefined;
+    followUntil?.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const buf = Buffer.alloc(64 * 1024);
+    let offset = 0;
+    try {
+      for (;;) {
+        const wasSettled = settled;
+        const { bytesRead } = await file.read(buf, 0, buf.length, offset);
+        if (bytesRead > 0) {
+          offset += bytesRead;
+          await write(process.stdout, buf.subarray(0, bytesRead));
+          continue;
+        }
+        // One last read after the process ended catches its final output.
+        if (wasSettled) return;
+        await sleep(FOLLOW_POLL_MS);
+      }
+    } finally {
+      await file.close();
+    }
+  }
+}
+
+function copyOut(path: string, to: NodeJS.WritableStream) {
+  let opened = false;
+  const stream: ReadStream = createReadStream(path);
+  stream.once('open', () => (opened = true));
+  const done = new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+  stream.pipe(to, { end: false });
+  return { path, done, opened: () => opened };
+}
+
+function copyIn(path: string): Promise<void> {
+  const sink = createWriteStream(path);
+  process.stdin.pipe(sink);
+  return new Promise((resolve, reject) => {
+    sink.on('finish', resolve);
+    sink.on('error', reject);
+  });
+}
+
+/** Opens the other end of a FIFO without blocking, so a pending open on our side returns. */
+function releaseOpen(path: string, flags: number): void {
+  try {
+    closeSync(openSync(path, flags | constants.O_NONBLOCK));
+  } catch {
+    // ENXIO (no reader) or ENOENT: nothing is waiting.
+  }
+}
+
+function write(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.write(data)) resolve();
+    else stream.once('drain', resolve);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * Host side of containers: state dirs, rlimits, and the detached
+ * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import type { ContainerHost } from '../../ports/container-host.ts';
+
+export class LocalContainerHost implements ContainerHost {
+  private readonly cliArgs: string[];
+
+  /** `cliArgs`: the global flags the reaper needs to see our settings. */
+  constructor(cliArgs: string[]) {
+    this.cliArgs = cliArgs;
+  }
+
+  async createStateDir(path: string): Promise<void> {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+  }
+
+  async removeStateDir(path: string): Promise<void> {
+    await rm(path, { recursive: true, force: true });
+  }
+
+  async nofileLimit(): Promise<{ soft: number; hard: number }> {
+    const text = await readFile('/proc/self/limits', 'utf8');
+    const line = text.split('\n').find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = (line?.slice('Max open files'.length).trim().split(/\s+/) ?? []).map((v) =>
+      v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v),
+    );
+    return { soft: soft ?? 1024, hard: hard ?? 1024 };
+  }
+
+  spawnAutoRemove(id: string): void {
+    const script = process.argv[1];
+    if (!script) return;
+    const child = spawn(process.execPath, [script, ...this.cliArgs, 'internal', 'auto-remove', id], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+  }
+}

@@ -1,0 +1,39 @@
+/** A container as the commands show it: containerd's record plus its task and our labels. */
+import { findContainer } from '../../domain/container-ref.ts';
+import { Labels } from '../../domain/labels.ts';
+import type { ContainerRecord, TaskInfo } from '../../ports/container-runtime.ts';
+import type { ContainerContext } from './context.ts';
+
+export interface ContainerView {
+  id: string;
+  name: string | undefined;
+  record: ContainerRecord;
+  task: TaskInfo | undefined;
+  stateDir: string;
+}
+
+export function toView(ctx: ContainerContext, record: ContainerRecord, task: TaskInfo | undefined): ContainerView {
+  return {
+    id: record.id,
+    name: record.labels[Labels.name],
+    record,
+    task,
+    stateDir: record.labels[Labels.stateDir] ?? ctx.layout.containerDir(ctx.namespace, record.id),
+  };
+}
+
+export function isRunning(task: TaskInfo | undefined): boolean {
+  return task !== undefined && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing');
+}
+
+/** Looks a container up by full ID, name or unique ID prefix. */
+export async function findContainerView(ctx: ContainerContext, ref: string): Promise<ContainerView> {
+  const records = await ctx.runtime.listContainers();
+  const found = findContainer(ref, records.map((record) => ({ id: record.id, name: record.labels[Labels.name], record })));
+  return toView(ctx, found.record, await ctx.runtime.getTask(found.id));
+}
+
+export async function listContainerViews(ctx: ContainerContext): Promise<ContainerView[]> {
+  const records = await ctx.runtime.listContainers();
+  return Promise.all(records.map(async (r) => toView(ctx, r, await ctx.runtime.getTask(r.id))));
+}

@@ -1,0 +1,24 @@
+/** What the container use cases need, built once by src/wiring/containers.ts. */
+import type { StoreLayout } from '../../domain/store-layout.ts';
+import type { ContainerHost } from '../../ports/container-host.ts';
+import type { ContainerRuntime } from '../../ports/container-runtime.ts';
+import type { ContainerStateFiles } from '../../ports/container-state.ts';
+import type { HostFacts } from '../../ports/host-facts.ts';
+import type { ImageResolver } from '../../ports/image-resolver.ts';
+import type { NameStore } from '../../ports/name-store.ts';
+import type { ProcessIo } from '../../ports/process-io.ts';
+
+export interface ContainerContext {
+  namespace: string;
+  layout: StoreLayout;
+  runtime: ContainerRuntime;
+  images: ImageResolver;
+  names: NameStore;
+  io: ProcessIo;
+  host: ContainerHost;
+  hostFacts: Pick<HostFacts, 'hostname'>;
+  stateFiles: Pick<ContainerStateFiles, 'readLifecycle' | 'writeLifecycle'>;
+}
+
+/** The raw log of a detached container, written by the shim (stdout and stderr interleaved). */
+export const LOG_FILE = 'container.log';

@@ -1,0 +1,112 @@
+/**
+ * `create` (and the first half of `run`): name reservation, state dir,
+ * snapshot and the containerd record, each undone if a later step fails.
+ * Paths: `<dataRoot>/<hash>/containers/<ns>/<id>/`, `names/<ns>/<name>`.
+ */
+import { invalid } from '../../domain/errors.ts';
+import { defaultContainerName, newContainerId, shortId } from '../../domain/container-ref.ts';
+import { LABEL_PREFIX, Labels } from '../../domain/labels.ts';
+import { networkModeToList, type NetworkMode } from '../../domain/network-mode.ts';
+import { buildOciSpec, type NamespaceSource } from '../../domain/oci-spec.ts';
+import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
+import type { ContainerRecord } from '../../ports/container-runtime.ts';
+import type { ContainerContext } from './context.ts';
+import { UndoStack } from './undo-stack.ts';
+
+export interface CreateContainerInput {
+  image: string;
+  args: string[];
+  name?: string | undefined;
+  /** `KEY=VALUE` entries, already parsed from `-e`. */
+  env: string[];
+  workdir?: string | undefined;
+  entrypoint?: string | undefined;
+  labels: Record<string, string>;
+  network: NetworkMode;
+  autoRemove: boolean;
+}
+
+export interface CreatedContainer {
+  id: string;
+  name: string;
+  record: ContainerRecord;
+  stateDir: string;
+}
+
+/** Creates the container; with an `undo` stack the caller can roll it back later. */
+export async function createContainer(
+  ctx: ContainerContext,
+  input: CreateContainerInput,
+  undo = new UndoStack(),
+): Promise<CreatedContainer> {
+  return undo.guard(async () => {
+    const image = await ctx.images.resolve(input.image);
+    const id = newContainerId();
+    const name = input.name ?? defaultContainerName(image.name, id);
+    const net = networkSetup(ctx, input.network, id);
+
+    await ctx.names.acquire(name, id);
+    undo.push(() => ctx.names.release(name, id));
+
+    const stateDir = ctx.layout.containerDir(ctx.namespace, id);
+    await ctx.host.createStateDir(stateDir);
+    undo.push(() => ctx.host.removeStateDir(stateDir));
+
+    await ctx.runtime.prepareSnapshot(id, image.chainId);
+    undo.push(() => ctx.runtime.removeSnapshot(id));
+
+    if (userNeedsLookup(image.config.User)) {
+      throw invalid(`image user "${image.config.User}" needs a passwd lookup, which is not supported yet`);
+    }
+    const labels: Record<string, string> = {
+      ...input.labels,
+      [Labels.name]: name,
+      [Labels.namespace]: ctx.namespace,
+      [Labels.stateDir]: stateDir,
+      [Labels.networks]: JSON.stringify(networkModeToList(input.network)),
+      ...(net.hostname === undefined ? {} : { [Labels.hostname]: net.hostname }),
+      ...(input.autoRemove ? { [Labels.autoRemove]: 'true' } : {}),
+    };
+    const spec = buildOciSpec({
+      id,
+      namespace: ctx.namespace,
+      image: image.config,
+      args: input.args,
+      entrypoint: input.entrypoint,
+      env: input.env,
+      workdir: input.workdir,
+      user: resolveUser(image.config.User),
+      hostname: net.hostname,
+      network: net.namespace,
+      uts: 'private',
+      hostNofile: await ctx.host.nofileLimit(),
+      annotations: internalLabels(labels),
+    });
+    const record = { id, image: image.name, labels, spec, snapshotKey: id };
+    await ctx.runtime.createContainer(record);
+    undo.push(() => ctx.runtime.deleteContainer(id));
+    return { id, name, stateDir, record: { ...record, createdAt: new Date() } };
+  });
+}
+
+/**
+ * Network modes that need no CNI. The networks work replaces this for
+ * bridge, CNI networks and `container:`.
+ */
+function networkSetup(ctx: ContainerContext, mode: NetworkMode, id: string): { namespace: NamespaceSource; hostname: string } {
+  switch (mode.kind) {
+    case 'none':
+      return { namespace: { kind: 'private' }, hostname: shortId(id) };
+    case 'host':
+      return { namespace: { kind: 'host' }, hostname: ctx.hostFacts.hostname() };
+    case 'ns':
+      return { namespace: { kind: 'path', path: mode.path }, hostname: shortId(id) };
+    default:
+      throw invalid(`network mode "${networkModeToList(mode).join(',')}" is not supported yet (only "none", "host" and "ns:<path>")`);
+  }
+}
+
+/** Our labels go into the spec's annotations: the OCI hook reads them from the runtime state. */
+function internalLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => k.startsWith(LABEL_PREFIX)));
+}

@@ -1,0 +1,76 @@
+/**
+ * `inspect CTR`: Docker-compatible JSON. NetworkSettings is left empty here;
+ * the networks work fills it from the data store.
+ */
+import { Labels } from '../../domain/labels.ts';
+import type { ContainerContext } from './context.ts';
+import { findContainerView, isRunning } from './container-view.ts';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Pid: number;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Image: string;
+  Name: string;
+  Config: {
+    Hostname: string;
+    Env: string[];
+    Cmd: string[];
+    Entrypoint: string[] | null;
+    WorkingDir: string;
+    Labels: Record<string, string>;
+    Image: string;
+  };
+  HostConfig: { NetworkMode: string; AutoRemove: boolean };
+  NetworkSettings: Record<string, unknown>;
+}
+
+export async function inspectContainer(ctx: ContainerContext, ref: string): Promise<ContainerInspect> {
+  const view = await findContainerView(ctx, ref);
+  const { record, task } = view;
+  const process = record.spec.process;
+  const [path = '', ...args] = process?.args ?? [];
+  const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir).catch(() => ({ started_at: undefined }));
+  const networks = JSON.parse(record.labels[Labels.networks] ?? '[]') as string[];
+  const status = isRunning(view.task) ? (task!.status === 'running' ? 'running' : 'paused') : task ? 'exited' : 'created';
+  return {
+    Id: record.id,
+    Created: record.createdAt.toISOString(),
+    Path: path,
+    Args: args,
+    State: {
+      Status: status,
+      Running: status === 'running',
+      Paused: status === 'paused',
+      Pid: isRunning(task) ? task!.pid : 0,
+      ExitCode: task?.status === 'stopped' ? task.exitStatus : 0,
+      StartedAt: lifecycle.started_at ?? ZERO_TIME,
+      FinishedAt: task?.exitedAt?.toISOString() ?? ZERO_TIME,
+    },
+    Image: record.image,
+    Name: view.name ?? '',
+    Config: {
+      Hostname: record.spec.hostname ?? record.labels[Labels.hostname] ?? '',
+      Env: process?.env ?? [],
+      Cmd: process?.args ?? [],
+      Entrypoint: null,
+      WorkingDir: process?.cwd ?? '',
+      Labels: record.labels,
+      Image: record.image,
+    },
+    HostConfig: { NetworkMode: networks[0] ?? '', AutoRemove: record.labels[Labels.autoRemove] === 'true' },
+    NetworkSettings: {},
+  };
+}

@@ -1,0 +1,57 @@
+/** `ps [-a]`: one summary per container, in Docker's column vocabulary. */
+import { humanDuration } from '../../domain/human-duration.ts';
+import type { ContainerContext } from './context.ts';
+import { isRunning, listContainerViews, type ContainerView } from './container-view.ts';
+
+export interface ContainerSummary {
+  id: string;
+  image: string;
+  command: string;
+  createdAt: Date;
+  /** "Up 5 seconds", "Exited (3) 2 minutes ago", "Created". */
+  status: string;
+  state: 'running' | 'paused' | 'exited' | 'created';
+  ports: string;
+  names: string;
+  labels: Record<string, string>;
+}
+
+export async function listContainers(
+  ctx: ContainerContext,
+  options: { all: boolean },
+  now = new Date(),
+): Promise<ContainerSummary[]> {
+  const views = await listContainerViews(ctx);
+  return views
+    .filter((v) => options.all || isRunning(v.task))
+    .sort((a, b) => b.record.createdAt.getTime() - a.record.createdAt.getTime())
+    .map((v) => summarize(v, now));
+}
+
+function summarize(view: ContainerView, now: Date): ContainerSummary {
+  const { task, record } = view;
+  let state: ContainerSummary['state'] = 'created';
+  let status = 'Created';
+  if (task?.status === 'running') {
+    state = 'running';
+    status = 'Up';
+  } else if (task?.status === 'paused' || task?.status === 'pausing') {
+    state = 'paused';
+    status = 'Paused';
+  } else if (task?.status === 'stopped') {
+    state = 'exited';
+    const ago = task.exitedAt ? ` ${humanDuration(now.getTime() - task.exitedAt.getTime())} ago` : '';
+    status = `Exited (${task.exitStatus})${ago}`;
+  }
+  return {
+    id: view.id,
+    image: record.image,
+    command: (record.spec.process?.args ?? []).join(' '),
+    createdAt: record.createdAt,
+    status,
+    state,
+    ports: '',
+    names: view.name ?? '',
+    labels: record.labels,
+  };
+}

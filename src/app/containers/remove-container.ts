@@ -1,0 +1,53 @@
+/**
+ * `rm [-f]`: kills (with -f) and deletes the task, then the container record,
+ * its snapshot, name and state dir. Best effort: every step runs, failures
+ * are reported together; things already gone count as removed.
+ */
+import { ErrorList, conflict, isTsnerdError } from '../../domain/errors.ts';
+import { shortId } from '../../domain/container-ref.ts';
+import type { ContainerContext } from './context.ts';
+import { findContainerView, isRunning, type ContainerView } from './container-view.ts';
+
+const SIGKILL = 9;
+
+export async function removeContainer(ctx: ContainerContext, ref: string, options: { force: boolean }): Promise<string> {
+  const view = await findContainerView(ctx, ref);
+  if (isRunning(view.task) && !options.force) {
+    throw conflict(
+      `you cannot remove a running container ${view.id}. Stop the container before attempting removal or force remove`,
+    );
+  }
+  await destroyContainer(ctx, view);
+  return view.id;
+}
+
+/** Removes everything a container owns, whatever state it is in. */
+export async function destroyContainer(ctx: ContainerContext, view: ContainerView): Promise<void> {
+  const errors = new ErrorList();
+  const ignoreMissing = (fn: () => Promise<unknown>) =>
+    errors.attempt(async () => {
+      try {
+        await fn();
+      } catch (err) {
+        if (!isTsnerdError(err, 'not-found')) throw err;
+      }
+    });
+  if (view.task) {
+    if (isRunning(view.task)) {
+      await ignoreMissing(async () => {
+        const exited = ctx.runtime.waitTask(view.id);
+        await ctx.runtime.killTask(view.id, SIGKILL, { all: true });
+        await exited;
+      });
+    }
+    await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
+  }
+  await ignoreMissing(() => ctx.runtime.deleteContainer(view.id));
+  await ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey));
+  if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));
+  await errors.attempt(() => ctx.host.removeStateDir(view.stateDir));
+  if (errors.errors.length > 0) {
+    errors.add(new Error(`container ${shortId(view.id)} was not removed completely`));
+  }
+  errors.throwIfAny();
+}

@@ -1,0 +1,44 @@
+/**
+ * `run`: create, then start attached or detached. A failure before the
+ * process started rolls back everything `create` made. `--rm` in the
+ * foreground removes the container after it exits; with `-d` a detached
+ * `tsnerd internal auto-remove` process waits for the exit and removes it.
+ */
+import type { ContainerContext } from './context.ts';
+import { LOG_FILE } from './context.ts';
+import { toView } from './container-view.ts';
+import { createContainer, type CreateContainerInput } from './create-container.ts';
+import { destroyContainer } from './remove-container.ts';
+import { runAttached, startTask } from './start-container.ts';
+import { UndoStack } from './undo-stack.ts';
+import { join } from 'node:path';
+
+export interface RunContainerInput extends CreateContainerInput {
+  detach: boolean;
+  interactive: boolean;
+}
+
+export type RunResult = { id: string; detached: true } | { id: string; detached: false; exitCode: number };
+
+export async function runContainer(ctx: ContainerContext, input: RunContainerInput): Promise<RunResult> {
+  const undo = new UndoStack();
+  const created = await createContainer(ctx, input, undo);
+  const view = toView(ctx, created.record, undefined);
+  if (input.detach) {
+    await undo.guard(() => startTask(ctx, view, ctx.io.logTo(join(created.stateDir, LOG_FILE))));
+    if (input.autoRemove) ctx.host.spawnAutoRemove(created.id);
+    return { id: created.id, detached: true };
+  }
+  let exitCode: number;
+  try {
+    exitCode = await runAttached(ctx, view, { interactive: input.interactive }, undo);
+  } catch (err) {
+    await undo.rollback();
+    throw err;
+  }
+  if (input.autoRemove) {
+    const task = await ctx.runtime.getTask(created.id);
+    await destroyContainer(ctx, toView(ctx, created.record, task));
+  }
+  return { id: created.id, detached: false, exitCode };
+}

@@ -1,0 +1,66 @@
+/**
+ * Starting a container's task: detached (output appended to the log file in
+ * the state dir) or attached (FIFOs copied to our stdio, exit code returned).
+ * A stopped task is deleted first, which fires the postStop hook.
+ */
+import { join } from 'node:path';
+import { conflict } from '../../domain/errors.ts';
+import type { TaskStdio } from '../../ports/container-runtime.ts';
+import type { ContainerContext } from './context.ts';
+import { LOG_FILE } from './context.ts';
+import { findContainerView, isRunning, type ContainerView } from './container-view.ts';
+import { UndoStack } from './undo-stack.ts';
+
+/** After the process exits, how long its output may still be flowing (e.g. from a background child). */
+const DRAIN_GRACE_MS = 3000;
+
+export async function startContainer(ctx: ContainerContext, ref: string): Promise<string> {
+  const view = await findContainerView(ctx, ref);
+  if (isRunning(view.task)) return view.id;
+  await startTask(ctx, view, ctx.io.logTo(join(view.stateDir, LOG_FILE)));
+  return view.id;
+}
+
+/** Creates and starts the task; the task is deleted again if starting fails. */
+export async function startTask(ctx: ContainerContext, view: ContainerView, stdio: TaskStdio, undo = new UndoStack()): Promise<number> {
+  if (isRunning(view.task)) throw conflict(`container "${view.name ?? view.id}" is already running`);
+  if (view.task) await ctx.runtime.deleteTask(view.id);
+  return undo.guard(async () => {
+    const rootfs = await ctx.runtime.snapshotMounts(view.record.snapshotKey);
+    await ctx.runtime.createTask(view.id, rootfs, stdio);
+    undo.push(() => ctx.runtime.deleteTask(view.id));
+    const pid = await ctx.runtime.startTask(view.id);
+    const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir);
+    await ctx.stateFiles.writeLifecycle(view.stateDir, { ...lifecycle, started_at: new Date().toISOString() });
+    return pid;
+  });
+}
+
+/**
+ * Runs the task in the foreground: our stdout/stderr get its output, our
+ * stdin (with `interactive`) feeds it. Returns the exit code; the stopped
+ * task is kept, so `ps -a` shows how it exited.
+ */
+export async function runAttached(
+  ctx: ContainerContext,
+  view: ContainerView,
+  options: { interactive: boolean },
+  undo = new UndoStack(),
+): Promise<number> {
+  const io = await ctx.io.attach(join(view.stateDir, 'io'), { stdin: options.interactive });
+  try {
+    await startTask(ctx, view, io.stdio, undo);
+    const exited = ctx.runtime.waitTask(view.id);
+    if (options.interactive) {
+      io.stdinEnded.then(
+        () => ctx.runtime.closeStdin(view.id).catch(() => {}),
+        () => {},
+      );
+    }
+    const { exitStatus } = await exited;
+    await Promise.race([io.drained, new Promise((r) => setTimeout(r, DRAIN_GRACE_MS).unref())]);
+    return exitStatus;
+  } finally {
+    await io.close();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `stop` and `kill`. The stopped task is kept (not deleted), as nerdctl does,
+ * so the postStop hook runs only at `rm` or the next `start`.
+ */
+import { invalid } from '../../domain/errors.ts';
+import type { ContainerContext } from './context.ts';
+import { findContainerView, isRunning } from './container-view.ts';
+
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+/** SIGTERM, then SIGKILL to every process after `timeoutSeconds`. Stopping a stopped container is a no-op. */
+export async function stopContainer(ctx: ContainerContext, ref: string, timeoutSeconds: number): Promise<string> {
+  const view = await findContainerView(ctx, ref);
+  if (!isRunning(view.task)) return view.id;
+  const abort = new AbortController();
+  const exited = ctx.runtime.waitTask(view.id, '', abort.signal);
+  exited.catch(() => {});
+  await ctx.runtime.killTask(view.id, SIGTERM);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutSeconds * 1000);
+  });
+  const first = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (first === 'timeout') {
+    await ctx.runtime.killTask(view.id, SIGKILL, { all: true });
+    await exited;
+  }
+  return view.id;
+}
+
+export async function killContainer(ctx: ContainerContext, ref: string, signal: number): Promise<string> {
+  const view = await findContainerView(ctx, ref);
+  if (!isRunning(view.task)) throw invalid(`cannot kill container ${view.id}: container is not running`);
+  await ctx.runtime.killTask(view.id, signal);
+  return view.id;
+}

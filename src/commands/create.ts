@@ -1,0 +1,25 @@
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.ts';
+import { splitAtPositional } from '../cli/command-argv.ts';
+import { createFlags, toCreateInput } from '../cli/create-flags.ts';
+import { createContainer } from '../app/containers/create-container.ts';
+import { openContainers } from '../wiring/containers.ts';
+
+export default class Create extends BaseCommand {
+  static override summary = 'Create a new container without starting it';
+  static override strict = false;
+  static override args = { image: Args.string({ required: true, description: 'image to create the container from' }) };
+  static override flags = { ...createFlags };
+
+  async run(): Promise<void> {
+    const { own, rest } = splitAtPositional(this.argv, { ...Create.baseFlags, ...Create.flags }, 1);
+    const { args, flags } = await this.parse(Create, own);
+    const input = toCreateInput(flags, args.image, rest);
+    const handle = await openContainers(this.settingsFrom(flags));
+    try {
+      this.out((await createContainer(handle.ctx, input)).id);
+    } finally {
+      handle.close();
+    }
+  }
+}

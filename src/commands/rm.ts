@@ -1,0 +1,27 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.ts';
+import { removeContainer } from '../app/containers/remove-container.ts';
+import { openContainers } from '../wiring/containers.ts';
+
+export default class Rm extends BaseCommand {
+  static override summary = 'Remove one or more containers';
+  static override aliases = ['remove'];
+  static override strict = false;
+  static override args = { container: Args.string({ required: true, description: 'container name or ID' }) };
+  static override flags = {
+    force: Flags.boolean({ char: 'f', summary: 'force the removal of a running container (SIGKILL)' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Rm);
+    const handle = await openContainers(this.settingsFrom(flags));
+    try {
+      for (const ref of argv as string[]) {
+        await removeContainer(handle.ctx, ref, { force: flags.force });
+        this.out(ref);
+      }
+    } finally {
+      handle.close();
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/** Composes the adapters the container use cases run on. */
+import type { ContainerContext } from '../app/containers/context.ts';
+import { settingsToArgs, type Settings } from '../domain/settings.ts';
+import { StoreLayout } from '../domain/store-layout.ts';
+import { ContainerdClient } from '../adapters/containerd/client.ts';
+import { ContainerdImageResolver } from '../adapters/containerd/containerd-image-resolver.ts';
+import { GrpcContainerRuntime } from '../adapters/containerd/grpc-container-runtime.ts';
+import { FifoProcessIo } from '../adapters/host/fifo-process-io.ts';
+import { LocalContainerHost } from '../adapters/host/local-container-host.ts';
+import { LocalHostFacts } from '../adapters/host/host-facts.ts';
+import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
+import { FileNameStore } from '../adapters/store/file-name-store.ts';
+
+export interface ContainersHandle {
+  ctx: ContainerContext;
+  close(): void;
+}
+
+export async function openContainers(settings: Settings): Promise<ContainersHandle> {
+  const client = await ContainerdClient.connect({ address: settings.address, namespace: settings.namespace });
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  return {
+    ctx: {
+      namespace: settings.namespace,
+      layout,
+      runtime: new GrpcContainerRuntime(client),
+      images: new ContainerdImageResolver(client),
+      names: new FileNameStore(layout.namesDir(settings.namespace)),
+      io: new FifoProcessIo(),
+      host: new LocalContainerHost(settingsToArgs(settings)),
+      hostFacts: new LocalHostFacts(),
+      stateFiles: new FileContainerStateFiles(),
+    },
+    close: () => client.close(),
+  };
+}
