@@ -1,0 +1,42 @@
+/** Composes the adapters the image use cases run on. */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { invalid, isTsnerdError, notFound } from '../domain/errors.ts';
+import type { Settings } from '../domain/settings.ts';
+import type { ArchiveEntry } from '../ports/archive.ts';
+import type { ImageBackend } from '../ports/image-backend.ts';
+import { ContainerdClient } from '../adapters/containerd/client.ts';
+import { ContainerdImageBackend } from '../adapters/containerd/image-backend.ts';
+import { readArchive } from '../adapters/archive/tar-reader.ts';
+
+export interface ImagesHandle {
+  backend: ImageBackend;
+  close(): void;
+}
+
+export async function openImages(settings: Settings): Promise<ImagesHandle> {
+  const client = await ContainerdClient.connect({ address: settings.address, namespace: settings.namespace });
+  return { backend: new ContainerdImageBackend(client), close: () => client.close() };
+}
+
+/** The entries of an image archive in a file, or on stdin when no file is given. */
+export async function openArchive(file: string | undefined): Promise<AsyncIterable<ArchiveEntry>> {
+  if (file === undefined) {
+    if (process.stdin.isTTY) throw invalid('no archive given: use -i FILE or pipe an archive to stdin');
+    return readArchive(process.stdin);
+  }
+  const info = await stat(file).catch(() => {
+    throw notFound(`archive "${file}" does not exist`);
+  });
+  if (!info.isFile()) throw invalid(`archive "${file}" is not a file`);
+  return named(file, readArchive(createReadStream(file)));
+}
+
+/** Read errors name the archive, e.g. `archive "x.tar": not a tar archive`. */
+async function* named(file: string, entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
+  try {
+    yield* entries;
+  } catch (err) {
+    throw isTsnerdError(err, 'invalid') ? invalid(`archive "${file}": ${err.message}`, { cause: err }) : err;
+  }
+}
