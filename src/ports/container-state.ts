@@ -14,6 +14,8 @@ export interface NetworkConfigFile {
 
 export interface Lifecycle {
   started_at?: string;
+  /** The container's init pid as the createRuntime hook saw it (liveness checks without containerd). */
+  pid?: number;
   /** Set when createRuntime failed: runc still sends postStop, which must then do nothing. */
   create_error?: boolean;
   /** Set by stop/kill: the container no longer holds its published ports. Cleared at the next start. */

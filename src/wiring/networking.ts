@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { Settings } from '../domain/settings.ts';
 import { StoreLayout } from '../domain/store-layout.ts';
 import type { NetworkingDeps } from '../app/networking/deps.ts';
-import { ExecaCniRuntime } from '../adapters/cni/execa-cni-runtime.ts';
-import { ConfDirNetworkResolver } from '../adapters/cni/conf-dir-resolver.ts';
+import { createCniRuntime } from './cni.ts';
+import { StoreNetworkResolver } from '../adapters/cni/store-network-resolver.ts';
+import { createNetworkStore } from './network.ts';
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { withFlock } from '../adapters/store/flock.ts';
@@ -17,11 +18,8 @@ const CNI_LOCK_FILE = '.cni-concurrency.lock';
 export function createNetworkingDeps(settings: Settings, log: (line: string) => void): NetworkingDeps {
   const layout = new StoreLayout(settings.dataRoot, settings.address);
   return {
-    cni: new ExecaCniRuntime({
-      cniPath: settings.cniPath,
-      onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`),
-    }),
-    resolver: new ConfDirNetworkResolver(settings.cniNetconfPath, async () => undefined),
+    cni: createCniRuntime(settings, { onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`) }),
+    resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(),
