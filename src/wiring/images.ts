@@ -8,6 +8,9 @@ import type { ImageBackend } from '../ports/image-backend.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { ContainerdImageBackend } from '../adapters/containerd/image-backend.ts';
 import { readArchive } from '../adapters/archive/tar-reader.ts';
+import { HttpRegistry } from '../adapters/registry/http-registry.ts';
+import { dockerConfigPath } from '../adapters/registry/docker-credentials.ts';
+import type { Registry } from '../ports/registry.ts';
 
 export interface ImagesHandle {
   backend: ImageBackend;
@@ -17,6 +20,10 @@ export interface ImagesHandle {
 export async function openImages(settings: Settings): Promise<ImagesHandle> {
   const client = await ContainerdClient.connect({ address: settings.address, namespace: settings.namespace });
   return { backend: new ContainerdImageBackend(client), close: () => client.close() };
+}
+
+export function openRegistry(opts: { insecure: boolean }): Registry {
+  return new HttpRegistry({ insecure: opts.insecure, dockerConfig: dockerConfigPath() });
 }
 
 /** The entries of an image archive in a file, or on stdin when no file is given. */

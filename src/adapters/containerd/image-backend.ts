@@ -89,7 +89,7 @@ export class ContainerdImageBackend implements ImageBackend {
     return Buffer.concat(parts);
   }
 
-  async writeBlob(data: AsyncIterable<Uint8Array>, expect: { digest?: string | undefined; size?: number | undefined }): Promise<WrittenBlob> {
+  async writeBlob(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect: { digest?: string | undefined; size?: number | undefined }): Promise<WrittenBlob> {
     const ref = `tsnerd-${randomBytes(8).toString('hex')}`;
     const hash = createHash('sha256');
     let offset = 0;
@@ -99,8 +99,7 @@ export class ContainerdImageBackend implements ImageBackend {
         await call.exchange({ action: 'STAT', ref, total: expect.size ?? 0, expected: expect.digest ?? '' });
       } catch (err) {
         if (!isTsnerdError(err, 'conflict') || expect.digest === undefined) throw err;
-        // Already in the store (and now held by our lease): the bytes are not needed.
-        for await (const _ of data);
+        // Already in the store (and now held by our lease): the bytes are left unread.
         return { digest: expect.digest, size: expect.size ?? (await this.blobInfo(expect.digest))?.size ?? 0 };
       }
       let pending: Buffer[] = [];

@@ -135,13 +135,9 @@ async function dockerSaveImages(
       }),
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    const written = await backend.writeBlob(once(bytes), { size: bytes.length });
+    const written = await backend.writeBlob([bytes], { size: bytes.length });
     const target: Descriptor = { mediaType: MEDIA.dockerManifest, digest: written.digest, size: written.size };
     for (const tag of entry.RepoTags ?? []) images.push({ name: normalizeImageName(tag), target });
   }
   return images;
-}
-
-async function* once(bytes: Buffer): AsyncGenerator<Uint8Array> {
-  yield bytes;
 }
