@@ -4,7 +4,7 @@ module.exports = {
     { name: 'domain-is-pure', severity: 'error',
       comment: 'domain/ may import only domain/ and node built-ins without side effects',
       from: { path: '^src/domain/' },
-      to: { pathNot: ['^src/domain/', '^(node:)?(crypto|net)$', 'node_modules/(ip-num|zod)/'], dependencyTypesNot: ['type-only'] } },
+      to: { pathNot: ['^src/domain/', '^(node:)?(crypto|net|path)$', 'node_modules/(ip-num|zod)/'], dependencyTypesNot: ['type-only'] } },
     { name: 'ports-are-interfaces', severity: 'error',
       from: { path: '^src/ports/' }, to: { pathNot: ['^src/ports/', '^src/domain/'] } },
     { name: 'app-uses-ports-not-adapters', severity: 'error',

@@ -11,6 +11,10 @@ import { FileContainerStateFiles } from '../adapters/store/container-state-files
 import { withFlock } from '../adapters/store/flock.ts';
 import { ProcessPortReserver } from '../adapters/host/port-reserver.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+import { LocalHostFacts } from '../adapters/host/host-facts.ts';
+import { LocalNetworkHost } from '../adapters/host/local-network-host.ts';
+import { ContainerNetworking } from '../app/networking/container-networking.ts';
+import type { JoinTarget } from '../ports/container-network-host.ts';
 
 /** nerdctl's lock file name, so both tools serialise their CNI work against each other. */
 const CNI_LOCK_FILE = '.cni-concurrency.lock';
@@ -27,4 +31,22 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     withCniLock: (fn) => withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
     log,
   };
+}
+
+/** The networking side of the container use cases (create, start, stop, rm, inspect). */
+export function createContainerNetworking(
+  settings: Settings,
+  joinTarget: (ref: string) => Promise<JoinTarget>,
+): ContainerNetworking {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  const deps = createNetworkingDeps(settings, () => undefined);
+  return new ContainerNetworking(settings.namespace, deps, {
+    resolver: deps.resolver,
+    hosts: deps.hosts,
+    hostFacts: new LocalHostFacts(),
+    state: deps.state,
+    host: new LocalNetworkHost(settings, layout),
+    joinTarget,
+    hostsDir: (namespace, id) => layout.hostsDir(namespace, id),
+  });
 }

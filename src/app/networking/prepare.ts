@@ -38,6 +38,8 @@ export interface PrepareNetworkingDeps {
   host: ContainerNetworkHost;
   /** Finds the running container a `container:<ref>` network joins. */
   joinTarget(ref: string): Promise<JoinTarget>;
+  /** The container's etchosts dir. */
+  hostsDir(namespace: string, id: string): string;
 }
 
 export interface PrepareNetworkingInput {
