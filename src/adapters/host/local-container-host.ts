@@ -34,7 +34,7 @@ export class LocalContainerHost implements ContainerHost {
   spawnAutoRemove(id: string): void {
     const script = process.argv[1];
     if (!script) return;
-    const child = spawn(process.execPath, [script, ...this.cliArgs, 'internal', 'auto-remove', id], {
+    const child = spawn(process.execPath, [script, 'internal', 'auto-remove', id, ...this.cliArgs], {
       detached: true,
       stdio: 'ignore',
     });
