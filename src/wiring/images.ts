@@ -39,11 +39,19 @@ export async function openArchive(file: string | undefined): Promise<AsyncIterab
   return named(file, readArchive(createReadStream(file)));
 }
 
-/** Read errors name the archive, e.g. `archive "x.tar": not a tar archive`. */
+/** Read errors name the archive, e.g. `archive "x.tar": not a tar archive`, also those met inside an entry. */
 async function* named(file: string, entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
+  const rename = (err: unknown) => (isTsnerdError(err, 'invalid') ? invalid(`archive "${file}": ${err.message}`, { cause: err }) : err);
+  async function* body(inner: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    try {
+      yield* inner;
+    } catch (err) {
+      throw rename(err);
+    }
+  }
   try {
-    yield* entries;
+    for await (const entry of entries) yield { ...entry, body: body(entry.body) };
   } catch (err) {
-    throw isTsnerdError(err, 'invalid') ? invalid(`archive "${file}": ${err.message}`, { cause: err }) : err;
+    throw rename(err);
   }
 }

@@ -1,4 +1,6 @@
 /** Exact-length reads over a stream of chunks of any size. */
+import { invalid } from '../../domain/errors.ts';
+
 export class ByteReader {
   private readonly source: AsyncIterator<Uint8Array>;
   private buffered: Buffer = Buffer.alloc(0);
@@ -24,12 +26,12 @@ export class ByteReader {
     return out;
   }
 
-  /** Yields the next n bytes in pieces as they arrive; stops early at the end of the stream. */
+  /** Yields the next n bytes in pieces as they arrive; the stream ending first is a truncated archive. */
   async *chunks(n: number): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
       if (this.buffered.length === 0) await this.fill(1);
-      if (this.buffered.length === 0) return;
+      if (this.buffered.length === 0) throw invalid('archive is truncated');
       const piece = this.buffered.subarray(0, Math.min(left, this.buffered.length));
       this.buffered = this.buffered.subarray(piece.length);
       left -= piece.length;

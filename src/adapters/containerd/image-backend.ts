@@ -129,7 +129,9 @@ export class ContainerdImageBackend implements ImageBackend {
       try {
         await call.exchange({ action: 'COMMIT', ref, total: offset, expected: digest, offset });
       } catch (err) {
-        if (!isTsnerdError(err, 'conflict')) throw err;
+        // Same bytes already stored: containerd ends the stream with ALREADY_EXISTS.
+        if (isTsnerdError(err, 'conflict')) return { digest, size: offset };
+        throw err;
       }
       await call.end();
       return { digest, size: offset };
