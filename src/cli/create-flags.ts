@@ -8,6 +8,7 @@ export const createFlags = {
   name: Flags.string({ summary: 'assign a name to the container' }),
   env: Flags.string({ char: 'e', multiple: true, multipleNonGreedy: true, summary: 'set environment variables (KEY=VALUE or KEY)' }),
   workdir: Flags.string({ char: 'w', summary: 'working directory inside the container' }),
+  user: Flags.string({ char: 'u', summary: 'user to run as: name|uid[:group|gid]' }),
   entrypoint: Flags.string({ summary: 'overwrite the default ENTRYPOINT of the image' }),
   label: Flags.string({ char: 'l', multiple: true, multipleNonGreedy: true, summary: 'set metadata on the container (KEY=VALUE)' }),
   network: Flags.string({
@@ -22,6 +23,7 @@ interface CreateFlagValues {
   name?: string | undefined;
   env?: string[] | undefined;
   workdir?: string | undefined;
+  user?: string | undefined;
   entrypoint?: string | undefined;
   label?: string[] | undefined;
   network?: string[] | undefined;
@@ -35,6 +37,7 @@ export function toCreateInput(flags: CreateFlagValues, image: string, args: stri
     name: flags.name,
     env: parseEnvFlags(flags.env ?? [], process.env),
     workdir: flags.workdir,
+    user: flags.user,
     entrypoint: flags.entrypoint,
     labels: parseLabelFlags(flags.label ?? []),
     network: parseNetworkMode(flags.network ?? []),

@@ -1,5 +1,12 @@
 /** The host-side pieces of a container's life that are not containerd's. */
+import type { RootfsMount } from './container-runtime.ts';
+
 export interface ContainerHost {
+  /**
+   * Reads files (paths inside the container) from a prepared rootfs by
+   * mounting it briefly; a missing file is `undefined`.
+   */
+  readRootfsFiles(mounts: RootfsMount[], paths: string[]): Promise<(string | undefined)[]>;
   /** Makes the container's state dir (0700). */
   createStateDir(path: string): Promise<void>;
   /** Removes the state dir and everything in it; a missing dir is fine. */

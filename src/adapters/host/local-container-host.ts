@@ -3,8 +3,13 @@
  * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { internal } from '../../domain/errors.ts';
 import type { ContainerHost } from '../../ports/container-host.ts';
+import type { RootfsMount } from '../../ports/container-runtime.ts';
 
 export class LocalContainerHost implements ContainerHost {
   private readonly cliArgs: string[];
@@ -12,6 +17,22 @@ export class LocalContainerHost implements ContainerHost {
   /** `cliArgs`: the global flags the reaper needs to see our settings. */
   constructor(cliArgs: string[]) {
     this.cliArgs = cliArgs;
+  }
+
+  async readRootfsFiles(mounts: RootfsMount[], paths: string[]): Promise<(string | undefined)[]> {
+    const [mount, ...more] = mounts;
+    if (!mount || more.length > 0) throw internal(`cannot read a rootfs made of ${mounts.length} mounts`);
+    const dir = await mkdtemp(join(tmpdir(), 'tsnerd-rootfs-'));
+    try {
+      await execa('mount', ['-t', mount.type, ...(mount.options.length ? ['-o', mount.options.join(',')] : []), mount.source, dir]);
+      try {
+        return await Promise.all(paths.map((p) => readFile(join(dir, p), 'utf8').catch(() => undefined)));
+      } finally {
+        await execa('umount', [dir]);
+      }
+    } finally {
+      await rmdir(dir).catch(() => {});
+    }
   }
 
   async createStateDir(path: string): Promise<void> {

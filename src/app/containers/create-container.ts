@@ -20,6 +20,8 @@ export interface CreateContainerInput {
   /** `KEY=VALUE` entries, already parsed from `-e`. */
   env: string[];
   workdir?: string | undefined;
+  /** `-u`; overrides the image's User. */
+  user?: string | undefined;
   entrypoint?: string | undefined;
   labels: Record<string, string>;
   network: NetworkMode;
@@ -52,12 +54,11 @@ export async function createContainer(
     await ctx.host.createStateDir(stateDir);
     undo.push(() => ctx.host.removeStateDir(stateDir));
 
-    await ctx.runtime.prepareSnapshot(id, image.chainId);
+    const rootfs = await ctx.runtime.prepareSnapshot(id, image.chainId);
     undo.push(() => ctx.runtime.removeSnapshot(id));
 
-    if (userNeedsLookup(image.config.User)) {
-      throw invalid(`image user "${image.config.User}" needs a passwd lookup, which is not supported yet`);
-    }
+    const user = input.user || image.config.User;
+    const [passwd, group] = userNeedsLookup(user) ? await ctx.host.readRootfsFiles(rootfs, ['etc/passwd', 'etc/group']) : [];
     const labels: Record<string, string> = {
       ...input.labels,
       [Labels.name]: name,
@@ -75,7 +76,7 @@ export async function createContainer(
       entrypoint: input.entrypoint,
       env: input.env,
       workdir: input.workdir,
-      user: resolveUser(image.config.User),
+      user: resolveUser(user, { passwd, group }),
       hostname: net.hostname,
       network: net.namespace,
       uts: 'private',

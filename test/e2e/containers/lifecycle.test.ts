@@ -46,6 +46,16 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.equal(r.stdout, 'bar /tmp', r.stderr);
   });
 
+  it('-u resolves user and group names from the image', async () => {
+    const r = await tsnerd(env, ['run', '--rm', '--net', 'none', '-u', 'nobody', 'busybox', 'sh', '-c', 'echo $(id -u) $(id -g)']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^65534 \d+$/);
+    const bad = await tsnerd(env, ['run', '--rm', '--net', 'none', '-u', 't-ctr-nouser', 'busybox', 'true']);
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /unable to find user "t-ctr-nouser"/);
+    assert.deepEqual(await containerIds(), []);
+  });
+
   it('run -d, ps, exec, logs, stop, rm: nothing left in containerd or the store', async () => {
     const snapshotsBefore = await snapshotKeys();
     const run = await tsnerd(env, ['run', '-d', '--name', 't-ctr-x', '--net', 'none', 'busybox', 'sh', '-c', 'echo started; exec sleep 1000']);
