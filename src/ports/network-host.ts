@@ -7,6 +7,8 @@ export interface NetworkHost {
   interfaceSubnets(): Promise<Cidr[]>;
   /** The plugin types that are not installed in CNI_PATH. */
   missingPlugins(types: readonly string[]): Promise<string[]>;
+  /** What a plugin prints about itself when run without CNI_COMMAND ("" if it cannot run). */
+  pluginAbout(type: string): Promise<string>;
   /** Deletes a link such as a network's bridge; an absent link is not an error. */
   deleteLink(name: string): Promise<void>;
   /** The conflist skeletons of templates/, validated. */

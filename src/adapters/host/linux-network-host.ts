@@ -37,6 +37,16 @@ export class LinuxNetworkHost implements NetworkHost {
     return missing;
   }
 
+  async pluginAbout(type: string): Promise<string> {
+    try {
+      const path = await findPlugin(type, splitCniPath(this.cniPath));
+      const r = await execa(path, [], { reject: false, env: { CNI_COMMAND: '' }, extendEnv: false, timeout: 5000 });
+      return `${r.stdout}\n${r.stderr}`;
+    } catch {
+      return '';
+    }
+  }
+
   async deleteLink(name: string): Promise<void> {
     const shown = await execa('ip', ['link', 'show', 'dev', name], { reject: false });
     if (shown.exitCode !== 0) return;

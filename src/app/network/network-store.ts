@@ -7,6 +7,7 @@ import { TsnerdError, conflict } from '../../domain/errors.ts';
 import type { Cidr } from '../../domain/network/cidr.ts';
 import { buildConflist, defaultNetworkSpec, planRanges, serializeConflist } from '../../domain/network/build-conflist.ts';
 import type { NetworkSpec } from '../../domain/network/create-spec.ts';
+import { supportsIsolatedIngress } from '../../domain/network/firewall-version.ts';
 import { type IdMatch, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import { conflistPath } from '../../domain/network/network-name.ts';
 import { type Network, allocatedSubnets, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
@@ -60,7 +61,8 @@ export class NetworkStore {
   /** Writes the network's conflist; the caller holds the exclusive lock. Leaves no file on failure. */
   async createUnlocked(spec: NetworkSpec, networks: readonly Network[]): Promise<Network> {
     if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
-    const conflist = buildConflist(await this.deps.host.templates(), spec, planRanges(spec, await this.usedSubnetsOf(networks)));
+    const effective = await this.withSupportedIcc(spec);
+    const conflist = buildConflist(await this.deps.host.templates(), effective, planRanges(effective, await this.usedSubnetsOf(networks)));
     const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
     if (missing !== undefined) {
       throw new TsnerdError(
@@ -77,6 +79,13 @@ export class NetworkStore {
       throw err;
     }
     return networkFromConflist(path, conflist, new Date());
+  }
+
+  /** As nerdctl: with a firewall plugin too old for "isolated", warn and keep same-bridge isolation. */
+  private async withSupportedIcc(spec: NetworkSpec): Promise<NetworkSpec> {
+    if (spec.options.icc || supportsIsolatedIngress(await this.deps.host.pluginAbout('firewall'))) return spec;
+    this.deps.warn('icc=false needs the CNI firewall plugin >= v1.7.1; containers on this network are not isolated from each other');
+    return { ...spec, options: { ...spec.options, icc: true } };
   }
 
   private async usedSubnetsOf(networks: readonly Network[]): Promise<Cidr[]> {

@@ -42,14 +42,16 @@ class MemoryConfDir implements NetworkConfDir {
   }
 }
 
-function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: string[] } = {}) {
+function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: string[]; firewall?: string } = {}) {
   const confDir = new MemoryConfDir();
   const deletedLinks: string[] = [];
+  const warnings: string[] = [];
   const deps: NetworkDeps = {
     confDir,
     host: {
       interfaceSubnets: async () => cidrs(...(opts.hostSubnets ?? [])),
       missingPlugins: async (types) => types.filter((t) => (opts.missing ?? []).includes(t)),
+      pluginAbout: async () => opts.firewall ?? 'CNI firewall plugin v1.7.1',
       deleteLink: async (name) => void deletedLinks.push(name),
       templates: async () => templates(),
     },
@@ -62,9 +64,9 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     netconfPath: '/c',
     cniPath: '/opt/cni/bin',
     namespace: 'ns',
-    warn: () => undefined,
+    warn: (line) => void warnings.push(line),
   };
-  return { deps, confDir, deletedLinks, store: new NetworkStore(deps) };
+  return { deps, confDir, deletedLinks, warnings, store: new NetworkStore(deps) };
 }
 
 describe('NetworkStore and network use cases', () => {
@@ -100,6 +102,19 @@ describe('NetworkStore and network use cases', () => {
     failing.confDir.failNextWrite = true;
     await assert.rejects(createNetwork(failing.deps, { name: 'foo' }), /ENOSPC/);
     assert.equal(failing.confDir.files.size, 0);
+  });
+
+  it('icc=false isolates only with a firewall plugin that supports it, else warns', async () => {
+    const policy = (c: MemoryConfDir) => JSON.parse([...c.files.values()][0]!).plugins[2].ingressPolicy;
+    const recent = setup();
+    await createNetwork(recent.deps, { name: 'foo', options: ['icc=false'] });
+    assert.equal(policy(recent.confDir), 'isolated');
+    assert.deepEqual(recent.warnings, []);
+
+    const old = setup({ firewall: 'CNI firewall plugin version unknown' });
+    await createNetwork(old.deps, { name: 'foo', options: ['icc=false'] });
+    assert.equal(policy(old.confDir), 'same-bridge');
+    assert.match(old.warnings[0]!, /icc=false needs the CNI firewall plugin >= v1.7.1/);
   });
 
   it('creates the default bridge at the top level once, and honours an existing one', async () => {
