@@ -17,6 +17,8 @@ export interface ProcessIo {
   attach(dir: string, options: { stdin: boolean }): Promise<AttachedIo>;
   /** stdio that makes the shim append stdout and stderr to `logPath`. */
   logTo(logPath: string): TaskStdio;
+  /** Passes the signals we receive (INT, TERM, HUP...) to `handler` until the returned function is called. */
+  forwardSignals(handler: (signal: number) => void): () => void;
   /** Prints the log; with `followUntil`, keeps printing new output until it settles. */
   printLog(logPath: string, followUntil?: Promise<unknown>): Promise<void>;
 }

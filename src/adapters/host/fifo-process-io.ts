@@ -5,6 +5,7 @@
  */
 import { constants, createReadStream, createWriteStream, openSync, closeSync, type ReadStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,8 @@ import type { AttachedIo, ProcessIo } from '../../ports/process-io.ts';
 import type { TaskStdio } from '../../ports/container-runtime.ts';
 
 const FOLLOW_POLL_MS = 200;
+/** Docker's sig-proxy: what we receive in the foreground goes to the container. */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 export class FifoProcessIo implements ProcessIo {
   async attach(dir: string, options: { stdin: boolean }): Promise<AttachedIo> {
@@ -44,6 +47,15 @@ export class FifoProcessIo implements ProcessIo {
         await rm(dir, { recursive: true, force: true });
       },
     };
+  }
+
+  forwardSignals(handler: (signal: number) => void): () => void {
+    const listeners = FORWARDED.map((name) => {
+      const listener = () => handler(osConstants.signals[name]);
+      process.on(name, listener);
+      return () => process.off(name, listener);
+    });
+    return () => listeners.forEach((off) => off());
   }
 
   logTo(logPath: string): TaskStdio {

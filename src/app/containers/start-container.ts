@@ -48,6 +48,10 @@ export async function runAttached(
   undo = new UndoStack(),
 ): Promise<number> {
   const io = await ctx.io.attach(join(view.stateDir, 'io'), { stdin: options.interactive });
+  // Installed before the start, so a signal arriving with the first output is not lost.
+  const stopForwarding = ctx.io.forwardSignals((signal) => {
+    ctx.runtime.killTask(view.id, signal).catch(() => {});
+  });
   try {
     await startTask(ctx, view, io.stdio, undo);
     const exited = ctx.runtime.waitTask(view.id);
@@ -61,6 +65,7 @@ export async function runAttached(
     await Promise.race([io.drained, new Promise((r) => setTimeout(r, DRAIN_GRACE_MS).unref())]);
     return exitStatus;
   } finally {
+    stopForwarding();
     await io.close();
   }
 }

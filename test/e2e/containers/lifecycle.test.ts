@@ -56,6 +56,17 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.deepEqual(await containerIds(), []);
   });
 
+  it('a foreground run passes our SIGTERM to the container', async () => {
+    const bin = join(import.meta.dirname, '../../../bin/tsnerd');
+    const script = 'trap "exit 7" TERM; echo ready; while true; do sleep 0.1; done';
+    const child = execa(bin, ['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', script], { env: env.env, reject: false });
+    await Promise.race([new Promise((r) => child.stdout!.once('data', r)), sleep(20_000)]);
+    child.kill('SIGTERM');
+    const result = await child;
+    assert.equal(result.exitCode, 7, String(result.stderr));
+    assert.deepEqual(await containerIds(), []);
+  });
+
   it('run -d, ps, exec, logs, stop, rm: nothing left in containerd or the store', async () => {
     const snapshotsBefore = await snapshotKeys();
     const run = await tsnerd(env, ['run', '-d', '--name', 't-ctr-x', '--net', 'none', 'busybox', 'sh', '-c', 'echo started; exec sleep 1000']);
