@@ -5,9 +5,16 @@ import { NetworkStore } from '../app/network/network-store.ts';
 import type { ContainerIndex } from '../ports/container-index.ts';
 import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
 import { LinuxNetworkHost } from '../adapters/host/linux-network-host.ts';
+import { StoreLayout } from '../domain/store-layout.ts';
+import { RunningContainerIndex } from '../adapters/store/running-container-index.ts';
+import { FileHostsStore } from '../adapters/store/hosts-store.ts';
+import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 
-/** Until containers record their networks, nothing pins a network. */
-const NO_CONTAINERS: ContainerIndex = { attachments: async () => [] };
+/** Running containers found in the data store pin their networks. */
+function runningContainers(settings: Pick<Settings, 'dataRoot' | 'address'>): ContainerIndex {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  return new RunningContainerIndex(layout, new FileHostsStore(layout), new FileContainerStateFiles());
+}
 
 export interface NetworkWiringOptions {
   containers?: ContainerIndex;
@@ -15,13 +22,13 @@ export interface NetworkWiringOptions {
 }
 
 export function createNetworkDeps(
-  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace'>,
+  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address'>,
   options: NetworkWiringOptions = {},
 ): NetworkDeps {
   return {
     confDir: new ConfDirStore(settings.cniNetconfPath),
     host: new LinuxNetworkHost(settings.cniPath),
-    containers: options.containers ?? NO_CONTAINERS,
+    containers: options.containers ?? runningContainers(settings),
     netconfPath: settings.cniNetconfPath,
     cniPath: settings.cniPath,
     namespace: settings.namespace,
@@ -30,7 +37,7 @@ export function createNetworkDeps(
 }
 
 export function createNetworkStore(
-  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace'>,
+  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address'>,
   options: NetworkWiringOptions = {},
 ): NetworkStore {
   return new NetworkStore(createNetworkDeps(settings, options));
