@@ -9,6 +9,6 @@ if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
   const { runHookMain } = await import('./hook/main.ts');
   process.exitCode = await runHookMain(argv.slice(2));
 } else {
-  const { execute } = await import('@oclif/core');
-  await execute({ dir: import.meta.url, args: argv });
+  const [{ execute }, { hoistGlobalFlags }] = await Promise.all([import('@oclif/core'), import('./cli/argv.ts')]);
+  await execute({ dir: import.meta.url, args: hoistGlobalFlags(argv) });
 }

@@ -9,7 +9,7 @@ import { TsnerdError, toTsnerdError } from '../domain/errors.ts';
 
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
-    address: Flags.string({ char: 'a', helpGroup: 'GLOBAL', summary: 'containerd address (env CONTAINERD_ADDRESS)' }),
+    address: Flags.string({ char: 'a', charAliases: ['H'], aliases: ['host'], helpGroup: 'GLOBAL', summary: 'containerd address (env CONTAINERD_ADDRESS)' }),
     namespace: Flags.string({ char: 'n', helpGroup: 'GLOBAL', summary: 'containerd namespace (env CONTAINERD_NAMESPACE)' }),
     'data-root': Flags.string({ helpGroup: 'GLOBAL', summary: 'root of tsnerd persistent state (env TSNERD_DATA_ROOT)' }),
     'cni-path': Flags.string({ helpGroup: 'GLOBAL', summary: 'CNI plugin binary dirs (env CNI_PATH)' }),
