@@ -54,7 +54,7 @@ function dockerFields(c: ContainerSummary, now: number, noTrunc: boolean) {
     Command: JSON.stringify(command),
     CreatedAt: c.createdAt.toISOString(),
     RunningFor: age,
-    Status: c.status === 'Up' ? `Up ${humanDuration(now - c.createdAt.getTime())}` : c.status,
+    Status: c.status === 'Up' ? `Up ${humanDuration(now - (c.startedAt ?? c.createdAt).getTime())}` : c.status,
     State: c.state,
     Ports: c.ports,
     Names: c.names,

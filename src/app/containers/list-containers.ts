@@ -8,7 +8,9 @@ export interface ContainerSummary {
   image: string;
   command: string;
   createdAt: Date;
-  /** "Up 5 seconds", "Exited (3) 2 minutes ago", "Created". */
+  /** When the current task started; undefined when not known. */
+  startedAt: Date | undefined;
+  /** "Up", "Exited (3) 2 minutes ago", "Exited (3) 2 minutes ago", "Created". */
   status: string;
   state: 'running' | 'paused' | 'exited' | 'created';
   ports: string;
@@ -22,13 +24,18 @@ export async function listContainers(
   now = new Date(),
 ): Promise<ContainerSummary[]> {
   const views = await listContainerViews(ctx);
-  return views
+  const shown = views
     .filter((v) => options.all || isRunning(v.task))
-    .sort((a, b) => b.record.createdAt.getTime() - a.record.createdAt.getTime())
-    .map((v) => summarize(v, now));
+    .sort((a, b) => b.record.createdAt.getTime() - a.record.createdAt.getTime());
+  return Promise.all(
+    shown.map(async (v) => {
+      const { started_at } = await ctx.stateFiles.readLifecycle(v.stateDir).catch(() => ({ started_at: undefined }));
+      return summarize(v, now, started_at ? new Date(started_at) : undefined);
+    }),
+  );
 }
 
-function summarize(view: ContainerView, now: Date): ContainerSummary {
+function summarize(view: ContainerView, now: Date, startedAt: Date | undefined): ContainerSummary {
   const { task, record } = view;
   let state: ContainerSummary['state'] = 'created';
   let status = 'Created';
@@ -48,6 +55,7 @@ function summarize(view: ContainerView, now: Date): ContainerSummary {
     image: record.image,
     command: (record.spec.process?.args ?? []).join(' '),
     createdAt: record.createdAt,
+    startedAt,
     status,
     state,
     ports: '',
