@@ -17,6 +17,22 @@ export const createFlags = {
     summary: 'connect to a network: bridge, host, none, container:<name|id>, ns:<path>, or a network name',
   }),
   rm: Flags.boolean({ summary: 'remove the container when it exits' }),
+  publish: Flags.string({
+    char: 'p', multiple: true, multipleNonGreedy: true, helpGroup: 'NETWORK',
+    summary: 'publish a container port: [hostIP:][hostPort[-end]:]containerPort[-end][/tcp|udp|sctp]',
+  }),
+  'publish-all': Flags.boolean({ char: 'P', helpGroup: 'NETWORK', summary: 'publish every exposed port on a random host port' }),
+  expose: Flags.string({ multiple: true, multipleNonGreedy: true, helpGroup: 'NETWORK', summary: 'expose a port or range (PORT[-END][/PROTO])' }),
+  dns: Flags.string({ multiple: true, multipleNonGreedy: true, helpGroup: 'NETWORK', summary: 'set a DNS server' }),
+  'dns-search': Flags.string({ multiple: true, multipleNonGreedy: true, helpGroup: 'NETWORK', summary: 'set a DNS search domain' }),
+  'dns-opt': Flags.string({ aliases: ['dns-option'], multiple: true, multipleNonGreedy: true, helpGroup: 'NETWORK', summary: 'set a DNS option' }),
+  'add-host': Flags.string({ multiple: true, multipleNonGreedy: true, helpGroup: 'NETWORK', summary: 'add a host:ip line to /etc/hosts (ip may be host-gateway)' }),
+  hostname: Flags.string({ char: 'h', helpGroup: 'NETWORK', summary: 'container host name' }),
+  domainname: Flags.string({ helpGroup: 'NETWORK', summary: 'container NIS domain name' }),
+  'mac-address': Flags.string({ helpGroup: 'NETWORK', summary: 'MAC address of eth0 (bridge and macvlan networks)' }),
+  ip: Flags.string({ helpGroup: 'NETWORK', summary: 'IPv4 address of eth0' }),
+  ip6: Flags.string({ helpGroup: 'NETWORK', summary: 'IPv6 address of eth0' }),
+  uts: Flags.string({ helpGroup: 'NETWORK', summary: 'UTS namespace: "host" to share the host\'s' }),
 };
 
 interface CreateFlagValues {
@@ -28,6 +44,19 @@ interface CreateFlagValues {
   label?: string[] | undefined;
   network?: string[] | undefined;
   rm: boolean;
+  publish?: string[] | undefined;
+  'publish-all': boolean;
+  expose?: string[] | undefined;
+  dns?: string[] | undefined;
+  'dns-search'?: string[] | undefined;
+  'dns-opt'?: string[] | undefined;
+  'add-host'?: string[] | undefined;
+  hostname?: string | undefined;
+  domainname?: string | undefined;
+  'mac-address'?: string | undefined;
+  ip?: string | undefined;
+  ip6?: string | undefined;
+  uts?: string | undefined;
 }
 
 export function toCreateInput(flags: CreateFlagValues, image: string, args: string[]): CreateContainerInput {
@@ -40,7 +69,22 @@ export function toCreateInput(flags: CreateFlagValues, image: string, args: stri
     user: flags.user,
     entrypoint: flags.entrypoint,
     labels: parseLabelFlags(flags.label ?? []),
-    network: parseNetworkMode(flags.network ?? []),
+    network: {
+      mode: parseNetworkMode(flags.network ?? []),
+      publish: flags.publish ?? [],
+      publishAll: flags['publish-all'],
+      expose: flags.expose ?? [],
+      dns: flags.dns ?? [],
+      dnsSearch: flags['dns-search'] ?? [],
+      dnsOptions: flags['dns-opt'] ?? [],
+      addHosts: flags['add-host'] ?? [],
+      hostname: flags.hostname,
+      domainname: flags.domainname,
+      macAddress: flags['mac-address'],
+      ip: flags.ip,
+      ip6: flags.ip6,
+      uts: flags.uts,
+    },
     autoRemove: flags.rm,
   };
 }

@@ -27,6 +27,8 @@ export interface ImageRuntimeConfig {
   Env?: string[] | null | undefined;
   WorkingDir?: string | undefined;
   User?: string | undefined;
+  /** `{"80/tcp":{}}`: the ports `-P` publishes. */
+  ExposedPorts?: Record<string, unknown> | undefined;
 }
 
 /** How a namespace is obtained: a new one, the host's (omitted), or joined by path. */
@@ -49,6 +51,7 @@ export interface SpecInput extends CommandInput {
   user: ResolvedUser;
   /** Undefined when the UTS namespace is the host's. */
   hostname?: string | undefined;
+  domainname?: string | undefined;
   network: NamespaceSource;
   uts: 'private' | 'host';
   hostNofile: { soft: number; hard: number };
@@ -112,6 +115,7 @@ export function buildOciSpec(input: SpecInput): OciSpec {
     },
   };
   if (input.uts === 'private' && input.hostname !== undefined) spec.hostname = input.hostname;
+  if (input.uts === 'private' && input.domainname) spec.domainname = input.domainname;
   if (input.hooks) spec.hooks = input.hooks;
   if (input.annotations && Object.keys(input.annotations).length > 0) spec.annotations = input.annotations;
   return spec;

@@ -53,6 +53,7 @@ export interface OciSpec {
   process: OciProcess;
   root: { path: string; readonly: boolean };
   hostname?: string;
+  domainname?: string;
   mounts: OciMount[];
   hooks?: OciHooks;
   annotations?: Record<string, string>;

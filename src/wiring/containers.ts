@@ -10,6 +10,8 @@ import { LocalContainerHost } from '../adapters/host/local-container-host.ts';
 import { LocalHostFacts } from '../adapters/host/host-facts.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { FileNameStore } from '../adapters/store/file-name-store.ts';
+import { createContainerNetworking } from './networking.ts';
+import { joinTarget } from '../app/containers/join-target.ts';
 
 export interface ContainersHandle {
   ctx: ContainerContext;
@@ -19,18 +21,17 @@ export interface ContainersHandle {
 export async function openContainers(settings: Settings): Promise<ContainersHandle> {
   const client = await ContainerdClient.connect({ address: settings.address, namespace: settings.namespace });
   const layout = new StoreLayout(settings.dataRoot, settings.address);
-  return {
-    ctx: {
-      namespace: settings.namespace,
-      layout,
-      runtime: new GrpcContainerRuntime(client),
-      images: new ContainerdImageResolver(client),
-      names: new FileNameStore(layout.namesDir(settings.namespace)),
-      io: new FifoProcessIo(),
-      host: new LocalContainerHost(settingsToArgs(settings)),
-      hostFacts: new LocalHostFacts(),
-      stateFiles: new FileContainerStateFiles(),
-    },
-    close: () => client.close(),
+  const ctx: ContainerContext = {
+    namespace: settings.namespace,
+    layout,
+    runtime: new GrpcContainerRuntime(client),
+    images: new ContainerdImageResolver(client),
+    names: new FileNameStore(layout.namesDir(settings.namespace)),
+    io: new FifoProcessIo(),
+    host: new LocalContainerHost(settingsToArgs(settings)),
+    hostFacts: new LocalHostFacts(),
+    stateFiles: new FileContainerStateFiles(),
+    networking: createContainerNetworking(settings, (ref) => joinTarget(ctx, ref)),
   };
+  return { ctx, close: () => client.close() };
 }

@@ -47,7 +47,7 @@ export class ContainerdImageResolver implements ImageResolver {
     return {
       name,
       chainId: top,
-      config: { Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, WorkingDir: c.WorkingDir ?? '', User: c.User ?? '' },
+      config: { Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, WorkingDir: c.WorkingDir ?? '', User: c.User ?? '', ExposedPorts: c.ExposedPorts ?? {} },
     };
   }
 

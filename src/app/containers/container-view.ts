@@ -3,6 +3,7 @@ import { findContainer } from '../../domain/container-ref.ts';
 import { Labels } from '../../domain/labels.ts';
 import type { ContainerRecord, TaskInfo } from '../../ports/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
+import type { NetworkedContainer } from '../networking/container-networking.ts';
 
 export interface ContainerView {
   id: string;
@@ -20,6 +21,11 @@ export function toView(ctx: ContainerContext, record: ContainerRecord, task: Tas
     task,
     stateDir: record.labels[Labels.stateDir] ?? ctx.layout.containerDir(ctx.namespace, record.id),
   };
+}
+
+/** The container as the networking side sees it. */
+export function networked(view: ContainerView): NetworkedContainer {
+  return { id: view.id, pid: isRunning(view.task) ? view.task!.pid : 0, stateDir: view.stateDir, labels: view.record.labels };
 }
 
 export function isRunning(task: TaskInfo | undefined): boolean {

@@ -7,6 +7,7 @@ import type { HostFacts } from '../../ports/host-facts.ts';
 import type { ImageResolver } from '../../ports/image-resolver.ts';
 import type { NameStore } from '../../ports/name-store.ts';
 import type { ProcessIo } from '../../ports/process-io.ts';
+import type { ContainerNetworking } from '../networking/container-networking.ts';
 
 export interface ContainerContext {
   namespace: string;
@@ -18,6 +19,7 @@ export interface ContainerContext {
   host: ContainerHost;
   hostFacts: Pick<HostFacts, 'hostname'>;
   stateFiles: Pick<ContainerStateFiles, 'readLifecycle' | 'writeLifecycle'>;
+  networking: ContainerNetworking;
 }
 
 /** The raw log of a detached container, written by the shim (stdout and stderr interleaved). */

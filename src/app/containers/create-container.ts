@@ -3,11 +3,10 @@
  * snapshot and the containerd record, each undone if a later step fails.
  * Paths: `<dataRoot>/<hash>/containers/<ns>/<id>/`, `names/<ns>/<name>`.
  */
-import { invalid } from '../../domain/errors.ts';
-import { defaultContainerName, newContainerId, shortId } from '../../domain/container-ref.ts';
+import { defaultContainerName, newContainerId } from '../../domain/container-ref.ts';
 import { LABEL_PREFIX, Labels } from '../../domain/labels.ts';
-import { networkModeToList, type NetworkMode } from '../../domain/network-mode.ts';
-import { buildOciSpec, type NamespaceSource } from '../../domain/oci-spec.ts';
+import type { NetworkFlags } from '../../domain/network-flags.ts';
+import { buildOciSpec } from '../../domain/oci-spec.ts';
 import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
 import type { ContainerRecord } from '../../ports/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
@@ -24,7 +23,8 @@ export interface CreateContainerInput {
   user?: string | undefined;
   entrypoint?: string | undefined;
   labels: Record<string, string>;
-  network: NetworkMode;
+  /** --net and the other networking flags. */
+  network: NetworkFlags;
   autoRemove: boolean;
 }
 
@@ -45,14 +45,17 @@ export async function createContainer(
     const image = await ctx.images.resolve(input.image);
     const id = newContainerId();
     const name = input.name ?? defaultContainerName(image.name, id);
-    const net = networkSetup(ctx, input.network, id);
-
     await ctx.names.acquire(name, id);
     undo.push(() => ctx.names.release(name, id));
 
     const stateDir = ctx.layout.containerDir(ctx.namespace, id);
     await ctx.host.createStateDir(stateDir);
     undo.push(() => ctx.host.removeStateDir(stateDir));
+
+    const net = await ctx.networking.prepare(
+      { id, name, stateDir, flags: input.network, imageExposedPorts: image.config.ExposedPorts ?? {} },
+      undo,
+    );
 
     const rootfs = await ctx.runtime.prepareSnapshot(id, image.chainId);
     undo.push(() => ctx.runtime.removeSnapshot(id));
@@ -64,8 +67,7 @@ export async function createContainer(
       [Labels.name]: name,
       [Labels.namespace]: ctx.namespace,
       [Labels.stateDir]: stateDir,
-      [Labels.networks]: JSON.stringify(networkModeToList(input.network)),
-      ...(net.hostname === undefined ? {} : { [Labels.hostname]: net.hostname }),
+      ...net.labels,
       ...(input.autoRemove ? { [Labels.autoRemove]: 'true' } : {}),
     };
     const spec = buildOciSpec({
@@ -78,8 +80,11 @@ export async function createContainer(
       workdir: input.workdir,
       user: resolveUser(user, { passwd, group }),
       hostname: net.hostname,
-      network: net.namespace,
-      uts: 'private',
+      domainname: net.domainname,
+      network: net.network,
+      uts: net.uts,
+      hooks: net.hooks,
+      extraMounts: net.mounts,
       hostNofile: await ctx.host.nofileLimit(),
       annotations: internalLabels(labels),
     });
@@ -88,23 +93,6 @@ export async function createContainer(
     undo.push(() => ctx.runtime.deleteContainer(id));
     return { id, name, stateDir, record: { ...record, createdAt: new Date() } };
   });
-}
-
-/**
- * Network modes that need no CNI. The networks work replaces this for
- * bridge, CNI networks and `container:`.
- */
-function networkSetup(ctx: ContainerContext, mode: NetworkMode, id: string): { namespace: NamespaceSource; hostname: string } {
-  switch (mode.kind) {
-    case 'none':
-      return { namespace: { kind: 'private' }, hostname: shortId(id) };
-    case 'host':
-      return { namespace: { kind: 'host' }, hostname: ctx.hostFacts.hostname() };
-    case 'ns':
-      return { namespace: { kind: 'path', path: mode.path }, hostname: shortId(id) };
-    default:
-      throw invalid(`network mode "${networkModeToList(mode).join(',')}" is not supported yet (only "none", "host" and "ns:<path>")`);
-  }
 }
 
 /** Our labels go into the spec's annotations: the OCI hook reads them from the runtime state. */

@@ -1,10 +1,12 @@
 /**
- * `inspect CTR`: Docker-compatible JSON. NetworkSettings is left empty here;
- * the networks work fills it from the data store.
+ * `inspect CTR`: Docker-compatible JSON. NetworkSettings comes from the CNI
+ * results the hook recorded, keyed by the real network names.
  */
 import { Labels } from '../../domain/labels.ts';
 import type { ContainerContext } from './context.ts';
-import { findContainerView, isRunning } from './container-view.ts';
+import { findContainerView, isRunning, networked } from './container-view.ts';
+import { dockerPortMap, type DockerPortBinding } from '../../domain/ports/index.ts';
+import type { NetworkSettings } from '../../domain/network-settings.ts';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -33,8 +35,20 @@ export interface ContainerInspect {
     Labels: Record<string, string>;
     Image: string;
   };
-  HostConfig: { NetworkMode: string; AutoRemove: boolean };
-  NetworkSettings: Record<string, unknown>;
+  HostConfig: {
+    NetworkMode: string;
+    AutoRemove: boolean;
+    PortBindings: Record<string, DockerPortBinding[]>;
+    Dns: string[];
+    DnsSearch: string[];
+    DnsOptions: string[];
+    ExtraHosts: string[];
+    UTSMode: string;
+  };
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  NetworkSettings: NetworkSettings;
 }
 
 export async function inspectContainer(ctx: ContainerContext, ref: string): Promise<ContainerInspect> {
@@ -44,6 +58,7 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
   const [path = '', ...args] = process?.args ?? [];
   const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir).catch(() => ({ started_at: undefined }));
   const networks = JSON.parse(record.labels[Labels.networks] ?? '[]') as string[];
+  const dns = JSON.parse(record.labels[Labels.dns] ?? '{}') as { DNSServers?: string[]; DNSSearchDomains?: string[]; DNSResolvConfOptions?: string[] };
   const status = isRunning(view.task) ? (task!.status === 'running' ? 'running' : 'paused') : task ? 'exited' : 'created';
   return {
     Id: record.id,
@@ -70,7 +85,17 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
       Labels: record.labels,
       Image: record.image,
     },
-    HostConfig: { NetworkMode: networks[0] ?? '', AutoRemove: record.labels[Labels.autoRemove] === 'true' },
-    NetworkSettings: {},
+    HostConfig: {
+      NetworkMode: networks[0] ?? '',
+      AutoRemove: record.labels[Labels.autoRemove] === 'true',
+      PortBindings: dockerPortMap(await ctx.networking.portMappings(view)),
+      Dns: dns.DNSServers ?? [],
+      DnsSearch: dns.DNSSearchDomains ?? [],
+      DnsOptions: dns.DNSResolvConfOptions ?? [],
+      ExtraHosts: JSON.parse(record.labels[Labels.extraHosts] ?? '[]') as string[],
+      UTSMode: record.spec.linux.namespaces.some((n) => n.type === 'uts') ? '' : 'host',
+    },
+    ...ctx.networking.paths(networked(view)),
+    NetworkSettings: await ctx.networking.settings(networked(view), status === 'running'),
   };
 }

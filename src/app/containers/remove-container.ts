@@ -42,6 +42,8 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
     }
     await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
   }
+  // After the task: its postStop hook has left the networks; now drop the hosts entry.
+  await errors.attempt(() => ctx.networking.removed(view.id));
   await ignoreMissing(() => ctx.runtime.deleteContainer(view.id));
   await ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey));
   if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));

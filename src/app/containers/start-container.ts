@@ -8,7 +8,7 @@ import { conflict } from '../../domain/errors.ts';
 import type { TaskStdio } from '../../ports/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
-import { findContainerView, isRunning, type ContainerView } from './container-view.ts';
+import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';
 import { UndoStack } from './undo-stack.ts';
 
 /** After the process exits, how long its output may still be flowing (e.g. from a background child). */
@@ -24,7 +24,11 @@ export async function startContainer(ctx: ContainerContext, ref: string): Promis
 /** Creates and starts the task; the task is deleted again if starting fails. */
 export async function startTask(ctx: ContainerContext, view: ContainerView, stdio: TaskStdio, undo = new UndoStack()): Promise<number> {
   if (isRunning(view.task)) throw conflict(`container "${view.name ?? view.id}" is already running`);
-  if (view.task) await ctx.runtime.deleteTask(view.id);
+  if (view.task) {
+    // A restart: the published ports must still be free (Docker checks at start).
+    await ctx.networking.assertPortsFree(networked(view));
+    await ctx.runtime.deleteTask(view.id);
+  }
   return undo.guard(async () => {
     const rootfs = await ctx.runtime.snapshotMounts(view.record.snapshotKey);
     await ctx.runtime.createTask(view.id, rootfs, stdio);

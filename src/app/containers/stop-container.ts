@@ -4,7 +4,7 @@
  */
 import { invalid } from '../../domain/errors.ts';
 import type { ContainerContext } from './context.ts';
-import { findContainerView, isRunning } from './container-view.ts';
+import { findContainerView, isRunning, networked } from './container-view.ts';
 
 const SIGTERM = 15;
 const SIGKILL = 9;
@@ -16,6 +16,7 @@ export async function stopContainer(ctx: ContainerContext, ref: string, timeoutS
   const abort = new AbortController();
   const exited = ctx.runtime.waitTask(view.id, '', abort.signal);
   exited.catch(() => {});
+  await ctx.networking.beforeStop(networked(view));
   await ctx.runtime.killTask(view.id, SIGTERM);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -33,6 +34,8 @@ export async function stopContainer(ctx: ContainerContext, ref: string, timeoutS
 export async function killContainer(ctx: ContainerContext, ref: string, signal: number): Promise<string> {
   const view = await findContainerView(ctx, ref);
   if (!isRunning(view.task)) throw invalid(`cannot kill container ${view.id}: container is not running`);
+  // Docker and nerdctl drop the port forwards on every kill, whatever the signal (nerdctl #2699).
+  await ctx.networking.beforeStop(networked(view));
   await ctx.runtime.killTask(view.id, signal);
   return view.id;
 }
