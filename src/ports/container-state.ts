@@ -1,12 +1,9 @@
 /** Per-container files in the state dir that networking reads and writes. */
 
+import type { NerdctlPortMapping } from '../domain/ports/stored-port-mapping.ts';
+
 /** One published port as nerdctl stores it (go-cni's PortMapping has no JSON tags). */
-export interface StoredPortMapping {
-  HostPort: number;
-  ContainerPort: number;
-  Protocol: string;
-  HostIP: string;
-}
+export type StoredPortMapping = NerdctlPortMapping;
 
 export interface NetworkConfigFile {
   portMappings: StoredPortMapping[];

@@ -45,7 +45,7 @@ export function createContainerNetworking(
     hosts: deps.hosts,
     hostFacts: new LocalHostFacts(),
     state: deps.state,
-    host: new LocalNetworkHost(settings, layout),
+    host: new LocalNetworkHost(settings, layout, deps.state),
     joinTarget,
     hostsDir: (namespace, id) => layout.hostsDir(namespace, id),
   });

@@ -1,13 +1,13 @@
 /** Host side of create-time networking: mounted files, used ports, the hook command. */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
-import { StateFiles, type StoreLayout } from '../../domain/store-layout.ts';
+import type { StoreLayout } from '../../domain/store-layout.ts';
 import type { OciHook } from '../../domain/oci-spec.ts';
 import { fromNerdctlPortMapping, usedPortsOf, type UsedPort } from '../../domain/ports/index.ts';
 import type { ContainerNetworkHost } from '../../ports/container-network-host.ts';
-import type { Lifecycle, NetworkConfigFile } from '../../ports/container-state.ts';
+import type { ContainerStateFiles } from '../../ports/container-state.ts';
 import { readUsedHostPorts } from './proc-net-ports.ts';
 import { withFlock } from '../store/flock.ts';
 
@@ -19,10 +19,12 @@ const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
 export class LocalNetworkHost implements ContainerNetworkHost {
   private readonly settings: Settings;
   private readonly layout: StoreLayout;
+  private readonly state: ContainerStateFiles;
 
-  constructor(settings: Settings, layout: StoreLayout) {
+  constructor(settings: Settings, layout: StoreLayout, state: ContainerStateFiles) {
     this.settings = settings;
     this.layout = layout;
+    this.state = state;
   }
 
   async writeMountedFile(path: string, content: string): Promise<void> {
@@ -55,9 +57,9 @@ export class LocalNetworkHost implements ContainerNetworkHost {
     for (const ns of await readdirOrEmpty(root)) {
       for (const id of await readdirOrEmpty(join(root, ns))) {
         const dir = join(root, ns, id);
-        const config = await readJson<NetworkConfigFile>(join(dir, StateFiles.networkConfig));
-        if (!config?.portMappings?.length) continue;
-        const lifecycle = await readJson<Lifecycle>(join(dir, StateFiles.lifecycle));
+        const config = await this.state.readNetworkConfig(dir).catch(() => undefined);
+        if (!config?.portMappings.length) continue;
+        const lifecycle = await this.state.readLifecycle(dir).catch(() => undefined);
         if (lifecycle?.stopped_at) continue;
         used.push(...usedPortsOf(config.portMappings.map(fromNerdctlPortMapping)));
       }
@@ -74,10 +76,3 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   }
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
