@@ -3,7 +3,8 @@ import type { ContainerContext } from '../app/containers/context.ts';
 import { settingsToArgs, type Settings } from '../domain/settings.ts';
 import { StoreLayout } from '../domain/store-layout.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
-import { ContainerdImageResolver } from '../adapters/containerd/containerd-image-resolver.ts';
+import { ContainerdImageBackend } from '../adapters/containerd/image-backend.ts';
+import { BackendImageResolver } from '../app/images/image-resolver.ts';
 import { GrpcContainerRuntime } from '../adapters/containerd/grpc-container-runtime.ts';
 import { FifoProcessIo } from '../adapters/host/fifo-process-io.ts';
 import { LocalContainerHost } from '../adapters/host/local-container-host.ts';
@@ -25,7 +26,7 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     namespace: settings.namespace,
     layout,
     runtime: new GrpcContainerRuntime(client),
-    images: new ContainerdImageResolver(client),
+    images: new BackendImageResolver(new ContainerdImageBackend(client)),
     names: new FileNameStore(layout.namesDir(settings.namespace)),
     io: new FifoProcessIo(),
     host: new LocalContainerHost(settingsToArgs(settings)),
