@@ -5,8 +5,8 @@ import type { PortMapping, UsedPort } from '../domain/ports/port-mapping.ts';
 export interface ContainerNetworkHost {
   /** Writes a file that will be bind-mounted (in place, keeping the inode if it exists). */
   writeMountedFile(path: string, content: string): Promise<void>;
-  /** Host sockets in use plus ports published by other containers of this data store. */
-  usedPorts(): Promise<UsedPort[]>;
+  /** Host sockets in use plus ports published by the containers of this data store, but the one in `exceptStateDir`. */
+  usedPorts(exceptStateDir?: string): Promise<UsedPort[]>;
   /** Serialises port allocation across tsnerd processes. */
   withPortLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The OCI hook entry for `event`: the running tsnerd with the same global settings. */

@@ -1,6 +1,6 @@
 /** Host side of create-time networking: mounted files, used ports, the hook command. */
 import { readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
@@ -32,8 +32,8 @@ export class LocalNetworkHost implements ContainerNetworkHost {
     await writeFile(path, content, { mode: 0o644 });
   }
 
-  async usedPorts(): Promise<UsedPort[]> {
-    return [...(await readUsedHostPorts()), ...(await this.publishedByContainers())];
+  async usedPorts(exceptStateDir?: string): Promise<UsedPort[]> {
+    return [...(await readUsedHostPorts()), ...(await this.publishedByContainers(exceptStateDir))];
   }
 
   withPortLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -51,12 +51,14 @@ export class LocalNetworkHost implements ContainerNetworkHost {
   }
 
   /** Ports of every container of this data store (all namespaces) that has not been stopped. */
-  private async publishedByContainers(): Promise<UsedPort[]> {
+  private async publishedByContainers(exceptStateDir: string | undefined): Promise<UsedPort[]> {
+    const except = exceptStateDir === undefined ? undefined : resolve(exceptStateDir);
     const used: UsedPort[] = [];
     const root = join(this.layout.root, 'containers');
     for (const ns of await readdirOrEmpty(root)) {
       for (const id of await readdirOrEmpty(join(root, ns))) {
         const dir = join(root, ns, id);
+        if (resolve(dir) === except) continue;
         const config = await this.state.readNetworkConfig(dir).catch(() => undefined);
         if (!config?.portMappings.length) continue;
         const lifecycle = await this.state.readLifecycle(dir).catch(() => undefined);

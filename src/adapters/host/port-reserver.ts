@@ -69,8 +69,10 @@ export async function startPortReserver(mappings: readonly PortMapping[], stateD
   child.on('error', (err) => (spawnError = err));
   const exit = new Promise((done) => child.once('close', done));
   const ready = await readReady(child.stdio[3] as Readable, () => child.kill('SIGKILL'));
-  child.unref();
-  if (ready.ok) return;
+  if (ready.ok) {
+    child.unref();
+    return;
+  }
   // Let a failed reserver exit, so its partial binds are gone when the caller reacts.
   await exit;
   if (spawnError) throw internal(`failed to start the port reserver: ${spawnError.message}`, { cause: spawnError });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Labels } from '../../domain/labels.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
-import { assertPortsFree, fromNerdctlPortMapping, usedPortsOf, type PortMapping } from '../../domain/ports/index.ts';
+import { assertPortsFree, fromNerdctlPortMapping, type PortMapping } from '../../domain/ports/index.ts';
 import type { HookContainer } from '../../domain/oci-state.ts';
 import type { UndoStack } from '../containers/undo-stack.ts';
 import type { NetworkingDeps } from './deps.ts';
@@ -43,10 +43,9 @@ export class ContainerNetworking {
   async assertPortsFree(c: NetworkedContainer): Promise<void> {
     const mine = await this.portMappings(c);
     if (mine.length === 0) return;
-    const others = await this.prepareDeps.host.usedPorts();
-    // Our own mappings are in the store too; they do not conflict with themselves.
-    const used = others.filter((u) => !usedPortsOf(mine).some((m) => m.port === u.port && m.protocol === u.protocol && m.hostIP === u.hostIP));
-    assertPortsFree(mine, used);
+    // A task that exited on its own still holds its ports until its postStop; it is not running, so they go now.
+    await this.deps.reserver.stop(c.stateDir);
+    assertPortsFree(mine, await this.prepareDeps.host.usedPorts(c.stateDir));
   }
 
   /** stop/kill, before the signal: forwards and IPs go while the netns still exists. */
