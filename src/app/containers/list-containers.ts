@@ -1,5 +1,6 @@
 /** `ps [-a]`: one summary per container, in Docker's column vocabulary. */
 import { humanDuration } from '../../domain/human-duration.ts';
+import { formatPortsColumn } from '../../domain/ports/index.ts';
 import type { ContainerContext } from './context.ts';
 import { isRunning, listContainerViews, type ContainerView } from './container-view.ts';
 
@@ -30,12 +31,14 @@ export async function listContainers(
   return Promise.all(
     shown.map(async (v) => {
       const { started_at } = await ctx.stateFiles.readLifecycle(v.stateDir).catch(() => ({ started_at: undefined }));
-      return summarize(v, now, started_at ? new Date(started_at) : undefined);
+      // Docker shows the ports of running containers only: a stopped one no longer forwards them.
+      const ports = isRunning(v.task) ? formatPortsColumn(await ctx.networking.portMappings(v)) : '';
+      return summarize(v, now, started_at ? new Date(started_at) : undefined, ports);
     }),
   );
 }
 
-function summarize(view: ContainerView, now: Date, startedAt: Date | undefined): ContainerSummary {
+function summarize(view: ContainerView, now: Date, startedAt: Date | undefined, ports: string): ContainerSummary {
   const { task, record } = view;
   let state: ContainerSummary['state'] = 'created';
   let status = 'Created';
@@ -58,7 +61,7 @@ function summarize(view: ContainerView, now: Date, startedAt: Date | undefined):
     startedAt,
     status,
     state,
-    ports: '',
+    ports,
     names: view.name ?? '',
     labels: record.labels,
   };

@@ -1,0 +1,12 @@
+/** `port CTR [PRIVATE_PORT[/PROTO]]`: the published ports stored in the container's network-config.json (as nerdctl). */
+import { formatPortLines, lookupPublicPort, parsePortQuery } from '../../domain/ports/index.ts';
+import type { ContainerContext } from './context.ts';
+import { findContainerView } from './container-view.ts';
+
+/** Every mapping as `80/tcp -> 0.0.0.0:8080`, or with a private port the `0.0.0.0:8080` of its first match. */
+export async function containerPortLines(ctx: ContainerContext, ref: string, privatePort?: string): Promise<string[]> {
+  const query = privatePort === undefined ? undefined : parsePortQuery(privatePort);
+  const view = await findContainerView(ctx, ref);
+  const mappings = await ctx.networking.portMappings(view);
+  return query ? [lookupPublicPort(mappings, query, view.id)] : formatPortLines(mappings);
+}
