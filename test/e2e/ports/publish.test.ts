@@ -267,6 +267,18 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await portsColumn('t-p-stop1'), `127.0.0.1:${port}->80/tcp`);
   });
 
+  it('start of a container that exited on its own publishes its port again', async () => {
+    const port = P + 19;
+    // The first run exits at once; the second (the snapshot keeps /tmp/ran) serves.
+    const script = `[ -f /tmp/ran ] || { touch /tmp/ran; exit 0; }; echo again > /tmp/index.html && exec httpd -f -p 80 -h /tmp`;
+    await ok(['run', '-d', '--name', 't-p-exit', '--net', NET, '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', script]);
+    for (let i = 0; i < 50 && (await portsColumn('t-p-exit')) !== undefined; i++) await sleep(100);
+    assert.equal(await portsColumn('t-p-exit'), undefined, 'the container exited');
+    await ok(['start', 't-p-exit']);
+    assert.equal(await get('127.0.0.1', port), 'again');
+    assert.equal(await ok(['port', 't-p-exit']), `80/tcp -> 127.0.0.1:${port}`);
+  });
+
   it('kill drops the forward too', async () => {
     const port = P + 17;
     await runWeb('t-p-kill', [`127.0.0.1:${port}:80`]);
