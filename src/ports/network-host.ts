@@ -4,7 +4,8 @@ import type { ConflistTemplates } from '../domain/network/conflist-schema.ts';
 /** What network management needs from the host. */
 export interface NetworkHost {
   /** The networks of every address on the host's interfaces (for overlap checks). */
-  interfaceSubnets(): Promise<Cidr[]>;
+  /** Subnets of the host's interface addresses, except those on the links named in `exceptLinks`. */
+  interfaceSubnets(exceptLinks?: readonly string[]): Promise<Cidr[]>;
   /** The plugin types that are not installed in CNI_PATH. */
   missingPlugins(types: readonly string[]): Promise<string[]>;
   /** What a plugin prints about itself when run without CNI_COMMAND ("" if it cannot run). */

@@ -17,10 +17,11 @@ export class LinuxNetworkHost implements NetworkHost {
     this.cniPath = cniPath;
   }
 
-  async interfaceSubnets(): Promise<Cidr[]> {
-    return Object.values(networkInterfaces())
-      .flat()
-      .flatMap((a) => (a?.cidr ? (parseCidr(a.cidr) ?? []) : []));
+  async interfaceSubnets(exceptLinks: readonly string[] = []): Promise<Cidr[]> {
+    return Object.entries(networkInterfaces())
+      .filter(([name]) => !exceptLinks.includes(name))
+      .flatMap(([, addrs]) => addrs ?? [])
+      .flatMap((a) => (a.cidr ? (parseCidr(a.cidr) ?? []) : []));
   }
 
   async missingPlugins(types: readonly string[]): Promise<string[]> {

@@ -10,6 +10,7 @@ import type { NetworkSpec } from '../../domain/network/create-spec.ts';
 import { supportsIsolatedIngress } from '../../domain/network/firewall-version.ts';
 import { type IdMatch, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import { conflistPath } from '../../domain/network/network-name.ts';
+import { DEFAULT_BRIDGE_NAME } from '../../domain/network/constants.ts';
 import { type Network, allocatedSubnets, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
 import type { NetworkDeps } from './deps.ts';
 
@@ -47,7 +48,9 @@ export class NetworkStore {
     if (existing) return existing;
     return this.deps.confDir.withLock(async () => {
       const networks = await this.listUnlocked();
-      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked(defaultNetworkSpec(), networks));
+      // The default network's own bridge (nerdctl0, left by an earlier conf dir or by nerdctl)
+      // is a host interface on 10.4.0.0/24: it is not a clash.
+      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked(defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }));
     });
   }
 
@@ -59,10 +62,10 @@ export class NetworkStore {
   }
 
   /** Writes the network's conflist; the caller holds the exclusive lock. Leaves no file on failure. */
-  async createUnlocked(spec: NetworkSpec, networks: readonly Network[]): Promise<Network> {
+  async createUnlocked(spec: NetworkSpec, networks: readonly Network[], opts: { ownBridge?: string } = {}): Promise<Network> {
     if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
     const effective = await this.withSupportedIcc(spec);
-    const conflist = buildConflist(await this.deps.host.templates(), effective, planRanges(effective, await this.usedSubnetsOf(networks)));
+    const conflist = buildConflist(await this.deps.host.templates(), effective, planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge)));
     const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
     if (missing !== undefined) {
       throw new TsnerdError(
@@ -88,7 +91,7 @@ export class NetworkStore {
     return { ...spec, options: { ...spec.options, icc: true } };
   }
 
-  private async usedSubnetsOf(networks: readonly Network[]): Promise<Cidr[]> {
-    return [...networks.flatMap(allocatedSubnets), ...(await this.deps.host.interfaceSubnets())];
+  private async usedSubnetsOf(networks: readonly Network[], ownBridge?: string): Promise<Cidr[]> {
+    return [...networks.flatMap(allocatedSubnets), ...(await this.deps.host.interfaceSubnets(ownBridge === undefined ? [] : [ownBridge]))];
   }
 }

@@ -49,7 +49,8 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
   const deps: NetworkDeps = {
     confDir,
     host: {
-      interfaceSubnets: async () => cidrs(...(opts.hostSubnets ?? [])),
+      interfaceSubnets: async (except: readonly string[] = []) =>
+        cidrs(...(opts.hostSubnets ?? []).filter((s) => !except.some((link) => s.startsWith(`${link}=`))).map((s) => s.replace(/^.*=/, ''))),
       missingPlugins: async (types) => types.filter((t) => (opts.missing ?? []).includes(t)),
       pluginAbout: async () => opts.firewall ?? 'CNI firewall plugin v1.7.1',
       deleteLink: async (name) => void deletedLinks.push(name),
@@ -128,6 +129,11 @@ describe('NetworkStore and network use cases', () => {
     foreign.confDir.files.set('/c/10-bridge.conf', JSON.stringify({ name: 'bridge', plugins: [{ type: 'bridge' }] }));
     assert.equal((await foreign.store.ensureDefaultBridge()).file, '/c/10-bridge.conf');
     assert.equal(foreign.confDir.files.size, 1);
+  });
+
+  it('creates the default bridge when its own nerdctl0 link is already up on 10.4.0.0/24', async () => {
+    const { store } = setup({ hostSubnets: ['nerdctl0=10.4.0.1/24'] });
+    assert.equal((await store.ensureDefaultBridge()).name, 'bridge');
   });
 
   it('refuses the default 10.4.0.0/24 when a host interface holds it', async () => {
