@@ -23,6 +23,11 @@ import type { Timestamp__Output } from './generated/google/protobuf/Timestamp.ts
 export const RUNTIME = 'io.containerd.runc.v2';
 export const SNAPSHOTTER = 'overlayfs';
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
+const SNAPSHOT_LEASE_MS = 60 * 60 * 1000;
+
+function snapshotLease(key: string): string {
+  return `tsnerd-snapshot-${key}`;
+}
 
 export class GrpcContainerRuntime implements ContainerRuntime {
   private readonly client: ContainerdClient;
@@ -43,6 +48,8 @@ export class GrpcContainerRuntime implements ContainerRuntime {
         snapshot_key: c.snapshotKey,
       },
     });
+    // The container record now keeps the snapshot alive; the lease has done its job.
+    await this.dropSnapshotLease(c.snapshotKey);
   }
 
   async getContainer(id: string): Promise<ContainerRecord> {
@@ -59,9 +66,24 @@ export class GrpcContainerRuntime implements ContainerRuntime {
     await this.client.containers.Delete({ id });
   }
 
+  /**
+   * A new snapshot is referenced by nothing until its container record exists,
+   * so containerd's garbage collector may take it meanwhile (seen after ~100
+   * containers). It is made under a lease that expires by itself, dropped once
+   * the record exists or the snapshot is removed.
+   */
   async prepareSnapshot(key: string, parentChainId: string): Promise<RootfsMount[]> {
-    const res = await this.client.snapshots.Prepare({ snapshotter: SNAPSHOTTER, key, parent: parentChainId });
+    const lease = snapshotLease(key);
+    const expire = new Date(Date.now() + SNAPSHOT_LEASE_MS).toISOString();
+    await this.client.leases.Create({ id: lease, labels: { 'containerd.io/gc.expire': expire } });
+    const res = await this.client.withLease(lease).snapshots.Prepare({ snapshotter: SNAPSHOTTER, key, parent: parentChainId });
     return res.mounts.map(toMount);
+  }
+
+  private async dropSnapshotLease(key: string): Promise<void> {
+    await this.client.leases.Delete({ id: snapshotLease(key), sync: false }).catch((err: unknown) => {
+      if (!isTsnerdError(err, 'not-found')) throw err;
+    });
   }
 
   async snapshotMounts(key: string): Promise<RootfsMount[]> {
@@ -70,6 +92,7 @@ export class GrpcContainerRuntime implements ContainerRuntime {
   }
 
   async removeSnapshot(key: string): Promise<void> {
+    await this.dropSnapshotLease(key);
     await this.client.snapshots.Remove({ snapshotter: SNAPSHOTTER, key });
   }
 

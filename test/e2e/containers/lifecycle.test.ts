@@ -104,6 +104,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.deepEqual(await containerIds(), []);
     assert.deepEqual(await taskLines(), []);
     assert.deepEqual(await snapshotKeys(), snapshotsBefore);
+    // The snapshot's create-time lease (GC protection until the record exists) is gone too.
+    assert.doesNotMatch((await ctr(env, ['leases', 'ls'])).stdout, /tsnerd-snapshot-/);
     assert.equal(existsSync(storeDir('containers', env.namespace, id)), false);
     assert.equal(existsSync(storeDir('names', env.namespace, 't-ctr-x')), false);
   });
