@@ -3,6 +3,11 @@
  * before anything heavy is imported: the OCI hook runs on every container start
  * and stop, so it must not pay for oclif or gRPC.
  */
+import module from 'node:module';
+
+// Before any dynamic import: later starts load the compiled code from the cache.
+module.enableCompileCache?.();
+
 const argv = process.argv.slice(2);
 
 if (argv[0] === 'internal' && argv[1] === 'oci-hook') {

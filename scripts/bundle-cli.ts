@@ -1,0 +1,118 @@
+/**
+ * Build step after tsc and scripts/bundle-hook.ts: bundles the CLI entry
+ * (dist/cli.js) and every oclif command (dist/commands/**.js) with esbuild,
+ * code shared between commands split into dist/chunks/. oclif still finds the
+ * commands by their file (and the manifest), but a `run` loads ~15 files
+ * instead of ~700 modules (grpc-js, protobufjs, zod, execa; docs/performance.md).
+ *
+ * Kept outside the bundle: @oclif/core (it locates its own package.json with
+ * __dirname) and the OCI hook (dist/hook/main.js, bundled by bundle-hook.ts).
+ * Safe by construction: if bundling fails or the bundled CLI cannot show a
+ * command's help, tsc's output is put back and the build still succeeds.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const DIST = join(ROOT, 'dist');
+/** Stands for the URL of dist/ in bundled code; each output file gets its own relative value. */
+const DIST_URL = '__TSNERD_DIST_URL__';
+
+function commandEntries(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? commandEntries(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/**
+ * Modules find files next to their compiled selves (port-reserver.js, templates/,
+ * protos/, cli.js) with import.meta.url; in a bundle or chunk that URL must still
+ * point at the module's dist/ location.
+ */
+const keepModuleUrls: Plugin = {
+  name: 'keep-module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!args.path.startsWith(`${SRC}/`) || !source.includes('import.meta.url')) return { contents: source, loader: 'ts' };
+      const fromDist = relative(SRC, args.path).replace(/\.ts$/, '.js');
+      return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromDist)}, ${DIST_URL}).href`), loader: 'ts' };
+    });
+  },
+};
+
+/** The hook keeps its own bundle: cli.ts's dynamic import of it stays a file import. */
+const hookExternal: Plugin = {
+  name: 'hook-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/hook\/main\.ts$/ }, () => ({ path: './hook/main.js', external: true }));
+  },
+};
+
+async function main(): Promise<void> {
+  // Inside the repo, so the bundle's bare imports (@oclif/core) resolve as they will in dist/.
+  const out = mkdtempSync(join(ROOT, '.bundle-cli-'));
+  try {
+    const result = await build({
+      entryPoints: [join(SRC, 'cli.ts'), ...commandEntries(join(SRC, 'commands'))],
+      outdir: out,
+      outbase: SRC,
+      entryNames: '[dir]/[name]',
+      chunkNames: 'chunks/[name]-[hash]',
+      bundle: true,
+      splitting: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+      external: ['@oclif/core'],
+      write: false,
+      // CommonJS dependencies inside an ESM bundle still call require()
+      banner: { js: "import { createRequire as __tsnerdRequire } from 'node:module'; const require = __tsnerdRequire(import.meta.url);" },
+      plugins: [keepModuleUrls, hookExternal],
+    });
+    for (const file of result.outputFiles) {
+      const toDist = relative(dirname(file.path), out) || '.';
+      const text = file.text.replaceAll(DIST_URL, `new URL(${JSON.stringify(`${toDist}/`)}, import.meta.url)`);
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, text);
+    }
+    install(out);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** Swaps the bundle in for tsc's cli.js and commands/, and back if the bundled CLI cannot run a command. */
+function install(out: string): void {
+  const backup = join(DIST, '.tsc-cli');
+  rmSync(backup, { recursive: true, force: true });
+  mkdirSync(backup);
+  renameSync(join(DIST, 'cli.js'), join(backup, 'cli.js'));
+  renameSync(join(DIST, 'commands'), join(backup, 'commands'));
+  rmSync(join(DIST, 'chunks'), { recursive: true, force: true });
+  cpSync(out, DIST, { recursive: true });
+  const r = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'network', 'create', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0 || !r.stdout.includes('--subnet')) {
+    rmSync(join(DIST, 'chunks'), { recursive: true, force: true });
+    rmSync(join(DIST, 'commands'), { recursive: true, force: true });
+    renameSync(join(backup, 'cli.js'), join(DIST, 'cli.js'));
+    renameSync(join(backup, 'commands'), join(DIST, 'commands'));
+    rmSync(backup, { recursive: true, force: true });
+    throw new Error(`the bundled CLI failed its smoke check (exit ${r.status}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
+  }
+  rmSync(backup, { recursive: true, force: true });
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bundle-cli: ${(err as Error).message}; keeping the unbundled CLI\n`);
+}
