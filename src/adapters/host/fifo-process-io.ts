@@ -1,7 +1,7 @@
 /**
  * Process stdio through named pipes, as containerd's `cio` does: we make the
  * FIFOs, the shim opens the other ends. Opening a FIFO blocks until the peer
- * opens it, so close() opens the peer end itself to release a waiting open.
+ * opens it, so close() holds the peer end itself until our open has returned.
  */
 import { constants, createReadStream, createWriteStream, openSync, closeSync, type ReadStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -27,7 +27,7 @@ export class FifoProcessIo implements ProcessIo {
 
     const outputs = [copyOut(stdout, process.stdout), copyOut(stderr, process.stderr)];
     const drained = Promise.all(outputs.map((o) => o.done)).then(() => undefined);
-    const stdinEnded = stdin ? copyIn(stdin) : Promise.resolve();
+    const { ended: stdinEnded, settled: stdinOpened } = stdin ? copyIn(stdin) : { ended: Promise.resolve(), settled: Promise.resolve() };
     stdinEnded.catch(() => {});
 
     let closed = false;
@@ -38,12 +38,13 @@ export class FifoProcessIo implements ProcessIo {
       close: async () => {
         if (closed) return;
         closed = true;
-        for (const o of outputs) if (!o.opened()) releaseOpen(o.path, constants.O_WRONLY);
+        const pending = outputs.filter((o) => !o.opened()).map((o) => releaseOpen(o.path, o.settled));
         if (stdin) {
           process.stdin.unpipe();
           process.stdin.destroy();
-          releaseOpen(stdin, constants.O_RDONLY);
+          pending.push(releaseOpen(stdin, stdinOpened));
         }
+        await Promise.all(pending);
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -99,30 +100,50 @@ function copyOut(path: string, to: NodeJS.WritableStream) {
   let opened = false;
   const stream: ReadStream = createReadStream(path);
   stream.once('open', () => (opened = true));
+  const settled = openSettled(stream);
   const done = new Promise<void>((resolve) => {
     stream.on('end', resolve);
     stream.on('close', resolve);
     stream.on('error', () => resolve());
   });
   stream.pipe(to, { end: false });
-  return { path, done, opened: () => opened };
+  return { path, done, settled, opened: () => opened };
 }
 
-function copyIn(path: string): Promise<void> {
+function copyIn(path: string): { ended: Promise<void>; settled: Promise<void> } {
   const sink = createWriteStream(path);
   process.stdin.pipe(sink);
-  return new Promise((resolve, reject) => {
+  const ended = new Promise<void>((resolve, reject) => {
     sink.on('finish', resolve);
     sink.on('error', reject);
   });
+  return { ended, settled: openSettled(sink) };
 }
 
-/** Opens the other end of a FIFO without blocking, so a pending open on our side returns. */
-function releaseOpen(path: string, flags: number): void {
+/** Resolves once the stream's asynchronous open has returned, successfully or not. */
+function openSettled(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    for (const event of ['open', 'error', 'close']) stream.once(event, () => resolve());
+  });
+}
+
+/**
+ * Holds both ends of a FIFO (O_RDWR never blocks on Linux) until our own open
+ * of it has returned. The open runs on libuv's thread pool and may not have
+ * started yet: a one-shot peer open could come too early, and once the FIFO is
+ * unlinked nothing could release it, leaving the process unable to exit.
+ */
+async function releaseOpen(path: string, settled: Promise<void>): Promise<void> {
+  let fd: number;
   try {
-    closeSync(openSync(path, flags | constants.O_NONBLOCK));
+    fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
   } catch {
-    // ENXIO (no reader) or ENOENT: nothing is waiting.
+    return; // ENOENT: nothing can be waiting on it
+  }
+  try {
+    await settled;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -31,7 +31,7 @@ export async function runContainer(ctx: ContainerContext, input: RunContainerInp
   }
   let exitCode: number;
   try {
-    exitCode = await runAttached(ctx, view, { interactive: input.interactive }, undo);
+    exitCode = await runAttached(ctx, view, { interactive: input.interactive });
   } catch (err) {
     await undo.rollback();
     throw err;

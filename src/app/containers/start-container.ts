@@ -45,19 +45,16 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
  * stdin (with `interactive`) feeds it. Returns the exit code; the stopped
  * task is kept, so `ps -a` shows how it exited.
  */
-export async function runAttached(
-  ctx: ContainerContext,
-  view: ContainerView,
-  options: { interactive: boolean },
-  undo = new UndoStack(),
-): Promise<number> {
+export async function runAttached(ctx: ContainerContext, view: ContainerView, options: { interactive: boolean }): Promise<number> {
   const io = await ctx.io.attach(join(view.stateDir, 'io'), { stdin: options.interactive });
   // Installed before the start, so a signal arriving with the first output is not lost.
   const stopForwarding = ctx.io.forwardSignals((signal) => {
     ctx.runtime.killTask(view.id, signal).catch(() => {});
   });
   try {
-    await startTask(ctx, view, io.stdio, undo);
+    // Its own undo stack: the caller's rollback removes the state dir holding
+    // the FIFOs, which must wait until close() has released our blocked opens.
+    await startTask(ctx, view, io.stdio);
     const exited = ctx.runtime.waitTask(view.id);
     if (options.interactive) {
       io.stdinEnded.then(
