@@ -16,12 +16,12 @@ export default class NetworkCreate extends BaseCommand {
 
   static override flags = {
     driver: Flags.string({ char: 'd', default: 'bridge', summary: 'driver: bridge, macvlan or ipvlan' }),
-    opt: Flags.string({ char: 'o', multiple: true, summary: 'driver option: mtu, ip-masq, icc (bridge); parent, mode, mtu (macvlan/ipvlan)' }),
+    opt: Flags.string({ char: 'o', multiple: true, multipleNonGreedy: true, summary: 'driver option: mtu, ip-masq, icc (bridge); parent, mode, mtu (macvlan/ipvlan)' }),
     'ipam-driver': Flags.string({ default: 'default', summary: 'IPAM driver: default, host-local or dhcp' }),
-    subnet: Flags.string({ multiple: true, summary: 'subnet in CIDR form, e.g. 10.5.0.0/16' }),
-    gateway: Flags.string({ multiple: true, summary: 'gateway of the subnet that contains it' }),
-    'ip-range': Flags.string({ multiple: true, summary: 'allocate container IPs from this CIDR inside a subnet' }),
-    label: Flags.string({ multiple: true, summary: 'network label key=value' }),
+    subnet: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'subnet in CIDR form, e.g. 10.5.0.0/16' }),
+    gateway: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'gateway of the subnet that contains it' }),
+    'ip-range': Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'allocate container IPs from this CIDR inside a subnet' }),
+    label: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'network label key=value' }),
     ipv6: Flags.boolean({ default: false, summary: 'enable IPv6 subnets' }),
     internal: Flags.boolean({ default: false, summary: 'no route out of the network, no masquerading, no port publishing' }),
   };

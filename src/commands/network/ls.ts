@@ -17,7 +17,7 @@ export default class NetworkLs extends BaseCommand {
 
   static override flags = {
     quiet: Flags.boolean({ char: 'q', default: false, summary: 'only the short IDs (networks without an ID print nothing)' }),
-    filter: Flags.string({ char: 'f', multiple: true, summary: 'name=<regexp> or label=<key>[=<value>]' }),
+    filter: Flags.string({ char: 'f', multiple: true, multipleNonGreedy: true, summary: 'name=<regexp> or label=<key>[=<value>]' }),
     format: Flags.string({ summary: "table, json or a Go template such as '{{.Name}}' (fields ID, Name, Labels, File)" }),
   };
 
