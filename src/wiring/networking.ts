@@ -11,6 +11,7 @@ import { FileContainerStateFiles } from '../adapters/store/container-state-files
 import { withFlock } from '../adapters/store/flock.ts';
 import { ProcessPortReserver } from '../adapters/host/port-reserver.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
 import { LocalHostFacts } from '../adapters/host/host-facts.ts';
 import { LocalNetworkHost } from '../adapters/host/local-network-host.ts';
 import { ContainerNetworking } from '../app/networking/container-networking.ts';
@@ -28,6 +29,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(),
     removeIpMasqChain,
+    removeDeadBridge,
     withCniLock: (fn) => withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
     log,
   };

@@ -2,6 +2,10 @@
 import type { CapabilityArgs, CniArgs, RuntimeConf } from '../../ports/cni.ts';
 import type { StoredPortMapping } from '../../ports/container-state.ts';
 import { Labels } from '../../domain/labels.ts';
+import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
+
+/** The bridge plugin's default link name when the conf gives none. */
+const DEFAULT_BRIDGE_LINK = 'cni0';
 
 /** CNI container ID: namespace-qualified, as nerdctl, so namespaces never collide. */
 export function cniContainerId(namespace: string, id: string): string {
@@ -51,4 +55,11 @@ export function runtimeConfFor(input: {
     args: args as CniArgs,
     capabilityArgs,
   };
+}
+
+/** Host bridges the list's bridge plugins attach containers to. */
+export function bridgeLinks(list: NetworkConfigList): string[] {
+  return list.plugins
+    .filter((p) => p.type === 'bridge')
+    .map((p) => (typeof p.raw['bridge'] === 'string' && p.raw['bridge'] !== '' ? p.raw['bridge'] : DEFAULT_BRIDGE_LINK));
 }

@@ -13,6 +13,13 @@ export interface NetworkingDeps {
   reserver: PortReserver;
   /** Removes a bridge plugin's masquerade chain when DEL ran without the container's netns. */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  /**
+   * Deletes a bridge left with no ports and an all-zero MAC. The kernel gives
+   * a bridge that address when its last port goes before the bridge plugin
+   * ever set one (a first ADD that failed in IPAM), and the next ADD then
+   * fails with "could not set bridge's mac"; the plugin recreates the bridge.
+   */
+  removeDeadBridge(link: string): Promise<void>;
   /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
   log(line: string): void;

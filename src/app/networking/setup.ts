@@ -9,7 +9,7 @@ import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { CniResult } from '../../ports/cni.ts';
 import type { NetworkingDeps } from './deps.ts';
-import { cniContainerId, runtimeConfFor } from './attachment.ts';
+import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
 
 export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContainer): Promise<void> {
@@ -30,6 +30,7 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
       deps.log(`removing stale attachments of ${cniId}`);
       await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
     }
+    for (const link of new Set(networks.flatMap((n) => bridgeLinks(n.list)))) await deps.removeDeadBridge(link);
     if (portMappings.length > 0) await deps.reserver.start(portMappings, c.stateDir);
     const added: Record<string, CniResult> = {};
     try {

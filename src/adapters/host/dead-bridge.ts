@@ -1,0 +1,14 @@
+/** A bridge that can no longer take its first container (see NetworkingDeps.removeDeadBridge). */
+import { readdir, readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+
+const ZERO_MAC = '00:00:00:00:00:00';
+
+export async function removeDeadBridge(link: string): Promise<void> {
+  const sys = `/sys/class/net/${link}`;
+  const mac = (await readFile(`${sys}/address`, 'utf8').catch(() => '')).trim();
+  if (mac !== ZERO_MAC) return; // missing, or a usable bridge
+  const ports = await readdir(`${sys}/brif`).catch(() => ['?']);
+  if (ports.length > 0) return;
+  await execa('ip', ['link', 'del', 'dev', link], { reject: false });
+}
