@@ -160,7 +160,8 @@ export async function prepareNetworking(
     domainname: flags.domainname,
     labels,
     mounts,
-    hooks: { createRuntime: [deps.host.hook('createRuntime')], poststop: [deps.host.hook('postStop')] },
+    // Only CNI networks have hook work; two node processes per container cost ~250 ms of a `run`.
+    hooks: mode.kind === 'cni' ? { createRuntime: [deps.host.hook('createRuntime')], poststop: [deps.host.hook('postStop')] } : {},
     portMappings,
     exposedPorts: exposedPortsConfig(exposed),
   };
