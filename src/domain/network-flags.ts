@@ -59,6 +59,15 @@ export function validateNetworkFlags(f: NetworkFlags): void {
   }
 }
 
+/** Main plugin types whose interface takes a requested MAC (nerdctl's list). */
+const MAC_CAPABLE = ['bridge', 'macvlan'];
+
+/** --mac-address goes to the first network's main plugin, which must honour it. */
+export function assertMacAddressSupported(macAddress: string | undefined, mainPluginType: string | undefined): void {
+  if (!macAddress || mainPluginType === undefined || MAC_CAPABLE.includes(mainPluginType)) return;
+  throw invalid(`network type "${mainPluginType}" is not supported with --mac-address: only ${MAC_CAPABLE.join(' and ')} are`);
+}
+
 /**
  * `--add-host name:ip` values (comma-separated allowed) as `name:ip` strings,
  * `host-gateway` replaced by the host's address (Docker's ValidateExtraHost).

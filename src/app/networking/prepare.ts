@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { usage } from '../../domain/errors.ts';
 import { Labels } from '../../domain/labels.ts';
 import { buildResolvConf, parseResolvConf, renderResolvConf, type ResolvMode } from '../../domain/dns/resolv-conf.ts';
-import { parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
+import { assertMacAddressSupported, parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
 import { networkModeToList } from '../../domain/network-mode.ts';
 import type { NamespaceSource, OciHooks, OciMount } from '../../domain/oci-spec.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
@@ -82,7 +82,11 @@ export async function prepareNetworking(
   }
 
   // Unknown networks fail here, before anything exists (nerdctl only finds out in the hook).
-  if (mode.kind === 'cni') for (const ref of mode.networks) await deps.resolver.resolve(namespace, ref);
+  if (mode.kind === 'cni') {
+    const networks = [];
+    for (const ref of mode.networks) networks.push(await deps.resolver.resolve(namespace, ref));
+    assertMacAddressSupported(flags.macAddress, networks[0]?.list.plugins[0]?.type);
+  }
   const join_ = mode.kind === 'container' ? await deps.joinTarget(mode.container) : undefined;
 
   const uts = flags.uts === 'host' || mode.kind === 'host' ? 'host' : 'private';

@@ -211,6 +211,12 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.match(mv, /^02:42:0a:ce:07:07$/m);
     assert.deepEqual(await allocations('t-m-mv'), []);
     await ok(['network', 'rm', 't-m-mv']);
+
+    // ipvlan interfaces share the parent's MAC: refused at create time, whether or not the kernel has ipvlan.
+    await ok(['network', 'create', '-d', 'ipvlan', '-o', 'parent=tmv0', '--subnet', '10.206.12.0/24', 't-m-ivmac']);
+    assert.equal(await fails(['run', '--rm', '--net', 't-m-ivmac', '--mac-address', '02:42:0a:ce:0c:0c', 'busybox', 'true']),
+      'network type "ipvlan" is not supported with --mac-address: only bridge and macvlan are');
+    await ok(['network', 'rm', 't-m-ivmac']);
     assert.ok(await linkExists('tmv0'), 'removing a macvlan network leaves its parent alone');
   });
 
