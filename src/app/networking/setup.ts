@@ -22,31 +22,43 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
   const cniId = cniContainerId(c.namespace, c.id);
   const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
 
-  const results = await deps.withCniLock(async () => {
-    const networks = await Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref)));
-    // Left over from a run that never got its postStop (daemon or host crash):
-    // the IPs are still allocated and ADD would fail on them.
-    if ((await deps.cni.getCachedAttachments(cniId)).length > 0) {
-      deps.log(`removing stale attachments of ${cniId}`);
-      await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
-    }
-    for (const link of new Set(networks.flatMap((n) => bridgeLinks(n.list)))) await deps.removeDeadBridge(link);
-    if (portMappings.length > 0) await deps.reserver.start(portMappings, c.stateDir);
-    const added: Record<string, CniResult> = {};
-    try {
-      for (const [index, net] of networks.entries()) {
-        const rt = runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings });
-        deps.log(`ADD ${net.name} ${rt.ifName}`);
-        added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
+  // The port reserver (a node child, ~40 ms to bind) needs no CNI lock: it starts
+  // while we wait for the lock and the networks resolve; ADD waits for its ports.
+  const reserving = portMappings.length > 0 ? deps.reserver.start(portMappings, c.stateDir) : Promise.resolve();
+  reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
+  let results: Record<string, CniResult>;
+  try {
+    results = await deps.withCniLock(async () => {
+      const networks = await Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref)));
+      // Left over from a run that never got its postStop (daemon or host crash):
+      // the IPs are still allocated and ADD would fail on them.
+      if ((await deps.cni.getCachedAttachments(cniId)).length > 0) {
+        deps.log(`removing stale attachments of ${cniId}`);
+        await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
       }
-    } catch (err) {
-      deps.log(`ADD failed, rolling back: ${String(err)}`);
-      await detachAll(deps, c, netns).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
+      for (const link of new Set(networks.flatMap((n) => bridgeLinks(n.list)))) await deps.removeDeadBridge(link);
+      await reserving;
+      const added: Record<string, CniResult> = {};
+      try {
+        for (const [index, net] of networks.entries()) {
+          const rt = runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings });
+          deps.log(`ADD ${net.name} ${rt.ifName}`);
+          added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
+        }
+      } catch (err) {
+        deps.log(`ADD failed, rolling back: ${String(err)}`);
+        await detachAll(deps, c, netns).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
+        throw err;
+      }
+      return added;
+    });
+  } catch (err) {
+    if (portMappings.length > 0) {
+      await reserving.catch(() => undefined); // a reserver still binding would outlive the stop
       await deps.reserver.stop(c.stateDir).catch(() => undefined);
-      throw err;
     }
-    return added;
-  });
+    throw err;
+  }
 
   await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
 }
