@@ -147,6 +147,11 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.equal(nets['t-m-a']!.IPAddress, x1a);
     assert.equal(nets['t-m-b']!.IPAddress, x1b);
     await ok(['rm', '-f', 't-m-x2', 't-m-x3']);
+
+    // --ip goes to the first network only (docs/compat.md): nerdctl would send it to both and fail on t-m-b.
+    const out = await ok(['run', '--rm', '--net', 't-m-a', '--net', 't-m-b', '--ip', '10.206.5.77', 'busybox', 'ip', '-o', '-4', 'addr']);
+    assert.match(out, /eth0\s+inet 10\.206\.5\.77\/24/);
+    assert.match(out, /eth1\s+inet 10\.206\.6\.\d+\/24/);
   });
 
   it('--net container: shares the target netns, hosts and resolv.conf; -p and --dns conflict and create nothing', async () => {
