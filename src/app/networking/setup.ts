@@ -22,8 +22,8 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
   const cniId = cniContainerId(c.namespace, c.id);
   const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
 
-  // The port reserver (a node child, ~40 ms to bind) needs no CNI lock: it starts
-  // while we wait for the lock and the networks resolve; ADD waits for its ports.
+  // The port reserver (a node child, ~40 ms to bind) needs no CNI lock: it binds
+  // while we wait for the lock and run ADD; if it cannot, the ADD is rolled back.
   const reserving = portMappings.length > 0 ? deps.reserver.start(portMappings, c.stateDir) : Promise.resolve();
   reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
   let results: Record<string, CniResult>;
@@ -37,7 +37,6 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
         await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
       }
       for (const link of new Set(networks.flatMap((n) => bridgeLinks(n.list)))) await deps.removeDeadBridge(link);
-      await reserving;
       const added: Record<string, CniResult> = {};
       try {
         for (const [index, net] of networks.entries()) {
@@ -45,6 +44,7 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
           deps.log(`ADD ${net.name} ${rt.ifName}`);
           added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
         }
+        await reserving;
       } catch (err) {
         deps.log(`ADD failed, rolling back: ${String(err)}`);
         await detachAll(deps, c, netns).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
