@@ -82,8 +82,9 @@ function masquerades(list: NetworkConfigList): boolean {
 /**
  * `stop` and `kill`, before the signal: drop the port forwards and free the
  * IPs while the netns still exists, so the plugins clean up fully and a new
- * container can take the ports at once. The task stays, so postStop comes
- * later (at rm or start) and finds nothing left to do.
+ * container can take the ports at once; its hosts entry goes with the IPs.
+ * The task stays, so postStop comes later (at rm or start) and finds nothing
+ * left to do.
  */
 export async function detachForStop(deps: NetworkingDeps, c: HookContainer): Promise<void> {
   const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
@@ -94,5 +95,7 @@ export async function detachForStop(deps: NetworkingDeps, c: HookContainer): Pro
   const netns = c.pid > 0 ? `/proc/${c.pid}/ns/net` : '';
   await errors.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
   await errors.attempt(() => deps.reserver.stop(c.stateDir));
+  // Its IPs are free for the next container now: peers must stop resolving its names to them.
+  await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
   errors.throwIfAny();
 }

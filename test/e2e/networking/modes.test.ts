@@ -261,6 +261,7 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.equal((await allocations('t-m-rst')).length, 2);
     await ok(['stop', '-t', '1', 't-m-r1']);
     assert.equal((await allocations('t-m-rst')).length, 1, 'stop releases the address');
+    assert.doesNotMatch(await ok(['exec', 't-m-r2', 'cat', '/etc/hosts']), /t-m-r1/, 'and peers stop resolving it');
     await ok(['start', 't-m-r1']);
     const ip = await ipv4Of('t-m-r1');
     assert.match(ip, /^10\.206\.10\.\d+$/);
