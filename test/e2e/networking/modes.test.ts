@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
 let env: TestEnv;
-const dummyLinks: string[] = [];
+const parentLinks: string[] = [];
 
 const ok = async (args: string[]) => {
   const r = await tsnerd(env, args, { timeoutMs: 120_000 });
@@ -50,7 +50,7 @@ const linkExists = async (link: string) => (await execa('ip', ['link', 'show', '
 /** A parent link for macvlan/ipvlan: a dummy, or one end of a veth pair on kernels built without dummy. */
 const addParentLink = async (link: string) => {
   await execa('ip', ['link', 'del', 'dev', link], { reject: false });
-  dummyLinks.push(link);
+  parentLinks.push(link);
   const dummy = await execa('ip', ['link', 'add', link, 'type', 'dummy'], { reject: false });
   if (dummy.exitCode !== 0) await execa('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`]);
   await execa('ip', ['link', 'set', link, 'up']);
@@ -72,7 +72,7 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
     await env.stop();
-    for (const l of dummyLinks) await execa('ip', ['link', 'del', 'dev', l], { reject: false });
+    for (const l of parentLinks) await execa('ip', ['link', 'del', 'dev', l], { reject: false });
   });
 
   it('lists host and none on a fresh conf dir, and bridge after the first container', async () => {
@@ -245,8 +245,7 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
       return;
     }
     await ok(['network', 'create', '--ipv6', '--subnet', 'fd00:10:206::/64', '--subnet', '10.206.9.0/24', 't-m-v6']);
-    const out = await ok(['run', '-d', '--name', 't-m-v6c', '--net', 't-m-v6', '--ip6', 'fd00:10:206::50', 'busybox', 'sleep', '1000']);
-    assert.ok(out);
+    await ok(['run', '-d', '--name', 't-m-v6c', '--net', 't-m-v6', '--ip6', 'fd00:10:206::50', 'busybox', 'sleep', '1000']);
     assert.match(await ok(['exec', 't-m-v6c', 'ip', '-o', '-6', 'addr', 'show', 'eth0']), /inet6 fd00:10:206::50\/64/);
     assert.match(await ipv4Of('t-m-v6c'), /^10\.206\.9\.\d+$/);
     assert.equal((await inspectContainer('t-m-v6c')).NetworkSettings.Networks['t-m-v6']!.GlobalIPv6Address, 'fd00:10:206::50');
