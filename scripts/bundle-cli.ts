@@ -11,14 +11,11 @@
  * command's help, tsc's output is put back and the build still succeeds.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { DIST, NODE_ESM_OPTIONS, ROOT, SRC, keepModuleUrls } from './esbuild-node.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SRC = join(ROOT, 'src');
-const DIST = join(ROOT, 'dist');
 /** Stands for the URL of dist/ in bundled code; each output file gets its own relative value. */
 const DIST_URL = '__TSNERD_DIST_URL__';
 
@@ -28,22 +25,7 @@ function commandEntries(dir: string): string[] {
   );
 }
 
-/**
- * Modules find files next to their compiled selves (port-reserver.js, templates/,
- * protos/, cli.js) with import.meta.url; in a bundle or chunk that URL must still
- * point at the module's dist/ location.
- */
-const keepModuleUrls: Plugin = {
-  name: 'keep-module-urls',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      if (!args.path.startsWith(`${SRC}/`) || !source.includes('import.meta.url')) return { contents: source, loader: 'ts' };
-      const fromDist = relative(SRC, args.path).replace(/\.ts$/, '.js');
-      return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromDist)}, ${DIST_URL}).href`), loader: 'ts' };
-    });
-  },
-};
+const keepUrls = keepModuleUrls((fromDist) => `new URL(${JSON.stringify(fromDist)}, ${DIST_URL}).href`);
 
 /** The hook keeps its own bundle: cli.ts's dynamic import of it stays a file import. */
 const hookExternal: Plugin = {
@@ -58,25 +40,16 @@ async function main(): Promise<void> {
   const out = mkdtempSync(join(ROOT, '.bundle-cli-'));
   try {
     const result = await build({
+      ...NODE_ESM_OPTIONS,
       entryPoints: [join(SRC, 'cli.ts'), ...commandEntries(join(SRC, 'commands'))],
       outdir: out,
       outbase: SRC,
       entryNames: '[dir]/[name]',
       chunkNames: 'chunks/[name]-[hash]',
-      bundle: true,
       splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      minifyWhitespace: true,
-      minifySyntax: true,
-      legalComments: 'none',
-      logLevel: 'warning',
       external: ['@oclif/core'],
       write: false,
-      // CommonJS dependencies inside an ESM bundle still call require()
-      banner: { js: "import { createRequire as __tsnerdRequire } from 'node:module'; const require = __tsnerdRequire(import.meta.url);" },
-      plugins: [keepModuleUrls, hookExternal],
+      plugins: [keepUrls, hookExternal],
     });
     for (const file of result.outputFiles) {
       const toDist = relative(dirname(file.path), out) || '.';
