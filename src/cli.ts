@@ -14,6 +14,11 @@ if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
   const { runHookMain } = await import('./hook/main.ts');
   process.exitCode = await runHookMain(argv.slice(2));
 } else {
+  // `tsnerd ps | head -1`: a reader that has gone away is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [{ execute }, { hoistGlobalFlags }] = await Promise.all([import('@oclif/core'), import('./cli/argv.ts')]);
   await execute({ dir: import.meta.url, args: hoistGlobalFlags(argv) });
 }
