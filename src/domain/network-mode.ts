@@ -4,8 +4,8 @@
  * one kind (nerdctl's `nettype.Detect`); only CNI allows several.
  */
 import { usage } from './errors.ts';
+import { DEFAULT_NETWORK_NAME } from './network/constants.ts';
 
-export const DEFAULT_NETWORK = 'bridge';
 
 export type NetworkMode =
   | { kind: 'none' }
@@ -29,7 +29,7 @@ const KIND_NAMES: Record<Kind, string> = {
 export function parseNetworkMode(values: readonly string[]): NetworkMode {
   const entries = [...new Set(values.flatMap((v) => v.split(',')).map((v) => v.trim()))];
   if (entries.some((e) => e === '')) throw usage('invalid network: empty value');
-  if (entries.length === 0) return { kind: 'cni', networks: [DEFAULT_NETWORK] };
+  if (entries.length === 0) return { kind: 'cni', networks: [DEFAULT_NETWORK_NAME] };
   let kind: Kind | undefined;
   for (const entry of entries) {
     const k = kindOf(entry);

@@ -37,11 +37,6 @@ export class StoreLayout {
   namesDir(ns: string): string {
     return join(this.root, 'names', ns);
   }
-
-  /** Lock serialising CNI work and port allocation host-wide for this daemon. */
-  networkLock(): string {
-    return join(this.root, 'network.lock');
-  }
 }
 
 /** Files inside a container's state dir. */

@@ -5,11 +5,11 @@
  * is then read with the CNI loader, as libcni would.
  */
 import { invalid } from '../../domain/errors.ts';
+import { DEFAULT_NETWORK_NAME } from '../../domain/network/constants.ts';
 import type { Network } from '../../domain/network/network.ts';
 import type { NetworkResolver, ResolvedNetwork } from '../../ports/network-resolver.ts';
 import { loadConfFile } from './conf-dir.ts';
 
-const DEFAULT_NETWORK = 'bridge';
 
 /** The part of the network store the resolver needs. */
 export interface NetworkFinder {
@@ -26,7 +26,7 @@ export class StoreNetworkResolver implements NetworkResolver {
 
   async resolve(namespace: string, netRef: string): Promise<ResolvedNetwork> {
     const store = this.finder(namespace);
-    const network = netRef === DEFAULT_NETWORK ? await store.ensureDefaultBridge() : await store.resolve(netRef, 'full-or-short');
+    const network = netRef === DEFAULT_NETWORK_NAME ? await store.ensureDefaultBridge() : await store.resolve(netRef, 'full-or-short');
     if (network.pseudo || !network.file) throw invalid(`network "${netRef}" cannot be combined with other networks`);
     const list = await loadConfFile(network.file);
     return { name: list.name, list };

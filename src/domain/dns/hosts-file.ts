@@ -4,6 +4,7 @@
  * container sharing a network with this one. Lines outside the block are the
  * user's and survive rewrites.
  */
+import { DEFAULT_NETWORK_NAME } from '../network/constants.ts';
 
 /** One container's entry in the hosts store (meta.json, nerdctl-compatible keys). */
 export interface HostsMeta {
@@ -19,7 +20,6 @@ export interface HostsMeta {
 
 export const BEGIN_MARKER = '# <nerdctl>';
 export const END_MARKER = '# </nerdctl>';
-export const DEFAULT_NETWORK = 'bridge';
 
 const LOCALHOST_LINES = ['127.0.0.1\tlocalhost localhost.localdomain', '::1\t\tlocalhost localhost.localdomain'];
 
@@ -74,7 +74,7 @@ export function peerEntries(me: HostsMeta, all: readonly HostsMeta[]): PeerEntry
 }
 
 function namesFor(m: HostsMeta, net: string): string[] {
-  const suffix = net === DEFAULT_NETWORK ? undefined : net;
+  const suffix = net === DEFAULT_NETWORK_NAME ? undefined : net;
   const names: string[] = [];
   if (m.Hostname && m.Domainname) names.push(`${m.Hostname}.${m.Domainname}`);
   for (const base of [m.Hostname, m.Name]) {
