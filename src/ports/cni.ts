@@ -1,6 +1,6 @@
 /**
  * The CNI runtime port: what libcni/go-cni give Go runtimes. Implemented by
- * adapters/cni (ExecaCniRuntime); faked in tests.
+ * adapters/cni (ExecCniRuntime); faked in tests.
  */
 import type { CniArgs } from '../domain/cni/cni-args.ts';
 import type { NetworkConfigList } from '../domain/cni/net-conf.ts';

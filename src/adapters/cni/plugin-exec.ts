@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { execa } from 'execa';
+import { runProcess } from '../host/run-process.ts';
 
 import { TsnerdError } from '../../domain/errors.ts';
 import { decodePluginFailure, type CniVerb } from '../../domain/cni/plugin-error.ts';
@@ -38,7 +38,7 @@ export async function execPlugin(call: PluginCall): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     // Own process group, so the deadline also kills what the plugin started
     // (a leftover child would keep stdout open and the call hanging).
-    const subprocess = execa(call.pluginPath, [], {
+    const result = await runProcess(call.pluginPath, [], {
       input: call.stdin,
       env: {
         CNI_COMMAND: call.verb,
@@ -48,52 +48,35 @@ export async function execPlugin(call: PluginCall): Promise<string> {
         CNI_ARGS: call.env.args,
         CNI_PATH: call.env.path,
       },
-      extendEnv: true,
       detached: true,
-      reject: false,
-      stripFinalNewline: false,
+      timeoutMs: call.timeoutMs,
     });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(subprocess.pid);
-    }, call.timeoutMs);
-    const result = await subprocess.finally(() => clearTimeout(timer));
-    if (result.code === 'ETXTBSY' && attempt < TEXT_FILE_BUSY_RETRIES) {
+    if (result.spawnError?.code === 'ETXTBSY' && attempt < TEXT_FILE_BUSY_RETRIES) {
       await sleep(TEXT_FILE_BUSY_DELAY_MS);
       continue;
     }
-    if (timedOut) {
+    if (result.timedOut) {
       throw new TsnerdError('timeout', `plugin "${call.pluginType}" timed out after ${call.timeoutMs}ms (${call.verb.toLowerCase()})`, {
         details: { pluginType: call.pluginType, verb: call.verb, stderr: result.stderr },
       });
     }
-    if (result.exitCode === undefined && result.signal === undefined) {
+    if (result.spawnError) {
       // Spawning failed (EACCES, ENOEXEC, …): the plugin never ran.
-      throw new TsnerdError('precondition', `cannot run plugin "${call.pluginType}" at "${call.pluginPath}": ${result.code ?? result.originalMessage ?? 'spawn failed'}`, {
+      throw new TsnerdError('precondition', `cannot run plugin "${call.pluginType}" at "${call.pluginPath}": ${result.spawnError.code ?? result.spawnError.message}`, {
         details: { pluginType: call.pluginType, verb: call.verb },
       });
     }
-    if (result.failed) {
+    if (result.exitCode !== 0) {
       throw decodePluginFailure({
         pluginType: call.pluginType,
         verb: call.verb,
         stdout: result.stdout,
         stderr: result.stderr,
-        exitCode: result.exitCode,
-        signal: result.signal,
+        exitCode: result.exitCode ?? undefined,
+        signal: result.signal ?? undefined,
       });
     }
     if (result.stderr !== '') call.onStderr?.(call.pluginType, result.stderr);
     return result.stdout;
-  }
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
   }
 }

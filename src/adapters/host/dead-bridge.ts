@@ -1,6 +1,6 @@
 /** A bridge that can no longer take its first container (see NetworkingDeps.removeDeadBridge). */
 import { readdir, readFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { runProcess } from './run-process.ts';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -10,5 +10,5 @@ export async function removeDeadBridge(link: string): Promise<void> {
   if (mac !== ZERO_MAC) return; // missing, or a usable bridge
   const ports = await readdir(`${sys}/brif`).catch(() => ['?']);
   if (ports.length > 0) return;
-  await execa('ip', ['link', 'del', 'dev', link], { reject: false });
+  await runProcess('ip', ['link', 'del', 'dev', link]);
 }

@@ -1,12 +1,12 @@
 /** Host facts and effects for network management: interfaces, plugins, links, templates. */
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { execa } from 'execa';
-import { isTsnerdError } from '../../domain/errors.ts';
+import { TsnerdError, isTsnerdError } from '../../domain/errors.ts';
 import { type Cidr, parseCidr } from '../../domain/network/cidr.ts';
 import { type ConflistTemplates, ConflistTemplatesSchema } from '../../domain/network/conflist-schema.ts';
 import type { NetworkHost } from '../../ports/network-host.ts';
 import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
+import { runProcess } from './run-process.ts';
 
 const TEMPLATES_DIR = new URL('../../../templates/', import.meta.url);
 
@@ -41,7 +41,7 @@ export class LinuxNetworkHost implements NetworkHost {
   async pluginAbout(type: string): Promise<string> {
     try {
       const path = await findPlugin(type, splitCniPath(this.cniPath));
-      const r = await execa(path, [], { reject: false, env: { CNI_COMMAND: '' }, extendEnv: false, timeout: 5000 });
+      const r = await runProcess(path, [], { env: { CNI_COMMAND: '' }, extendEnv: false, timeoutMs: 5000 });
       return `${r.stdout}\n${r.stderr}`;
     } catch {
       return '';
@@ -49,9 +49,10 @@ export class LinuxNetworkHost implements NetworkHost {
   }
 
   async deleteLink(name: string): Promise<void> {
-    const shown = await execa('ip', ['link', 'show', 'dev', name], { reject: false });
+    const shown = await runProcess('ip', ['link', 'show', 'dev', name]);
     if (shown.exitCode !== 0) return;
-    await execa('ip', ['link', 'del', 'dev', name]);
+    const del = await runProcess('ip', ['link', 'del', 'dev', name]);
+    if (del.exitCode !== 0) throw new TsnerdError('internal', `cannot delete link "${name}": ${del.stderr.trim() || `ip exited with ${del.exitCode}`}`);
   }
 
   async templates(): Promise<ConflistTemplates> {

@@ -1,7 +1,7 @@
 /** Removes a bridge plugin's per-container masquerade chain after its netns is gone. */
-import { execa } from 'execa';
 import { isIPv6 } from 'node:net';
 import { cniChainName, ipMasqTeardownScript } from '../../domain/netfilter/ipmasq.ts';
+import { runProcess } from '../host/run-process.ts';
 
 export async function removeIpMasqChain(network: string, containerId: string, ips: readonly string[]): Promise<void> {
   const families: [string, string, string[]][] = [
@@ -11,11 +11,11 @@ export async function removeIpMasqChain(network: string, containerId: string, ip
   for (const [restore, tool, familyIps] of families) {
     if (familyIps.length === 0) continue;
     const script = ipMasqTeardownScript(network, containerId, familyIps);
-    const done = await execa(restore, ['--noflush', '--wait'], { input: script, reject: false });
+    const done = await runProcess(restore, ['--noflush', '--wait'], { input: script });
     if (done.exitCode === 0) continue;
     // The rule was already gone (restore is all-or-nothing): still drop the chain if it is there.
     const chain = cniChainName(network, containerId);
-    await execa(tool, ['-w', '-t', 'nat', '-F', chain], { reject: false });
-    await execa(tool, ['-w', '-t', 'nat', '-X', chain], { reject: false });
+    await runProcess(tool, ['-w', '-t', 'nat', '-F', chain]);
+    await runProcess(tool, ['-w', '-t', 'nat', '-X', chain]);
   }
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 
 import { loadConfDir } from '../../../src/adapters/cni/conf-dir.ts';
-import { ExecaCniRuntime } from '../../../src/adapters/cni/execa-cni-runtime.ts';
+import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { parseConfList, type NetworkConfigList } from '../../../src/domain/cni/net-conf.ts';
 import type { CniResult, RuntimeConf } from '../../../src/ports/cni.ts';
 import { iptablesLinesWith, releaseSlot, takeSlot, type Slot } from './netns-fixture.ts';
@@ -38,7 +38,7 @@ async function get(url: string): Promise<string> {
 describe('a bridge + host-local + portmap + firewall + tuning conflist with the Debian plugins', { timeout: 120_000 }, () => {
   let slot: Slot;
   let list: NetworkConfigList;
-  let runtime: ExecaCniRuntime;
+  let runtime: ExecCniRuntime;
   let rt: RuntimeConf;
   let added: CniResult;
   let server: ResultPromise | undefined;
@@ -70,7 +70,7 @@ describe('a bridge + host-local + portmap + firewall + tuning conflist with the 
         ],
       }),
     );
-    runtime = new ExecaCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });
+    runtime = new ExecCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });
     rt = {
       containerId: slot.containerId,
       netns: slot.netnsPath,
@@ -133,7 +133,7 @@ describe('a bridge + host-local + portmap + firewall + tuning conflist with the 
 describe('a hand-written single-plugin .conf with extra routes', { timeout: 60_000 }, () => {
   let slot: Slot;
   let list: NetworkConfigList;
-  let runtime: ExecaCniRuntime;
+  let runtime: ExecCniRuntime;
   let rt: RuntimeConf;
 
   before(async () => {
@@ -158,7 +158,7 @@ describe('a hand-written single-plugin .conf with extra routes', { timeout: 60_0
     const { lists, warnings } = await loadConfDir(confDir);
     assert.deepEqual(warnings, []);
     list = lists[0]!;
-    runtime = new ExecaCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });
+    runtime = new ExecCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });
     rt = { containerId: slot.containerId, netns: slot.netnsPath, ifName: 'eth0' };
   });
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { execa, type ResultPromise } from 'execa';
 
-import { ExecaCniRuntime } from '../../../src/adapters/cni/execa-cni-runtime.ts';
+import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { portReserverPid, startPortReserver, stopPortReserver } from '../../../src/adapters/host/port-reserver.ts';
 import { parseConfList, type NetworkConfigList } from '../../../src/domain/cni/net-conf.ts';
 import { parsePublishSpecs, resolvePortMappings, type PortMapping } from '../../../src/domain/ports/index.ts';
@@ -44,7 +44,7 @@ function tryListen(host: string, port: number): Promise<string> {
 describe('a reserved host port that portmap DNATs to a netns', { timeout: 120_000 }, () => {
   let slot: Slot;
   let list: NetworkConfigList;
-  let runtime: ExecaCniRuntime;
+  let runtime: ExecCniRuntime;
   let rt: RuntimeConf;
   let mappings: PortMapping[];
   let server: ResultPromise | undefined;
@@ -75,7 +75,7 @@ describe('a reserved host port that portmap DNATs to a netns', { timeout: 120_00
         { type: 'portmap', capabilities: { portMappings: true } },
       ],
     }));
-    runtime = new ExecaCniRuntime({ cniPath: '/usr/lib/cni', cacheDir: join(slot.dir, 'cache') });
+    runtime = new ExecCniRuntime({ cniPath: '/usr/lib/cni', cacheDir: join(slot.dir, 'cache') });
     mappings = resolvePortMappings(parsePublishSpecs([`${base}:8080`, `127.0.0.1:${base + 1}:8080`]), []);
     rt = { containerId: slot.containerId, netns: slot.netnsPath, ifName: 'eth0', args: [['IgnoreUnknown', '1']], capabilityArgs: { portMappings: mappings } };
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ExecaCniRuntime } from '../../../src/adapters/cni/execa-cni-runtime.ts';
+import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { CniPluginError, decodePluginFailure } from '../../../src/domain/cni/plugin-error.ts';
 import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
 import { fakePlugins, result, type FakePlugins } from './fake-plugins.ts';
@@ -14,11 +14,11 @@ const single = (type: string, version = '1.0.0') =>
 
 describe('plugin failures', () => {
   let fake: FakePlugins;
-  let runtime: ExecaCniRuntime;
+  let runtime: ExecCniRuntime;
 
   before(async () => {
     fake = await fakePlugins();
-    runtime = new ExecaCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 300 });
+    runtime = new ExecCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 300 });
     await fake.write('host-local', {
       ADD: {
         stdout: '{"cniVersion":"1.0.0","code":7,"msg":"Invalid Configuration","details":"Network 192.168.0.0/31 too small to allocate from"}',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ExecaCniRuntime } from '../../../src/adapters/cni/execa-cni-runtime.ts';
+import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
 import type { RuntimeConf } from '../../../src/ports/cni.ts';
 import { fakePlugins, result, type FakePlugins } from './fake-plugins.ts';
@@ -25,9 +25,9 @@ function list(version = '1.0.0', extra: Record<string, unknown> = {}) {
   );
 }
 
-describe('ExecaCniRuntime chains a conflist', () => {
+describe('ExecCniRuntime chains a conflist', () => {
   let fake: FakePlugins;
-  let runtime: ExecaCniRuntime;
+  let runtime: ExecCniRuntime;
   const first = result({ ips: [{ address: '10.201.0.2/24', gateway: '10.201.0.1', interface: 0 }] });
   const second = result({ routes: [{ dst: '0.0.0.0/0', gw: '10.201.0.1' }] });
   const third = result({ dns: { nameservers: ['10.201.0.1'] } });
@@ -43,7 +43,7 @@ describe('ExecaCniRuntime chains a conflist', () => {
     await rm(join(fake.root, 'rec'), { recursive: true, force: true });
     await mkdir(join(fake.root, 'rec'));
     await rm(fake.cacheDir, { recursive: true, force: true });
-    runtime = new ExecaCniRuntime({ cniPath: `/nonexistent:${fake.binDir}`, cacheDir: fake.cacheDir });
+    runtime = new ExecCniRuntime({ cniPath: `/nonexistent:${fake.binDir}`, cacheDir: fake.cacheDir });
   });
 
   it('runs ADD in list order, chaining each result as the next prevResult', async () => {

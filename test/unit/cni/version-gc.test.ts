@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ExecaCniRuntime } from '../../../src/adapters/cni/execa-cni-runtime.ts';
+import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
 import { fakePlugins, result, type FakePlugins } from './fake-plugins.ts';
 
@@ -26,7 +26,7 @@ describe('VERSION, GC and STATUS', () => {
   const fresh = async () => {
     await rm(join(fake.root, 'rec'), { recursive: true, force: true });
     await mkdir(join(fake.root, 'rec'));
-    return new ExecaCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir });
+    return new ExecCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir });
   };
 
   it('asks VERSION once per plugin and refuses a list version the plugin cannot speak', async () => {

@@ -27,7 +27,7 @@ import { findPlugin, splitCniPath } from './find-plugin.ts';
 import { execPlugin } from './plugin-exec.ts';
 import { ResultCache, type AttachmentKey } from './result-cache.ts';
 
-export interface ExecaCniRuntimeOptions {
+export interface ExecCniRuntimeOptions {
   /** Plugin dirs, colon-separated or as a list. */
   cniPath: string | readonly string[];
   /** Defaults to /var/lib/cni (libcni's), so other runtimes see our attachments. */
@@ -42,7 +42,7 @@ export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
 
 type RawResult = Record<string, unknown>;
 
-export class ExecaCniRuntime implements CniRuntime {
+export class ExecCniRuntime implements CniRuntime {
   private readonly dirs: string[];
   private readonly cache: ResultCache;
   private readonly timeoutMs: number;
@@ -50,7 +50,7 @@ export class ExecaCniRuntime implements CniRuntime {
   private readonly versions = new Map<string, Promise<PluginVersionInfo>>();
   private readonly busy = new Map<string, Promise<unknown>>();
 
-  constructor(options: ExecaCniRuntimeOptions) {
+  constructor(options: ExecCniRuntimeOptions) {
     this.dirs = splitCniPath(options.cniPath);
     this.cache = new ResultCache(options.cacheDir);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
