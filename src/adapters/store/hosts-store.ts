@@ -6,9 +6,10 @@
  * looking at the old file. meta.json is not mounted and is replaced atomically.
  * Every change holds the namespace's lock while it rewrites all hosts files.
  */
-import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderHostsFile, type HostsMeta } from '../../domain/dns/hosts-file.ts';
+import { END_MARKER, hostsRenderer, joinLines, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../ports/hosts-store.ts';
@@ -37,11 +38,48 @@ export class FileHostsStore implements HostsStore {
     await this.locked(ns, async () => {
       const dir = this.layout.hostsDir(ns, meta.ID);
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      const metaPath = join(dir, StateFiles.meta);
+      // Listed already (a restart without release): its old lines must go, so all files are rewritten.
+      const known = existsSync(metaPath);
       const tmp = join(dir, `.${StateFiles.meta}.tmp`);
       await writeFile(tmp, JSON.stringify(meta), { mode: 0o600 });
-      await rename(tmp, join(dir, StateFiles.meta));
-      await this.rewriteAll(ns);
+      await rename(tmp, metaPath);
+      if (known) await this.rewriteAll(ns);
+      else this.join(ns, meta);
     });
+  }
+
+  /**
+   * A newcomer: its own file is rendered whole, every peer's file only gets the
+   * newcomer's lines inserted before the end marker (O(1) bytes per peer, not a
+   * rewrite of n lines: the start time must not grow with the number of
+   * containers, issue 6). A peer file not ending with the marker is rendered whole.
+   */
+  private join(ns: string, newcomer: HostsMeta): void {
+    const all = this.listSync(ns);
+    const render = hostsRenderer(all);
+    const tail = Buffer.from(`${END_MARKER}\n`);
+    for (const meta of all) {
+      const path = join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts);
+      if (meta.ID === newcomer.ID) {
+        this.renderSync(path, meta, render);
+        continue;
+      }
+      const lines = joinLines(meta, newcomer);
+      if (lines.length === 0) continue;
+      if (!insertBeforeTail(path, tail, Buffer.from(`${lines.join('\n')}\n`))) this.renderSync(path, meta, render);
+    }
+  }
+
+  private renderSync(path: string, meta: HostsMeta, render: (current: string, me: HostsMeta) => string): void {
+    let current = '';
+    try {
+      current = readFileSync(path, 'utf8');
+    } catch {
+      // no hosts file yet: written whole
+    }
+    const next = render(current, meta);
+    if (next !== current) writeFileSync(path, next, { mode: 0o644 });
   }
 
   async release(ns: string, id: string): Promise<void> {
@@ -59,41 +97,68 @@ export class FileHostsStore implements HostsStore {
   }
 
   async list(ns: string): Promise<HostsMeta[]> {
+    return this.listSync(ns);
+  }
+
+  /**
+   * Synchronous on purpose: hundreds of small reads and writes per change,
+   * where node's async fs pays a thread-pool round trip each (~3× slower here).
+   */
+  private listSync(ns: string): HostsMeta[] {
     let ids: string[];
     try {
-      ids = await readdir(this.layout.etchostsDir(ns));
+      ids = readdirSync(this.layout.etchostsDir(ns));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const metas = await Promise.all(ids.filter((id) => !id.startsWith('.')).map((id) => this.readMeta(ns, id)));
-    return metas.filter((m): m is HostsMeta => m !== undefined);
-  }
-
-  private async readMeta(ns: string, id: string): Promise<HostsMeta | undefined> {
-    try {
-      return JSON.parse(await readFile(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as HostsMeta;
-    } catch {
-      return undefined; // stopped container or a half-written dir: not listed
+    const metas: HostsMeta[] = [];
+    for (const id of ids) {
+      if (id.startsWith('.')) continue;
+      try {
+        metas.push(JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as HostsMeta);
+      } catch {
+        // stopped container or a half-written dir: not listed
+      }
     }
+    return metas;
   }
 
   /** Rewrites the managed block of every running container's hosts file. */
   private async rewriteAll(ns: string): Promise<void> {
-    const all = await this.list(ns);
-    await Promise.all(
-      all.map(async (meta) => {
-        const path = join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts);
-        const current = await readFile(path, 'utf8').catch(() => '');
-        const next = renderHostsFile(current, meta, all);
-        if (next !== current) await writeFile(path, next, { mode: 0o644 });
-      }),
-    );
+    const all = this.listSync(ns);
+    const render = hostsRenderer(all);
+    for (const meta of all) this.renderSync(join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts), meta, render);
   }
 
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.layout.etchostsDir(ns);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return withFlock(join(dir, '.lock'), fn);
+  }
+}
+
+/**
+ * Writes `insert` where the file's last bytes `tail` are, then `tail` again, in
+ * place (the file is bind-mounted: same inode). false when the file does not
+ * end with `tail` (edited by the user, or missing): the caller renders it whole.
+ */
+function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    return false;
+  }
+  try {
+    const at = fstatSync(fd).size - tail.length;
+    if (at < 0) return false;
+    const last = Buffer.alloc(tail.length);
+    if (readSync(fd, last, 0, tail.length, at) !== tail.length || !last.equals(tail)) return false;
+    const out = Buffer.concat([insert, tail]);
+    writeSync(fd, out, 0, out.length, at);
+    return true;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -28,12 +28,60 @@ const LOCALHOST_LINES = ['127.0.0.1\tlocalhost localhost.localdomain', '::1\t\tl
  * every running container in the namespace (`all` may include `me`).
  */
 export function renderHostsFile(current: string, me: HostsMeta, all: readonly HostsMeta[]): string {
-  const kept = userLines(current);
-  const block = [BEGIN_MARKER, ...LOCALHOST_LINES];
-  for (const [host, ip] of Object.entries(me.ExtraHosts ?? {})) block.push(hostsLine(ip, [host]));
-  for (const { ip, names } of peerEntries(me, all)) block.push(hostsLine(ip, names));
-  block.push(END_MARKER);
-  return [...kept, ...block].join('\n') + '\n';
+  return hostsRenderer(all)(current, me);
+}
+
+/**
+ * renderHostsFile for many containers of the same `all`: the peers are sorted
+ * and their lines formatted once, so rewriting every file of n containers
+ * costs O(n²) cheap lookups instead of n sorts and n² formatted lines.
+ */
+export function hostsRenderer(all: readonly HostsMeta[]): (current: string, me: HostsMeta) => string {
+  // Own entry first, then the others in a stable order so rewrites are deterministic.
+  const sorted = [...all].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+  const cache = new Map<HostsMeta, NetLine[]>();
+  const linesOf = (m: HostsMeta): NetLine[] => {
+    let lines = cache.get(m);
+    if (!lines) cache.set(m, (lines = netLines(m)));
+    return lines;
+  };
+  return (current, me) => {
+    const block = [BEGIN_MARKER, ...LOCALHOST_LINES];
+    for (const [host, ip] of Object.entries(me.ExtraHosts ?? {})) block.push(hostsLine(ip, [host]));
+    const myNets = new Set(Object.keys(me.Networks ?? {}));
+    const add = (peer: HostsMeta): void => {
+      for (const { net, line } of linesOf(peer)) if (myNets.has(net)) block.push(line);
+    };
+    add(me);
+    for (const peer of sorted) if (peer.ID !== me.ID) add(peer);
+    block.push(END_MARKER);
+    return [...userLines(current), ...block].join('\n') + '\n';
+  };
+}
+
+/**
+ * The lines a container that joins adds to `peer`'s managed block: one per IP
+ * on a network they share (empty when they share none). Inserted before the
+ * end marker, they give the same names as a full render, the newcomer last.
+ */
+export function joinLines(peer: HostsMeta, newcomer: HostsMeta): string[] {
+  const peerNets = new Set(Object.keys(peer.Networks ?? {}));
+  return netLines(newcomer).flatMap(({ net, line }) => (peerNets.has(net) ? [line] : []));
+}
+
+interface NetLine { net: string; line: string }
+
+/** A container's hosts lines, one per IP, with the network each belongs to. */
+function netLines(m: HostsMeta): NetLine[] {
+  const out: NetLine[] = [];
+  for (const [net, result] of Object.entries(m.Networks ?? {})) {
+    for (const { address } of result.ips ?? []) {
+      const ip = address.split('/')[0] ?? '';
+      if (ip === '' || isLoopbackOrUnspecified(ip)) continue;
+      out.push({ net, line: hostsLine(ip, namesFor(m, net)) });
+    }
+  }
+  return out;
 }
 
 /** Lines the user added outside the managed block (blank lines, comments and localhost lines dropped). */
@@ -50,27 +98,6 @@ function userLines(current: string): string[] {
     out.push(raw);
   }
   return out;
-}
-
-interface PeerEntry { ip: string; names: string[] }
-
-/** One entry per IP of every container that shares at least one network with `me`. */
-export function peerEntries(me: HostsMeta, all: readonly HostsMeta[]): PeerEntry[] {
-  const myNets = new Set(Object.keys(me.Networks ?? {}));
-  const entries: PeerEntry[] = [];
-  // Own entry first, then the others in a stable order so rewrites are deterministic.
-  const ordered = [me, ...all.filter((m) => m.ID !== me.ID).sort((a, b) => a.ID.localeCompare(b.ID))];
-  for (const peer of ordered) {
-    for (const [net, result] of Object.entries(peer.Networks ?? {})) {
-      if (!myNets.has(net)) continue;
-      for (const { address } of result.ips ?? []) {
-        const ip = address.split('/')[0] ?? '';
-        if (ip === '' || isLoopbackOrUnspecified(ip)) continue;
-        entries.push({ ip, names: namesFor(peer, net) });
-      }
-    }
-  }
-  return entries;
 }
 
 function namesFor(m: HostsMeta, net: string): string[] {
