@@ -19,7 +19,9 @@ export async function runHookMain(args: string[]): Promise<number> {
     const container = parseOciState(await readStdin());
     log = new HookLog(join(container.stateDir, `oci-hook.${event}.log`));
     const deps = createNetworkingDeps(settings, (line) => log?.write(line));
+    deps.log(`${event} ${container.id}`);
     await runEvent(event, container, deps);
+    deps.log('done');
     return 0;
   } catch (err) {
     const e = toTsnerdError(err);
@@ -70,7 +72,8 @@ class HookLog {
   }
 
   write(line: string): void {
-    if (this.fd !== undefined) writeSync(this.fd, `${new Date().toISOString()} ${line}\n`);
+    // +ms since this process started (node's start-up included): where a slow hook spends its time.
+    if (this.fd !== undefined) writeSync(this.fd, `${new Date().toISOString()} +${performance.now().toFixed(0)}ms ${line}\n`);
   }
 
   close(): void {

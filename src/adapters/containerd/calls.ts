@@ -87,7 +87,19 @@ function deadline(timeoutMs: number | undefined): CallOptions {
 
 type AnyFn = (...args: unknown[]) => unknown;
 
+/** TSNERD_TRACE=1: each unary call's end (ms since start) and duration on stderr (docs/performance.md). */
+const TRACE = Boolean(process.env['TSNERD_TRACE']);
+
 function unary(fn: AnyFn, req: unknown, ctx: CallContext, defaults: CallDefaults, opts?: CallOpts): Promise<unknown> {
+  if (!TRACE) return unaryCall(fn, req, ctx, defaults, opts);
+  const t0 = performance.now();
+  const p = unaryCall(fn, req, ctx, defaults, opts);
+  const report = (): void => void process.stderr.write(`tsnerd trace: +${performance.now().toFixed(0)}ms grpc ${ctx.method} ${(performance.now() - t0).toFixed(1)}ms\n`);
+  p.then(report, report);
+  return p;
+}
+
+function unaryCall(fn: AnyFn, req: unknown, ctx: CallContext, defaults: CallDefaults, opts?: CallOpts): Promise<unknown> {
   return new Promise((resolve, reject) => {
     if (opts?.signal?.aborted) return reject(fromGrpcError(opts.signal.reason, ctx));
     const call = fn(req, metadataFor(defaults, opts), deadline(opts?.timeoutMs ?? defaults.timeoutMs), (err: unknown, res: unknown) =>

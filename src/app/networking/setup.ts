@@ -29,6 +29,7 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
   let results: Record<string, CniResult>;
   try {
     results = await deps.withCniLock(async () => {
+      deps.log('CNI lock taken');
       const networks = await Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref)));
       // Left over from a run that never got its postStop (daemon or host crash):
       // the IPs are still allocated and ADD would fail on them.
@@ -60,7 +61,9 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
     throw err;
   }
 
+  deps.log('ADD done');
   await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
+  deps.log('hosts files updated');
 }
 
 export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): HostsMeta {
