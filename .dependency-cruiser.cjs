@@ -17,6 +17,10 @@ module.exports = {
     { name: 'hook-is-lean', severity: 'error',
       comment: 'the OCI hook must not load oclif or gRPC',
       from: { path: '^src/hook/' }, to: { path: ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/', '^src/cli/'] } },
+    { name: 'fast-path-is-lean', severity: 'error',
+      comment: 'run/create/start/rm skip oclif (src/cli/fast-path.ts): what they load must not pull it in',
+      from: { path: '^src/cli/(fast-path|flag-parser|container-actions|global-flags|create-input|argv|command-argv)[.]ts$' },
+      to: { path: ['@oclif', '^src/commands/', '^src/cli/(base-command|create-flags)[.]ts$'] } },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {

@@ -19,6 +19,11 @@ if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  const [{ execute }, { hoistGlobalFlags }] = await Promise.all([import('@oclif/core'), import('./cli/argv.ts')]);
-  await execute({ dir: import.meta.url, args: hoistGlobalFlags(argv) });
+  const { hoistGlobalFlags } = await import('./cli/argv.ts');
+  const args = hoistGlobalFlags(argv);
+  const { runFastPath } = await import('./cli/fast-path.ts');
+  if (!(await runFastPath(args))) {
+    const { execute } = await import('@oclif/core');
+    await execute({ dir: import.meta.url, args });
+  }
 }

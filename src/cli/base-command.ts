@@ -3,9 +3,9 @@
  * resolution and the one place where errors become a message and an exit code.
  */
 import { Command, Flags, Errors } from '@oclif/core';
-import { loadSettings } from '../adapters/host/settings-loader.ts';
 import type { Settings } from '../domain/settings.ts';
 import { TsnerdError, toTsnerdError } from '../domain/errors.ts';
+import { failWith, out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
@@ -20,28 +20,14 @@ export abstract class BaseCommand extends Command {
   private debugEnabled = process.argv.includes('--debug');
 
   /** Resolves the global settings from parsed flags (flag > env > file > default). */
-  protected settingsFrom(flags: {
-    address?: string | undefined;
-    namespace?: string | undefined;
-    'data-root'?: string | undefined;
-    'cni-path'?: string | undefined;
-    'cni-netconfpath'?: string | undefined;
-    debug?: boolean | undefined;
-  }): Settings {
+  protected settingsFrom(flags: GlobalFlagValues): Settings {
     this.debugEnabled = flags.debug === true;
-    return loadSettings({
-      address: flags.address,
-      namespace: flags.namespace,
-      dataRoot: flags['data-root'],
-      cniPath: flags['cni-path'],
-      cniNetconfPath: flags['cni-netconfpath'],
-      debug: flags.debug,
-    });
+    return settingsFromFlags(flags);
   }
 
   /** Writes a line to stdout without oclif's formatting. */
   protected out(line: string): void {
-    process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+    out(line);
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
@@ -55,8 +41,6 @@ export abstract class BaseCommand extends Command {
   }
 
   private fail(err: TsnerdError): never {
-    process.stderr.write(`tsnerd: ${err.message}\n`);
-    if (this.debugEnabled) process.stderr.write(`${(err.cause as Error | undefined)?.stack ?? err.stack}\n`);
-    process.exit(err.exitCode);
+    failWith(err, this.debugEnabled);
   }
 }

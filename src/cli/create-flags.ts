@@ -1,8 +1,5 @@
-/** Flags shared by `run` and `create`, and their translation into the use-case input. */
+/** Flags shared by `run` and `create`; their meaning is in create-input.ts. */
 import { Flags } from '@oclif/core';
-import type { CreateContainerInput } from '../app/containers/create-container.ts';
-import { parseEnvFlags, parseLabelFlags } from '../domain/container-flags.ts';
-import { parseNetworkMode } from '../domain/network-mode.ts';
 
 export const createFlags = {
   name: Flags.string({ summary: 'assign a name to the container' }),
@@ -34,57 +31,3 @@ export const createFlags = {
   ip6: Flags.string({ helpGroup: 'NETWORK', summary: 'IPv6 address of eth0' }),
   uts: Flags.string({ helpGroup: 'NETWORK', summary: 'UTS namespace: "host" to share the host\'s' }),
 };
-
-interface CreateFlagValues {
-  name?: string | undefined;
-  env?: string[] | undefined;
-  workdir?: string | undefined;
-  user?: string | undefined;
-  entrypoint?: string | undefined;
-  label?: string[] | undefined;
-  network?: string[] | undefined;
-  rm: boolean;
-  publish?: string[] | undefined;
-  'publish-all': boolean;
-  expose?: string[] | undefined;
-  dns?: string[] | undefined;
-  'dns-search'?: string[] | undefined;
-  'dns-opt'?: string[] | undefined;
-  'add-host'?: string[] | undefined;
-  hostname?: string | undefined;
-  domainname?: string | undefined;
-  'mac-address'?: string | undefined;
-  ip?: string | undefined;
-  ip6?: string | undefined;
-  uts?: string | undefined;
-}
-
-export function toCreateInput(flags: CreateFlagValues, image: string, args: string[]): CreateContainerInput {
-  return {
-    image,
-    args,
-    name: flags.name,
-    env: parseEnvFlags(flags.env ?? [], process.env),
-    workdir: flags.workdir,
-    user: flags.user,
-    entrypoint: flags.entrypoint,
-    labels: parseLabelFlags(flags.label ?? []),
-    network: {
-      mode: parseNetworkMode(flags.network ?? []),
-      publish: flags.publish ?? [],
-      publishAll: flags['publish-all'],
-      expose: flags.expose ?? [],
-      dns: flags.dns ?? [],
-      dnsSearch: flags['dns-search'] ?? [],
-      dnsOptions: flags['dns-opt'] ?? [],
-      addHosts: flags['add-host'] ?? [],
-      hostname: flags.hostname,
-      domainname: flags.domainname,
-      macAddress: flags['mac-address'],
-      ip: flags.ip,
-      ip6: flags.ip6,
-      uts: flags.uts,
-    },
-    autoRemove: flags.rm,
-  };
-}

@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
 import { splitAtPositional } from '../cli/command-argv.ts';
-import { createFlags, toCreateInput } from '../cli/create-flags.ts';
-import { createContainer } from '../app/containers/create-container.ts';
-import { openContainers } from '../wiring/containers.ts';
+import { createFlags } from '../cli/create-flags.ts';
+import { createAction } from '../cli/container-actions.ts';
 
 export default class Create extends BaseCommand {
   static override summary = 'Create a new container without starting it';
@@ -14,12 +13,6 @@ export default class Create extends BaseCommand {
   async run(): Promise<void> {
     const { own, rest } = splitAtPositional(this.argv, { ...Create.baseFlags, ...Create.flags }, 1);
     const { args, flags } = await this.parse(Create, own);
-    const input = toCreateInput(flags, args.image, rest);
-    const handle = await openContainers(this.settingsFrom(flags));
-    try {
-      this.out((await createContainer(handle.ctx, input)).id);
-    } finally {
-      handle.close();
-    }
+    await createAction(flags, args.image, rest);
   }
 }

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { removeContainer } from '../app/containers/remove-container.ts';
-import { openContainers } from '../wiring/containers.ts';
+import { rmAction } from '../cli/container-actions.ts';
 
 export default class Rm extends BaseCommand {
   static override summary = 'Remove one or more containers';
@@ -14,14 +13,6 @@ export default class Rm extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Rm);
-    const handle = await openContainers(this.settingsFrom(flags));
-    try {
-      for (const ref of argv as string[]) {
-        await removeContainer(handle.ctx, ref, { force: flags.force });
-        this.out(ref);
-      }
-    } finally {
-      handle.close();
-    }
+    await rmAction(flags, argv as string[]);
   }
 }

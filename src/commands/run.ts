@@ -1,9 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
 import { splitAtPositional } from '../cli/command-argv.ts';
-import { createFlags, toCreateInput } from '../cli/create-flags.ts';
-import { runContainer } from '../app/containers/run-container.ts';
-import { openContainers } from '../wiring/containers.ts';
+import { createFlags } from '../cli/create-flags.ts';
+import { runAction } from '../cli/container-actions.ts';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a command in a new container';
@@ -19,14 +18,6 @@ export default class Run extends BaseCommand {
   async run(): Promise<void> {
     const { own, rest } = splitAtPositional(this.argv, { ...Run.baseFlags, ...Run.flags }, 1);
     const { args, flags } = await this.parse(Run, own);
-    const input = { ...toCreateInput(flags, args.image, rest), detach: flags.detach, interactive: flags.interactive };
-    const handle = await openContainers(this.settingsFrom(flags));
-    try {
-      const result = await runContainer(handle.ctx, input);
-      if (result.detached) this.out(result.id);
-      else process.exitCode = result.exitCode;
-    } finally {
-      handle.close();
-    }
+    await runAction(flags, args.image, rest);
   }
 }

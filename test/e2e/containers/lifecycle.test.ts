@@ -134,6 +134,28 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.equal(existsSync(storeDir('names', env.namespace, 't-ctr-noimg')), false);
   });
 
+  it('run/create/start/rm behave the same with and without the oclif-free fast path', async () => {
+    const oclif: TestEnv = { ...env, env: { ...env.env, TSNERD_NO_FAST_PATH: '1' } };
+    const cases = [
+      ['run', '--rm', '--net', 'none', '-e', 'A=1', 'busybox', 'sh', '-c', 'echo $A; exit 4'],
+      ['run', '--rm', '--net=none', '--name', 't-ctr-fast', 'busybox', 'sh', '-c', 'hostname | wc -c'],
+      ['rm', 't-ctr-nosuch'],
+      ['start', 't-ctr-nosuch'],
+      ['run', '--net', 'none', 'nosuchimage:2'],
+      ['create', '--bogus', 'busybox'],
+      ['run'],
+    ];
+    for (const args of cases) {
+      const [fast, slow] = [await tsnerd(env, args), await tsnerd(oclif, args)];
+      assert.deepEqual([fast.exitCode, fast.stdout, fast.stderr], [slow.exitCode, slow.stdout, slow.stderr], args.join(' '));
+    }
+    const created = await tsnerd(env, ['create', '--net', 'none', '--name', 't-ctr-fast2', 'busybox', 'true']);
+    assert.match(created.stdout, /^[0-9a-f]{64}$/, created.stderr);
+    assert.equal((await tsnerd(env, ['start', 't-ctr-fast2'])).stdout, 't-ctr-fast2');
+    assert.equal((await tsnerd(oclif, ['rm', '-f', 't-ctr-fast2'])).stdout, 't-ctr-fast2');
+    assert.deepEqual(await containerIds(), []);
+  });
+
   it('bad flag values exit 2 with one line', async () => {
     for (const args of [
       ['stop', '-t', 'abc', 'x'],

@@ -1,0 +1,58 @@
+/** What `run` and `create` flags mean for the use case; no oclif here (the fast path loads it, src/cli/fast-path.ts). */
+import type { CreateContainerInput } from '../app/containers/create-container.ts';
+import { parseEnvFlags, parseLabelFlags } from '../domain/container-flags.ts';
+import { parseNetworkMode } from '../domain/network-mode.ts';
+
+export interface CreateFlagValues {
+  name?: string | undefined;
+  env?: string[] | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  entrypoint?: string | undefined;
+  label?: string[] | undefined;
+  network?: string[] | undefined;
+  rm?: boolean | undefined;
+  publish?: string[] | undefined;
+  'publish-all'?: boolean | undefined;
+  expose?: string[] | undefined;
+  dns?: string[] | undefined;
+  'dns-search'?: string[] | undefined;
+  'dns-opt'?: string[] | undefined;
+  'add-host'?: string[] | undefined;
+  hostname?: string | undefined;
+  domainname?: string | undefined;
+  'mac-address'?: string | undefined;
+  ip?: string | undefined;
+  ip6?: string | undefined;
+  uts?: string | undefined;
+}
+
+export function toCreateInput(flags: CreateFlagValues, image: string, args: string[]): CreateContainerInput {
+  return {
+    image,
+    args,
+    name: flags.name,
+    env: parseEnvFlags(flags.env ?? [], process.env),
+    workdir: flags.workdir,
+    user: flags.user,
+    entrypoint: flags.entrypoint,
+    labels: parseLabelFlags(flags.label ?? []),
+    network: {
+      mode: parseNetworkMode(flags.network ?? []),
+      publish: flags.publish ?? [],
+      publishAll: flags['publish-all'] === true,
+      expose: flags.expose ?? [],
+      dns: flags.dns ?? [],
+      dnsSearch: flags['dns-search'] ?? [],
+      dnsOptions: flags['dns-opt'] ?? [],
+      addHosts: flags['add-host'] ?? [],
+      hostname: flags.hostname,
+      domainname: flags.domainname,
+      macAddress: flags['mac-address'],
+      ip: flags.ip,
+      ip6: flags.ip6,
+      uts: flags.uts,
+    },
+    autoRemove: flags.rm === true,
+  };
+}

@@ -1,0 +1,37 @@
+/** The nerdctl-style global flags' values, and the one way a command fails (oclif or fast path). */
+import { loadSettings } from '../adapters/host/settings-loader.ts';
+import type { Settings } from '../domain/settings.ts';
+import type { TsnerdError } from '../domain/errors.ts';
+
+export interface GlobalFlagValues {
+  address?: string | undefined;
+  namespace?: string | undefined;
+  'data-root'?: string | undefined;
+  'cni-path'?: string | undefined;
+  'cni-netconfpath'?: string | undefined;
+  debug?: boolean | undefined;
+}
+
+/** Flag > env > config file > default. */
+export function settingsFromFlags(flags: GlobalFlagValues): Settings {
+  return loadSettings({
+    address: flags.address,
+    namespace: flags.namespace,
+    dataRoot: flags['data-root'],
+    cniPath: flags['cni-path'],
+    cniNetconfPath: flags['cni-netconfpath'],
+    debug: flags.debug,
+  });
+}
+
+/** Writes a line to stdout as is. */
+export function out(line: string): void {
+  process.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+}
+
+/** `tsnerd: <message>` on stderr, the stack only with --debug, and the error's exit code. */
+export function failWith(err: TsnerdError, debug: boolean): never {
+  process.stderr.write(`tsnerd: ${err.message}\n`);
+  if (debug) process.stderr.write(`${(err.cause as Error | undefined)?.stack ?? err.stack}\n`);
+  process.exit(err.exitCode);
+}
