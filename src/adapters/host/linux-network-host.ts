@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { TsnerdError, isTsnerdError } from '../../domain/errors.ts';
-import { type Cidr, parseCidr } from '../../domain/network/cidr.ts';
+import type { Cidr } from '../../domain/network/cidr.ts';
 import { type ConflistTemplates, ConflistTemplatesSchema } from '../../domain/network/conflist-schema.ts';
 import type { NetworkHost } from '../../ports/network-host.ts';
 import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
@@ -18,6 +18,7 @@ export class LinuxNetworkHost implements NetworkHost {
   }
 
   async interfaceSubnets(exceptLinks: readonly string[] = []): Promise<Cidr[]> {
+    const { parseCidr } = await import('../../domain/network/cidr.ts'); // only network creation needs ip-num
     return Object.entries(networkInterfaces())
       .filter(([name]) => !exceptLinks.includes(name))
       .flatMap(([, addrs]) => addrs ?? [])

@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost } from '../../ports/container-host.ts';
 import type { RootfsMount } from '../../ports/container-runtime.ts';
@@ -22,6 +21,8 @@ export class LocalContainerHost implements ContainerHost {
   async readRootfsFiles(mounts: RootfsMount[], paths: string[]): Promise<(string | undefined)[]> {
     const [mount, ...more] = mounts;
     if (!mount || more.length > 0) throw internal(`cannot read a rootfs made of ${mounts.length} mounts`);
+    // Only `-u name` needs this: execa is loaded here, not at every start.
+    const { execa } = await import('execa');
     const dir = await mkdtemp(join(tmpdir(), 'tsnerd-rootfs-'));
     try {
       await execa('mount', ['-t', mount.type, ...(mount.options.length ? ['-o', mount.options.join(',')] : []), mount.source, dir]);

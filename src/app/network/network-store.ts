@@ -5,13 +5,12 @@
  */
 import { TsnerdError, conflict } from '../../domain/errors.ts';
 import type { Cidr } from '../../domain/network/cidr.ts';
-import { buildConflist, defaultNetworkSpec, planRanges, serializeConflist } from '../../domain/network/build-conflist.ts';
 import type { NetworkSpec } from '../../domain/network/create-spec.ts';
 import { supportsIsolatedIngress } from '../../domain/network/firewall-version.ts';
 import { type IdMatch, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import { conflistPath } from '../../domain/network/network-name.ts';
 import { DEFAULT_BRIDGE_NAME } from '../../domain/network/constants.ts';
-import { type Network, allocatedSubnets, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
+import { type Network, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
 import type { NetworkDeps } from './deps.ts';
 
 export class NetworkStore {
@@ -50,7 +49,7 @@ export class NetworkStore {
       const networks = await this.listUnlocked();
       // The default network's own bridge (nerdctl0, left by an earlier conf dir or by nerdctl)
       // is a host interface on 10.4.0.0/24: it is not a clash.
-      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked(defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }));
+      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked((await planner()).defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }));
     });
   }
 
@@ -65,6 +64,7 @@ export class NetworkStore {
   async createUnlocked(spec: NetworkSpec, networks: readonly Network[], opts: { ownBridge?: string } = {}): Promise<Network> {
     if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
     const effective = await this.withSupportedIcc(spec);
+    const { buildConflist, planRanges, serializeConflist } = await planner();
     const conflist = buildConflist(await this.deps.host.templates(), effective, planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge)));
     const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
     if (missing !== undefined) {
@@ -92,6 +92,15 @@ export class NetworkStore {
   }
 
   private async usedSubnetsOf(networks: readonly Network[], ownBridge?: string): Promise<Cidr[]> {
+    const { allocatedSubnets } = await import('../../domain/network/subnet-pick.ts');
     return [...networks.flatMap(allocatedSubnets), ...(await this.deps.host.interfaceSubnets(ownBridge === undefined ? [] : [ownBridge]))];
   }
+}
+
+/**
+ * Subnet planning and conflist building, loaded when a network is created:
+ * they bring ip-num, which every `run` and hook would otherwise load for nothing.
+ */
+function planner(): Promise<typeof import('../../domain/network/build-conflist.ts')> {
+  return import('../../domain/network/build-conflist.ts');
 }

@@ -4,7 +4,7 @@
  * so files written by nerdctl, by tsnerd or by hand are read the same way.
  */
 import { z } from 'zod';
-import { type Cidr, parseCidr } from './cidr.ts';
+
 import type { AnyConflist, AnyPlugin } from './conflist-schema.ts';
 import { CNI_VERSION, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, type PseudoNetworkName } from './constants.ts';
 import { shortId } from './network-name.ts';
@@ -58,7 +58,7 @@ export function isDefaultNetwork(n: Network): boolean {
   return n.labels[DEFAULT_NETWORK_LABEL] === 'true' || n.name === DEFAULT_NETWORK_NAME;
 }
 
-function mainPlugin(n: Network): AnyPlugin | undefined {
+export function mainPlugin(n: Network): AnyPlugin | undefined {
   return n.conflist.plugins[0];
 }
 
@@ -85,7 +85,7 @@ const IpamView = z.looseObject({
 });
 type IpamView = z.infer<typeof IpamView>;
 
-function ipamOf(plugin: AnyPlugin | undefined): IpamView | undefined {
+export function ipamOf(plugin: AnyPlugin | undefined): IpamView | undefined {
   const parsed = IpamView.safeParse(plugin?.['ipam']);
   return parsed.success ? parsed.data : undefined;
 }
@@ -110,16 +110,6 @@ export function networkSubnets(n: Network): SubnetConfig[] {
     }
   }
   return [...seen.values()];
-}
-
-/**
- * The subnets that automatic allocation must avoid: those of bridge networks
- * with host-local IPAM (macvlan/ipvlan/dhcp live on the parent's LAN, as in nerdctl).
- */
-export function allocatedSubnets(n: Network): Cidr[] {
-  const main = mainPlugin(n);
-  if (main?.type !== 'bridge' || ipamOf(main)?.type !== 'host-local') return [];
-  return networkSubnets(n).flatMap((s) => parseCidr(s.subnet) ?? []);
 }
 
 /** A bridge without gateway role has no way out of the host. */

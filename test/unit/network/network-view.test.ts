@@ -4,8 +4,8 @@ import { AnyConflist } from '../../../src/domain/network/conflist-schema.ts';
 import { toDockerNetwork } from '../../../src/domain/network/inspect-view.ts';
 import { listRows } from '../../../src/domain/network/list-view.ts';
 import { findNetworks, resolveNetwork } from '../../../src/domain/network/network-lookup.ts';
+import { allocatedSubnets } from '../../../src/domain/network/subnet-pick.ts';
 import {
-  allocatedSubnets,
   bridgeLinkName,
   isInternal,
   networkFromConflist,
