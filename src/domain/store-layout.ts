@@ -6,6 +6,7 @@
  *     containers/<ns>/<id>/   resolv.conf, hostname, network-config.json, lifecycle.json, logs, hook logs
  *     etchosts/<ns>/<id>/     hosts, meta.json
  *     names/<ns>/<name>       the owning container ID
+ *     imagecache/<digest>.json what `run` needs of an image (tsnerd only)
  */
 import { join } from 'node:path';
 import { addressHash } from './settings.ts';
@@ -36,6 +37,11 @@ export class StoreLayout {
 
   namesDir(ns: string): string {
     return join(this.root, 'names', ns);
+  }
+
+  /** Not namespaced: entries are keyed by content digest. */
+  imageCacheDir(): string {
+    return join(this.root, 'imagecache');
   }
 }
 

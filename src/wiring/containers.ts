@@ -11,6 +11,7 @@ import { LocalContainerHost } from '../adapters/host/local-container-host.ts';
 import { LocalHostFacts } from '../adapters/host/host-facts.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { FileNameStore } from '../adapters/store/file-name-store.ts';
+import { FileRunConfigCache } from '../adapters/store/run-config-cache.ts';
 import { createContainerNetworking } from './networking.ts';
 import { joinTarget } from '../app/containers/join-target.ts';
 
@@ -26,7 +27,7 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     namespace: settings.namespace,
     layout,
     runtime: new GrpcContainerRuntime(client),
-    images: new BackendImageResolver(new ContainerdImageBackend(client)),
+    images: new BackendImageResolver(new ContainerdImageBackend(client), new FileRunConfigCache(layout.imageCacheDir())),
     names: new FileNameStore(layout.namesDir(settings.namespace)),
     io: new FifoProcessIo(),
     host: new LocalContainerHost(settingsToArgs(settings)),

@@ -1,17 +1,20 @@
 /** The ImageResolver that `run`/`create` use, over the image backend. */
 import type { ImageBackend } from '../../ports/image-backend.ts';
 import type { ImageResolver, ResolvedImage } from '../../ports/image-resolver.ts';
+import type { RunConfigCache } from '../../ports/run-config-cache.ts';
 import { resolveImage } from './resolve-image.ts';
 
 export class BackendImageResolver implements ImageResolver {
   private readonly backend: ImageBackend;
+  private readonly cache: RunConfigCache | undefined;
 
-  constructor(backend: ImageBackend) {
+  constructor(backend: ImageBackend, cache?: RunConfigCache) {
     this.backend = backend;
+    this.cache = cache;
   }
 
   async resolve(ref: string): Promise<ResolvedImage> {
-    const image = await resolveImage(this.backend, ref);
+    const image = await resolveImage(this.backend, ref, this.cache);
     const c = image.config;
     return {
       name: image.name,

@@ -3,6 +3,7 @@ import { notFound, isTsnerdError } from '../../domain/errors.ts';
 import { normalizeImageName } from '../../domain/image-ref.ts';
 import { chainIds, runConfigOf, type Descriptor, type RunConfig } from '../../domain/oci-image.ts';
 import type { ImageBackend, ImageRecord } from '../../ports/image-backend.ts';
+import type { RunConfigCache } from '../../ports/run-config-cache.ts';
 import { readPlatformImage } from './image-content.ts';
 
 export interface ResolvedImage {
@@ -30,10 +31,18 @@ export async function findImage(backend: ImageBackend, ref: string): Promise<Ima
   return matches.length === 1 ? matches[0] : undefined;
 }
 
-/** Throws not-found `no such image: "foo"`. */
-export async function resolveImage(backend: ImageBackend, ref: string): Promise<ResolvedImage> {
+/** Throws not-found `no such image: "foo"`. With a cache, an image seen before costs one call. */
+export async function resolveImage(backend: ImageBackend, ref: string, cache?: RunConfigCache): Promise<ResolvedImage> {
   const record = await findImage(backend, ref);
   if (!record) throw notFound(`no such image: "${ref}"`);
+  const cached = await cache?.get(record.target.digest);
+  if (cached) return { name: record.name, target: record.target, ...cached };
+  const resolved = await readRunConfig(backend, record);
+  await cache?.put(record.target.digest, { config: resolved.config, chainId: resolved.chainId });
+  return resolved;
+}
+
+async function readRunConfig(backend: ImageBackend, record: ImageRecord): Promise<ResolvedImage> {
   const image = await readPlatformImage(backend, record.target, record.name);
   const top = chainIds(image.config.rootfs.diff_ids).at(-1);
   if (top === undefined) throw notFound(`image "${record.name}" has no layers`);
