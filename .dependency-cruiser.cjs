@@ -21,6 +21,9 @@ module.exports = {
       comment: 'run/create/start/rm skip oclif (src/cli/fast-path.ts): what they load must not pull it in',
       from: { path: '^src/cli/(fast-path|flag-parser|container-actions|global-flags|create-input|argv|command-argv)[.]ts$' },
       to: { path: ['@oclif', '^src/commands/', '^src/cli/(base-command|create-flags)[.]ts$'] } },
+    { name: 'zod-only-via-domain-zod', severity: 'error',
+      comment: 'src/domain/zod.ts is the one import of zod: zod/mini with English messages; classic zod adds ~530 KB to each bundle',
+      from: { path: '^src/', pathNot: '^src/domain/zod\\.ts$' }, to: { path: 'node_modules/zod/' } },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {

@@ -3,8 +3,8 @@
  * containerd needs (chain IDs, garbage-collection labels) and platform choice.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { invalid } from './errors.ts';
+import * as z from './zod.ts';
 
 export const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -20,47 +20,47 @@ export const MEDIA = {
 export const isIndexType = (t: string) => t === MEDIA.ociIndex || t === MEDIA.dockerList;
 export const isManifestType = (t: string) => t === MEDIA.ociManifest || t === MEDIA.dockerManifest;
 
-export const DigestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'not a sha256 digest');
+export const DigestSchema = z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/, 'not a sha256 digest'));
 
 export const DescriptorSchema = z.object({
   mediaType: z.string(),
   digest: DigestSchema,
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
+  size: z.number().check(z.int(), z.nonnegative()),
+  annotations: z.optional(z.record(z.string(), z.string())),
+  platform: z.optional(z.object({ os: z.string(), architecture: z.string(), variant: z.optional(z.string()) })),
 });
 export type Descriptor = z.infer<typeof DescriptorSchema>;
 
 export const IndexSchema = z.object({
-  mediaType: z.string().optional(),
+  mediaType: z.optional(z.string()),
   manifests: z.array(DescriptorSchema),
 });
 export type ImageIndex = z.infer<typeof IndexSchema>;
 
 export const ManifestSchema = z.object({
-  mediaType: z.string().optional(),
+  mediaType: z.optional(z.string()),
   config: DescriptorSchema,
   layers: z.array(DescriptorSchema),
 });
 export type ImageManifest = z.infer<typeof ManifestSchema>;
 
-const stringList = z.array(z.string()).nullish();
+const stringList = z.nullish(z.array(z.string()));
 
 export const ImageConfigSchema = z.object({
-  created: z.string().optional(),
-  architecture: z.string().optional(),
-  os: z.string().optional(),
-  config: z
-    .object({
+  created: z.optional(z.string()),
+  architecture: z.optional(z.string()),
+  os: z.optional(z.string()),
+  config: z.optional(
+    z.object({
       Env: stringList,
       Cmd: stringList,
       Entrypoint: stringList,
-      WorkingDir: z.string().optional(),
-      User: z.string().optional(),
-      ExposedPorts: z.record(z.string(), z.unknown()).nullish(),
-      Labels: z.record(z.string(), z.string()).nullish(),
-    })
-    .optional(),
+      WorkingDir: z.optional(z.string()),
+      User: z.optional(z.string()),
+      ExposedPorts: z.nullish(z.record(z.string(), z.unknown())),
+      Labels: z.nullish(z.record(z.string(), z.string())),
+    }),
+  ),
   rootfs: z.object({ type: z.string(), diff_ids: z.array(DigestSchema) }),
 });
 export type ImageConfigDocument = z.infer<typeof ImageConfigSchema>;
@@ -90,7 +90,7 @@ export function runConfigOf(doc: ImageConfigDocument): RunConfig {
 }
 
 /** Parses a JSON document with a schema; `what` names it in the error. */
-export function parseDocument<T>(schema: z.ZodType<T>, bytes: Uint8Array | string, what: string): T {
+export function parseDocument<T>(schema: z.ZodMiniType<T>, bytes: Uint8Array | string, what: string): T {
   let json: unknown;
   try {
     json = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));

@@ -4,6 +4,7 @@ import {
   ImageConfigSchema, IndexSchema, LINUX_AMD64, ManifestSchema, isIndexType, isManifestType, parseDocument, selectManifest,
   type Descriptor, type ImageConfigDocument, type ImageIndex, type ImageManifest,
 } from '../../domain/oci-image.ts';
+import * as z from '../../domain/zod.ts';
 import type { ImageBackend } from '../../ports/image-backend.ts';
 
 export interface PlatformImage {
@@ -13,9 +14,12 @@ export interface PlatformImage {
   config: ImageConfigDocument;
 }
 
+/** The index fields, all optional, and any other keys: enough to tell an index from a manifest. */
+const IndexProbeSchema = z.catchall(z.partial(IndexSchema), z.unknown());
+
 /** Parses an index or manifest; the media type comes from the descriptor or the document. */
 export function parseTop(bytes: Buffer, what: string): { kind: 'index'; index: ImageIndex } | { kind: 'manifest'; manifest: ImageManifest } {
-  const probe = parseDocument(IndexSchema.partial().passthrough(), bytes, what) as { mediaType?: string; manifests?: unknown };
+  const probe = parseDocument(IndexProbeSchema, bytes, what) as { mediaType?: string; manifests?: unknown };
   if (probe.manifests !== undefined || (probe.mediaType !== undefined && isIndexType(probe.mediaType))) {
     return { kind: 'index', index: parseDocument(IndexSchema, bytes, what) };
   }

@@ -6,7 +6,7 @@
 import { invalid } from '../../domain/errors.ts';
 import { normalizeImageName, parseImageRef, formatImageRef } from '../../domain/image-ref.ts';
 import { IndexSchema, MEDIA, parseDocument, type Descriptor } from '../../domain/oci-image.ts';
-import { z } from 'zod';
+import * as z from '../../domain/zod.ts';
 import type { ArchiveEntry } from '../../ports/archive.ts';
 import type { ImageBackend } from '../../ports/image-backend.ts';
 import { unpackImage } from './unpack.ts';
@@ -18,7 +18,7 @@ const IMAGE_NAME_ANNOTATION = 'io.containerd.image.name';
 const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 const DockerSaveManifestSchema = z.array(
-  z.object({ Config: z.string(), RepoTags: z.array(z.string()).nullish(), Layers: z.array(z.string()) }),
+  z.object({ Config: z.string(), RepoTags: z.nullish(z.array(z.string())), Layers: z.array(z.string()) }),
 );
 
 interface StoredFile {

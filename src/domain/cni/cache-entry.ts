@@ -2,9 +2,8 @@
  * libcni's on-disk result cache entry (`cniCacheV1`), so that ctr, nerdctl and
  * CRI read tsnerd's attachments and the other way round.
  */
-import { z } from 'zod';
-
 import { invalid } from '../errors.ts';
+import * as z from '../zod.ts';
 import type { CapabilityArgs } from './runtime-config.ts';
 
 export const CACHE_KIND = 'cniCacheV1';
@@ -25,13 +24,13 @@ export interface CacheEntry {
 const entrySchema = z.object({
   kind: z.literal(CACHE_KIND),
   containerId: z.string(),
-  config: z.string().optional(),
+  config: z.optional(z.string()),
   ifName: z.string(),
   networkName: z.string(),
-  netns: z.string().optional(),
-  cniArgs: z.array(z.tuple([z.string(), z.string()])).nullish(),
-  capabilityArgs: z.record(z.string(), z.unknown()).nullish(),
-  result: z.record(z.string(), z.unknown()).nullish(),
+  netns: z.optional(z.string()),
+  cniArgs: z.nullish(z.array(z.tuple([z.string(), z.string()]))),
+  capabilityArgs: z.nullish(z.record(z.string(), z.unknown())),
+  result: z.nullish(z.record(z.string(), z.unknown())),
 });
 
 export function encodeCacheEntry(entry: CacheEntry): string {

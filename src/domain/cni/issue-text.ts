@@ -1,7 +1,7 @@
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 
 /** One readable line for a zod failure: the first issue with its path. */
-export function issueText(error: z.ZodError): string {
+export function issueText(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid value';
   const path = issue.path.map(String).join('.');

@@ -2,9 +2,8 @@
  * Network configuration (SPEC §1): a conflist, or a legacy single-plugin conf
  * upconverted to a one-plugin list as libcni's ConfListFromConf does.
  */
-import { z } from 'zod';
-
 import { invalid } from '../errors.ts';
+import * as z from '../zod.ts';
 import { issueText } from './issue-text.ts';
 import { selectVersion } from './version.ts';
 
@@ -34,34 +33,34 @@ export interface NetworkConfigList {
 }
 
 const pluginSchema = z.looseObject({
-  type: z.string({ error: 'missing type' }).min(1, 'missing type').refine((t) => !t.includes('/'), 'must not contain "/"'),
-  capabilities: z.record(z.string(), z.boolean()).optional(),
+  type: z.string({ error: 'missing type' }).check(z.minLength(1, 'missing type'), z.refine((t) => !t.includes('/'), 'must not contain "/"')),
+  capabilities: z.optional(z.record(z.string(), z.boolean())),
 });
 
 // libcni accepts JSON booleans and the strings "true"/"false" in any case.
-const flagSchema = z
-  .union([z.boolean(), z.string()])
-  .optional()
-  .transform((v, ctx) => {
+const flagSchema = z.pipe(
+  z.optional(z.union([z.boolean(), z.string()])),
+  z.transform((v: boolean | string | undefined, ctx) => {
     if (v === undefined || typeof v === 'boolean') return v === true;
     const lower = v.toLowerCase();
     if (lower === 'true' || lower === 'false') return lower === 'true';
-    ctx.addIssue({ code: 'custom', message: `invalid value "${v}"` });
+    ctx.issues.push({ code: 'custom', message: `invalid value "${v}"`, input: v });
     return z.NEVER;
-  });
+  }),
+);
 
 const listSchema = z.looseObject({
-  name: z.string().regex(CNI_NAME_PATTERN, 'invalid network name'),
-  cniVersion: z.string().optional(),
-  cniVersions: z.array(z.string()).optional(),
+  name: z.string().check(z.regex(CNI_NAME_PATTERN, 'invalid network name')),
+  cniVersion: z.optional(z.string()),
+  cniVersions: z.optional(z.array(z.string())),
   disableCheck: flagSchema,
   disableGC: flagSchema,
-  plugins: z.array(pluginSchema, 'no plugin configs found').min(1, 'no plugins in list'),
+  plugins: z.array(pluginSchema, 'no plugin configs found').check(z.minLength(1, 'no plugins in list')),
 });
 
-const confSchema = pluginSchema.extend({
-  name: z.string().regex(CNI_NAME_PATTERN, 'invalid network name'),
-  cniVersion: z.string().optional(),
+const confSchema = z.extend(pluginSchema, {
+  name: z.string().check(z.regex(CNI_NAME_PATTERN, 'invalid network name')),
+  cniVersion: z.optional(z.string()),
 });
 
 function parseJsonObject(text: string, source: string): Record<string, unknown> {

@@ -3,9 +3,8 @@
  * the 1.0.0 shape, and written back in any version a plugin or cache needs
  * (libcni pkg/types/{020,040,100} converters).
  */
-import { z } from 'zod';
-
 import { invalid } from '../errors.ts';
+import * as z from '../zod.ts';
 import { issueText } from './issue-text.ts';
 import { compareVersions, parseVersion } from './version.ts';
 
@@ -53,54 +52,54 @@ export interface CniResult {
 }
 
 const dnsSchema = z.object({
-  nameservers: z.array(z.string()).optional(),
-  domain: z.string().optional(),
-  search: z.array(z.string()).optional(),
-  options: z.array(z.string()).optional(),
+  nameservers: z.optional(z.array(z.string())),
+  domain: z.optional(z.string()),
+  search: z.optional(z.array(z.string())),
+  options: z.optional(z.array(z.string())),
 });
 
 const routeSchema = z.object({
   dst: z.string(),
-  gw: z.string().optional(),
-  mtu: z.number().optional(),
-  advmss: z.number().optional(),
-  priority: z.number().optional(),
-  table: z.number().optional(),
-  scope: z.number().optional(),
+  gw: z.optional(z.string()),
+  mtu: z.optional(z.number()),
+  advmss: z.optional(z.number()),
+  priority: z.optional(z.number()),
+  table: z.optional(z.number()),
+  scope: z.optional(z.number()),
 });
 
 const interfaceSchema = z.object({
   name: z.string(),
-  mac: z.string().optional(),
-  mtu: z.number().optional(),
-  sandbox: z.string().optional(),
-  socketPath: z.string().optional(),
-  pciID: z.string().optional(),
+  mac: z.optional(z.string()),
+  mtu: z.optional(z.number()),
+  sandbox: z.optional(z.string()),
+  socketPath: z.optional(z.string()),
+  pciID: z.optional(z.string()),
 });
 
 const ipSchema = z.object({
   address: z.string(),
-  gateway: z.string().optional(),
-  interface: z.number().int().nonnegative().optional(),
+  gateway: z.optional(z.string()),
+  interface: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
 const currentSchema = z.object({
-  interfaces: z.array(interfaceSchema).nullish(),
-  ips: z.array(ipSchema).nullish(),
-  routes: z.array(routeSchema).nullish(),
-  dns: dnsSchema.nullish(),
+  interfaces: z.nullish(z.array(interfaceSchema)),
+  ips: z.nullish(z.array(ipSchema)),
+  routes: z.nullish(z.array(routeSchema)),
+  dns: z.nullish(dnsSchema),
 });
 
 // 0.3.x/0.4.0 differ from 1.0.0 only by the (dropped) ips[].version.
-const v04Schema = currentSchema.extend({ ips: z.array(ipSchema.extend({ version: z.string().optional() })).nullish() });
+const v04Schema = z.extend(currentSchema, { ips: z.nullish(z.array(z.extend(ipSchema, { version: z.optional(z.string()) }))) });
 
 const legacyIpSchema = z.object({
   ip: z.string(),
-  gateway: z.string().optional(),
-  routes: z.array(z.object({ dst: z.string(), gw: z.string().optional() })).nullish(),
+  gateway: z.optional(z.string()),
+  routes: z.nullish(z.array(z.object({ dst: z.string(), gw: z.optional(z.string()) }))),
 });
 
-const v02Schema = z.object({ ip4: legacyIpSchema.nullish(), ip6: legacyIpSchema.nullish(), dns: dnsSchema.nullish() });
+const v02Schema = z.object({ ip4: z.nullish(legacyIpSchema), ip6: z.nullish(legacyIpSchema), dns: z.nullish(dnsSchema) });
 
 type Family = 'v1' | 'v04' | 'v02';
 
@@ -118,7 +117,7 @@ export function resultVersion(raw: unknown, configVersion: string): string {
   return configVersion === '' ? '0.1.0' : configVersion;
 }
 
-function parseWith<T>(schema: z.ZodType<T>, raw: unknown, version: string): T {
+function parseWith<T>(schema: z.ZodMiniType<T>, raw: unknown, version: string): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(`invalid CNI ${version} result: ${issueText(parsed.error)}`);
   return parsed.data;

@@ -3,13 +3,13 @@
  * nerdctl's, since zod emits keys in schema order) and the loose shape of any
  * conflist found in the conf dir.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 
 export const IpamRange = z.object({
-  gateway: z.string().optional(),
-  ipRange: z.string().optional(),
-  rangeEnd: z.string().optional(),
-  rangeStart: z.string().optional(),
+  gateway: z.optional(z.string()),
+  ipRange: z.optional(z.string()),
+  rangeEnd: z.optional(z.string()),
+  rangeStart: z.optional(z.string()),
   subnet: z.string(),
 });
 export type IpamRange = z.infer<typeof IpamRange>;
@@ -18,7 +18,7 @@ export const Route = z.object({ dst: z.string() });
 
 export const HostLocalIpam = z.object({
   ranges: z.array(z.array(IpamRange)),
-  routes: z.array(Route).optional(),
+  routes: z.optional(z.array(Route)),
   type: z.literal('host-local'),
 });
 export type HostLocalIpam = z.infer<typeof HostLocalIpam>;
@@ -34,16 +34,17 @@ export const Ipam = z.discriminatedUnion('type', [HostLocalIpam, DhcpIpam]);
 export type Ipam = z.infer<typeof Ipam>;
 
 const Capabilities = z.record(z.string(), z.boolean());
+const PositiveInt = z.number().check(z.int(), z.positive());
 
 export const BridgePlugin = z.object({
   type: z.literal('bridge'),
   bridge: z.string(),
-  isGateway: z.boolean().optional(),
-  ipMasq: z.boolean().optional(),
-  mtu: z.number().int().positive().optional(),
+  isGateway: z.optional(z.boolean()),
+  ipMasq: z.optional(z.boolean()),
+  mtu: z.optional(PositiveInt),
   hairpinMode: z.boolean(),
   ipam: Ipam,
-  capabilities: Capabilities.optional(),
+  capabilities: z.optional(Capabilities),
 });
 export type BridgePlugin = z.infer<typeof BridgePlugin>;
 
@@ -54,8 +55,8 @@ export const PortmapPlugin = z.object({
 
 export const FirewallPlugin = z.object({
   type: z.literal('firewall'),
-  backend: z.string().optional(),
-  ingressPolicy: z.enum(['same-bridge', 'isolated']).optional(),
+  backend: z.optional(z.string()),
+  ingressPolicy: z.optional(z.enum(['same-bridge', 'isolated'])),
 });
 export type FirewallPlugin = z.infer<typeof FirewallPlugin>;
 
@@ -65,10 +66,10 @@ export const VlanPlugin = z.object({
   type: z.enum(['macvlan', 'ipvlan']),
   /** Always written, even empty: the plugin then uses the default-route interface. */
   master: z.string(),
-  mode: z.string().optional(),
-  mtu: z.number().int().positive().optional(),
+  mode: z.optional(z.string()),
+  mtu: z.optional(PositiveInt),
   ipam: Ipam,
-  capabilities: Capabilities.optional(),
+  capabilities: z.optional(Capabilities),
 });
 export type VlanPlugin = z.infer<typeof VlanPlugin>;
 
@@ -80,8 +81,8 @@ export const ManagedConflist = z.object({
   cniVersion: z.string(),
   name: z.string(),
   nerdctlID: z.string(),
-  nerdctlLabels: z.record(z.string(), z.string()).optional(),
-  plugins: z.array(ManagedPlugin).min(1),
+  nerdctlLabels: z.optional(z.record(z.string(), z.string())),
+  plugins: z.array(ManagedPlugin).check(z.minLength(1)),
 });
 export type ManagedConflist = z.infer<typeof ManagedConflist>;
 
@@ -89,11 +90,11 @@ export type ManagedConflist = z.infer<typeof ManagedConflist>;
 export const AnyPlugin = z.looseObject({ type: z.string() });
 export type AnyPlugin = z.infer<typeof AnyPlugin>;
 export const AnyConflist = z.looseObject({
-  cniVersion: z.string().optional(),
-  name: z.string().min(1),
-  nerdctlID: z.string().optional(),
-  nerdctlLabels: z.record(z.string(), z.string()).optional(),
-  plugins: z.array(AnyPlugin).min(1),
+  cniVersion: z.optional(z.string()),
+  name: z.string().check(z.minLength(1)),
+  nerdctlID: z.optional(z.string()),
+  nerdctlLabels: z.optional(z.record(z.string(), z.string())),
+  plugins: z.array(AnyPlugin).check(z.minLength(1)),
 });
 export type AnyConflist = z.infer<typeof AnyConflist>;
 

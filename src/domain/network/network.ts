@@ -3,8 +3,7 @@
  * from. Everything else (driver, subnets, internal) is derived from the conflist,
  * so files written by nerdctl, by tsnerd or by hand are read the same way.
  */
-import { z } from 'zod';
-
+import * as z from '../zod.ts';
 import type { AnyConflist, AnyPlugin } from './conflist-schema.ts';
 import { CNI_VERSION, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, type PseudoNetworkName } from './constants.ts';
 import { shortId } from './network-name.ts';
@@ -70,18 +69,18 @@ export function networkDriver(n: Network): string {
 
 const RangeView = z.looseObject({
   subnet: z.string(),
-  gateway: z.string().optional(),
-  ipRange: z.string().optional(),
-  rangeStart: z.string().optional(),
-  rangeEnd: z.string().optional(),
+  gateway: z.optional(z.string()),
+  ipRange: z.optional(z.string()),
+  rangeStart: z.optional(z.string()),
+  rangeEnd: z.optional(z.string()),
 });
 /** Both host-local layouts: `ranges` (current) and a single `subnet` (older hand-written files). */
 const IpamView = z.looseObject({
   type: z.string(),
-  ranges: z.array(z.array(RangeView)).optional(),
-  subnet: z.string().optional(),
-  gateway: z.string().optional(),
-  routes: z.array(z.looseObject({ dst: z.string() })).optional(),
+  ranges: z.optional(z.array(z.array(RangeView))),
+  subnet: z.optional(z.string()),
+  gateway: z.optional(z.string()),
+  routes: z.optional(z.array(z.looseObject({ dst: z.string() }))),
 });
 type IpamView = z.infer<typeof IpamView>;
 

@@ -73,6 +73,8 @@ describe('parseConfList', () => {
     ['an empty plugin list', { name: 'n', plugins: [] }, /plugins: no plugins in list/],
     ['a missing plugin list', { name: 'n' }, /plugins: no plugin configs found/],
     ['a bad network name', { name: '-n', plugins: [{ type: 'x' }] }, /name: invalid network name/],
+    ["a name that is not a string (zod's English message)", { name: 3, plugins: [{ type: 'x' }] }, /"\/x\.conflist": name: invalid input: expected string, received number$/],
+    ['a non-boolean capability', { name: 'n', plugins: [{ type: 'x', capabilities: { ips: 1 } }] }, /plugins\.0\.capabilities\.ips: invalid input: expected boolean, received number$/],
     ['a type with a slash', { name: 'n', plugins: [{ type: '../x' }] }, /plugins\.0\.type: must not contain "\/"/],
     ['a bad cniVersions entry', { name: 'n', cniVersions: ['1.0.f'], plugins: [{ type: 'x' }] }, /invalid CNI version "1\.0\.f"/],
   ];

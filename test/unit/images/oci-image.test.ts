@@ -35,4 +35,17 @@ test('malformed documents are invalid errors saying what is wrong', () => {
     () => parseDocument(ManifestSchema, JSON.stringify({ config: { mediaType: 'x', digest: 'nope', size: 1 }, layers: [] }), 'manifest m'),
     (e: unknown) => isTsnerdError(e, 'invalid') && /^manifest m is malformed: config\.digest/.test(e.message),
   );
+  const malformed = (doc: unknown) => {
+    try {
+      parseDocument(ManifestSchema, JSON.stringify(doc), 'manifest m');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'parsed';
+  };
+  const config = { mediaType: 'x', digest: d('c'), size: 1 };
+  assert.equal(malformed({ config }), 'manifest m is malformed: layers: Invalid input: expected array, received undefined');
+  assert.equal(malformed({ config: { ...config, size: 1.5 }, layers: [] }), 'manifest m is malformed: config.size: Invalid input: expected int, received number');
+  assert.equal(malformed({ config: { ...config, size: -1 }, layers: [] }), 'manifest m is malformed: config.size: Too small: expected number to be >=0');
+  assert.equal(malformed([]), 'manifest m is malformed: document: Invalid input: expected object, received array');
 });
