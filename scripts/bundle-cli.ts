@@ -6,7 +6,10 @@
  * instead of ~700 modules (grpc-js, protobufjs, zod, execa; docs/performance.md).
  *
  * Kept outside the bundle: @oclif/core (it locates its own package.json with
- * __dirname) and the OCI hook (dist/hook/main.js, bundled by bundle-hook.ts).
+ * __dirname), @grpc/proto-loader (grpc-js requires it only for channelz and
+ * ORCA, never on a client's path; bundled, it brought ~300 KB of protobufjs
+ * reflection code that every start parsed) and the OCI hook (dist/hook/main.js,
+ * bundled by bundle-hook.ts).
  * Safe by construction: if bundling fails or the bundled CLI cannot show a
  * command's help, tsc's output is put back and the build still succeeds.
  */
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
       entryNames: '[dir]/[name]',
       chunkNames: 'chunks/[name]-[hash]',
       splitting: true,
-      external: ['@oclif/core'],
+      external: ['@oclif/core', '@grpc/proto-loader'],
       write: false,
       plugins: [keepUrls, hookExternal],
     });

@@ -2,12 +2,10 @@
  * containerd over its gRPC API on a unix socket. One channel is shared by all
  * services; each service is exposed as promise/iterator methods (see calls.ts).
  */
-import { readFileSync } from 'node:fs';
-import type protobuf from 'protobufjs';
 import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { credentials, loadPackageDefinition, type ChannelCredentials, type ChannelOptions, type Client, type ServiceDefinition } from '@grpc/grpc-js';
-import { LOADER_OPTIONS, PROTO_JSON } from './protos.ts';
+import { LOADER_OPTIONS } from './protos.ts';
 import { serviceDefinitions } from './service-definitions.ts';
 import { cannotConnect } from './grpc-errors.ts';
 import { wrapService, type Service } from './calls.ts';
@@ -54,8 +52,7 @@ let api: Api | undefined;
 
 function loadApi(): Api {
   // The one cast: proto-loader's runtime object is described by the generated types.
-  // The pre-resolved descriptor: parsing the .proto files would cost every start ~25 ms.
-  api ??= loadPackageDefinition(serviceDefinitions(JSON.parse(readFileSync(PROTO_JSON, 'utf8')) as protobuf.INamespace, LOADER_OPTIONS)) as unknown as Api;
+  api ??= loadPackageDefinition(serviceDefinitions(LOADER_OPTIONS)) as unknown as Api;
   return api;
 }
 

@@ -1,17 +1,14 @@
 /**
  * Where our containerd .proto declarations live and how they are loaded. The
- * generated types (npm run gen:protos) are made with these same options, so
- * what proto-loader returns at run time matches them.
+ * generated types (npm run gen:protos) are made with these same options, and
+ * the clients convert messages with them as proto-loader would, so what the
+ * calls return matches the types.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Options } from '@grpc/proto-loader';
 
 // src/adapters/containerd and dist/adapters/containerd are both three levels below the package root.
 export const PROTO_ROOT = fileURLToPath(new URL('../../../protos', import.meta.url));
-
-/** PROTO_FILES resolved into one protobufjs JSON descriptor (scripts/gen-proto-json.ts). */
-export const PROTO_JSON = join(PROTO_ROOT, 'containerd-api.json');
 
 export const PROTO_FILES = [
   'containerd/services/containers/v1/containers.proto',
