@@ -26,14 +26,20 @@ export async function setupContainerNetworks(deps: NetworkingDeps, c: HookContai
   // while we wait for the lock and run ADD; if it cannot, the ADD is rolled back.
   const reserving = portMappings.length > 0 ? deps.reserver.start(portMappings, c.stateDir) : Promise.resolve();
   reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
+  // Reading the networks and the result cache needs no lock: done while flock(1) starts.
+  const reading = Promise.all([
+    Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref))),
+    deps.cni.getCachedAttachments(cniId),
+  ]);
+  reading.catch(() => undefined); // awaited under the lock
   let results: Record<string, CniResult>;
   try {
     results = await deps.withCniLock(async () => {
       deps.log('CNI lock taken');
-      const networks = await Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref)));
+      const [networks, cached] = await reading;
       // Left over from a run that never got its postStop (daemon or host crash):
       // the IPs are still allocated and ADD would fail on them.
-      if ((await deps.cni.getCachedAttachments(cniId)).length > 0) {
+      if (cached.length > 0) {
         deps.log(`removing stale attachments of ${cniId}`);
         await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
       }
