@@ -92,8 +92,8 @@ export class GrpcContainerRuntime implements ContainerRuntime {
   }
 
   async removeSnapshot(key: string): Promise<void> {
-    await this.dropSnapshotLease(key);
-    await this.client.snapshots.Remove({ snapshotter: SNAPSHOTTER, key });
+    // Independent calls: the lease only kept the snapshot from GC until its record existed.
+    await Promise.all([this.dropSnapshotLease(key), this.client.snapshots.Remove({ snapshotter: SNAPSHOTTER, key })]);
   }
 
   async createTask(id: string, rootfs: RootfsMount[], stdio: TaskStdio): Promise<number> {

@@ -8,7 +8,7 @@ import { LABEL_PREFIX, Labels } from '../../domain/labels.ts';
 import type { NetworkFlags } from '../../domain/network-flags.ts';
 import { buildOciSpec } from '../../domain/oci-spec.ts';
 import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
-import type { ContainerRecord } from '../../ports/container-runtime.ts';
+import type { ContainerRecord, RootfsMount } from '../../ports/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { UndoStack } from './undo-stack.ts';
 
@@ -33,6 +33,8 @@ export interface CreatedContainer {
   name: string;
   record: ContainerRecord;
   stateDir: string;
+  /** The snapshot's mounts, so starting the task needs no second lookup. */
+  rootfs: RootfsMount[];
 }
 
 /** Creates the container; with an `undo` stack the caller can roll it back later. */
@@ -91,7 +93,7 @@ export async function createContainer(
     const record = { id, image: image.name, labels, spec, snapshotKey: id };
     await ctx.runtime.createContainer(record);
     undo.push(() => ctx.runtime.deleteContainer(id));
-    return { id, name, stateDir, record: { ...record, createdAt: new Date() } };
+    return { id, name, stateDir, rootfs, record: { ...record, createdAt: new Date() } };
   });
 }
 

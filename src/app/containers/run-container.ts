@@ -25,20 +25,21 @@ export async function runContainer(ctx: ContainerContext, input: RunContainerInp
   const created = await createContainer(ctx, input, undo);
   const view = toView(ctx, created.record, undefined);
   if (input.detach) {
-    await undo.guard(() => startTask(ctx, view, ctx.io.logTo(join(created.stateDir, LOG_FILE))));
+    await undo.guard(() => startTask(ctx, view, ctx.io.logTo(join(created.stateDir, LOG_FILE)), undefined, created.rootfs));
     if (input.autoRemove) ctx.host.spawnAutoRemove(created.id);
     return { id: created.id, detached: true };
   }
   let exitCode: number;
   try {
-    exitCode = await runAttached(ctx, view, { interactive: input.interactive });
+    exitCode = await runAttached(ctx, view, { interactive: input.interactive, rootfs: created.rootfs });
   } catch (err) {
     await undo.rollback();
     throw err;
   }
   if (input.autoRemove) {
-    const task = await ctx.runtime.getTask(created.id);
-    await destroyContainer(ctx, toView(ctx, created.record, task));
+    // The task has exited (we waited for it): no need to ask containerd.
+    const exited = { pid: 0, status: 'stopped' as const, exitStatus: exitCode, exitedAt: new Date() };
+    await destroyContainer(ctx, toView(ctx, created.record, exited));
   }
   return { id: created.id, detached: false, exitCode };
 }

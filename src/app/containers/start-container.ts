@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
-import type { TaskStdio } from '../../ports/container-runtime.ts';
+import type { RootfsMount, TaskStdio } from '../../ports/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
 import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';
@@ -21,8 +21,8 @@ export async function startContainer(ctx: ContainerContext, ref: string): Promis
   return view.id;
 }
 
-/** Creates and starts the task; the task is deleted again if starting fails. */
-export async function startTask(ctx: ContainerContext, view: ContainerView, stdio: TaskStdio, undo = new UndoStack()): Promise<number> {
+/** Creates and starts the task; the task is deleted again if starting fails. `rootfs`: the snapshot's mounts, if known. */
+export async function startTask(ctx: ContainerContext, view: ContainerView, stdio: TaskStdio, undo = new UndoStack(), rootfs?: RootfsMount[]): Promise<number> {
   if (isRunning(view.task)) throw conflict(`container "${view.name ?? view.id}" is already running`);
   if (view.task) {
     // A restart: the published ports must still be free (Docker checks at start).
@@ -30,8 +30,7 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
     await ctx.runtime.deleteTask(view.id);
   }
   return undo.guard(async () => {
-    const rootfs = await ctx.runtime.snapshotMounts(view.record.snapshotKey);
-    await ctx.runtime.createTask(view.id, rootfs, stdio);
+    await ctx.runtime.createTask(view.id, rootfs ?? (await ctx.runtime.snapshotMounts(view.record.snapshotKey)), stdio);
     undo.push(() => ctx.runtime.deleteTask(view.id));
     const pid = await ctx.runtime.startTask(view.id);
     const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir);
@@ -45,7 +44,7 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
  * stdin (with `interactive`) feeds it. Returns the exit code; the stopped
  * task is kept, so `ps -a` shows how it exited.
  */
-export async function runAttached(ctx: ContainerContext, view: ContainerView, options: { interactive: boolean }): Promise<number> {
+export async function runAttached(ctx: ContainerContext, view: ContainerView, options: { interactive: boolean; rootfs?: RootfsMount[] }): Promise<number> {
   const io = await ctx.io.attach(join(view.stateDir, 'io'), { stdin: options.interactive });
   // Installed before the start, so a signal arriving with the first output is not lost.
   const stopForwarding = ctx.io.forwardSignals((signal) => {
@@ -54,7 +53,7 @@ export async function runAttached(ctx: ContainerContext, view: ContainerView, op
   try {
     // Its own undo stack: the caller's rollback removes the state dir holding
     // the FIFOs, which must wait until close() has released our blocked opens.
-    await startTask(ctx, view, io.stdio);
+    await startTask(ctx, view, io.stdio, undefined, options.rootfs);
     const exited = ctx.runtime.waitTask(view.id);
     if (options.interactive) {
       io.stdinEnded.then(
