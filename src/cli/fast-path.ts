@@ -1,5 +1,5 @@
 /**
- * `run`, `create`, `start` and `rm` without oclif: loading @oclif/core and its
+ * `run`, `create`, `start`, `rm`, `network ls` and `network inspect` without oclif: loading @oclif/core and its
  * Config costs every command ~80 ms before any work (docs/performance.md), and
  * these four are what scripts and benchmarks call in loops. The flags are
  * read from oclif.manifest.json (generated from the commands at build), parsed
@@ -28,13 +28,21 @@ const FAST: Record<string, { splitsAtImage: boolean; action: () => Promise<Actio
   create: { splitsAtImage: true, action: async () => { const { createAction } = await import('./container-actions.ts'); return (p, rest) => createAction(p.flags, p.positionals[0]!, rest); } },
   start: { splitsAtImage: false, action: async () => { const { startAction } = await import('./container-actions.ts'); return (p) => startAction(p.flags, p.positionals); } },
   rm: { splitsAtImage: false, action: async () => { const { rmAction } = await import('./container-actions.ts'); return (p) => rmAction(p.flags, p.positionals); } },
+  'network:ls': { splitsAtImage: false, action: async () => { const { networkLsAction } = await import('./network-actions.ts'); return (p) => networkLsAction(p.flags); } },
+  'network:inspect': { splitsAtImage: false, action: async () => { const { networkInspectAction } = await import('./network-actions.ts'); return (p) => networkInspectAction(p.flags, p.positionals); } },
 };
+
+/** `network ls` is `network:ls` in the manifest; `network list` is its alias. */
+const ALIASES: Record<string, string> = { 'network:list': 'network:ls' };
 
 const MANIFEST = new URL('../../oclif.manifest.json', import.meta.url);
 
 /** Runs the command and returns true, or returns false for oclif to run it. */
 export async function runFastPath(argv: readonly string[]): Promise<boolean> {
-  const [id, ...args] = argv;
+  const topic = argv[0] === 'network' && argv[1] !== undefined;
+  const typed = topic ? `network:${argv[1]}` : argv[0];
+  const id = typed === undefined ? undefined : (ALIASES[typed] ?? typed);
+  const args = argv.slice(topic ? 2 : 1);
   const fast = id === undefined ? undefined : FAST[id];
   if (!fast || process.env['TSNERD_NO_FAST_PATH']) return false;
   const command = readManifest()?.[id!];

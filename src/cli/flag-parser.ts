@@ -26,7 +26,8 @@ export function parsePlainFlags(argv: readonly string[], specs: Record<string, F
   const byToken = new Map<string, FlagSpec>();
   for (const spec of Object.values(specs)) {
     if (spec.type !== 'option' && spec.type !== 'boolean') return undefined;
-    if (spec.default !== undefined || spec.allowNo) return undefined;
+    // A boolean defaulting to false reads the same absent or not; other defaults are oclif's to apply.
+    if ((spec.default !== undefined && !(spec.type === 'boolean' && spec.default === false)) || spec.allowNo) return undefined;
     byToken.set(`--${spec.name}`, spec);
     for (const alias of spec.aliases ?? []) byToken.set(`--${alias}`, spec);
     if (spec.char) byToken.set(`-${spec.char}`, spec);
@@ -66,5 +67,6 @@ export function parsePlainFlags(argv: readonly string[], specs: Record<string, F
       flags[spec.name] = value;
     }
   }
+  for (const spec of Object.values(specs)) if (spec.default === false && !(spec.name in flags)) flags[spec.name] = false;
   return { flags, positionals };
 }

@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
-import { renderGoTemplate } from '../../cli/go-template.ts';
-import { inspectNetworks } from '../../app/network/inspect-networks.ts';
-import { createNetworkDeps } from '../../wiring/network.ts';
+import { networkInspectAction } from '../../cli/network-actions.ts';
 
 export default class NetworkInspect extends BaseCommand {
   static override summary = 'Display detailed information on one or more networks';
@@ -17,11 +15,6 @@ export default class NetworkInspect extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(NetworkInspect);
-    const { networks, errors } = await inspectNetworks(createNetworkDeps(this.settingsFrom(flags)), argv as string[]);
-    if (networks.length > 0) {
-      if (flags.format) for (const n of networks) this.out(renderGoTemplate(flags.format, n));
-      else this.out(JSON.stringify(networks, null, 4));
-    }
-    errors.throwIfAny();
+    await networkInspectAction(flags, argv as string[]);
   }
 }

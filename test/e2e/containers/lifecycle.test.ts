@@ -134,7 +134,7 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.equal(existsSync(storeDir('names', env.namespace, 't-ctr-noimg')), false);
   });
 
-  it('run/create/start/rm behave the same with and without the oclif-free fast path', async () => {
+  it('run/create/start/rm/network ls/network inspect behave the same with and without the oclif-free fast path', async () => {
     const oclif: TestEnv = { ...env, env: { ...env.env, TSNERD_NO_FAST_PATH: '1' } };
     const cases = [
       ['run', '--rm', '--net', 'none', '-e', 'A=1', 'busybox', 'sh', '-c', 'echo $A; exit 4'],
@@ -144,6 +144,12 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
       ['run', '--net', 'none', 'nosuchimage:2'],
       ['create', '--bogus', 'busybox'],
       ['run'],
+      ['network', 'ls'],
+      ['network', 'list', '-q'],
+      ['network', 'ls', '--format', '{{.Name}}', '--filter', 'name=^(host|none)$'],
+      ['network', 'ls', '-q', '--format', 'json'],
+      ['network', 'inspect', 't-ctr-nosuchnet'],
+      ['network', 'inspect', '-f', '{{.Name}}', 'host'],
     ];
     for (const args of cases) {
       const [fast, slow] = [await tsnerd(env, args), await tsnerd(oclif, args)];

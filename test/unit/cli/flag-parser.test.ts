@@ -41,8 +41,15 @@ describe('parsePlainFlags', () => {
     });
   }
 
+  it('fills booleans that default to false', () => {
+    const quiet: Record<string, FlagSpec> = { quiet: { name: 'quiet', type: 'boolean', char: 'q', default: false } };
+    assert.deepEqual(parsePlainFlags([], quiet), { flags: { quiet: false }, positionals: [] });
+    assert.deepEqual(parsePlainFlags(['-q'], quiet), { flags: { quiet: true }, positionals: [] });
+  });
+
   it('leaves commands with defaults or --no- flags to oclif', () => {
     assert.equal(parsePlainFlags([], { time: { name: 'time', type: 'option', default: 10 } }), undefined);
     assert.equal(parsePlainFlags([], { all: { name: 'all', type: 'boolean', allowNo: true } }), undefined);
+    assert.equal(parsePlainFlags([], { all: { name: 'all', type: 'boolean', default: true } }), undefined);
   });
 });

@@ -1,0 +1,36 @@
+/**
+ * `network ls` and `network inspect` once their flags are parsed, shared by
+ * the oclif commands and the fast path (src/cli/fast-path.ts); no oclif here.
+ */
+import { usage } from '../domain/errors.ts';
+import { inspectNetworks } from '../app/network/inspect-networks.ts';
+import { listNetworks } from '../app/network/list-networks.ts';
+import { createNetworkDeps } from '../wiring/network.ts';
+import { renderGoTemplate } from './go-template.ts';
+import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
+import { formatTable } from './table.ts';
+
+export async function networkLsAction(flags: GlobalFlagValues & { quiet?: boolean | undefined; filter?: string[] | undefined; format?: string | undefined }): Promise<void> {
+  if (flags.quiet && flags.format) throw usage('--format and --quiet cannot be used together');
+  const rows = await listNetworks(createNetworkDeps(settingsFromFlags(flags)), flags.filter ?? []);
+  if (flags.quiet) {
+    for (const r of rows) if (r.ID !== '') out(r.ID);
+    return;
+  }
+  const format = flags.format ?? 'table';
+  if (format === 'table' || format === 'wide' || format === '') {
+    out(formatTable(['NETWORK ID', 'NAME', 'FILE'], rows.map((r) => [r.ID, r.Name, r.File])));
+    return;
+  }
+  const template = format === 'json' ? '{{json .}}' : format;
+  for (const r of rows) out(renderGoTemplate(template, { ID: r.ID, Name: r.Name, Labels: r.Labels, File: r.File }));
+}
+
+export async function networkInspectAction(flags: GlobalFlagValues & { format?: string | undefined }, refs: string[]): Promise<void> {
+  const { networks, errors } = await inspectNetworks(createNetworkDeps(settingsFromFlags(flags)), refs);
+  if (networks.length > 0) {
+    if (flags.format) for (const n of networks) out(renderGoTemplate(flags.format, n));
+    else out(JSON.stringify(networks, null, 4));
+  }
+  errors.throwIfAny();
+}
