@@ -4,7 +4,8 @@
  * hosts is bind-mounted into the running container, so it is rewritten in
  * place (truncate + write keeps the inode); a rename would leave the container
  * looking at the old file. meta.json is not mounted and is replaced atomically.
- * Every change holds the namespace's lock while it rewrites all hosts files.
+ * Every change holds the namespace's lock. A container that joins is inserted
+ * into its peers' files; a leave, a re-join or a delete re-renders all of them.
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
@@ -101,8 +102,8 @@ export class FileHostsStore implements HostsStore {
   }
 
   /**
-   * Synchronous on purpose: hundreds of small reads and writes per change,
-   * where node's async fs pays a thread-pool round trip each (~3× slower here).
+   * Synchronous: a change is a burst of small reads and writes under the lock,
+   * with nothing to overlap them with, and runs in short-lived processes.
    */
   private listSync(ns: string): HostsMeta[] {
     let ids: string[];
