@@ -1,7 +1,8 @@
 /**
- * `run`, `create`, `start`, `rm`, `network ls` and `network inspect` without oclif: loading @oclif/core and its
- * Config costs every command ~80 ms before any work (docs/performance.md), and
- * these four are what scripts and benchmarks call in loops. The flags are
+ * `run`, `create`, `start`, `rm`, `network ls` and `network inspect` without
+ * oclif: loading @oclif/core and its Config costs a command ~85 ms before any
+ * work (docs/performance.md), and these are what scripts and benchmarks call
+ * in loops. The flags are
  * read from oclif.manifest.json (generated from the commands at build), parsed
  * by parsePlainFlags, and the same actions run as from the oclif commands.
  * Whatever is not a plain command line (help, unknown flags, odd forms,
