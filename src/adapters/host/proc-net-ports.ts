@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { canonicalIP, formatIPv6 } from '../../domain/ports/host-ip.ts';
-import { assertPortsFree, usedPortsOf } from '../../domain/ports/port-conflicts.ts';
-import type { PortMapping, Protocol, UsedPort } from '../../domain/ports/port-mapping.ts';
+import type { Protocol, UsedPort } from '../../domain/ports/port-mapping.ts';
 
 const TCP_LISTEN = 0x0a;
 
@@ -63,22 +62,4 @@ export async function readUsedHostPorts(procRoot = '/proc'): Promise<UsedPort[]>
     }),
   );
   return tables.flat();
-}
-
-/**
- * What new host ports must avoid: sockets on this host plus the mappings other
- * containers publish (passed by the caller from their stored network configs).
- * The input for resolvePortMappings.
- */
-export async function collectUsedPorts(otherContainers: readonly PortMapping[], procRoot = '/proc'): Promise<UsedPort[]> {
-  return [...(await readUsedHostPorts(procRoot)), ...usedPortsOf(otherContainers)];
-}
-
-/** Throws `bind for IP:PORT failed: port is already allocated` for the first mapping whose host port is taken. */
-export async function checkHostPortConflicts(
-  mappings: readonly PortMapping[],
-  otherContainers: readonly PortMapping[],
-  procRoot = '/proc',
-): Promise<void> {
-  assertPortsFree(mappings, await collectUsedPorts(otherContainers, procRoot));
 }

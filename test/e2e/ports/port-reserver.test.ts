@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
 import type { PortMapping } from '../../../src/domain/ports/index.ts';
-import { checkHostPortConflicts, readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
+import { readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
+import { assertPortsFree } from '../../../src/domain/ports/port-conflicts.ts';
 import { portReserverPid, startPortReserver, stopPortReserver } from '../../../src/adapters/host/port-reserver.ts';
 
 const dirs: string[] = [];
@@ -140,9 +141,9 @@ describe('host port conflict check', () => {
     const port = await freePort();
     const server = await listen('127.0.0.1', port);
     try {
-      await assert.rejects(checkHostPortConflicts([mapping(port, 'tcp', '0.0.0.0')], []),
+      await assert.rejects(async () => assertPortsFree([mapping(port, 'tcp', '0.0.0.0')], await readUsedHostPorts()),
         (e: unknown) => isTsnerdError(e, 'conflict') && e.message === `bind for 0.0.0.0:${port} failed: port is already allocated`);
-      await checkHostPortConflicts([mapping(port, 'udp', '0.0.0.0'), mapping(port, 'tcp', '127.0.0.2')], []);
+      assertPortsFree([mapping(port, 'udp', '0.0.0.0'), mapping(port, 'tcp', '127.0.0.2')], await readUsedHostPorts());
     } finally {
       server.close();
     }

@@ -3,10 +3,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
-import { checkHostPortConflicts, collectUsedPorts, parseProcNet, readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
+import { parseProcNet, readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
+import { assertPortsFree, usedPortsOf } from '../../../src/domain/ports/port-conflicts.ts';
+import type { PortMapping } from '../../../src/domain/ports/port-mapping.ts';
+
 
 const PROC = fileURLToPath(new URL('../../fixtures/proc-net', import.meta.url));
 const fixture = (name: string) => readFileSync(`${PROC}/net/${name}`, 'utf8');
+
+/** What LocalNetworkHost.usedPorts gives the run path: host sockets, then other containers' mappings. */
+const usedWith = async (others: readonly PortMapping[]) => [...(await readUsedHostPorts(PROC)), ...usedPortsOf(others)];
+const checkConflicts = async (mappings: readonly PortMapping[], others: readonly PortMapping[]) => assertPortsFree(mappings, await usedWith(others));
 
 describe('parseProcNet', () => {
   it('keeps only listening TCP sockets, decoding little-endian IPv4 words', () => {
@@ -50,18 +57,18 @@ describe('host port usage', () => {
   });
 
   it('adds the ports other containers publish', async () => {
-    const used = await collectUsedPorts([{ hostIP: '127.0.0.1', hostPort: 7000, containerPort: 80, protocol: 'sctp' }], PROC);
+    const used = await usedWith([{ hostIP: '127.0.0.1', hostPort: 7000, containerPort: 80, protocol: 'sctp' }]);
     assert.deepEqual(used.at(-1), { protocol: 'sctp', hostIP: '127.0.0.1', port: 7000 });
   });
 
   it('reports a port held by a host socket or by another container', async () => {
     const m = (hostIP: string, hostPort: number, protocol: 'tcp' | 'udp' = 'tcp') => ({ hostIP, hostPort, containerPort: 80, protocol });
-    await checkHostPortConflicts([m('127.0.0.1', 5001)], [], PROC);
-    await assert.rejects(checkHostPortConflicts([m('127.0.0.1', 5000)], [], PROC),
+    await checkConflicts([m('127.0.0.1', 5001)], []);
+    await assert.rejects(checkConflicts([m('127.0.0.1', 5000)], []),
       (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'bind for 127.0.0.1:5000 failed: port is already allocated');
-    await assert.rejects(checkHostPortConflicts([m('0.0.0.0', 5353, 'udp')], [], PROC),
+    await assert.rejects(checkConflicts([m('0.0.0.0', 5353, 'udp')], []),
       (e: unknown) => isTsnerdError(e) && e.message === 'bind for 0.0.0.0:5353 failed: port is already allocated');
-    await assert.rejects(checkHostPortConflicts([m('0.0.0.0', 6000)], [m('127.0.0.1', 6000)], PROC),
+    await assert.rejects(checkConflicts([m('0.0.0.0', 6000)], [m('127.0.0.1', 6000)]),
       (e: unknown) => isTsnerdError(e) && e.message === 'bind for 0.0.0.0:6000 failed: port is already allocated');
   });
 });
