@@ -1,0 +1,50 @@
+/**
+ * What the per-container processes load at start-up (issue 6, docs/performance.md):
+ * the static import graph of the OCI hook and of the CLI fast path, as esbuild
+ * resolves it, must not pull in the heavy libraries they were freed of. Dynamic
+ * imports (loaded only when needed) are allowed.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { build, type Metafile } from 'esbuild';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+/** Inputs reachable from `entry` through static imports only. */
+async function staticGraph(entry: string): Promise<Set<string>> {
+  const r = await build({
+    entryPoints: [`${ROOT}${entry}`], bundle: true, platform: 'node', format: 'esm', target: 'node24',
+    write: false, metafile: true, outdir: '/tmp/tsnerd-graph-test', splitting: true, logLevel: 'silent', absWorkingDir: ROOT,
+  });
+  const inputs: Metafile['inputs'] = r.metafile.inputs;
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const imp of inputs[file]?.imports ?? []) if (imp.kind !== 'dynamic-import' && !imp.external) queue.push(imp.path);
+  }
+  return seen;
+}
+
+const pkg = (file: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+
+describe('start-up import graph', () => {
+  it('the OCI hook loads neither oclif, gRPC, protobufjs, execa, ip-num nor classic zod', async () => {
+    const graph = await staticGraph('src/hook/main.ts');
+    const packages = new Set([...graph].map(pkg).filter((p) => p !== undefined));
+    assert.ok(packages.has('zod') && graph.has('src/hook/args.ts'), 'the graph was walked');
+    for (const heavy of ['@oclif/core', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'execa', 'ip-num']) {
+      assert.ok(!packages.has(heavy), `the hook imports ${heavy}`);
+    }
+    assert.ok(![...graph].some((f) => /node_modules\/zod\/v4\/classic\//.test(f)), 'the hook imports classic zod');
+  });
+
+  it('run/create/start/rm/network ls on the fast path load no oclif, execa or ip-num up front', async () => {
+    for (const entry of ['src/cli/container-actions.ts', 'src/cli/network-actions.ts', 'src/cli/fast-path.ts']) {
+      const packages = new Set([...(await staticGraph(entry))].map(pkg).filter((p) => p !== undefined));
+      for (const heavy of ['@oclif/core', 'execa', 'ip-num']) assert.ok(!packages.has(heavy), `${entry} imports ${heavy}`);
+    }
+  });
+});
