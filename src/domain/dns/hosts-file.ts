@@ -24,17 +24,11 @@ export const END_MARKER = '# </nerdctl>';
 const LOCALHOST_LINES = ['127.0.0.1\tlocalhost localhost.localdomain', '::1\t\tlocalhost localhost.localdomain'];
 
 /**
- * Rewrites `current` (the container's hosts file) for `me`, given the metas of
- * every running container in the namespace (`all` may include `me`).
- */
-export function renderHostsFile(current: string, me: HostsMeta, all: readonly HostsMeta[]): string {
-  return hostsRenderer(all)(current, me);
-}
-
-/**
- * renderHostsFile for many containers of the same `all`: the peers are sorted
- * and their lines formatted once, so rewriting every file of n containers
- * costs O(n²) cheap lookups instead of n sorts and n² formatted lines.
+ * A renderer of hosts files given the metas of every running container in the
+ * namespace (`all` may include the container rendered): `(current, me)`
+ * rewrites `current`, the file of `me`. The peers are sorted and their lines
+ * formatted once, so rewriting every file of n containers costs O(n²) cheap
+ * lookups instead of n sorts and n² formatted lines.
  */
 export function hostsRenderer(all: readonly HostsMeta[]): (current: string, me: HostsMeta) => string {
   // Own entry first, then the others in a stable order so rewrites are deterministic.

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderHostsFile, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
+import { hostsRenderer, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
+
+const renderHostsFile = (current: string, me: HostsMeta, all: readonly HostsMeta[]): string => hostsRenderer(all)(current, me);
 
 const meta = (id: string, name: string, nets: Record<string, string>, extra: Partial<HostsMeta> = {}): HostsMeta => ({
   ID: id,

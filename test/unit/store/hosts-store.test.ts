@@ -4,8 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileHostsStore } from '../../../src/adapters/store/hosts-store.ts';
-import { renderHostsFile, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
+import { hostsRenderer, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
 import { StoreLayout } from '../../../src/domain/store-layout.ts';
+
+const renderHostsFile = (current: string, me: HostsMeta, all: readonly HostsMeta[]): string => hostsRenderer(all)(current, me);
 
 const meta = (n: number, nets: Record<string, string>): HostsMeta => ({
   ID: `${n}`.padStart(4, '0').repeat(16),
