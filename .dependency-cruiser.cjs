@@ -1,12 +1,12 @@
-/** Layer rules: commands -> app -> domain/ports <- adapters; wiring composes. */
+/** Layer rules: commands -> cli -> app -> domain + interfaces <- adapters; wiring composes. */
 module.exports = {
   forbidden: [
     { name: 'domain-is-pure', severity: 'error',
       comment: 'domain/ may import only domain/ and node built-ins without side effects',
       from: { path: '^src/domain/' },
       to: { pathNot: ['^src/domain/', '^(node:)?(crypto|net|path)$', 'node_modules/(ip-num|zod)/'], dependencyTypesNot: ['type-only'] } },
-    { name: 'ports-are-interfaces', severity: 'error',
-      from: { path: '^src/ports/' }, to: { pathNot: ['^src/ports/', '^src/domain/'] } },
+    { name: 'interfaces-are-interfaces', severity: 'error',
+      from: { path: '^src/interfaces/' }, to: { pathNot: ['^src/interfaces/', '^src/domain/'] } },
     { name: 'app-uses-ports-not-adapters', severity: 'error',
       from: { path: '^src/app/' }, to: { path: ['^src/adapters/', '^src/commands/', '^src/cli/', '@oclif', '@grpc'] } },
     { name: 'adapters-do-not-call-up', severity: 'error',
@@ -17,6 +17,9 @@ module.exports = {
     { name: 'hook-is-lean', severity: 'error',
       comment: 'the OCI hook must not load oclif or gRPC',
       from: { path: '^src/hook/' }, to: { path: ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/', '^src/cli/'] } },
+    { name: 'reserver-is-lean', severity: 'error',
+      comment: 'the port reserver is a long-lived process of its own: node built-ins and pure domain types only',
+      from: { path: '^src/reserver/' }, to: { pathNot: ['^src/reserver/', '^src/domain/', '^(node:)?[a-z_]+$'] } },
     { name: 'fast-path-is-lean', severity: 'error',
       comment: 'run/create/start/rm/network ls/network inspect skip oclif (src/cli/fast-path.ts): what they load must not pull it in',
       from: { path: '^src/cli/(fast-path|flag-parser|container-actions|network-actions|global-flags|create-input|argv|command-argv|go-template|table)[.]ts$' },

@@ -23,7 +23,7 @@ export const NODE_ESM_OPTIONS: BuildOptions = {
 };
 
 /**
- * Modules find files next to their compiled selves (port-reserver.js, templates/,
+ * Modules find files next to their compiled selves (reserver/main.js, templates/,
  * protos/, cli.js) with import.meta.url; in a bundle that URL must still point at
  * the module's dist/ location. `urlOf` gets the module's path relative to dist/
  * (with .js) and returns the expression that replaces import.meta.url.

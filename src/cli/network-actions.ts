@@ -3,9 +3,9 @@
  * the oclif commands and the fast path (src/cli/fast-path.ts); no oclif here.
  */
 import { usage } from '../domain/errors.ts';
-import { inspectNetworks } from '../app/network/inspect-networks.ts';
-import { listNetworks } from '../app/network/list-networks.ts';
-import { createNetworkDeps } from '../wiring/network.ts';
+import { inspectNetworks } from '../app/networks/inspect-networks.ts';
+import { listNetworks } from '../app/networks/list-networks.ts';
+import { createNetworkDeps } from '../wiring/networks.ts';
 import { renderGoTemplate } from './go-template.ts';
 import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 import { formatTable } from './table.ts';

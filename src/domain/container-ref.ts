@@ -8,6 +8,7 @@ export function newContainerId(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** The 12-character prefix Docker and nerdctl show for container and network IDs. */
 export function shortId(id: string): string {
   return id.slice(0, 12);
 }

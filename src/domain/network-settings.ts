@@ -4,8 +4,8 @@
  * nerdctl shows `unknown-eth0`.
  */
 import type { CniResult } from './cni/result.ts';
-import { dockerPortMap, type DockerPortBinding } from './ports/format-ports.ts';
-import type { PortMapping } from './ports/port-mapping.ts';
+import { dockerPortMap, type DockerPortBinding } from './publish/format-ports.ts';
+import type { PortMapping } from './publish/port-mapping.ts';
 
 export interface EndpointSettings {
   IPAddress: string;

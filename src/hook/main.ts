@@ -6,11 +6,11 @@
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHookArgs } from './args.ts';
-import { parseOciState, type HookContainer } from '../domain/oci-state.ts';
+import { parseOciState, type HookContainer } from '../domain/oci/state.ts';
 import { toTsnerdError } from '../domain/errors.ts';
-import { createNetworkingDeps } from '../wiring/networking.ts';
-import { setupContainerNetworks } from '../app/networking/setup.ts';
-import { teardownContainerNetworks } from '../app/networking/teardown.ts';
+import { createNetworkingDeps } from '../wiring/attach.ts';
+import { setupContainerNetworks } from '../app/attach/setup.ts';
+import { teardownContainerNetworks } from '../app/attach/teardown.ts';
 
 export async function runHookMain(args: string[]): Promise<number> {
   let log: HookLog | undefined;

@@ -7,12 +7,12 @@ import { ContainerdImageBackend } from '../adapters/containerd/image-backend.ts'
 import { BackendImageResolver } from '../app/images/image-resolver.ts';
 import { GrpcContainerRuntime } from '../adapters/containerd/grpc-container-runtime.ts';
 import { FifoProcessIo } from '../adapters/host/fifo-process-io.ts';
-import { LocalContainerHost } from '../adapters/host/local-container-host.ts';
-import { LocalHostFacts } from '../adapters/host/host-facts.ts';
+import { LinuxContainerHost } from '../adapters/host/linux-container-host.ts';
+import { LinuxHostFacts } from '../adapters/host/linux-host-facts.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { FileNameStore } from '../adapters/store/file-name-store.ts';
 import { FileRunConfigCache } from '../adapters/store/run-config-cache.ts';
-import { createContainerNetworking } from './networking.ts';
+import { createContainerNetworking } from './attach.ts';
 import { joinTarget } from '../app/containers/join-target.ts';
 
 export interface ContainersHandle {
@@ -30,8 +30,8 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     images: new BackendImageResolver(new ContainerdImageBackend(client), new FileRunConfigCache(layout.imageCacheDir())),
     names: new FileNameStore(layout.namesDir(settings.namespace)),
     io: new FifoProcessIo(),
-    host: new LocalContainerHost(settingsToArgs(settings)),
-    hostFacts: new LocalHostFacts(),
+    host: new LinuxContainerHost(settingsToArgs(settings)),
+    hostFacts: new LinuxHostFacts(),
     stateFiles: new FileContainerStateFiles(),
     networking: createContainerNetworking(settings, (ref) => joinTarget(ctx, ref)),
   };

@@ -3,14 +3,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { invalid, isTsnerdError, notFound } from '../domain/errors.ts';
 import type { Settings } from '../domain/settings.ts';
-import type { ArchiveEntry } from '../ports/archive.ts';
-import type { ImageBackend } from '../ports/image-backend.ts';
+import type { ArchiveEntry } from '../interfaces/archive.ts';
+import type { ImageBackend } from '../interfaces/image-backend.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { ContainerdImageBackend } from '../adapters/containerd/image-backend.ts';
 import { readArchive } from '../adapters/archive/tar-reader.ts';
 import { HttpRegistry } from '../adapters/registry/http-registry.ts';
 import { dockerConfigPath } from '../adapters/registry/docker-credentials.ts';
-import type { Registry } from '../ports/registry.ts';
+import type { Registry } from '../interfaces/registry.ts';
 
 export interface ImagesHandle {
   backend: ImageBackend;

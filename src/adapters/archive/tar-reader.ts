@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
 import { invalid } from '../../domain/errors.ts';
-import type { ArchiveEntry } from '../../ports/archive.ts';
+import type { ArchiveEntry } from '../../interfaces/archive.ts';
 import { ByteReader } from './byte-reader.ts';
 
 const BLOCK = 512;

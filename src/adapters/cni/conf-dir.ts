@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { isTsnerdError } from '../../domain/errors.ts';
 import { parseConfigFile, type NetworkConfigList } from '../../domain/cni/net-conf.ts';
-import type { LoadedConfigs } from '../../ports/cni.ts';
+import type { LoadedConfigs } from '../../interfaces/cni.ts';
 
 export const CNI_CONF_EXTENSIONS = ['.conf', '.conflist', '.json'] as const;
 /** Files read at once: bounded, so a huge conf dir cannot run out of descriptors. */

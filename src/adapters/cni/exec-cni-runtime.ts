@@ -22,7 +22,7 @@ import {
   supportsVersion,
   type PluginVersionInfo,
 } from '../../domain/cni/version-info.ts';
-import type { CachedAttachment, CniRuntime, GcAttachment, RuntimeConf } from '../../ports/cni.ts';
+import type { CachedAttachment, CniRuntime, GcAttachment, RuntimeConf } from '../../interfaces/cni.ts';
 import { findPlugin, splitCniPath } from './find-plugin.ts';
 import { execPlugin } from './plugin-exec.ts';
 import { ResultCache, type AttachmentKey } from './result-cache.ts';

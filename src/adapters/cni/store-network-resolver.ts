@@ -7,7 +7,7 @@
 import { invalid } from '../../domain/errors.ts';
 import { DEFAULT_NETWORK_NAME } from '../../domain/network/constants.ts';
 import type { Network } from '../../domain/network/network.ts';
-import type { NetworkResolver, ResolvedNetwork } from '../../ports/network-resolver.ts';
+import type { NetworkResolver, ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import { loadConfFile } from './conf-dir.ts';
 
 

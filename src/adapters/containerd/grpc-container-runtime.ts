@@ -4,7 +4,7 @@
  * stored as JSON in an Any, as containerd's Go client does.
  */
 import { isTsnerdError } from '../../domain/errors.ts';
-import { OCI_SPEC_TYPE_URL, type OciProcess, type OciSpec } from '../../domain/oci-spec.ts';
+import { OCI_SPEC_TYPE_URL, type OciProcess, type OciSpec } from '../../domain/oci/spec.ts';
 import type {
   ContainerRecord,
   ContainerRuntime,
@@ -14,7 +14,7 @@ import type {
   TaskInfo,
   TaskStatus,
   TaskStdio,
-} from '../../ports/container-runtime.ts';
+} from '../../interfaces/container-runtime.ts';
 import type { ContainerdClient } from './client.ts';
 import type { Container__Output } from './generated/containerd/services/containers/v1/Container.ts';
 import type { Mount__Output } from './generated/containerd/types/Mount.ts';

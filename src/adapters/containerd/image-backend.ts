@@ -1,8 +1,8 @@
 /** ImageBackend over containerd's images, content, snapshots, diff and leases services. */
 import { createHash, randomBytes } from 'node:crypto';
 import { TsnerdError, invalid, isTsnerdError, ErrorList } from '../../domain/errors.ts';
-import type { Descriptor } from '../../domain/oci-image.ts';
-import type { BlobInfo, ImageBackend, ImageRecord, LayerMount, WrittenBlob } from '../../ports/image-backend.ts';
+import type { Descriptor } from '../../domain/oci/image.ts';
+import type { BlobInfo, ImageBackend, ImageRecord, LayerMount, WrittenBlob } from '../../interfaces/image-backend.ts';
 import type { ContainerdClient } from './client.ts';
 import type { Descriptor__Output } from './generated/containerd/types/Descriptor.ts';
 import type { Image__Output } from './generated/containerd/services/images/v1/Image.ts';

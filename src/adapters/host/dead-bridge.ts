@@ -1,4 +1,4 @@
-/** A bridge that can no longer take its first container (see NetworkingDeps.removeDeadBridge). */
+/** A bridge that can no longer take its first container (see AttachDeps.removeDeadBridge). */
 import { readdir, readFile } from 'node:fs/promises';
 import { runProcess } from './run-process.ts';
 

@@ -11,8 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { internal } from '../../domain/errors.ts';
 import { runProcess } from './run-process.ts';
-import type { AttachedIo, ProcessIo } from '../../ports/process-io.ts';
-import type { TaskStdio } from '../../ports/container-runtime.ts';
+import type { AttachedIo, ProcessIo } from '../../interfaces/process-io.ts';
+import type { TaskStdio } from '../../interfaces/container-runtime.ts';
 
 const FOLLOW_POLL_MS = 200;
 /** Docker's sig-proxy: what we receive in the foreground goes to the container. */

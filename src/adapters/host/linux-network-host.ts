@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { TsnerdError, isTsnerdError } from '../../domain/errors.ts';
 import type { Cidr } from '../../domain/network/cidr.ts';
 import { type ConflistTemplates, ConflistTemplatesSchema } from '../../domain/network/conflist-schema.ts';
-import type { NetworkHost } from '../../ports/network-host.ts';
+import type { NetworkHost } from '../../interfaces/network-host.ts';
 import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
 import { runProcess } from './run-process.ts';
 

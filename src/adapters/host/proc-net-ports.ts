@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { canonicalIP, formatIPv6 } from '../../domain/ports/host-ip.ts';
-import type { Protocol, UsedPort } from '../../domain/ports/port-mapping.ts';
+import { canonicalIP, formatIPv6 } from '../../domain/publish/host-ip.ts';
+import type { Protocol, UsedPort } from '../../domain/publish/port-mapping.ts';
 
 const TCP_LISTEN = 0x0a;
 

@@ -3,9 +3,9 @@
  * or credentialed bearer-token flow and basic auth.
  */
 import { TsnerdError, notFound, unavailable } from '../../domain/errors.ts';
-import { MEDIA } from '../../domain/oci-image.ts';
+import { MEDIA } from '../../domain/oci/image.ts';
 import { formatImageRef, registryHost, type ImageRef } from '../../domain/image-ref.ts';
-import type { FetchedManifest, Registry } from '../../ports/registry.ts';
+import type { FetchedManifest, Registry } from '../../interfaces/registry.ts';
 import { loadCredentials, type Credentials } from './docker-credentials.ts';
 
 const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(', ');

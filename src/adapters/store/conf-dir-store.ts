@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { AnyConflist } from '../../domain/network/conflist-schema.ts';
 import { LOCK_FILE } from '../../domain/network/constants.ts';
-import type { ConfFile, NetworkConfDir } from '../../ports/network-conf-dir.ts';
+import type { ConfFile, NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
 import { loadConfDir } from '../cni/conf-dir.ts';
 import { withFlock } from './flock.ts';
 

@@ -2,7 +2,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateFiles } from '../../domain/store-layout.ts';
-import type { ContainerStateFiles, Lifecycle, NetworkConfigFile } from '../../ports/container-state.ts';
+import type { ContainerStateFiles, Lifecycle, NetworkConfigFile } from '../../interfaces/container-state.ts';
 
 export class FileContainerStateFiles implements ContainerStateFiles {
   async readNetworkConfig(stateDir: string): Promise<NetworkConfigFile> {

@@ -7,7 +7,7 @@ import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
-import type { NameStore } from '../../ports/name-store.ts';
+import type { NameStore } from '../../interfaces/name-store.ts';
 
 export class FileNameStore implements NameStore {
   readonly dir: string;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { END_MARKER, hostsRenderer, joinLines, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
-import type { HostsStore } from '../../ports/hosts-store.ts';
+import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import { withFlock } from './flock.ts';
 
 export class FileHostsStore implements HostsStore {

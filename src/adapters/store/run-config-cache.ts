@@ -5,7 +5,7 @@
  */
 import { readFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CachedRunConfig, RunConfigCache } from '../../ports/run-config-cache.ts';
+import type { CachedRunConfig, RunConfigCache } from '../../interfaces/run-config-cache.ts';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 

@@ -4,13 +4,13 @@
  * exists (createRuntime → postStop) and the pid its hook recorded is alive.
  */
 import { readdir } from 'node:fs/promises';
-import { shortId } from '../../domain/network/network-name.ts';
+import { shortId } from '../../domain/container-ref.ts';
 import type { Network } from '../../domain/network/network.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
-import type { ContainerIndex, NetworkAttachment } from '../../ports/container-index.ts';
-import type { ContainerStateFiles } from '../../ports/container-state.ts';
-import type { HostsStore } from '../../ports/hosts-store.ts';
+import type { ContainerIndex, NetworkAttachment } from '../../interfaces/container-index.ts';
+import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
+import type { HostsStore } from '../../interfaces/hosts-store.ts';
 
 export class RunningContainerIndex implements ContainerIndex {
   private readonly layout: StoreLayout;

@@ -1,5 +1,5 @@
 /** `port CTR [PRIVATE_PORT[/PROTO]]`: the published ports stored in the container's network-config.json (as nerdctl). */
-import { formatPortLines, lookupPublicPort, parsePortQuery } from '../../domain/ports/index.ts';
+import { formatPortLines, lookupPublicPort, parsePortQuery } from '../../domain/publish/index.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView } from './container-view.ts';
 

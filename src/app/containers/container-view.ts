@@ -1,9 +1,9 @@
 /** A container as the commands show it: containerd's record plus its task and our labels. */
 import { findContainer } from '../../domain/container-ref.ts';
 import { Labels } from '../../domain/labels.ts';
-import type { ContainerRecord, TaskInfo } from '../../ports/container-runtime.ts';
+import type { ContainerRecord, TaskInfo } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
-import type { NetworkedContainer } from '../networking/container-networking.ts';
+import type { NetworkedContainer } from '../attach/container-networking.ts';
 
 export interface ContainerView {
   id: string;

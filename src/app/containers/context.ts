@@ -1,13 +1,13 @@
 /** What the container use cases need, built once by src/wiring/containers.ts. */
 import type { StoreLayout } from '../../domain/store-layout.ts';
-import type { ContainerHost } from '../../ports/container-host.ts';
-import type { ContainerRuntime } from '../../ports/container-runtime.ts';
-import type { ContainerStateFiles } from '../../ports/container-state.ts';
-import type { HostFacts } from '../../ports/host-facts.ts';
-import type { ImageResolver } from '../../ports/image-resolver.ts';
-import type { NameStore } from '../../ports/name-store.ts';
-import type { ProcessIo } from '../../ports/process-io.ts';
-import type { ContainerNetworking } from '../networking/container-networking.ts';
+import type { ContainerHost } from '../../interfaces/container-host.ts';
+import type { ContainerRuntime } from '../../interfaces/container-runtime.ts';
+import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
+import type { HostFacts } from '../../interfaces/host-facts.ts';
+import type { ImageResolver } from '../../interfaces/image-resolver.ts';
+import type { NameStore } from '../../interfaces/name-store.ts';
+import type { ProcessIo } from '../../interfaces/process-io.ts';
+import type { ContainerNetworking } from '../attach/container-networking.ts';
 
 export interface ContainerContext {
   namespace: string;

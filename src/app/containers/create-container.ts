@@ -6,9 +6,9 @@
 import { defaultContainerName, newContainerId } from '../../domain/container-ref.ts';
 import { LABEL_PREFIX, Labels } from '../../domain/labels.ts';
 import type { NetworkFlags } from '../../domain/network-flags.ts';
-import { buildOciSpec } from '../../domain/oci-spec.ts';
+import { buildOciSpec } from '../../domain/oci/spec.ts';
 import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
-import type { ContainerRecord, RootfsMount } from '../../ports/container-runtime.ts';
+import type { ContainerRecord, RootfsMount } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { UndoStack } from './undo-stack.ts';
 

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { invalid } from '../../domain/errors.ts';
-import { execProcess } from '../../domain/oci-spec.ts';
+import { execProcess } from '../../domain/oci/spec.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning } from './container-view.ts';
 

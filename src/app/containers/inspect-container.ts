@@ -5,7 +5,7 @@
 import { Labels } from '../../domain/labels.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning, networked } from './container-view.ts';
-import { dockerPortMap, type DockerPortBinding } from '../../domain/ports/index.ts';
+import { dockerPortMap, type DockerPortBinding } from '../../domain/publish/index.ts';
 import type { NetworkSettings } from '../../domain/network-settings.ts';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';

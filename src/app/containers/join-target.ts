@@ -1,6 +1,6 @@
 /** `--net container:<ref>`: the running container whose network namespace and files are shared. */
 import { invalid } from '../../domain/errors.ts';
-import type { JoinTarget } from '../../ports/container-network-host.ts';
+import type { JoinTarget } from '../../interfaces/container-network-host.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning } from './container-view.ts';
 

@@ -1,6 +1,6 @@
 /** `ps [-a]`: one summary per container, in Docker's column vocabulary. */
 import { humanDuration } from '../../domain/human-duration.ts';
-import { formatPortsColumn } from '../../domain/ports/index.ts';
+import { formatPortsColumn } from '../../domain/publish/index.ts';
 import type { ContainerContext } from './context.ts';
 import { isRunning, listContainerViews, type ContainerView } from './container-view.ts';
 

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
-import type { RootfsMount, TaskStdio } from '../../ports/container-runtime.ts';
+import type { RootfsMount, TaskStdio } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
 import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';

@@ -3,9 +3,9 @@ import { invalid } from '../../domain/errors.ts';
 import {
   ImageConfigSchema, IndexSchema, LINUX_AMD64, ManifestSchema, isIndexType, isManifestType, parseDocument, selectManifest,
   type Descriptor, type ImageConfigDocument, type ImageIndex, type ImageManifest,
-} from '../../domain/oci-image.ts';
+} from '../../domain/oci/image.ts';
 import * as z from '../../domain/zod.ts';
-import type { ImageBackend } from '../../ports/image-backend.ts';
+import type { ImageBackend } from '../../interfaces/image-backend.ts';
 
 export interface PlatformImage {
   /** The index the manifest was chosen from, when the target is an index. */

@@ -1,7 +1,7 @@
 /** The ImageResolver that `run`/`create` use, over the image backend. */
-import type { ImageBackend } from '../../ports/image-backend.ts';
-import type { ImageResolver, ResolvedImage } from '../../ports/image-resolver.ts';
-import type { RunConfigCache } from '../../ports/run-config-cache.ts';
+import type { ImageBackend } from '../../interfaces/image-backend.ts';
+import type { ImageResolver, ResolvedImage } from '../../interfaces/image-resolver.ts';
+import type { RunConfigCache } from '../../interfaces/run-config-cache.ts';
 import { resolveImage } from './resolve-image.ts';
 
 export class BackendImageResolver implements ImageResolver {

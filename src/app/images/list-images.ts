@@ -1,6 +1,6 @@
 /** `tsnerd images`: the image records with what a listing shows of them. */
 import { familiarRepository, parseImageRef } from '../../domain/image-ref.ts';
-import type { ImageBackend, ImageRecord } from '../../ports/image-backend.ts';
+import type { ImageBackend, ImageRecord } from '../../interfaces/image-backend.ts';
 import { readPlatformImage } from './image-content.ts';
 
 export interface ImageSummary {

@@ -5,10 +5,10 @@
  */
 import { invalid } from '../../domain/errors.ts';
 import { normalizeImageName, parseImageRef, formatImageRef } from '../../domain/image-ref.ts';
-import { IndexSchema, MEDIA, parseDocument, type Descriptor } from '../../domain/oci-image.ts';
+import { IndexSchema, MEDIA, parseDocument, type Descriptor } from '../../domain/oci/image.ts';
 import * as z from '../../domain/zod.ts';
-import type { ArchiveEntry } from '../../ports/archive.ts';
-import type { ImageBackend } from '../../ports/image-backend.ts';
+import type { ArchiveEntry } from '../../interfaces/archive.ts';
+import type { ImageBackend } from '../../interfaces/image-backend.ts';
 import { unpackImage } from './unpack.ts';
 
 const METADATA_FILES = new Set(['index.json', 'manifest.json', 'oci-layout', 'repositories']);

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { invalid } from '../../domain/errors.ts';
 import { formatImageRef, parseImageRef } from '../../domain/image-ref.ts';
-import { LINUX_AMD64, isIndexType, selectManifest, type Descriptor } from '../../domain/oci-image.ts';
-import type { ImageBackend } from '../../ports/image-backend.ts';
-import type { Registry } from '../../ports/registry.ts';
+import { LINUX_AMD64, isIndexType, selectManifest, type Descriptor } from '../../domain/oci/image.ts';
+import type { ImageBackend } from '../../interfaces/image-backend.ts';
+import type { Registry } from '../../interfaces/registry.ts';
 import { parseTop } from './image-content.ts';
 import { unpackImage } from './unpack.ts';
 

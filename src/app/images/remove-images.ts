@@ -1,6 +1,6 @@
 /** `tsnerd rmi`: deletes image records; containerd's GC reclaims content and snapshots. */
 import { ErrorList, notFound } from '../../domain/errors.ts';
-import type { ImageBackend } from '../../ports/image-backend.ts';
+import type { ImageBackend } from '../../interfaces/image-backend.ts';
 import { findImage } from './resolve-image.ts';
 
 /** Removes each image; failures are reported together after trying all. Returns the names removed. */

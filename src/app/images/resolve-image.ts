@@ -1,9 +1,9 @@
 /** Finding an image by what a user typed, and what a container needs of it. */
 import { notFound, isTsnerdError } from '../../domain/errors.ts';
 import { normalizeImageName } from '../../domain/image-ref.ts';
-import { chainIds, runConfigOf, type Descriptor, type RunConfig } from '../../domain/oci-image.ts';
-import type { ImageBackend, ImageRecord } from '../../ports/image-backend.ts';
-import type { RunConfigCache } from '../../ports/run-config-cache.ts';
+import { chainIds, runConfigOf, type Descriptor, type RunConfig } from '../../domain/oci/image.ts';
+import type { ImageBackend, ImageRecord } from '../../interfaces/image-backend.ts';
+import type { RunConfigCache } from '../../interfaces/run-config-cache.ts';
 import { readPlatformImage } from './image-content.ts';
 
 export interface ResolvedImage {

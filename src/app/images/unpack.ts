@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { invalid, isTsnerdError } from '../../domain/errors.ts';
-import { GC_LABEL, chainIds, indexGcLabels, manifestGcLabels, type Descriptor } from '../../domain/oci-image.ts';
-import type { ImageBackend } from '../../ports/image-backend.ts';
+import { GC_LABEL, chainIds, indexGcLabels, manifestGcLabels, type Descriptor } from '../../domain/oci/image.ts';
+import type { ImageBackend } from '../../interfaces/image-backend.ts';
 import { readPlatformImage } from './image-content.ts';
 
 export interface UnpackProgress {

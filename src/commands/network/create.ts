@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
-import { createNetwork } from '../../app/network/create-network.ts';
-import { createNetworkDeps } from '../../wiring/network.ts';
+import { createNetwork } from '../../app/networks/create-network.ts';
+import { createNetworkDeps } from '../../wiring/networks.ts';
 
 export default class NetworkCreate extends BaseCommand {
   static override summary = 'Create a network';

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
-import { pruneNetworks } from '../../app/network/remove-networks.ts';
-import { createNetworkDeps } from '../../wiring/network.ts';
+import { pruneNetworks } from '../../app/networks/remove-networks.ts';
+import { createNetworkDeps } from '../../wiring/networks.ts';
 
 export default class NetworkPrune extends BaseCommand {
   static override summary = 'Remove all unused networks';

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
-import { removeNetworks } from '../../app/network/remove-networks.ts';
-import { createNetworkDeps } from '../../wiring/network.ts';
+import { removeNetworks } from '../../app/networks/remove-networks.ts';
+import { createNetworkDeps } from '../../wiring/networks.ts';
 
 export default class NetworkRm extends BaseCommand {
   static override summary = 'Remove one or more networks';

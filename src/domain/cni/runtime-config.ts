@@ -2,7 +2,8 @@
 import type { PluginConf } from './net-conf.ts';
 import { versionAtLeast } from './version.ts';
 
-export interface PortMapping {
+/** One entry of the `portMappings` capability as a plugin reads it (portmap: protocol and hostIP loosely typed). */
+export interface CniPortMapping {
   hostPort: number;
   containerPort: number;
   protocol: string;
@@ -24,7 +25,7 @@ export interface DnsCapability {
 
 /** CONVENTIONS.md capabilities, in their documented lower-camel JSON form. */
 export interface CapabilityArgs {
-  portMappings?: PortMapping[];
+  portMappings?: CniPortMapping[];
   ips?: string[];
   mac?: string;
   bandwidth?: Bandwidth;

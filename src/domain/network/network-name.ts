@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { invalid } from '../errors.ts';
+import { shortId } from '../container-ref.ts';
 import {
   CONFLIST_PREFIX,
   CONFLIST_SUFFIX,
@@ -24,10 +25,6 @@ export function validateNetworkName(name: string): void {
 /** The network ID is the hex sha256 of the name, so it is the same in every tool and on every host. */
 export function networkId(name: string): string {
   return createHash('sha256').update(name).digest('hex');
-}
-
-export function shortId(id: string): string {
-  return id.slice(0, 12);
 }
 
 export function bridgeNameFor(name: string, id: string): string {

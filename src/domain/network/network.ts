@@ -6,7 +6,7 @@
 import * as z from '../zod.ts';
 import type { AnyConflist, AnyPlugin } from './conflist-schema.ts';
 import { CNI_VERSION, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, type PseudoNetworkName } from './constants.ts';
-import { shortId } from './network-name.ts';
+import { shortId } from '../container-ref.ts';
 
 export interface Network {
   name: string;

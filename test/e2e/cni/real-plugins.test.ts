@@ -10,7 +10,7 @@ import { execa, type ResultPromise } from 'execa';
 import { loadConfDir } from '../../../src/adapters/cni/conf-dir.ts';
 import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { parseConfList, type NetworkConfigList } from '../../../src/domain/cni/net-conf.ts';
-import type { CniResult, RuntimeConf } from '../../../src/ports/cni.ts';
+import type { CniResult, RuntimeConf } from '../../../src/interfaces/cni.ts';
 import { iptablesLinesWith, releaseSlot, takeSlot, type Slot } from './netns-fixture.ts';
 
 const CNI_PATH = '/usr/lib/cni';

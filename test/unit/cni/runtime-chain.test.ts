@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
-import type { RuntimeConf } from '../../../src/ports/cni.ts';
+import type { RuntimeConf } from '../../../src/interfaces/cni.ts';
 import { fakePlugins, result, type FakePlugins } from './fake-plugins.ts';
 
 const rt: RuntimeConf = { containerId: 'ctr1', netns: '/var/run/netns/x', ifName: 'eth0', args: [['IgnoreUnknown', '1'], ['FOO', 'BAR']] };

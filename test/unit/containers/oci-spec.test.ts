@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildOciSpec, execProcess, mergeEnv, processArgs, type SpecInput } from '../../../src/domain/oci-spec.ts';
+import { buildOciSpec, execProcess, mergeEnv, processArgs, type SpecInput } from '../../../src/domain/oci/spec.ts';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
 
 const ID = 'a'.repeat(64);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chainIds, manifestGcLabels, parseDocument, ManifestSchema, selectManifest, LINUX_AMD64, MEDIA } from '../../../src/domain/oci-image.ts';
+import { chainIds, manifestGcLabels, parseDocument, ManifestSchema, selectManifest, LINUX_AMD64, MEDIA } from '../../../src/domain/oci/image.ts';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRunConfigCache } from '../../../src/adapters/store/run-config-cache.ts';
 import { resolveImage } from '../../../src/app/images/resolve-image.ts';
-import type { ImageBackend } from '../../../src/ports/image-backend.ts';
+import type { ImageBackend } from '../../../src/interfaces/image-backend.ts';
 
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const diffId = sha('layer');

@@ -1,0 +1,65 @@
+/**
+ * Host side of containers: state dirs, rlimits, and the detached
+ * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { internal } from '../../domain/errors.ts';
+import type { ContainerHost } from '../../interfaces/container-host.ts';
+import type { RootfsMount } from '../../interfaces/container-runtime.ts';
+
+export class LinuxContainerHost implements ContainerHost {
+  private readonly cliArgs: string[];
+
+  /** `cliArgs`: the global flags the reaper needs to see our settings. */
+  constructor(cliArgs: string[]) {
+    this.cliArgs = cliArgs;
+  }
+
+  async readRootfsFiles(mounts: RootfsMount[], paths: string[]): Promise<(string | undefined)[]> {
+    const [mount, ...more] = mounts;
+    if (!mount || more.length > 0) throw internal(`cannot read a rootfs made of ${mounts.length} mounts`);
+    // Only `-u name` needs this: execa is loaded here, not at every start.
+    const { execa } = await import('execa');
+    const dir = await mkdtemp(join(tmpdir(), 'tsnerd-rootfs-'));
+    try {
+      await execa('mount', ['-t', mount.type, ...(mount.options.length ? ['-o', mount.options.join(',')] : []), mount.source, dir]);
+      try {
+        return await Promise.all(paths.map((p) => readFile(join(dir, p), 'utf8').catch(() => undefined)));
+      } finally {
+        await execa('umount', [dir]);
+      }
+    } finally {
+      await rmdir(dir).catch(() => {});
+    }
+  }
+
+  async createStateDir(path: string): Promise<void> {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+  }
+
+  async removeStateDir(path: string): Promise<void> {
+    await rm(path, { recursive: true, force: true });
+  }
+
+  async nofileLimit(): Promise<{ soft: number; hard: number }> {
+    const text = await readFile('/proc/self/limits', 'utf8');
+    const line = text.split('\n').find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = (line?.slice('Max open files'.length).trim().split(/\s+/) ?? []).map((v) =>
+      v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v),
+    );
+    return { soft: soft ?? 1024, hard: hard ?? 1024 };
+  }
+
+  spawnAutoRemove(id: string): void {
+    const script = process.argv[1];
+    if (!script) return;
+    const child = spawn(process.execPath, [script, 'internal', 'auto-remove', id, ...this.cliArgs], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+  }
+}

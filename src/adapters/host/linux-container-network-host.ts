@@ -1,0 +1,80 @@
+/** Host side of create-time networking: mounted files, used ports, the hook command. */
+import { readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { settingsToArgs, type Settings } from '../../domain/settings.ts';
+import type { StoreLayout } from '../../domain/store-layout.ts';
+import type { OciHook } from '../../domain/oci/spec.ts';
+import { fromNerdctlPortMapping, usedPortsOf, type UsedPort } from '../../domain/publish/index.ts';
+import type { ContainerNetworkHost } from '../../interfaces/container-network-host.ts';
+import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
+import { readUsedHostPorts } from './proc-net-ports.ts';
+import { withFlock } from '../store/flock.ts';
+
+/** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
+const CLI_ENTRY = fileURLToPath(new URL('../../cli.js', import.meta.url));
+/** iptables lives in sbin, which runc's minimal hook environment may lack. */
+const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
+
+export class LinuxContainerNetworkHost implements ContainerNetworkHost {
+  private readonly settings: Settings;
+  private readonly layout: StoreLayout;
+  private readonly state: ContainerStateFiles;
+
+  constructor(settings: Settings, layout: StoreLayout, state: ContainerStateFiles) {
+    this.settings = settings;
+    this.layout = layout;
+    this.state = state;
+  }
+
+  async writeMountedFile(path: string, content: string): Promise<void> {
+    // 'w' truncates in place: the inode a bind mount points at stays the same.
+    await writeFile(path, content, { mode: 0o644 });
+  }
+
+  async usedPorts(exceptStateDir?: string): Promise<UsedPort[]> {
+    return [...(await readUsedHostPorts()), ...(await this.publishedByContainers(exceptStateDir))];
+  }
+
+  withPortLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withFlock(join(this.layout.root, 'ports.lock'), fn);
+  }
+
+  hook(event: 'createRuntime' | 'postStop'): OciHook {
+    const env = Object.entries(process.env).map(([k, v]) => (k === 'PATH' ? `PATH=${v}:${SBIN}` : `${k}=${v}`));
+    if (process.env['PATH'] === undefined) env.push(`PATH=/usr/local/bin:/usr/bin:/bin:${SBIN}`);
+    return {
+      path: process.execPath,
+      args: [process.execPath, CLI_ENTRY, 'internal', 'oci-hook', event, ...settingsToArgs(this.settings)],
+      env,
+    };
+  }
+
+  /** Ports of every container of this data store (all namespaces) that has not been stopped. */
+  private async publishedByContainers(exceptStateDir: string | undefined): Promise<UsedPort[]> {
+    const except = exceptStateDir === undefined ? undefined : resolve(exceptStateDir);
+    const used: UsedPort[] = [];
+    const root = join(this.layout.root, 'containers');
+    for (const ns of await readdirOrEmpty(root)) {
+      for (const id of await readdirOrEmpty(join(root, ns))) {
+        const dir = join(root, ns, id);
+        if (resolve(dir) === except) continue;
+        const config = await this.state.readNetworkConfig(dir).catch(() => undefined);
+        if (!config?.portMappings.length) continue;
+        const lifecycle = await this.state.readLifecycle(dir).catch(() => undefined);
+        if (lifecycle?.stopped_at) continue;
+        used.push(...usedPortsOf(config.portMappings.map(fromNerdctlPortMapping)));
+      }
+    }
+    return used;
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+

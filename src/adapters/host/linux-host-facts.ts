@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { hostname, networkInterfaces } from 'node:os';
+import type { HostFacts } from '../../interfaces/host-facts.ts';
+import { parseResolvConf } from '../../domain/dns/resolv-conf.ts';
+
+const SYSTEMD_RESOLVED_STUB = '127.0.0.53';
+const SYSTEMD_UPSTREAM = '/run/systemd/resolve/resolv.conf';
+
+export class LinuxHostFacts implements HostFacts {
+  async resolvConf(): Promise<string> {
+    const text = await readOrEmpty('/etc/resolv.conf');
+    const { nameservers } = parseResolvConf(text);
+    if (nameservers.length === 1 && nameservers[0] === SYSTEMD_RESOLVED_STUB) {
+      return (await readOrEmpty(SYSTEMD_UPSTREAM)) || text;
+    }
+    return text;
+  }
+
+  etcHosts(): Promise<string> {
+    return readOrEmpty('/etc/hosts');
+  }
+
+  hostname(): string {
+    return hostname();
+  }
+
+  hostGatewayIp(): string | undefined {
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+    }
+    return undefined;
+  }
+}
+
+async function readOrEmpty(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return ''; // nerdctl carries on with empty content when the host file is missing
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Container networking as the container use cases see it: what `create`,
+ * `start`, `stop`/`kill`, `rm`, `inspect`, `ps` and `port` need from the
+ * networking side, on one object.
+ */
+import { join } from 'node:path';
+import { Labels } from '../../domain/labels.ts';
+import { StateFiles } from '../../domain/store-layout.ts';
+import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
+import { assertPortsFree, fromNerdctlPortMapping, type PortMapping } from '../../domain/publish/index.ts';
+import type { HookContainer } from '../../domain/oci/state.ts';
+import type { UndoStack } from '../containers/undo-stack.ts';
+import type { AttachDeps } from './deps.ts';
+import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
+import { detachForStop } from './teardown.ts';
+
+/** A container as the networking side needs to know it. */
+export interface NetworkedContainer {
+  id: string;
+  /** The running task's pid; 0 when there is none. */
+  pid: number;
+  stateDir: string;
+  labels: Record<string, string>;
+}
+
+export class ContainerNetworking {
+  private readonly namespace: string;
+  private readonly deps: AttachDeps;
+  private readonly prepareDeps: PrepareAttachDeps;
+
+  constructor(namespace: string, deps: AttachDeps, prepareDeps: PrepareAttachDeps) {
+    this.namespace = namespace;
+    this.deps = deps;
+    this.prepareDeps = prepareDeps;
+  }
+
+  /** create: files, ports and spec pieces; undone through `undo`. */
+  prepare(input: Omit<PrepareNetworkingInput, 'namespace'>, undo: UndoStack): Promise<PreparedNetworking> {
+    return prepareNetworking(this.prepareDeps, { ...input, namespace: this.namespace }, undo);
+  }
+
+  /** start of a stopped container: its host ports must still be free. */
+  async assertPortsFree(c: NetworkedContainer): Promise<void> {
+    const mine = await this.portMappings(c);
+    if (mine.length === 0) return;
+    // A task that exited on its own still holds its ports until its postStop; it is not running, so they go now.
+    await this.deps.reserver.stop(c.stateDir);
+    assertPortsFree(mine, await this.prepareDeps.host.usedPorts(c.stateDir));
+  }
+
+  /** stop/kill, before the signal: forwards and IPs go while the netns still exists. */
+  beforeStop(c: NetworkedContainer): Promise<void> {
+    return detachForStop(this.deps, this.hookView(c));
+  }
+
+  /** rm, after the task is gone: the hosts entry and file. */
+  removed(id: string): Promise<void> {
+    return this.deps.hosts.delete(this.namespace, id);
+  }
+
+  async portMappings(c: Pick<NetworkedContainer, 'stateDir'>): Promise<PortMapping[]> {
+    const { portMappings } = await this.deps.state.readNetworkConfig(c.stateDir).catch(() => ({ portMappings: [] }));
+    return portMappings.map(fromNerdctlPortMapping);
+  }
+
+  /** inspect's NetworkSettings: addresses only while running, ports as published. */
+  async settings(c: NetworkedContainer, running: boolean): Promise<NetworkSettings> {
+    const meta = running ? (await this.deps.hosts.list(this.namespace)).find((m) => m.ID === c.id) : undefined;
+    return networkSettings(meta?.Networks as Parameters<typeof networkSettings>[0], running ? await this.portMappings(c) : []);
+  }
+
+  /** Files bind-mounted into the container, for inspect's *Path fields. */
+  paths(c: NetworkedContainer): { ResolvConfPath: string; HostnamePath: string; HostsPath: string } {
+    return {
+      ResolvConfPath: join(c.stateDir, StateFiles.resolvConf),
+      HostnamePath: join(c.stateDir, StateFiles.hostname),
+      HostsPath: join(this.prepareDeps.hostsDir(this.namespace, c.id), StateFiles.hosts),
+    };
+  }
+
+  private hookView(c: NetworkedContainer): HookContainer {
+    return {
+      id: c.id,
+      pid: c.pid,
+      namespace: c.labels[Labels.namespace] ?? this.namespace,
+      stateDir: c.stateDir,
+      annotations: c.labels,
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import type { CniRuntime } from '../../interfaces/cni.ts';
+import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
+import type { HostsStore } from '../../interfaces/hosts-store.ts';
+import type { NetworkResolver } from '../../interfaces/network-resolver.ts';
+import type { PortReserver } from '../../interfaces/port-reserver.ts';
+
+/** What attaching and detaching containers to CNI networks needs; composed in src/wiring/attach.ts. */
+export interface AttachDeps {
+  cni: CniRuntime;
+  resolver: NetworkResolver;
+  hosts: HostsStore;
+  state: ContainerStateFiles;
+  reserver: PortReserver;
+  /** Removes a bridge plugin's masquerade chain when DEL ran without the container's netns. */
+  removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  /**
+   * Deletes a bridge left with no ports and an all-zero MAC. The kernel gives
+   * a bridge that address when its last port goes before the bridge plugin
+   * ever set one (a first ADD that failed in IPAM), and the next ADD then
+   * fails with "could not set bridge's mac"; the plugin recreates the bridge.
+   */
+  removeDeadBridge(link: string): Promise<void>;
+  /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
+  withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+  log(line: string): void;
+}

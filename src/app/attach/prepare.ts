@@ -1,0 +1,185 @@
+/**
+ * Create-time networking of `run`/`create`: validates the flags, checks the
+ * networks exist and the host ports are free, writes resolv.conf, hostname,
+ * hosts and network-config.json, and returns what the container spec needs
+ * (namespaces, mounts, hooks, labels). CNI itself runs later, in the OCI hook.
+ * Every file it writes is registered on the caller's undo stack.
+ */
+import { join } from 'node:path';
+import { usage } from '../../domain/errors.ts';
+import { Labels } from '../../domain/labels.ts';
+import { buildResolvConf, parseResolvConf, renderResolvConf, type ResolvMode } from '../../domain/dns/resolv-conf.ts';
+import { assertMacAddressSupported, parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
+import { networkModeToList } from '../../domain/network-mode.ts';
+import type { NamespaceSource, OciHooks, OciMount } from '../../domain/oci/spec.ts';
+import { StateFiles } from '../../domain/store-layout.ts';
+import { shortId } from '../../domain/container-ref.ts';
+import {
+  exposedPorts,
+  exposedPortsConfig,
+  parsePublishSpecs,
+  publishAllRequests,
+  resolvePortMappings,
+  toNerdctlPortMapping,
+  type PortMapping,
+} from '../../domain/publish/index.ts';
+import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
+import type { HostFacts } from '../../interfaces/host-facts.ts';
+import type { HostsStore } from '../../interfaces/hosts-store.ts';
+import type { NetworkResolver } from '../../interfaces/network-resolver.ts';
+import type { ContainerNetworkHost, JoinTarget } from '../../interfaces/container-network-host.ts';
+import type { UndoStack } from '../containers/undo-stack.ts';
+
+export interface PrepareAttachDeps {
+  resolver: NetworkResolver;
+  hosts: HostsStore;
+  hostFacts: HostFacts;
+  state: Pick<ContainerStateFiles, 'writeNetworkConfig'>;
+  host: ContainerNetworkHost;
+  /** Finds the running container a `container:<ref>` network joins. */
+  joinTarget(ref: string): Promise<JoinTarget>;
+  /** The container's etchosts dir. */
+  hostsDir(namespace: string, id: string): string;
+}
+
+export interface PrepareNetworkingInput {
+  namespace: string;
+  id: string;
+  name: string;
+  stateDir: string;
+  flags: NetworkFlags;
+  imageExposedPorts: Record<string, unknown>;
+}
+
+export interface PreparedNetworking {
+  network: NamespaceSource;
+  uts: 'private' | 'host';
+  /** Undefined with --uts host. */
+  hostname: string | undefined;
+  domainname: string | undefined;
+  /** tsnerd/* labels the hook reads back as annotations. */
+  labels: Record<string, string>;
+  mounts: OciMount[];
+  hooks: OciHooks;
+  portMappings: PortMapping[];
+  exposedPorts: Record<string, Record<string, never>>;
+}
+
+export async function prepareNetworking(
+  deps: PrepareAttachDeps,
+  input: PrepareNetworkingInput,
+  undo: UndoStack,
+): Promise<PreparedNetworking> {
+  const { flags, namespace, id, stateDir } = input;
+  validateNetworkFlags(flags);
+  const mode = flags.mode;
+  const extraHosts = parseAddHosts(flags.addHosts, deps.hostFacts.hostGatewayIp());
+  const requests = parsePublishSpecs(flags.publish);
+  const exposed = exposedPorts(flags.expose, input.imageExposedPorts);
+  if (flags.publishAll) requests.push(...publishAllRequests(exposed, requests));
+  if (requests.length > 0 && mode.kind !== 'cni') {
+    throw usage(`published ports need a CNI network, not "${networkModeToList(mode).join(',')}"`);
+  }
+
+  // Unknown networks fail here, before anything exists (nerdctl only finds out in the hook).
+  if (mode.kind === 'cni') {
+    const networks = [];
+    for (const ref of mode.networks) networks.push(await deps.resolver.resolve(namespace, ref));
+    assertMacAddressSupported(flags.macAddress, networks[0]?.list.plugins[0]?.type);
+  }
+  const join_ = mode.kind === 'container' ? await deps.joinTarget(mode.container) : undefined;
+
+  const uts = flags.uts === 'host' || mode.kind === 'host' ? 'host' : 'private';
+  const hostname = uts === 'host' ? deps.hostFacts.hostname() : flags.hostname || shortId(id);
+
+  const mounts: OciMount[] = [];
+  const bind = (destination: string, source: string): void => {
+    mounts.push({ destination, type: 'bind', source, options: ['bind', 'rprivate'] });
+  };
+
+  if (join_) {
+    // Share the target's files: its hosts file lists this container's peers too.
+    bind('/etc/resolv.conf', join(join_.stateDir, StateFiles.resolvConf));
+    bind('/etc/hostname', join(join_.stateDir, StateFiles.hostname));
+    bind('/etc/hosts', join_.hostsPath);
+  } else {
+    const resolvPath = join(stateDir, StateFiles.resolvConf);
+    const resolvMode: ResolvMode = mode.kind === 'host' ? 'host' : mode.kind === 'cni' ? 'cni' : 'none';
+    const conf = buildResolvConf(resolvMode, [
+      { nameservers: flags.dns, search: flags.dnsSearch, options: flags.dnsOptions },
+      parseResolvConf(await deps.hostFacts.resolvConf()),
+    ]);
+    await deps.host.writeMountedFile(resolvPath, renderResolvConf(conf));
+    bind('/etc/resolv.conf', resolvPath);
+
+    const hostnamePath = join(stateDir, StateFiles.hostname);
+    await deps.host.writeMountedFile(hostnamePath, `${hostname}\n`);
+    bind('/etc/hostname', hostnamePath);
+
+    const hostsContent = mode.kind === 'host' ? await deps.hostFacts.etcHosts() : '';
+    const hostsPath = await deps.hosts.allocate(namespace, id, hostsContent);
+    undo.push(() => deps.hosts.delete(namespace, id));
+    bind('/etc/hosts', hostsPath);
+    if (mode.kind !== 'cni') {
+      // No hook work for these: the hosts entry is complete now.
+      await deps.hosts.acquire(namespace, {
+        ID: id,
+        Networks: null,
+        Hostname: hostname,
+        Domainname: flags.domainname ?? '',
+        ExtraHosts: Object.fromEntries(extraHosts.map((e) => [e.slice(0, e.indexOf(':')), e.slice(e.indexOf(':') + 1)])),
+        Name: input.name,
+      });
+    }
+  }
+
+  const portMappings =
+    requests.length === 0
+      ? []
+      : await deps.host.withPortLock(async () => {
+          const mappings = resolvePortMappings(requests, await deps.host.usedPorts());
+          await deps.state.writeNetworkConfig(stateDir, { portMappings: mappings.map(toNerdctlPortMapping) });
+          return mappings;
+        });
+  if (requests.length === 0) await deps.state.writeNetworkConfig(stateDir, { portMappings: [] });
+
+  const labels: Record<string, string> = {
+    [Labels.networks]: JSON.stringify(networkModeToList(mode)),
+    [Labels.hostname]: hostname,
+  };
+  if (flags.domainname) labels[Labels.domainname] = flags.domainname;
+  if (extraHosts.length > 0) labels[Labels.extraHosts] = JSON.stringify(extraHosts);
+  if (flags.ip) labels[Labels.ip] = flags.ip;
+  if (flags.ip6) labels[Labels.ip6] = flags.ip6;
+  if (flags.macAddress) labels[Labels.macAddress] = flags.macAddress;
+  if (flags.dns.length + flags.dnsSearch.length + flags.dnsOptions.length > 0) {
+    labels[Labels.dns] = JSON.stringify({ DNSServers: flags.dns, DNSSearchDomains: flags.dnsSearch, DNSResolvConfOptions: flags.dnsOptions });
+  }
+  if (flags.expose.length > 0) labels[Labels.exposedPorts] = JSON.stringify(flags.expose);
+
+  return {
+    network: networkNamespace(mode, join_),
+    uts,
+    hostname: uts === 'host' ? undefined : hostname,
+    domainname: flags.domainname,
+    labels,
+    mounts,
+    // Only CNI networks have hook work; two node processes per container cost ~250 ms of a `run`.
+    hooks: mode.kind === 'cni' ? { createRuntime: [deps.host.hook('createRuntime')], poststop: [deps.host.hook('postStop')] } : {},
+    portMappings,
+    exposedPorts: exposedPortsConfig(exposed),
+  };
+}
+
+function networkNamespace(mode: NetworkFlags['mode'], target: JoinTarget | undefined): NamespaceSource {
+  switch (mode.kind) {
+    case 'host':
+      return { kind: 'host' };
+    case 'ns':
+      return { kind: 'path', path: mode.path };
+    case 'container':
+      return { kind: 'path', path: `/proc/${target!.pid}/ns/net` };
+    default:
+      return { kind: 'private' };
+  }
+}

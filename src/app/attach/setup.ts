@@ -1,0 +1,89 @@
+/**
+ * createRuntime: attach a starting container to its CNI networks, then publish
+ * it in the hosts files of every container it shares a network with.
+ */
+import type { HookContainer } from '../../domain/oci/state.ts';
+import { jsonListAnnotation } from '../../domain/oci/state.ts';
+import { Labels } from '../../domain/labels.ts';
+import { parseNetworkMode } from '../../domain/network-mode.ts';
+import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
+import type { CniResult } from '../../interfaces/cni.ts';
+import type { AttachDeps } from './deps.ts';
+import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
+import { detachAll } from './teardown.ts';
+
+export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
+  const netRefs = jsonListAnnotation(c.annotations, Labels.networks);
+  const mode = parseNetworkMode(netRefs);
+  // host, none, container: and ns: need no CNI; their files were written at create.
+  if (mode.kind !== 'cni') return;
+
+  const netns = `/proc/${c.pid}/ns/net`;
+  const cniId = cniContainerId(c.namespace, c.id);
+  const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
+
+  // The port reserver (a node child, ~40 ms to bind) needs no CNI lock: it binds
+  // while we wait for the lock and run ADD; if it cannot, the ADD is rolled back.
+  const reserving = portMappings.length > 0 ? deps.reserver.start(portMappings, c.stateDir) : Promise.resolve();
+  reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
+  // Reading the networks and the result cache needs no lock: done while flock(1) starts.
+  const reading = Promise.all([
+    Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref))),
+    deps.cni.getCachedAttachments(cniId),
+  ]);
+  reading.catch(() => undefined); // awaited under the lock
+  let results: Record<string, CniResult>;
+  try {
+    results = await deps.withCniLock(async () => {
+      deps.log('CNI lock taken');
+      const [networks, cached] = await reading;
+      // Left over from a run that never got its postStop (daemon or host crash):
+      // the IPs are still allocated and ADD would fail on them.
+      if (cached.length > 0) {
+        deps.log(`removing stale attachments of ${cniId}`);
+        await detachAll(deps, c, '').catch((err: unknown) => deps.log(`stale cleanup: ${String(err)}`));
+      }
+      for (const link of new Set(networks.flatMap((n) => bridgeLinks(n.list)))) await deps.removeDeadBridge(link);
+      const added: Record<string, CniResult> = {};
+      try {
+        for (const [index, net] of networks.entries()) {
+          const rt = runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings });
+          deps.log(`ADD ${net.name} ${rt.ifName}`);
+          added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
+        }
+        await reserving;
+      } catch (err) {
+        deps.log(`ADD failed, rolling back: ${String(err)}`);
+        await detachAll(deps, c, netns).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
+        throw err;
+      }
+      return added;
+    });
+  } catch (err) {
+    if (portMappings.length > 0) {
+      await reserving.catch(() => undefined); // a reserver still binding would outlive the stop
+      await deps.reserver.stop(c.stateDir).catch(() => undefined);
+    }
+    throw err;
+  }
+
+  deps.log('ADD done');
+  await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
+  deps.log('hosts files updated');
+}
+
+export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): HostsMeta {
+  const extraHosts: Record<string, string> = {};
+  for (const entry of jsonListAnnotation(c.annotations, Labels.extraHosts)) {
+    const sep = entry.indexOf(':');
+    extraHosts[entry.slice(0, sep)] = entry.slice(sep + 1);
+  }
+  return {
+    ID: c.id,
+    Networks: networks,
+    Hostname: c.annotations[Labels.hostname] ?? '',
+    Domainname: c.annotations[Labels.domainname] ?? '',
+    ExtraHosts: extraHosts,
+    Name: c.annotations[Labels.name] ?? '',
+  };
+}

@@ -1,8 +1,0 @@
-import { type NetworkListRow, listRows } from '../../domain/network/list-view.ts';
-import type { NetworkDeps } from './deps.ts';
-import { NetworkStore } from './network-store.ts';
-
-/** `network ls`: never creates the default network, as nerdctl. */
-export async function listNetworks(deps: NetworkDeps, filters: readonly string[]): Promise<NetworkListRow[]> {
-  return listRows(await new NetworkStore(deps).list(), filters);
-}

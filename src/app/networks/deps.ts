@@ -1,0 +1,16 @@
+import type { ContainerIndex } from '../../interfaces/container-index.ts';
+import type { NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
+import type { NetworkHost } from '../../interfaces/network-host.ts';
+
+export interface NetworksDeps {
+  confDir: NetworkConfDir;
+  host: NetworkHost;
+  containers: ContainerIndex;
+  /** NETCONFPATH, where new conflists go. */
+  netconfPath: string;
+  /** CNI_PATH as configured, for the missing-plugin message. */
+  cniPath: string;
+  namespace: string;
+  /** Non-fatal problems (skipped broken files, ...), one line each. */
+  warn: (line: string) => void;
+}

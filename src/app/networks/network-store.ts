@@ -1,0 +1,106 @@
+/**
+ * The networks one namespace sees, and the entry point other parts of tsnerd
+ * use to find a network (`run --net`, the OCI hook) or to make sure the
+ * default `bridge` exists.
+ */
+import { TsnerdError, conflict } from '../../domain/errors.ts';
+import type { Cidr } from '../../domain/network/cidr.ts';
+import type { NetworkSpec } from '../../domain/network/create-spec.ts';
+import { supportsIsolatedIngress } from '../../domain/network/firewall-version.ts';
+import { type IdMatch, resolveNetwork } from '../../domain/network/network-lookup.ts';
+import { conflistPath } from '../../domain/network/network-name.ts';
+import { DEFAULT_BRIDGE_NAME } from '../../domain/network/constants.ts';
+import { type Network, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
+import type { NetworksDeps } from './deps.ts';
+
+export class NetworkStore {
+  private readonly deps: NetworksDeps;
+
+  constructor(deps: NetworksDeps) {
+    this.deps = deps;
+  }
+
+  /** Conf-dir networks visible to the namespace, in path order (no pseudo networks). */
+  list(): Promise<Network[]> {
+    return this.deps.confDir.withLock(() => this.listUnlocked(), { shared: true });
+  }
+
+  /**
+   * A network by exact name, else by ID (`prefix`: any prefix, for inspect/rm;
+   * `full-or-short`: full or 12-hex ID, for --net). `host`/`none` give pseudo networks.
+   */
+  async resolve(ref: string, idMatch: IdMatch = 'prefix'): Promise<Network> {
+    return resolveNetwork(await this.list(), ref, idMatch);
+  }
+
+  /** Subnets a new bridge network must not overlap: other bridge networks and host interfaces. */
+  async usedSubnets(): Promise<Cidr[]> {
+    return this.usedSubnetsOf(await this.list());
+  }
+
+  /**
+   * The default network (labelled nerdctl/default-network, else named
+   * `bridge`), created on first need: nerdctl0, 10.4.0.0/24, gateway 10.4.0.1.
+   */
+  async ensureDefaultBridge(): Promise<Network> {
+    const existing = (await this.list()).find(isDefaultNetwork);
+    if (existing) return existing;
+    return this.deps.confDir.withLock(async () => {
+      const networks = await this.listUnlocked();
+      // The default network's own bridge (nerdctl0, left by an earlier conf dir or by nerdctl)
+      // is a host interface on 10.4.0.0/24: it is not a clash.
+      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked((await planner()).defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }));
+    });
+  }
+
+  /** For use inside an exclusive section (flock is not re-entrant across descriptors). */
+  async listUnlocked(): Promise<Network[]> {
+    const { files, warnings } = await this.deps.confDir.list(this.deps.namespace);
+    for (const w of warnings) this.deps.warn(w);
+    return files.map((f) => networkFromConflist(f.path, f.conflist, f.modified));
+  }
+
+  /** Writes the network's conflist; the caller holds the exclusive lock. Leaves no file on failure. */
+  async createUnlocked(spec: NetworkSpec, networks: readonly Network[], opts: { ownBridge?: string } = {}): Promise<Network> {
+    if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
+    const effective = await this.withSupportedIcc(spec);
+    const { buildConflist, planRanges, serializeConflist } = await planner();
+    const conflist = buildConflist(await this.deps.host.templates(), effective, planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge)));
+    const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
+    if (missing !== undefined) {
+      throw new TsnerdError(
+        'precondition',
+        `needs CNI plugin "${missing}" to be installed in CNI_PATH ("${this.deps.cniPath}"), see https://github.com/containernetworking/plugins/releases`,
+      );
+    }
+    const path = conflistPath(this.deps.netconfPath, this.deps.namespace, spec.name);
+    try {
+      await this.deps.confDir.create(path, serializeConflist(conflist));
+    } catch (err) {
+      // A partial write must not leave a broken network behind; a file that was already there is not ours.
+      if (!(err instanceof TsnerdError && err.kind === 'conflict')) await this.deps.confDir.remove(path);
+      throw err;
+    }
+    return networkFromConflist(path, conflist, new Date());
+  }
+
+  /** As nerdctl: with a firewall plugin too old for "isolated", warn and keep same-bridge isolation. */
+  private async withSupportedIcc(spec: NetworkSpec): Promise<NetworkSpec> {
+    if (spec.options.icc || supportsIsolatedIngress(await this.deps.host.pluginAbout('firewall'))) return spec;
+    this.deps.warn('icc=false needs the CNI firewall plugin >= v1.7.1; containers on this network are not isolated from each other');
+    return { ...spec, options: { ...spec.options, icc: true } };
+  }
+
+  private async usedSubnetsOf(networks: readonly Network[], ownBridge?: string): Promise<Cidr[]> {
+    const { allocatedSubnets } = await import('../../domain/network/subnet-pick.ts');
+    return [...networks.flatMap(allocatedSubnets), ...(await this.deps.host.interfaceSubnets(ownBridge === undefined ? [] : [ownBridge]))];
+  }
+}
+
+/**
+ * Subnet planning and conflist building, loaded when a network is created:
+ * they bring ip-num, which every `run` and hook would otherwise load for nothing.
+ */
+function planner(): Promise<typeof import('../../domain/network/build-conflist.ts')> {
+  return import('../../domain/network/build-conflist.ts');
+}

@@ -1,0 +1,66 @@
+import { ErrorList, conflict, invalid } from '../../domain/errors.ts';
+import { isPseudoNetworkName, resolveNetwork } from '../../domain/network/network-lookup.ts';
+import { type Network, bridgeLinkName, isDefaultNetwork } from '../../domain/network/network.ts';
+import type { NetworksDeps } from './deps.ts';
+import { NetworkStore } from './network-store.ts';
+
+/** Why a network may not be removed, or undefined if it may. */
+async function refusal(deps: NetworksDeps, n: Network, ref: string): Promise<Error | undefined> {
+  if (isDefaultNetwork(n)) return invalid(`cannot remove pre-defined network ${n.name}`);
+  if (!n.managed) return invalid(`network "${ref}" was not created by tsnerd or nerdctl and cannot be removed`);
+  const users = await deps.containers.attachments(n);
+  if (users.length > 0) {
+    return conflict(`network "${ref}" is in use by container "[${users.map((u) => u.containerId).join(' ')}]"`);
+  }
+  return undefined;
+}
+
+/** Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges). */
+async function removeOne(deps: NetworksDeps, n: Network): Promise<void> {
+  await deps.confDir.remove(n.file!);
+  const link = bridgeLinkName(n);
+  if (link !== undefined) await deps.host.deleteLink(link);
+}
+
+/** `network rm`: removes what it can; returns the refs removed (as typed) and the failures. */
+export async function removeNetworks(
+  deps: NetworksDeps,
+  refs: readonly string[],
+): Promise<{ removed: string[]; errors: ErrorList }> {
+  const store = new NetworkStore(deps);
+  const removed: string[] = [];
+  const errors = new ErrorList();
+  await deps.confDir.withLock(async () => {
+    const networks = await store.listUnlocked();
+    for (const ref of refs) {
+      await errors.attempt(async () => {
+        if (isPseudoNetworkName(ref)) throw invalid(`pseudo network not allowed: ${ref}`);
+        const n = resolveNetwork(networks, ref);
+        const refused = await refusal(deps, n, ref);
+        if (refused) throw refused;
+        await removeOne(deps, n);
+        removed.push(ref);
+      });
+    }
+  });
+  return { removed, errors };
+}
+
+/** `network prune`: every unused tsnerd/nerdctl network except the default; returns the names removed. */
+export async function pruneNetworks(deps: NetworksDeps): Promise<{ removed: string[]; errors: ErrorList }> {
+  const store = new NetworkStore(deps);
+  const removed: string[] = [];
+  const errors = new ErrorList();
+  await deps.confDir.withLock(async () => {
+    for (const n of await store.listUnlocked()) {
+      if (!n.managed || isDefaultNetwork(n)) continue;
+      if ((await deps.containers.attachments(n)).length > 0) continue;
+      await errors.attempt(async () => {
+        await removeOne(deps, n);
+        removed.push(n.name);
+      });
+    }
+  });
+  return { removed, errors };
+}
+

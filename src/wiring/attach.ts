@@ -1,0 +1,54 @@
+/** Composes the adapters container networking runs on (used by the OCI hook and by stop/kill/rm). */
+import { join } from 'node:path';
+import type { Settings } from '../domain/settings.ts';
+import { StoreLayout } from '../domain/store-layout.ts';
+import type { AttachDeps } from '../app/attach/deps.ts';
+import { createCniRuntime } from './cni.ts';
+import { StoreNetworkResolver } from '../adapters/cni/store-network-resolver.ts';
+import { createNetworkStore } from './networks.ts';
+import { FileHostsStore } from '../adapters/store/hosts-store.ts';
+import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
+import { withFlock } from '../adapters/store/flock.ts';
+import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
+import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
+import { LinuxHostFacts } from '../adapters/host/linux-host-facts.ts';
+import { LinuxContainerNetworkHost } from '../adapters/host/linux-container-network-host.ts';
+import { ContainerNetworking } from '../app/attach/container-networking.ts';
+import type { JoinTarget } from '../interfaces/container-network-host.ts';
+
+/** nerdctl's lock file name, so both tools serialise their CNI work against each other. */
+const CNI_LOCK_FILE = '.cni-concurrency.lock';
+
+export function createNetworkingDeps(settings: Settings, log: (line: string) => void): AttachDeps {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  return {
+    cni: createCniRuntime(settings, { onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`) }),
+    resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
+    hosts: new FileHostsStore(layout),
+    state: new FileContainerStateFiles(),
+    reserver: new ProcessPortReserver(),
+    removeIpMasqChain,
+    removeDeadBridge,
+    withCniLock: (fn) => withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
+    log,
+  };
+}
+
+/** The networking side of the container use cases (create, start, stop, rm, inspect). */
+export function createContainerNetworking(
+  settings: Settings,
+  joinTarget: (ref: string) => Promise<JoinTarget>,
+): ContainerNetworking {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  const deps = createNetworkingDeps(settings, () => undefined);
+  return new ContainerNetworking(settings.namespace, deps, {
+    resolver: deps.resolver,
+    hosts: deps.hosts,
+    hostFacts: new LinuxHostFacts(),
+    state: deps.state,
+    host: new LinuxContainerNetworkHost(settings, layout, deps.state),
+    joinTarget,
+    hostsDir: (namespace, id) => layout.hostsDir(namespace, id),
+  });
+}

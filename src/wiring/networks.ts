@@ -1,0 +1,44 @@
+/** Composition of network management (`tsnerd network …`, the default network for run and the hook). */
+import type { Settings } from '../domain/settings.ts';
+import type { NetworksDeps } from '../app/networks/deps.ts';
+import { NetworkStore } from '../app/networks/network-store.ts';
+import type { ContainerIndex } from '../interfaces/container-index.ts';
+import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
+import { LinuxNetworkHost } from '../adapters/host/linux-network-host.ts';
+import { StoreLayout } from '../domain/store-layout.ts';
+import { RunningContainerIndex } from '../adapters/store/running-container-index.ts';
+import { FileHostsStore } from '../adapters/store/hosts-store.ts';
+import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
+
+/** Running containers found in the data store pin their networks. */
+function runningContainers(settings: Pick<Settings, 'dataRoot' | 'address'>): ContainerIndex {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  return new RunningContainerIndex(layout, new FileHostsStore(layout), new FileContainerStateFiles());
+}
+
+export interface NetworkWiringOptions {
+  containers?: ContainerIndex;
+  warn?: (line: string) => void;
+}
+
+export function createNetworkDeps(
+  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address'>,
+  options: NetworkWiringOptions = {},
+): NetworksDeps {
+  return {
+    confDir: new ConfDirStore(settings.cniNetconfPath),
+    host: new LinuxNetworkHost(settings.cniPath),
+    containers: options.containers ?? runningContainers(settings),
+    netconfPath: settings.cniNetconfPath,
+    cniPath: settings.cniPath,
+    namespace: settings.namespace,
+    warn: options.warn ?? ((line) => process.stderr.write(`tsnerd: warning: ${line}\n`)),
+  };
+}
+
+export function createNetworkStore(
+  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address'>,
+  options: NetworkWiringOptions = {},
+): NetworkStore {
+  return new NetworkStore(createNetworkDeps(settings, options));
+}

@@ -1,0 +1,45 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { detachForStop } from '../../../src/app/attach/teardown.ts';
+import type { AttachDeps } from '../../../src/app/attach/deps.ts';
+import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
+
+const list = parseConfList(JSON.stringify({ cniVersion: '1.0.0', name: 'n1', plugins: [{ type: 'bridge', bridge: 'br-n1' }] }));
+
+/** detachForStop over fakes that record what they were asked to do. */
+function fixture() {
+  const calls: string[] = [];
+  const deps = {
+    cni: {
+      getCachedAttachments: async () => [],
+      delNetworkList: async (l: { name: string }, rt: { ifName: string; netns: string }) => void calls.push(`DEL ${l.name} ${rt.ifName} ${rt.netns}`),
+    },
+    resolver: { resolve: async () => ({ name: 'n1', list }) },
+    hosts: { release: async (ns: string, id: string) => void calls.push(`hosts.release ${ns} ${id}`) },
+    state: {
+      readLifecycle: async () => ({}),
+      writeLifecycle: async () => undefined,
+      readNetworkConfig: async () => ({ portMappings: [] }),
+    },
+    reserver: { stop: async () => void calls.push('reserver.stop') },
+    withCniLock: <T>(fn: () => Promise<T>) => fn(),
+    log: () => undefined,
+  } as unknown as AttachDeps;
+  return { calls, deps };
+}
+
+const container = (networks: string[]) => ({ id: 'c1', pid: 42, namespace: 'ns', stateDir: '/s', annotations: { 'tsnerd/networks': JSON.stringify(networks) } });
+
+describe('detachForStop', () => {
+  it('frees the IPs in the live netns and drops the hosts entry, so peers stop resolving the freed IP', async () => {
+    const { calls, deps } = fixture();
+    await detachForStop(deps, container(['n1']));
+    assert.deepEqual(calls, ['DEL n1 eth0 /proc/42/ns/net', 'reserver.stop', 'hosts.release ns c1']);
+  });
+
+  it('leaves non-CNI containers alone (their hosts entry has no IPs and no hook would restore it)', async () => {
+    const { calls, deps } = fixture();
+    await detachForStop(deps, container(['host']));
+    assert.deepEqual(calls, []);
+  });
+});
