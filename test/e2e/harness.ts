@@ -93,7 +93,41 @@ function containerdConfig(dir: string, address: string): string {
   ].join('\n');
 }
 
+/**
+ * One env per name on this machine at a time: the same test file run from two checkouts
+ * (git worktrees) would otherwise share namespace, network and bridge names. A lock is a
+ * directory holding its owner's pid; a dead owner's lock is taken over.
+ */
+const LOCK_DIR = join(tmpdir(), 'tsnerd-e2e-locks');
+
+async function lockName(name: string): Promise<() => Promise<void>> {
+  await mkdir(LOCK_DIR, { recursive: true });
+  const lock = join(LOCK_DIR, name.replace(/[^A-Za-z0-9_.-]/g, '-'));
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, OWNER_FILE), String(process.pid));
+      return () => rm(lock, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number(await readFile(join(lock, OWNER_FILE), 'utf8').catch(() => 'NaN'));
+      if (Number.isInteger(owner) && !isAlive(owner)) await rm(lock, { recursive: true, force: true });
+      else await sleep(500);
+    }
+  }
+}
+
 export async function startEnv(name: string): Promise<TestEnv> {
+  const unlock = await lockName(name);
+  try {
+    return await startLockedEnv(name, unlock);
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
+}
+
+async function startLockedEnv(name: string, unlock: () => Promise<void>): Promise<TestEnv> {
   await reapStaleEnvs();
   // unix socket paths must stay under 108 bytes, so the name is kept short
   const shortName = name.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 24);
@@ -131,7 +165,7 @@ export async function startEnv(name: string): Promise<TestEnv> {
       NETCONFPATH: netconfPath,
       CNI_PATH,
     },
-    stop: () => (stopping ??= teardown(dir, address, daemon)),
+    stop: () => (stopping ??= teardown(dir, address, daemon).finally(unlock)),
   };
 
   const deadline = Date.now() + 30_000;
