@@ -1,7 +1,7 @@
 /** How one container is attached to its CNI networks: IDs, interface names, CNI args, capabilities. */
 import type { CapabilityArgs, CniArgs, RuntimeConf } from '../../interfaces/cni.ts';
 import type { NerdctlPortMapping } from '../../domain/publish/stored-port-mapping.ts';
-import { Labels } from '../../domain/labels.ts';
+import { decodeContainerLabels } from '../../domain/labels.ts';
 import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
 
 /** The bridge plugin's default link name when the conf gives none. */
@@ -34,18 +34,17 @@ export function runtimeConfFor(input: {
   annotations: Record<string, string>;
   portMappings: readonly NerdctlPortMapping[];
 }): RuntimeConf {
-  const { annotations, index } = input;
+  const { index } = input;
+  const labels = decodeContainerLabels(input.annotations);
   const args: [string, string][] = [['IgnoreUnknown', '1']];
   const capabilityArgs: CapabilityArgs = {};
   if (index === 0) {
-    const ip = annotations[Labels.ip];
-    const mac = annotations[Labels.macAddress];
-    const ip6 = annotations[Labels.ip6];
+    const { ip, macAddress: mac, ip6 } = labels;
     if (ip) args.push(['IP', ip]);
     if (mac) args.push(['MAC', mac]);
     if (ip6) capabilityArgs.ips = [ip6];
   }
-  const hostname = annotations[Labels.hostname];
+  const { hostname } = labels;
   if (hostname) args.push(['NERDCTL_CNI_DHCP_HOSTNAME', hostname]);
   if (input.portMappings.length > 0) capabilityArgs.portMappings = toCapabilityPortMappings(input.portMappings);
   return {

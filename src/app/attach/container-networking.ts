@@ -4,7 +4,7 @@
  * networking side, on one object.
  */
 import { join } from 'node:path';
-import { Labels } from '../../domain/labels.ts';
+import { decodeIdentityLabels } from '../../domain/labels.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
 import { assertPortsFree, fromNerdctlPortMapping, type PortMapping } from '../../domain/publish/index.ts';
@@ -82,7 +82,7 @@ export class ContainerNetworking {
     return {
       id: c.id,
       pid: c.pid,
-      namespace: c.labels[Labels.namespace] ?? this.namespace,
+      namespace: decodeIdentityLabels(c.labels).namespace ?? this.namespace,
       stateDir: c.stateDir,
       annotations: c.labels,
     };

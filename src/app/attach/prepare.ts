@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { usage } from '../../domain/errors.ts';
-import { Labels } from '../../domain/labels.ts';
+import { encodeContainerLabels } from '../../domain/labels.ts';
 import { buildResolvConf, parseResolvConf, renderResolvConf, type ResolvMode } from '../../domain/dns/resolv-conf.ts';
 import { assertMacAddressSupported, parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
 import { networkModeToList } from '../../domain/network-mode.ts';
@@ -143,19 +143,18 @@ export async function prepareNetworking(
         });
   if (requests.length === 0) await deps.state.writeNetworkConfig(stateDir, { portMappings: [] });
 
-  const labels: Record<string, string> = {
-    [Labels.networks]: JSON.stringify(networkModeToList(mode)),
-    [Labels.hostname]: hostname,
-  };
-  if (flags.domainname) labels[Labels.domainname] = flags.domainname;
-  if (extraHosts.length > 0) labels[Labels.extraHosts] = JSON.stringify(extraHosts);
-  if (flags.ip) labels[Labels.ip] = flags.ip;
-  if (flags.ip6) labels[Labels.ip6] = flags.ip6;
-  if (flags.macAddress) labels[Labels.macAddress] = flags.macAddress;
-  if (flags.dns.length + flags.dnsSearch.length + flags.dnsOptions.length > 0) {
-    labels[Labels.dns] = JSON.stringify({ DNSServers: flags.dns, DNSSearchDomains: flags.dnsSearch, DNSResolvConfOptions: flags.dnsOptions });
-  }
-  if (flags.expose.length > 0) labels[Labels.exposedPorts] = JSON.stringify(flags.expose);
+  const hasDns = flags.dns.length + flags.dnsSearch.length + flags.dnsOptions.length > 0;
+  const labels = encodeContainerLabels({
+    networks: networkModeToList(mode),
+    hostname,
+    domainname: flags.domainname,
+    extraHosts,
+    ip: flags.ip,
+    ip6: flags.ip6,
+    macAddress: flags.macAddress,
+    dns: hasDns ? { DNSServers: flags.dns, DNSSearchDomains: flags.dnsSearch, DNSResolvConfOptions: flags.dnsOptions } : undefined,
+    exposedPorts: flags.expose,
+  });
 
   return {
     network: networkNamespace(mode, join_),

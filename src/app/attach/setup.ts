@@ -3,8 +3,7 @@
  * it in the hosts files of every container it shares a network with.
  */
 import type { HookContainer } from '../../domain/oci/state.ts';
-import { jsonListAnnotation } from '../../domain/oci/state.ts';
-import { Labels } from '../../domain/labels.ts';
+import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
@@ -13,7 +12,7 @@ import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
 
 export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
-  const netRefs = jsonListAnnotation(c.annotations, Labels.networks);
+  const netRefs = decodeContainerLabels(c.annotations).networks;
   const mode = parseNetworkMode(netRefs);
   // host, none, container: and ns: need no CNI; their files were written at create.
   if (mode.kind !== 'cni') return;
@@ -73,17 +72,18 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer)
 }
 
 export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): HostsMeta {
+  const labels = decodeContainerLabels(c.annotations);
   const extraHosts: Record<string, string> = {};
-  for (const entry of jsonListAnnotation(c.annotations, Labels.extraHosts)) {
+  for (const entry of labels.extraHosts) {
     const sep = entry.indexOf(':');
     extraHosts[entry.slice(0, sep)] = entry.slice(sep + 1);
   }
   return {
     ID: c.id,
     Networks: networks,
-    Hostname: c.annotations[Labels.hostname] ?? '',
-    Domainname: c.annotations[Labels.domainname] ?? '',
+    Hostname: labels.hostname ?? '',
+    Domainname: labels.domainname ?? '',
     ExtraHosts: extraHosts,
-    Name: c.annotations[Labels.name] ?? '',
+    Name: labels.name ?? '',
   };
 }

@@ -5,10 +5,9 @@
  */
 import { ErrorList } from '../../domain/errors.ts';
 import { parseConfList, type NetworkConfigList } from '../../domain/cni/net-conf.ts';
-import { Labels } from '../../domain/labels.ts';
+import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
-import { jsonListAnnotation } from '../../domain/oci/state.ts';
 import type { AttachDeps } from './deps.ts';
 import { cniContainerId, runtimeConfFor } from './attachment.ts';
 
@@ -20,7 +19,7 @@ export async function teardownContainerNetworks(deps: AttachDeps, c: HookContain
     return;
   }
   const errors = new ErrorList();
-  const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
+  const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
   // Independent steps under their own locks: the hosts files and the port reserver
   // need not wait for the plugins (~40 ms of a postStop). Errors keep this order.
   const steps = [
@@ -55,7 +54,7 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     });
   }
   if (targets.length === 0) {
-    const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
+    const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
     const refs = mode.kind === 'cni' ? mode.networks : [];
     for (const [index, ref] of refs.entries()) {
       await errors.attempt(async () => {
@@ -89,7 +88,7 @@ function masquerades(list: NetworkConfigList): boolean {
  * left to do.
  */
 export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise<void> {
-  const mode = parseNetworkMode(jsonListAnnotation(c.annotations, Labels.networks));
+  const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
   const lifecycle = await deps.state.readLifecycle(c.stateDir);
   await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });
   if (mode.kind !== 'cni') return;

@@ -1,6 +1,6 @@
 /** A container as the commands show it: containerd's record plus its task and our labels. */
 import { findContainer } from '../../domain/container-ref.ts';
-import { Labels } from '../../domain/labels.ts';
+import { decodeIdentityLabels } from '../../domain/labels.ts';
 import type { ContainerRecord, TaskInfo } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import type { NetworkedContainer } from '../attach/container-networking.ts';
@@ -16,10 +16,10 @@ export interface ContainerView {
 export function toView(ctx: ContainerContext, record: ContainerRecord, task: TaskInfo | undefined): ContainerView {
   return {
     id: record.id,
-    name: record.labels[Labels.name],
+    name: decodeIdentityLabels(record.labels).name,
     record,
     task,
-    stateDir: record.labels[Labels.stateDir] ?? ctx.layout.containerDir(ctx.namespace, record.id),
+    stateDir: decodeIdentityLabels(record.labels).stateDir ?? ctx.layout.containerDir(ctx.namespace, record.id),
   };
 }
 
@@ -35,7 +35,7 @@ export function isRunning(task: TaskInfo | undefined): boolean {
 /** Looks a container up by full ID, name or unique ID prefix. */
 export async function findContainerView(ctx: ContainerContext, ref: string): Promise<ContainerView> {
   const records = await ctx.runtime.listContainers();
-  const found = findContainer(ref, records.map((record) => ({ id: record.id, name: record.labels[Labels.name], record })));
+  const found = findContainer(ref, records.map((record) => ({ id: record.id, name: decodeIdentityLabels(record.labels).name, record })));
   return toView(ctx, found.record, await ctx.runtime.getTask(found.id));
 }
 

@@ -4,7 +4,7 @@
  * Paths: `<dataRoot>/<hash>/containers/<ns>/<id>/`, `names/<ns>/<name>`.
  */
 import { defaultContainerName, newContainerId } from '../../domain/container-ref.ts';
-import { LABEL_PREFIX, Labels } from '../../domain/labels.ts';
+import { LABEL_PREFIX, encodeContainerLabels } from '../../domain/labels.ts';
 import type { NetworkFlags } from '../../domain/network-flags.ts';
 import { buildOciSpec } from '../../domain/oci/spec.ts';
 import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
@@ -66,11 +66,8 @@ export async function createContainer(
     const [passwd, group] = userNeedsLookup(user) ? await ctx.host.readRootfsFiles(rootfs, ['etc/passwd', 'etc/group']) : [];
     const labels: Record<string, string> = {
       ...input.labels,
-      [Labels.name]: name,
-      [Labels.namespace]: ctx.namespace,
-      [Labels.stateDir]: stateDir,
+      ...encodeContainerLabels({ name, namespace: ctx.namespace, stateDir, autoRemove: input.autoRemove }),
       ...net.labels,
-      ...(input.autoRemove ? { [Labels.autoRemove]: 'true' } : {}),
     };
     const spec = buildOciSpec({
       id,

@@ -2,7 +2,7 @@
  * `inspect CTR`: Docker-compatible JSON. NetworkSettings comes from the CNI
  * results the hook recorded, keyed by the real network names.
  */
-import { Labels } from '../../domain/labels.ts';
+import { decodeContainerLabels, type DnsLabel } from '../../domain/labels.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning, networked } from './container-view.ts';
 import { dockerPortMap, type DockerPortBinding } from '../../domain/publish/index.ts';
@@ -57,8 +57,9 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
   const process = record.spec.process;
   const [path = '', ...args] = process?.args ?? [];
   const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir).catch(() => ({ started_at: undefined }));
-  const networks = JSON.parse(record.labels[Labels.networks] ?? '[]') as string[];
-  const dns = JSON.parse(record.labels[Labels.dns] ?? '{}') as { DNSServers?: string[]; DNSSearchDomains?: string[]; DNSResolvConfOptions?: string[] };
+  const labels = decodeContainerLabels(record.labels);
+  const { networks } = labels;
+  const dns: Partial<DnsLabel> = labels.dns ?? {};
   const status = isRunning(view.task) ? (task!.status === 'running' ? 'running' : 'paused') : task ? 'exited' : 'created';
   return {
     Id: record.id,
@@ -77,7 +78,7 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
     Image: record.image,
     Name: view.name ?? '',
     Config: {
-      Hostname: record.spec.hostname ?? record.labels[Labels.hostname] ?? '',
+      Hostname: record.spec.hostname ?? labels.hostname ?? '',
       Env: process?.env ?? [],
       Cmd: process?.args ?? [],
       Entrypoint: null,
@@ -87,12 +88,12 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
     },
     HostConfig: {
       NetworkMode: networks[0] ?? '',
-      AutoRemove: record.labels[Labels.autoRemove] === 'true',
+      AutoRemove: labels.autoRemove,
       PortBindings: dockerPortMap(await ctx.networking.portMappings(view)),
       Dns: dns.DNSServers ?? [],
       DnsSearch: dns.DNSSearchDomains ?? [],
       DnsOptions: dns.DNSResolvConfOptions ?? [],
-      ExtraHosts: JSON.parse(record.labels[Labels.extraHosts] ?? '[]') as string[],
+      ExtraHosts: labels.extraHosts,
       UTSMode: record.spec.linux.namespaces.some((n) => n.type === 'uts') ? '' : 'host',
     },
     ...ctx.networking.paths(networked(view)),

@@ -33,13 +33,3 @@ export function parseOciState(text: string): HookContainer {
   return { id: state.id, pid: state.pid ?? 0, namespace, stateDir, annotations };
 }
 
-/** JSON-array annotation, empty when absent. */
-export function jsonListAnnotation(annotations: Record<string, string>, key: string): string[] {
-  const raw = annotations[key];
-  if (!raw) return [];
-  const value = JSON.parse(raw) as unknown;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw invalid(`oci-hook: annotation ${key} is not a JSON string array: ${raw}`);
-  }
-  return value;
-}
