@@ -1,0 +1,42 @@
+/**
+ * The host-state baseline (test/e2e/host-state.ts) sees what a published
+ * container adds, and nothing once it is removed. Network gc-hs in
+ * 10.211.1.0/24, host ports 39100-39109.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { diffHostState, snapshotHostState, waitForHostState, type HostStateScope } from '../host-state.ts';
+
+const NET = 'gc-hs';
+const PORT = 39100;
+const scope: HostStateScope = { networks: [NET], ports: [39100, 39109] };
+
+describe('host state baseline', { timeout: 180_000 }, () => {
+  let env: TestEnv;
+  const ok = async (args: string[]) => {
+    const r = await tsnerd(env, args);
+    assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  before(async () => {
+    env = await startEnv('gc-host-state');
+    await importTestImage(env);
+    await ok(['network', 'create', NET, '--subnet', '10.211.1.0/24']);
+  });
+  after(() => env.stop());
+
+  it('shows every kind of state a published container holds, and none after rm -f', async () => {
+    const baseline = await snapshotHostState(env, scope);
+    await ok(['run', '-d', '--name', 'gc-hs-a', '--net', NET, '-p', `127.0.0.1:${PORT}:80`, 'busybox', 'sleep', '300']);
+    const running = await snapshotHostState(env, scope);
+    const kinds = new Set(diffHostState(baseline, running).map((l) => l.split(':')[0]));
+    for (const kind of ['bridges', 'veths', 'iptables-rules', 'iptables-chains', 'host-local', 'cni-cache', 'listening', 'hosts-lines', 'data-store', 'containerd']) {
+      assert.ok(kinds.has(kind), `no ${kind} difference while the container runs: ${[...kinds].join(', ')}`);
+    }
+    await ok(['rm', '-f', 'gc-hs-a']);
+    // The bridge stays (CNI never deletes it): compare against the state with the bridge.
+    const withBridge = { ...baseline, bridges: running.bridges };
+    assert.deepEqual(await waitForHostState(env, scope, withBridge), []);
+  });
+});
