@@ -22,3 +22,9 @@ export const CONFLIST_PREFIX = 'nerdctl-';
 export const CONFLIST_SUFFIX = '.conflist';
 export const LOCK_FILE = '.nerdctl.lock';
 export const DHCP_SOCKET = '/run/cni/dhcp.sock';
+
+/**
+ * Network label `tsnerd/dns`: "false" on a network created with --disable-dns.
+ * A label (nerdctlLabels) rather than a new conflist key, so nerdctl reads the file unchanged.
+ */
+export const DNS_LABEL = 'tsnerd/dns';

@@ -5,7 +5,7 @@
  */
 import * as z from '../zod.ts';
 import type { AnyConflist, AnyPlugin } from './conflist-schema.ts';
-import { CNI_VERSION, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, type PseudoNetworkName } from './constants.ts';
+import { CNI_VERSION, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, DNS_LABEL, type PseudoNetworkName } from './constants.ts';
 import { shortId } from '../container-ref.ts';
 
 export interface Network {
@@ -146,3 +146,17 @@ export function bridgeLinkName(n: Network): string | undefined {
   return main?.type === 'bridge' && typeof main['bridge'] === 'string' ? main['bridge'] : undefined;
 }
 
+
+/**
+ * The embedded resolver serves user-defined bridge networks (Docker's split:
+ * not the default `bridge`), unless created with --disable-dns.
+ */
+export function isDnsEnabled(n: Network): boolean {
+  return !n.pseudo && networkDriver(n) === 'bridge' && !isDefaultNetwork(n) && n.labels[DNS_LABEL] !== 'false';
+}
+
+/** The gateway addresses of a network (where its resolver listens), IPv4 first. */
+export function networkGateways(n: Network): string[] {
+  const gateways = networkSubnets(n).flatMap((s) => (s.gateway === undefined ? [] : [s.gateway]));
+  return [...gateways.filter((g) => !g.includes(':')), ...gateways.filter((g) => g.includes(':'))];
+}

@@ -1,0 +1,134 @@
+/**
+ * UDP and TCP port 53 on every gateway address of the record set. A gateway
+ * whose bridge is not up yet (EADDRNOTAVAIL) is retried by the caller's
+ * timer; a gateway that leaves the record set is closed. TCP carries
+ * length-prefixed messages (RFC 7766), several per connection.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import type { Transport } from './handler.ts';
+
+const DNS_PORT = 53;
+const TCP_IDLE_MS = 10_000;
+const MAX_TCP_CONNECTIONS = 256;
+
+export type QueryHandler = (msg: Buffer, gateway: string, transport: Transport) => Promise<Buffer | undefined>;
+
+interface Listener {
+  udp: UdpSocket;
+  tcp: Server;
+}
+
+export class GatewayListeners {
+  private readonly bound = new Map<string, Listener>();
+  private readonly binding = new Set<string>();
+  private readonly failed = new Map<string, string>();
+  private readonly handle: QueryHandler;
+  private readonly log: (line: string) => void;
+  private readonly port: number;
+  private connections = 0;
+
+  constructor(handle: QueryHandler, log: (line: string) => void, port = DNS_PORT) {
+    this.handle = handle;
+    this.log = log;
+    this.port = port;
+  }
+
+  /** Listens on exactly `gateways`; resolves once every new bind was tried. */
+  async reconcile(gateways: readonly string[]): Promise<void> {
+    const wanted = new Set(gateways);
+    for (const [gw, l] of this.bound) {
+      if (wanted.has(gw)) continue;
+      this.bound.delete(gw);
+      close(l);
+      this.log(`closed ${gw}`);
+    }
+    for (const gw of this.failed.keys()) if (!wanted.has(gw)) this.failed.delete(gw);
+    await Promise.all(gateways.filter((gw) => !this.bound.has(gw) && !this.binding.has(gw)).map((gw) => this.bind(gw)));
+  }
+
+  /** Gateways whose bind failed (their bridge may come later). */
+  failures(): Map<string, string> {
+    return this.failed;
+  }
+
+  closeAll(): void {
+    for (const l of this.bound.values()) close(l);
+    this.bound.clear();
+  }
+
+  private async bind(gw: string): Promise<void> {
+    this.binding.add(gw);
+    const udp = createSocket({ type: isIPv6(gw) ? 'udp6' : 'udp4' });
+    const tcp = createServer((socket) => this.serveTcp(socket, gw));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: gw, port: this.port, exclusive: true }, () => resolve());
+      });
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: gw, port: this.port, exclusive: true }, () => resolve());
+      });
+      udp.removeAllListeners('error');
+      tcp.removeAllListeners('error');
+      udp.on('error', (err) => this.log(`udp ${gw}: ${err.message}`));
+      tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
+      udp.on('message', (msg, rinfo) => {
+        this.handle(msg, gw, 'udp').then(
+          (reply) => reply && udp.send(reply, rinfo.port, rinfo.address, () => undefined),
+          () => undefined,
+        );
+      });
+      this.bound.set(gw, { udp, tcp });
+      if (this.failed.delete(gw)) this.log(`listening on ${gw} (retried)`);
+      else this.log(`listening on ${gw}`);
+    } catch (err) {
+      close({ udp, tcp });
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      if (this.failed.get(gw) !== code) this.log(`cannot listen on ${gw}:${this.port}: ${code}`);
+      this.failed.set(gw, code);
+    } finally {
+      this.binding.delete(gw);
+    }
+  }
+
+  private serveTcp(socket: Socket, gw: string): void {
+    if (this.connections >= MAX_TCP_CONNECTIONS) {
+      socket.destroy();
+      return;
+    }
+    this.connections++;
+    socket.once('close', () => this.connections--);
+    socket.on('error', () => undefined);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    let buffered: Buffer = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const size = buffered.readUInt16BE(0);
+        if (buffered.length < size + 2) break;
+        const msg = buffered.subarray(2, size + 2);
+        buffered = buffered.subarray(size + 2);
+        // Answers go out in query order (pipelined queries, RFC 7766 allows either).
+        chain = chain.then(async () => {
+          const reply = await this.handle(msg, gw, 'tcp').catch(() => undefined);
+          if (!reply || socket.destroyed) return;
+          const length = Buffer.alloc(2);
+          length.writeUInt16BE(reply.length);
+          socket.write(Buffer.concat([length, reply]));
+        });
+      }
+    });
+  }
+}
+
+function close(l: Listener): void {
+  try {
+    l.udp.close();
+  } catch {
+    // never bound
+  }
+  l.tcp.close();
+}

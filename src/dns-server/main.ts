@@ -1,0 +1,140 @@
+/**
+ * The embedded DNS resolver of tsnerd's bridge networks: one process per data
+ * store, serving every DNS-enabled network on its gateway address (UDP and
+ * TCP 53). Its only input is the record set the OCI hook keeps in
+ * `<dns dir>/records.json`: a change there (inotify, plus a 1 s mtime check)
+ * is served from the next query on, so a crash or a kill loses nothing.
+ * Started and stopped by src/adapters/dns/process-dns-server.ts.
+ *
+ * argv: <dns dir> [--port N] (another port than 53: tests and benchmarks)
+ * fd 3 (optional): readiness pipe, one JSON line {"ok":true,...} once the
+ * records are loaded and every gateway was tried. The pid file
+ * (<dns dir>/server.pid) is written before that line.
+ */
+import { closeSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DnsRecordSet, emptyRecordSet } from '../domain/dns/records.ts';
+import { DnsZones } from '../domain/dns/zone.ts';
+import { handleQuery } from './handler.ts';
+import { ResolvConfForwarder } from './forwarder.ts';
+import { GatewayListeners } from './listeners.ts';
+
+export const RECORDS_FILE = 'records.json';
+export const PID_FILE = 'server.pid';
+/** Overrides the host's resolv.conf as the source of upstream servers when present. */
+export const UPSTREAM_FILE = 'resolv.conf';
+const READY_FD = 3;
+const POLL_MS = 1_000;
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function parseArgs(argv: readonly string[]): { dir: string; port: number } {
+  const [dir, flag, value] = argv;
+  if (!dir) throw new Error('usage: dns-server <dns dir> [--port N]');
+  const port = flag === '--port' ? Number(value) : 53;
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid port "${value}"`);
+  return { dir, port };
+}
+
+function report(message: Record<string, unknown>): void {
+  try {
+    writeSync(READY_FD, `${JSON.stringify(message)}\n`);
+    closeSync(READY_FD);
+  } catch {
+    // started without a readiness pipe, or the starter went away
+  }
+}
+
+class RecordSource {
+  private readonly path: string;
+  private stamp = '';
+  zones = new DnsZones(emptyRecordSet());
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Re-reads the file when it changed; false when it did not. A broken file keeps the last good records. */
+  reload(): boolean {
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : 'none';
+    if (stamp === this.stamp) return false;
+    this.stamp = stamp;
+    if (!st) {
+      this.zones = new DnsZones(emptyRecordSet());
+      return true;
+    }
+    try {
+      const parsed = DnsRecordSet.safeParse(JSON.parse(readFileSync(this.path, 'utf8')));
+      if (!parsed.success) throw new Error(parsed.error.message);
+      this.zones = new DnsZones(parsed.data);
+    } catch (err) {
+      log(`ignoring ${this.path}: ${(err as Error).message}`);
+    }
+    return true;
+  }
+}
+
+async function main(): Promise<void> {
+  const { dir, port } = parseArgs(process.argv.slice(2));
+  const source = new RecordSource(join(dir, RECORDS_FILE));
+  const forwarder = new ResolvConfForwarder([join(dir, UPSTREAM_FILE), '/etc/resolv.conf'], (ip) => source.zones.hasGateway(ip));
+  const listeners = new GatewayListeners(
+    (msg, gateway, transport) => handleQuery(msg, { zones: source.zones, forwarder, gateway, transport }),
+    log,
+    port,
+  );
+
+  let syncing: Promise<void> | undefined;
+  let again = false;
+  const sync = (): Promise<void> => {
+    if (syncing) {
+      again = true;
+      return syncing;
+    }
+    syncing = (async () => {
+      do {
+        again = false;
+        const changed = source.reload();
+        if (changed || listeners.failures().size > 0) await listeners.reconcile(source.zones.gateways());
+      } while (again);
+    })().finally(() => (syncing = undefined));
+    return syncing;
+  };
+
+  await sync();
+  // The file is replaced by rename: watch the directory.
+  watch(dir, { persistent: false }, (_event, name) => {
+    if (name === RECORDS_FILE || name === null) void sync();
+  }).on('error', (err) => log(`watch: ${err.message}`));
+  setInterval(() => void sync(), POLL_MS);
+
+  const pidFile = join(dir, PID_FILE);
+  const stop = (): void => {
+    listeners.closeAll();
+    try {
+      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
+    } catch {
+      // already gone
+    }
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
+  renameSync(`${pidFile}.tmp`, pidFile);
+  const failed = Object.fromEntries(listeners.failures());
+  log(`ready: ${source.zones.gateways().length} gateways, port ${port}`);
+  report({ ok: true, failed });
+}
+
+try {
+  await main();
+} catch (err) {
+  report({ ok: false, message: (err as Error).message });
+  log(`fatal: ${(err as Error).message}`);
+  process.exit(1);
+}

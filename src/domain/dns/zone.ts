@@ -1,0 +1,125 @@
+/**
+ * The embedded resolver's answers, from the record set: per network, its
+ * containers' names (short and `NAME.NETWORK`), A/AAAA (round-robin when a
+ * name has several addresses) and PTR for their IPs. Unknown names in the
+ * network's own domain are NXDOMAIN; anything else is forwarded, except on an
+ * internal network, which has no way out (SERVFAIL, as a resolver without
+ * upstream servers answers).
+ */
+import { isIPv4 } from 'node:net';
+import type { DnsRecordSet } from './records.ts';
+
+/** Long enough for clients that cache, short enough that a replaced container is not served long. */
+export const LOCAL_TTL = 60;
+
+export interface LocalRecord {
+  name: string;
+  type: 'A' | 'AAAA' | 'PTR';
+  ttl: number;
+  data: string;
+}
+
+export type ZoneAnswer =
+  | { kind: 'local'; rcode: 'NOERROR' | 'NXDOMAIN'; answers: LocalRecord[] }
+  | { kind: 'forward' }
+  | { kind: 'servfail' };
+
+interface NameEntry {
+  v4: string[];
+  v6: string[];
+  /** Round-robin position: each answer starts one address further. */
+  turn: number;
+}
+
+interface NetworkZone {
+  name: string;
+  domain: string;
+  internal: boolean;
+  names: Map<string, NameEntry>;
+  ptr: Map<string, string>;
+}
+
+/** An immutable snapshot of the record set, indexed for lookups by the address a query arrived on. */
+export class DnsZones {
+  private readonly byGateway = new Map<string, NetworkZone>();
+
+  constructor(set: DnsRecordSet) {
+    const zones = new Map<string, NetworkZone>();
+    for (const [name, net] of Object.entries(set.networks)) {
+      const zone: NetworkZone = { name, domain: name.toLowerCase(), internal: net.internal, names: new Map(), ptr: new Map() };
+      zones.set(name, zone);
+      for (const gw of net.gateways) this.byGateway.set(gw, zone);
+    }
+    // Sorted keys: the same record set gives the same answer order in every process.
+    for (const key of Object.keys(set.endpoints).sort()) {
+      const e = set.endpoints[key]!;
+      const zone = zones.get(e.network);
+      if (!zone) continue;
+      for (const n of [...e.names, ...e.aliases]) {
+        for (const fqdn of [n.toLowerCase(), `${n.toLowerCase()}.${zone.domain}`]) {
+          let entry = zone.names.get(fqdn);
+          if (!entry) zone.names.set(fqdn, (entry = { v4: [], v6: [], turn: 0 }));
+          for (const ip of e.ips) {
+            const list = isIPv4(ip) ? entry.v4 : entry.v6;
+            if (!list.includes(ip)) list.push(ip);
+          }
+        }
+      }
+      const primary = e.names[0];
+      if (primary !== undefined) for (const ip of e.ips) zone.ptr.set(reverseName(ip), `${primary}.${zone.name}`);
+    }
+  }
+
+  /** The gateway addresses to listen on. */
+  gateways(): string[] {
+    return [...this.byGateway.keys()];
+  }
+
+  hasGateway(ip: string): boolean {
+    return this.byGateway.has(ip);
+  }
+
+  /** `qname` as the client wrote it (its case is kept in the answer); `gateway` is where it arrived. */
+  answer(gateway: string, qname: string, qtype: string): ZoneAnswer {
+    const zone = this.byGateway.get(gateway);
+    if (!zone) return { kind: 'servfail' };
+    const name = qname.replace(/\.$/, '').toLowerCase();
+    const ptr = zone.ptr.get(name);
+    if (ptr !== undefined) {
+      return { kind: 'local', rcode: 'NOERROR', answers: qtype === 'PTR' || qtype === 'ANY' ? [{ name: qname, type: 'PTR', ttl: LOCAL_TTL, data: ptr }] : [] };
+    }
+    const entry = zone.names.get(name);
+    if (entry) return { kind: 'local', rcode: 'NOERROR', answers: addressAnswers(qname, qtype, entry) };
+    if (name === zone.domain || name.endsWith(`.${zone.domain}`)) return { kind: 'local', rcode: 'NXDOMAIN', answers: [] };
+    return zone.internal ? { kind: 'servfail' } : { kind: 'forward' };
+  }
+}
+
+function addressAnswers(qname: string, qtype: string, entry: NameEntry): LocalRecord[] {
+  const turn = entry.turn++;
+  const out: LocalRecord[] = [];
+  if (qtype === 'A' || qtype === 'ANY') for (const ip of rotate(entry.v4, turn)) out.push({ name: qname, type: 'A', ttl: LOCAL_TTL, data: ip });
+  if (qtype === 'AAAA' || qtype === 'ANY') for (const ip of rotate(entry.v6, turn)) out.push({ name: qname, type: 'AAAA', ttl: LOCAL_TTL, data: ip });
+  return out;
+}
+
+function rotate<T>(list: readonly T[], turn: number): T[] {
+  if (list.length < 2) return [...list];
+  const k = turn % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** in-addr.arpa / ip6.arpa name of an address (lower case, no trailing dot). */
+export function reverseName(ip: string): string {
+  if (isIPv4(ip)) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+  return `${expandIPv6(ip).split('').reverse().join('.')}.ip6.arpa`;
+}
+
+/** 32 hex digits of an IPv6 address. */
+function expandIPv6(ip: string): string {
+  const [head = '', tail] = ip.toLowerCase().split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.map((g) => g.padStart(4, '0')).join('');
+}

@@ -1,0 +1,154 @@
+/**
+ * The resolver process against real sockets on a loopback address (no root:
+ * port 41053 on a random 127.216.x.y), fed by a records.json in a temp dir.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as dnsPacket from 'dns-packet';
+import { applyJoin, emptyRecordSet, type DnsRecordSet } from '../../../src/domain/dns/records.ts';
+
+const PORT = 41053;
+const SERVER = new URL('../../../src/dns-server/main.ts', import.meta.url).pathname;
+const GW = `127.216.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+
+function records(extra: { id: string; name: string; ip: string }[]): DnsRecordSet {
+  let set = emptyRecordSet();
+  for (const c of [{ id: 'aaaa', name: 'a', ip: '10.216.9.2' }, ...extra]) {
+    set = applyJoin(set, { namespace: 'default', id: c.id, endpoints: [{ network: 'dns-unit', record: { gateways: [GW], internal: false }, names: [c.name], aliases: [], ips: [c.ip] }] });
+  }
+  return set;
+}
+
+async function writeRecords(dir: string, set: DnsRecordSet): Promise<void> {
+  await writeFile(join(dir, 'records.json.tmp'), JSON.stringify(set));
+  await rename(join(dir, 'records.json.tmp'), join(dir, 'records.json'));
+}
+
+function udpRaw(msg: Buffer, timeoutMs = 1000): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const t = setTimeout(() => { s.close(); resolve(undefined); }, timeoutMs);
+    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m); });
+    s.send(msg, PORT, GW);
+  });
+}
+
+async function query(name: string, type: dnsPacket.RecordType = 'A'): Promise<dnsPacket.DecodedPacket> {
+  const reply = await udpRaw(dnsPacket.encode({ id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }] }));
+  assert.ok(reply, `no answer for ${name}`);
+  return dnsPacket.decode(reply);
+}
+
+function tcpQuery(name: string): Promise<dnsPacket.Packet> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: GW, port: PORT });
+    const msg = dnsPacket.streamEncode({ id: 7, type: 'query', questions: [{ name, type: 'A' }] });
+    let buf = Buffer.alloc(0);
+    sock.on('connect', () => sock.write(msg));
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) { sock.destroy(); resolve(dnsPacket.streamDecode(buf)); }
+    });
+    sock.on('error', reject);
+  });
+}
+
+/** The header's RCODE by name (the typings do not declare dns-packet's decoded `rcode`). */
+const rcodeOf = (p: dnsPacket.Packet) => ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP'][(p.flags ?? 0) & 0xf];
+const addresses = (p: dnsPacket.Packet) => (p.answers ?? []).map((a) => (a as { data: string }).data);
+
+describe('dns-server process', () => {
+  let dir: string;
+  let child: ChildProcess;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dns-unit-'));
+    await writeRecords(dir, records([]));
+    await writeFile(join(dir, 'resolv.conf'), ''); // no upstreams: forwarded names get SERVFAIL
+    child = spawn(process.execPath, [SERVER, dir, '--port', String(PORT)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const ready = await new Promise<string>((resolve) => {
+      let text = '';
+      child.stdio[3]!.on('data', (d: Buffer) => (text += d.toString()));
+      child.stdio[3]!.on('close', () => resolve(text));
+    });
+    assert.match(ready, /"ok":true/);
+  });
+
+  after(async () => {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers a local name over UDP and TCP, and NXDOMAIN in its own domain', async () => {
+    assert.deepEqual(addresses(await query('a')), ['10.216.9.2']);
+    assert.deepEqual(addresses(await tcpQuery('a.dns-unit')), ['10.216.9.2']);
+    const nx = await query('zz.dns-unit');
+    assert.equal(rcodeOf(nx), 'NXDOMAIN');
+    assert.equal(nx.id, 4242);
+    assert.equal(rcodeOf(await query('example.invalid')), 'SERVFAIL');
+  });
+
+  it('serves a change of the record file from the next queries on, without a restart', async () => {
+    await writeRecords(dir, records([{ id: 'bbbb', name: 'b', ip: '10.216.9.3' }]));
+    let answer: string[] = [];
+    for (let i = 0; i < 50 && answer.length === 0; i++) {
+      answer = addresses(await query('b'));
+      if (answer.length === 0) await sleep(10);
+    }
+    assert.deepEqual(answer, ['10.216.9.3']);
+    await writeRecords(dir, records([]));
+    let rcode = '';
+    for (let i = 0; i < 50 && rcode !== 'NXDOMAIN'; i++) {
+      rcode = rcodeOf(await query('b.dns-unit')) ?? '';
+      if (rcode !== 'NXDOMAIN') await sleep(10);
+    }
+    assert.equal(rcode, 'NXDOMAIN');
+  });
+
+  it('survives malformed packets and keeps answering', async () => {
+    const good = dnsPacket.encode({ id: 1, type: 'query', questions: [{ name: 'a', type: 'A' }] });
+    const wrongCounts = Buffer.from(good);
+    wrongCounts.writeUInt16BE(0xffff, 4); // 65535 questions announced, one present
+    wrongCounts.writeUInt16BE(0xffff, 6);
+    // A name that is a compression pointer to itself (offset 12), and one pointing forward.
+    const header = good.subarray(0, 12);
+    const selfLoop = Buffer.concat([header, Buffer.from([0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01])]);
+    const forward = Buffer.concat([header, Buffer.from([0xc0, 0x20, 0x00, 0x01, 0x00, 0x01])]);
+    const longLabels = Buffer.concat([header, Buffer.alloc(300, 0x3f)]);
+    const oversized = Buffer.concat([good, Buffer.alloc(60_000, 0xab)]);
+    const badLabel = Buffer.concat([header, Buffer.from([0x80, 0x01, 0x00])]);
+    const response = Buffer.from(good);
+    response.writeUInt16BE(0x8000, 2); // a response: must not be answered
+    const cases = [Buffer.alloc(0), Buffer.from([1, 2, 3]), good.subarray(0, 12), good.subarray(0, good.length - 3), wrongCounts, selfLoop, forward, longLabels, oversized, badLabel];
+    for (const bad of cases) {
+      const reply = await udpRaw(bad, 300);
+      if (reply) assert.equal(dnsPacket.decode(reply).type, 'response');
+    }
+    assert.equal(await udpRaw(response, 300), undefined);
+    const formerr = await udpRaw(selfLoop);
+    assert.equal(formerr && rcodeOf(dnsPacket.decode(formerr)), 'FORMERR');
+    // TCP: a length prefix promising more than is sent, then garbage, then a close.
+    await new Promise<void>((resolve) => {
+      const sock = connect({ host: GW, port: PORT }, () => sock.end(Buffer.from([0xff, 0xff, 1, 2, 3])));
+      sock.on('close', () => resolve());
+      sock.on('error', () => resolve());
+    });
+    assert.equal(child.exitCode, null);
+    assert.deepEqual(addresses(await query('a')), ['10.216.9.2']);
+    assert.deepEqual(addresses(await tcpQuery('a')), ['10.216.9.2']);
+  });
+
+  it('keeps the last good records when the file is broken', async () => {
+    await writeFile(join(dir, 'records.json'), '{"networks": ');
+    await sleep(100);
+    assert.deepEqual(addresses(await query('a')), ['10.216.9.2']);
+    await writeRecords(dir, records([]));
+  });
+});

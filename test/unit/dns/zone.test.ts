@@ -1,0 +1,92 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, type DnsRecordSet } from '../../../src/domain/dns/records.ts';
+import { DnsZones, reverseName } from '../../../src/domain/dns/zone.ts';
+
+const GW = '10.216.1.1';
+const GW_INTERNAL = '10.216.2.1';
+
+function sample(): DnsRecordSet {
+  let set = emptyRecordSet();
+  const net = { gateways: [GW, 'fd00:216:1::1'], internal: false };
+  set = applyJoin(set, { namespace: 'default', id: 'aaaa1111', endpoints: [{ network: 'dns-app', record: net, names: ['a', 'host-a'], aliases: ['db'], ips: ['10.216.1.2', 'fd00:216:1::2'] }] });
+  set = applyJoin(set, { namespace: 'default', id: 'bbbb2222', endpoints: [{ network: 'dns-app', record: net, names: ['b'], aliases: ['db'], ips: ['10.216.1.3'] }] });
+  set = applyJoin(set, { namespace: 'default', id: 'cccc3333', endpoints: [{ network: 'dns-other', record: { gateways: [GW_INTERNAL], internal: true }, names: ['c'], aliases: [], ips: ['10.216.2.2'] }] });
+  return set;
+}
+
+describe('DnsZones', () => {
+  const zones = new DnsZones(sample());
+
+  it('answers a container name, its hostname and NAME.NETWORK with its addresses', () => {
+    for (const q of ['a', 'host-a', 'a.dns-app', 'A.DNS-APP.']) {
+      const r = zones.answer(GW, q, 'A');
+      assert.equal(r.kind, 'local');
+      assert.deepEqual(r.kind === 'local' && r.answers.map((x) => [x.name, x.data]), [[q, '10.216.1.2']]);
+    }
+    const v6 = zones.answer(GW, 'a', 'AAAA');
+    assert.deepEqual(v6.kind === 'local' && v6.answers.map((x) => x.data), ['fd00:216:1::2']);
+  });
+
+  it('gives a name without addresses of the asked family no answers, not NXDOMAIN', () => {
+    assert.deepEqual(zones.answer(GW, 'b', 'AAAA'), { kind: 'local', rcode: 'NOERROR', answers: [] });
+  });
+
+  it('rotates the addresses of a shared alias', () => {
+    const first = zones.answer(GW, 'db', 'A');
+    const second = zones.answer(GW, 'db', 'A');
+    const ips = (r: typeof first) => (r.kind === 'local' ? r.answers.map((x) => x.data) : []);
+    assert.deepEqual(new Set(ips(first)), new Set(['10.216.1.2', '10.216.1.3']));
+    assert.notEqual(ips(first)[0], ips(second)[0]);
+  });
+
+  it('answers PTR for container addresses with NAME.NETWORK', () => {
+    const r = zones.answer(GW, reverseName('10.216.1.3'), 'PTR');
+    assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['b.dns-app']);
+    const r6 = zones.answer(GW, reverseName('fd00:216:1::2'), 'PTR');
+    assert.deepEqual(r6.kind === 'local' && r6.answers.map((x) => x.data), ['a.dns-app']);
+  });
+
+  it("does not show another network's names", () => {
+    assert.equal(zones.answer(GW, 'c', 'A').kind, 'forward');
+    assert.deepEqual(zones.answer(GW, 'c.dns-other', 'A'), { kind: 'forward' });
+  });
+
+  it("answers NXDOMAIN for unknown names in the network's own domain", () => {
+    assert.deepEqual(zones.answer(GW, 'nobody.dns-app', 'A'), { kind: 'local', rcode: 'NXDOMAIN', answers: [] });
+  });
+
+  it('forwards other names, except on an internal network', () => {
+    assert.deepEqual(zones.answer(GW, 'example.org', 'A'), { kind: 'forward' });
+    assert.deepEqual(zones.answer(GW_INTERNAL, 'example.org', 'A'), { kind: 'servfail' });
+    assert.equal(zones.answer(GW_INTERNAL, 'c', 'A').kind, 'local');
+  });
+
+  it('lists the gateways to listen on', () => {
+    assert.deepEqual(zones.gateways().sort(), [GW, GW_INTERNAL, 'fd00:216:1::1'].sort());
+  });
+});
+
+describe('record set changes', () => {
+  it('drops a container and the networks nobody uses any more', () => {
+    let set = sample();
+    set = applyLeave(set, 'default', 'cccc3333');
+    assert.deepEqual(Object.keys(set.networks), ['dns-app']);
+    set = applyLeave(applyLeave(set, 'default', 'aaaa1111'), 'default', 'bbbb2222');
+    assert.equal(hasEndpoints(set), false);
+    assert.deepEqual(set.networks, {});
+  });
+
+  it('replaces the endpoints of a container that joins again', () => {
+    const set = applyJoin(sample(), { namespace: 'default', id: 'bbbb2222', endpoints: [{ network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['b'], aliases: [], ips: ['10.216.1.9'] }] });
+    const r = new DnsZones(set).answer(GW, 'b', 'A');
+    assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['10.216.1.9']);
+  });
+});
+
+describe('reverseName', () => {
+  it('writes in-addr.arpa and nibble ip6.arpa names', () => {
+    assert.equal(reverseName('10.216.1.3'), '3.1.216.10.in-addr.arpa');
+    assert.equal(reverseName('fd00::1'), `1.${'0.'.repeat(27)}0.0.d.f.ip6.arpa`);
+  });
+});
