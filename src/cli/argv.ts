@@ -4,8 +4,10 @@
  * ID. This moves leading global flags to just after the ID, never past it, so
  * a container's own arguments (`run IMAGE CMD --flag`) are left alone.
  */
-const GLOBAL_WITH_VALUE = new Set(['-a', '-H', '--address', '--host', '-n', '--namespace', '--data-root', '--cni-path', '--cni-netconfpath']);
-const GLOBAL_BOOLEAN = new Set(['--debug']);
+import { DEBUG_SETTING, settingSpellings } from '../domain/settings.ts';
+
+const GLOBAL_WITH_VALUE = new Set(settingSpellings().keys());
+const GLOBAL_BOOLEAN = new Set([`--${DEBUG_SETTING.flag}`]);
 const TOPICS = new Set(['network']);
 
 export function hoistGlobalFlags(argv: readonly string[]): string[] {

@@ -3,18 +3,26 @@
  * resolution and the one place where errors become a message and an exit code.
  */
 import { Command, Flags, Errors } from '@oclif/core';
-import type { Settings } from '../domain/settings.ts';
+import { DEBUG_SETTING, SETTINGS, type SettingFlag, type SettingSpec, type Settings } from '../domain/settings.ts';
 import { TsnerdError, toTsnerdError } from '../domain/errors.ts';
 import { failWith, out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 
+/** The oclif flag of one global setting, from its row in domain/settings.ts. */
+function settingFlag(spec: SettingSpec) {
+  type Char = Parameters<typeof Flags.string>[0] extends infer O ? (O extends { char?: infer C } ? C : never) : never;
+  return Flags.string({
+    ...(spec.char ? { char: spec.char as Char } : {}),
+    ...(spec.charAliases ? { charAliases: [...spec.charAliases] as Char[] } : {}),
+    ...(spec.aliases ? { aliases: [...spec.aliases] } : {}),
+    helpGroup: 'GLOBAL',
+    summary: `${spec.summary} (env ${spec.env})`,
+  });
+}
+
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
-    address: Flags.string({ char: 'a', charAliases: ['H'], aliases: ['host'], helpGroup: 'GLOBAL', summary: 'containerd address (env CONTAINERD_ADDRESS)' }),
-    namespace: Flags.string({ char: 'n', helpGroup: 'GLOBAL', summary: 'containerd namespace (env CONTAINERD_NAMESPACE)' }),
-    'data-root': Flags.string({ helpGroup: 'GLOBAL', summary: 'root of tsnerd persistent state (env TSNERD_DATA_ROOT)' }),
-    'cni-path': Flags.string({ helpGroup: 'GLOBAL', summary: 'CNI plugin binary dirs (env CNI_PATH)' }),
-    'cni-netconfpath': Flags.string({ helpGroup: 'GLOBAL', summary: 'CNI config dir (env NETCONFPATH)' }),
-    debug: Flags.boolean({ helpGroup: 'GLOBAL', summary: 'debug output, stack traces on errors' }),
+    ...(Object.fromEntries(SETTINGS.map((spec) => [spec.flag, settingFlag(spec)])) as Record<SettingFlag, ReturnType<typeof settingFlag>>),
+    [DEBUG_SETTING.flag]: Flags.boolean({ helpGroup: 'GLOBAL', summary: DEBUG_SETTING.summary }),
   };
 
   private debugEnabled = process.argv.includes('--debug');

@@ -1,25 +1,15 @@
 /** The nerdctl-style global flags' values, and the one way a command fails (oclif or fast path). */
 import { loadSettings } from '../adapters/host/settings-loader.ts';
-import type { Settings } from '../domain/settings.ts';
+import { SETTINGS, type SettingFlag, type Settings } from '../domain/settings.ts';
 import type { TsnerdError } from '../domain/errors.ts';
 
-export interface GlobalFlagValues {
-  address?: string | undefined;
-  namespace?: string | undefined;
-  'data-root'?: string | undefined;
-  'cni-path'?: string | undefined;
-  'cni-netconfpath'?: string | undefined;
-  debug?: boolean | undefined;
-}
+/** Parsed global flags, keyed by flag name (domain/settings.ts SETTINGS). */
+export type GlobalFlagValues = { [F in SettingFlag]?: string | undefined } & { debug?: boolean | undefined };
 
 /** Flag > env > config file > default. */
 export function settingsFromFlags(flags: GlobalFlagValues): Settings {
   return loadSettings({
-    address: flags.address,
-    namespace: flags.namespace,
-    dataRoot: flags['data-root'],
-    cniPath: flags['cni-path'],
-    cniNetconfPath: flags['cni-netconfpath'],
+    ...Object.fromEntries(SETTINGS.map((spec) => [spec.key, flags[spec.flag]])),
     debug: flags.debug,
   });
 }

@@ -1,14 +1,8 @@
 /** Global settings of the hook process, passed as `--flag value` after the event (no oclif here). */
-import { resolveSettings, type SettingKey, type Settings } from '../domain/settings.ts';
+import { DEBUG_SETTING, resolveSettings, settingSpellings, type SettingKey, type Settings } from '../domain/settings.ts';
 import { usage } from '../domain/errors.ts';
 
-const FLAG_KEYS: Record<string, SettingKey> = {
-  '--address': 'address',
-  '--namespace': 'namespace',
-  '--data-root': 'dataRoot',
-  '--cni-path': 'cniPath',
-  '--cni-netconfpath': 'cniNetconfPath',
-};
+const FLAG_KEYS = settingSpellings();
 
 export function parseHookArgs(args: readonly string[]): { event: string; settings: Settings } {
   const [event, ...rest] = args;
@@ -16,10 +10,10 @@ export function parseHookArgs(args: readonly string[]): { event: string; setting
   const flags: Partial<Record<SettingKey, string>> & { debug?: boolean } = {};
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
-    if (arg === '--debug') { flags.debug = true; continue; }
+    if (arg === `--${DEBUG_SETTING.flag}`) { flags.debug = true; continue; }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const key = FLAG_KEYS[name];
+    const key = FLAG_KEYS.get(name);
     if (!key) throw usage(`oci-hook: unknown argument "${arg}"`);
     const value = eq > 0 ? arg.slice(eq + 1) : rest[++i];
     if (value === undefined) throw usage(`oci-hook: flag ${name} needs a value`);
