@@ -90,5 +90,10 @@ function install(out: string): void {
 try {
   await main();
 } catch (err) {
+  if (process.env['CI']) {
+    // CI checks what ships: a bundle that cannot be built is a failed build, not a slower CLI.
+    process.stderr.write(`bundle-cli: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`bundle-cli: ${(err as Error).message}; keeping the unbundled CLI\n`);
 }

@@ -57,5 +57,10 @@ try {
 } catch (err) {
   if (existsSync(TSC_COPY)) renameSync(TSC_COPY, STUB);
   rmSync(BUNDLE, { force: true });
+  if (process.env['CI']) {
+    // CI checks what ships: a hook that cannot be bundled is a failed build, not a slower hook.
+    process.stderr.write(`bundle-hook: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`bundle-hook: ${(err as Error).message}; keeping the unbundled hook\n`);
 }

@@ -32,6 +32,7 @@ bin/tsnerd load -i "$archive"
 
 step "container \"web\": busybox httpd published on 127.0.0.1:$port"
 bin/tsnerd rm -f web >/dev/null 2>&1 || true
+# shellcheck disable=SC2016 # $(hostname) is expanded by the container's shell, not this one
 bin/tsnerd run -d --name web -p "$port:80" busybox \
   sh -c 'echo "hello from tsnerd: busybox httpd in container $(hostname)" >/var/www/index.html && exec httpd -f -p 80 -h /var/www'
 

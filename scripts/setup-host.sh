@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 busybox-static docker-registry skopeo
       golang-github-containerd-containerd-dev
-      kmod procps util-linux ca-certificates curl)
+      kmod procps util-linux ca-certificates curl shellcheck)
 # npm only bootstraps `npm ci`, which brings the pinned Node that tsnerd runs on; a Node
 # from elsewhere (e.g. NodeSource) already ships npm and would conflict with Debian's.
 command -v npm >/dev/null || pkgs+=(npm)
@@ -15,6 +15,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts the packaged services; tsnerd's tests use their own private instances.
+# shellcheck disable=SC2043 # a list of one today
 for svc in docker-registry; do systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 modprobe overlay 2>/dev/null || true
 modprobe br_netfilter 2>/dev/null || true
