@@ -35,6 +35,9 @@ export const Labels = {
   autoRemove: 'tsnerd/auto-remove',
 } as const;
 
+/** The label nerdctl reads a container's networks from (`network rm` in-use check, inspect): JSON string[]. */
+export const NERDCTL_NETWORKS_LABEL = 'nerdctl/networks';
+
 export type LabelKey = (typeof Labels)[keyof typeof Labels];
 
 /** The user's --dns, --dns-search and --dns-opt, as nerdctl names them. */

@@ -6,8 +6,8 @@
  * never inherits the caller's stdio, so a runc hook is not kept waiting on it.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import type { PortMapping } from '../../domain/publish/port-mapping.ts';
 import { fromNerdctlPortMapping } from '../../domain/publish/stored-port-mapping.ts';
 import type { NerdctlPortMapping } from '../../domain/publish/stored-port-mapping.ts';
 import type { HostBinding } from '../../domain/publish/port-mapping.ts';
-import type { PortReserver } from '../../interfaces/port-reserver.ts';
+import type { HeldReservation, PortReserver } from '../../interfaces/port-reserver.ts';
 
 export const PORT_RESERVER_PID_FILE = 'port-reserver.pid';
 export const PORT_RESERVER_LOG_FILE = 'port-reserver.log';
@@ -107,6 +107,48 @@ export class ProcessPortReserver implements PortReserver {
 
   stop(stateDir: string): Promise<void> {
     return stopPortReserver(stateDir);
+  }
+
+  reconcile(root: string, keep: ReadonlySet<string>, options: { dryRun: boolean }): Promise<HeldReservation[]> {
+    return reconcilePortReservers(root, keep, options);
+  }
+}
+
+/**
+ * Finds reservers by their command line (script, pid file, bindings), not by
+ * pid file: a deleted state dir or a garbage pid file must not hide one.
+ */
+export async function reconcilePortReservers(root: string, keep: ReadonlySet<string>, options: { dryRun: boolean }): Promise<HeldReservation[]> {
+  const base = resolve(root) + sep;
+  const released: HeldReservation[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const pidFile = argv[2] ?? '';
+    if (!SCRIPT_PATTERN.test(argv[1] ?? '') || !pidFile.startsWith(base)) continue;
+    const stateDir = dirname(pidFile);
+    if (keep.has(stateDir)) continue;
+    const stat = await processStat(pid);
+    if (!stat?.alive) continue;
+    released.push({ stateDir, ports: describeBindings(argv[3] ?? '') });
+    if (options.dryRun) continue;
+    const proc = { pid, startTime: stat.startTime };
+    signal(pid, 'SIGTERM');
+    if (!(await exited(proc))) {
+      signal(pid, 'SIGKILL');
+      await exited(proc);
+    }
+    await rm(pidFile, { force: true });
+  }
+  return released;
+}
+
+function describeBindings(json: string): string[] {
+  try {
+    return (JSON.parse(json) as Binding[]).map((b) => `${b.protocol} ${b.hostIP.includes(':') ? `[${b.hostIP}]` : b.hostIP}:${b.hostPort}`);
+  } catch {
+    return [];
   }
 }
 

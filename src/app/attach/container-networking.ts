@@ -4,7 +4,7 @@
  * networking side, on one object.
  */
 import { join } from 'node:path';
-import { decodeIdentityLabels } from '../../domain/labels.ts';
+import { NERDCTL_NETWORKS_LABEL, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
 import { assertPortsFree, fromNerdctlPortMapping, type PortMapping } from '../../domain/publish/index.ts';
@@ -12,7 +12,7 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { UndoStack } from '../containers/undo-stack.ts';
 import type { AttachDeps } from './deps.ts';
 import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
-import { detachForStop } from './teardown.ts';
+import { detachForStop, releaseWithoutTask } from './teardown.ts';
 
 /** A container as the networking side needs to know it. */
 export interface NetworkedContainer {
@@ -51,6 +51,14 @@ export class ContainerNetworking {
   /** stop/kill, before the signal: forwards and IPs go while the netns still exists. */
   beforeStop(c: NetworkedContainer): Promise<void> {
     return detachForStop(this.deps, this.hookView(c));
+  }
+
+  /** rm of a container that has no task (none ever, or lost in a reboot or crash): what its last attachment left. */
+  async releaseWithoutTask(c: NetworkedContainer): Promise<void> {
+    // A container of another tool that is not nerdctl's: its networking is not ours to touch.
+    if (!hasTsnerdLabels(c.labels) && !Object.hasOwn(c.labels, NERDCTL_NETWORKS_LABEL)) return;
+    const { namespace, stateDir, id } = this.hookView(c);
+    return releaseWithoutTask(this.deps, { namespace, stateDir, id });
   }
 
   /** rm, after the task is gone: the hosts entry and file. */

@@ -8,6 +8,7 @@ import { parseConfList, type NetworkConfigList } from '../../domain/cni/net-conf
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
+import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { AttachDeps } from './deps.ts';
 import { cniContainerId, runtimeConfFor } from './attachment.ts';
 
@@ -99,4 +100,39 @@ export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise
   // Its IPs are free for the next container now: peers must stop resolving its names to them.
   await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
   errors.throwIfAny();
+}
+
+/**
+ * `rm` of a container whose task went away without a postStop (a reboot, a
+ * containerd or shim crash): DEL of each attachment the result cache still
+ * holds, without netns; then its port reservation and hosts entry. Works from
+ * the cache alone: the state dir may be damaged or gone.
+ */
+export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer, 'id' | 'namespace' | 'stateDir'>): Promise<void> {
+  const errors = new ErrorList();
+  const cniId = cniContainerId(c.namespace, c.id);
+  await errors.attempt(() =>
+    deps.withCniLock(async () => {
+      for (const a of await deps.cni.getCachedAttachments(cniId)) {
+        deps.log(`DEL ${a.networkName} ${a.ifName} (no task)`);
+        await errors.attempt(() => releaseCachedAttachment(deps, a));
+      }
+    }),
+  );
+  await errors.attempt(() => deps.reserver.stop(c.stateDir));
+  await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+  errors.throwIfAny();
+}
+
+/**
+ * DEL of one cached attachment with the ADD's config, args and capabilities,
+ * without netns (it is gone), then the masquerade chain the bridge plugin
+ * leaves in that case. Without a config in the entry there is nothing to run.
+ */
+export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>, a: CachedAttachment): Promise<void> {
+  if (!a.config) return;
+  const list = parseConfList(a.config);
+  await deps.cni.delNetworkList(list, { containerId: a.containerId, netns: '', ifName: a.ifName });
+  const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
+  if (ips.length > 0 && masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
 }

@@ -6,7 +6,7 @@
 import { ErrorList, conflict, isTsnerdError } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
 import type { ContainerContext } from './context.ts';
-import { findContainerView, isRunning, type ContainerView } from './container-view.ts';
+import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';
 
 const SIGKILL = 9;
 
@@ -41,6 +41,9 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
       });
     }
     await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
+  } else {
+    // No task, so no postStop will come: release what a task lost in a reboot or crash still holds.
+    await errors.attempt(() => ctx.networking.releaseWithoutTask(networked(view)));
   }
   // After the task: its postStop hook has left the networks; now drop the hosts entry.
   await errors.attempt(() => ctx.networking.removed(view.id));

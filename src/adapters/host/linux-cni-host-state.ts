@@ -1,0 +1,89 @@
+/** CniHostState on Linux: host-local's files and iptables/ip6tables, through run-process (no execa). */
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CniHostState, IpAllocation, TaggedRule } from '../../interfaces/cni-host-state.ts';
+import { runProcess } from './run-process.ts';
+
+/** host-local's default dataDir. */
+const HOST_LOCAL_DIR = '/var/lib/cni/networks';
+const TOOLS = ['iptables', 'ip6tables'] as const;
+const TABLES = ['nat', 'filter', 'mangle'] as const;
+/** The comment the bridge and portmap plugins put on a container's rules, as `iptables -S` quotes it. */
+const TAG = /name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/;
+/** Chains the plugins name per container (bridge ipMasq CNI-<hash>, portmap CNI-DN-/CNI-SN-<hash>). */
+const PER_CONTAINER_CHAIN = /^CNI-(?:DN-|SN-)?[0-9a-f]{20,}$/;
+
+export class LinuxCniHostState implements CniHostState {
+  async allocations(network: string, dataDir = HOST_LOCAL_DIR): Promise<IpAllocation[]> {
+    const dir = join(dataDir, network);
+    const out: IpAllocation[] = [];
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      if (file === 'lock' || file.startsWith('last_reserved_ip')) continue;
+      const path = join(dir, file);
+      const owner = ((await readFile(path, 'utf8').catch(() => '')).split(/\r?\n/)[0] ?? '').trim();
+      out.push({ network, ip: file, owner, path });
+    }
+    return out;
+  }
+
+  async releaseAllocation(a: IpAllocation): Promise<void> {
+    await rm(a.path, { force: true });
+  }
+
+  async taggedRules(): Promise<TaggedRule[]> {
+    const out: TaggedRule[] = [];
+    for (const tool of TOOLS) {
+      for (const table of TABLES) {
+        for (const rule of await listRules(tool, table)) {
+          const m = TAG.exec(rule);
+          if (rule.startsWith('-A ') && m) out.push({ tool, table, rule, network: m[1]!, owner: m[2]! });
+        }
+      }
+    }
+    return out;
+  }
+
+  async removeRules(rules: readonly TaggedRule[]): Promise<void> {
+    for (const tool of TOOLS) {
+      for (const table of TABLES) {
+        const mine = rules.filter((r) => r.tool === tool && r.table === table).map((r) => r.rule);
+        if (mine.length > 0) await removeFrom(tool, table, mine);
+      }
+    }
+  }
+
+  async isIdleBridge(name: string): Promise<boolean> {
+    const ports = await readdir(`/sys/class/net/${name}/brif`).catch(() => undefined);
+    return ports !== undefined && ports.length === 0;
+  }
+
+  async deleteLink(name: string): Promise<void> {
+    await runProcess('ip', ['link', 'del', 'dev', name]);
+  }
+}
+
+async function listRules(tool: string, table: string): Promise<string[]> {
+  const listed = await runProcess(tool, ['-w', '-t', table, '-S']);
+  return listed.exitCode === 0 ? listed.stdout.split('\n') : [];
+}
+
+/** Deletes the rules, then the per-container chains they touched that nothing else jumps to. */
+async function removeFrom(tool: string, table: string, doomed: readonly string[]): Promise<void> {
+  const all = await listRules(tool, table);
+  const present = doomed.filter((r) => all.includes(r));
+  const chains = new Set<string>();
+  for (const r of present) {
+    const chain = r.split(' ')[1] ?? '';
+    const target = / -[jg] (\S+)/.exec(r)?.[1] ?? '';
+    for (const c of [chain, target]) if (PER_CONTAINER_CHAIN.test(c)) chains.add(c);
+  }
+  const remaining = all.filter((r) => r.startsWith('-A ') && !present.includes(r));
+  const referenced = (c: string) => remaining.some((r) => !r.startsWith(`-A ${c} `) && new RegExp(` -[jg] ${c}( |$)`).test(r));
+  const orphanChains = [...chains].filter((c) => all.includes(`-N ${c}`) && !referenced(c));
+  const commands = [...present.map((r) => `-D${r.slice(2)}`), ...orphanChains.flatMap((c) => [`-F ${c}`, `-X ${c}`])];
+  if (commands.length === 0) return;
+  const restore = (lines: string[]) =>
+    runProcess(`${tool}-restore`, ['--noflush', '--wait'], { input: [`*${table}`, ...lines, 'COMMIT', ''].join('\n') });
+  // iptables-restore is all or nothing: if a rule vanished meanwhile, one command at a time.
+  if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
+}

@@ -1,0 +1,30 @@
+import type { Network } from '../../domain/network/network.ts';
+import type { CniRuntime } from '../../interfaces/cni.ts';
+import type { CniHostState } from '../../interfaces/cni-host-state.ts';
+import type { ContainerInventory } from '../../interfaces/container-inventory.ts';
+import type { DataStoreScan } from '../../interfaces/data-store-scan.ts';
+import type { HostsStore } from '../../interfaces/hosts-store.ts';
+import type { PortReserver } from '../../interfaces/port-reserver.ts';
+
+/** What `network gc` needs; composed in src/wiring/reclaim.ts. */
+export interface ReclaimDeps {
+  inventory: ContainerInventory;
+  /** The networks tsnerd knows (conf dir, top level and per namespace), by name. */
+  networks(namespaces: readonly string[]): Promise<Network[]>;
+  cni: CniRuntime;
+  hostCni: CniHostState;
+  reserver: PortReserver;
+  hosts: HostsStore;
+  store: DataStoreScan;
+  /** The data store's root (`<dataRoot>/<hash>`): reservers under it are ours. */
+  storeRoot: string;
+  /** Removes a bridge plugin's masquerade chain after a DEL without netns. */
+  removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+  now(): Date;
+  /**
+   * How long a name or state dir with no containerd container yet, or a
+   * container whose hook may still be running, is left alone (a `run` in flight).
+   */
+  graceMs: number;
+}

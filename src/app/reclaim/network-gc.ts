@@ -1,0 +1,128 @@
+/**
+ * `network gc`: compares the host with what containerd says is alive and
+ * releases what no live container owns (see owners.ts for who is alive).
+ * CNI state goes under the host-wide CNI lock, so a concurrent `run` either
+ * finished its ADD (and is live) or has not started it. Only networks tsnerd
+ * knows and CNI IDs of containerd namespaces are looked at.
+ */
+import { join } from 'node:path';
+import { ErrorList } from '../../domain/errors.ts';
+import { shortId } from '../../domain/container-ref.ts';
+import { ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
+import type { CachedAttachment } from '../../interfaces/cni.ts';
+import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
+import type { ReclaimDeps } from './deps.ts';
+import { Owners } from './owners.ts';
+import { releaseCachedAttachment } from '../attach/teardown.ts';
+
+export interface GcItem {
+  /** cni-attachment, ip, iptables-rules, port-reservation, hosts-entry, hosts-dir, name, state-dir */
+  kind: string;
+  /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
+  item: string;
+  /** The owner: a container ID (12 chars) or CNI container ID. */
+  container: string;
+}
+
+export interface GcOptions {
+  dryRun: boolean;
+}
+
+export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<{ items: GcItem[]; errors: ErrorList }> {
+  const inventory = await deps.inventory.list();
+  const owners = new Owners(inventory, deps);
+  const known = new Map((await deps.networks(inventory.namespaces)).map((n) => [n.name, n]));
+  const items: GcItem[] = [];
+  const errors = new ErrorList();
+  const act = async (item: GcItem, fn: () => Promise<unknown>) => {
+    if (options.dryRun) return void items.push(item);
+    const failed = errors.errors.length;
+    await errors.attempt(fn);
+    if (errors.errors.length === failed) items.push(item);
+  };
+
+  await deps.withCniLock(async () => {
+    const released = new Set<string>();
+    for (const a of await deps.cni.getCachedAttachments()) {
+      if (!known.has(a.networkName) || (await owners.verdict(a.containerId)) !== 'dead') continue;
+      released.add(a.containerId);
+      await act({ kind: 'cni-attachment', item: `${a.networkName} ${a.ifName} ${ipsOf(a).join(',')}`.trim(), container: display(owners, a.containerId) }, () =>
+        releaseAttachment(deps, a, known.get(a.networkName)!),
+      );
+    }
+    // What a DEL could not reach (no cache entry, or a plugin that failed): host-local's files and tagged rules.
+    for (const n of known.values()) {
+      for (const alloc of await deps.hostCni.allocations(n.name, hostLocalDataDir(n))) {
+        if (alloc.owner === '' || (options.dryRun && released.has(alloc.owner))) continue;
+        if ((await owners.verdict(alloc.owner)) !== 'dead') continue;
+        await act({ kind: 'ip', item: `${n.name} ${alloc.ip}`, container: display(owners, alloc.owner) }, () => deps.hostCni.releaseAllocation(alloc));
+      }
+    }
+    const byOwner = new Map<string, TaggedRule[]>();
+    for (const r of await deps.hostCni.taggedRules()) {
+      if (!known.has(r.network) || (options.dryRun && released.has(r.owner))) continue;
+      if ((await owners.verdict(r.owner)) !== 'dead') continue;
+      byOwner.set(r.owner, [...(byOwner.get(r.owner) ?? []), r]);
+    }
+    for (const [owner, rules] of byOwner) {
+      const where = [...new Set(rules.map((r) => `${r.tool === 'ip6tables' ? 'ip6 ' : ''}${r.table}`))].join(', ');
+      await act({ kind: 'iptables-rules', item: `${rules.length} in ${where} (${rules[0]!.network})`, container: display(owners, owner) }, () =>
+        deps.hostCni.removeRules(rules),
+      );
+    }
+  });
+
+  const keep = await owners.liveStateDirs();
+  // A container being created has a state dir before containerd has its record.
+  const fresh = (at: Date) => at.getTime() > deps.now().getTime() - deps.graceMs;
+  const stateDirs = await deps.store.stateDirs();
+  for (const d of stateDirs) if (fresh(d.modifiedAt)) keep.add(d.path);
+  await errors.attempt(async () => {
+    for (const r of await deps.reserver.reconcile(join(deps.storeRoot, 'containers'), keep, options)) {
+      const id = r.stateDir.split('/').at(-1) ?? '';
+      items.push(...(r.ports.length > 0 ? r.ports : ['?']).map((p) => ({ kind: 'port-reservation', item: p, container: shortId(id) })));
+    }
+  });
+
+  const hostsDirs = await deps.store.hostsDirs();
+  for (const ns of new Set(hostsDirs.map((d) => d.namespace))) {
+    for (const meta of await deps.hosts.list(ns).catch(() => [])) {
+      if ((await owners.verdictOf(ns, meta.ID)) !== 'dead') continue;
+      const names = [meta.Name, meta.Hostname].filter((n) => n);
+      await act({ kind: 'hosts-entry', item: [...new Set(names)].join(' ') || meta.ID, container: shortId(meta.ID) }, () => deps.hosts.release(ns, meta.ID));
+    }
+  }
+  const gone = (ns: string, id: string) => owners.container(ns, id) === undefined;
+  for (const d of hostsDirs) {
+    if (!gone(d.namespace, d.id) || fresh(d.modifiedAt)) continue;
+    await act({ kind: 'hosts-dir', item: d.path, container: shortId(d.id) }, () => deps.hosts.delete(d.namespace, d.id));
+  }
+  for (const n of await deps.store.names()) {
+    if (!gone(n.namespace, n.owner) || fresh(n.modifiedAt)) continue;
+    await act({ kind: 'name', item: n.name, container: shortId(n.owner) }, () => deps.store.removeName(n));
+  }
+  for (const d of stateDirs) {
+    if (!gone(d.namespace, d.id) || fresh(d.modifiedAt)) continue;
+    await act({ kind: 'state-dir', item: d.path, container: shortId(d.id) }, () => deps.store.removeDir(d.path));
+  }
+  return { items, errors };
+}
+
+/** DEL from the cache; an entry without its config is detached with the network's current one. */
+function releaseAttachment(deps: ReclaimDeps, a: CachedAttachment, network: Network): Promise<void> {
+  return releaseCachedAttachment(deps, a.config ? a : { ...a, config: JSON.stringify(network.conflist) });
+}
+
+function ipsOf(a: CachedAttachment): string[] {
+  return (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
+}
+
+function hostLocalDataDir(n: Network): string | undefined {
+  const ipam = ipamOf(mainPlugin(n)) as { type?: string; dataDir?: unknown } | undefined;
+  return typeof ipam?.dataDir === 'string' ? ipam.dataDir : undefined;
+}
+
+function display(owners: Owners, cniId: string): string {
+  const o = owners.parse(cniId);
+  return o ? shortId(o.id) : cniId;
+}

@@ -1,0 +1,23 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.ts';
+import { networkGcAction } from '../../cli/reclaim-actions.ts';
+
+export default class NetworkGc extends BaseCommand {
+  static override summary = 'Release network state that no live container owns';
+  static override description =
+    'Compares the host with the containers containerd knows (tsnerd\'s, nerdctl\'s and others\', in every namespace) and releases what ' +
+    'belongs to none that is alive: CNI attachments (DEL from the result cache), host-local IP files, the plugins\' iptables rules and ' +
+    'chains, port reservations, hosts-file entries, and names, state dirs and hosts dirs of containers that no longer exist. ' +
+    'Only networks tsnerd knows are looked at; one line per item released.';
+  static override examples = ['<%= config.bin %> network gc --dry-run', '<%= config.bin %> network gc --format json'];
+
+  static override flags = {
+    'dry-run': Flags.boolean({ default: false, summary: 'only list what would be released' }),
+    format: Flags.string({ options: ['table', 'json'], default: 'table', summary: 'table, or json (one object per line)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(NetworkGc);
+    await networkGcAction(flags);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What the CNI plugins leave on the host per container, outside the result
+ * cache: host-local's IP files and the netfilter rules the plugins tag with
+ * `name: "<network>" id: "<CNI container ID>"`.
+ */
+
+/** One IP host-local handed out: `<dataDir>/<network>/<ip>`, first line the CNI container ID. */
+export interface IpAllocation {
+  network: string;
+  ip: string;
+  owner: string;
+  path: string;
+}
+
+/** One rule as `iptables -S` prints it, with the network and container its comment names. */
+export interface TaggedRule {
+  tool: 'iptables' | 'ip6tables';
+  table: string;
+  rule: string;
+  network: string;
+  owner: string;
+}
+
+export interface CniHostState {
+  /** host-local's allocations of a network (dataDir: the IPAM's dataDir, if set). */
+  allocations(network: string, dataDir?: string): Promise<IpAllocation[]>;
+  releaseAllocation(a: IpAllocation): Promise<void>;
+  /** Every rule in nat, filter and mangle (IPv4 and IPv6) whose comment names a network and a container. */
+  taggedRules(): Promise<TaggedRule[]>;
+  /** Deletes the rules, then the per-container CNI-* chains they were in or jumped to once nothing else refers to them. */
+  removeRules(rules: readonly TaggedRule[]): Promise<void>;
+  /** True when the link exists, is a bridge and has no ports. */
+  isIdleBridge(name: string): Promise<boolean>;
+  deleteLink(name: string): Promise<void>;
+}

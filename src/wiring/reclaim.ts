@@ -1,0 +1,45 @@
+/** Composes `network gc`: containerd's inventory, the CNI runtime, host state and the data store. */
+import type { Settings } from '../domain/settings.ts';
+import { StoreLayout } from '../domain/store-layout.ts';
+import type { Network } from '../domain/network/network.ts';
+import type { ReclaimDeps } from '../app/reclaim/deps.ts';
+import { ContainerdClient } from '../adapters/containerd/client.ts';
+import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
+import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
+import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
+import { createNetworkingDeps } from './attach.ts';
+import { createNetworkStore } from './networks.ts';
+
+/** A run that has not reached containerd's task list within this long is not in flight any more. */
+const GRACE_MS = 60_000;
+
+export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDeps; close(): void }> {
+  const client = await ContainerdClient.connect({ address: settings.address, namespace: settings.namespace });
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  const attach = createNetworkingDeps(settings, () => undefined);
+  const deps: ReclaimDeps = {
+    inventory: new GrpcContainerInventory(client),
+    networks: (namespaces) => knownNetworks(settings, namespaces),
+    cni: attach.cni,
+    hostCni: new LinuxCniHostState(),
+    reserver: attach.reserver,
+    hosts: attach.hosts,
+    store: new FileDataStoreScan(layout),
+    storeRoot: layout.root,
+    removeIpMasqChain: attach.removeIpMasqChain,
+    withCniLock: attach.withCniLock,
+    now: () => new Date(),
+    graceMs: GRACE_MS,
+  };
+  return { deps, close: () => client.close() };
+}
+
+/** The conf dir's networks as every namespace sees them (the top level and `<ns>/`), by name. */
+async function knownNetworks(settings: Settings, namespaces: readonly string[]): Promise<Network[]> {
+  const byName = new Map<string, Network>();
+  for (const namespace of new Set([settings.namespace, ...namespaces])) {
+    const store = createNetworkStore({ ...settings, namespace }, { warn: () => undefined });
+    for (const n of await store.list()) if (!n.pseudo && !byName.has(n.name)) byName.set(n.name, n);
+  }
+  return [...byName.values()];
+}

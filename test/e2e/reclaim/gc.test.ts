@@ -1,0 +1,84 @@
+/**
+ * A simulated reboot (containerd, shims and containers killed, containerd's
+ * task state gone), then `rm -f` and `network gc`: the host returns to its
+ * baseline exactly, the same name and host port work again, gc --dry-run
+ * changes nothing and a second gc finds nothing. Network gc-r in
+ * 10.211.2.0/24, host ports 39110-39119.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { diffHostState, snapshotHostState, waitForHostState, type HostStateScope } from '../host-state.ts';
+import { simulateReboot } from '../reboot.ts';
+
+const NET = 'gc-r';
+const PORT = 39110;
+const scope: HostStateScope = { networks: [NET], ports: [39110, 39119] };
+const httpd = (body: string) => ['busybox', 'sh', '-c', `echo ${body} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
+
+async function get(port: number): Promise<string> {
+  let last: unknown;
+  for (let i = 0; i < 50; i++) {
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).text()).trim();
+    } catch (err) {
+      last = err;
+      await sleep(100);
+    }
+  }
+  throw new Error(`GET 127.0.0.1:${port} failed: ${String((last as Error).cause ?? last)}`);
+}
+
+describe('network gc after a simulated reboot', { timeout: 300_000 }, () => {
+  let env: TestEnv;
+  const ok = async (args: string[]) => {
+    const r = await tsnerd(env, args);
+    assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  before(async () => {
+    env = await startEnv('gc-reboot');
+    await importTestImage(env);
+    await ok(['network', 'create', NET, '--subnet', '10.211.2.0/24']);
+    // The bridge is created by the first attachment and stays: part of the baseline.
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']);
+  });
+  after(() => env.stop());
+
+  it('rm -f of a task-less container and gc restore the baseline; name and port work again', async () => {
+    const baseline = await snapshotHostState(env, scope);
+    await ok(['run', '-d', '--name', 'gc-r-a', '--net', NET, '-p', `127.0.0.1:${PORT}:80`, ...httpd('one')]);
+    await ok(['run', '-d', '--name', 'gc-r-b', '--net', NET, '-p', `127.0.0.1:${PORT + 1}:80`, 'busybox', 'sleep', '600']);
+    assert.equal(await get(PORT), 'one');
+
+    await simulateReboot(env);
+    const ps = await ok(['ps', '-a', '--format', '{{.Names}}']);
+    assert.match(ps, /gc-r-a/);
+
+    // rm -f of a container without a task releases its attachment (no postStop will come).
+    await ok(['rm', '-f', 'gc-r-a']);
+    const afterRm = await snapshotHostState(env, scope);
+    assert.equal(afterRm['cni-cache'].length, 1, `rm -f left its cache entry: ${afterRm['cni-cache'].join(' ')}`);
+    assert.equal(afterRm['host-local'].length, 1, `rm -f left its IP: ${afterRm['host-local'].join(' ')}`);
+    assert.ok(!afterRm['iptables-rules'].some((r) => r.includes(`${PORT}`)), `rm -f left the DNAT for ${PORT}`);
+
+    const dry = await snapshotHostState(env, scope);
+    const listed = await ok(['network', 'gc', '--dry-run']);
+    assert.match(listed, /cni-attachment/);
+    assert.deepEqual(diffHostState(dry, await snapshotHostState(env, scope)), [], 'gc --dry-run changed the host');
+
+    const released = await ok(['network', 'gc', '--format', 'json']);
+    const kinds = released.split('\n').filter((l) => l).map((l) => (JSON.parse(l) as { Kind: string }).Kind);
+    assert.ok(kinds.includes('cni-attachment'), released);
+    assert.equal(await ok(['network', 'gc']), '', 'a second gc found more');
+
+    await ok(['rm', '-f', 'gc-r-b']);
+    assert.deepEqual(await waitForHostState(env, scope, baseline), []);
+
+    await ok(['run', '-d', '--name', 'gc-r-a', '--net', NET, '-p', `127.0.0.1:${PORT}:80`, ...httpd('two')]);
+    assert.equal(await get(PORT), 'two');
+    await ok(['rm', '-f', 'gc-r-a']);
+    assert.deepEqual(await waitForHostState(env, scope, baseline), []);
+  });
+});
