@@ -2,6 +2,7 @@
 # Installs the host packages tsnerd and its tests need (Debian, as root). Idempotent.
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 busybox-static docker-registry skopeo
+      etcd-server etcd-client
       golang-github-containerd-containerd-dev
       kmod procps util-linux ca-certificates curl shellcheck)
 # npm only bootstraps `npm ci`, which brings the pinned Node that tsnerd runs on; a Node
@@ -15,8 +16,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts the packaged services; tsnerd's tests use their own private instances.
-# shellcheck disable=SC2043 # a list of one today
-for svc in docker-registry; do systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+for svc in docker-registry etcd; do
+  systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
+done
 modprobe overlay 2>/dev/null || true
 modprobe br_netfilter 2>/dev/null || true
+modprobe vxlan 2>/dev/null || true
 sysctl -qw net.ipv4.ip_forward=1 || true

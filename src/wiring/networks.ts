@@ -1,4 +1,6 @@
 /** Composition of network management (`tsnerd network …`, the default network for run and the hook). */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Settings } from '../domain/settings.ts';
 import type { NetworksDeps } from '../app/networks/deps.ts';
 import { NetworkStore } from '../app/networks/network-store.ts';
@@ -9,6 +11,13 @@ import { StoreLayout } from '../domain/store-layout.ts';
 import { RunningContainerIndex } from '../adapters/store/running-container-index.ts';
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
+
+/**
+ * etcd3 and gRPC are loaded only when an overlay network is involved. The
+ * path is computed so that the bundlers (hook, fast path) leave it out:
+ * dist/wiring/overlay.js, or overlay.ts when the sources run directly.
+ */
+const OVERLAY_WIRING = new URL(`./overlay${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
 /** Running containers found in the data store pin their networks. */
 function runningContainers(settings: Pick<Settings, 'dataRoot' | 'address'>): ContainerIndex {
@@ -33,6 +42,7 @@ export function createNetworkDeps(
     cniPath: settings.cniPath,
     namespace: settings.namespace,
     warn: options.warn ?? ((line) => process.stderr.write(`tsnerd: warning: ${line}\n`)),
+    overlay: async () => ((await import(OVERLAY_WIRING)) as typeof import('./overlay.ts')).createOverlayDeps(settings),
   };
 }
 

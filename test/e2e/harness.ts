@@ -23,7 +23,14 @@ export interface TestEnv {
   netconfPath: string;
   cniPath: string;
   env: Record<string, string>;
+  /** The network namespace containerd and tsnerd run in (a "host" of a multi-host test); undefined: the caller's. */
+  netns?: string;
   stop(): Promise<void>;
+}
+
+export interface EnvOptions {
+  /** Run containerd (hence runc, the hooks, the CNI plugins) and tsnerd inside this existing network namespace. */
+  netns?: string;
 }
 
 export interface RunResult {
@@ -98,8 +105,7 @@ function containerdConfig(dir: string, address: string): string {
  * (git worktrees) would otherwise share namespace, network and bridge names. A lock is a
  * directory holding its owner's pid; a dead owner's lock is taken over.
  */
-// not under ENV_DIR_PREFIX: reapStaleEnvs would take it for a crashed env and delete it
-const LOCK_DIR = join(tmpdir(), 'tsnerd-locks-e2e');
+const LOCK_DIR = join(tmpdir(), 'tsnerd-e2e-locks');
 
 async function lockName(name: string): Promise<() => Promise<void>> {
   await mkdir(LOCK_DIR, { recursive: true });
@@ -118,17 +124,17 @@ async function lockName(name: string): Promise<() => Promise<void>> {
   }
 }
 
-export async function startEnv(name: string): Promise<TestEnv> {
+export async function startEnv(name: string, opts: EnvOptions = {}): Promise<TestEnv> {
   const unlock = await lockName(name);
   try {
-    return await startLockedEnv(name, unlock);
+    return await startLockedEnv(name, unlock, opts);
   } catch (e) {
     await unlock();
     throw e;
   }
 }
 
-async function startLockedEnv(name: string, unlock: () => Promise<void>): Promise<TestEnv> {
+async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: EnvOptions): Promise<TestEnv> {
   await reapStaleEnvs();
   // unix socket paths must stay under 108 bytes, so the name is kept short
   const shortName = name.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 24);
@@ -145,7 +151,8 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>): Promis
   const logFd = openSync(join(dir, 'containerd.log'), 'a');
   let daemon: ChildProcess;
   try {
-    daemon = spawn('containerd', ['--config', configPath], { stdio: ['ignore', logFd, logFd] });
+    const [cmd, args] = inNetns(opts.netns, 'containerd', ['--config', configPath]);
+    daemon = spawn(cmd, args, { stdio: ['ignore', logFd, logFd] });
   } finally {
     closeSync(logFd);
   }
@@ -159,6 +166,7 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>): Promis
     dataRoot,
     netconfPath,
     cniPath: CNI_PATH,
+    ...(opts.netns === undefined ? {} : { netns: opts.netns }),
     env: {
       CONTAINERD_ADDRESS: address,
       CONTAINERD_NAMESPACE: name,
@@ -307,11 +315,21 @@ function isAlive(pid: number): boolean {
 export async function tsnerd(env: TestEnv, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   // bin/tsnerd runs the compiled CLI; `npm test` builds it, a single test file run does not
   if (!existsSync(join(REPO_ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
-  return run(TSNERD_BIN, args, {
+  const [cmd, argv] = inNetns(env.netns, TSNERD_BIN, args);
+  return run(cmd, argv, {
     env: env.env,
     timeoutMs: opts.timeoutMs ?? 120_000,
     ...(opts.input === undefined ? {} : { input: opts.input }),
   });
+}
+
+/**
+ * nsenter enters only the network namespace and execs the command in place (the pid
+ * stays the command's). Not `ip netns exec`: it remounts /sys, which hides the cgroup
+ * mount runc needs.
+ */
+function inNetns(netns: string | undefined, cmd: string, args: string[]): [string, string[]] {
+  return netns === undefined ? [cmd, args] : ['nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]];
 }
 
 let archive: Promise<string> | undefined;

@@ -11,10 +11,7 @@ export interface AttachDeps {
   hosts: HostsStore;
   state: ContainerStateFiles;
   reserver: PortReserver;
-  /**
-   * Removes a bridge plugin's masquerade chain when DEL ran without the
-   * container's netns; with no `ips`, the sources its POSTROUTING rules name.
-   */
+  /** Removes a bridge plugin's masquerade chain when DEL ran without the container's netns. */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
   /**
    * Deletes a bridge left with no ports and an all-zero MAC. The kernel gives
@@ -25,5 +22,7 @@ export interface AttachDeps {
   removeDeadBridge(link: string): Promise<void>;
   /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Starts the overlay agent of a network on this host unless it runs. */
+  ensureOverlayAgent?(namespace: string, network: string): Promise<void>;
   log(line: string): void;
 }

@@ -7,6 +7,7 @@ import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
+import { OVERLAY_CONFLIST_KEY } from '../../domain/overlay/overlay-network.ts';
 import type { AttachDeps } from './deps.ts';
 import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
@@ -36,6 +37,8 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer)
     results = await deps.withCniLock(async () => {
       deps.log('CNI lock taken');
       const [networks, cached] = await reading;
+      // An overlay network needs its host agent (VXLAN device, lease): started here if it is not running (after a reboot, a kill).
+      for (const net of networks) if (net.list.raw[OVERLAY_CONFLIST_KEY] !== undefined) await deps.ensureOverlayAgent?.(c.namespace, net.name);
       // Left over from a run that never got its postStop (daemon or host crash):
       // the IPs are still allocated and ADD would fail on them.
       if (cached.length > 0) {

@@ -1,6 +1,7 @@
 import type { ContainerIndex } from '../../interfaces/container-index.ts';
 import type { NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
 import type { NetworkHost } from '../../interfaces/network-host.ts';
+import type { OverlayDeps } from '../../interfaces/overlay.ts';
 
 export interface NetworksDeps {
   confDir: NetworkConfDir;
@@ -13,4 +14,6 @@ export interface NetworksDeps {
   namespace: string;
   /** Non-fatal problems (skipped broken files, ...), one line each. */
   warn: (line: string) => void;
+  /** Overlay networks (etcd, VXLAN), loaded only when one is involved. */
+  overlay?: () => Promise<OverlayDeps>;
 }

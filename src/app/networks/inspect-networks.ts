@@ -3,6 +3,7 @@ import { DEFAULT_NETWORK_NAME } from '../../domain/network/constants.ts';
 import { type DockerNetwork, toDockerNetwork } from '../../domain/network/inspect-view.ts';
 import { findNetworks, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import type { Network } from '../../domain/network/network.ts';
+import { OVERLAY_DRIVER, overlayOf } from '../../domain/overlay/overlay-network.ts';
 import type { NetworksDeps } from './deps.ts';
 import { NetworkStore } from './network-store.ts';
 
@@ -25,6 +26,15 @@ export async function inspectNetworks(
   const found: Network[] = [];
   for (const ref of refs) await errors.attempt(() => found.push(resolveNetwork(all, ref)));
   const networks: DockerNetwork[] = [];
-  for (const n of found) networks.push(toDockerNetwork(n, n.pseudo ? [] : await deps.containers.attachments(n)));
+  for (const n of found) {
+    const view = toDockerNetwork(n, n.pseudo ? [] : await deps.containers.attachments(n));
+    const overlay = overlayOf(n);
+    if (overlay) {
+      const { inspectOverlay } = await import('../overlay/inspect-overlay.ts');
+      networks.push({ ...view, Scope: 'global', Driver: OVERLAY_DRIVER, Overlay: await inspectOverlay(deps, n.name, overlay) });
+    } else {
+      networks.push(view);
+    }
+  }
   return { networks, errors };
 }

@@ -1,6 +1,7 @@
 import { ErrorList, conflict, invalid } from '../../domain/errors.ts';
 import { isPseudoNetworkName, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import { type Network, bridgeLinkName, isDefaultNetwork } from '../../domain/network/network.ts';
+import { overlayOf } from '../../domain/overlay/overlay-network.ts';
 import type { NetworksDeps } from './deps.ts';
 import { NetworkStore } from './network-store.ts';
 
@@ -17,6 +18,8 @@ async function refusal(deps: NetworksDeps, n: Network, ref: string): Promise<Err
 
 /** Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges). */
 async function removeOne(deps: NetworksDeps, n: Network): Promise<void> {
+  const overlay = overlayOf(n);
+  if (overlay) await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay);
   await deps.confDir.remove(n.file!);
   const link = bridgeLinkName(n);
   if (link !== undefined) await deps.host.deleteLink(link);

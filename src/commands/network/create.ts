@@ -10,13 +10,19 @@ export default class NetworkCreate extends BaseCommand {
     '<%= config.bin %> network create mynet',
     '<%= config.bin %> network create --subnet 10.5.0.0/16 --gateway 10.5.0.1 --ip-range 10.5.1.0/24 mynet',
     '<%= config.bin %> network create -d macvlan -o parent=eth0 --subnet 192.168.5.0/24 lan',
+    '<%= config.bin %> network create -d overlay --etcd-endpoints http://10.0.0.1:2379 --subnet 10.5.0.0/16 fabric',
   ];
 
   static override args = { network: Args.string({ required: true, description: 'network name' }) };
 
   static override flags = {
-    driver: Flags.string({ char: 'd', default: 'bridge', summary: 'driver: bridge, macvlan or ipvlan' }),
-    opt: Flags.string({ char: 'o', multiple: true, multipleNonGreedy: true, summary: 'driver option: mtu, ip-masq, icc (bridge); parent, mode, mtu (macvlan/ipvlan)' }),
+    driver: Flags.string({ char: 'd', default: 'bridge', summary: 'driver: bridge, macvlan, ipvlan or overlay' }),
+    opt: Flags.string({ char: 'o', multiple: true, multipleNonGreedy: true, summary: 'driver option: mtu, ip-masq, icc (bridge); parent, mode, mtu (macvlan/ipvlan); etcd-prefix, public-ip, mtu (overlay)' }),
+    'etcd-endpoints': Flags.string({ summary: 'overlay: etcd endpoints holding the flannel network, URL[,URL]' }),
+    'subnet-len': Flags.integer({ summary: 'overlay: prefix length of each host\'s subnet (flannel SubnetLen; default 24)' }),
+    vni: Flags.integer({ summary: 'overlay: VXLAN network identifier (default 1)' }),
+    port: Flags.integer({ summary: 'overlay: VXLAN UDP port (default 8472)' }),
+    'etcd-timeout': Flags.integer({ summary: 'overlay: seconds to keep trying an unreachable etcd (default 10)' }),
     'ipam-driver': Flags.string({ default: 'default', summary: 'IPAM driver: default, host-local or dhcp' }),
     subnet: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'subnet in CIDR form, e.g. 10.5.0.0/16' }),
     gateway: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'gateway of the subnet that contains it' }),
@@ -39,6 +45,11 @@ export default class NetworkCreate extends BaseCommand {
       labels: [...new Set(flags.label ?? [])],
       ipv6: flags.ipv6,
       internal: flags.internal,
+      etcdEndpoints: flags['etcd-endpoints'],
+      subnetLen: flags['subnet-len'],
+      vni: flags.vni,
+      port: flags.port,
+      etcdWaitMs: flags['etcd-timeout'] === undefined ? undefined : flags['etcd-timeout'] * 1000,
     });
     this.out(id);
   }

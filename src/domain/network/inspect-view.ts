@@ -28,7 +28,8 @@ export interface DockerNetwork {
   Name: string;
   Id?: string;
   Created?: string;
-  Scope: 'local';
+  /** "global" for overlay networks (Docker's scope of networks kept in a shared store). */
+  Scope: 'local' | 'global';
   Driver: string;
   EnableIPv6: boolean;
   Internal: boolean;
@@ -36,6 +37,8 @@ export interface DockerNetwork {
   Options: Record<string, string>;
   Labels: Record<string, string>;
   Containers: Record<string, DockerNetworkContainer>;
+  /** Overlay networks: the etcd fabric, this host's lease and the other hosts'. */
+  Overlay?: unknown;
 }
 
 export function toDockerNetwork(n: Network, attachments: readonly NetworkAttachment[]): DockerNetwork {

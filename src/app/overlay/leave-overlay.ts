@@ -1,0 +1,37 @@
+/**
+ * `network rm` of an overlay network on this host: stop the agent (so nothing
+ * claims the lease again), give the subnet lease back in etcd, remove the
+ * VXLAN device (its routes, neighbours and FDB entries go with it) and the
+ * rules, and forget the local state. Other hosts drop their paths to this one
+ * when their watch sees the lease go. The config in etcd stays (flannel's
+ * config is the fabric's, not one host's); see docs/compat.md.
+ */
+import { leaseKey, parseIpv4Net } from '../../domain/overlay/flannel.ts';
+import type { OverlayRef } from '../../domain/overlay/overlay-network.ts';
+import type { NetworksDeps } from '../networks/deps.ts';
+import { overlayDeps } from './create-overlay.ts';
+import { ownedOrFree } from './lease.ts';
+
+const RM_ETCD_WAIT_MS = 3_000;
+
+export async function leaveOverlay(deps: NetworksDeps, name: string, ref: OverlayRef): Promise<void> {
+  const ov = await overlayDeps(deps);
+  const state = await ov.states.read(deps.namespace, name).catch(() => undefined);
+  await ov.agents.stop(ov.states.dir(deps.namespace, name));
+  if (state) {
+    const subnet = parseIpv4Net(state.subnet);
+    try {
+      const etcd = await ov.connect(ref, { waitMs: RM_ETCD_WAIT_MS });
+      try {
+        if (subnet) await etcd.deleteLease(leaseKey(ref.etcdPrefix, subnet), ownedOrFree(state.publicIp));
+        if (state.leaseId !== undefined) await etcd.revoke(state.leaseId);
+      } finally {
+        etcd.close();
+      }
+    } catch (err) {
+      deps.warn(`the lease of ${state.subnet} stays in etcd until it expires (24h): ${(err as Error).message}`);
+    }
+    await ov.host.teardown(state.device, state.vni);
+  }
+  await ov.states.remove(deps.namespace, name);
+}

@@ -1,0 +1,182 @@
+/**
+ * Several "hosts" on one machine for overlay tests: a core network namespace
+ * (tsn-ovl-core) holding the underlay bridge tovl-br (10.217.255.1/24) and
+ * etcd (client port 42379), and one namespace per host (tsn-ovl-<x>) wired to
+ * the bridge by a veth pair (tovl-<x> / tovl-<x>-u, 10.217.255.1<n>/24), each
+ * with its own private containerd, data root and CNI conf dir (harness.ts).
+ * The root namespace is not touched; nothing leaves the machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { importTestImage, startEnv, tsnerd, type RunResult, type TestEnv } from '../harness.ts';
+
+export const CORE_NS = 'tsn-ovl-core';
+export const CORE_IP = '10.217.255.1';
+export const ETCD_PORT = 42379;
+export const ETCD_URL = `http://${CORE_IP}:${ETCD_PORT}`;
+const BRIDGE = 'tovl-br';
+const NS_PREFIX = 'tsn-ovl-';
+
+export interface Host {
+  letter: string;
+  netns: string;
+  ip: string;
+  env: TestEnv;
+}
+
+export async function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const r = await execa(cmd, args, {
+    reject: false,
+    timeout: opts.timeoutMs ?? 30_000,
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+  });
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 127 };
+}
+
+async function must(cmd: string, args: string[]): Promise<string> {
+  const r = await sh(cmd, args);
+  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** A command inside a namespace. */
+export function inNs(netns: string, cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return sh('ip', ['netns', 'exec', netns, cmd, ...args], opts);
+}
+
+/** Kills what runs in our namespaces and deletes them (also what a crashed run left). */
+async function removeNamespaces(): Promise<void> {
+  const list = await sh('ip', ['netns', 'list']);
+  const names = list.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(NS_PREFIX));
+  for (const ns of names) {
+    const pids = (await sh('ip', ['netns', 'pids', ns])).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sh('ip', ['netns', 'del', ns]);
+  }
+}
+
+export class Fabric {
+  readonly hosts = new Map<string, Host>();
+  private etcd: ChildProcess | undefined;
+  private etcdDir = '';
+  private readonly envPrefix: string;
+
+  constructor(envPrefix: string) {
+    this.envPrefix = envPrefix;
+  }
+
+  async start(): Promise<void> {
+    await removeNamespaces();
+    await must('ip', ['netns', 'add', CORE_NS]);
+    await must('ip', ['-n', CORE_NS, 'link', 'set', 'lo', 'up']);
+    await must('ip', ['-n', CORE_NS, 'link', 'add', BRIDGE, 'type', 'bridge']);
+    await must('ip', ['-n', CORE_NS, 'addr', 'add', `${CORE_IP}/24`, 'dev', BRIDGE]);
+    await must('ip', ['-n', CORE_NS, 'link', 'set', BRIDGE, 'up']);
+    this.etcdDir = await mkdtemp(join(tmpdir(), 'tsnerd-ovl-etcd-'));
+    await this.startEtcd();
+  }
+
+  /** etcd in the core namespace; keeps its data dir across stop/start. */
+  async startEtcd(): Promise<void> {
+    const log = openSync(join(this.etcdDir, 'etcd.log'), 'a');
+    try {
+      this.etcd = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          CORE_NS,
+          'etcd',
+          '--name',
+          'tovl',
+          '--data-dir',
+          join(this.etcdDir, 'data'),
+          '--listen-client-urls',
+          ETCD_URL,
+          '--advertise-client-urls',
+          ETCD_URL,
+          '--listen-peer-urls',
+          `http://${CORE_IP}:42380`,
+          '--initial-advertise-peer-urls',
+          `http://${CORE_IP}:42380`,
+          '--initial-cluster',
+          `tovl=http://${CORE_IP}:42380`,
+        ],
+        { stdio: ['ignore', log, log] },
+      );
+    } finally {
+      closeSync(log);
+    }
+    this.etcd.on('error', () => undefined);
+    const deadline = Date.now() + 20_000;
+    while ((await this.etcdctl(['endpoint', 'health'])).exitCode !== 0) {
+      if (Date.now() > deadline)
+        throw new Error(`etcd did not come up: ${(await readFile(join(this.etcdDir, 'etcd.log'), 'utf8')).slice(-1500)}`);
+      await sleep(200);
+    }
+  }
+
+  async stopEtcd(): Promise<void> {
+    const child = this.etcd;
+    this.etcd = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  etcdctl(args: string[]): Promise<RunResult> {
+    return inNs(CORE_NS, 'etcdctl', ['--endpoints', ETCD_URL, '--dial-timeout', '2s', ...args], { timeoutMs: 10_000 });
+  }
+
+  /** A host: its namespace wired to the bridge, its containerd running in it, the test image loaded. */
+  async addHost(letter: string, index: number): Promise<Host> {
+    const netns = `${NS_PREFIX}${letter}`;
+    const outer = `tovl-${letter}`;
+    const inner = `tovl-${letter}-u`;
+    const ip = `10.217.255.${10 + index}`;
+    await must('ip', ['netns', 'add', netns]);
+    await must('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    await must('ip', ['-n', CORE_NS, 'link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', netns]);
+    await must('ip', ['-n', CORE_NS, 'link', 'set', outer, 'master', BRIDGE, 'up']);
+    await must('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', inner]);
+    await must('ip', ['-n', netns, 'link', 'set', inner, 'up']);
+    const env = await startEnv(`${this.envPrefix}-${letter}`, { netns });
+    await importTestImage(env);
+    const host = { letter, netns, ip, env };
+    this.hosts.set(letter, host);
+    return host;
+  }
+
+  host(letter: string): Host {
+    const h = this.hosts.get(letter);
+    if (!h) throw new Error(`no host ${letter}`);
+    return h;
+  }
+
+  async stop(): Promise<void> {
+    for (const h of this.hosts.values()) {
+      const ids = (await tsnerd(h.env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await tsnerd(h.env, ['rm', '-f', ...ids]).catch(() => undefined);
+      await h.env.stop().catch(() => undefined);
+    }
+    await this.stopEtcd().catch(() => undefined);
+    await removeNamespaces().catch(() => undefined);
+    if (this.etcdDir) await rm(this.etcdDir, { recursive: true, force: true });
+  }
+}
