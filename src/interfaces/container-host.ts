@@ -7,8 +7,18 @@ export interface ContainerHost {
    * mounting it briefly; a missing file is `undefined`.
    */
   readRootfsFiles(mounts: RootfsMount[], paths: string[]): Promise<(string | undefined)[]>;
-  /** Makes the container's state dir (0700). */
-  createStateDir(path: string): Promise<void>;
+  /**
+   * Makes the container's state dir (0700) holding a creation claim: this
+   * process is creating the container named `name`. Until commitCreation, a
+   * crash of this process leaves a claim a later command may reclaim.
+   */
+  createStateDir(path: string, name: string): Promise<void>;
+  /** containerd holds the container's record now: drops the claim. */
+  commitCreation(path: string): Promise<void>;
+  /** The state dir's creation claim; undefined when there is none (a committed container or no dir). */
+  creationClaim(path: string): Promise<CreationClaim | undefined>;
+  /** The container IDs that have a state dir under `containersDir`. */
+  listStateDirs(containersDir: string): Promise<string[]>;
   /** Removes the state dir and everything in it; a missing dir is fine. */
   removeStateDir(path: string): Promise<void>;
   /** The host's RLIMIT_NOFILE, which a container must not exceed. */
@@ -18,4 +28,15 @@ export interface ContainerHost {
    * then removes the container (`run -d --rm`).
    */
   spawnAutoRemove(id: string): void;
+  /**
+   * Test-only fault injection: when TSNERD_FAULT names `step`, this process
+   * SIGKILLs itself there (the e2e fault suite kills `run` at each step).
+   */
+  faultPoint(step: string): void;
+}
+
+/** A creation in progress, or the trace of one whose process died before the container existed. */
+export interface CreationClaim {
+  name: string;
+  ownerAlive: boolean;
 }

@@ -7,4 +7,6 @@ export interface NameStore {
   acquire(name: string, id: string): Promise<void>;
   /** Frees `name` if `id` owns it; a missing name is not an error. */
   release(name: string, id: string): Promise<void>;
+  /** The ID that owns `name`, if any. */
+  owner(name: string): Promise<string | undefined>;
 }

@@ -22,15 +22,27 @@ const CNI_LOCK_FILE = '.cni-concurrency.lock';
 
 export function createNetworkingDeps(settings: Settings, log: (line: string) => void): AttachDeps {
   const layout = new StoreLayout(settings.dataRoot, settings.address);
+  // While the CNI lock is held, plugins inherit its descriptor: a hook killed
+  // mid-ADD leaves the lock held until its plugin is done, so the rollback's
+  // DEL (postStop, under the same lock) cannot run before that ADD ends.
+  let heldLockFd: number | undefined;
   return {
-    cni: createCniRuntime(settings, { onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`) }),
+    cni: createCniRuntime(settings, { onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`), heldLockFd: () => heldLockFd }),
     resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(),
     removeIpMasqChain,
     removeDeadBridge,
-    withCniLock: (fn) => withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), fn),
+    withCniLock: (fn) =>
+      withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), async (fd) => {
+        heldLockFd = fd;
+        try {
+          return await fn();
+        } finally {
+          heldLockFd = undefined;
+        }
+      }),
     ensureOverlayAgent: async (namespace, network) => {
       const { ProcessOverlayAgents, overlayStateDir } = await import('../adapters/overlay/agent-process.ts');
       await new ProcessOverlayAgents().ensure(overlayStateDir(settings.dataRoot, namespace, network));

@@ -105,7 +105,8 @@ function containerdConfig(dir: string, address: string): string {
  * (git worktrees) would otherwise share namespace, network and bridge names. A lock is a
  * directory holding its owner's pid; a dead owner's lock is taken over.
  */
-const LOCK_DIR = join(tmpdir(), 'tsnerd-e2e-locks');
+// not under ENV_DIR_PREFIX: reapStaleEnvs would take it for a crashed env and delete it
+const LOCK_DIR = join(tmpdir(), 'tsnerd-locks-e2e');
 
 async function lockName(name: string): Promise<() => Promise<void>> {
   await mkdir(LOCK_DIR, { recursive: true });

@@ -36,6 +36,8 @@ export interface ExecCniRuntimeOptions {
   timeoutMs?: number;
   /** Stderr of successful plugin calls; by default forwarded to our stderr as libcni does. */
   onStderr?: (pluginType: string, text: string) => void;
+  /** The descriptor of the CNI lock while the caller holds it: plugins inherit it (see PluginCall.lockFd). */
+  heldLockFd?: () => number | undefined;
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
@@ -47,6 +49,7 @@ export class ExecCniRuntime implements CniRuntime {
   private readonly cache: ResultCache;
   private readonly timeoutMs: number;
   private readonly onStderr: (pluginType: string, text: string) => void;
+  private readonly heldLockFd: () => number | undefined;
   private readonly versions = new Map<string, Promise<PluginVersionInfo>>();
   private readonly busy = new Map<string, Promise<unknown>>();
 
@@ -55,6 +58,7 @@ export class ExecCniRuntime implements CniRuntime {
     this.cache = new ResultCache(options.cacheDir);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
     this.onStderr = options.onStderr ?? ((type, text) => process.stderr.write(`cni plugin "${type}": ${text.trimEnd()}\n`));
+    this.heldLockFd = options.heldLockFd ?? (() => undefined);
   }
 
   async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
@@ -63,21 +67,25 @@ export class ExecCniRuntime implements CniRuntime {
     formatCniArgs(rt.args);
     const key = keyOf(list, rt);
     return this.serialised(key, async () => {
-      let prevResult: RawResult | undefined;
-      for (const plugin of list.plugins) {
-        const stdout = await this.invoke(plugin, 'ADD', list, rt, prevResult);
-        prevResult = readResult(plugin, stdout, list.cniVersion);
-      }
-      const result = prevResult!;
-      await this.cache.write({
+      const entry = {
         ...key,
         config: list.bytes,
         netns: rt.netns,
         ...(rt.args ? { cniArgs: rt.args.map(([k, v]) => [k, v] as [string, string]) } : {}),
         ...(rt.capabilityArgs ? { capabilityArgs: rt.capabilityArgs } : {}),
-        result,
-      });
-      return parseResult(result, list.cniVersion);
+      };
+      // Unlike libcni, the entry is written before the first plugin and after
+      // each one: a caller killed midway leaves what a DEL needs (the ADD's
+      // arguments, and the addresses once a plugin returned them; the firewall
+      // plugin and the masquerade cleanup find their rules by address).
+      await this.cache.write(entry);
+      let prevResult: RawResult | undefined;
+      for (const plugin of list.plugins) {
+        const stdout = await this.invoke(plugin, 'ADD', list, rt, prevResult);
+        prevResult = readResult(plugin, stdout, list.cniVersion);
+        await this.cache.write({ ...entry, result: prevResult });
+      }
+      return parseResult(prevResult!, list.cniVersion);
     });
   }
 
@@ -270,6 +278,7 @@ export class ExecCniRuntime implements CniRuntime {
       stdin: JSON.stringify(request),
       timeoutMs: this.timeoutMs,
       onStderr: this.onStderr,
+      lockFd: this.heldLockFd(),
     });
   }
 

@@ -25,6 +25,12 @@ export interface PluginCall {
   env: CniEnv;
   stdin: string;
   timeoutMs: number;
+  /**
+   * The held CNI lock's descriptor, if any: the plugin gets a copy (as fd 3),
+   * so the lock outlives a caller killed while the plugin runs and a rollback
+   * waiting for the lock cannot run DEL before the plugin's ADD is over.
+   */
+  lockFd?: number | undefined;
   /** Receives a successful plugin's stderr (libcni forwards it to its own). */
   onStderr?: ((pluginType: string, text: string) => void) | undefined;
 }
@@ -50,6 +56,7 @@ export async function execPlugin(call: PluginCall): Promise<string> {
       },
       detached: true,
       timeoutMs: call.timeoutMs,
+      ...(call.lockFd === undefined ? {} : { inheritFds: [call.lockFd] }),
     });
     if (result.spawnError?.code === 'ETXTBSY' && attempt < TEXT_FILE_BUSY_RETRIES) {
       await sleep(TEXT_FILE_BUSY_DELAY_MS);

@@ -3,11 +3,12 @@
  * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
-import type { ContainerHost } from '../../interfaces/container-host.ts';
+import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
+import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
 
 export class LinuxContainerHost implements ContainerHost {
@@ -36,8 +37,21 @@ export class LinuxContainerHost implements ContainerHost {
     }
   }
 
-  async createStateDir(path: string): Promise<void> {
+  async createStateDir(path: string, name: string): Promise<void> {
     await mkdir(path, { recursive: true, mode: 0o700 });
+    await writeCreationClaim(path, name);
+  }
+
+  commitCreation(path: string): Promise<void> {
+    return removeCreationClaim(path);
+  }
+
+  creationClaim(path: string): Promise<CreationClaim | undefined> {
+    return readCreationClaim(path);
+  }
+
+  async listStateDirs(containersDir: string): Promise<string[]> {
+    return readdir(containersDir).catch(() => []);
   }
 
   async removeStateDir(path: string): Promise<void> {
@@ -61,5 +75,9 @@ export class LinuxContainerHost implements ContainerHost {
       stdio: 'ignore',
     });
     child.unref();
+  }
+
+  faultPoint(step: string): void {
+    if (process.env['TSNERD_FAULT'] === step) process.kill(process.pid, 'SIGKILL');
   }
 }

@@ -9,6 +9,7 @@ import { fromNerdctlPortMapping, usedPortsOf, type UsedPort } from '../../domain
 import type { ContainerNetworkHost } from '../../interfaces/container-network-host.ts';
 import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
 import { readUsedHostPorts } from './proc-net-ports.ts';
+import { readCreationClaim } from './creation-claim.ts';
 import { withFlock } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
@@ -50,7 +51,7 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
     };
   }
 
-  /** Ports of every container of this data store (all namespaces) that has not been stopped. */
+  /** Ports of every container of this data store (all namespaces) that has not been stopped nor abandoned while being created. */
   private async publishedByContainers(exceptStateDir: string | undefined): Promise<UsedPort[]> {
     const except = exceptStateDir === undefined ? undefined : resolve(exceptStateDir);
     const used: UsedPort[] = [];
@@ -63,6 +64,9 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
         if (!config?.portMappings.length) continue;
         const lifecycle = await this.state.readLifecycle(dir).catch(() => undefined);
         if (lifecycle?.stopped_at) continue;
+        // A `run` killed before its container existed: nothing can ever use these ports.
+        const claim = await readCreationClaim(dir).catch(() => undefined);
+        if (claim && !claim.ownerAlive) continue;
         used.push(...usedPortsOf(config.portMappings.map(fromNerdctlPortMapping)));
       }
     }

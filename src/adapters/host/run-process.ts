@@ -17,6 +17,8 @@ export interface RunOptions {
   detached?: boolean;
   /** SIGKILL after this long; `timedOut` says so. */
   timeoutMs?: number;
+  /** Descriptors of ours the child gets as its fds 3, 4, … (e.g. a held lock). */
+  inheritFds?: readonly number[];
 }
 
 export interface RunResult {
@@ -33,7 +35,7 @@ export interface RunResult {
 export function runProcess(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(file, args, {
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.inheritFds ?? [])],
       env: opts.extendEnv === false ? (opts.env ?? {}) : { ...process.env, ...opts.env },
       detached: opts.detached ?? false,
     });

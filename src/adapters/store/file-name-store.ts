@@ -38,7 +38,7 @@ export class FileNameStore implements NameStore {
     });
   }
 
-  private async owner(name: string): Promise<string | undefined> {
+  async owner(name: string): Promise<string | undefined> {
     try {
       return (await readFile(join(this.dir, name), 'utf8')).trim();
     } catch (err) {

@@ -20,12 +20,17 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
-export async function withFlock<T>(path: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+/**
+ * Runs fn holding the lock. fn gets the locked descriptor: a child process
+ * given a copy of it (e.g. as its fd 3) holds the lock too, until it exits,
+ * even if this process dies first.
+ */
+export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>, opts: LockOptions = {}): Promise<T> {
   await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, 'a', 0o600);
   try {
     await flockFd(handle.fd, path, opts);
-    return await fn();
+    return await fn(handle.fd);
   } finally {
     // Closing the last descriptor of the open file description drops the lock.
     await handle.close();

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { NERDCTL_NETWORKS_LABEL, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
+import { ErrorList } from '../../domain/errors.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
 import { assertPortsFree, fromNerdctlPortMapping, type PortMapping } from '../../domain/publish/index.ts';
@@ -61,9 +62,16 @@ export class ContainerNetworking {
     return releaseWithoutTask(this.deps, { namespace, stateDir, id });
   }
 
-  /** rm, after the task is gone: the hosts entry and file. */
-  removed(id: string): Promise<void> {
-    return this.deps.hosts.delete(this.namespace, id);
+  /**
+   * rm, after the task is gone, before the state dir goes: the hosts entry and
+   * file, and the port reserver (its pid file is in the state dir; a reserver
+   * left by a hook that failed or was killed would otherwise be orphaned).
+   */
+  async removed(id: string, stateDir: string): Promise<void> {
+    const errors = new ErrorList();
+    await errors.attempt(() => this.deps.reserver.stop(stateDir));
+    await errors.attempt(() => this.deps.hosts.delete(this.namespace, id));
+    errors.throwIfAny();
   }
 
   async portMappings(c: Pick<NetworkedContainer, 'stateDir'>): Promise<PortMapping[]> {

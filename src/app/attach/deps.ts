@@ -11,7 +11,10 @@ export interface AttachDeps {
   hosts: HostsStore;
   state: ContainerStateFiles;
   reserver: PortReserver;
-  /** Removes a bridge plugin's masquerade chain when DEL ran without the container's netns. */
+  /**
+   * Removes a bridge plugin's masquerade chain when DEL ran without the
+   * container's netns; with no `ips`, the sources its POSTROUTING rules name.
+   */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
   /**
    * Deletes a bridge left with no ports and an all-zero MAC. The kernel gives

@@ -43,7 +43,8 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
   const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
   const errors = new ErrorList();
   const cached = await deps.cni.getCachedAttachments(cniId);
-  const targets: { list: NetworkConfigList; ifName: string; ips: string[] }[] = [];
+  // `cached`: an ADD was begun (the entry is written before its first plugin), so a masquerade chain may exist.
+  const targets: { list: NetworkConfigList; ifName: string; ips: string[]; cached: boolean }[] = [];
   for (const a of cached) {
     if (!a.config) continue;
     await errors.attempt(() => {
@@ -51,6 +52,7 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
         list: parseConfList(a.config!),
         ifName: a.ifName,
         ips: (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!),
+        cached: true,
       });
     });
   }
@@ -60,7 +62,7 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     for (const [index, ref] of refs.entries()) {
       await errors.attempt(async () => {
         const net = await deps.resolver.resolve(c.namespace, ref);
-        targets.push({ list: net.list, ifName: `eth${index}`, ips: [] });
+        targets.push({ list: net.list, ifName: `eth${index}`, ips: [], cached: false });
       });
     }
   }
@@ -69,7 +71,8 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     const rt = { ...runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings }), ifName: t.ifName };
     deps.log(`DEL ${t.list.name} ${t.ifName}`);
     await errors.attempt(() => deps.cni.delNetworkList(t.list, rt));
-    if (netns === '' && t.ips.length > 0 && masquerades(t.list)) {
+    // No IPs in the entry: the ADD was cut short inside the bridge plugin; the chain's rules say which.
+    if (netns === '' && t.cached && masquerades(t.list)) {
       await errors.attempt(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips));
     }
   }

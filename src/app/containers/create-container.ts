@@ -3,13 +3,15 @@
  * snapshot and the containerd record, each undone if a later step fails.
  * Paths: `<dataRoot>/<hash>/containers/<ns>/<id>/`, `names/<ns>/<name>`.
  */
-import { defaultContainerName, newContainerId } from '../../domain/container-ref.ts';
+import { defaultContainerName, newContainerId, validateContainerName } from '../../domain/container-ref.ts';
+import { isTsnerdError } from '../../domain/errors.ts';
 import { LABEL_PREFIX, encodeContainerLabels } from '../../domain/labels.ts';
 import type { NetworkFlags } from '../../domain/network-flags.ts';
 import { buildOciSpec } from '../../domain/oci/spec.ts';
 import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
 import type { ContainerRecord, RootfsMount } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
+import { reclaimAbandonedCreation } from './reclaim-creation.ts';
 import { UndoStack } from './undo-stack.ts';
 
 export interface CreateContainerInput {
@@ -47,20 +49,32 @@ export async function createContainer(
     const image = await ctx.images.resolve(input.image);
     const id = newContainerId();
     const name = input.name ?? defaultContainerName(image.name, id);
-    await ctx.names.acquire(name, id);
-    undo.push(() => ctx.names.release(name, id));
-
+    validateContainerName(name);
+    // Each undo is registered before its step runs (each is idempotent): a step
+    // that fails halfway is undone too. A kill -9 skips the undo stack; the
+    // state dir's creation claim, written first, lets a later `run --name` or
+    // `rm` reclaim what was made (reclaim-creation.ts) until containerd holds the record.
     const stateDir = ctx.layout.containerDir(ctx.namespace, id);
-    await ctx.host.createStateDir(stateDir);
-    undo.push(() => ctx.host.removeStateDir(stateDir));
+    undo.push(async () => {
+      await ctx.networking.removed(id, stateDir);
+      await ctx.host.removeStateDir(stateDir);
+    });
+    await ctx.host.createStateDir(stateDir, name);
+    ctx.host.faultPoint('state-dir');
+
+    undo.push(() => ctx.names.release(name, id));
+    await acquireName(ctx, name, id);
+    ctx.host.faultPoint('name');
 
     const net = await ctx.networking.prepare(
       { id, name, stateDir, flags: input.network, imageExposedPorts: image.config.ExposedPorts ?? {} },
       undo,
     );
+    ctx.host.faultPoint('networking');
 
+    undo.push(() => removeSnapshot(ctx, id));
     const rootfs = await ctx.runtime.prepareSnapshot(id, image.chainId);
-    undo.push(() => ctx.runtime.removeSnapshot(id));
+    ctx.host.faultPoint('snapshot');
 
     const user = input.user || image.config.User;
     const [passwd, group] = userNeedsLookup(user) ? await ctx.host.readRootfsFiles(rootfs, ['etc/passwd', 'etc/group']) : [];
@@ -88,10 +102,37 @@ export async function createContainer(
       annotations: internalLabels(labels),
     });
     const record = { id, image: image.name, labels, spec, snapshotKey: id };
+    undo.push(() => ignoreNotFound(() => ctx.runtime.deleteContainer(id)));
     await ctx.runtime.createContainer(record);
-    undo.push(() => ctx.runtime.deleteContainer(id));
+    ctx.host.faultPoint('container');
+    await ctx.host.commitCreation(stateDir);
+    ctx.host.faultPoint('committed');
     return { id, name, stateDir, rootfs, record: { ...record, createdAt: new Date() } };
   });
+}
+
+/** Takes the name; one held by a creation whose process died (kill -9) is reclaimed first. */
+async function acquireName(ctx: ContainerContext, name: string, id: string): Promise<void> {
+  try {
+    await ctx.names.acquire(name, id);
+  } catch (err) {
+    if (!isTsnerdError(err, 'conflict')) throw err;
+    const owner = await ctx.names.owner(name);
+    if (owner === undefined || !(await reclaimAbandonedCreation(ctx, owner))) throw err;
+    await ctx.names.acquire(name, id);
+  }
+}
+
+function removeSnapshot(ctx: ContainerContext, id: string): Promise<void> {
+  return ignoreNotFound(() => ctx.runtime.removeSnapshot(id));
+}
+
+async function ignoreNotFound(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isTsnerdError(err, 'not-found')) throw err;
+  }
 }
 
 /** Our labels go into the spec's annotations: the OCI hook reads them from the runtime state. */

@@ -7,11 +7,20 @@ import { ErrorList, conflict, isTsnerdError } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';
+import { reclaimByRef } from './reclaim-creation.ts';
 
 const SIGKILL = 9;
 
 export async function removeContainer(ctx: ContainerContext, ref: string, options: { force: boolean }): Promise<string> {
-  const view = await findContainerView(ctx, ref);
+  let view: ContainerView;
+  try {
+    view = await findContainerView(ctx, ref);
+  } catch (err) {
+    // A `run`/`create` killed before containerd held the container left only our traces.
+    const reclaimed = isTsnerdError(err, 'not-found') ? await reclaimByRef(ctx, ref) : undefined;
+    if (reclaimed !== undefined) return reclaimed;
+    throw err;
+  }
   if (isRunning(view.task) && !options.force) {
     throw conflict(
       `you cannot remove a running container ${view.id}. Stop the container before attempting removal or force remove`,
@@ -46,7 +55,7 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
     await errors.attempt(() => ctx.networking.releaseWithoutTask(networked(view)));
   }
   // After the task: its postStop hook has left the networks; now drop the hosts entry.
-  await errors.attempt(() => ctx.networking.removed(view.id));
+  await errors.attempt(() => ctx.networking.removed(view.id, view.stateDir));
   await ignoreMissing(() => ctx.runtime.deleteContainer(view.id));
   await ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey));
   if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));

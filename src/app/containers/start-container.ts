@@ -4,7 +4,7 @@
  * A stopped task is deleted first, which fires the postStop hook.
  */
 import { join } from 'node:path';
-import { conflict } from '../../domain/errors.ts';
+import { conflict, isTsnerdError } from '../../domain/errors.ts';
 import type { RootfsMount, TaskStdio } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
@@ -30,9 +30,14 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
     await ctx.runtime.deleteTask(view.id);
   }
   return undo.guard(async () => {
-    await ctx.runtime.createTask(view.id, rootfs ?? (await ctx.runtime.snapshotMounts(view.record.snapshotKey)), stdio);
-    undo.push(() => ctx.runtime.deleteTask(view.id));
+    const mounts = rootfs ?? (await ctx.runtime.snapshotMounts(view.record.snapshotKey));
+    undo.push(() => ctx.runtime.deleteTask(view.id).catch((err: unknown) => {
+      if (!isTsnerdError(err, 'not-found')) throw err;
+    }));
+    await ctx.runtime.createTask(view.id, mounts, stdio);
+    ctx.host.faultPoint('task-created');
     const pid = await ctx.runtime.startTask(view.id);
+    ctx.host.faultPoint('task-started');
     const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir);
     await ctx.stateFiles.writeLifecycle(view.stateDir, { ...lifecycle, started_at: new Date().toISOString() });
     return pid;

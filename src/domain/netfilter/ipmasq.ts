@@ -32,3 +32,14 @@ export function ipMasqTeardownScript(network: string, containerId: string, ips: 
   lines.push(`-F ${chain}`, `-X ${chain}`, 'COMMIT', '');
   return lines.join('\n');
 }
+
+/** The source addresses of the POSTROUTING rules (`iptables -S POSTROUTING` output) that jump to `chain`. */
+export function masqueradedSources(rules: string, chain: string): string[] {
+  const sources: string[] = [];
+  for (const line of rules.split('\n')) {
+    if (!line.startsWith('-A POSTROUTING ') || !line.trimEnd().endsWith(` -j ${chain}`)) continue;
+    const source = / -s (\S+?)\/\d+ /.exec(line)?.[1];
+    if (source) sources.push(source);
+  }
+  return sources;
+}

@@ -1,0 +1,65 @@
+/**
+ * The creation claim: `creating` in a new container's state dir, written before
+ * anything else of the container exists and removed once containerd holds its
+ * record. It names the creating process by pid, start time (/proc/<pid>/stat
+ * field 22) and boot id, so that a recycled pid or a reboot does not look like
+ * the owner still at work. A claim whose owner is gone is the trace of a
+ * `create`/`run` killed before the container existed: its name, state dir,
+ * hosts file and snapshot may be reclaimed (app/containers/reclaim-creation.ts).
+ *
+ * One line, `<pid> <start time> <boot id> <name>` (names have no spaces).
+ */
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CreationClaim } from '../../interfaces/container-host.ts';
+
+export const CREATION_CLAIM_FILE = 'creating';
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+
+
+/** Written with O_EXCL: a state dir is claimed once. */
+export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
+  const [start, boot] = await Promise.all([processStartTime(process.pid), bootId()]);
+  await writeFile(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${boot} ${name}\n`, { flag: 'wx', mode: 0o600 });
+}
+
+export async function removeCreationClaim(stateDir: string): Promise<void> {
+  await unlink(join(stateDir, CREATION_CLAIM_FILE)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** Undefined without a claim (a committed container, or no state dir). */
+export async function readCreationClaim(stateDir: string): Promise<CreationClaim | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, CREATION_CLAIM_FILE), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  const [pidText = '', start = '', boot = '', name = ''] = text.trim().split(' ');
+  const pid = Number(pidText);
+  // A claim that does not parse was cut short by a crash while it was written: its owner is gone.
+  if (!Number.isInteger(pid) || pid <= 0) return { name, ownerAlive: false };
+  const [liveStart, liveBoot] = await Promise.all([processStartTime(pid), bootId()]);
+  return { name, ownerAlive: boot === liveBoot && liveStart !== undefined && liveStart === start };
+}
+
+async function bootId(): Promise<string> {
+  return (await readFile(BOOT_ID, 'utf8').catch(() => '')).trim();
+}
+
+/** Start time in clock ticks since boot; undefined once the process is gone (or a zombie). */
+async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is the 1st, starttime the 20th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
