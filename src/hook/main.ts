@@ -38,8 +38,9 @@ async function runEvent(event: string, c: HookContainer, deps: ReturnType<typeof
   switch (event) {
     case 'createRuntime':
       try {
-        await setupContainerNetworks(deps, c);
-        await deps.state.writeLifecycle(c.stateDir, { started_at: new Date().toISOString(), pid: c.pid, create_error: false });
+        await setupContainerNetworks(deps, c, () =>
+          deps.state.writeLifecycle(c.stateDir, { started_at: new Date().toISOString(), pid: c.pid, create_error: false }),
+        );
       } catch (err) {
         await deps.state.writeLifecycle(c.stateDir, { create_error: true }).catch(() => undefined);
         throw err;

@@ -29,8 +29,8 @@ export interface ContainerHost {
    */
   spawnAutoRemove(id: string): void;
   /**
-   * Test-only fault injection: when TSNERD_FAULT names `step`, this process
-   * SIGKILLs itself there (the e2e fault suite kills `run` at each step).
+   * Test-only fault injection: TSNERD_FAULT=<step> SIGKILLs this process
+   * there, TSNERD_FAULT=fail:<step> fails the step (the e2e fault suite).
    */
   faultPoint(step: string): void;
 }

@@ -12,6 +12,7 @@ import { withFlock } from '../adapters/store/flock.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
+import { faultPoint } from '../adapters/host/fault-injection.ts';
 import { LinuxHostFacts } from '../adapters/host/linux-host-facts.ts';
 import { LinuxContainerNetworkHost } from '../adapters/host/linux-container-network-host.ts';
 import { ContainerNetworking } from '../app/attach/container-networking.ts';
@@ -34,6 +35,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     reserver: new ProcessPortReserver(),
     removeIpMasqChain,
     removeDeadBridge,
+    faultPoint,
     withCniLock: (fn) =>
       withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), async (fd) => {
         heldLockFd = fd;

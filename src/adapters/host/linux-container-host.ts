@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
+import { faultPoint } from './fault-injection.ts';
 import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
 
@@ -78,6 +79,6 @@ export class LinuxContainerHost implements ContainerHost {
   }
 
   faultPoint(step: string): void {
-    if (process.env['TSNERD_FAULT'] === step) process.kill(process.pid, 'SIGKILL');
+    faultPoint(step);
   }
 }

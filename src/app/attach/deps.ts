@@ -23,6 +23,8 @@ export interface AttachDeps {
    * fails with "could not set bridge's mac"; the plugin recreates the bridge.
    */
   removeDeadBridge(link: string): Promise<void>;
+  /** Test-only fault injection at a named step (see ContainerHost.faultPoint). */
+  faultPoint(step: string): void;
   /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Starts the overlay agent of a network on this host unless it runs. */

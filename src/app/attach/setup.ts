@@ -2,6 +2,7 @@
  * createRuntime: attach a starting container to its CNI networks, then publish
  * it in the hosts files of every container it shares a network with.
  */
+import { ErrorList } from '../../domain/errors.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
@@ -12,11 +13,16 @@ import type { AttachDeps } from './deps.ts';
 import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
 
-export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
+/**
+ * `finish` is the hook's last step (its lifecycle record): if it fails, or the
+ * hosts join does, what was attached is detached again before the error goes
+ * to runc, as the postStop after a failed createRuntime does nothing.
+ */
+export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer, finish: () => Promise<void> = async () => {}): Promise<void> {
   const netRefs = decodeContainerLabels(c.annotations).networks;
   const mode = parseNetworkMode(netRefs);
   // host, none, container: and ns: need no CNI; their files were written at create.
-  if (mode.kind !== 'cni') return;
+  if (mode.kind !== 'cni') return finish();
 
   const netns = `/proc/${c.pid}/ns/net`;
   const cniId = cniContainerId(c.namespace, c.id);
@@ -70,8 +76,21 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer)
   }
 
   deps.log('ADD done');
-  await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
-  deps.log('hosts files updated');
+  try {
+    deps.faultPoint('hook-added');
+    await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
+    deps.log('hosts files updated');
+    deps.faultPoint('hook-joined');
+    await finish();
+  } catch (err) {
+    deps.log(`failed after ADD, rolling back: ${String(err)}`);
+    const undo = new ErrorList();
+    await undo.attempt(() => deps.hosts.release(c.namespace, c.id));
+    await undo.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
+    if (portMappings.length > 0) await undo.attempt(() => deps.reserver.stop(c.stateDir));
+    for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
+    throw err;
+  }
 }
 
 export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): HostsMeta {

@@ -1,0 +1,15 @@
+/**
+ * Test-only fault injection at named steps (the e2e fault suite,
+ * test/e2e/faults/). TSNERD_FAULT=<step> makes this process SIGKILL itself when
+ * it reaches <step>; TSNERD_FAULT=fail:<step> makes the step fail with an
+ * error. Unset, a fault point costs one comparison. The OCI hooks inherit the
+ * CLI's environment, so the same variable reaches their steps.
+ */
+import { internal } from '../../domain/errors.ts';
+
+export function faultPoint(step: string): void {
+  const fault = process.env['TSNERD_FAULT'];
+  if (fault === undefined) return;
+  if (fault === step) process.kill(process.pid, 'SIGKILL');
+  if (fault === `fail:${step}`) throw internal(`injected fault at ${step}`);
+}
