@@ -1,6 +1,7 @@
 /** Container IDs, names and how a user's reference picks one container. */
 import { randomBytes } from 'node:crypto';
 import { invalid, notFound } from './errors.ts';
+import { quote } from './text.ts';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -13,10 +14,14 @@ export function shortId(id: string): string {
   return id.slice(0, 12);
 }
 
+/** A name is a file name in the store (`names/<ns>/<name>`): at most NAME_MAX bytes. */
+const MAX_NAME_LENGTH = 255;
+
 export function validateContainerName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
-    throw invalid(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    throw invalid(`invalid container name ${quote(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
+  if (name.length > MAX_NAME_LENGTH) throw invalid(`invalid container name ${quote(name)}: longer than ${MAX_NAME_LENGTH} characters`);
 }
 
 /** nerdctl's default name: the image's last path element plus 5 hex of the ID. */
@@ -39,6 +44,6 @@ export function findContainer<T extends NamedContainer>(query: string, container
   if (byName) return byName;
   const byPrefix = query === '' ? [] : containers.filter((c) => c.id.startsWith(query));
   if (byPrefix.length === 1) return byPrefix[0]!;
-  if (byPrefix.length > 1) throw invalid(`multiple IDs found with provided prefix: "${query}"`);
-  throw notFound(`no such container: "${query}"`);
+  if (byPrefix.length > 1) throw invalid(`multiple IDs found with provided prefix: ${quote(query)}`);
+  throw notFound(`no such container: ${quote(query)}`);
 }

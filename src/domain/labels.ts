@@ -9,6 +9,8 @@
 import { invalid } from './errors.ts';
 
 export const LABEL_PREFIX = 'tsnerd/';
+/** nerdctl's own keys (`nerdctl/default-network`, `nerdctl/networks`…): no user may set them either. */
+export const NERDCTL_LABEL_PREFIX = 'nerdctl/';
 
 /** The keys, for code that must filter or copy labels; read and write values through the codec. */
 export const Labels = {

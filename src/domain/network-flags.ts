@@ -6,6 +6,7 @@
 import { isIPv4, isIPv6, isIP } from 'node:net';
 import { invalid, usage } from './errors.ts';
 import type { NetworkMode } from './network-mode.ts';
+import { assertNoControlCharacters, quote } from './text.ts';
 
 export interface NetworkFlags {
   mode: NetworkMode;
@@ -27,9 +28,25 @@ export interface NetworkFlags {
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const MAC_PATTERN = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 const HOST_GATEWAY = 'host-gateway';
+/** The kernel's limit for the UTS host and domain names (HOST_NAME_MAX). */
+const MAX_UTS_NAME = 64;
+
+/** A multicast (group bit set) or all-zero MAC cannot be an interface's address. */
+function isUnicastMac(mac: string): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(mac);
+}
+
+/**
+ * A host or domain name for the UTS namespace and the hosts file: a DNS name
+ * of at most 64 characters.
+ */
+function validateUtsName(flag: string, value: string): void {
+  if (!HOSTNAME_PATTERN.test(value)) throw invalid(`invalid ${flag} ${quote(value)}: not a valid DNS name`);
+  if (value.length > MAX_UTS_NAME) throw invalid(`invalid ${flag} ${quote(value)}: longer than ${MAX_UTS_NAME} characters`);
+}
 
 export function validateNetworkFlags(f: NetworkFlags): void {
-  if (f.uts !== undefined && f.uts !== '' && f.uts !== 'host') throw usage(`invalid UTS mode "${f.uts}": only "host" is supported`);
+  if (f.uts !== undefined && f.uts !== '' && f.uts !== 'host') throw usage(`invalid UTS mode ${quote(f.uts)}: only "host" is supported`);
   if (f.uts === 'host' && (f.hostname || f.domainname)) {
     throw usage('conflicting options: hostname and the UTS mode "host"');
   }
@@ -47,13 +64,24 @@ export function validateNetworkFlags(f: NetworkFlags): void {
       );
     }
   }
-  for (const d of f.dns) if (!isIP(d)) throw invalid(`invalid --dns value "${d}": not an IP address`);
-  if (f.hostname !== undefined && f.hostname !== '' && !HOSTNAME_PATTERN.test(f.hostname)) {
-    throw invalid(`invalid hostname "${f.hostname}"`);
+  for (const d of f.dns) if (!isIP(d)) throw invalid(`invalid --dns value ${quote(d)}: not an IP address`);
+  // Each value is one word of a resolv.conf line: a newline would add lines (a nameserver) to the file.
+  for (const s of f.dnsSearch) {
+    assertNoControlCharacters('--dns-search', s);
+    if (/\s/.test(s) || s === '') throw invalid(`invalid --dns-search ${quote(s)}: not a domain name`);
   }
-  if (f.macAddress && !MAC_PATTERN.test(f.macAddress)) throw invalid(`invalid MAC address "${f.macAddress}"`);
-  if (f.ip && !isIPv4(f.ip)) throw invalid(`invalid --ip "${f.ip}": not an IPv4 address`);
-  if (f.ip6 && !isIPv6(f.ip6)) throw invalid(`invalid --ip6 "${f.ip6}": not an IPv6 address`);
+  for (const o of f.dnsOptions) {
+    assertNoControlCharacters('--dns-opt', o);
+    if (/\s/.test(o) || o === '') throw invalid(`invalid --dns-opt ${quote(o)}: one option per value, without spaces`);
+  }
+  if (f.hostname !== undefined && f.hostname !== '') validateUtsName('hostname', f.hostname);
+  if (f.domainname !== undefined && f.domainname !== '') validateUtsName('domainname', f.domainname);
+  if (f.macAddress && !MAC_PATTERN.test(f.macAddress)) throw invalid(`invalid MAC address ${quote(f.macAddress)}`);
+  if (f.macAddress && !isUnicastMac(f.macAddress)) {
+    throw invalid(`invalid MAC address ${quote(f.macAddress)}: a multicast or all-zero address cannot be assigned to an interface`);
+  }
+  if (f.ip && !isIPv4(f.ip)) throw invalid(`invalid --ip ${quote(f.ip)}: not an IPv4 address`);
+  if (f.ip6 && !isIPv6(f.ip6)) throw invalid(`invalid --ip6 ${quote(f.ip6)}: not an IPv6 address`);
   if ((f.ip || f.ip6 || f.macAddress) && f.mode.kind !== 'cni') {
     throw usage('--ip, --ip6 and --mac-address need a CNI network (not host, none or container:)');
   }
@@ -65,7 +93,7 @@ const MAC_CAPABLE = ['bridge', 'macvlan'];
 /** --mac-address goes to the first network's main plugin, which must honour it. */
 export function assertMacAddressSupported(macAddress: string | undefined, mainPluginType: string | undefined): void {
   if (!macAddress || mainPluginType === undefined || MAC_CAPABLE.includes(mainPluginType)) return;
-  throw invalid(`network type "${mainPluginType}" is not supported with --mac-address: only ${MAC_CAPABLE.join(' and ')} are`);
+  throw invalid(`network type ${quote(mainPluginType)} is not supported with --mac-address: only ${MAC_CAPABLE.join(' and ')} are`);
 }
 
 /**
@@ -79,13 +107,13 @@ export function parseAddHosts(values: readonly string[], hostGatewayIp: string |
       const sep = entry.indexOf(':');
       const host = entry.slice(0, sep);
       let ip = entry.slice(sep + 1);
-      if (sep <= 0 || !HOSTNAME_PATTERN.test(host)) throw invalid(`invalid --add-host "${entry}": expected host:ip`);
+      if (sep <= 0 || !HOSTNAME_PATTERN.test(host)) throw invalid(`invalid --add-host ${quote(entry)}: expected host:ip`);
       if (ip === HOST_GATEWAY) {
         if (!hostGatewayIp) throw invalid('unable to derive the IP value for host-gateway');
         ip = hostGatewayIp;
       }
       if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
-      if (!isIP(ip)) throw invalid(`invalid --add-host "${entry}": "${ip}" is not an IP address`);
+      if (!isIP(ip)) throw invalid(`invalid --add-host ${quote(entry)}: ${quote(ip)} is not an IP address`);
       return `${host}:${ip}`;
     });
 }

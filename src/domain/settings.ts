@@ -3,6 +3,8 @@
  * Precedence: flag > environment > config file > default (as nerdctl).
  */
 import { createHash } from 'node:crypto';
+import { invalid } from './errors.ts';
+import { hasControlCharacter, quote } from './text.ts';
 
 export interface Settings {
   address: string;
@@ -69,24 +71,38 @@ export interface SettingsInput {
   file: Partial<Record<string, unknown>>;
   /** First existing CNI plugin dir, found by the caller (an I/O question). */
   defaultCniPath: string;
+  /** The config file's path, for messages. */
+  fileName?: string | undefined;
 }
 
+/** containerd's rule for namespaces (pkg/identifiers): also part of paths and of the CNI container ID. */
+const NAMESPACE_PATTERN = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+const MAX_NAMESPACE_LENGTH = 76;
+
 export function resolveSettings(input: SettingsInput): Settings {
+  const fileName = input.fileName ?? 'the config file';
+  // Set but empty is an error, not "unset": `CONTAINERD_ADDRESS=` must not reach the system socket
+  // (nerdctl, too, fails on it: it tries to connect to "").
   const pick = (key: SettingKey): string => {
     const spec = (SETTINGS as readonly SettingSpec[]).find((s) => s.key === key)!;
+    const flag = input.flags[key];
+    if (flag !== undefined) return checked(`--${spec.flag}`, flag);
+    const fromEnv = input.env[spec.env];
+    if (fromEnv !== undefined) return checked(`environment variable ${spec.env}`, fromEnv);
     const fromFile = input.file[spec.toml];
-    return (
-      nonEmpty(input.flags[key]) ??
-      nonEmpty(input.env[spec.env]) ??
-      (typeof fromFile === 'string' ? nonEmpty(fromFile) : undefined) ??
-      spec.default ??
-      input.defaultCniPath
-    );
+    if (fromFile === undefined) return spec.default ?? input.defaultCniPath;
+    if (typeof fromFile !== 'string') throw invalid(`invalid ${quote(spec.toml)} in ${fileName}: must be a string`);
+    return checked(`${quote(spec.toml)} in ${fileName}`, fromFile);
   };
   const debugFile = input.file[DEBUG_SETTING.toml];
+  if (debugFile !== undefined && typeof debugFile !== 'boolean') throw invalid(`invalid "debug" in ${fileName}: must be true or false`);
+  const namespace = pick('namespace');
+  if (!NAMESPACE_PATTERN.test(namespace) || namespace.length > MAX_NAMESPACE_LENGTH) {
+    throw invalid(`invalid namespace ${quote(namespace)}: must match ${NAMESPACE_PATTERN.source} and have at most ${MAX_NAMESPACE_LENGTH} characters`);
+  }
   return {
     address: stripUnixScheme(pick('address')),
-    namespace: pick('namespace'),
+    namespace,
     dataRoot: pick('dataRoot'),
     cniPath: pick('cniPath'),
     cniNetconfPath: pick('cniNetconfPath'),
@@ -94,8 +110,10 @@ export function resolveSettings(input: SettingsInput): Settings {
   };
 }
 
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v === '' ? undefined : v;
+function checked(source: string, value: string): string {
+  if (value === '') throw invalid(`${source} is set but empty`);
+  if (hasControlCharacter(value)) throw invalid(`invalid ${source} ${quote(value)}: contains a control character`);
+  return value;
 }
 
 export function stripUnixScheme(address: string): string {

@@ -10,6 +10,8 @@ import {
   type Settings,
 } from '../../domain/settings.ts';
 import { invalid } from '../../domain/errors.ts';
+import { describeErrno } from '../../domain/errno.ts';
+import { quote } from '../../domain/text.ts';
 
 export type SettingFlags = Partial<Record<SettingKey, string | undefined>> & { debug?: boolean | undefined };
 
@@ -17,10 +19,12 @@ export function loadSettings(
   flags: SettingFlags,
   env: Record<string, string | undefined> = process.env,
 ): Settings {
+  const fileName = env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
   return resolveSettings({
     flags,
     env,
-    file: readConfigFile(env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE, env[CONFIG_FILE_ENV] !== undefined),
+    fileName: `config file ${quote(fileName)}`,
+    file: readConfigFile(fileName, env[CONFIG_FILE_ENV] !== undefined),
     defaultCniPath: DEFAULT_CNI_PATH_CANDIDATES.find((d) => existsSync(d)) ?? DEFAULT_CNI_PATH_CANDIDATES[0]!,
   });
 }
@@ -30,12 +34,15 @@ function readConfigFile(path: string, explicit: boolean): Record<string, unknown
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return {};
-    throw invalid(`cannot read config file "${path}": ${(err as Error).message}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !explicit) return {};
+    throw invalid(`cannot read config file ${quote(path)}: ${describeErrno(code)}`, { cause: err });
   }
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (err) {
-    throw invalid(`config file "${path}" is not valid TOML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    const { line, column } = err as { line?: number; column?: number };
+    const at = line === undefined ? '' : ` at line ${line}${column === undefined ? '' : `, column ${column}`}`;
+    throw invalid(`config file ${quote(path)} is not valid TOML${at}`, { cause: err });
   }
 }

@@ -76,3 +76,31 @@ export function nextCidr(cidr: Cidr): Cidr | undefined {
   const next = cidr.range.nextRange();
   return next ? parseCidr(next.toCidrString()) : undefined;
 }
+
+/**
+ * Ranges a container network cannot use: the kernel or the IP rules give them
+ * another meaning (RFC 6890): "this network", loopback, link-local, multicast,
+ * the reserved class E and broadcast, and IPv6's unspecified, loopback,
+ * IPv4-mapped, link-local and multicast blocks.
+ */
+const SPECIAL_RANGES: readonly { cidr: string; what: string }[] = [
+  { cidr: '0.0.0.0/8', what: '"this network"' },
+  { cidr: '127.0.0.0/8', what: 'loopback' },
+  { cidr: '169.254.0.0/16', what: 'link-local' },
+  { cidr: '224.0.0.0/4', what: 'multicast' },
+  { cidr: '240.0.0.0/4', what: 'reserved (class E)' },
+  { cidr: '::/128', what: 'unspecified' },
+  { cidr: '::1/128', what: 'loopback' },
+  { cidr: '::ffff:0:0/96', what: 'IPv4-mapped' },
+  { cidr: 'fe80::/10', what: 'link-local' },
+  { cidr: 'ff00::/8', what: 'multicast' },
+];
+
+let special: { cidr: Cidr; what: string }[] | undefined;
+
+/** The first special range `cidr` overlaps, if any. */
+export function specialRangeOf(cidr: Cidr): { cidr: string; what: string } | undefined {
+  special ??= SPECIAL_RANGES.map((r) => ({ cidr: parseCidr(r.cidr)!, what: r.what }));
+  const hit = special.find((r) => overlaps(cidr, r.cidr));
+  return hit && { cidr: hit.cidr.text, what: hit.what };
+}

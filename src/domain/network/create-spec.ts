@@ -4,7 +4,9 @@
  * nerdctl's messages where nerdctl has one.
  */
 import { invalid } from '../errors.ts';
-import { type Cidr, type Ip, containsIp, firstHost, lastAddress, overlaps, parseCidr, parseIp } from './cidr.ts';
+import { isReservedLabelKey } from '../container-flags.ts';
+import { assertNoControlCharacters, hasControlCharacter as hasControl, quote } from '../text.ts';
+import { type Cidr, type Ip, containsIp, firstHost, lastAddress, overlaps, parseCidr, parseIp, specialRangeOf } from './cidr.ts';
 import { DRIVERS, type Driver, IPAM_DRIVERS, type IpamDriver } from './constants.ts';
 import { validateNetworkName } from './network-name.ts';
 
@@ -53,11 +55,11 @@ export interface NetworkSpec {
 export function parseCreateInput(input: CreateNetworkInput): NetworkSpec {
   validateNetworkName(input.name);
   const driver = input.driver ?? 'bridge';
-  if (!(DRIVERS as readonly string[]).includes(driver)) throw invalid(`unsupported cni driver "${driver}"`);
+  if (!(DRIVERS as readonly string[]).includes(driver)) throw invalid(`unsupported cni driver ${quote(driver)}`);
   const ipamDriver = parseIpamDriver(input.ipamDriver ?? 'default');
   const ipv6 = input.ipv6 ?? false;
   const internal = input.internal ?? false;
-  const options = parseDriverOptions(driver as Driver, input.options ?? [], internal);
+  const options = parseDriverOptions(driver as Driver, input.options ?? [], internal, ipv6);
   const subnets = parseSubnets(input, ipv6, ipamDriver);
   return {
     name: input.name,
@@ -72,7 +74,7 @@ export function parseCreateInput(input: CreateNetworkInput): NetworkSpec {
 }
 
 function parseIpamDriver(value: string): IpamDriver {
-  if (!(IPAM_DRIVERS as readonly string[]).includes(value)) throw invalid(`unsupported ipam driver "${value}"`);
+  if (!(IPAM_DRIVERS as readonly string[]).includes(value)) throw invalid(`unsupported ipam driver ${quote(value)}`);
   return value === 'dhcp' ? 'dhcp' : 'host-local';
 }
 
@@ -85,7 +87,10 @@ function parseLabels(entries: readonly string[]): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const entry of entries) {
     const [key, value] = splitKeyValue(entry);
-    if (key === '') throw invalid(`invalid label "${entry}": empty key`);
+    if (key === '') throw invalid(`invalid label ${quote(entry)}: empty key`);
+    assertNoControlCharacters('label', entry);
+    // nerdctl/default-network would make this network the one `--net bridge` means, for good.
+    if (isReservedLabelKey(key)) throw invalid(`label ${quote(key)} is reserved: keys under nerdctl/ and tsnerd/ are set by the tools`);
     labels[key] = value;
   }
   return labels;
@@ -110,16 +115,16 @@ const OPTION_KEYS: Record<Driver, Record<string, OptionKey>> = {
 
 const MODES: Record<Driver, readonly string[]> = { bridge: [], macvlan: ['bridge'], ipvlan: ['l2', 'l3'] };
 
-function parseDriverOptions(driver: Driver, entries: readonly string[], internal: boolean): DriverOptions {
+function parseDriverOptions(driver: Driver, entries: readonly string[], internal: boolean, ipv6: boolean): DriverOptions {
   const options: DriverOptions = { mtu: undefined, ipMasq: !internal, icc: true, parent: '', mode: undefined };
   for (const entry of entries) {
     const [rawKey, value] = splitKeyValue(entry);
     const key = Object.hasOwn(OPTION_KEYS[driver], rawKey) ? OPTION_KEYS[driver][rawKey] : undefined;
     switch (key) {
       case undefined:
-        throw invalid(`unsupported "${driver}" network option "${rawKey}"`);
+        throw invalid(`unsupported "${driver}" network option ${quote(rawKey)}`);
       case 'mtu':
-        options.mtu = parseMtu(value);
+        options.mtu = parseMtu(value, ipv6);
         break;
       case 'ip-masq':
         options.ipMasq = parseBool(rawKey, value) && !internal;
@@ -128,10 +133,11 @@ function parseDriverOptions(driver: Driver, entries: readonly string[], internal
         options.icc = parseBool(rawKey, value);
         break;
       case 'parent':
+        validateInterfaceName(value);
         options.parent = value;
         break;
       case 'mode':
-        if (!MODES[driver].includes(value)) throw invalid(`unknown ${driver} mode "${value}"`);
+        if (!MODES[driver].includes(value)) throw invalid(`unknown ${driver} mode ${quote(value)}`);
         options.mode = value;
         break;
     }
@@ -143,17 +149,31 @@ function parseDriverOptions(driver: Driver, entries: readonly string[], internal
   return options;
 }
 
-function parseMtu(value: string): number | undefined {
-  if (!/^\d+$/.test(value)) throw invalid(`invalid mtu "${value}": must be a non-negative integer`);
+/** The kernel's bounds for a link's MTU: IPv4 needs 68 (RFC 791), IPv6 1280 (RFC 8200); ETH_MAX_MTU is 65535. */
+export const MTU_BOUNDS = { min4: 68, min6: 1280, max: 65535 } as const;
+
+function parseMtu(value: string, ipv6: boolean): number {
+  if (!/^\d+$/.test(value)) throw invalid(`invalid mtu ${quote(value)}: must be a positive integer`);
   const mtu = Number(value);
-  return mtu === 0 ? undefined : mtu;
+  const min = ipv6 ? MTU_BOUNDS.min6 : MTU_BOUNDS.min4;
+  if (mtu < min || mtu > MTU_BOUNDS.max) {
+    throw invalid(`invalid mtu ${quote(value)}: must be between ${min} and ${MTU_BOUNDS.max}${ipv6 ? ' on an IPv6 network' : ''}`);
+  }
+  return mtu;
+}
+
+/** A Linux interface name: 1 to 15 bytes, no "/", ":" or whitespace (the kernel's dev_valid_name). */
+function validateInterfaceName(value: string): void {
+  if (value === '' || value === '.' || value === '..' || Buffer.byteLength(value) > 15 || /[/:\s]/.test(value) || hasControl(value)) {
+    throw invalid(`invalid parent interface ${quote(value)}: not a valid interface name`);
+  }
 }
 
 /** The spellings Go's strconv.ParseBool accepts, so `-o` values behave as in nerdctl. */
 function parseBool(key: string, value: string): boolean {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
-  throw invalid(`invalid value "${value}" for network option "${key}": must be true or false`);
+  throw invalid(`invalid value ${quote(value)} for network option ${quote(key)}: must be true or false`);
 }
 
 function parseSubnets(input: CreateNetworkInput, ipv6: boolean, ipamDriver: IpamDriver): SubnetRequest[] {
@@ -174,22 +194,22 @@ function parseSubnets(input: CreateNetworkInput, ipv6: boolean, ipamDriver: Ipam
   const gateways = new Map<Cidr, Ip>();
   for (const text of gatewayTexts) {
     const ip = parseIp(text);
-    if (!ip) throw invalid(`invalid gateway "${text}": not an IP address`);
+    if (!ip) throw invalid(`invalid gateway ${quote(text)}: not an IP address`);
     const subnet = subnets.find((s) => containsIp(s, ip));
-    if (!subnet) throw invalid(`no matching subnet for gateway "${text}"`);
+    if (!subnet) throw invalid(`no matching subnet for gateway ${quote(text)}`);
     if (gateways.has(subnet)) throw invalid(`more than one gateway for subnet "${subnet.text}"`);
     if (ip.isEquals(subnet.range.getFirst() as never) || ip.isEquals(lastAddress(subnet) as never)) {
-      throw invalid(`gateway "${text}" is the network or broadcast address of subnet "${subnet.text}"`);
+      throw invalid(`gateway ${quote(text)} is the network or broadcast address of subnet "${subnet.text}"`);
     }
     gateways.set(subnet, ip);
   }
   const ranges = new Map<Cidr, Cidr>();
   for (const text of rangeTexts) {
     const range = parseCidr(text);
-    if (!range) throw invalid(`invalid ip-range "${text}": not a CIDR`);
-    if (!range.canonical) throw invalid(`unexpected ip-range "${text}", maybe you meant "${range.text}"?`);
+    if (!range) throw invalid(`invalid ip-range ${quote(text)}: not a CIDR`);
+    if (!range.canonical) throw invalid(`unexpected ip-range ${quote(text)}, maybe you meant "${range.text}"?`);
     const subnet = subnets.find((s) => s.family === range.family && range.range.inside(s.range as never));
-    if (!subnet) throw invalid(`no matching subnet for ip-range "${text}"`);
+    if (!subnet) throw invalid(`no matching subnet for ip-range ${quote(text)}`);
     if (ranges.has(subnet)) throw invalid(`more than one ip-range for subnet "${subnet.text}"`);
     ranges.set(subnet, range);
   }
@@ -205,11 +225,13 @@ const MAX_PREFIX: Record<4 | 6, number> = { 4: 30, 6: 126 };
 
 function parseSubnet(text: string, ipv6: boolean): Cidr {
   const subnet = parseCidr(text);
-  if (!subnet) throw invalid(`invalid subnet "${text}": not a CIDR`);
-  if (!subnet.canonical) throw invalid(`unexpected subnet "${text}", maybe you meant "${subnet.text}"?`);
-  if (subnet.family === 6 && !ipv6) throw invalid(`IPv6 subnet "${text}" needs --ipv6`);
+  if (!subnet) throw invalid(`invalid subnet ${quote(text)}: not a CIDR`);
+  if (!subnet.canonical) throw invalid(`unexpected subnet ${quote(text)}, maybe you meant "${subnet.text}"?`);
+  if (subnet.family === 6 && !ipv6) throw invalid(`IPv6 subnet ${quote(text)} needs --ipv6`);
   if (subnet.prefix > MAX_PREFIX[subnet.family]) {
-    throw invalid(`subnet "${text}" is too small: the prefix must be /${MAX_PREFIX[subnet.family]} or shorter`);
+    throw invalid(`subnet ${quote(text)} is too small: the prefix must be /${MAX_PREFIX[subnet.family]} or shorter`);
   }
+  const special = specialRangeOf(subnet);
+  if (special) throw invalid(`invalid subnet ${quote(text)}: overlaps the ${special.what} range ${special.cidr}`);
   return subnet;
 }

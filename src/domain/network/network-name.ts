@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { invalid } from '../errors.ts';
+import { quote } from '../text.ts';
 import { shortId } from '../container-ref.ts';
 import {
   CONFLIST_PREFIX,
@@ -11,12 +12,15 @@ import {
 
 /** Docker's identifier rule: at least two characters. */
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** The name is part of file names (the conflist, host-local's dir) and of iptables comments. */
+const MAX_NAME_LENGTH = 128;
 
 export function validateNetworkName(name: string): void {
   if (name === '') throw invalid('invalid network name: identifier must not be empty');
   if (!NAME_PATTERN.test(name)) {
-    throw invalid(`invalid network name: identifier "${name}" must match pattern "[a-zA-Z0-9][a-zA-Z0-9_.-]+"`);
+    throw invalid(`invalid network name: identifier ${quote(name)} must match pattern "[a-zA-Z0-9][a-zA-Z0-9_.-]+"`);
   }
+  if (name.length > MAX_NAME_LENGTH) throw invalid(`invalid network name ${quote(name)}: longer than ${MAX_NAME_LENGTH} characters`);
   if ((PSEUDO_NETWORKS as readonly string[]).includes(name) || name === DEFAULT_NETWORK_NAME) {
     throw invalid(`operation is not permitted on predefined ${name} network`);
   }

@@ -1,0 +1,45 @@
+/**
+ * A user's value inside a one-line message, and the check that keeps control
+ * characters out of every value that ends up in a file (resolv.conf, hosts,
+ * hostname, conflists, the store).
+ */
+import { invalid } from './errors.ts';
+
+/** Longest value shown in full; longer ones are cut, with their length. */
+const SHOWN = 80;
+
+// C0 controls, DEL, C1 controls and the two Unicode line separators: each of
+// them can break a line-oriented file or hide part of a message.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL_OR_QUOTE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029"\\]/g;
+
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
+
+/**
+ * `"value"` with control characters, quotes and backslashes escaped (`\n`,
+ * `\x00`, `\u2028`), as Go's %q does; a value longer than 80 characters is
+ * shortened to its start, `…` and its length.
+ */
+export function quote(value: string): string {
+  const chars = [...value];
+  const long = chars.length > SHOWN;
+  const shown = long ? chars.slice(0, SHOWN - 20).join('') : value;
+  const escaped = shown.replace(CONTROL_OR_QUOTE, (c) => ESCAPES[c] ?? escapeCode(c.charCodeAt(0)));
+  return long ? `"${escaped}…" (${chars.length} characters)` : `"${escaped}"`;
+}
+
+function escapeCode(code: number): string {
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+export function hasControlCharacter(value: string): boolean {
+  return CONTROL.test(value);
+}
+
+/**
+ * Refuses a value with a control character: `invalid <what> "<value>": contains
+ * a control character`. `what` names the flag or field, e.g. `--dns-search`.
+ */
+export function assertNoControlCharacters(what: string, value: string): void {
+  if (hasControlCharacter(value)) throw invalid(`invalid ${what} ${quote(value)}: contains a control character`);
+}
