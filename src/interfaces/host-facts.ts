@@ -7,4 +7,6 @@ export interface HostFacts {
   hostname(): string;
   /** The address `--add-host x:host-gateway` resolves to: the first non-loopback IPv4. */
   hostGatewayIp(): string | undefined;
+  /** False when no socket can bind `ip` here (EADDRNOTAVAIL): it is not an address of this host. */
+  isLocalAddress(ip: string): Promise<boolean>;
 }

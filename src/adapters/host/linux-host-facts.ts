@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type { HostFacts } from '../../interfaces/host-facts.ts';
 import { parseResolvConf } from '../../domain/dns/resolv-conf.ts';
@@ -29,6 +30,15 @@ export class LinuxHostFacts implements HostFacts {
       for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
     }
     return undefined;
+  }
+
+  /** Binds port 0 on `ip` and lets go: the kernel's own answer, ip_nonlocal_bind and 127/8 included. */
+  isLocalAddress(ip: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRNOTAVAIL'));
+      server.listen({ host: ip, port: 0, exclusive: true }, () => server.close(() => resolve(true)));
+    });
   }
 }
 

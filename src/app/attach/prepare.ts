@@ -6,7 +6,9 @@
  * Every file it writes is registered on the caller's undo stack.
  */
 import { join } from 'node:path';
-import { usage } from '../../domain/errors.ts';
+import { invalid, usage } from '../../domain/errors.ts';
+import { pluginSubnets } from '../../domain/network/network.ts';
+import { quote } from '../../domain/text.ts';
 import { encodeContainerLabels } from '../../domain/labels.ts';
 import { buildResolvConf, parseResolvConf, renderResolvConf, type ResolvMode } from '../../domain/dns/resolv-conf.ts';
 import { assertMacAddressSupported, parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
@@ -86,7 +88,16 @@ export async function prepareNetworking(
     const networks = [];
     for (const ref of mode.networks) networks.push(await deps.resolver.resolve(namespace, ref));
     assertMacAddressSupported(flags.macAddress, networks[0]?.list.plugins[0]?.type);
+    const first = networks[0];
+    if (first && (flags.ip || flags.ip6)) {
+      // What host-local refuses in the hook, refused now (ip-num is loaded only for these flags).
+      const { checkRequestedAddress } = await import('../../domain/network/requested-address.ts');
+      const target = { name: first.name, subnets: pluginSubnets(first.list.plugins.map((p) => p.raw)) };
+      if (flags.ip) checkRequestedAddress('--ip', flags.ip, target);
+      if (flags.ip6) checkRequestedAddress('--ip6', flags.ip6, target);
+    }
   }
+  await assertHostIpsLocal(deps.hostFacts, requests);
   const join_ = mode.kind === 'container' ? await deps.joinTarget(mode.container) : undefined;
 
   const uts = flags.uts === 'host' || mode.kind === 'host' ? 'host' : 'private';
@@ -168,6 +179,14 @@ export async function prepareNetworking(
     portMappings,
     exposedPorts: exposedPortsConfig(exposed),
   };
+}
+
+/** A published host IP must be one of the host's: the port reserver cannot bind it otherwise. */
+async function assertHostIpsLocal(facts: HostFacts, requests: readonly { hostIP: string }[]): Promise<void> {
+  for (const ip of new Set(requests.map((r) => r.hostIP))) {
+    if (ip === '0.0.0.0' || ip === '::') continue;
+    if (!(await facts.isLocalAddress(ip))) throw invalid(`cannot publish on host IP ${quote(ip)}: it is not an address of this host`);
+  }
 }
 
 function networkNamespace(mode: NetworkFlags['mode'], target: JoinTarget | undefined): NamespaceSource {

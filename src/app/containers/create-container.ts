@@ -6,7 +6,8 @@
 import { defaultContainerName, newContainerId, validateContainerName } from '../../domain/container-ref.ts';
 import { isTsnerdError } from '../../domain/errors.ts';
 import { LABEL_PREFIX, encodeContainerLabels } from '../../domain/labels.ts';
-import type { NetworkFlags } from '../../domain/network-flags.ts';
+import { validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
+import { exposedPorts, parsePublishSpecs } from '../../domain/publish/index.ts';
 import { buildOciSpec } from '../../domain/oci/spec.ts';
 import { resolveUser, userNeedsLookup } from '../../domain/user-spec.ts';
 import type { ContainerRecord, RootfsMount } from '../../interfaces/container-runtime.ts';
@@ -45,6 +46,11 @@ export async function createContainer(
   input: CreateContainerInput,
   undo = new UndoStack(),
 ): Promise<CreatedContainer> {
+  // What needs neither containerd nor the store is refused before either is touched.
+  validateNetworkFlags(input.network);
+  parsePublishSpecs(input.network.publish);
+  exposedPorts(input.network.expose);
+  if (input.name !== undefined) validateContainerName(input.name);
   return undo.guard(async () => {
     const image = await ctx.images.resolve(input.image);
     const id = newContainerId();

@@ -1,6 +1,6 @@
 /** Fills the templates/ skeletons from a validated spec: the conflist tsnerd writes. */
 import { internal } from '../errors.ts';
-import { type Cidr, firstHost, formatIp, lastAddress, parseCidr } from './cidr.ts';
+import { type Cidr, type Ip, firstHost, formatIp, lastAddress, parseCidr } from './cidr.ts';
 import {
   BridgePlugin,
   type ConflistTemplates,
@@ -31,11 +31,21 @@ export function planRanges(spec: NetworkSpec, used: readonly Cidr[]): IpamRange[
   return requests.map((r) => [ipamRange(r)]);
 }
 
+/**
+ * The ip-range's last address, but never the subnet's broadcast address:
+ * host-local hands out an explicit rangeEnd as is, so an ip-range ending where
+ * the subnet ends would give a container the broadcast address.
+ */
+function rangeEnd(subnet: Cidr, ipRange: Cidr): Ip {
+  const last = lastAddress(ipRange);
+  return last.isEquals(lastAddress(subnet) as never) ? last.previousIPNumber() : last;
+}
+
 function ipamRange({ subnet, gateway, ipRange }: SubnetRequest): IpamRange {
   return {
     gateway: formatIp(gateway),
     ipRange: ipRange?.text,
-    rangeEnd: ipRange ? formatIp(lastAddress(ipRange)) : undefined,
+    rangeEnd: ipRange ? formatIp(rangeEnd(subnet, ipRange)) : undefined,
     rangeStart: ipRange ? formatIp(firstHost(ipRange)) : undefined,
     subnet: subnet.text,
   };

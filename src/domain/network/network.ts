@@ -97,9 +97,14 @@ export interface SubnetConfig {
 
 /** One entry per distinct subnet across all plugins' IPAM, in file order. */
 export function networkSubnets(n: Network): SubnetConfig[] {
+  return pluginSubnets(n.conflist.plugins);
+}
+
+/** networkSubnets of a list of plugin objects (e.g. a loaded conflist's `plugins[].raw`). */
+export function pluginSubnets(plugins: readonly Readonly<Record<string, unknown>>[]): SubnetConfig[] {
   const seen = new Map<string, SubnetConfig>();
-  for (const plugin of n.conflist.plugins) {
-    const ipam = ipamOf(plugin);
+  for (const plugin of plugins) {
+    const ipam = ipamOf(plugin as AnyPlugin);
     if (!ipam) continue;
     const ranges = ipam.ranges?.flat() ?? (ipam.subnet ? [{ subnet: ipam.subnet, gateway: ipam.gateway }] : []);
     for (const r of ranges) {

@@ -4,6 +4,7 @@
  * host port on 0.0.0.0.
  */
 import { invalid } from '../errors.ts';
+import { assertNoControlCharacters } from '../text.ts';
 import { parsePortRange } from './parse-port-range.ts';
 import { DEFAULT_HOST_IP, isProtocol, type Protocol, type PublishRequest } from './port-mapping.ts';
 
@@ -14,6 +15,7 @@ export interface ExposedPort {
 
 /** "80", "80/udp" or "8000-8010/tcp" (docker's --expose); also an image ExposedPorts key. */
 export function parseExposeSpec(spec: string): ExposedPort[] {
+  assertNoControlCharacters('--expose', spec);
   if (spec.includes(':')) throw invalid(`invalid port format for --expose: ${spec}`);
   const [portText = '', protoText = 'tcp', ...extra] = spec.split('/');
   const protocol = protoText.toLowerCase();

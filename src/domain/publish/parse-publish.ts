@@ -4,11 +4,14 @@
  * host ports is resolvePortMappings' job, given the used ports as data.
  */
 import { invalid } from '../errors.ts';
+import { assertNoControlCharacters } from '../text.ts';
 import { isIP, isIPv6Text } from './host-ip.ts';
 import { parsePortRange } from './parse-port-range.ts';
 import { DEFAULT_HOST_IP, isProtocol, rangeLength, type Protocol, type PublishRequest } from './port-mapping.ts';
 
 export function parsePublishSpec(spec: string): PublishRequest {
+  // nerdctl's messages below echo parts of the value as is: control characters are refused first.
+  assertNoControlCharacters('--publish', spec);
   const bySlash = spec.split('/');
   if (bySlash.length > 2) throw invalid(`failed to parse "${spec}", unexpected slashes`);
   const protocol = parseProtocol(bySlash[1]);

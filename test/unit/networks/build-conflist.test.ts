@@ -39,6 +39,13 @@ describe('conflists (byte-for-byte as nerdctl writes them)', () => {
     );
   });
 
+  it('an ip-range ending where the subnet ends stops before the broadcast address', () => {
+    const conf = JSON.parse(conflistFor({ name: 'foo', subnets: ['10.5.0.0/24'], ipRanges: ['10.5.0.128/25'] }));
+    const [range] = conf.plugins[0].ipam.ranges[0];
+    assert.equal(range.rangeStart, '10.5.0.129');
+    assert.equal(range.rangeEnd, '10.5.0.254');
+  });
+
   it('dual stack: the IPv6 subnet first, then an automatic IPv4 one avoiding used subnets', () => {
     assert.equal(
       conflistFor({ name: 'foo', ipv6: true, subnets: ['2001:db8::/64'] }, cidrs('10.4.1.0/24')),
