@@ -53,4 +53,6 @@ export const StateFiles = {
   lifecycle: 'lifecycle.json',
   hosts: 'hosts',
   meta: 'meta.json',
+  /** {kind, message} of the createRuntime hook's failure: the CLI shows it instead of runc's wrapping. */
+  createRuntimeError: 'oci-hook.createRuntime.error.json',
 } as const;

@@ -3,20 +3,38 @@
  * runc starts it with the container's state on stdin. It loads neither oclif
  * nor gRPC: it runs on every container start and stop.
  */
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHookArgs } from './args.ts';
 import { parseOciState, type HookContainer } from '../domain/oci/state.ts';
-import { toTsnerdError } from '../domain/errors.ts';
+import { invalid, notFound, usage, toTsnerdError, type TsnerdError } from '../domain/errors.ts';
+import { Labels } from '../domain/labels.ts';
+import { StateFiles, StoreLayout } from '../domain/store-layout.ts';
+import { quote } from '../domain/text.ts';
 import { createNetworkingDeps } from '../wiring/attach.ts';
 import { setupContainerNetworks } from '../app/attach/setup.ts';
 import { teardownContainerNetworks } from '../app/attach/teardown.ts';
 
 export async function runHookMain(args: string[]): Promise<number> {
   let log: HookLog | undefined;
+  let container: HookContainer | undefined;
+  let event: string | undefined;
+  const settingsDebug = args.includes('--debug');
   try {
-    const { event, settings } = parseHookArgs(args);
-    const container = parseOciState(await readStdin());
+    const parsed = parseHookArgs(args);
+    event = parsed.event;
+    const { settings } = parsed;
+    if (event !== 'createRuntime' && event !== 'postStop') throw usage(`unknown event ${quote(event)}: createRuntime or postStop`);
+    const state = parseOciState(await readStdin());
+    // The hook writes only into the state dir tsnerd made for this container: an annotation
+    // pointing elsewhere, or a container whose dir is gone, is refused before any write.
+    const expected = new StoreLayout(settings.dataRoot, settings.address).containerDir(state.namespace, state.id);
+    if (state.stateDir !== expected) {
+      throw invalid(`annotation ${Labels.stateDir} ${quote(state.stateDir)} is not the state dir of container ${quote(state.id)}`);
+    }
+    if (!existsSync(expected)) throw notFound(`no state dir for container ${quote(state.id)} in namespace ${quote(state.namespace)}`);
+    if (event === 'createRuntime' && state.pid <= 0) throw invalid(`createRuntime needs the container's pid, got ${state.pid}`);
+    container = state;
     log = new HookLog(join(container.stateDir, `oci-hook.${event}.log`));
     const deps = createNetworkingDeps(settings, (line) => log?.write(line));
     deps.log(`${event} ${container.id}`);
@@ -26,9 +44,11 @@ export async function runHookMain(args: string[]): Promise<number> {
   } catch (err) {
     const e = toTsnerdError(err);
     log?.write(`error: ${e.message}`);
+    if (container && event === 'createRuntime') writeHookError(container.stateDir, e);
     // runc shows the hook's stderr in the error the user gets from `run`.
     process.stderr.write(`tsnerd oci-hook: ${e.message}\n`);
-    return 1;
+    if (settingsDebug) process.stderr.write(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
+    return e.exitCode;
   } finally {
     log?.close();
   }
@@ -50,7 +70,20 @@ async function runEvent(event: string, c: HookContainer, deps: ReturnType<typeof
       await teardownContainerNetworks(deps, c);
       return;
     default:
-      throw new Error(`unknown oci-hook event "${event}"`);
+      throw usage(`unknown event ${quote(event)}`);
+  }
+}
+
+/**
+ * The failure for the CLI: runc wraps the hook's stderr into a long error of
+ * its own, so the CLI reads this file (written before the CLI's rollback
+ * removes the state dir) and shows the hook's message alone.
+ */
+function writeHookError(stateDir: string, e: TsnerdError): void {
+  try {
+    writeFileSync(join(stateDir, StateFiles.createRuntimeError), JSON.stringify({ kind: e.kind, message: e.message }), { mode: 0o600 });
+  } catch {
+    // the state dir is gone: nobody is waiting for this message
   }
 }
 

@@ -16,7 +16,17 @@ export interface Lifecycle {
   stopped_at?: string;
 }
 
+/** What the createRuntime hook recorded about its failure. */
+export interface HookFailure {
+  kind: string;
+  message: string;
+  /** When it was written: a failure older than the current start is someone else's. */
+  at: Date;
+}
+
 export interface ContainerStateFiles {
+  /** The createRuntime hook's last failure, if it recorded one. */
+  readHookFailure(stateDir: string): Promise<HookFailure | undefined>;
   readNetworkConfig(stateDir: string): Promise<NetworkConfigFile>;
   writeNetworkConfig(stateDir: string, config: NetworkConfigFile): Promise<void>;
   readLifecycle(stateDir: string): Promise<Lifecycle>;

@@ -1,5 +1,6 @@
 /** Reads the I/O side of the global settings: the TOML file and the CNI plugin dirs. */
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import {
   CONFIG_FILE_ENV,
@@ -20,13 +21,20 @@ export function loadSettings(
   env: Record<string, string | undefined> = process.env,
 ): Settings {
   const fileName = env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
-  return resolveSettings({
+  const settings = resolveSettings({
     flags,
     env,
     fileName: `config file ${quote(fileName)}`,
     file: readConfigFile(fileName, env[CONFIG_FILE_ENV] !== undefined),
     defaultCniPath: DEFAULT_CNI_PATH_CANDIDATES.find((d) => existsSync(d)) ?? DEFAULT_CNI_PATH_CANDIDATES[0]!,
   });
+  // The OCI hook runs in the bundle dir, not here: relative paths would name other dirs there.
+  return {
+    ...settings,
+    dataRoot: resolve(settings.dataRoot),
+    cniNetconfPath: resolve(settings.cniNetconfPath),
+    cniPath: settings.cniPath.split(':').map((p) => (p === '' ? p : resolve(p))).join(':'),
+  };
 }
 
 function readConfigFile(path: string, explicit: boolean): Record<string, unknown> {

@@ -18,7 +18,7 @@ export interface ContainerContext {
   io: ProcessIo;
   host: ContainerHost;
   hostFacts: Pick<HostFacts, 'hostname'>;
-  stateFiles: Pick<ContainerStateFiles, 'readLifecycle' | 'writeLifecycle'>;
+  stateFiles: Pick<ContainerStateFiles, 'readLifecycle' | 'writeLifecycle' | 'readHookFailure'>;
   networking: ContainerNetworking;
 }
 

@@ -4,7 +4,7 @@
  * A stopped task is deleted first, which fires the postStop hook.
  */
 import { join } from 'node:path';
-import { conflict, isTsnerdError } from '../../domain/errors.ts';
+import { ERROR_KINDS, TsnerdError, conflict, isTsnerdError, type ErrorKind } from '../../domain/errors.ts';
 import type { RootfsMount, TaskStdio } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
@@ -34,7 +34,12 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
     undo.push(() => ctx.runtime.deleteTask(view.id).catch((err: unknown) => {
       if (!isTsnerdError(err, 'not-found')) throw err;
     }));
-    await ctx.runtime.createTask(view.id, mounts, stdio);
+    const since = Date.now();
+    try {
+      await ctx.runtime.createTask(view.id, mounts, stdio);
+    } catch (err) {
+      throw (await hookFailure(ctx, view.stateDir, since, err)) ?? err;
+    }
     ctx.host.faultPoint('task-created');
     const pid = await ctx.runtime.startTask(view.id);
     ctx.host.faultPoint('task-started');
@@ -73,4 +78,17 @@ export async function runAttached(ctx: ContainerContext, view: ContainerView, op
     stopForwarding();
     await io.close();
   }
+}
+
+/**
+ * runc reports a failed createRuntime hook as one long line of its own
+ * ("failed to create shim task: OCI runtime create failed: …, stderr: …");
+ * the hook records its own message, which is what the user needs.
+ */
+async function hookFailure(ctx: ContainerContext, stateDir: string, since: number, cause: unknown): Promise<TsnerdError | undefined> {
+  const failure = await ctx.stateFiles.readHookFailure(stateDir);
+  // mtime has a coarser clock than Date.now() on some file systems
+  if (!failure || failure.at.getTime() < since - 1000) return undefined;
+  const kind = (ERROR_KINDS as readonly string[]).includes(failure.kind) ? (failure.kind as ErrorKind) : 'plugin';
+  return new TsnerdError(kind, failure.message, { cause });
 }
