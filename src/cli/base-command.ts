@@ -5,6 +5,7 @@
 import { Command, Flags, Errors } from '@oclif/core';
 import { DEBUG_SETTING, SETTINGS, type SettingFlag, type SettingSpec, type Settings } from '../domain/settings.ts';
 import { TsnerdError, toTsnerdError } from '../domain/errors.ts';
+import { oneLine } from '../domain/text.ts';
 import { failWith, out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 
 /** The oclif flag of one global setting, from its row in domain/settings.ts. */
@@ -42,7 +43,12 @@ export abstract class BaseCommand extends Command {
     // oclif's own parse errors (unknown flag, missing arg) are usage errors.
     if (!(err instanceof TsnerdError) && (err instanceof Errors.CLIError || 'parse' in err || err.oclif)) {
       if (err.oclif?.exit === 0) return;
-      const e = new TsnerdError('usage', err.message.split('\n')[0] ?? err.message, { cause: err });
+      // oclif's messages go on over lines ("Missing 1 required arg:\nnetwork  network name\nSee more help…"):
+      // the lines before its hints ("See more help", "Note: …"), on one line.
+      const lines = err.message.split('\n');
+      const hint = lines.findIndex((l) => /^\s*(See more help with|Note:)/.test(l));
+      const text = (hint < 0 ? lines : lines.slice(0, hint)).join('\n');
+      const e = new TsnerdError('usage', oneLine(text), { cause: err });
       return this.fail(e);
     }
     return this.fail(toTsnerdError(err));

@@ -2,6 +2,7 @@
 import { loadSettings } from '../adapters/host/settings-loader.ts';
 import { SETTINGS, type SettingFlag, type Settings } from '../domain/settings.ts';
 import type { TsnerdError } from '../domain/errors.ts';
+import { oneLine } from '../domain/text.ts';
 
 /** Parsed global flags, keyed by flag name (domain/settings.ts SETTINGS). */
 export type GlobalFlagValues = { [F in SettingFlag]?: string | undefined } & { debug?: boolean | undefined };
@@ -21,7 +22,7 @@ export function out(line: string): void {
 
 /** `tsnerd: <message>` on stderr, the stack only with --debug, and the error's exit code. */
 export function failWith(err: TsnerdError, debug: boolean): never {
-  process.stderr.write(`tsnerd: ${err.message}\n`);
+  process.stderr.write(`tsnerd: ${oneLine(err.message)}\n`);
   if (debug) process.stderr.write(`${(err.cause as Error | undefined)?.stack ?? err.stack}\n`);
   process.exit(err.exitCode);
 }

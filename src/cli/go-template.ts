@@ -4,12 +4,13 @@
  * Anything else is refused rather than printed wrong.
  */
 import { usage } from '../domain/errors.ts';
+import { quote } from '../domain/text.ts';
 
 const ACTION = /\{\{-?\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*-?\}\}/g;
 
 export function renderGoTemplate(template: string, value: unknown): string {
   const leftover = template.replace(ACTION, '');
-  if (leftover.includes('{{') || leftover.includes('}}')) throw usage(`unsupported format template "${template}"`);
+  if (leftover.includes('{{') || leftover.includes('}}')) throw usage(`unsupported format template ${quote(template)}`);
   return template.replace(ACTION, (_m, json: string | undefined, path: string) => {
     const v = path === '' ? value : path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], value);
     return json ? JSON.stringify(v ?? null) : goString(v);

@@ -1,5 +1,6 @@
 /** Signal names and numbers for `kill -s` (Linux x86-64 numbering). */
 import { usage } from './errors.ts';
+import { quote } from './text.ts';
 
 const SIGNALS: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10,
@@ -18,5 +19,5 @@ export function parseSignal(value: string): number {
     const n = SIGNALS[name];
     if (n !== undefined) return n;
   }
-  throw usage(`invalid signal "${value}"`);
+  throw usage(`invalid signal ${quote(value)}`);
 }

@@ -12,6 +12,7 @@ const SHOWN = 80;
 // them can break a line-oriented file or hide part of a message.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const CONTROL_OR_QUOTE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029"\\]/g;
+const CONTROL_ONLY = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 
@@ -42,4 +43,18 @@ export function hasControlCharacter(value: string): boolean {
  */
 export function assertNoControlCharacters(what: string, value: string): void {
   if (hasControlCharacter(value)) throw invalid(`invalid ${what} ${quote(value)}: contains a control character`);
+}
+
+/**
+ * A message on one line: its lines joined with spaces (oclif and plugins
+ * write several), any other control character escaped. The last guard before
+ * stderr: "exactly one line" holds whatever an error's text is.
+ */
+export function oneLine(message: string): string {
+  const joined = message
+    .split(/\r?\n|\r|\u2028|\u2029/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
+  return joined.replace(CONTROL_ONLY, (c) => ESCAPES[c] ?? escapeCode(c.charCodeAt(0)));
 }

@@ -10,7 +10,7 @@ import { parseOciState, type HookContainer } from '../domain/oci/state.ts';
 import { invalid, notFound, usage, toTsnerdError, type TsnerdError } from '../domain/errors.ts';
 import { Labels } from '../domain/labels.ts';
 import { StateFiles, StoreLayout } from '../domain/store-layout.ts';
-import { quote } from '../domain/text.ts';
+import { oneLine, quote } from '../domain/text.ts';
 import { createNetworkingDeps } from '../wiring/attach.ts';
 import { setupContainerNetworks } from '../app/attach/setup.ts';
 import { teardownContainerNetworks } from '../app/attach/teardown.ts';
@@ -46,7 +46,7 @@ export async function runHookMain(args: string[]): Promise<number> {
     log?.write(`error: ${e.message}`);
     if (container && event === 'createRuntime') writeHookError(container.stateDir, e);
     // runc shows the hook's stderr in the error the user gets from `run`.
-    process.stderr.write(`tsnerd oci-hook: ${e.message}\n`);
+    process.stderr.write(`tsnerd oci-hook: ${oneLine(e.message)}\n`);
     if (settingsDebug) process.stderr.write(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
     return e.exitCode;
   } finally {
@@ -81,7 +81,7 @@ async function runEvent(event: string, c: HookContainer, deps: ReturnType<typeof
  */
 function writeHookError(stateDir: string, e: TsnerdError): void {
   try {
-    writeFileSync(join(stateDir, StateFiles.createRuntimeError), JSON.stringify({ kind: e.kind, message: e.message }), { mode: 0o600 });
+    writeFileSync(join(stateDir, StateFiles.createRuntimeError), JSON.stringify({ kind: e.kind, message: oneLine(e.message) }), { mode: 0o600 });
   } catch {
     // the state dir is gone: nobody is waiting for this message
   }

@@ -11,6 +11,7 @@ import { readArchive } from '../adapters/archive/tar-reader.ts';
 import { HttpRegistry } from '../adapters/registry/http-registry.ts';
 import { dockerConfigPath } from '../adapters/registry/docker-credentials.ts';
 import type { Registry } from '../interfaces/registry.ts';
+import { quote } from '../domain/text.ts';
 
 export interface ImagesHandle {
   backend: ImageBackend;
@@ -33,9 +34,9 @@ export async function openArchive(file: string | undefined): Promise<AsyncIterab
     return readArchive(process.stdin);
   }
   const info = await stat(file).catch(() => {
-    throw notFound(`archive "${file}" does not exist`);
+    throw notFound(`archive ${quote(file)} does not exist`);
   });
-  if (!info.isFile()) throw invalid(`archive "${file}" is not a file`);
+  if (!info.isFile()) throw invalid(`archive ${quote(file)} is not a file`);
   return named(file, readArchive(createReadStream(file)));
 }
 

@@ -2,6 +2,7 @@
 import { ErrorList, notFound } from '../../domain/errors.ts';
 import type { ImageBackend } from '../../interfaces/image-backend.ts';
 import { findImage } from './resolve-image.ts';
+import { quote } from '../../domain/text.ts';
 
 /** Removes each image; failures are reported together after trying all. Returns the names removed. */
 export async function removeImages(backend: ImageBackend, refs: string[], opts: { force: boolean }): Promise<string[]> {
@@ -12,7 +13,7 @@ export async function removeImages(backend: ImageBackend, refs: string[], opts: 
       const record = await findImage(backend, ref);
       if (!record) {
         if (opts.force) return;
-        throw notFound(`no such image: "${ref}"`);
+        throw notFound(`no such image: ${quote(ref)}`);
       }
       await backend.deleteImage(record.name);
       removed.push(record.name);

@@ -5,6 +5,7 @@ import { chainIds, runConfigOf, type Descriptor, type RunConfig } from '../../do
 import type { ImageBackend, ImageRecord } from '../../interfaces/image-backend.ts';
 import type { RunConfigCache } from '../../interfaces/run-config-cache.ts';
 import { readPlatformImage } from './image-content.ts';
+import { quote } from '../../domain/text.ts';
 
 export interface ResolvedImage {
   /** Full name of the record, e.g. "docker.io/library/busybox:latest". */
@@ -34,7 +35,7 @@ export async function findImage(backend: ImageBackend, ref: string): Promise<Ima
 /** Throws not-found `no such image: "foo"`. With a cache, an image seen before costs one call. */
 export async function resolveImage(backend: ImageBackend, ref: string, cache?: RunConfigCache): Promise<ResolvedImage> {
   const record = await findImage(backend, ref);
-  if (!record) throw notFound(`no such image: "${ref}"`);
+  if (!record) throw notFound(`no such image: ${quote(ref)}`);
   const cached = await cache?.get(record.target.digest);
   if (cached) return { name: record.name, target: record.target, ...cached };
   const resolved = await readRunConfig(backend, record);

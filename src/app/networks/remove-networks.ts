@@ -4,6 +4,7 @@ import { type Network, bridgeLinkName, isDefaultNetwork } from '../../domain/net
 import { overlayOf } from '../../domain/overlay/overlay-network.ts';
 import type { NetworksDeps } from './deps.ts';
 import { NetworkStore } from './network-store.ts';
+import { quote } from '../../domain/text.ts';
 
 /** Why a network may not be removed, or undefined if it may. */
 async function refusal(deps: NetworksDeps, n: Network, ref: string): Promise<Error | undefined> {
@@ -37,7 +38,7 @@ export async function removeNetworks(
     const networks = await store.listUnlocked();
     for (const ref of refs) {
       await errors.attempt(async () => {
-        if (isPseudoNetworkName(ref)) throw invalid(`pseudo network not allowed: ${ref}`);
+        if (isPseudoNetworkName(ref)) throw invalid(`pseudo network not allowed: ${quote(ref)}`);
         const n = resolveNetwork(networks, ref);
         const refused = await refusal(deps, n, ref);
         if (refused) throw refused;

@@ -2,6 +2,7 @@
 import { invalid } from '../errors.ts';
 import { PSEUDO_NETWORKS } from './constants.ts';
 import { type Network, networkShortId, pseudoNetwork } from './network.ts';
+import { quote } from '../text.ts';
 
 export interface NetworkListRow {
   ID: string;
@@ -24,7 +25,7 @@ export function parseListFilters(filters: readonly string[]): Filter[] {
       try {
         re = new RegExp(value);
       } catch {
-        throw invalid(`invalid filter "${f}": bad regular expression`);
+        throw invalid(`invalid filter ${quote(f)}: bad regular expression`);
       }
       return (n: Network) => re.test(n.name);
     }
@@ -33,7 +34,7 @@ export function parseListFilters(filters: readonly string[]): Filter[] {
       const lk = j < 0 ? value : value.slice(0, j);
       return j < 0 ? (n: Network) => Object.hasOwn(n.labels, lk) : (n: Network) => n.labels[lk] === value.slice(j + 1);
     }
-    throw invalid(`invalid filter "${f}": only name= and label= are supported`);
+    throw invalid(`invalid filter ${quote(f)}: only name= and label= are supported`);
   });
 }
 

@@ -1,6 +1,7 @@
 import { invalid, notFound } from '../errors.ts';
 import { PSEUDO_NETWORKS, type PseudoNetworkName } from './constants.ts';
 import { type Network, pseudoNetwork } from './network.ts';
+import { quote } from '../text.ts';
 
 export type IdMatch =
   /** Any ID prefix (inspect, rm), as nerdctl's ListNetworksMatch. */
@@ -25,7 +26,7 @@ export function findNetworks(networks: readonly Network[], ref: string, idMatch:
 
 export function resolveNetwork(networks: readonly Network[], ref: string, idMatch: IdMatch = 'prefix'): Network {
   const found = findNetworks(networks, ref, idMatch);
-  if (found.length === 0) throw notFound(`no network found matching: ${ref}`);
-  if (found.length > 1) throw invalid(`multiple IDs found with provided prefix: ${ref}`);
+  if (found.length === 0) throw notFound(`no network found matching: ${quote(ref)}`);
+  if (found.length > 1) throw invalid(`multiple IDs found with provided prefix: ${quote(ref)}`);
   return found[0]!;
 }

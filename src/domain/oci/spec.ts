@@ -15,6 +15,7 @@ import {
 } from './defaults.ts';
 import type { ResolvedUser } from '../user-spec.ts';
 import type { OciHooks, OciMount, OciNamespace, OciProcess, OciRlimit, OciSpec } from './types.ts';
+import { quote } from '../text.ts';
 
 export type { OciHook, OciHooks, OciLinuxDeviceCgroup, OciMount, OciNamespace, OciProcess, OciRlimit, OciSpec } from './types.ts';
 
@@ -83,7 +84,7 @@ export function mergeEnv(...lists: (readonly string[])[]): string[] {
 
 export function buildOciSpec(input: SpecInput): OciSpec {
   const cwd = input.workdir || input.image.WorkingDir || '/';
-  if (!cwd.startsWith('/')) throw invalid(`the working directory "${cwd}" is invalid, it needs to be an absolute path`);
+  if (!cwd.startsWith('/')) throw invalid(`the working directory ${quote(cwd)} is invalid, it needs to be an absolute path`);
   const env = mergeEnv(
     [DEFAULT_PATH_ENV],
     input.image.Env ?? [],

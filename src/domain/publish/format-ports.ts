@@ -2,6 +2,7 @@
 import { invalid, notFound } from '../errors.ts';
 import { joinHostPort } from './host-ip.ts';
 import { isProtocol, type PortMapping, type Protocol } from './port-mapping.ts';
+import { quote } from '../text.ts';
 
 /**
  * The `ps` PORTS column: grouped by host IP and protocol, runs of consecutive
@@ -48,11 +49,11 @@ export interface PortQuery {
 export function parsePortQuery(text: string): PortQuery {
   const [portText = '', protoText = 'tcp', ...extra] = text.split('/');
   const protocol = protoText.toLowerCase();
-  if (extra.length > 0 || !isProtocol(protocol)) throw invalid(`invalid protocol "${protoText}"`);
-  if (!/^-?\d+$/.test(portText)) throw invalid(`invalid port "${portText}"`);
+  if (extra.length > 0 || !isProtocol(protocol)) throw invalid(`invalid protocol ${quote(protoText)}`);
+  if (!/^-?\d+$/.test(portText)) throw invalid(`invalid port ${quote(portText)}`);
   const port = Number(portText);
   if (port <= 0) throw invalid('unexpected port');
-  if (port > 65535) throw invalid(`invalid port "${portText}"`);
+  if (port > 65535) throw invalid(`invalid port ${quote(portText)}`);
   return { port, protocol };
 }
 

@@ -4,10 +4,10 @@
  * host ports is resolvePortMappings' job, given the used ports as data.
  */
 import { invalid } from '../errors.ts';
-import { assertNoControlCharacters } from '../text.ts';
 import { isIP, isIPv6Text } from './host-ip.ts';
 import { parsePortRange } from './parse-port-range.ts';
 import { DEFAULT_HOST_IP, isProtocol, rangeLength, type Protocol, type PublishRequest } from './port-mapping.ts';
+import { assertNoControlCharacters, quote } from '../text.ts';
 
 export function parsePublishSpec(spec: string): PublishRequest {
   // nerdctl's messages below echo parts of the value as is: control characters are refused first.
@@ -43,7 +43,7 @@ export function parsePublishSpecs(specs: readonly string[]): PublishRequest[] {
 function parseProtocol(text: string | undefined): Protocol {
   if (text === undefined) return 'tcp';
   const lower = text.toLowerCase();
-  if (!isProtocol(lower)) throw invalid(`invalid protocol "${text}"`);
+  if (!isProtocol(lower)) throw invalid(`invalid protocol ${quote(text)}`);
   return lower;
 }
 

@@ -96,7 +96,7 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
   it('namespaces do not see each other\'s networks', async () => {
     const r = await tsnerd(env, ['network', 'inspect', '--namespace', 't-network-other', 't-net-a']);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /no network found matching: t-net-a/);
+    assert.match(r.stderr, /no network found matching: "t-net-a"/);
   });
 
   it('inspect bridge creates the default network: nerdctl0, 10.4.0.0/24 via 10.4.0.1, at the top level', async () => {

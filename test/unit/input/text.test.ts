@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoControlCharacters, quote } from '../../../src/domain/text.ts';
+import { assertNoControlCharacters, oneLine, quote } from '../../../src/domain/text.ts';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
 
 describe('quote', () => {
@@ -35,4 +35,11 @@ describe('assertNoControlCharacters', () => {
       (e) => isTsnerdError(e, 'invalid') && e.message === 'invalid --dns-search "a.com\\nnameserver 1.2.3.4": contains a control character',
     );
   });
+});
+
+describe('oneLine', () => {
+  it('joins lines and drops blank ones', () => {
+    assert.equal(oneLine('Missing 1 required arg:\nnetwork  network name\n\n'), 'Missing 1 required arg: network  network name');
+  });
+  it('escapes other control characters', () => assert.equal(oneLine('a\tb\u0000'), 'a\\tb\\x00'));
 });

@@ -153,9 +153,9 @@ describe('NetworkStore and network use cases', () => {
     assert.deepEqual(errors.errors.map((e) => e.message), [
       'cannot remove pre-defined network bridge',
       'network "hand" was not created by tsnerd or nerdctl and cannot be removed',
-      'pseudo network not allowed: host',
+      'pseudo network not allowed: "host"',
       'network "busy" is in use by container "[c1]"',
-      'no network found matching: nope',
+      'no network found matching: "nope"',
     ]);
     assert.deepEqual([...confDir.files.keys()].sort(), ['/c/10-hand.conf', '/c/nerdctl-bridge.conflist', '/c/ns/nerdctl-busy.conflist']);
   });

@@ -72,9 +72,9 @@ describe('lookup', () => {
 
   it('gives pseudo networks for host and none, and errors like nerdctl', () => {
     assert.equal(resolveNetwork([], 'host').pseudo, true);
-    assert.throws(() => resolveNetwork([foo], 'nope'), { message: 'no network found matching: nope' });
+    assert.throws(() => resolveNetwork([foo], 'nope'), { message: 'no network found matching: "nope"' });
     const twin = { ...mac, id: `${foo.id!.slice(0, 3)}ffff` };
-    assert.throws(() => resolveNetwork([foo, twin], '2c2'), { message: 'multiple IDs found with provided prefix: 2c2' });
+    assert.throws(() => resolveNetwork([foo, twin], '2c2'), { message: 'multiple IDs found with provided prefix: "2c2"' });
   });
 });
 
