@@ -83,16 +83,20 @@ export function resolveSettings(input: SettingsInput): Settings {
   const fileName = input.fileName ?? 'the config file';
   // Set but empty is an error, not "unset": `CONTAINERD_ADDRESS=` must not reach the system socket
   // (nerdctl, too, fails on it: it tries to connect to "").
+  // The file is checked whole, whatever overrides it: a mistake in it shows at once.
+  for (const spec of SETTINGS as readonly SettingSpec[]) {
+    const fromFile = input.file[spec.toml];
+    if (fromFile === undefined) continue;
+    if (typeof fromFile !== 'string') throw invalid(`invalid ${quote(spec.toml)} in ${fileName}: must be a string`);
+    checked(`${quote(spec.toml)} in ${fileName}`, fromFile);
+  }
   const pick = (key: SettingKey): string => {
     const spec = (SETTINGS as readonly SettingSpec[]).find((s) => s.key === key)!;
     const flag = input.flags[key];
     if (flag !== undefined) return checked(`--${spec.flag}`, flag);
     const fromEnv = input.env[spec.env];
     if (fromEnv !== undefined) return checked(`environment variable ${spec.env}`, fromEnv);
-    const fromFile = input.file[spec.toml];
-    if (fromFile === undefined) return spec.default ?? input.defaultCniPath;
-    if (typeof fromFile !== 'string') throw invalid(`invalid ${quote(spec.toml)} in ${fileName}: must be a string`);
-    return checked(`${quote(spec.toml)} in ${fileName}`, fromFile);
+    return (input.file[spec.toml] as string | undefined) ?? spec.default ?? input.defaultCniPath;
   };
   const debugFile = input.file[DEBUG_SETTING.toml];
   if (debugFile !== undefined && typeof debugFile !== 'boolean') throw invalid(`invalid "debug" in ${fileName}: must be true or false`);

@@ -2,6 +2,9 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateFiles } from '../../domain/store-layout.ts';
+import { internal } from '../../domain/errors.ts';
+import { describeErrno } from '../../domain/errno.ts';
+import { quote } from '../../domain/text.ts';
 import type { ContainerStateFiles, HookFailure, Lifecycle, NetworkConfigFile } from '../../interfaces/container-state.ts';
 
 export class FileContainerStateFiles implements ContainerStateFiles {
@@ -18,8 +21,13 @@ export class FileContainerStateFiles implements ContainerStateFiles {
   }
 
   async readNetworkConfig(stateDir: string): Promise<NetworkConfigFile> {
-    const data = await readJson<Partial<NetworkConfigFile>>(join(stateDir, StateFiles.networkConfig));
-    return { portMappings: data?.portMappings ?? [] };
+    const path = join(stateDir, StateFiles.networkConfig);
+    const data = await readJson<Partial<NetworkConfigFile>>(path);
+    const portMappings = data?.portMappings ?? [];
+    if (!Array.isArray(portMappings) || !portMappings.every((m) => typeof m === 'object' && m !== null)) {
+      throw internal(`store file ${quote(path)}: portMappings is not a list of port mappings`);
+    }
+    return { portMappings };
   }
 
   async writeNetworkConfig(stateDir: string, config: NetworkConfigFile): Promise<void> {
@@ -36,12 +44,23 @@ export class FileContainerStateFiles implements ContainerStateFiles {
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw internal(`cannot read store file ${quote(path)}: ${describeErrno(code)}`, { cause: err });
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw internal(`store file ${quote(path)} is not valid JSON`, { cause: err });
+  }
+  // A corrupt file must fail here with its name, not as a TypeError where a field is read.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw internal(`store file ${quote(path)} is not a JSON object`);
+  return value as T;
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
