@@ -18,7 +18,20 @@ import { timeCmd } from './proc.ts';
 
 const ROUNDS = Number(process.env['BENCH_OVERLAY_ROUNDS'] ?? 5);
 const PREFIX = '/tsnerd-bench/ovl';
-const FIRST = ['--driver', 'overlay', '--etcd-endpoints', ETCD_URL, '--subnet', '10.217.0.0/17', '--vni', '1217', '--port', '48472', '-o', `etcd-prefix=${PREFIX}`];
+const FIRST = [
+  '--driver',
+  'overlay',
+  '--etcd-endpoints',
+  ETCD_URL,
+  '--subnet',
+  '10.217.0.0/17',
+  '--vni',
+  '1217',
+  '--port',
+  '48472',
+  '-o',
+  `etcd-prefix=${PREFIX}`,
+];
 const JOIN = ['--driver', 'overlay', '--etcd-endpoints', ETCD_URL, '-o', `etcd-prefix=${PREFIX}`];
 
 async function ok(h: Host, args: string[]): Promise<string> {
@@ -33,7 +46,13 @@ async function ipOf(h: Host, name: string): Promise<string> {
 
 /** Pings from inside a container until one answer (the loop runs in the container: no exec per attempt). */
 async function pingUntil(h: Host, container: string, ip: string): Promise<void> {
-  await ok(h, ['exec', container, 'sh', '-c', `i=0; until ping -c1 -W1 ${ip} >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 600 ] && exit 1; sleep 0.02; done`]);
+  await ok(h, [
+    'exec',
+    container,
+    'sh',
+    '-c',
+    `i=0; until ping -c1 -W1 ${ip} >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 600 ] && exit 1; sleep 0.02; done`,
+  ]);
 }
 
 function stats(xs: number[]): string {

@@ -89,28 +89,19 @@ export class LinuxOverlayHost implements OverlayHost {
       data.local === d.localIp &&
       data.port === d.port &&
       link.address === d.mac;
-    if (link && !same) await run('ip', ['link', 'del', 'dev', d.name]);
-    if (!same) {
-      await run('ip', [
-        'link',
-        'add',
-        d.name,
-        'type',
-        'vxlan',
-        'id',
-        String(d.vni),
-        'local',
-        d.localIp,
-        'dev',
-        d.iface,
-        'dstport',
-        String(d.port),
-        'nolearning',
-      ]);
-      await run('ip', ['link', 'set', 'dev', d.name, 'address', d.mac]);
-    }
-    await run('ip', ['link', 'set', 'dev', d.name, 'mtu', String(d.mtu), 'up']);
-    await run('ip', ['addr', 'replace', `${d.address}/32`, 'dev', d.name]);
+    // One `ip -batch` (stops at the first failure): a changed device is made anew, an equal one kept as is.
+    const lines = [
+      ...(link && !same ? [`link del dev ${d.name}`] : []),
+      ...(same
+        ? []
+        : [
+            `link add ${d.name} type vxlan id ${d.vni} local ${d.localIp} dev ${d.iface} dstport ${d.port} nolearning`,
+            `link set dev ${d.name} address ${d.mac}`,
+          ]),
+      `link set dev ${d.name} mtu ${d.mtu} up`,
+      `addr replace ${d.address}/32 dev ${d.name}`,
+    ];
+    await run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
     // Containers' traffic is routed between the bridge and the device.
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => undefined);
   }
@@ -145,24 +136,30 @@ export class LinuxOverlayHost implements OverlayHost {
   async ensureMasquerade(vni: number, network: string, subnet: string): Promise<void> {
     const nat = natChain(vni);
     const filter = filterChain(vni);
-    const comment = ['-m', 'comment', '--comment', `tsnerd overlay vni ${vni}`];
-    await this.freshChain('nat', nat);
-    await run('iptables', ['-w', '-t', 'nat', '-A', nat, '-s', subnet, '-d', network, '-j', 'RETURN']);
-    await run('iptables', ['-w', '-t', 'nat', '-A', nat, '-s', subnet, '!', '-d', '224.0.0.0/4', '-j', 'MASQUERADE']);
-    await this.ensureJump('nat', 'POSTROUTING', ['-s', subnet, ...comment, '-j', nat]);
-    await this.freshChain('filter', filter);
-    await run('iptables', ['-w', '-t', 'filter', '-A', filter, '-s', network, '-j', 'ACCEPT']);
-    await run('iptables', ['-w', '-t', 'filter', '-A', filter, '-d', network, '-j', 'ACCEPT']);
-    await this.ensureJump('filter', 'FORWARD', [...comment, '-j', filter]);
-  }
-
-  private async freshChain(table: string, chain: string): Promise<void> {
-    if (!(await tryRun('iptables', ['-w', '-t', table, '-N', chain]))) await run('iptables', ['-w', '-t', table, '-F', chain]);
-  }
-
-  private async ensureJump(table: string, from: string, rule: string[]): Promise<void> {
-    if (!(await tryRun('iptables', ['-w', '-t', table, '-C', from, ...rule])))
-      await run('iptables', ['-w', '-t', table, '-A', from, ...rule]);
+    const comment = `-m comment --comment "tsnerd overlay vni ${vni}"`;
+    const natJump = `-s ${subnet} ${comment} -j ${nat}`;
+    const filterJump = `${comment} -j ${filter}`;
+    const [hasNat, hasFilter] = await Promise.all([
+      tryRun('iptables', ['-w', '-t', 'nat', '-C', 'POSTROUTING', ...splitRule(natJump)]),
+      tryRun('iptables', ['-w', '-t', 'filter', '-C', 'FORWARD', ...splitRule(filterJump)]),
+    ]);
+    // One iptables-restore: declaring a chain under --noflush creates it or empties it.
+    const rules = [
+      '*nat',
+      `:${nat} - [0:0]`,
+      `-A ${nat} -s ${subnet} -d ${network} -j RETURN`,
+      `-A ${nat} -s ${subnet} ! -d 224.0.0.0/4 -j MASQUERADE`,
+      ...(hasNat ? [] : [`-A POSTROUTING ${natJump}`]),
+      'COMMIT',
+      '*filter',
+      `:${filter} - [0:0]`,
+      `-A ${filter} -s ${network} -j ACCEPT`,
+      `-A ${filter} -d ${network} -j ACCEPT`,
+      ...(hasFilter ? [] : [`-A FORWARD ${filterJump}`]),
+      'COMMIT',
+      '',
+    ];
+    await run('iptables-restore', ['-w', '--noflush'], rules.join('\n'));
   }
 
   async teardown(device: string, vni: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { ErrorList, conflict, invalid } from '../../domain/errors.ts';
+import { ErrorList, conflict, invalid, isTsnerdError } from '../../domain/errors.ts';
 import { isPseudoNetworkName, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import { type Network, bridgeLinkName, isDefaultNetwork } from '../../domain/network/network.ts';
 import { overlayOf } from '../../domain/overlay/overlay-network.ts';
@@ -18,18 +18,24 @@ async function refusal(deps: NetworksDeps, n: Network, ref: string): Promise<Err
 }
 
 /** Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges). */
-async function removeOne(deps: NetworksDeps, n: Network): Promise<void> {
+async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {}): Promise<void> {
   const overlay = overlayOf(n);
-  if (overlay) await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay);
+  if (overlay) await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay, { deleteConfig: opts.force ?? false });
   await deps.confDir.remove(n.file!);
   const link = bridgeLinkName(n);
   if (link !== undefined) await deps.host.deleteLink(link);
+}
+
+export interface RemoveOptions {
+  /** `--force`: a network that does not exist is not an error; the last host of an overlay also deletes its config in etcd. */
+  force?: boolean;
 }
 
 /** `network rm`: removes what it can; returns the refs removed (as typed) and the failures. */
 export async function removeNetworks(
   deps: NetworksDeps,
   refs: readonly string[],
+  opts: RemoveOptions = {},
 ): Promise<{ removed: string[]; errors: ErrorList }> {
   const store = new NetworkStore(deps);
   const removed: string[] = [];
@@ -39,10 +45,16 @@ export async function removeNetworks(
     for (const ref of refs) {
       await errors.attempt(async () => {
         if (isPseudoNetworkName(ref)) throw invalid(`pseudo network not allowed: ${quote(ref)}`);
-        const n = resolveNetwork(networks, ref);
+        let n: Network;
+        try {
+          n = resolveNetwork(networks, ref);
+        } catch (err) {
+          if (opts.force && isTsnerdError(err, 'not-found')) return;
+          throw err;
+        }
         const refused = await refusal(deps, n, ref);
         if (refused) throw refused;
-        await removeOne(deps, n);
+        await removeOne(deps, n, opts);
         removed.push(ref);
       });
     }

@@ -77,7 +77,10 @@ export async function createOverlayNetwork(
           throw conflict(`overlay config at ${key} in etcd differs: ${diffs.join(', ')}; leave the flags out to join it`);
 
         // Local clashes: other networks' subnets, the host's interfaces, other overlays (their whole Network, their VNI).
-        const others = await ov.states.list();
+        // A state of this very name has no conflist (checked above): left by a create that was killed. Its agent goes.
+        const stale = ov.states.dir(deps.namespace, spec.name);
+        await ov.agents.stop(stale);
+        const others = (await ov.states.list()).filter((o) => !(o.namespace === deps.namespace && o.name === spec.name));
         const clash = others.find((o) => o.vni === config.vni);
         if (clash) throw conflict(`VNI ${config.vni} is already used on this host by overlay network ${clash.name}`);
         const used: { net: Ipv4Net; what: string }[] = [];

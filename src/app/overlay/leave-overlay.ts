@@ -4,7 +4,8 @@
  * VXLAN device (its routes, neighbours and FDB entries go with it) and the
  * rules, and forget the local state. Other hosts drop their paths to this one
  * when their watch sees the lease go. The config in etcd stays (flannel's
- * config is the fabric's, not one host's); see docs/compat.md.
+ * config is the fabric's, not one host's), unless `--force` is given on the
+ * last host holding a lease; see docs/overlay.md.
  */
 import { leaseKey, parseIpv4Net } from '../../domain/overlay/flannel.ts';
 import type { OverlayRef } from '../../domain/overlay/overlay-network.ts';
@@ -14,7 +15,7 @@ import { ownedOrFree } from './lease.ts';
 
 const RM_ETCD_WAIT_MS = 3_000;
 
-export async function leaveOverlay(deps: NetworksDeps, name: string, ref: OverlayRef): Promise<void> {
+export async function leaveOverlay(deps: NetworksDeps, name: string, ref: OverlayRef, opts: { deleteConfig: boolean }): Promise<void> {
   const ov = await overlayDeps(deps);
   const state = await ov.states.read(deps.namespace, name).catch(() => undefined);
   await ov.agents.stop(ov.states.dir(deps.namespace, name));
@@ -25,6 +26,11 @@ export async function leaveOverlay(deps: NetworksDeps, name: string, ref: Overla
       try {
         if (subnet) await etcd.deleteLease(leaseKey(ref.etcdPrefix, subnet), ownedOrFree(state.publicIp));
         if (state.leaseId !== undefined) await etcd.revoke(state.leaseId);
+        if (opts.deleteConfig) {
+          const left = await etcd.listLeases();
+          if (left.length === 0) await etcd.deleteConfig();
+          else deps.warn(`the config stays in etcd: ${left.length} other host(s) still hold a lease`);
+        }
       } finally {
         etcd.close();
       }

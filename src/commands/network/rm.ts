@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
 import { removeNetworks } from '../../app/networks/remove-networks.ts';
 import { createNetworkDeps } from '../../wiring/networks.ts';
@@ -9,10 +9,13 @@ export default class NetworkRm extends BaseCommand {
   static override aliases = ['network:remove'];
   static override strict = false;
   static override args = { network: Args.string({ required: true, description: 'network name or ID (prefix)' }) };
+  static override flags = {
+    force: Flags.boolean({ char: 'f', default: false, summary: 'do not fail for networks that do not exist; on the last host of an overlay network, also delete its config in etcd' }),
+  };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(NetworkRm);
-    const { removed, errors } = await removeNetworks(createNetworkDeps(this.settingsFrom(flags)), argv as string[]);
+    const { removed, errors } = await removeNetworks(createNetworkDeps(this.settingsFrom(flags)), argv as string[], { force: flags.force });
     for (const ref of removed) this.out(ref);
     errors.throwIfAny();
   }

@@ -299,6 +299,25 @@ describe('overlay network across hosts (e2e)', { timeout: 900_000 }, () => {
       1,
     );
   });
+
+  it('network rm --force on the last host also deletes the config in etcd', async () => {
+    const rest = [...fabric.hosts.values()].filter((h) => h.letter !== 'c');
+    for (const [i, h] of rest.entries()) {
+      const ids = (await ok(h, ['ps', '-aq'])).split('\n').filter(Boolean);
+      if (ids.length > 0) await ok(h, ['rm', '-f', ...ids]);
+      const r = await tsnerd(h.env, ['network', 'rm', '-f', 'ovl-net', 'ovl-gone']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'ovl-net', 'a missing network is no error with --force');
+      const config = await fabric.etcdctl(['get', '--print-value-only', `${PREFIX}/config`]);
+      if (i < rest.length - 1) {
+        assert.notEqual(config.stdout.trim(), '', 'kept while other hosts hold leases');
+        assert.match(r.stderr, /the config stays in etcd: \d other host\(s\) still hold a lease/);
+      } else {
+        assert.equal(config.stdout.trim(), '', 'the last host deleted it');
+      }
+    }
+    assert.deepEqual(await leases(), {});
+  });
 });
 
 /** No conflist, state, agent, device, bridge or rule of an overlay on the host. */
