@@ -3,7 +3,9 @@
  * the nameservers of a resolv.conf (the host's, systemd-resolved's upstream
  * file instead of its 127.0.0.53 stub, or the data store's dns/resolv.conf
  * when present), tried in order with a timeout each. A truncated UDP answer
- * is asked again over TCP. The file is re-read when its mtime changes.
+ * is asked again over TCP and passed on whole when it fits the client's UDP
+ * size (EDNS), else truncated, so the client asks us over TCP in turn. The
+ * file is re-read when its mtime changes.
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync, statSync } from 'node:fs';
@@ -28,13 +30,15 @@ export class ResolvConfForwarder implements Forwarder {
     this.isOwnAddress = isOwnAddress;
   }
 
-  async forward(query: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  async forward(query: Buffer, transport: Transport, udpLimit: number): Promise<Buffer | undefined> {
     for (const server of this.upstreams()) {
       try {
         if (transport === 'tcp') return await askTcp(server, query);
         const answer = await askUdp(server, query);
-        if (answer.length >= 4 && (answer.readUInt16BE(2) & TC_BIT) !== 0) return await askTcp(server, query);
-        return answer;
+        if (answer.length < 4 || (answer.readUInt16BE(2) & TC_BIT) === 0) return answer;
+        // Truncated by the upstream: the whole answer over TCP, if the client can take it over UDP.
+        const full = await askTcp(server, query).catch(() => undefined);
+        return full !== undefined && full.length <= udpLimit ? full : answer;
       } catch {
         // timed out or refused: the next server
       }

@@ -19,8 +19,12 @@ const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as
 export type Transport = 'udp' | 'tcp';
 
 export interface Forwarder {
-  /** The upstream's answer to `query` (the client's bytes, its ID kept), or undefined when none answered. */
-  forward(query: Buffer, transport: Transport): Promise<Buffer | undefined>;
+  /**
+   * The upstream's answer to `query` (the client's bytes, its ID kept), or
+   * undefined when none answered. `udpLimit`: the most a UDP client takes; a
+   * longer answer comes back truncated, for the client to ask again over TCP.
+   */
+  forward(query: Buffer, transport: Transport, udpLimit: number): Promise<Buffer | undefined>;
 }
 
 export interface QueryContext {
@@ -28,6 +32,8 @@ export interface QueryContext {
   forwarder: Forwarder;
   /** The address the query arrived on: a network's gateway. */
   gateway: string;
+  /** The client's address. */
+  source: string;
   transport: Transport;
 }
 
@@ -46,9 +52,9 @@ export async function handleQuery(msg: Buffer, ctx: QueryContext): Promise<Buffe
   const question = query.questions?.[0];
   if (!question || query.questions!.length !== 1) return errorReply(id, headerFlags, RCODE.FORMERR);
 
-  const verdict = ctx.zones.answer(ctx.gateway, question.name, question.type);
+  const verdict = ctx.zones.answer(ctx.gateway, ctx.source, question.name, question.type);
   if (verdict.kind === 'forward') {
-    const upstream = await ctx.forwarder.forward(msg, ctx.transport).catch(() => undefined);
+    const upstream = await ctx.forwarder.forward(msg, ctx.transport, udpLimit(query)).catch(() => undefined);
     return upstream ?? errorReply(id, headerFlags, RCODE.SERVFAIL, question);
   }
   if (verdict.kind === 'servfail') return errorReply(id, headerFlags, RCODE.SERVFAIL, question);

@@ -12,7 +12,7 @@ const DNS_PORT = 53;
 const TCP_IDLE_MS = 10_000;
 const MAX_TCP_CONNECTIONS = 256;
 
-export type QueryHandler = (msg: Buffer, gateway: string, transport: Transport) => Promise<Buffer | undefined>;
+export type QueryHandler = (msg: Buffer, gateway: string, source: string, transport: Transport) => Promise<Buffer | undefined>;
 
 interface Listener {
   udp: UdpSocket;
@@ -75,7 +75,7 @@ export class GatewayListeners {
       udp.on('error', (err) => this.log(`udp ${gw}: ${err.message}`));
       tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
       udp.on('message', (msg, rinfo) => {
-        this.handle(msg, gw, 'udp').then(
+        this.handle(msg, gw, rinfo.address, 'udp').then(
           (reply) => reply && udp.send(reply, rinfo.port, rinfo.address, () => undefined),
           () => undefined,
         );
@@ -113,7 +113,7 @@ export class GatewayListeners {
         buffered = buffered.subarray(size + 2);
         // Answers go out in query order (pipelined queries, RFC 7766 allows either).
         chain = chain.then(async () => {
-          const reply = await this.handle(msg, gw, 'tcp').catch(() => undefined);
+          const reply = await this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp').catch(() => undefined);
           if (!reply || socket.destroyed) return;
           const length = Buffer.alloc(2);
           length.writeUInt16BE(reply.length);

@@ -11,7 +11,7 @@
  * records are loaded and every gateway was tried. The pid file
  * (<dns dir>/server.pid) is written before that line.
  */
-import { closeSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DnsRecordSet, emptyRecordSet } from '../domain/dns/records.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const source = new RecordSource(join(dir, RECORDS_FILE));
   const forwarder = new ResolvConfForwarder([join(dir, UPSTREAM_FILE), '/etc/resolv.conf'], (ip) => source.zones.hasGateway(ip));
   const listeners = new GatewayListeners(
-    (msg, gateway, transport) => handleQuery(msg, { zones: source.zones, forwarder, gateway, transport }),
+    (msg, gateway, from, transport) => handleQuery(msg, { zones: source.zones, forwarder, gateway, source: from, transport }),
     log,
     port,
   );
@@ -95,6 +95,11 @@ async function main(): Promise<void> {
       return syncing;
     }
     syncing = (async () => {
+      if (!existsSync(dir)) {
+        // The data store is gone (removed by hand, or a test env torn down): nothing left to serve.
+        log(`${dir} is gone: exiting`);
+        process.exit(0);
+      }
       do {
         again = false;
         const changed = source.reload();

@@ -17,9 +17,14 @@ export interface EndpointSettings {
   MacAddress: string;
 }
 
+/** Per network, Docker adds the names its embedded resolver answers for the container (null without DNS). */
+export interface NetworkEndpoint extends EndpointSettings {
+  DNSNames: string[] | null;
+}
+
 export interface NetworkSettings extends EndpointSettings {
   Ports: Record<string, DockerPortBinding[]>;
-  Networks: Record<string, EndpointSettings>;
+  Networks: Record<string, NetworkEndpoint>;
 }
 
 type Results = Record<string, Pick<CniResult, 'interfaces' | 'ips'> | undefined> | null | undefined;
@@ -34,12 +39,20 @@ const EMPTY: EndpointSettings = {
   MacAddress: '',
 };
 
-/** `results` maps each `--net` value to its CNI result, in interface order; the first is primary. */
-export function networkSettings(results: Results, ports: readonly PortMapping[]): NetworkSettings {
-  const networks: Record<string, EndpointSettings> = {};
-  for (const [net, result] of Object.entries(results ?? {})) if (result) networks[net] = endpoint(result);
-  const primary = Object.values(networks)[0] ?? EMPTY;
+/**
+ * `results` maps each `--net` value to its CNI result, in interface order; the
+ * first is primary. `dnsNames`: the resolver's names of the container per network.
+ */
+export function networkSettings(results: Results, ports: readonly PortMapping[], dnsNames: Record<string, string[]> = {}): NetworkSettings {
+  const networks: Record<string, NetworkEndpoint> = {};
+  for (const [net, result] of Object.entries(results ?? {})) if (result) networks[net] = { ...endpoint(result), DNSNames: dnsNames[net] ?? null };
+  const first = Object.values(networks)[0];
+  const primary = first ? endpointOnly(first) : EMPTY;
   return { ...primary, Ports: dockerPortMap(ports), Networks: networks };
+}
+
+function endpointOnly({ DNSNames: _names, ...rest }: NetworkEndpoint): EndpointSettings {
+  return rest;
 }
 
 function endpoint(result: Pick<CniResult, 'interfaces' | 'ips'>): EndpointSettings {

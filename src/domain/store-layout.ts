@@ -7,6 +7,7 @@
  *     etchosts/<ns>/<id>/     hosts, meta.json
  *     names/<ns>/<name>       the owning container ID
  *     imagecache/<digest>.json what `run` needs of an image (tsnerd only)
+ *     dns/                    records.json (the resolver's record set), dns.lock, server.pid, server.log (tsnerd only)
  */
 import { join } from 'node:path';
 import { addressHash } from './settings.ts';
@@ -37,6 +38,11 @@ export class StoreLayout {
 
   namesDir(ns: string): string {
     return join(this.root, 'names', ns);
+  }
+
+  /** The embedded resolver's records and process files; not namespaced (one resolver per store). */
+  dnsDir(): string {
+    return join(this.root, 'dns');
   }
 
   /** Not namespaced: entries are keyed by content digest. */

@@ -10,9 +10,11 @@ import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { withFlock } from '../adapters/store/flock.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
+import { StoreDnsRegistry } from '../adapters/dns/store-dns-registry.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
 import { faultPoint } from '../adapters/host/fault-injection.ts';
+import { addBridgeAddress } from '../adapters/host/bridge-address.ts';
 import { LinuxHostFacts } from '../adapters/host/linux-host-facts.ts';
 import { LinuxContainerNetworkHost } from '../adapters/host/linux-container-network-host.ts';
 import { ContainerNetworking } from '../app/attach/container-networking.ts';
@@ -33,9 +35,11 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(),
+    dns: new StoreDnsRegistry(layout.dnsDir()),
     removeIpMasqChain,
     removeDeadBridge,
     faultPoint,
+    addBridgeAddress,
     withCniLock: (fn) =>
       withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), async (fd) => {
         heldLockFd = fd;

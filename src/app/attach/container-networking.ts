@@ -82,7 +82,8 @@ export class ContainerNetworking {
   /** inspect's NetworkSettings: addresses only while running, ports as published. */
   async settings(c: NetworkedContainer, running: boolean): Promise<NetworkSettings> {
     const meta = running ? (await this.deps.hosts.list(this.namespace)).find((m) => m.ID === c.id) : undefined;
-    return networkSettings(meta?.Networks as Parameters<typeof networkSettings>[0], running ? await this.portMappings(c) : []);
+    const dnsNames = running ? await this.deps.dns.names(this.namespace, c.id).catch(() => ({})) : {};
+    return networkSettings(meta?.Networks as Parameters<typeof networkSettings>[0], running ? await this.portMappings(c) : [], dnsNames);
   }
 
   /** Files bind-mounted into the container, for inspect's *Path fields. */

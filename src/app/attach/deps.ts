@@ -3,6 +3,7 @@ import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import type { NetworkResolver } from '../../interfaces/network-resolver.ts';
 import type { PortReserver } from '../../interfaces/port-reserver.ts';
+import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 
 /** What attaching and detaching containers to CNI networks needs; composed in src/wiring/attach.ts. */
 export interface AttachDeps {
@@ -11,6 +12,8 @@ export interface AttachDeps {
   hosts: HostsStore;
   state: ContainerStateFiles;
   reserver: PortReserver;
+  /** The embedded resolver's records of containers on DNS-enabled networks. */
+  dns: DnsRegistry;
   /**
    * Removes a bridge plugin's masquerade chain when DEL ran without the
    * container's netns; with no `ips`, the sources its POSTROUTING rules name.
@@ -25,6 +28,11 @@ export interface AttachDeps {
   removeDeadBridge(link: string): Promise<void>;
   /** Test-only fault injection at a named step (see ContainerHost.faultPoint). */
   faultPoint(step: string): void;
+  /**
+   * Adds `cidr` (gateway/prefix) to a bridge that lacks it: internal networks
+   * have none, and the embedded resolver listens on the gateway. Idempotent.
+   */
+  addBridgeAddress(link: string, cidr: string): Promise<void>;
   /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Starts the overlay agent of a network on this host unless it runs. */

@@ -5,12 +5,15 @@
  * (namespaces, mounts, hooks, labels). CNI itself runs later, in the OCI hook.
  * Every file it writes is registered on the caller's undo stack.
  */
+import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { invalid, usage } from '../../domain/errors.ts';
 import { pluginSubnets } from '../../domain/network/network.ts';
 import { quote } from '../../domain/text.ts';
 import { encodeContainerLabels } from '../../domain/labels.ts';
-import { buildResolvConf, parseResolvConf, renderResolvConf, type ResolvMode } from '../../domain/dns/resolv-conf.ts';
+import { buildResolvConf, parseResolvConf, renderResolvConf, withEmbeddedOptions, type ResolvMode } from '../../domain/dns/resolv-conf.ts';
+import { isDnsEnabled, networkGateways } from '../../domain/network/network.ts';
+import { networkOf } from './dns.ts';
 import { assertMacAddressSupported, parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
 import { networkModeToList } from '../../domain/network-mode.ts';
 import type { NamespaceSource, OciHooks, OciMount } from '../../domain/oci/spec.ts';
@@ -84,8 +87,8 @@ export async function prepareNetworking(
   }
 
   // Unknown networks fail here, before anything exists (nerdctl only finds out in the hook).
+  const networks = [];
   if (mode.kind === 'cni') {
-    const networks = [];
     for (const ref of mode.networks) networks.push(await deps.resolver.resolve(namespace, ref));
     assertMacAddressSupported(flags.macAddress, networks[0]?.list.plugins[0]?.type);
     const first = networks[0];
@@ -116,10 +119,15 @@ export async function prepareNetworking(
   } else {
     const resolvPath = join(stateDir, StateFiles.resolvConf);
     const resolvMode: ResolvMode = mode.kind === 'host' ? 'host' : mode.kind === 'cni' ? 'cni' : 'none';
+    // On a DNS-enabled network the embedded resolver on its gateway comes before the host's servers; --dns still wins.
+    const embedded = networks.map(networkOf).find(isDnsEnabled);
+    const resolver = embedded ? networkGateways(embedded).find((gw) => isIPv4(gw)) : undefined;
     const conf = buildResolvConf(resolvMode, [
       { nameservers: flags.dns, search: flags.dnsSearch, options: flags.dnsOptions },
+      { nameservers: resolver === undefined ? [] : [resolver] },
       parseResolvConf(await deps.hostFacts.resolvConf()),
     ]);
+    if (resolver !== undefined && conf.nameservers[0] === resolver) conf.options = withEmbeddedOptions(conf.options);
     await deps.host.writeMountedFile(resolvPath, renderResolvConf(conf));
     bind('/etc/resolv.conf', resolvPath);
 

@@ -9,9 +9,11 @@ import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import { OVERLAY_CONFLIST_KEY } from '../../domain/overlay/overlay-network.ts';
+import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import type { AttachDeps } from './deps.ts';
 import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
+import { dnsJoinFor, resolverAddressesFor } from './dns.ts';
 
 /**
  * `finish` is the hook's last step (its lifecycle record): if it fails, or the
@@ -39,12 +41,14 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
   ]);
   reading.catch(() => undefined); // awaited under the lock
   let results: Record<string, CniResult>;
+  let joined: ResolvedNetwork[] = [];
   try {
     results = await deps.withCniLock(async () => {
       deps.log('CNI lock taken');
       const [networks, cached] = await reading;
       // An overlay network needs its host agent (VXLAN device, lease): started here if it is not running (after a reboot, a kill).
       for (const net of networks) if (net.list.raw[OVERLAY_CONFLIST_KEY] !== undefined) await deps.ensureOverlayAgent?.(c.namespace, net.name);
+      joined = networks;
       // Left over from a run that never got its postStop (daemon or host crash):
       // the IPs are still allocated and ADD would fail on them.
       if (cached.length > 0) {
@@ -80,16 +84,37 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
     deps.faultPoint('hook-added');
     await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
     deps.log('hosts files updated');
+    await joinDns(deps, c, mode.networks, joined, results);
     deps.faultPoint('hook-joined');
     await finish();
   } catch (err) {
     deps.log(`failed after ADD, rolling back: ${String(err)}`);
     const undo = new ErrorList();
     await undo.attempt(() => deps.hosts.release(c.namespace, c.id));
+    await undo.attempt(() => deps.dns.leave(c.namespace, c.id));
     await undo.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
     if (portMappings.length > 0) await undo.attempt(() => deps.reserver.stop(c.stateDir));
     for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
     throw err;
+  }
+}
+
+/** Names stay resolvable through /etc/hosts without the resolver: a DNS failure does not fail the start. */
+async function joinDns(
+  deps: AttachDeps,
+  c: HookContainer,
+  refs: readonly string[],
+  networks: readonly ResolvedNetwork[],
+  results: Record<string, CniResult>,
+): Promise<void> {
+  const dns = dnsJoinFor(c, refs, networks, results);
+  if (dns.endpoints.length === 0) return;
+  try {
+    for (const { link, cidr } of resolverAddressesFor(networks)) await deps.addBridgeAddress(link, cidr);
+    await deps.dns.join(dns);
+    deps.log('DNS records updated');
+  } catch (err) {
+    deps.log(`DNS: ${String(err)}`);
   }
 }
 

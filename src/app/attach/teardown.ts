@@ -26,6 +26,7 @@ export async function teardownContainerNetworks(deps: AttachDeps, c: HookContain
   const steps = [
     ...(mode.kind === 'cni' ? [() => deps.withCniLock(() => detachAll(deps, c, '')), () => deps.reserver.stop(c.stateDir)] : []),
     () => deps.hosts.release(c.namespace, c.id),
+    () => deps.dns.leave(c.namespace, c.id),
   ];
   for (const r of await Promise.allSettled(steps.map(async (step) => step()))) if (r.status === 'rejected') errors.add(r.reason);
   errors.throwIfAny();
@@ -102,6 +103,7 @@ export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise
   await errors.attempt(() => deps.reserver.stop(c.stateDir));
   // Its IPs are free for the next container now: peers must stop resolving its names to them.
   await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+  await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
   errors.throwIfAny();
 }
 

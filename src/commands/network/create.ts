@@ -30,6 +30,7 @@ export default class NetworkCreate extends BaseCommand {
     label: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'network label key=value' }),
     ipv6: Flags.boolean({ default: false, summary: 'enable IPv6 subnets' }),
     internal: Flags.boolean({ default: false, summary: 'no route out of the network, no masquerading, no port publishing' }),
+    'disable-dns': Flags.boolean({ default: false, summary: 'no embedded DNS resolver on this network (containers get the host\'s servers)' }),
   };
 
   async run(): Promise<void> {
@@ -50,6 +51,7 @@ export default class NetworkCreate extends BaseCommand {
       vni: flags.vni,
       port: flags.port,
       etcdWaitMs: flags['etcd-timeout'] === undefined ? undefined : flags['etcd-timeout'] * 1000,
+      disableDns: flags['disable-dns'],
     });
     this.out(id);
   }

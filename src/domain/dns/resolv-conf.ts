@@ -54,3 +54,12 @@ export function renderResolvConf(conf: ResolvConf): string {
 function isLocalhost(ip: string): boolean {
   return (isIPv4(ip) && ip.startsWith('127.')) || (isIPv6(ip) && ip === '::1');
 }
+
+/**
+ * Options of a resolv.conf naming the embedded resolver: Docker adds `ndots:0`
+ * (every name is first asked as written, so `b` reaches the resolver as `b`
+ * before any search domain) unless the user chose an ndots.
+ */
+export function withEmbeddedOptions(options: readonly string[]): string[] {
+  return options.some((o) => o.startsWith('ndots:')) ? [...options] : [...options, 'ndots:0'];
+}

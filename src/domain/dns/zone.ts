@@ -1,13 +1,15 @@
 /**
  * The embedded resolver's answers, from the record set: per network, its
  * containers' names (short and `NAME.NETWORK`), A/AAAA (round-robin when a
- * name has several addresses) and PTR for their IPs. Unknown names in the
- * network's own domain are NXDOMAIN; anything else is forwarded, except on an
- * internal network, which has no way out (SERVFAIL, as a resolver without
- * upstream servers answers).
+ * name has several addresses) and PTR for their IPs. A container sees the
+ * names of every network it is on (found by the query's source address, as
+ * Docker's resolver does), else those of the network the query arrived on.
+ * Unknown names in those networks' domains are NXDOMAIN; anything else is
+ * forwarded, except from a container whose networks are all internal, which
+ * have no way out (SERVFAIL, as a resolver without upstream servers answers).
  */
 import { isIPv4 } from 'node:net';
-import type { DnsRecordSet } from './records.ts';
+import type { DnsEndpointRecord, DnsRecordSet } from './records.ts';
 
 /** Long enough for clients that cache, short enough that a replaced container is not served long. */
 export const LOCAL_TTL = 60;
@@ -42,6 +44,8 @@ interface NetworkZone {
 /** An immutable snapshot of the record set, indexed for lookups by the address a query arrived on. */
 export class DnsZones {
   private readonly byGateway = new Map<string, NetworkZone>();
+  /** A container address -> the zones of every network that container is on. */
+  private readonly bySource = new Map<string, NetworkZone[]>();
 
   constructor(set: DnsRecordSet) {
     const zones = new Map<string, NetworkZone>();
@@ -50,6 +54,7 @@ export class DnsZones {
       zones.set(name, zone);
       for (const gw of net.gateways) this.byGateway.set(gw, zone);
     }
+    const byContainer = new Map<string, DnsEndpointRecord[]>();
     // Sorted keys: the same record set gives the same answer order in every process.
     for (const key of Object.keys(set.endpoints).sort()) {
       const e = set.endpoints[key]!;
@@ -67,6 +72,12 @@ export class DnsZones {
       }
       const primary = e.names[0];
       if (primary !== undefined) for (const ip of e.ips) zone.ptr.set(reverseName(ip), `${primary}.${zone.name}`);
+      const container = `${e.namespace}/${e.id}`;
+      byContainer.set(container, [...(byContainer.get(container) ?? []), e]);
+    }
+    for (const endpoints of byContainer.values()) {
+      const own = endpoints.flatMap((e) => zones.get(e.network) ?? []);
+      for (const e of endpoints) for (const ip of e.ips) this.bySource.set(ip, own);
     }
   }
 
@@ -79,19 +90,25 @@ export class DnsZones {
     return this.byGateway.has(ip);
   }
 
-  /** `qname` as the client wrote it (its case is kept in the answer); `gateway` is where it arrived. */
-  answer(gateway: string, qname: string, qtype: string): ZoneAnswer {
-    const zone = this.byGateway.get(gateway);
-    if (!zone) return { kind: 'servfail' };
+  /**
+   * `qname` as the client wrote it (its case is kept in the answer); `gateway`
+   * is where the query arrived, `source` who sent it.
+   */
+  answer(gateway: string, source: string, qname: string, qtype: string): ZoneAnswer {
+    const arrived = this.byGateway.get(gateway);
+    const zones = this.bySource.get(source) ?? (arrived ? [arrived] : []);
+    if (zones.length === 0) return { kind: 'servfail' };
     const name = qname.replace(/\.$/, '').toLowerCase();
-    const ptr = zone.ptr.get(name);
-    if (ptr !== undefined) {
-      return { kind: 'local', rcode: 'NOERROR', answers: qtype === 'PTR' || qtype === 'ANY' ? [{ name: qname, type: 'PTR', ttl: LOCAL_TTL, data: ptr }] : [] };
+    for (const zone of zones) {
+      const ptr = zone.ptr.get(name);
+      if (ptr !== undefined) {
+        return { kind: 'local', rcode: 'NOERROR', answers: qtype === 'PTR' || qtype === 'ANY' ? [{ name: qname, type: 'PTR', ttl: LOCAL_TTL, data: ptr }] : [] };
+      }
+      const entry = zone.names.get(name);
+      if (entry) return { kind: 'local', rcode: 'NOERROR', answers: addressAnswers(qname, qtype, entry) };
     }
-    const entry = zone.names.get(name);
-    if (entry) return { kind: 'local', rcode: 'NOERROR', answers: addressAnswers(qname, qtype, entry) };
-    if (name === zone.domain || name.endsWith(`.${zone.domain}`)) return { kind: 'local', rcode: 'NXDOMAIN', answers: [] };
-    return zone.internal ? { kind: 'servfail' } : { kind: 'forward' };
+    if (zones.some((z) => name === z.domain || name.endsWith(`.${z.domain}`))) return { kind: 'local', rcode: 'NXDOMAIN', answers: [] };
+    return zones.every((z) => z.internal) ? { kind: 'servfail' } : { kind: 'forward' };
   }
 }
 

@@ -7,7 +7,7 @@ import { invalid } from '../errors.ts';
 import { isReservedLabelKey } from '../container-flags.ts';
 import { assertNoControlCharacters, hasControlCharacter as hasControl, quote } from '../text.ts';
 import { type Cidr, type Ip, containsIp, firstHost, lastAddress, overlaps, parseCidr, parseIp, specialRangeOf } from './cidr.ts';
-import { DRIVERS, type Driver, IPAM_DRIVERS, type IpamDriver } from './constants.ts';
+import { DNS_LABEL, DRIVERS, type Driver, IPAM_DRIVERS, type IpamDriver } from './constants.ts';
 import { validateNetworkName } from './network-name.ts';
 
 export interface CreateNetworkInput {
@@ -23,6 +23,8 @@ export interface CreateNetworkInput {
   /** `-o key=value`. */
   options?: readonly string[] | undefined;
   ipamDriver?: string | undefined;
+  /** `--disable-dns` (Podman's flag): no embedded resolver on this network. */
+  disableDns?: boolean | undefined;
 }
 
 export interface DriverOptions {
@@ -67,7 +69,7 @@ export function parseCreateInput(input: CreateNetworkInput): NetworkSpec {
     ipamDriver,
     ipv6,
     internal,
-    labels: parseLabels(input.labels ?? []),
+    labels: { ...parseLabels(input.labels ?? []), ...(input.disableDns ? { [DNS_LABEL]: 'false' } : {}) },
     options,
     subnets,
   };

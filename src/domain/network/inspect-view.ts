@@ -2,6 +2,7 @@
 import {
   type Network,
   isIPv6Enabled,
+  isDnsEnabled,
   isInternal,
   networkDriver,
   networkOptions,
@@ -33,6 +34,8 @@ export interface DockerNetwork {
   Driver: string;
   EnableIPv6: boolean;
   Internal: boolean;
+  /** tsnerd's embedded resolver serves the network (Podman's dns_enabled; Docker has no such field). */
+  DNSEnabled: boolean;
   IPAM: { Driver: string; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> };
   Options: Record<string, string>;
   Labels: Record<string, string>;
@@ -51,6 +54,7 @@ export function toDockerNetwork(n: Network, attachments: readonly NetworkAttachm
     Driver: networkDriver(n),
     EnableIPv6: isIPv6Enabled(n),
     Internal: !n.pseudo && isInternal(n),
+    DNSEnabled: isDnsEnabled(n),
     IPAM: {
       Driver: typeof ipamType === 'string' ? ipamType : '',
       Config: networkSubnets(n).map((s) => ({

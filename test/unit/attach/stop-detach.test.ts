@@ -22,6 +22,7 @@ function fixture() {
       readNetworkConfig: async () => ({ portMappings: [] }),
     },
     reserver: { stop: async () => void calls.push('reserver.stop') },
+    dns: { leave: async (ns: string, id: string) => void calls.push(`dns.leave ${ns} ${id}`) },
     withCniLock: <T>(fn: () => Promise<T>) => fn(),
     log: () => undefined,
   } as unknown as AttachDeps;
@@ -31,10 +32,10 @@ function fixture() {
 const container = (networks: string[]) => ({ id: 'c1', pid: 42, namespace: 'ns', stateDir: '/s', annotations: { 'tsnerd/networks': JSON.stringify(networks) } });
 
 describe('detachForStop', () => {
-  it('frees the IPs in the live netns and drops the hosts entry, so peers stop resolving the freed IP', async () => {
+  it('frees the IPs in the live netns and drops the hosts entry and DNS records, so peers stop resolving the freed IP', async () => {
     const { calls, deps } = fixture();
     await detachForStop(deps, container(['n1']));
-    assert.deepEqual(calls, ['DEL n1 eth0 /proc/42/ns/net', 'reserver.stop', 'hosts.release ns c1']);
+    assert.deepEqual(calls, ['DEL n1 eth0 /proc/42/ns/net', 'reserver.stop', 'hosts.release ns c1', 'dns.leave ns c1']);
   });
 
   it('leaves non-CNI containers alone (their hosts entry has no IPs and no hook would restore it)', async () => {

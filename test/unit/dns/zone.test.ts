@@ -20,46 +20,62 @@ describe('DnsZones', () => {
 
   it('answers a container name, its hostname and NAME.NETWORK with its addresses', () => {
     for (const q of ['a', 'host-a', 'a.dns-app', 'A.DNS-APP.']) {
-      const r = zones.answer(GW, q, 'A');
+      const r = zones.answer(GW, '10.216.1.200', q, 'A');
       assert.equal(r.kind, 'local');
       assert.deepEqual(r.kind === 'local' && r.answers.map((x) => [x.name, x.data]), [[q, '10.216.1.2']]);
     }
-    const v6 = zones.answer(GW, 'a', 'AAAA');
+    const v6 = zones.answer(GW, '10.216.1.200', 'a', 'AAAA');
     assert.deepEqual(v6.kind === 'local' && v6.answers.map((x) => x.data), ['fd00:216:1::2']);
   });
 
   it('gives a name without addresses of the asked family no answers, not NXDOMAIN', () => {
-    assert.deepEqual(zones.answer(GW, 'b', 'AAAA'), { kind: 'local', rcode: 'NOERROR', answers: [] });
+    assert.deepEqual(zones.answer(GW, '10.216.1.200', 'b', 'AAAA'), { kind: 'local', rcode: 'NOERROR', answers: [] });
   });
 
   it('rotates the addresses of a shared alias', () => {
-    const first = zones.answer(GW, 'db', 'A');
-    const second = zones.answer(GW, 'db', 'A');
+    const first = zones.answer(GW, '10.216.1.200', 'db', 'A');
+    const second = zones.answer(GW, '10.216.1.200', 'db', 'A');
     const ips = (r: typeof first) => (r.kind === 'local' ? r.answers.map((x) => x.data) : []);
     assert.deepEqual(new Set(ips(first)), new Set(['10.216.1.2', '10.216.1.3']));
     assert.notEqual(ips(first)[0], ips(second)[0]);
   });
 
   it('answers PTR for container addresses with NAME.NETWORK', () => {
-    const r = zones.answer(GW, reverseName('10.216.1.3'), 'PTR');
+    const r = zones.answer(GW, '10.216.1.200', reverseName('10.216.1.3'), 'PTR');
     assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['b.dns-app']);
-    const r6 = zones.answer(GW, reverseName('fd00:216:1::2'), 'PTR');
+    const r6 = zones.answer(GW, '10.216.1.200', reverseName('fd00:216:1::2'), 'PTR');
     assert.deepEqual(r6.kind === 'local' && r6.answers.map((x) => x.data), ['a.dns-app']);
   });
 
   it("does not show another network's names", () => {
-    assert.equal(zones.answer(GW, 'c', 'A').kind, 'forward');
-    assert.deepEqual(zones.answer(GW, 'c.dns-other', 'A'), { kind: 'forward' });
+    assert.equal(zones.answer(GW, '10.216.1.200', 'c', 'A').kind, 'forward');
+    assert.deepEqual(zones.answer(GW, '10.216.1.200', 'c.dns-other', 'A'), { kind: 'forward' });
   });
 
   it("answers NXDOMAIN for unknown names in the network's own domain", () => {
-    assert.deepEqual(zones.answer(GW, 'nobody.dns-app', 'A'), { kind: 'local', rcode: 'NXDOMAIN', answers: [] });
+    assert.deepEqual(zones.answer(GW, '10.216.1.200', 'nobody.dns-app', 'A'), { kind: 'local', rcode: 'NXDOMAIN', answers: [] });
   });
 
   it('forwards other names, except on an internal network', () => {
-    assert.deepEqual(zones.answer(GW, 'example.org', 'A'), { kind: 'forward' });
-    assert.deepEqual(zones.answer(GW_INTERNAL, 'example.org', 'A'), { kind: 'servfail' });
-    assert.equal(zones.answer(GW_INTERNAL, 'c', 'A').kind, 'local');
+    assert.deepEqual(zones.answer(GW, '10.216.1.200', 'example.org', 'A'), { kind: 'forward' });
+    assert.deepEqual(zones.answer(GW_INTERNAL, '10.216.2.200', 'example.org', 'A'), { kind: 'servfail' });
+    assert.equal(zones.answer(GW_INTERNAL, '10.216.2.200', 'c', 'A').kind, 'local');
+  });
+
+  it('gives a container on two networks the names of both, whichever gateway it asks', () => {
+    const set = applyJoin(sample(), { namespace: 'default', id: 'dddd4444', endpoints: [
+      { network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['d'], aliases: [], ips: ['10.216.1.4'] },
+      { network: 'dns-other', record: { gateways: [GW_INTERNAL], internal: true }, names: ['d'], aliases: [], ips: ['10.216.2.4'] },
+    ] });
+    const z = new DnsZones(set);
+    const c = z.answer(GW, '10.216.1.4', 'c.dns-other', 'A');
+    assert.deepEqual(c.kind === 'local' && c.answers.map((x) => x.data), ['10.216.2.2']);
+    assert.equal(z.answer(GW, '10.216.1.4', 'nobody.dns-other', 'A').kind, 'local');
+    // One of its networks has a way out: it is forwarded.
+    assert.equal(z.answer(GW_INTERNAL, '10.216.2.4', 'example.org', 'A').kind, 'forward');
+    // c itself is on the internal network only.
+    assert.equal(z.answer(GW_INTERNAL, '10.216.2.2', 'example.org', 'A').kind, 'servfail');
+    assert.equal(z.answer(GW_INTERNAL, '10.216.2.2', 'a', 'A').kind, 'servfail');
   });
 
   it('lists the gateways to listen on', () => {
@@ -79,7 +95,7 @@ describe('record set changes', () => {
 
   it('replaces the endpoints of a container that joins again', () => {
     const set = applyJoin(sample(), { namespace: 'default', id: 'bbbb2222', endpoints: [{ network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['b'], aliases: [], ips: ['10.216.1.9'] }] });
-    const r = new DnsZones(set).answer(GW, 'b', 'A');
+    const r = new DnsZones(set).answer(GW, '10.216.1.200', 'b', 'A');
     assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['10.216.1.9']);
   });
 });

@@ -96,6 +96,11 @@ describe('parseCreateInput', () => {
     assert.deepEqual(spec.options, { mtu: 9000, ipMasq: false, icc: false, parent: '', mode: undefined });
   });
 
+  it('records --disable-dns as the network label tsnerd/dns=false', () => {
+    assert.deepEqual(parseCreateInput({ name: 'foo', labels: ['a=b'], disableDns: true }).labels, { a: 'b', 'tsnerd/dns': 'false' });
+    assert.deepEqual(parseCreateInput({ name: 'foo' }).labels, {});
+  });
+
   it('takes labels as key=value, a bare key meaning an empty value', () => {
     assert.deepEqual(parseCreateInput({ name: 'foo', labels: ['a=b=c', 'flag'] }).labels, { a: 'b=c', flag: '' });
   });

@@ -114,11 +114,19 @@ describe('network inspect (docker shape)', () => {
       Driver: 'bridge',
       EnableIPv6: false,
       Internal: false,
+      DNSEnabled: true,
       IPAM: { Driver: 'host-local', Config: [{ Subnet: '10.5.0.0/16', Gateway: '10.5.0.1', IPRange: '10.5.1.0/24' }] },
       Options: {},
       Labels: {},
       Containers: { c1: { Name: 'web', MacAddress: 'aa:bb:cc:dd:ee:ff', IPv4Address: '10.5.1.2/16', IPv6Address: '' } },
     });
+  });
+
+  it('shows DNS on for user-defined bridge networks, off for the default bridge and with --disable-dns', () => {
+    const n = fromFixture('foo-ip-range.conflist');
+    assert.equal(toDockerNetwork(n, []).DNSEnabled, true);
+    assert.equal(toDockerNetwork({ ...n, labels: { 'tsnerd/dns': 'false' } }, []).DNSEnabled, false);
+    assert.equal(toDockerNetwork({ ...n, name: 'bridge', labels: { 'nerdctl/default-network': 'true' } }, []).DNSEnabled, false);
   });
 
   it('omits Id for hand-written networks', () => {

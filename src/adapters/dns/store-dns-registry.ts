@@ -1,0 +1,81 @@
+/**
+ * The DnsRegistry over the data store: the record set is a lowdb document,
+ * `<root>/dns/records.json` (replaced atomically by steno, so the resolver
+ * never reads half a file), and the resolver process is started and stopped
+ * by process-dns-server.ts. Every change, and the start or stop that follows
+ * it, holds `<root>/dns/dns.lock` (flock): a join cannot miss a resolver that
+ * a concurrent leave is stopping, and two joins never start two resolvers.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import { internal } from '../../domain/errors.ts';
+import { applyJoin, applyLeave, DnsRecordSet, emptyRecordSet, hasEndpoints, type DnsJoin } from '../../domain/dns/records.ts';
+import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
+import { withFlock } from '../store/flock.ts';
+import { ensureDnsServer, stopDnsServer } from './process-dns-server.ts';
+
+export const DNS_RECORDS_FILE = 'records.json';
+const LOCK_FILE = 'dns.lock';
+
+export class StoreDnsRegistry implements DnsRegistry {
+  private readonly dir: string;
+  private readonly port: number | undefined;
+
+  /** `port`: another port than 53, for tests and benchmarks. */
+  constructor(dnsDir: string, port?: number) {
+    this.dir = dnsDir;
+    this.port = port;
+  }
+
+  join(joining: DnsJoin): Promise<void> {
+    return this.locked(async () => {
+      await this.update((set) => applyJoin(set, joining));
+      await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
+    });
+  }
+
+  async leave(namespace: string, id: string): Promise<void> {
+    // Most containers have no records (no DNS network): no lock for them (~5 ms of each postStop).
+    if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
+    const prefix = `${namespace}/${id}/`;
+    if (!Object.keys((await this.open()).data.endpoints).some((key) => key.startsWith(prefix))) return;
+    await this.locked(async () => {
+      const set = await this.update((s) => applyLeave(s, namespace, id));
+      if (!hasEndpoints(set)) await stopDnsServer(this.dir);
+    });
+  }
+
+  async names(namespace: string, id: string): Promise<Record<string, string[]>> {
+    if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return {};
+    const out: Record<string, string[]> = {};
+    for (const e of Object.values((await this.open()).data.endpoints)) {
+      if (e.namespace === namespace && e.id === id) out[e.network] = [...e.names, ...e.aliases];
+    }
+    return out;
+  }
+
+  private async update(change: (set: DnsRecordSet) => DnsRecordSet): Promise<DnsRecordSet> {
+    const db = await this.open();
+    const before = JSON.stringify(db.data);
+    db.data = change(db.data);
+    // Unchanged (a leave of a container without DNS): no write, no reload in the resolver.
+    if (JSON.stringify(db.data) !== before) await db.write();
+    return db.data;
+  }
+
+  private async open(): Promise<Low<DnsRecordSet>> {
+    const path = join(this.dir, DNS_RECORDS_FILE);
+    const db = new Low<DnsRecordSet>(new JSONFile<DnsRecordSet>(path), emptyRecordSet());
+    await db.read();
+    const parsed = DnsRecordSet.safeParse(db.data);
+    if (!parsed.success) throw internal(`DNS record set "${path}" is corrupt: ${parsed.error.message}`);
+    db.data = parsed.data;
+    return db;
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withFlock(join(this.dir, LOCK_FILE), fn);
+  }
+}

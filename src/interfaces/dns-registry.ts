@@ -1,0 +1,15 @@
+import type { DnsJoin } from '../domain/dns/records.ts';
+
+/**
+ * The embedded resolver's records and its process: the record set is the
+ * source of truth, the process only serves it, so a dead resolver is started
+ * again by the next join and serves the same answers.
+ */
+export interface DnsRegistry {
+  /** Records the container's endpoints (replacing earlier ones) and makes sure the resolver runs. */
+  join(join: DnsJoin): Promise<void>;
+  /** Drops the container's endpoints; stops the resolver once no endpoint is left. Idempotent. */
+  leave(namespace: string, id: string): Promise<void>;
+  /** The names (and aliases) the resolver answers for the container, per network; empty without records. */
+  names(namespace: string, id: string): Promise<Record<string, string[]>>;
+}
