@@ -7,7 +7,14 @@ import { shortId } from '../../domain/container-ref.ts';
 import type { DnsJoin } from '../../domain/dns/records.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import type { AnyConflist } from '../../domain/network/conflist-schema.ts';
-import { isDnsEnabled, isInternal, networkFromConflist, networkGateways, networkSubnets, type Network } from '../../domain/network/network.ts';
+import {
+  isDnsEnabled,
+  isInternal,
+  networkFromConflist,
+  networkGateways,
+  networkSubnets,
+  type Network,
+} from '../../domain/network/network.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
@@ -37,7 +44,12 @@ export function resolverAddressesFor(networks: readonly ResolvedNetwork[]): { li
 }
 
 /** `networks[i]` was joined as `refs[i]`, with result `results[refs[i]]`. */
-export function dnsJoinFor(c: HookContainer, refs: readonly string[], networks: readonly ResolvedNetwork[], results: Record<string, CniResult>): DnsJoin {
+export function dnsJoinFor(
+  c: HookContainer,
+  refs: readonly string[],
+  networks: readonly ResolvedNetwork[],
+  results: Record<string, CniResult>,
+): DnsJoin {
   const labels = decodeContainerLabels(c.annotations);
   const names = [labels.name ?? '', labels.hostname ?? '', shortId(c.id)];
   const endpoints: DnsJoin['endpoints'] = [];

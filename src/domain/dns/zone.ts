@@ -22,9 +22,7 @@ export interface LocalRecord {
 }
 
 export type ZoneAnswer =
-  | { kind: 'local'; rcode: 'NOERROR' | 'NXDOMAIN'; answers: LocalRecord[] }
-  | { kind: 'forward' }
-  | { kind: 'servfail' };
+  { kind: 'local'; rcode: 'NOERROR' | 'NXDOMAIN'; answers: LocalRecord[] } | { kind: 'forward' } | { kind: 'servfail' };
 
 interface NameEntry {
   v4: string[];
@@ -102,7 +100,11 @@ export class DnsZones {
     for (const zone of zones) {
       const ptr = zone.ptr.get(name);
       if (ptr !== undefined) {
-        return { kind: 'local', rcode: 'NOERROR', answers: qtype === 'PTR' || qtype === 'ANY' ? [{ name: qname, type: 'PTR', ttl: LOCAL_TTL, data: ptr }] : [] };
+        return {
+          kind: 'local',
+          rcode: 'NOERROR',
+          answers: qtype === 'PTR' || qtype === 'ANY' ? [{ name: qname, type: 'PTR', ttl: LOCAL_TTL, data: ptr }] : [],
+        };
       }
       const entry = zone.names.get(name);
       if (entry) return { kind: 'local', rcode: 'NOERROR', answers: addressAnswers(qname, qtype, entry) };
@@ -115,8 +117,10 @@ export class DnsZones {
 function addressAnswers(qname: string, qtype: string, entry: NameEntry): LocalRecord[] {
   const turn = entry.turn++;
   const out: LocalRecord[] = [];
-  if (qtype === 'A' || qtype === 'ANY') for (const ip of rotate(entry.v4, turn)) out.push({ name: qname, type: 'A', ttl: LOCAL_TTL, data: ip });
-  if (qtype === 'AAAA' || qtype === 'ANY') for (const ip of rotate(entry.v6, turn)) out.push({ name: qname, type: 'AAAA', ttl: LOCAL_TTL, data: ip });
+  if (qtype === 'A' || qtype === 'ANY')
+    for (const ip of rotate(entry.v4, turn)) out.push({ name: qname, type: 'A', ttl: LOCAL_TTL, data: ip });
+  if (qtype === 'AAAA' || qtype === 'ANY')
+    for (const ip of rotate(entry.v6, turn)) out.push({ name: qname, type: 'AAAA', ttl: LOCAL_TTL, data: ip });
   return out;
 }
 

@@ -42,7 +42,10 @@ const ipOf = async (name: string, net: string) => {
 /** The addresses busybox nslookup prints for `name` (empty when it finds none). */
 const lookup = async (container: string, name: string, server: string, type = 'a') => {
   const r = await tsnerd(env, ['exec', container, 'nslookup', `-type=${type}`, name, server], { timeoutMs: 60_000 });
-  const answers = r.stdout.split(/\n\s*\n/).slice(1).join('\n');
+  const answers = r.stdout
+    .split(/\n\s*\n/)
+    .slice(1)
+    .join('\n');
   return { addresses: [...answers.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]!), output: r.stdout + r.stderr, exitCode: r.exitCode };
 };
 const sh = (cmd: string, args: string[]) => execa(cmd, args, { reject: false });
@@ -50,15 +53,26 @@ const sh = (cmd: string, args: string[]) => execa(cmd, args, { reject: false });
 /** A query from the host to a resolver address on a bridge this test created. */
 function hostQuery(server: string, name: string, transport: 'udp' | 'tcp', edns = true): Promise<dnsPacket.Packet> {
   const query: dnsPacket.Packet = {
-    id: 99, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A' }],
-    additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
+    id: 99,
+    type: 'query',
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type: 'A' }],
+    additionals: edns
+      ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
+      : [],
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer from ${server} for ${name}`)), 5_000);
-    const done = (p: dnsPacket.Packet) => { clearTimeout(timer); resolve(p); };
+    const done = (p: dnsPacket.Packet) => {
+      clearTimeout(timer);
+      resolve(p);
+    };
     if (transport === 'udp') {
       const s = createSocket('udp4');
-      s.on('message', (m) => { s.close(); done(dnsPacket.decode(m)); });
+      s.on('message', (m) => {
+        s.close();
+        done(dnsPacket.decode(m));
+      });
       s.send(dnsPacket.encode(query), 53, server);
       return;
     }
@@ -66,7 +80,10 @@ function hostQuery(server: string, name: string, transport: 'udp' | 'tcp', edns 
     let buf = Buffer.alloc(0);
     sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) { sock.destroy(); done(dnsPacket.streamDecode(buf)); }
+      if (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) {
+        sock.destroy();
+        done(dnsPacket.streamDecode(buf));
+      }
     });
     sock.on('error', reject);
   });
@@ -150,13 +167,26 @@ describe('embedded DNS resolver (e2e)', { timeout: 900_000 }, () => {
     const ptr = await lookup('a', `${bIp.split('.').reverse().join('.')}.in-addr.arpa`, '10.216.1.1', 'ptr');
     assert.match(ptr.output, /b\.dns-n1/);
     // TCP 53 too (busybox nslookup has no TCP mode).
-    assert.deepEqual((await hostQuery('10.216.1.1', 'b', 'tcp')).answers?.map((x) => (x as dnsPacket.StringAnswer).data), [bIp]);
+    assert.deepEqual(
+      (await hostQuery('10.216.1.1', 'b', 'tcp')).answers?.map((x) => (x as dnsPacket.StringAnswer).data),
+      [bIp],
+    );
   });
 
   it('shows whether DNS is on in network inspect and the names in inspect', async () => {
     const nets = JSON.parse(await ok(['network', 'inspect', 'dns-n1', 'dns-off', 'bridge'])) as { Name: string; DNSEnabled: boolean }[];
-    assert.deepEqual(nets.map((n) => [n.Name, n.DNSEnabled]), [['dns-n1', true], ['dns-off', false], ['bridge', false]]);
-    const [info] = JSON.parse(await ok(['inspect', 'b'])) as { Id: string; NetworkSettings: { Networks: Record<string, { DNSNames: string[] | null }> } }[];
+    assert.deepEqual(
+      nets.map((n) => [n.Name, n.DNSEnabled]),
+      [
+        ['dns-n1', true],
+        ['dns-off', false],
+        ['bridge', false],
+      ],
+    );
+    const [info] = JSON.parse(await ok(['inspect', 'b'])) as {
+      Id: string;
+      NetworkSettings: { Networks: Record<string, { DNSNames: string[] | null }> };
+    }[];
     assert.deepEqual(info!.NetworkSettings.Networks['dns-n1']!.DNSNames, ['b', 'host-b', info!.Id.slice(0, 12)]);
   });
 
@@ -178,8 +208,16 @@ describe('embedded DNS resolver (e2e)', { timeout: 900_000 }, () => {
     const aIp = await ipOf('a', 'dns-n1');
     const bIp = await ipOf('b', 'dns-n1');
     const record = { gateways: ['10.216.1.1'], internal: false };
-    await registry.join({ namespace: 'dns-alias', id: 'x1', endpoints: [{ network: 'dns-n1', record, names: [], aliases: ['shared'], ips: [aIp] }] });
-    await registry.join({ namespace: 'dns-alias', id: 'x2', endpoints: [{ network: 'dns-n1', record, names: [], aliases: ['shared'], ips: [bIp] }] });
+    await registry.join({
+      namespace: 'dns-alias',
+      id: 'x1',
+      endpoints: [{ network: 'dns-n1', record, names: [], aliases: ['shared'], ips: [aIp] }],
+    });
+    await registry.join({
+      namespace: 'dns-alias',
+      id: 'x2',
+      endpoints: [{ network: 'dns-n1', record, names: [], aliases: ['shared'], ips: [bIp] }],
+    });
     try {
       const firsts = new Set<string>();
       for (let i = 0; i < 4; i++) {
@@ -200,7 +238,10 @@ describe('embedded DNS resolver (e2e)', { timeout: 900_000 }, () => {
     const big = await hostQuery('10.216.1.1', 'big.dns-test', 'udp');
     assert.equal(big.answers?.length, 80);
     // A client without EDNS gets it truncated and asks again over TCP.
-    assert.equal(((await hostQuery('10.216.1.1', 'big.dns-test', 'udp', false)).flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE, dnsPacket.TRUNCATED_RESPONSE);
+    assert.equal(
+      ((await hostQuery('10.216.1.1', 'big.dns-test', 'udp', false)).flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE,
+      dnsPacket.TRUNCATED_RESPONSE,
+    );
     assert.equal((await hostQuery('10.216.1.1', 'big.dns-test', 'tcp')).answers?.length, 80);
     await ok(['run', '-d', '--name', 'i1', '--net', 'dns-int', 'busybox', 'sleep', '1000']);
     await ok(['run', '-d', '--name', 'i2', '--net', 'dns-int', 'busybox', 'sleep', '1000']);
@@ -221,7 +262,11 @@ describe('embedded DNS resolver (e2e)', { timeout: 900_000 }, () => {
     const pid = await dnsServerPid(dnsDir);
     assert.ok(pid, 'a resolver runs');
     process.kill(pid, 'SIGKILL');
-    await until('resolver gone', () => dnsServerPid(dnsDir), (p) => p === undefined);
+    await until(
+      'resolver gone',
+      () => dnsServerPid(dnsDir),
+      (p) => p === undefined,
+    );
     await ok(['run', '-d', '--name', 'e', '--net', 'dns-n2', 'busybox', 'sleep', '1000']);
     assert.notEqual(await dnsServerPid(dnsDir), undefined);
     assert.deepEqual((await lookup('a', 'b', '10.216.1.1')).addresses, [await ipOf('b', 'dns-n1')]);
@@ -232,7 +277,11 @@ describe('embedded DNS resolver (e2e)', { timeout: 900_000 }, () => {
   it('stops the resolver when the last container on a DNS network is gone', async () => {
     const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     await ok(['rm', '-f', ...ids]);
-    await until('resolver stopped', () => dnsServerPid(dnsDir), (p) => p === undefined);
+    await until(
+      'resolver stopped',
+      () => dnsServerPid(dnsDir),
+      (p) => p === undefined,
+    );
     const records = JSON.parse(await readFile(join(dnsDir, 'records.json'), 'utf8')) as { endpoints: object };
     assert.deepEqual(records.endpoints, {});
   });

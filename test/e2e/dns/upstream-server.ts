@@ -27,7 +27,8 @@ function answer(msg: Buffer, udp: boolean): Buffer {
   }
   const flags = dnsPacket.RECURSION_AVAILABLE | rcode;
   const full = dnsPacket.encode({ id: q.id, type: 'response', flags, questions: [question], answers });
-  if (udp && full.length > 512) return dnsPacket.encode({ id: q.id, type: 'response', flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [question] });
+  if (udp && full.length > 512)
+    return dnsPacket.encode({ id: q.id, type: 'response', flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [question] });
   return full;
 }
 

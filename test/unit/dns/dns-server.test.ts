@@ -21,7 +21,11 @@ const GW = `127.216.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math
 function records(extra: { id: string; name: string; ip: string }[]): DnsRecordSet {
   let set = emptyRecordSet();
   for (const c of [{ id: 'aaaa', name: 'a', ip: '10.216.9.2' }, ...extra]) {
-    set = applyJoin(set, { namespace: 'default', id: c.id, endpoints: [{ network: 'dns-unit', record: { gateways: [GW], internal: false }, names: [c.name], aliases: [], ips: [c.ip] }] });
+    set = applyJoin(set, {
+      namespace: 'default',
+      id: c.id,
+      endpoints: [{ network: 'dns-unit', record: { gateways: [GW], internal: false }, names: [c.name], aliases: [], ips: [c.ip] }],
+    });
   }
   return set;
 }
@@ -34,14 +38,23 @@ async function writeRecords(dir: string, set: DnsRecordSet): Promise<void> {
 function udpRaw(msg: Buffer, timeoutMs = 1000): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    const t = setTimeout(() => { s.close(); resolve(undefined); }, timeoutMs);
-    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m); });
+    const t = setTimeout(() => {
+      s.close();
+      resolve(undefined);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
     s.send(msg, PORT, GW);
   });
 }
 
 async function query(name: string, type: dnsPacket.RecordType = 'A'): Promise<dnsPacket.DecodedPacket> {
-  const reply = await udpRaw(dnsPacket.encode({ id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }] }));
+  const reply = await udpRaw(
+    dnsPacket.encode({ id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }] }),
+  );
   assert.ok(reply, `no answer for ${name}`);
   return dnsPacket.decode(reply);
 }
@@ -54,7 +67,10 @@ function tcpQuery(name: string): Promise<dnsPacket.Packet> {
     sock.on('connect', () => sock.write(msg));
     sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) { sock.destroy(); resolve(dnsPacket.streamDecode(buf)); }
+      if (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) {
+        sock.destroy();
+        resolve(dnsPacket.streamDecode(buf));
+      }
     });
     sock.on('error', reject);
   });
@@ -126,7 +142,18 @@ describe('dns-server process', () => {
     const badLabel = Buffer.concat([header, Buffer.from([0x80, 0x01, 0x00])]);
     const response = Buffer.from(good);
     response.writeUInt16BE(0x8000, 2); // a response: must not be answered
-    const cases = [Buffer.alloc(0), Buffer.from([1, 2, 3]), good.subarray(0, 12), good.subarray(0, good.length - 3), wrongCounts, selfLoop, forward, longLabels, oversized, badLabel];
+    const cases = [
+      Buffer.alloc(0),
+      Buffer.from([1, 2, 3]),
+      good.subarray(0, 12),
+      good.subarray(0, good.length - 3),
+      wrongCounts,
+      selfLoop,
+      forward,
+      longLabels,
+      oversized,
+      badLabel,
+    ];
     for (const bad of cases) {
       const reply = await udpRaw(bad, 300);
       if (reply) assert.equal(dnsPacket.decode(reply).type, 'response');

@@ -9,9 +9,23 @@ const GW_INTERNAL = '10.216.2.1';
 function sample(): DnsRecordSet {
   let set = emptyRecordSet();
   const net = { gateways: [GW, 'fd00:216:1::1'], internal: false };
-  set = applyJoin(set, { namespace: 'default', id: 'aaaa1111', endpoints: [{ network: 'dns-app', record: net, names: ['a', 'host-a'], aliases: ['db'], ips: ['10.216.1.2', 'fd00:216:1::2'] }] });
-  set = applyJoin(set, { namespace: 'default', id: 'bbbb2222', endpoints: [{ network: 'dns-app', record: net, names: ['b'], aliases: ['db'], ips: ['10.216.1.3'] }] });
-  set = applyJoin(set, { namespace: 'default', id: 'cccc3333', endpoints: [{ network: 'dns-other', record: { gateways: [GW_INTERNAL], internal: true }, names: ['c'], aliases: [], ips: ['10.216.2.2'] }] });
+  set = applyJoin(set, {
+    namespace: 'default',
+    id: 'aaaa1111',
+    endpoints: [{ network: 'dns-app', record: net, names: ['a', 'host-a'], aliases: ['db'], ips: ['10.216.1.2', 'fd00:216:1::2'] }],
+  });
+  set = applyJoin(set, {
+    namespace: 'default',
+    id: 'bbbb2222',
+    endpoints: [{ network: 'dns-app', record: net, names: ['b'], aliases: ['db'], ips: ['10.216.1.3'] }],
+  });
+  set = applyJoin(set, {
+    namespace: 'default',
+    id: 'cccc3333',
+    endpoints: [
+      { network: 'dns-other', record: { gateways: [GW_INTERNAL], internal: true }, names: ['c'], aliases: [], ips: ['10.216.2.2'] },
+    ],
+  });
   return set;
 }
 
@@ -63,10 +77,14 @@ describe('DnsZones', () => {
   });
 
   it('gives a container on two networks the names of both, whichever gateway it asks', () => {
-    const set = applyJoin(sample(), { namespace: 'default', id: 'dddd4444', endpoints: [
-      { network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['d'], aliases: [], ips: ['10.216.1.4'] },
-      { network: 'dns-other', record: { gateways: [GW_INTERNAL], internal: true }, names: ['d'], aliases: [], ips: ['10.216.2.4'] },
-    ] });
+    const set = applyJoin(sample(), {
+      namespace: 'default',
+      id: 'dddd4444',
+      endpoints: [
+        { network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['d'], aliases: [], ips: ['10.216.1.4'] },
+        { network: 'dns-other', record: { gateways: [GW_INTERNAL], internal: true }, names: ['d'], aliases: [], ips: ['10.216.2.4'] },
+      ],
+    });
     const z = new DnsZones(set);
     const c = z.answer(GW, '10.216.1.4', 'c.dns-other', 'A');
     assert.deepEqual(c.kind === 'local' && c.answers.map((x) => x.data), ['10.216.2.2']);
@@ -94,7 +112,11 @@ describe('record set changes', () => {
   });
 
   it('replaces the endpoints of a container that joins again', () => {
-    const set = applyJoin(sample(), { namespace: 'default', id: 'bbbb2222', endpoints: [{ network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['b'], aliases: [], ips: ['10.216.1.9'] }] });
+    const set = applyJoin(sample(), {
+      namespace: 'default',
+      id: 'bbbb2222',
+      endpoints: [{ network: 'dns-app', record: { gateways: [GW], internal: false }, names: ['b'], aliases: [], ips: ['10.216.1.9'] }],
+    });
     const r = new DnsZones(set).answer(GW, '10.216.1.200', 'b', 'A');
     assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['10.216.1.9']);
   });
