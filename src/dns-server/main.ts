@@ -13,7 +13,7 @@
  */
 import { closeSync, existsSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DnsRecordSet, emptyRecordSet } from '../domain/dns/records.ts';
+import { emptyRecordSet, parseRecordSet } from '../domain/dns/records.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
 import { handleQuery } from './handler.ts';
 import { ResolvConfForwarder } from './forwarder.ts';
@@ -67,9 +67,7 @@ class RecordSource {
       return true;
     }
     try {
-      const parsed = DnsRecordSet.safeParse(JSON.parse(readFileSync(this.path, 'utf8')));
-      if (!parsed.success) throw new Error(parsed.error.message);
-      this.zones = new DnsZones(parsed.data);
+      this.zones = new DnsZones(parseRecordSet(JSON.parse(readFileSync(this.path, 'utf8'))));
     } catch (err) {
       log(`ignoring ${this.path}: ${(err as Error).message}`);
     }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { internal } from '../../domain/errors.ts';
-import { applyJoin, applyLeave, DnsRecordSet, emptyRecordSet, hasEndpoints, type DnsJoin } from '../../domain/dns/records.ts';
+import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, parseRecordSet, type DnsJoin, type DnsRecordSet } from '../../domain/dns/records.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { ensureDnsServer, stopDnsServer } from './process-dns-server.ts';
@@ -69,9 +69,11 @@ export class StoreDnsRegistry implements DnsRegistry {
     const path = join(this.dir, DNS_RECORDS_FILE);
     const db = new Low<DnsRecordSet>(new JSONFile<DnsRecordSet>(path), emptyRecordSet());
     await db.read();
-    const parsed = DnsRecordSet.safeParse(db.data);
-    if (!parsed.success) throw internal(`DNS record set "${path}" is corrupt: ${parsed.error.message}`);
-    db.data = parsed.data;
+    try {
+      db.data = parseRecordSet(db.data);
+    } catch (err) {
+      throw internal(`DNS record set "${path}" is corrupt: ${(err as Error).message}`);
+    }
     return db;
   }
 

@@ -4,33 +4,60 @@
  * are listed while at least one endpoint uses them; an endpoint is one
  * container on one network, keyed `<namespace>/<id>/<network>`.
  */
-import * as z from '../zod.ts';
-
-export const DnsNetworkRecord = z.object({
+export interface DnsNetworkRecord {
   /** Addresses the resolver listens on (the bridge's gateway addresses). */
-  gateways: z.array(z.string()),
+  gateways: string[];
   /** `--internal`: names of the network only, nothing is forwarded. */
-  internal: z.boolean(),
-});
-export type DnsNetworkRecord = z.infer<typeof DnsNetworkRecord>;
+  internal: boolean;
+}
 
-export const DnsEndpointRecord = z.object({
-  network: z.string(),
-  namespace: z.string(),
-  id: z.string(),
+export interface DnsEndpointRecord {
+  network: string;
+  namespace: string;
+  id: string;
   /** Container name, hostname, short ID and aliases, as given (matched case-insensitively). */
-  names: z.array(z.string()),
+  names: string[];
   /** Aliases on this network: several containers may share one (answered round-robin). */
-  aliases: z.array(z.string()),
-  ips: z.array(z.string()),
-});
-export type DnsEndpointRecord = z.infer<typeof DnsEndpointRecord>;
+  aliases: string[];
+  ips: string[];
+}
 
-export const DnsRecordSet = z.object({
-  networks: z.record(z.string(), DnsNetworkRecord),
-  endpoints: z.record(z.string(), DnsEndpointRecord),
-});
-export type DnsRecordSet = z.infer<typeof DnsRecordSet>;
+export interface DnsRecordSet {
+  networks: Record<string, DnsNetworkRecord>;
+  endpoints: Record<string, DnsEndpointRecord>;
+}
+
+/**
+ * Checks the shape of a record set read from disk. Written by hand rather than
+ * with zod: the resolver loads this module, and zod costs it ~15 MB of RSS.
+ */
+export function parseRecordSet(value: unknown): DnsRecordSet {
+  const set = object(value, 'record set');
+  const networks = object(set['networks'] ?? {}, 'networks');
+  const endpoints = object(set['endpoints'] ?? {}, 'endpoints');
+  for (const [name, n] of Object.entries(networks)) {
+    const net = object(n, `network "${name}"`);
+    strings(net['gateways'], `network "${name}" gateways`);
+    if (typeof net['internal'] !== 'boolean') throw new Error(`network "${name}": internal is not a boolean`);
+  }
+  for (const [key, e] of Object.entries(endpoints)) {
+    const ep = object(e, `endpoint "${key}"`);
+    for (const field of ['network', 'namespace', 'id']) {
+      if (typeof ep[field] !== 'string') throw new Error(`endpoint "${key}": ${field} is not a string`);
+    }
+    for (const field of ['names', 'aliases', 'ips']) strings(ep[field], `endpoint "${key}" ${field}`);
+  }
+  return { networks, endpoints } as DnsRecordSet;
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+function strings(value: unknown, what: string): void {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`${what} is not a list of strings`);
+}
 
 export function emptyRecordSet(): DnsRecordSet {
   return { networks: {}, endpoints: {} };

@@ -47,4 +47,11 @@ describe('start-up import graph', () => {
       for (const heavy of ['@oclif/core', 'execa', 'ip-num']) assert.ok(!packages.has(heavy), `${entry} imports ${heavy}`);
     }
   });
+
+  it('the DNS resolver process loads dns-packet and node built-ins only (zod alone costs it ~15 MB RSS)', async () => {
+    const graph = await staticGraph('src/dns-server/main.ts');
+    const packages = new Set([...graph].map(pkg).filter((p) => p !== undefined));
+    assert.ok(graph.has('src/dns-server/handler.ts'), 'the graph was walked');
+    assert.deepEqual([...packages].sort(), ['@leichtgewicht/ip-codec', 'dns-packet']);
+  });
 });

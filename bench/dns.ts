@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:dns` (issue 16): tsnerd's resolver against aardvark-dns (Podman's), side by
+ * side in one run, serving the same 500 container records on the same gateway address:
+ * - dnsperf from inside a netns of its own (tsn-dns-bench, veth into bridge dns-bench0):
+ *   queries per second at saturation, and latency percentiles at a fixed rate (dnsperf -v
+ *   reports every answer's latency; dnsperf has no percentiles of its own);
+ * - each resolver's RSS with the 500 records loaded, before and after the load;
+ * - time from `tsnerd run` returning to the first answer for the new container.
+ * Writes its own section of bench/RESULTS.md (between the dns-bench markers).
+ * Uses 10.216.128.0/17 and 10.216.140.0/24, bridge dns-bench0, netns tsn-dns-bench.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import * as dnsPacket from 'dns-packet';
+
+import { applyJoin, emptyRecordSet, type DnsRecordSet } from '../src/domain/dns/records.ts';
+import { addressHash } from '../src/domain/settings.ts';
+import { importTestImage, startEnv, tsnerd } from '../test/e2e/harness.ts';
+import { REPO_ROOT } from './env.ts';
+import { mustTime, timeCmd } from './proc.ts';
+
+const RECORDS = 500;
+const BRIDGE = 'dns-bench0';
+const HOST_VETH = 'dns-bv0';
+const NETNS = 'tsn-dns-bench';
+const GATEWAY = '10.216.128.1';
+const CLIENT = '10.216.128.2';
+const PREFIX = 17;
+const NETWORK = 'dns-bench';
+const AARDVARK = '/usr/lib/podman/aardvark-dns';
+const SERVER = join(REPO_ROOT, 'dist/dns-server/main.js');
+const DURATION_S = Number(process.env['DNS_BENCH_SECONDS'] ?? 10);
+const LATENCY_QPS = Number(process.env['DNS_BENCH_LATENCY_QPS'] ?? 2000);
+const RUNS = Number(process.env['DNS_BENCH_RUNS'] ?? 10);
+const MARK_BEGIN = '<!-- dns-bench:begin -->';
+const MARK_END = '<!-- dns-bench:end -->';
+
+/** Container i: name c<i>, address in 10.216.129.0-10.216.130.255. */
+const ipOf = (i: number) => `10.216.${129 + Math.floor(i / 256)}.${i % 256}`;
+
+interface PerfResult {
+  qps: number;
+  avgMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  lost: number;
+}
+
+const sh = async (cmd: string, args: string[]) => mustTime(cmd, args, { timeoutMs: 60_000 });
+
+async function setupNet(): Promise<void> {
+  await teardownNet();
+  await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
+  await sh('ip', ['addr', 'add', `${GATEWAY}/${PREFIX}`, 'dev', BRIDGE]);
+  await sh('ip', ['link', 'set', BRIDGE, 'up']);
+  await sh('ip', ['netns', 'add', NETNS]);
+  await sh('ip', ['link', 'add', HOST_VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NETNS]);
+  await sh('ip', ['link', 'set', HOST_VETH, 'master', BRIDGE, 'up']);
+  await sh('ip', ['-n', NETNS, 'addr', 'add', `${CLIENT}/${PREFIX}`, 'dev', 'eth0']);
+  await sh('ip', ['-n', NETNS, 'link', 'set', 'eth0', 'up']);
+  await sh('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
+}
+
+async function teardownNet(): Promise<void> {
+  await timeCmd('ip', ['netns', 'del', NETNS]);
+  await timeCmd('ip', ['link', 'del', HOST_VETH]);
+  await timeCmd('ip', ['link', 'del', BRIDGE]);
+}
+
+/** The 500 containers plus the dnsperf client (aardvark answers registered containers only). */
+function recordSet(): DnsRecordSet {
+  let set = emptyRecordSet();
+  const record = { gateways: [GATEWAY], internal: false };
+  for (let i = 0; i < RECORDS; i++) {
+    set = applyJoin(set, { namespace: 'bench', id: `id${i}`, endpoints: [{ network: NETWORK, record, names: [`c${i}`], aliases: [], ips: [ipOf(i)] }] });
+  }
+  return applyJoin(set, { namespace: 'bench', id: 'client', endpoints: [{ network: NETWORK, record, names: ['client'], aliases: [], ips: [CLIENT] }] });
+}
+
+/** aardvark-dns 1.x: a file per network, first line the listen IPs, then `id ipv4s ipv6s names`. */
+function aardvarkConfig(): string {
+  const lines = [GATEWAY];
+  for (let i = 0; i < RECORDS; i++) lines.push(`id${i} ${ipOf(i)}  c${i}`);
+  lines.push(`client ${CLIENT}  client`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function queryFile(dir: string): Promise<string> {
+  const path = join(dir, 'queries.txt');
+  await writeFile(path, Array.from({ length: RECORDS }, (_, i) => `c${i} A\n`).join(''));
+  return path;
+}
+
+function parsePerf(out: string): Omit<PerfResult, 'p50Ms' | 'p99Ms'> {
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 'NaN');
+  return {
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    lost: num(/Queries lost:\s+(\d+)/),
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function dnsperf(queries: string): Promise<PerfResult> {
+  const base = ['netns', 'exec', NETNS, 'dnsperf', '-s', GATEWAY, '-d', queries, '-l', String(DURATION_S)];
+  const saturated = await mustTime('ip', [...base, '-c', '4', '-q', '200'], { timeoutMs: (DURATION_S + 30) * 1000 });
+  const verbose = await mustTime('ip', [...base, '-Q', String(LATENCY_QPS), '-v'], { timeoutMs: (DURATION_S + 30) * 1000 });
+  // -v lines: "> NOERROR c1 A 0.000123"
+  const latencies = [...verbose.stdout.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
+  return { ...parsePerf(saturated.stdout), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 'NaN');
+}
+
+/** One UDP query from the host; resolves the answer's addresses, [] on NXDOMAIN or no answer within timeoutMs. */
+function ask(server: string, name: string, timeoutMs = 200): Promise<string[]> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    const timer = setTimeout(() => { s.close(); resolve([]); }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve((dnsPacket.decode(m).answers ?? []).map((a) => String((a as dnsPacket.StringAnswer).data)));
+    });
+    s.send(dnsPacket.encode({ id: 1, type: 'query', questions: [{ name, type: 'A' }] }), 53, server);
+  });
+}
+
+async function waitFor(probe: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+async function benchTsnerd(dir: string, queries: string): Promise<{ perf: PerfResult; rssIdle: number; rssLoaded: number }> {
+  const dnsDir = join(dir, 'tsnerd-dns');
+  await mkdir(dnsDir, { recursive: true });
+  await writeFile(join(dnsDir, 'records.json'), JSON.stringify(recordSet()));
+  await writeFile(join(dnsDir, 'resolv.conf'), ''); // nothing forwarded
+  const child = spawn(process.execPath, [SERVER, dnsDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await waitFor(async () => (await ask(GATEWAY, 'c499')).length > 0, 10_000);
+    const rssIdle = await rssKiB(child.pid!);
+    const perf = await dnsperf(queries);
+    return { perf, rssIdle, rssLoaded: await rssKiB(child.pid!) };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function benchAardvark(dir: string, queries: string): Promise<{ perf: PerfResult; rssIdle: number; rssLoaded: number }> {
+  const config = join(dir, 'aardvark');
+  await mkdir(config, { recursive: true });
+  await writeFile(join(config, NETWORK), aardvarkConfig());
+  // aardvark-dns forks into the background and writes <config>/aardvark.pid.
+  await mustTime(AARDVARK, ['--config', config, '-p', '53', 'run'], { timeoutMs: 30_000 });
+  const pidFile = join(config, 'aardvark.pid');
+  try {
+    await waitFor(async () => existsSync(pidFile) && (await ask(GATEWAY, 'c499')).length > 0, 10_000);
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    const rssIdle = await rssKiB(pid);
+    const perf = await dnsperf(queries);
+    return { perf, rssIdle, rssLoaded: await rssKiB(pid) };
+  } finally {
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (pid > 1) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await sleep(200);
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** `tsnerd run -d` on a DNS network, then the time until the resolver answers the new name (from the host). */
+async function benchFirstAnswer(): Promise<{ coldMs: number; warmMs: number[] }> {
+  const env = await startEnv('dns-bench');
+  try {
+    await importTestImage(env);
+    const dnsDir = join(env.dataRoot, addressHash(env.address), 'dns');
+    await mkdir(dnsDir, { recursive: true });
+    await writeFile(join(dnsDir, 'resolv.conf'), '');
+    const ok = async (args: string[]) => {
+      const r = await tsnerd(env, args);
+      if (r.exitCode !== 0) throw new Error(`tsnerd ${args.join(' ')}: ${r.stderr}`);
+    };
+    await ok(['network', 'create', 'dns-bench-n', '--subnet', '10.216.140.0/24']);
+    const firstAnswer = async (name: string) => {
+      await ok(['run', '-d', '--name', name, '--net', 'dns-bench-n', 'busybox', 'sleep', '1000']);
+      const returned = performance.now();
+      while ((await ask('10.216.140.1', `${name}.dns-bench-n`, 50)).length === 0) {
+        if (performance.now() - returned > 5_000) throw new Error(`no answer for ${name}`);
+      }
+      return performance.now() - returned;
+    };
+    const coldMs = await firstAnswer('r0'); // the resolver is started by this run's hook
+    const warmMs: number[] = [];
+    for (let i = 1; i <= RUNS; i++) warmMs.push(await firstAnswer(`r${i}`));
+    await tsnerd(env, ['rm', '-f', ...Array.from({ length: RUNS + 1 }, (_, i) => `r${i}`)]);
+    await tsnerd(env, ['network', 'rm', 'dns-bench-n']);
+    return { coldMs, warmMs };
+  } finally {
+    await env.stop();
+  }
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const f3 = (n: number) => n.toFixed(3);
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+
+async function main(): Promise<void> {
+  if (!existsSync(SERVER)) throw new Error('dist/dns-server/main.js is missing: run `npm run build` first');
+  if (!existsSync(AARDVARK)) throw new Error(`${AARDVARK} is missing: apt-get install aardvark-dns`);
+  const dir = await mkdtemp(join(tmpdir(), 'dns-bench-'));
+  const started = new Date();
+  try {
+    await setupNet();
+    const queries = await queryFile(dir);
+    process.stderr.write('tsnerd resolver…\n');
+    const ts = await benchTsnerd(dir, queries);
+    process.stderr.write('aardvark-dns…\n');
+    const aa = await benchAardvark(dir, queries);
+    await teardownNet();
+    process.stderr.write('first answer after run…\n');
+    const first = await benchFirstAnswer();
+    const aaVersion = (await timeCmd(AARDVARK, ['--version'])).stdout.trim();
+    const perfVersion = /Version\s+(\S+)/.exec((await timeCmd('dnsperf', ['-h'])).stderr + (await timeCmd('dnsperf', ['-h'])).stdout)?.[1] ?? '?';
+    const commit = (await timeCmd('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+    const warmSorted = [...first.warmMs].sort((a, b) => a - b);
+    const verdict = (okay: boolean) => (okay ? 'met' : 'missed');
+    const section = [
+      MARK_BEGIN,
+      '## DNS resolver (issue 16): tsnerd vs aardvark-dns',
+      '',
+      `Written by \`npm run bench:dns\` (bench/dns.ts) on ${started.toISOString()}, tsnerd at commit ${commit}; ${aaVersion}, dnsperf ${perfVersion}.`,
+      `Both serve the same ${RECORDS} container records (one network, gateway ${GATEWAY}, port 53), one after the other; dnsperf runs in netns ${NETNS} behind a veth on the bridge and asks for every name in turn.`,
+      `Throughput: \`dnsperf -c 4 -q 200 -l ${DURATION_S}\` (saturating). Latency: \`dnsperf -Q ${LATENCY_QPS} -l ${DURATION_S} -v\`, percentiles over every answer. RSS: VmRSS after loading the records, and after the load.`,
+      '',
+      '| | tsnerd | aardvark-dns | target |',
+      '| --- | --- | --- | --- |',
+      `| queries/s (saturating) | ${f1(ts.perf.qps)} | ${f1(aa.perf.qps)} | tsnerd ≥ aardvark: ${verdict(ts.perf.qps >= aa.perf.qps)} |`,
+      `| average latency at saturation | ${f3(ts.perf.avgMs)} ms | ${f3(aa.perf.avgMs)} ms | |`,
+      `| p50 latency at ${LATENCY_QPS} q/s | ${f3(ts.perf.p50Ms)} ms | ${f3(aa.perf.p50Ms)} ms | |`,
+      `| p99 latency at ${LATENCY_QPS} q/s | ${f3(ts.perf.p99Ms)} ms | ${f3(aa.perf.p99Ms)} ms | tsnerd ≤ aardvark: ${verdict(ts.perf.p99Ms <= aa.perf.p99Ms)} |`,
+      `| queries lost (saturating) | ${ts.perf.lost} | ${aa.perf.lost} | |`,
+      `| RSS, ${RECORDS} records loaded | ${mib(ts.rssIdle)} | ${mib(aa.rssIdle)} | tsnerd ≤ 60 MiB: ${verdict(ts.rssIdle <= 60 * 1024)} |`,
+      `| RSS after the load | ${mib(ts.rssLoaded)} | ${mib(aa.rssLoaded)} | tsnerd ≤ 60 MiB: ${verdict(ts.rssLoaded <= 60 * 1024)} |`,
+      '',
+      `First answer after \`tsnerd run -d\` returns (query from the host every ≤50 ms… as soon as the previous one is answered): resolver started by that run ${f1(first.coldMs)} ms; resolver already running, ${RUNS} runs: median ${f1(warmSorted[Math.floor(warmSorted.length / 2)] ?? NaN)} ms, max ${f1(warmSorted.at(-1) ?? NaN)} ms (target ≤ 50 ms: ${verdict(Math.max(first.coldMs, ...first.warmMs) <= 50)}).`,
+      MARK_END,
+    ].join('\n');
+    console.log(section);
+    await writeSection(section);
+  } finally {
+    await teardownNet();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Replaces (or appends) the dns-bench section of bench/RESULTS.md, leaving the rest as it is. */
+async function writeSection(section: string): Promise<void> {
+  const path = join(REPO_ROOT, 'bench/RESULTS.md');
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const begin = text.indexOf(MARK_BEGIN);
+  const end = text.indexOf(MARK_END);
+  const next = begin >= 0 && end > begin ? `${text.slice(0, begin)}${section}${text.slice(end + MARK_END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  await writeFile(path, next);
+}
+
+await main();
