@@ -4,6 +4,7 @@
  * TCP 53). Its only input is the record set the OCI hook keeps in
  * `<dns dir>/records.json`: a change there (inotify, plus a 1 s mtime check)
  * is served from the next query on, so a crash or a kill loses nothing.
+ * With no container left for 5 s it exits (see exitIfIdle).
  * Started and stopped by src/adapters/dns/process-dns-server.ts.
  *
  * argv: <dns dir> [--port N] (another port than 53: tests and benchmarks)
@@ -13,7 +14,8 @@
  */
 import { closeSync, existsSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { emptyRecordSet, parseRecordSet } from '../domain/dns/records.ts';
+import { emptyRecordSet, hasEndpoints, parseRecordSet } from '../domain/dns/records.ts';
+import { withFlock } from '../adapters/store/flock.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
 import { handleQuery } from './handler.ts';
 import { ResolvConfForwarder } from './forwarder.ts';
@@ -23,8 +25,12 @@ export const RECORDS_FILE = 'records.json';
 export const PID_FILE = 'server.pid';
 /** Overrides the host's resolv.conf as the source of upstream servers when present. */
 export const UPSTREAM_FILE = 'resolv.conf';
+/** Shared with the hook's record changes (src/adapters/dns/store-dns-registry.ts). */
+export const LOCK_FILE = 'dns.lock';
 const READY_FD = 3;
 const POLL_MS = 1_000;
+/** With no container left for this long, the resolver exits (a `run --rm` loop keeps one resolver). */
+const IDLE_EXIT_MS = 5_000;
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -51,6 +57,8 @@ class RecordSource {
   private readonly path: string;
   private stamp = '';
   zones = new DnsZones(emptyRecordSet());
+  /** Whether any container is left to serve. */
+  hasEndpoints = false;
 
   constructor(path: string) {
     this.path = path;
@@ -64,10 +72,13 @@ class RecordSource {
     this.stamp = stamp;
     if (!st) {
       this.zones = new DnsZones(emptyRecordSet());
+      this.hasEndpoints = false;
       return true;
     }
     try {
-      this.zones = new DnsZones(parseRecordSet(JSON.parse(readFileSync(this.path, 'utf8'))));
+      const set = parseRecordSet(JSON.parse(readFileSync(this.path, 'utf8')));
+      this.zones = new DnsZones(set);
+      this.hasEndpoints = hasEndpoints(set);
     } catch (err) {
       log(`ignoring ${this.path}: ${(err as Error).message}`);
     }
@@ -84,6 +95,17 @@ async function main(): Promise<void> {
     log,
     port,
   );
+
+  const pidFile = join(dir, PID_FILE);
+  const stop = (): void => {
+    listeners.closeAll();
+    try {
+      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
+    } catch {
+      // already gone
+    }
+    process.exit(0);
+  };
 
   let syncing: Promise<void> | undefined;
   let again = false;
@@ -103,9 +125,29 @@ async function main(): Promise<void> {
         const changed = source.reload();
         if (changed || listeners.failures().size > 0) await listeners.reconcile(source.zones.gateways());
       } while (again);
+      idleSince = source.hasEndpoints ? undefined : (idleSince ?? Date.now());
+      if (idleSince !== undefined && Date.now() - idleSince >= IDLE_EXIT_MS) await exitIfIdle();
     })().finally(() => (syncing = undefined));
     return syncing;
   };
+  let idleSince: number | undefined;
+
+  /**
+   * Under the lock the hook holds while it changes the records and looks for a
+   * running resolver: either a join came first (there are endpoints again: stay),
+   * or it comes after the pid file is gone and this process has exited, and
+   * starts a new resolver.
+   */
+  const exitIfIdle = (): Promise<void> =>
+    withFlock(join(dir, LOCK_FILE), async () => {
+      source.reload();
+      if (source.hasEndpoints) {
+        idleSince = undefined;
+        return;
+      }
+      log('no container left: exiting');
+      stop();
+    });
 
   await sync();
   // The file is replaced by rename: watch the directory.
@@ -114,16 +156,6 @@ async function main(): Promise<void> {
   }).on('error', (err) => log(`watch: ${err.message}`));
   setInterval(() => void sync(), POLL_MS);
 
-  const pidFile = join(dir, PID_FILE);
-  const stop = (): void => {
-    listeners.closeAll();
-    try {
-      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
-    } catch {
-      // already gone
-    }
-    process.exit(0);
-  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 

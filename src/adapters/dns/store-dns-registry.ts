@@ -2,21 +2,23 @@
  * The DnsRegistry over the data store: the record set is a lowdb document,
  * `<root>/dns/records.json` (replaced atomically by steno, so the resolver
  * never reads half a file), and the resolver process is started and stopped
- * by process-dns-server.ts. Every change, and the start or stop that follows
- * it, holds `<root>/dns/dns.lock` (flock): a join cannot miss a resolver that
- * a concurrent leave is stopping, and two joins never start two resolvers.
+ * by process-dns-server.ts. Every change, and the start that follows it, holds
+ * `<root>/dns/dns.lock` (flock), as does the resolver when it exits for want of
+ * containers: a join cannot miss a resolver that is exiting, and two joins
+ * never start two resolvers.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { internal } from '../../domain/errors.ts';
-import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, parseRecordSet, type DnsJoin, type DnsRecordSet } from '../../domain/dns/records.ts';
+import { applyJoin, applyLeave, emptyRecordSet, parseRecordSet, type DnsJoin, type DnsRecordSet } from '../../domain/dns/records.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
-import { ensureDnsServer, stopDnsServer } from './process-dns-server.ts';
+import { ensureDnsServer } from './process-dns-server.ts';
 
 export const DNS_RECORDS_FILE = 'records.json';
+/** Also taken by the resolver before it exits for want of containers. */
 const LOCK_FILE = 'dns.lock';
 
 export class StoreDnsRegistry implements DnsRegistry {
@@ -41,10 +43,8 @@ export class StoreDnsRegistry implements DnsRegistry {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     const prefix = `${namespace}/${id}/`;
     if (!Object.keys((await this.open()).data.endpoints).some((key) => key.startsWith(prefix))) return;
-    await this.locked(async () => {
-      const set = await this.update((s) => applyLeave(s, namespace, id));
-      if (!hasEndpoints(set)) await stopDnsServer(this.dir);
-    });
+    // The resolver exits by itself once no container is left (src/dns-server/main.ts, under the same lock).
+    await this.locked(() => this.update((s) => applyLeave(s, namespace, id)));
   }
 
   async names(namespace: string, id: string): Promise<Record<string, string[]>> {

@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -177,5 +178,14 @@ describe('dns-server process', () => {
     await sleep(100);
     assert.deepEqual(addresses(await query('a')), ['10.216.9.2']);
     await writeRecords(dir, records([]));
+  });
+
+  it('exits by itself a few seconds after the last container is gone, removing its pid file', async () => {
+    assert.ok(existsSync(join(dir, 'server.pid')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await writeRecords(dir, emptyRecordSet());
+    const code = await Promise.race([exited, sleep(15_000, 'still running')]);
+    assert.equal(code, 0);
+    assert.equal(existsSync(join(dir, 'server.pid')), false);
   });
 });
