@@ -108,7 +108,7 @@ function containerdConfig(dir: string, address: string): string {
 // not under ENV_DIR_PREFIX: reapStaleEnvs would take it for a crashed env and delete it
 const LOCK_DIR = join(tmpdir(), 'tsnerd-locks-e2e');
 
-async function lockName(name: string): Promise<() => Promise<void>> {
+export async function lockName(name: string): Promise<() => Promise<void>> {
   await mkdir(LOCK_DIR, { recursive: true });
   const lock = join(LOCK_DIR, name.replace(/[^A-Za-z0-9_.-]/g, '-'));
   for (;;) {

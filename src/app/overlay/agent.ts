@@ -33,6 +33,7 @@ export class OverlayAgentLoop {
   private running: Promise<void> = Promise.resolve();
   private pending = false;
   private stopped = false;
+  private renewDue = false;
 
   constructor(deps: AgentDeps, state: OverlayHostState) {
     this.deps = deps;
@@ -96,8 +97,6 @@ export class OverlayAgentLoop {
       }
     });
   }
-
-  private renewDue = false;
 
   private async syncOnce(): Promise<void> {
     const s = this.state;

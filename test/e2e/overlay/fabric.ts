@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { importTestImage, startEnv, tsnerd, type RunResult, type TestEnv } from '../harness.ts';
+import { importTestImage, lockName, startEnv, tsnerd, type RunResult, type TestEnv } from '../harness.ts';
 
 export const CORE_NS = 'tsn-ovl-core';
 export const CORE_IP = '10.217.255.1';
@@ -74,12 +74,15 @@ export class Fabric {
   private etcd: ChildProcess | undefined;
   private etcdDir = '';
   private readonly envPrefix: string;
+  private unlock: (() => Promise<void>) | undefined;
 
   constructor(envPrefix: string) {
     this.envPrefix = envPrefix;
   }
 
   async start(): Promise<void> {
+    // One fabric on the machine at a time (the e2e file, the bench, another checkout): the names are fixed.
+    this.unlock = await lockName('overlay-fabric');
     await removeNamespaces();
     await must('ip', ['netns', 'add', CORE_NS]);
     await must('ip', ['-n', CORE_NS, 'link', 'set', 'lo', 'up']);
@@ -178,5 +181,6 @@ export class Fabric {
     await this.stopEtcd().catch(() => undefined);
     await removeNamespaces().catch(() => undefined);
     if (this.etcdDir) await rm(this.etcdDir, { recursive: true, force: true });
+    await this.unlock?.();
   }
 }
