@@ -1,8 +1,10 @@
 /**
- * Safety net run by the harness's stop(): whatever a failed or crashed test left on the
- * host for its own containers (iptables rules and chains, host-local IP allocations, CNI
- * result cache entries, idle bridges of its networks) is removed, so it cannot change the
- * outcome of the next run. It matches exact CNI container IDs (`<ns>-<id>`) only.
+ * What a test env left on the host for its own containers and networks: iptables rules
+ * naming one of its CNI container IDs (`<ns>-<id>`), host-local IP allocations and libcni
+ * cache entries owned by one, and bridges of the networks it defined. The harness's stop() reports
+ * each one by name as a failure of the test file, then removes it so the next file
+ * starts clean. Only objects that belong to the env are looked at: other test runs on
+ * this machine own everything else (the default network's `nerdctl0` included).
  */
 import { execa } from 'execa';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -11,83 +13,180 @@ import { join } from 'node:path';
 const CNI_STATE = '/var/lib/cni';
 /** Per-container chains the plugins name after a hash (bridge ipMasq, portmap DNAT/SNAT). */
 const HASH_CHAIN = /^CNI-(?:DN-|SN-)?[0-9a-f]+$/;
+/** host-local's files that are not allocations. */
+const HOST_LOCAL_BOOKKEEPING = /^(lock|last_reserved_ip\..*)$/;
+/** nerdctl's label on the default network, whose bridge (nerdctl0) all users share. */
+const DEFAULT_NETWORK_LABEL = 'nerdctl/default-network';
 
-export async function removeCniLeftovers(netconfPath: string, cniContainerIds: readonly string[]): Promise<void> {
-  const networks = await networksIn(netconfPath);
-  if (cniContainerIds.length > 0) {
-    for (const tool of ['iptables', 'ip6tables']) {
-      for (const table of ['nat', 'filter', 'mangle']) await removeRules(tool, table, cniContainerIds);
-    }
-    await removeAllocations(networks.map((n) => n.name), cniContainerIds);
-    await removeCachedResults(cniContainerIds);
-  }
-  for (const bridge of new Set(networks.flatMap((n) => n.bridges))) await removeIdleBridge(bridge);
+/** What belongs to one env. */
+export interface EnvObjects {
+  /** Exact CNI container IDs (`<ns>-<id>`) of its containers. */
+  cniIds: readonly string[];
+  /** Namespaces only this env uses: any `<ns>-<64 hex>` ID in them is the env's, even one it forgot. */
+  ownNamespaces: readonly string[];
+  /** Its CNI conf dir (networks defined there are its own, except the shared default network). */
+  netconfPath: string;
+  /** The network namespace (under /run/netns) its containerd ran in, for its rules and bridges; undefined: the caller's. */
+  netns?: string | undefined;
 }
 
-interface NetworkConf {
+export interface Leftovers {
+  /** One line per object, naming it. */
+  found: string[];
+  /** Removes what was found. */
+  remove(): Promise<void>;
+}
+
+export interface NetworkConf {
   name: string;
   bridges: string[];
+  isDefault: boolean;
+  /** host-local's dataDir, when the conf sets one. */
+  ipamDataDir?: string;
 }
 
-async function networksIn(dir: string): Promise<NetworkConf[]> {
+export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
+  const exec: Exec = (cmd, args, input) => {
+    const [c, a] = owned.netns === undefined ? [cmd, args] : ['nsenter', [`--net=/run/netns/${owned.netns}`, '--', cmd, ...args]];
+    return execa(c, a, { reject: false, ...(input === undefined ? {} : { input }) });
+  };
+  const ids = new Set(owned.cniIds);
+  const nsPattern = owned.ownNamespaces.filter((ns) => ns !== '').map(escapeRegExp).join('|');
+  const idRe = nsPattern === '' ? undefined : new RegExp(`^(?:${nsPattern})-[0-9a-f]{64}$`);
+  const isOurs = (id: string) => ids.has(id) || (idRe?.test(id) ?? false);
+
+  const networks = await networksIn(owned.netconfPath);
+  const found: string[] = [];
+  const removers: (() => Promise<void>)[] = [];
+  for (const tool of ['iptables', 'ip6tables']) {
+    for (const table of ['nat', 'filter', 'mangle', 'raw']) {
+      const rules = await findRules(exec, tool, table, isOurs);
+      if (rules.ours.length === 0) continue;
+      found.push(...rules.ours.map((r) => `${tool} -t ${table} rule: ${r}`));
+      removers.push(() => removeRules(exec, tool, table, rules.ours, rules.all));
+    }
+  }
+  const dataDirs = new Set([join(CNI_STATE, 'networks'), ...networks.flatMap((n) => (n.ipamDataDir ? [n.ipamDataDir] : []))]);
+  for (const file of await findAllocations([...dataDirs], isOurs)) {
+    found.push(`IP allocation: ${file.path} (owner ${file.owner || 'unknown'})`);
+    removers.push(() => rm(file.path, { force: true }));
+  }
+  for (const file of await findCachedResults(isOurs)) {
+    found.push(`CNI cache entry: ${file}`);
+    removers.push(() => rm(file, { force: true }));
+  }
+  for (const net of networks.filter((n) => !n.isDefault)) {
+    for (const bridge of net.bridges) {
+      const ports = await bridgePorts(exec, bridge);
+      if (ports === undefined) continue;
+      found.push(`bridge: ${bridge} of network ${net.name}${ports.length > 0 ? ` (ports: ${ports.join(', ')})` : ''}`);
+      // a bridge with ports still has containers on it: say so, but leave their links alone
+      if (ports.length === 0) removers.push(async () => { await exec('ip', ['link', 'del', bridge]); });
+    }
+  }
+  return {
+    found,
+    remove: async () => {
+      for (const r of removers) await r().catch(() => {});
+    },
+  };
+}
+
+/** Removes whatever a caller knows it leaves on purpose (the bench's ctr runs: ctr's DEL passes no netns). */
+export async function removeCniLeftovers(netconfPath: string, cniContainerIds: readonly string[]): Promise<void> {
+  await (await findCniLeftovers({ cniIds: cniContainerIds, ownNamespaces: [], netconfPath })).remove();
+}
+
+export async function networksIn(dir: string): Promise<NetworkConf[]> {
   const entries = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
   const confs: NetworkConf[] = [];
   for (const entry of entries.filter((e) => /\.(conflist|conf|json)$/.test(e))) {
     try {
-      const conf = JSON.parse(await readFile(join(dir, entry), 'utf8')) as { name?: string; plugins?: unknown[] } & Record<string, unknown>;
+      const conf = JSON.parse(await readFile(join(dir, entry), 'utf8')) as { name?: string; plugins?: unknown[]; nerdctlLabels?: Record<string, string> } & Record<string, unknown>;
       const plugins = (conf.plugins ?? [conf]) as Record<string, unknown>[];
       const bridges = plugins.filter((p) => p['type'] === 'bridge').map((p) => (typeof p['bridge'] === 'string' ? p['bridge'] : 'cni0'));
-      if (typeof conf.name === 'string') confs.push({ name: conf.name, bridges });
+      const isDefault = conf.nerdctlLabels?.[DEFAULT_NETWORK_LABEL] === 'true' || bridges.includes('nerdctl0');
+      const dataDir = plugins.map((p) => (p['ipam'] as { dataDir?: unknown } | undefined)?.dataDir).find((d) => typeof d === 'string');
+      if (typeof conf.name === 'string') confs.push({ name: conf.name, bridges, isDefault, ...(typeof dataDir === 'string' ? { ipamDataDir: dataDir } : {}) });
     } catch { /* not a network config */ }
   }
   return confs;
 }
 
-/** Deletes the rules naming one of the containers, then the hash chains nothing jumps to any more. */
-async function removeRules(tool: string, table: string, ids: readonly string[]): Promise<void> {
-  const listed = await execa(tool, ['-w', '-t', table, '-S'], { reject: false });
-  if (listed.exitCode !== 0) return;
-  const rules = String(listed.stdout).split('\n').filter((l) => l.startsWith('-A '));
-  const ours = rules.filter((r) => ids.some((id) => r.includes(`id: \\"${id}\\"`)));
-  if (ours.length === 0) return;
+/** `-A …` rules of one table whose comment names one of the env's containers (`id: "<ns>-<id>"`). */
+async function findRules(exec: Exec, tool: string, table: string, isOurs: (id: string) => boolean): Promise<{ ours: string[]; all: string[] }> {
+  const listed = await exec(tool, ['-w', '-t', table, '-S']);
+  if (listed.exitCode !== 0) return { ours: [], all: [] };
+  const all = String(listed.stdout).split('\n').filter((l) => l.startsWith('-A '));
+  const ours = all.filter((r) => [...r.matchAll(/id: \\"([^\\"]+)\\"/g)].some((m) => isOurs(m[1]!)));
+  return { ours, all };
+}
+
+/** Deletes the rules, then the hash chains nothing else jumps to any more. */
+async function removeRules(exec: Exec, tool: string, table: string, ours: readonly string[], all: readonly string[]): Promise<void> {
   const candidates = new Set<string>();
   for (const r of ours) {
     const [, chain] = r.split(' ');
     const target = / -[jg] (\S+)/.exec(r)?.[1];
     for (const c of [chain, target]) if (c && HASH_CHAIN.test(c)) candidates.add(c);
   }
-  const remaining = rules.filter((r) => !ours.includes(r));
+  const remaining = all.filter((r) => !ours.includes(r));
   const referenced = (c: string) => remaining.some((r) => !r.startsWith(`-A ${c} `) && new RegExp(` -[jg] ${c}( |$)`).test(r));
   const chains = [...candidates].filter((c) => !referenced(c));
   const commands = [...ours.map((r) => `-D${r.slice(2)}`), ...chains.flatMap((c) => [`-F ${c}`, `-X ${c}`])];
-  const restore = (lines: string[]) => execa(`${tool}-restore`, ['--noflush', '--wait'], { input: [`*${table}`, ...lines, 'COMMIT', ''].join('\n'), reject: false });
+  const restore = (lines: string[]) => exec(`${tool}-restore`, ['--noflush', '--wait'], [`*${table}`, ...lines, 'COMMIT', ''].join('\n'));
   // iptables-restore is all or nothing: if a rule vanished meanwhile, retry one command at a time
   if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
 }
 
-/** host-local keeps one file per IP whose first line is the owning container ID. */
-async function removeAllocations(networks: readonly string[], ids: readonly string[]): Promise<void> {
-  for (const net of networks) {
-    const dir = join(CNI_STATE, 'networks', net);
-    for (const file of await readdir(dir).catch(() => [] as string[])) {
-      const owner = (await readFile(join(dir, file), 'utf8').catch(() => '')).split(/\r?\n/)[0] ?? '';
-      if (ids.includes(owner.trim())) await rm(join(dir, file), { force: true });
+/**
+ * host-local keeps one file per IP whose first line is the owning container ID: those of
+ * the env's containers are its leftovers. Only the owner says whose an allocation is: a
+ * network of the same name may be another env's too (one overlay network on several
+ * simulated hosts shares /var/lib/cni/networks/<name>).
+ */
+async function findAllocations(dataDirs: readonly string[], isOurs: (id: string) => boolean): Promise<{ path: string; owner: string }[]> {
+  const found: { path: string; owner: string }[] = [];
+  for (const base of dataDirs) {
+    for (const net of await readdir(base).catch(() => [] as string[])) {
+      const dir = join(base, net);
+      for (const file of await readdir(dir).catch(() => [] as string[])) {
+        if (HOST_LOCAL_BOOKKEEPING.test(file)) continue;
+        const owner = ((await readFile(join(dir, file), 'utf8').catch(() => '')).split(/\r?\n/)[0] ?? '').trim();
+        if (isOurs(owner)) found.push({ path: join(dir, file), owner });
+      }
     }
   }
+  return found;
 }
 
 /** libcni's cache files are named `<network>-<containerID>-<ifname>`. */
-async function removeCachedResults(ids: readonly string[]): Promise<void> {
+async function findCachedResults(isOurs: (id: string) => boolean): Promise<string[]> {
   const dir = join(CNI_STATE, 'results');
+  const found: string[] = [];
   for (const file of await readdir(dir).catch(() => [] as string[])) {
-    if (ids.some((id) => file.includes(`-${id}-`))) await rm(join(dir, file), { force: true });
+    // the ID is the only part with 64 hex digits (or, for exact IDs, any dash-separated span)
+    const parts = file.split('-');
+    let ours = false;
+    for (let i = 1; i < parts.length && !ours; i++) {
+      for (let j = i + 1; j < parts.length && !ours; j++) ours = isOurs(parts.slice(i, j).join('-'));
+    }
+    if (ours) found.push(join(dir, file));
   }
+  return found;
 }
 
-/** Only a bridge with no ports left: a busy one belongs to containers that are not ours. */
-async function removeIdleBridge(bridge: string): Promise<void> {
-  const ports = await execa('ip', ['-j', 'link', 'show', 'master', bridge], { reject: false });
-  if (ports.exitCode !== 0) return; // no such link
-  const attached = JSON.parse(String(ports.stdout) || '[]') as unknown[];
-  if (attached.length === 0) await execa('ip', ['link', 'del', bridge], { reject: false });
+/** The links attached to a bridge, or undefined when there is no such bridge. */
+async function bridgePorts(exec: Exec, bridge: string): Promise<string[] | undefined> {
+  if ((await exec('ip', ['link', 'show', 'dev', bridge])).exitCode !== 0) return undefined;
+  const ports = await exec('ip', ['-j', 'link', 'show', 'master', bridge]);
+  if (ports.exitCode !== 0) return [];
+  return (JSON.parse(String(ports.stdout) || '[]') as { ifname: string }[]).map((p) => p.ifname);
+}
+
+/** Runs a command in the env's network namespace; never throws. */
+type Exec = (cmd: string, args: string[], input?: string) => Promise<{ exitCode?: number | undefined; stdout: unknown }>;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -13,11 +13,12 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { removeCniLeftovers } from './cni-leftovers.ts';
+import { findCniLeftovers } from './cni-leftovers.ts';
 
 export interface TestEnv {
   dir: string;
   address: string;
+  /** The env's name plus a random suffix: unique to this env, so are its CNI IDs `<namespace>-<id>`. */
   namespace: string;
   dataRoot: string;
   netconfPath: string;
@@ -25,6 +26,12 @@ export interface TestEnv {
   env: Record<string, string>;
   /** The network namespace containerd and tsnerd run in (a "host" of a multi-host test); undefined: the caller's. */
   netns?: string;
+  /**
+   * Stops the env's containers and containerd and removes its dirs. Rejects with a
+   * LeftoversError naming each object its tests left on the host (rules, IP allocations,
+   * cache entries, bridges of its networks, processes): call it from an after/t.after hook
+   * so the leak fails the file. Idempotent: a second call returns the first one's outcome.
+   */
   stop(): Promise<void>;
 }
 
@@ -141,7 +148,11 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
   const shortName = name.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 24);
   const dir = await mkdtemp(join(tmpdir(), `${ENV_DIR_PREFIX}${shortName}-`));
   await writeFile(join(dir, OWNER_FILE), String(process.pid));
-  await writeFile(join(dir, NAMESPACE_FILE), name);
+  // The namespace is this env's alone (name plus the env dir's random suffix): CNI names its
+  // containers `<namespace>-<id>`, so every such ID on the host is this env's, even one whose
+  // container is gone, and no other run's (another checkout running the same file included).
+  const namespace = `${name}-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+  await writeFile(join(dir, NAMESPACE_FILE), namespace);
   const address = join(dir, 'containerd.sock');
   const dataRoot = join(dir, 'data');
   const netconfPath = join(dir, 'netconf');
@@ -163,26 +174,29 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
   const env: TestEnv = {
     dir,
     address,
-    namespace: name,
+    namespace,
     dataRoot,
     netconfPath,
     cniPath: CNI_PATH,
     ...(opts.netns === undefined ? {} : { netns: opts.netns }),
     env: {
       CONTAINERD_ADDRESS: address,
-      CONTAINERD_NAMESPACE: name,
+      CONTAINERD_NAMESPACE: namespace,
       TSNERD_DATA_ROOT: dataRoot,
       NETCONFPATH: netconfPath,
       CNI_PATH,
     },
-    stop: () => (stopping ??= teardown(dir, address, daemon).finally(unlock)),
+    stop: () =>
+      (stopping ??= teardown(dir, address, daemon, { netns: opts.netns }).finally(unlock).then((found) => {
+        if (found.length > 0) throw new LeftoversError(name, found);
+      })),
   };
 
   const deadline = Date.now() + 30_000;
   while (!(await isUp(address))) {
     if (daemon.exitCode !== null || daemon.signalCode !== null || Date.now() > deadline) {
       const log = await readFile(join(dir, 'containerd.log'), 'utf8').catch(() => '');
-      await env.stop();
+      await env.stop().catch(() => {}); // nothing ran yet that could leak
       throw new Error(`private containerd did not come up:\n${log.split('\n').slice(-20).join('\n')}`);
     }
     await sleep(100);
@@ -195,9 +209,32 @@ async function isUp(address: string): Promise<boolean> {
   return (await run('ctr', ['-a', address, 'version'], { timeoutMs: 5_000 })).exitCode === 0;
 }
 
-/** Best effort and bounded in time: every step swallows its own failure so the next still runs. */
-async function teardown(dir: string, address: string, daemon: ChildProcess | undefined): Promise<void> {
+/**
+ * Raised by stop() when the env's tests left objects on the host: it names each one. The
+ * harness removes them after reporting (so the next file starts clean), but the test file
+ * fails: a leak is a bug of the test or of tsnerd, never something to sweep up silently.
+ */
+export class LeftoversError extends Error {
+  readonly env: string;
+  readonly leftovers: readonly string[];
+  constructor(env: string, leftovers: readonly string[]) {
+    super(`test env ${env} left ${leftovers.length} object(s) on the host (removed now):\n${leftovers.map((l) => `  - ${l}`).join('\n')}`);
+    this.name = 'LeftoversError';
+    this.env = env;
+    this.leftovers = leftovers;
+  }
+}
+
+/**
+ * Best effort and bounded in time: every step swallows its own failure so the next still
+ * runs. Stopping the env's own containers, shims and containerd is its normal shutdown;
+ * what is then still on the host for its containers and networks is returned by name (and
+ * removed). `reaping` is a crashed run's cleanup: nobody is left to blame, so nothing is returned.
+ */
+async function teardown(dir: string, address: string, daemon: ChildProcess | undefined, opts: { reaping?: boolean; netns?: string | undefined } = {}): Promise<string[]> {
+  const reaping = opts.reaping ?? false;
   const step = async (fn: () => Promise<unknown>) => { try { await fn(); } catch { /* keep tearing down */ } };
+  const found: string[] = [];
   const namespaces = new Set<string>();
   const cniIds = new Set<string>();
   await step(async () => {
@@ -213,18 +250,29 @@ async function teardown(dir: string, address: string, daemon: ChildProcess | und
     }
   });
   await step(() => stopProcess(daemon));
-  await step(() => killProcessesMentioning(dir));
   await step(async () => {
-    const recorded = await readFile(join(dir, NAMESPACE_FILE), 'utf8').catch(() => undefined);
+    // Helpers that end by themselves once their last container is gone (the DNS resolver
+    // lingers a few seconds) get that long; what still runs after it is a leftover.
+    const lingering = async () => (await processesMentioning(dir)).filter((p) => !ENV_MACHINERY.test(p.cmdline));
+    for (let waited = 0; !reaping && waited < PROCESS_GRACE_MS && (await lingering()).length > 0; waited += 250) await sleep(250);
+    const others = await processesMentioning(dir);
+    if (!reaping) found.push(...others.filter((p) => !ENV_MACHINERY.test(p.cmdline)).map((p) => `process ${p.pid}: ${p.cmdline}`));
+    await killProcesses(others.map((p) => p.pid));
+  });
+  const recorded = await readFile(join(dir, NAMESPACE_FILE), 'utf8').catch(() => undefined);
+  await step(async () => {
     if (recorded) namespaces.add(recorded);
     for (const ns of namespaces) await deleteRuncContainersUnder(ns, dir);
   });
   await step(async () => {
     for (const id of await storedContainerIds(join(dir, 'data'))) cniIds.add(id);
-    await removeCniLeftovers(join(dir, 'netconf'), [...cniIds]);
+    const leftovers = await findCniLeftovers({ cniIds: [...cniIds], ownNamespaces: recorded ? [recorded] : [], netconfPath: join(dir, 'netconf'), netns: opts.netns });
+    if (!reaping) found.push(...leftovers.found);
+    await leftovers.remove();
   });
   await step(() => unmountUnder(dir));
   await step(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
+  return found;
 }
 
 /** CNI container IDs (`<ns>-<id>`) of the containers in a tsnerd data root (`<hash>/containers/<ns>/<id>`). */
@@ -254,15 +302,25 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   }
 }
 
-/** Shims (and a crashed run's containerd) carry the env dir in their command line. */
-async function killProcessesMentioning(dir: string): Promise<void> {
-  const pids: number[] = [];
+/** How long a process naming the env dir may outlive the env's containers before it counts as left behind. */
+const PROCESS_GRACE_MS = 10_000;
+
+/** The env's own processes, whose command lines name its dir: containerd and its shims. */
+const ENV_MACHINERY = /^(?:\S*\/)?containerd(?:-shim\S*)? /;
+
+/** Processes that carry the env dir in their command line (shims, a crashed run's containerd, port reservers). */
+async function processesMentioning(dir: string): Promise<{ pid: number; cmdline: string }[]> {
+  const found: { pid: number; cmdline: string }[] = [];
   for (const entry of await readdir('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(dir)) pids.push(pid);
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ').trim();
+    if (cmdline.includes(dir)) found.push({ pid, cmdline });
   }
+  return found;
+}
+
+async function killProcesses(pids: readonly number[]): Promise<void> {
   for (const pid of pids) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   }
@@ -300,7 +358,7 @@ async function reapStaleEnvs(): Promise<void> {
     const dir = join(base, entry);
     const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'NaN'));
     if (Number.isInteger(owner) && isAlive(owner)) continue;
-    await teardown(dir, join(dir, 'containerd.sock'), undefined);
+    await teardown(dir, join(dir, 'containerd.sock'), undefined, { reaping: true });
   }
 }
 
@@ -418,3 +476,5 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+export * from './helpers.ts';

@@ -2,55 +2,39 @@
  * Network modes and network lifecycle with real containers: default network
  * creation, rm/prune/inspect of networks in use, several networks, container:
  * sharing, identity flags, macvlan/ipvlan, IPv6, restart and failed runs.
- * Networks use 10.206.0.0/16 (and fd00:10:206::/64) only; traffic goes only to
- * container IPs.
+ * Resources of this file: names t-md-*, parent links tmod-*, networks in
+ * 10.220.0.0/16 (and fd00:10:220::/64), no host ports; traffic goes only to
+ * container IPs. Every test removes its containers and networks in t.after.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname, networkInterfaces } from 'node:os';
 import { execa } from 'execa';
-import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import * as h from '../harness.ts';
+import { allocations, importTestImage, linkExists, removeAfter, startEnv, type TestEnv } from '../harness.ts';
 
 let env: TestEnv;
-const parentLinks: string[] = [];
 
-const ok = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
-const fails = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.notEqual(r.exitCode, 0, `tsnerd ${args.join(' ')} should fail`);
-  return r.stderr.trim().replace(/^tsnerd: /, '');
-};
-interface InspectedNetwork { IPAddress: string; MacAddress: string; GlobalIPv6Address: string }
-const inspectContainer = async (name: string) =>
-  (JSON.parse(await ok(['inspect', name])) as { Id: string; NetworkSettings: { IPAddress: string; Networks: Record<string, InspectedNetwork> } }[])[0]!;
+const ok = (args: string[]) => h.ok(env, args);
+const fails = (args: string[]) => h.fails(env, args);
+const inspectContainer = (name: string) => h.inspectContainer(env, name);
+const ipv4Of = (name: string, ifName = 'eth0') => h.ipv4Of(env, name, ifName);
+const cleanup = (t: TestContext, what: { containers?: string[]; networks?: string[] }) => removeAfter(t, env, what);
 const inspectNetwork = async (name: string) =>
   (JSON.parse(await ok(['network', 'inspect', name])) as { Id: string; Containers: Record<string, { Name: string; MacAddress: string; IPv4Address: string }> }[])[0]!;
 const networkNames = async () => (await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean);
-const ipv4Of = async (name: string, ifName = 'eth0') => {
-  const m = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(await ok(['exec', name, 'ip', '-o', '-4', 'addr', 'show', ifName]));
-  assert.ok(m, `${name} has an IPv4 address on ${ifName}`);
-  return m[1]!;
-};
 const storeRoot = async () => join(env.dataRoot, (await readdir(env.dataRoot))[0]!);
 const entries = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((e) => !e.startsWith('.')).sort();
-/** host-local's per-IP files of a network. */
-const allocations = async (net: string) => (await readdir(join('/var/lib/cni/networks', net)).catch(() => [] as string[])).filter((f) => /^[\d.:a-f]+$/.test(f) && /\d/.test(f));
 const cacheEntries = async () => (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.includes(`-${env.namespace}-`));
 const portsOfBridge = async (bridge: string) => {
   const r = await execa('ip', ['-j', 'link', 'show', 'master', bridge], { reject: false });
   return r.exitCode === 0 ? (JSON.parse(String(r.stdout) || '[]') as unknown[]).length : 0;
 };
-const linkExists = async (link: string) => (await execa('ip', ['link', 'show', 'dev', link], { reject: false })).exitCode === 0;
-/** A parent link for macvlan/ipvlan: a dummy, or one end of a veth pair on kernels built without dummy. */
-const addParentLink = async (link: string) => {
-  await execa('ip', ['link', 'del', 'dev', link], { reject: false });
-  parentLinks.push(link);
+/** A parent link for macvlan/ipvlan, removed after the test: a dummy, or one end of a veth pair on kernels built without dummy. */
+const addParentLink = async (t: TestContext, link: string) => {
+  t.after(() => execa('ip', ['link', 'del', 'dev', link], { reject: false }));
   const dummy = await execa('ip', ['link', 'add', link, 'type', 'dummy'], { reject: false });
   if (dummy.exitCode !== 0) await execa('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`]);
   await execa('ip', ['link', 'set', link, 'up']);
@@ -69,101 +53,105 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     await importTestImage(env);
   });
   after(async () => {
-    const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
-    await env.stop();
-    for (const l of parentLinks) await execa('ip', ['link', 'del', 'dev', l], { reject: false });
+    await env?.stop();
   });
 
   it('lists host and none on a fresh conf dir, and bridge after the first container', async () => {
+    // fresh: without the default network another test of this file may have made
+    await rm(join(env.netconfPath, 'nerdctl-bridge.conflist'), { force: true });
     assert.deepEqual(await networkNames(), ['host', 'none']);
     await ok(['run', '--rm', 'busybox', 'true']);
     assert.deepEqual(await networkNames(), ['bridge', 'host', 'none']);
   });
 
-  it('refuses network rm while a running container uses it, then removes it and its bridge', async () => {
-    await ok(['network', 'create', 't-m-rm', '--subnet', '10.206.1.0/24']);
-    const netId = (await inspectNetwork('t-m-rm')).Id;
-    await ok(['run', '-d', '--name', 't-m-rm1', '--net', 't-m-rm', '--mac-address', '02:42:0a:ce:01:0a', 'busybox', 'sleep', '1000']);
-    const ctr = await inspectContainer('t-m-rm1');
-    const ip = await ipv4Of('t-m-rm1');
+  it('refuses network rm while a running container uses it, then removes it and its bridge', async (t) => {
+    cleanup(t, { containers: ['t-md-rm1'], networks: ['t-md-rm'] });
+    await ok(['network', 'create', 't-md-rm', '--subnet', '10.220.1.0/24']);
+    const netId = (await inspectNetwork('t-md-rm')).Id;
+    await ok(['run', '-d', '--name', 't-md-rm1', '--net', 't-md-rm', '--mac-address', '02:42:0a:ce:01:0a', 'busybox', 'sleep', '1000']);
+    const ctr = await inspectContainer('t-md-rm1');
+    const ip = await ipv4Of('t-md-rm1');
 
-    const containers = (await inspectNetwork('t-m-rm')).Containers;
-    assert.deepEqual(containers, { [ctr.Id]: { Name: 't-m-rm1', MacAddress: '02:42:0a:ce:01:0a', IPv4Address: `${ip}/24`, IPv6Address: '' } });
+    const containers = (await inspectNetwork('t-md-rm')).Containers;
+    assert.deepEqual(containers, { [ctr.Id]: { Name: 't-md-rm1', MacAddress: '02:42:0a:ce:01:0a', IPv4Address: `${ip}/24`, IPv6Address: '' } });
 
-    const err = await fails(['network', 'rm', 't-m-rm']);
-    assert.equal(err, `network "t-m-rm" is in use by container "[${ctr.Id}]"`);
+    const err = await fails(['network', 'rm', 't-md-rm']);
+    assert.equal(err, `network "t-md-rm" is in use by container "[${ctr.Id}]"`);
     assert.ok(await linkExists(`br-${netId.slice(0, 12)}`));
 
-    await ok(['rm', '-f', 't-m-rm1']);
-    assert.equal(await ok(['network', 'rm', 't-m-rm']), 't-m-rm');
-    assert.ok(!(await networkNames()).includes('t-m-rm'));
+    await ok(['rm', '-f', 't-md-rm1']);
+    assert.equal(await ok(['network', 'rm', 't-md-rm']), 't-md-rm');
+    assert.ok(!(await networkNames()).includes('t-md-rm'));
     assert.ok(!(await linkExists(`br-${netId.slice(0, 12)}`)), 'the bridge link is gone');
   });
 
-  it('prunes networks without running containers; stopped containers do not pin', async () => {
-    for (const [n, i] of [['t-m-p1', 2], ['t-m-p2', 3], ['t-m-p3', 4]] as const) {
-      await ok(['network', 'create', n, '--subnet', `10.206.${i}.0/24`]);
+  it('prunes networks without running containers; stopped containers do not pin', async (t) => {
+    cleanup(t, { containers: ['t-md-p1c', 't-md-p2c'], networks: ['t-md-p1', 't-md-p2', 't-md-p3'] });
+    for (const [n, i] of [['t-md-p1', 2], ['t-md-p2', 3], ['t-md-p3', 4]] as const) {
+      await ok(['network', 'create', n, '--subnet', `10.220.${i}.0/24`]);
     }
-    await ok(['run', '-d', '--name', 't-m-p1c', '--net', 't-m-p1', 'busybox', 'sleep', '1000']);
-    await ok(['run', '-d', '--name', 't-m-p2c', '--net', 't-m-p2', 'busybox', 'sleep', '1000']);
-    await ok(['stop', '-t', '1', 't-m-p2c']);
+    await ok(['run', '-d', '--name', 't-md-p1c', '--net', 't-md-p1', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 't-md-p2c', '--net', 't-md-p2', 'busybox', 'sleep', '1000']);
+    await ok(['stop', '-t', '1', 't-md-p2c']);
     const out = (await ok(['network', 'prune', '-f'])).split('\n');
-    assert.ok(out.includes('t-m-p2') && out.includes('t-m-p3'), out.join('\n'));
-    assert.ok(!out.includes('t-m-p1'), out.join('\n'));
+    assert.ok(out.includes('t-md-p2') && out.includes('t-md-p3'), out.join('\n'));
+    assert.ok(!out.includes('t-md-p1'), out.join('\n'));
     const left = await networkNames();
-    assert.ok(left.includes('t-m-p1') && left.includes('bridge'));
-    assert.ok(!left.includes('t-m-p2') && !left.includes('t-m-p3'));
+    assert.ok(left.includes('t-md-p1') && left.includes('bridge'));
+    assert.ok(!left.includes('t-md-p2') && !left.includes('t-md-p3'));
     // The stopped container's network is gone: removing it must still work.
-    await ok(['rm', '-f', 't-m-p1c', 't-m-p2c']);
-    await ok(['network', 'rm', 't-m-p1']);
-    assert.deepEqual(await allocations('t-m-p2'), []);
+    await ok(['rm', '-f', 't-md-p1c', 't-md-p2c']);
+    await ok(['network', 'rm', 't-md-p1']);
+    assert.deepEqual(await allocations('t-md-p2'), []);
   });
 
-  it('attaches --net a --net b as eth0 and eth1, with hosts entries for peers on both', async () => {
-    await ok(['network', 'create', 't-m-a', '--subnet', '10.206.5.0/24']);
-    await ok(['network', 'create', 't-m-b', '--subnet', '10.206.6.0/24']);
-    await ok(['run', '-d', '--name', 't-m-x1', '--net', 't-m-a', '--net', 't-m-b', 'busybox', 'sleep', '1000']);
-    await ok(['run', '-d', '--name', 't-m-x2', '--net', 't-m-a', 'busybox', 'sleep', '1000']);
-    await ok(['run', '-d', '--name', 't-m-x3', '--net', 't-m-b', 'busybox', 'sleep', '1000']);
-    const x1a = await ipv4Of('t-m-x1', 'eth0');
-    const x1b = await ipv4Of('t-m-x1', 'eth1');
-    assert.match(x1a, /^10\.206\.5\.\d+$/);
-    assert.match(x1b, /^10\.206\.6\.\d+$/);
+  it('attaches --net a --net b as eth0 and eth1, with hosts entries for peers on both', async (t) => {
+    cleanup(t, { containers: ['t-md-x1', 't-md-x2', 't-md-x3'], networks: ['t-md-a', 't-md-b'] });
+    await ok(['network', 'create', 't-md-a', '--subnet', '10.220.5.0/24']);
+    await ok(['network', 'create', 't-md-b', '--subnet', '10.220.6.0/24']);
+    await ok(['run', '-d', '--name', 't-md-x1', '--net', 't-md-a', '--net', 't-md-b', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 't-md-x2', '--net', 't-md-a', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 't-md-x3', '--net', 't-md-b', 'busybox', 'sleep', '1000']);
+    const x1a = await ipv4Of('t-md-x1', 'eth0');
+    const x1b = await ipv4Of('t-md-x1', 'eth1');
+    assert.match(x1a, /^10\.220\.5\.\d+$/);
+    assert.match(x1b, /^10\.220\.6\.\d+$/);
 
     const esc = (s: string) => s.replaceAll('.', '\\.');
-    const h1 = await ok(['exec', 't-m-x1', 'cat', '/etc/hosts']);
-    assert.match(h1, new RegExp(`^${esc(await ipv4Of('t-m-x2'))}\\s+.* t-m-x2 t-m-x2\\.t-m-a$`, 'm'));
-    assert.match(h1, new RegExp(`^${esc(await ipv4Of('t-m-x3'))}\\s+.* t-m-x3 t-m-x3\\.t-m-b$`, 'm'));
-    assert.match(await ok(['exec', 't-m-x2', 'cat', '/etc/hosts']), new RegExp(`^${esc(x1a)}\\s+.*\\bt-m-x1\\.t-m-a\\b`, 'm'));
-    const h3 = await ok(['exec', 't-m-x3', 'cat', '/etc/hosts']);
-    assert.match(h3, new RegExp(`^${esc(x1b)}\\s+.*\\bt-m-x1\\.t-m-b\\b`, 'm'));
-    assert.doesNotMatch(h3, /t-m-x2/, 'x3 shares no network with x2');
-    await ok(['exec', 't-m-x2', 'ping', '-c', '1', '-W', '2', 't-m-x1']);
-    await ok(['exec', 't-m-x3', 'ping', '-c', '1', '-W', '2', 't-m-x1']);
+    const h1 = await ok(['exec', 't-md-x1', 'cat', '/etc/hosts']);
+    assert.match(h1, new RegExp(`^${esc(await ipv4Of('t-md-x2'))}\\s+.* t-md-x2 t-md-x2\\.t-md-a$`, 'm'));
+    assert.match(h1, new RegExp(`^${esc(await ipv4Of('t-md-x3'))}\\s+.* t-md-x3 t-md-x3\\.t-md-b$`, 'm'));
+    assert.match(await ok(['exec', 't-md-x2', 'cat', '/etc/hosts']), new RegExp(`^${esc(x1a)}\\s+.*\\bt-md-x1\\.t-md-a\\b`, 'm'));
+    const h3 = await ok(['exec', 't-md-x3', 'cat', '/etc/hosts']);
+    assert.match(h3, new RegExp(`^${esc(x1b)}\\s+.*\\bt-md-x1\\.t-md-b\\b`, 'm'));
+    assert.doesNotMatch(h3, /t-md-x2/, 'x3 shares no network with x2');
+    await ok(['exec', 't-md-x2', 'ping', '-c', '1', '-W', '2', 't-md-x1']);
+    await ok(['exec', 't-md-x3', 'ping', '-c', '1', '-W', '2', 't-md-x1']);
 
-    const nets = (await inspectContainer('t-m-x1')).NetworkSettings.Networks;
-    assert.deepEqual(Object.keys(nets).sort(), ['t-m-a', 't-m-b']);
-    assert.equal(nets['t-m-a']!.IPAddress, x1a);
-    assert.equal(nets['t-m-b']!.IPAddress, x1b);
-    await ok(['rm', '-f', 't-m-x2', 't-m-x3']);
+    const nets = (await inspectContainer('t-md-x1')).NetworkSettings.Networks;
+    assert.deepEqual(Object.keys(nets).sort(), ['t-md-a', 't-md-b']);
+    assert.equal(nets['t-md-a']!.IPAddress, x1a);
+    assert.equal(nets['t-md-b']!.IPAddress, x1b);
+    await ok(['rm', '-f', 't-md-x2', 't-md-x3']);
 
-    // --ip goes to the first network only (docs/compat.md): nerdctl would send it to both and fail on t-m-b.
-    const out = await ok(['run', '--rm', '--net', 't-m-a', '--net', 't-m-b', '--ip', '10.206.5.77', 'busybox', 'ip', '-o', '-4', 'addr']);
-    assert.match(out, /eth0\s+inet 10\.206\.5\.77\/24/);
-    assert.match(out, /eth1\s+inet 10\.206\.6\.\d+\/24/);
+    // --ip goes to the first network only (docs/compat.md): nerdctl would send it to both and fail on t-md-b.
+    const out = await ok(['run', '--rm', '--net', 't-md-a', '--net', 't-md-b', '--ip', '10.220.5.77', 'busybox', 'ip', '-o', '-4', 'addr']);
+    assert.match(out, /eth0\s+inet 10\.220\.5\.77\/24/);
+    assert.match(out, /eth1\s+inet 10\.220\.6\.\d+\/24/);
   });
 
-  it('--net container: shares the target netns, hosts and resolv.conf; -p and --dns conflict and create nothing', async () => {
-    await ok(['run', '-d', '--name', 't-m-c1', '--net', 't-m-a', '--dns', '10.206.0.53', 'busybox', 'sleep', '1000']);
-    const ip = await ipv4Of('t-m-c1');
-    const out = await ok(['run', '--rm', '--net', 'container:t-m-c1', 'busybox', 'sh', '-c',
+  it('--net container: shares the target netns, hosts and resolv.conf; -p and --dns conflict and create nothing', async (t) => {
+    cleanup(t, { containers: ['t-md-c1', 't-md-c2'], networks: ['t-md-cnet'] });
+    await ok(['network', 'create', 't-md-cnet', '--subnet', '10.220.13.0/24']);
+    await ok(['run', '-d', '--name', 't-md-c1', '--net', 't-md-cnet', '--dns', '10.220.0.53', 'busybox', 'sleep', '1000']);
+    const ip = await ipv4Of('t-md-c1');
+    const out = await ok(['run', '--rm', '--net', 'container:t-md-c1', 'busybox', 'sh', '-c',
       'ip -o -4 addr show eth0; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname']);
     const [addr, hosts, resolv] = out.split('\n---\n');
     assert.match(addr!, new RegExp(`inet ${ip.replaceAll('.', '\\.')}/24`));
-    assert.equal(hosts!.trim(), (await ok(['exec', 't-m-c1', 'cat', '/etc/hosts'])).trim());
-    assert.equal(resolv!.trim(), (await ok(['exec', 't-m-c1', 'cat', '/etc/resolv.conf'])).trim());
-    assert.match(resolv!, /nameserver 10\.206\.0\.53/);
+    assert.equal(hosts!.trim(), (await ok(['exec', 't-md-c1', 'cat', '/etc/hosts'])).trim());
+    assert.equal(resolv!.trim(), (await ok(['exec', 't-md-c1', 'cat', '/etc/resolv.conf'])).trim());
+    assert.match(resolv!, /nameserver 10\.220\.0\.53/);
 
     const root = await storeRoot();
     const snapshot = async () => ({
@@ -174,29 +162,30 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     });
     const before = await snapshot();
     assert.equal(
-      await fails(['run', '-d', '--name', 't-m-c2', '--net', 'container:t-m-c1', '-p', '8080:80', 'busybox', 'true']),
-      'conflicting options: the following arguments are not supported when using --network=container:t-m-c1: [--publish]',
+      await fails(['run', '-d', '--name', 't-md-c2', '--net', 'container:t-md-c1', '-p', '8080:80', 'busybox', 'true']),
+      'conflicting options: the following arguments are not supported when using --network=container:t-md-c1: [--publish]',
     );
     assert.equal(
-      await fails(['run', '-d', '--name', 't-m-c2', '--net', 'container:t-m-c1', '--dns', '1.1.1.1', 'busybox', 'true']),
-      'conflicting options: the following arguments are not supported when using --network=container:t-m-c1: [--dns]',
+      await fails(['run', '-d', '--name', 't-md-c2', '--net', 'container:t-md-c1', '--dns', '1.1.1.1', 'busybox', 'true']),
+      'conflicting options: the following arguments are not supported when using --network=container:t-md-c1: [--dns]',
     );
     assert.deepEqual(await snapshot(), before);
-    await ok(['rm', '-f', 't-m-c1']);
+    await ok(['rm', '-f', 't-md-c1']);
   });
 
-  it('honours --mac-address, -h, --domainname, --uts host and --add-host host-gateway', async () => {
+  it('honours --mac-address, -h, --domainname, --uts host and --add-host host-gateway', async (t) => {
+    cleanup(t, { containers: ['t-md-h1'] });
     const mac = await ok(['run', '--rm', '--mac-address', '02:42:0a:ce:00:99', 'busybox', 'cat', '/sys/class/net/eth0/address']);
     assert.equal(mac, '02:42:0a:ce:00:99');
 
-    const out = await ok(['run', '--rm', '--name', 't-m-h1', '-h', 'myhost', '--domainname', 'example.com', 'busybox', 'sh', '-c',
+    const out = await ok(['run', '--rm', '--name', 't-md-h1', '-h', 'myhost', '--domainname', 'example.com', 'busybox', 'sh', '-c',
       'hostname; cat /etc/hostname; hostname -d; hostname -f; cat /etc/hosts']);
     const [name, file, domain, fqdn, ...hosts] = out.split('\n');
     assert.equal(name, 'myhost');
     assert.equal(file, 'myhost');
     assert.equal(domain, 'example.com');
     assert.equal(fqdn, 'myhost.example.com');
-    assert.match(hosts.join('\n'), /^10\.4\.0\.\d+\s+myhost\.example\.com myhost t-m-h1$/m);
+    assert.match(hosts.join('\n'), /^10\.4\.0\.\d+\s+myhost\.example\.com myhost t-md-h1$/m);
 
     assert.equal(await ok(['run', '--rm', '--uts', 'host', 'busybox', 'hostname']), hostname());
     await fails(['run', '--rm', '--uts', 'host', '-h', 'x', 'busybox', 'true']);
@@ -207,75 +196,80 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.match(gwHosts, new RegExp(`^${gateway.replaceAll('.', '\\.')}\\s+gw$`, 'm'));
   });
 
-  it('runs a container on a macvlan network over a parent link the test made', async () => {
-    await addParentLink('tmv0');
-    await ok(['network', 'create', '-d', 'macvlan', '-o', 'parent=tmv0', '--subnet', '10.206.7.0/24', 't-m-mv']);
-    const mv = await ok(['run', '--rm', '--net', 't-m-mv', '--mac-address', '02:42:0a:ce:07:07', 'busybox', 'sh', '-c',
+  it('runs a container on a macvlan network over a parent link the test made', async (t) => {
+    cleanup(t, { networks: ['t-md-mv', 't-md-ivmac'] });
+    await addParentLink(t, 'tmod-mv0');
+    await ok(['network', 'create', '-d', 'macvlan', '-o', 'parent=tmod-mv0', '--subnet', '10.220.7.0/24', 't-md-mv']);
+    const mv = await ok(['run', '--rm', '--net', 't-md-mv', '--mac-address', '02:42:0a:ce:07:07', 'busybox', 'sh', '-c',
       'ip -o -4 addr show eth0; cat /sys/class/net/eth0/address']);
-    assert.match(mv, /inet 10\.206\.7\.\d+\/24/);
+    assert.match(mv, /inet 10\.220\.7\.\d+\/24/);
     assert.match(mv, /^02:42:0a:ce:07:07$/m);
-    assert.deepEqual(await allocations('t-m-mv'), []);
-    await ok(['network', 'rm', 't-m-mv']);
+    assert.deepEqual(await allocations('t-md-mv'), []);
+    await ok(['network', 'rm', 't-md-mv']);
 
     // ipvlan interfaces share the parent's MAC: refused at create time, whether or not the kernel has ipvlan.
-    await ok(['network', 'create', '-d', 'ipvlan', '-o', 'parent=tmv0', '--subnet', '10.206.12.0/24', 't-m-ivmac']);
-    assert.equal(await fails(['run', '--rm', '--net', 't-m-ivmac', '--mac-address', '02:42:0a:ce:0c:0c', 'busybox', 'true']),
+    await ok(['network', 'create', '-d', 'ipvlan', '-o', 'parent=tmod-mv0', '--subnet', '10.220.12.0/24', 't-md-ivmac']);
+    assert.equal(await fails(['run', '--rm', '--net', 't-md-ivmac', '--mac-address', '02:42:0a:ce:0c:0c', 'busybox', 'true']),
       'network type "ipvlan" is not supported with --mac-address: only bridge and macvlan are');
-    await ok(['network', 'rm', 't-m-ivmac']);
-    assert.ok(await linkExists('tmv0'), 'removing a macvlan network leaves its parent alone');
+    await ok(['network', 'rm', 't-md-ivmac']);
+    assert.ok(await linkExists('tmod-mv0'), 'removing a macvlan network leaves its parent alone');
   });
 
   it('runs a container on an ipvlan network', async (t) => {
-    await addParentLink('tmv1');
-    if (!(await kernelSupports('ipvlan', 'tmv1'))) {
+    cleanup(t, { networks: ['t-md-iv'] });
+    await addParentLink(t, 'tmod-mv1');
+    if (!(await kernelSupports('ipvlan', 'tmod-mv1'))) {
       t.skip('this kernel has no ipvlan support (ip link add type ipvlan: unknown device type)');
       return;
     }
-    await ok(['network', 'create', '-d', 'ipvlan', '-o', 'parent=tmv1', '--subnet', '10.206.8.0/24', 't-m-iv']);
-    const iv = await ok(['run', '--rm', '--net', 't-m-iv', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
-    assert.match(iv, /inet 10\.206\.8\.\d+\/24/);
-    assert.deepEqual(await allocations('t-m-iv'), []);
-    await ok(['network', 'rm', 't-m-iv']);
+    await ok(['network', 'create', '-d', 'ipvlan', '-o', 'parent=tmod-mv1', '--subnet', '10.220.8.0/24', 't-md-iv']);
+    const iv = await ok(['run', '--rm', '--net', 't-md-iv', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+    assert.match(iv, /inet 10\.220\.8\.\d+\/24/);
+    assert.deepEqual(await allocations('t-md-iv'), []);
+    await ok(['network', 'rm', 't-md-iv']);
   });
 
   it('gives --ip6 on a dual-stack network', async (t) => {
+    cleanup(t, { containers: ['t-md-v6c'], networks: ['t-md-v6'] });
     const disabled = (await readFile('/proc/sys/net/ipv6/conf/default/disable_ipv6', 'utf8').catch(() => '1')).trim();
     if (disabled !== '0') {
       t.skip('IPv6 is disabled on this kernel (net.ipv6.conf.default.disable_ipv6 != 0)');
       return;
     }
-    await ok(['network', 'create', '--ipv6', '--subnet', 'fd00:10:206::/64', '--subnet', '10.206.9.0/24', 't-m-v6']);
-    await ok(['run', '-d', '--name', 't-m-v6c', '--net', 't-m-v6', '--ip6', 'fd00:10:206::50', 'busybox', 'sleep', '1000']);
-    assert.match(await ok(['exec', 't-m-v6c', 'ip', '-o', '-6', 'addr', 'show', 'eth0']), /inet6 fd00:10:206::50\/64/);
-    assert.match(await ipv4Of('t-m-v6c'), /^10\.206\.9\.\d+$/);
-    assert.equal((await inspectContainer('t-m-v6c')).NetworkSettings.Networks['t-m-v6']!.GlobalIPv6Address, 'fd00:10:206::50');
-    await ok(['rm', '-f', 't-m-v6c']);
-    assert.deepEqual(await allocations('t-m-v6'), []);
+    await ok(['network', 'create', '--ipv6', '--subnet', 'fd00:10:220::/64', '--subnet', '10.220.9.0/24', 't-md-v6']);
+    await ok(['run', '-d', '--name', 't-md-v6c', '--net', 't-md-v6', '--ip6', 'fd00:10:220::50', 'busybox', 'sleep', '1000']);
+    assert.match(await ok(['exec', 't-md-v6c', 'ip', '-o', '-6', 'addr', 'show', 'eth0']), /inet6 fd00:10:220::50\/64/);
+    assert.match(await ipv4Of('t-md-v6c'), /^10\.220\.9\.\d+$/);
+    assert.equal((await inspectContainer('t-md-v6c')).NetworkSettings.Networks['t-md-v6']!.GlobalIPv6Address, 'fd00:10:220::50');
+    await ok(['rm', '-f', 't-md-v6c']);
+    assert.deepEqual(await allocations('t-md-v6'), []);
   });
 
-  it('gets an address again after stop and start, listed in peers’ hosts, with no duplicate allocation', async () => {
-    await ok(['network', 'create', 't-m-rst', '--subnet', '10.206.10.0/24']);
-    await ok(['run', '-d', '--name', 't-m-r1', '--net', 't-m-rst', 'busybox', 'sleep', '1000']);
-    await ok(['run', '-d', '--name', 't-m-r2', '--net', 't-m-rst', 'busybox', 'sleep', '1000']);
-    assert.equal((await allocations('t-m-rst')).length, 2);
-    await ok(['stop', '-t', '1', 't-m-r1']);
-    assert.equal((await allocations('t-m-rst')).length, 1, 'stop releases the address');
-    assert.doesNotMatch(await ok(['exec', 't-m-r2', 'cat', '/etc/hosts']), /t-m-r1/, 'and peers stop resolving it');
-    await ok(['start', 't-m-r1']);
-    const ip = await ipv4Of('t-m-r1');
-    assert.match(ip, /^10\.206\.10\.\d+$/);
-    assert.equal((await allocations('t-m-rst')).length, 2);
-    assert.match(await ok(['exec', 't-m-r2', 'cat', '/etc/hosts']), new RegExp(`^${ip.replaceAll('.', '\\.')}\\s+.*\\bt-m-r1\\b`, 'm'));
-    const hosts = await ok(['exec', 't-m-r2', 'cat', '/etc/hosts']);
-    assert.equal(hosts.split('\n').filter((l) => /\st-m-r1\b/.test(l)).length, 1, 'one entry for r1');
-    await ok(['exec', 't-m-r2', 'ping', '-c', '1', '-W', '2', 't-m-r1']);
-    await ok(['rm', '-f', 't-m-r1', 't-m-r2']);
-    assert.deepEqual(await allocations('t-m-rst'), []);
+  it('gets an address again after stop and start, listed in peers’ hosts, with no duplicate allocation', async (t) => {
+    cleanup(t, { containers: ['t-md-r1', 't-md-r2'], networks: ['t-md-rst'] });
+    await ok(['network', 'create', 't-md-rst', '--subnet', '10.220.10.0/24']);
+    await ok(['run', '-d', '--name', 't-md-r1', '--net', 't-md-rst', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 't-md-r2', '--net', 't-md-rst', 'busybox', 'sleep', '1000']);
+    assert.equal((await allocations('t-md-rst')).length, 2);
+    await ok(['stop', '-t', '1', 't-md-r1']);
+    assert.equal((await allocations('t-md-rst')).length, 1, 'stop releases the address');
+    assert.doesNotMatch(await ok(['exec', 't-md-r2', 'cat', '/etc/hosts']), /t-md-r1/, 'and peers stop resolving it');
+    await ok(['start', 't-md-r1']);
+    const ip = await ipv4Of('t-md-r1');
+    assert.match(ip, /^10\.220\.10\.\d+$/);
+    assert.equal((await allocations('t-md-rst')).length, 2);
+    assert.match(await ok(['exec', 't-md-r2', 'cat', '/etc/hosts']), new RegExp(`^${ip.replaceAll('.', '\\.')}\\s+.*\\bt-md-r1\\b`, 'm'));
+    const hosts = await ok(['exec', 't-md-r2', 'cat', '/etc/hosts']);
+    assert.equal(hosts.split('\n').filter((l) => /\st-md-r1\b/.test(l)).length, 1, 'one entry for r1');
+    await ok(['exec', 't-md-r2', 'ping', '-c', '1', '-W', '2', 't-md-r1']);
+    await ok(['rm', '-f', 't-md-r1', 't-md-r2']);
+    assert.deepEqual(await allocations('t-md-rst'), []);
   });
 
-  it('leaves nothing behind after a failed run', async () => {
-    await ok(['network', 'create', 't-m-fail', '--subnet', '10.206.11.0/24']);
-    const bridge = `br-${(await inspectNetwork('t-m-fail')).Id.slice(0, 12)}`;
+  it('leaves nothing behind after a failed run', async (t) => {
+    cleanup(t, { containers: ['t-md-f1'], networks: ['t-md-fail'] });
+    await ok(['network', 'create', 't-md-fail', '--subnet', '10.220.11.0/24']);
+    const bridge = `br-${(await inspectNetwork('t-md-fail')).Id.slice(0, 12)}`;
     const root = await storeRoot();
     const snapshot = async () => ({
       ps: await ok(['ps', '-aq']),
@@ -283,27 +277,27 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
       containers: await entries(join(root, 'containers', env.namespace)),
       etchosts: await entries(join(root, 'etchosts', env.namespace)),
       cache: await cacheEntries(),
-      allocations: await allocations('t-m-fail'),
+      allocations: await allocations('t-md-fail'),
       ports: await portsOfBridge(bridge),
     });
     const before = await snapshot();
-    const unknown = await fails(['run', '-d', '--name', 't-m-f1', '--net', 'nosuchnet', 'busybox', 'sleep', '1000']);
+    const unknown = await fails(['run', '-d', '--name', 't-md-f1', '--net', 'nosuchnet', 'busybox', 'sleep', '1000']);
     assert.equal(unknown.split('\n').length, 1, unknown);
     assert.match(unknown, /nosuchnet/);
     assert.deepEqual(await snapshot(), before);
 
-    const outside = await fails(['run', '-d', '--name', 't-m-f1', '--net', 't-m-fail', '--ip', '10.206.99.9', 'busybox', 'sleep', '1000']);
+    const outside = await fails(['run', '-d', '--name', 't-md-f1', '--net', 't-md-fail', '--ip', '10.220.99.9', 'busybox', 'sleep', '1000']);
     assert.equal(outside.split('\n').length, 1, outside);
     assert.deepEqual(await snapshot(), before);
     // In the foreground too, and without hanging on the stdio FIFOs.
     const started = Date.now();
-    const again = await fails(['run', '--rm', '--name', 't-m-f1', '--net', 't-m-fail', '--ip', '10.206.99.9', 'busybox', 'true']);
-    assert.match(again, /10\.206\.99\.9/);
+    const again = await fails(['run', '--rm', '--name', 't-md-f1', '--net', 't-md-fail', '--ip', '10.220.99.9', 'busybox', 'true']);
+    assert.match(again, /10\.220\.99\.9/);
     assert.ok(Date.now() - started < 30_000, `failed foreground run took ${Date.now() - started} ms`);
     assert.deepEqual(await snapshot(), before);
 
     // The failed ADDs left the new bridge portless with a zero MAC: the next container still gets on.
-    assert.match(await ok(['run', '--rm', '--net', 't-m-fail', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet 10\.206\.11\.\d+\/24/);
-    assert.deepEqual(await allocations('t-m-fail'), []);
+    assert.match(await ok(['run', '--rm', '--net', 't-md-fail', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet 10\.220\.11\.\d+\/24/);
+    assert.deepEqual(await allocations('t-md-fail'), []);
   });
 });

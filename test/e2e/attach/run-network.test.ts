@@ -1,24 +1,22 @@
 /**
  * `run --net …` end to end: real containerd, runc, CNI plugins and iptables.
- * Custom networks use 10.204.0.0/16 only; traffic goes only to container IPs.
+ * Resources of this file: networks t-nr-* in 10.221.0.0/16, the hand-written
+ * network's bridge tnr-hnd1, no host ports; traffic goes only to container IPs.
+ * Every test removes its containers and networks in t.after.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { execa } from 'execa';
+import * as h from '../harness.ts';
+import { allocations, importTestImage, lines, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
 let env: TestEnv;
-const ok = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
-const ipOf = async (name: string, net?: string) => {
-  const [info] = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { IPAddress: string; Networks: Record<string, { IPAddress: string }> } }[];
-  return net ? info!.NetworkSettings.Networks[net]!.IPAddress : info!.NetworkSettings.IPAddress;
-};
+const ok = (args: string[]) => h.ok(env, args);
+const ipOf = (name: string, net?: string) => h.ipOf(env, name, net);
+const cleanup = (t: TestContext, what: { containers?: string[]; networks?: string[] }) => removeAfter(t, env, what);
 const HTTPD = ['sh', '-c', 'echo hello-from-$(hostname) > /tmp/index.html && exec httpd -f -p 80 -h /tmp'];
 
 describe('run --net (e2e)', { timeout: 900_000 }, () => {
@@ -27,11 +25,11 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     await importTestImage(env);
   });
   after(async () => {
-    await tsnerd(env, ['rm', '-f', ...(await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean)]);
-    await env.stop();
+    await env?.stop();
   });
 
-  it('serves httpd on the default bridge at the container IP, routed via the gateway', async () => {
+  it('serves httpd on the default bridge at the container IP, routed via the gateway', async (t) => {
+    cleanup(t, { containers: ['web'] });
     await ok(['run', '-d', '--name', 'web', 'busybox', ...HTTPD]);
     const ip = await ipOf('web');
     assert.match(ip, /^10\.4\.0\.\d+$/);
@@ -41,30 +39,33 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     await ok(['rm', '-f', 'web']);
   });
 
-  it('puts a container on a custom subnet, honours --ip, and rejects an --ip outside cleanly', async () => {
-    await ok(['network', 'create', 't-net-a', '--subnet', '10.204.1.0/24']);
-    await ok(['run', '-d', '--name', 'a1', '--net', 't-net-a', '--ip', '10.204.1.50', 'busybox', 'sleep', '1000']);
-    assert.match(await ok(['exec', 'a1', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet 10\.204\.1\.50\/24/);
+  it('puts a container on a custom subnet, honours --ip, and rejects an --ip outside cleanly', async (t) => {
+    cleanup(t, { containers: ['a1', 'a-bad'], networks: ['t-nr-a'] });
+    await ok(['network', 'create', 't-nr-a', '--subnet', '10.221.1.0/24']);
+    await ok(['run', '-d', '--name', 'a1', '--net', 't-nr-a', '--ip', '10.221.1.50', 'busybox', 'sleep', '1000']);
+    assert.match(await ok(['exec', 'a1', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet 10\.221\.1\.50\/24/);
     const before = await ok(['ps', '-a', '-q']);
-    const bad = await tsnerd(env, ['run', '-d', '--name', 'a-bad', '--net', 't-net-a', '--ip', '10.204.9.9', 'busybox', 'true']);
+    const bad = await tsnerd(env, ['run', '-d', '--name', 'a-bad', '--net', 't-nr-a', '--ip', '10.221.9.9', 'busybox', 'true']);
     assert.notEqual(bad.exitCode, 0);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
     assert.equal(await ok(['ps', '-a', '-q']), before);
-    const again = await tsnerd(env, ['run', '-d', '--name', 'a-bad', '--net', 't-net-a', 'busybox', 'sleep', '1000']);
+    const again = await tsnerd(env, ['run', '-d', '--name', 'a-bad', '--net', 't-nr-a', 'busybox', 'sleep', '1000']);
     assert.equal(again.exitCode, 0, 'the name of the failed run was released');
     await ok(['rm', '-f', 'a1', 'a-bad']);
   });
 
-  it('lets containers on one network find each other by name and hostname, and not from another network', async () => {
-    await ok(['network', 'create', 't-net-b', '--subnet', '10.204.2.0/24']);
-    await ok(['run', '-d', '--name', 'b1', '-h', 'host-b1', '--net', 't-net-a', 'busybox', 'sleep', '1000']);
-    await ok(['run', '-d', '--name', 'b2', '--net', 't-net-a', 'busybox', 'sleep', '1000']);
-    await ok(['run', '-d', '--name', 'b3', '--net', 't-net-b', 'busybox', 'sleep', '1000']);
-    for (const target of ['b1', 'host-b1', 'b1.t-net-a', 'host-b1.t-net-a']) {
+  it('lets containers on one network find each other by name and hostname, and not from another network', async (t) => {
+    cleanup(t, { containers: ['b1', 'b2', 'b3'], networks: ['t-nr-a2', 't-nr-b'] });
+    await ok(['network', 'create', 't-nr-a2', '--subnet', '10.221.7.0/24']);
+    await ok(['network', 'create', 't-nr-b', '--subnet', '10.221.2.0/24']);
+    await ok(['run', '-d', '--name', 'b1', '-h', 'host-b1', '--net', 't-nr-a2', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'b2', '--net', 't-nr-a2', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'b3', '--net', 't-nr-b', 'busybox', 'sleep', '1000']);
+    for (const target of ['b1', 'host-b1', 'b1.t-nr-a2', 'host-b1.t-nr-a2']) {
       await ok(['exec', 'b2', 'ping', '-c', '1', '-W', '2', target]);
     }
     const hosts = await ok(['exec', 'b1', 'cat', '/etc/hosts']);
-    assert.match(hosts, /\sb2 b2\.t-net-a/);
+    assert.match(hosts, /\sb2 b2\.t-nr-a2/);
     const other = await tsnerd(env, ['exec', 'b3', 'ping', '-c', '1', '-W', '1', 'b1']);
     assert.notEqual(other.exitCode, 0);
     const b1ip = await ipOf('b1');
@@ -73,24 +74,30 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     await ok(['rm', '-f', 'b1', 'b2', 'b3']);
   });
 
-  it('gives --internal networks no default route', async () => {
-    await ok(['network', 'create', 't-net-int', '--internal', '--subnet', '10.204.3.0/24']);
-    const routes = await ok(['run', '--rm', '--net', 't-net-int', 'busybox', 'ip', 'route']);
+  it('gives --internal networks no default route', async (t) => {
+    cleanup(t, { networks: ['t-nr-int'] });
+    await ok(['network', 'create', 't-nr-int', '--internal', '--subnet', '10.221.3.0/24']);
+    const routes = await ok(['run', '--rm', '--net', 't-nr-int', 'busybox', 'ip', 'route']);
     assert.doesNotMatch(routes, /default/);
-    assert.match(routes, /10\.204\.3\.0\/24/);
+    assert.match(routes, /10\.221\.3\.0\/24/);
   });
 
-  it('uses a hand-written single-plugin .conf network together with 99-loopback.conf', async () => {
+  it('uses a hand-written single-plugin .conf network together with 99-loopback.conf', async (t) => {
+    const files = [join(env.netconfPath, '10-t-nr-hand.conf'), join(env.netconfPath, '99-loopback.conf')];
+    t.after(async () => {
+      for (const f of files) await rm(f, { force: true });
+      await execa('ip', ['link', 'del', 'tnr-hnd1'], { reject: false }); // the bridge plugin made it for this network
+    });
     await writeFile(
-      join(env.netconfPath, '10-t-hand.conf'),
+      files[0]!,
       JSON.stringify({
-        cniVersion: '1.0.0', name: 't-hand', type: 'bridge', bridge: 'tnr-hand0', isGateway: true, ipMasq: false,
-        ipam: { type: 'host-local', ranges: [[{ subnet: '10.204.4.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
+        cniVersion: '1.0.0', name: 't-nr-hand', type: 'bridge', bridge: 'tnr-hnd1', isGateway: true, ipMasq: false,
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.221.4.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
       }),
     );
-    await writeFile(join(env.netconfPath, '99-loopback.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'lo', type: 'loopback' }));
-    const out = await ok(['run', '--rm', '--net', 't-hand', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
-    assert.match(out, /inet 10\.204\.4\.\d+\/24/);
+    await writeFile(files[1]!, JSON.stringify({ cniVersion: '1.0.0', name: 'lo', type: 'loopback' }));
+    const out = await ok(['run', '--rm', '--net', 't-nr-hand', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+    assert.match(out, /inet 10\.221\.4\.\d+\/24/);
   });
 
   it('writes --dns, --dns-search, --dns-opt and --add-host into resolv.conf and hosts', async () => {
@@ -103,39 +110,42 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
 
   it('--net none has only lo; --net host sees the host interfaces and hostname', async () => {
     assert.equal(await ok(['run', '--rm', '--net', 'none', 'busybox', 'ls', '/sys/class/net']), 'lo');
-    // Other tests may add or remove veths meanwhile: compare the stable links this test made or found.
-    const links = (await ok(['run', '--rm', '--net', 'host', 'busybox', 'ls', '/sys/class/net'])).split('\n');
-    for (const link of ['lo', 'nerdctl0', 'tnr-hand0']) assert.ok(links.includes(link), `${link} in ${links.join(' ')}`);
+    // the host's network namespace itself, and the links that are there before and after (other runs come and go)
+    const hostNetns = await readlink('/proc/self/ns/net');
+    const before = await readdir('/sys/class/net');
+    const [netns, ...links] = (await ok(['run', '--rm', '--net', 'host', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/net; ls /sys/class/net'])).split('\n');
+    const after = await readdir('/sys/class/net');
+    assert.equal(netns, hostNetns);
+    for (const link of before.filter((l) => after.includes(l))) assert.ok(links.includes(link), `${link} in ${links.join(' ')}`);
     assert.equal(await ok(['run', '--rm', '--net', 'host', 'busybox', 'hostname']), hostname());
   });
 
-  it('gives 16 concurrent containers distinct IPs and lists all 16 names in every hosts file', async () => {
-    await ok(['network', 'create', 't-net-c', '--subnet', '10.204.5.0/24']);
+  it('gives 16 concurrent containers distinct IPs and lists all 16 names in every hosts file', async (t) => {
     const names = Array.from({ length: 16 }, (_, i) => `c${i}`);
-    await Promise.all(names.map((n) => ok(['run', '-d', '--name', n, '--net', 't-net-c', 'busybox', 'sleep', '1000'])));
+    cleanup(t, { containers: names, networks: ['t-nr-c'] });
+    await ok(['network', 'create', 't-nr-c', '--subnet', '10.221.5.0/24']);
+    await Promise.all(names.map((n) => ok(['run', '-d', '--name', n, '--net', 't-nr-c', 'busybox', 'sleep', '1000'])));
     const ips = await Promise.all(names.map((n) => ipOf(n)));
     assert.equal(new Set(ips).size, 16);
     for (const n of names) {
       const hosts = await ok(['exec', n, 'cat', '/etc/hosts']);
-      for (const other of names) assert.match(hosts, new RegExp(`\\s${other} ${other}\\.t-net-c`), `${n} lists ${other}`);
+      for (const other of names) assert.match(hosts, new RegExp(`\\s${other} ${other}\\.t-nr-c`), `${n} lists ${other}`);
     }
     await ok(['rm', '-f', ...names]);
   });
 
-  it('leaks nothing after 100 run --rm cycles on a custom network', async () => {
-    await ok(['network', 'create', 't-net-leak', '--subnet', '10.204.6.0/24']);
-    // Only this network's bridge: other test files may add or remove veths meanwhile.
-    const conf = JSON.parse(await readFile(join(env.netconfPath, env.namespace, 'nerdctl-t-net-leak.conflist'), 'utf8')) as { plugins: { type: string; bridge?: string }[] };
-    const bridgeName = conf.plugins.find((p) => p.type === 'bridge')!.bridge!;
-    const { execa } = await import('execa');
-    const ports = async () => (JSON.parse(String((await execa('ip', ['-j', 'link', 'show', 'master', bridgeName])).stdout) || '[]') as unknown[]).length;
-    for (let i = 0; i < 100; i++) await ok(['run', '--rm', '--net', 't-net-leak', 'busybox', 'true']);
-    assert.equal(await ports(), 0, `veths left on ${bridgeName}`);
-    const allocations = (await readdir('/var/lib/cni/networks/t-net-leak').catch(() => [])).filter((f) => /^\d/.test(f));
-    assert.deepEqual(allocations, []);
-    const cache = (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.startsWith(`t-net-leak-${env.namespace}-`));
+  it('leaks nothing after 100 run --rm cycles on a custom network', async (t) => {
+    cleanup(t, { networks: ['t-nr-leak'] });
+    await ok(['network', 'create', 't-nr-leak', '--subnet', '10.221.6.0/24']);
+    const netId = (JSON.parse(await ok(['network', 'inspect', 't-nr-leak'])) as { Id: string }[])[0]!.Id;
+    for (let i = 0; i < 100; i++) await ok(['run', '--rm', '--net', 't-nr-leak', 'busybox', 'true']);
+    // other test runs add and remove veths on this machine meanwhile: count the ones on this network's bridge
+    const ports = await execa('ip', ['-j', 'link', 'show', 'master', `br-${netId.slice(0, 12)}`]);
+    assert.deepEqual((JSON.parse(String(ports.stdout) || '[]') as { ifname: string }[]).map((p) => p.ifname), []);
+    assert.deepEqual(await allocations('t-nr-leak'), []);
+    const cache = (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.startsWith(`t-nr-leak-${env.namespace}-`));
     assert.deepEqual(cache, []);
-    const rules = String((await execa('iptables-save')).stdout).split('\n').filter((l) => l.includes(`id: \\"${env.namespace}-`));
+    const rules = lines((await execa('iptables-save')).stdout).filter((l) => l.includes(`id: \\"${env.namespace}-`));
     assert.deepEqual(rules, []);
     const stateDirs = await readdir(join(env.dataRoot, (await readdir(env.dataRoot))[0]!, 'containers', env.namespace)).catch(() => []);
     assert.deepEqual(stateDirs, []);

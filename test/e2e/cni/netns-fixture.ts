@@ -1,6 +1,6 @@
 /**
  * Throwaway host pieces for the CNI e2e tests: a named netns, a free
- * tcni<N> bridge name with its 10.201.<N>.0/24 subnet, and a cleanup that
+ * tcni<N> bridge name with its 10.222.<N>.0/24 subnet, and a cleanup that
  * removes the netns, the bridge and any iptables rule naming the container.
  */
 import { randomBytes } from 'node:crypto';
@@ -30,7 +30,7 @@ async function linkExists(name: string): Promise<boolean> {
 }
 
 async function subnetInUse(index: number): Promise<boolean> {
-  const { stdout } = await execa('ip', ['-4', 'route', 'show', `10.201.${index}.0/24`]);
+  const { stdout } = await execa('ip', ['-4', 'route', 'show', `10.222.${index}.0/24`]);
   return stdout.trim() !== '';
 }
 
@@ -46,15 +46,15 @@ export async function takeSlot(): Promise<Slot> {
     return {
       index,
       bridge: `tcni${index}`,
-      subnet: `10.201.${index}.0/24`,
-      gateway: `10.201.${index}.1`,
+      subnet: `10.222.${index}.0/24`,
+      gateway: `10.222.${index}.1`,
       netns,
       netnsPath: `/var/run/netns/${netns}`,
       containerId: `tcni-${rand}-${randomBytes(8).toString('hex')}`,
       dir: await mkdtemp(join(tmpdir(), 'tsnerd-cni-e2e-')),
     };
   }
-  throw new Error('no free 10.201.N.0/24 slot');
+  throw new Error('no free 10.222.N.0/24 slot');
 }
 
 /** iptables-save lines (per table) that mention `needle`. */

@@ -1,16 +1,21 @@
-import { after, before, describe, it } from 'node:test';
+/**
+ * libcni-style chains with the Debian CNI plugins in throwaway netns. Resources of this
+ * file: bridges tcni<N> with subnets 10.222.<N>.0/24 (netns-fixture.ts), netns tcni-*,
+ * host port 38200 (of 38200-38299). Every test undoes its attachment in t.after.
+ */
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 
 import { loadConfDir } from '../../../src/adapters/cni/conf-dir.ts';
 import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
 import { parseConfList, type NetworkConfigList } from '../../../src/domain/cni/net-conf.ts';
 import type { CniResult, RuntimeConf } from '../../../src/interfaces/cni.ts';
+import { httpGet } from '../helpers.ts';
 import { iptablesLinesWith, releaseSlot, takeSlot, type Slot } from './netns-fixture.ts';
 
 const CNI_PATH = '/usr/lib/cni';
@@ -21,76 +26,57 @@ async function netnsJson(slot: Slot, args: string[]): Promise<Array<Record<strin
   return JSON.parse(stdout) as Array<Record<string, unknown>>;
 }
 
-async function get(url: string): Promise<string> {
-  let lastError: unknown;
-  for (let i = 0; i < 50; i++) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      return await res.text();
-    } catch (err) {
-      lastError = err;
-      await sleep(100);
-    }
-  }
-  throw lastError;
-}
+/** The port this file publishes on the host (its range is 38200-38299). */
+const HOST_PORT = 38200;
 
-describe('a bridge + host-local + portmap + firewall + tuning conflist with the Debian plugins', { timeout: 120_000 }, () => {
-  let slot: Slot;
-  let list: NetworkConfigList;
-  let runtime: ExecCniRuntime;
-  let rt: RuntimeConf;
-  let added: CniResult;
-  let server: ResultPromise | undefined;
-  const hostPort = 20000 + Math.floor(Math.random() * 20000);
-
-  before(async () => {
-    slot = await takeSlot();
-    list = parseConfList(
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: `tcni-net${slot.index}`,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: slot.bridge,
-            isGateway: true,
-            ipMasq: true,
-            hairpinMode: true,
-            ipam: {
-              type: 'host-local',
-              ranges: [[{ subnet: slot.subnet, gateway: slot.gateway }]],
-              routes: [{ dst: '0.0.0.0/0' }],
-              dataDir: join(slot.dir, 'ipam'),
-            },
+/** A slot with the full conflist ADDed, all undone after the test (DEL, netns, bridge, rules). */
+async function attached(t: TestContext) {
+  const slot = await takeSlot();
+  const list = parseConfList(
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: `tcni-net${slot.index}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: slot.bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: slot.subnet, gateway: slot.gateway }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: join(slot.dir, 'ipam'),
           },
-          { type: 'portmap', capabilities: { portMappings: true } },
-          { type: 'firewall' },
-          { type: 'tuning', capabilities: { mac: true } },
-        ],
-      }),
-    );
-    runtime = new ExecCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });
-    rt = {
-      containerId: slot.containerId,
-      netns: slot.netnsPath,
-      ifName: 'eth0',
-      args: [['IgnoreUnknown', '1']],
-      capabilityArgs: { portMappings: [{ hostPort, containerPort: 8080, protocol: 'tcp' }], mac: MAC },
-    };
-  });
-
-  after(async () => {
-    server?.kill('SIGKILL');
-    await server?.catch(() => undefined);
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+        { type: 'firewall' },
+        { type: 'tuning', capabilities: { mac: true } },
+      ],
+    }),
+  );
+  const runtime = new ExecCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });
+  const rt: RuntimeConf = {
+    containerId: slot.containerId,
+    netns: slot.netnsPath,
+    ifName: 'eth0',
+    args: [['IgnoreUnknown', '1']],
+    capabilityArgs: { portMappings: [{ hostPort: HOST_PORT, containerPort: 8080, protocol: 'tcp' }], mac: MAC },
+  };
+  t.after(async () => {
     await runtime.delNetworkList(list, rt).catch(() => undefined);
     await releaseSlot(slot);
   });
+  const added: CniResult = await runtime.addNetworkList(list, rt);
+  return { slot, list, runtime, rt, added };
+}
 
-  it('ADD gives the netns an address in the subnet, the declared MAC and a default route', async () => {
-    added = await runtime.addNetworkList(list, rt);
+describe('a bridge + host-local + portmap + firewall + tuning conflist with the Debian plugins', { timeout: 120_000 }, () => {
+  it('ADD gives the netns an address in the subnet, the declared MAC and a default route', async (t) => {
+    const { slot, list, added } = await attached(t);
     const ip = added.ips[0]!;
-    assert.match(ip.address, new RegExp(`^10\\.201\\.${slot.index}\\.\\d+/24$`));
+    assert.match(ip.address, new RegExp(`^10\\.222\\.${slot.index}\\.\\d+/24$`));
     assert.equal(ip.gateway, slot.gateway);
     const [eth0] = await netnsJson(slot, ['addr', 'show', 'eth0']);
     const addrs = (eth0!['addr_info'] as Array<{ family: string; local: string; prefixlen: number }>).filter((a) => a.family === 'inet');
@@ -101,18 +87,24 @@ describe('a bridge + host-local + portmap + firewall + tuning conflist with the 
     assert.ok(existsSync(join(slot.dir, 'cache', 'results', `${list.name}-${slot.containerId}-eth0`)));
   });
 
-  it('a server in the netns answers on the container IP and through the port mapping on 127.0.0.1', async () => {
+  it('a server in the netns answers on the container IP and through the port mapping on 127.0.0.1', async (t) => {
+    const { slot, added } = await attached(t);
     const ip = added.ips[0]!.address.split('/')[0]!;
     const www = join(slot.dir, 'www');
     await mkdir(www);
     await writeFile(join(www, 'index.html'), `hello from ${slot.netns}\n`);
-    server = execa('ip', ['netns', 'exec', slot.netns, '/bin/busybox', 'httpd', '-f', '-p', `${ip}:8080`, '-h', www]);
+    const server = execa('ip', ['netns', 'exec', slot.netns, '/bin/busybox', 'httpd', '-f', '-p', `${ip}:8080`, '-h', www]);
     server.catch(() => undefined);
-    assert.equal(await get(`http://${ip}:8080/`), `hello from ${slot.netns}\n`);
-    assert.equal(await get(`http://127.0.0.1:${hostPort}/`), `hello from ${slot.netns}\n`);
+    t.after(async () => {
+      server.kill('SIGKILL');
+      await server.catch(() => undefined);
+    });
+    assert.equal(await httpGet(`http://${ip}:8080/`), `hello from ${slot.netns}\n`);
+    assert.equal(await httpGet(`http://127.0.0.1:${HOST_PORT}/`), `hello from ${slot.netns}\n`);
   });
 
-  it('DEL leaves no veth, iptables rule, IP allocation or cache entry', async () => {
+  it('DEL leaves no veth, iptables rule, IP allocation or cache entry', async (t) => {
+    const { slot, list, runtime, rt, added } = await attached(t);
     const veths = added.interfaces.filter((i) => !i.sandbox && i.name !== slot.bridge).map((i) => i.name);
     assert.equal(veths.length, 1);
     assert.notDeepEqual(await iptablesLinesWith(slot.containerId), []);

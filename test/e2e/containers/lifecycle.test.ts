@@ -1,16 +1,21 @@
-import { after, before, describe, it } from 'node:test';
+/**
+ * Container lifecycle on --net none (and host). Resources of this file: names t-ctr-*,
+ * no networks, subnets or host ports. Every test removes its containers in t.after.
+ */
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ctr, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { ctr, importTestImage, lines, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
 describe('containers: lifecycle', { timeout: 600_000 }, () => {
   let env: TestEnv;
-  const lines = (s: string) => s.split('\n').filter((l) => l !== '');
+  const cleanup = (t: TestContext, containers: string[]) => removeAfter(t, env, { containers });
   const containerIds = async () => lines((await ctr(env, ['containers', 'ls', '-q'])).stdout);
   const taskLines = async () => lines((await ctr(env, ['tasks', 'ls'])).stdout).slice(1);
   const snapshotKeys = async () => lines((await ctr(env, ['snapshots', 'ls'])).stdout).slice(1).map((l) => l.split(/\s+/)[0]);
@@ -67,7 +72,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.deepEqual(await containerIds(), []);
   });
 
-  it('run -d, ps, exec, logs, stop, rm: nothing left in containerd or the store', async () => {
+  it('run -d, ps, exec, logs, stop, rm: nothing left in containerd or the store', async (t) => {
+    cleanup(t, ['t-ctr-x']);
     const snapshotsBefore = await snapshotKeys();
     const run = await tsnerd(env, ['run', '-d', '--name', 't-ctr-x', '--net', 'none', 'busybox', 'sh', '-c', 'echo started; exec sleep 1000']);
     assert.equal(run.exitCode, 0, run.stderr);
@@ -110,7 +116,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.equal(existsSync(storeDir('names', env.namespace, 't-ctr-x')), false);
   });
 
-  it('a taken name fails clearly and makes nothing new', async () => {
+  it('a taken name fails clearly and makes nothing new', async (t) => {
+    cleanup(t, ['t-ctr-dup']);
     const first = await tsnerd(env, ['run', '-d', '--name', 't-ctr-dup', '--net', 'none', 'busybox', 'sleep', '1000']);
     assert.equal(first.exitCode, 0, first.stderr);
     const [ids, snaps] = [await containerIds(), await snapshotKeys()];
@@ -134,7 +141,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.equal(existsSync(storeDir('names', env.namespace, 't-ctr-noimg')), false);
   });
 
-  it('run/create/start/rm/network ls/network inspect behave the same with and without the oclif-free fast path', async () => {
+  it('run/create/start/rm/network ls/network inspect behave the same with and without the oclif-free fast path', async (t) => {
+    cleanup(t, ['t-ctr-fast', 't-ctr-fast2']);
     const oclif: TestEnv = { ...env, env: { ...env.env, TSNERD_NO_FAST_PATH: '1' } };
     const cases = [
       ['run', '--rm', '--net', 'none', '-e', 'A=1', 'busybox', 'sh', '-c', 'echo $A; exit 4'],
@@ -179,15 +187,15 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
   it('--net host sees the host interfaces and hostname', async () => {
     const linkNames = (out: string) => lines(out).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
     const before = linkNames((await execa('ip', ['-o', 'link'])).stdout);
-    const r = await tsnerd(env, ['run', '--rm', '--net', 'host', 'busybox', 'sh', '-c', 'hostname; ip -o link']);
+    const r = await tsnerd(env, ['run', '--rm', '--net', 'host', 'busybox', 'sh', '-c', 'hostname; readlink /proc/self/ns/net; ip -o link']);
     const after = linkNames((await execa('ip', ['-o', 'link'])).stdout);
     assert.equal(r.exitCode, 0, r.stderr);
-    const [name, ...rest] = lines(r.stdout);
+    const [name, netns, ...rest] = lines(r.stdout);
     assert.equal(name, hostname());
-    // Other test runs may add or remove links meanwhile: the stable ones must all be seen, nothing foreign.
+    assert.equal(netns, await readlink('/proc/self/ns/net'), 'the host\'s network namespace');
+    // Other test runs add and remove links meanwhile: the ones there before and after must all be seen.
     const seen = linkNames(rest.join('\n'));
     for (const link of before.filter((l) => after.includes(l))) assert.ok(seen.includes(link), `${link} missing`);
-    for (const link of seen) assert.ok(before.includes(link) || after.includes(link), `${link} is not a host link`);
   });
 
   it('--net none has only lo', async () => {
@@ -196,7 +204,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.deepEqual(lines(r.stdout), ['lo']);
   });
 
-  it('create then start runs detached; kill stops it', async () => {
+  it('create then start runs detached; kill stops it', async (t) => {
+    cleanup(t, ['t-ctr-cs']);
     const created = await tsnerd(env, ['create', '--name', 't-ctr-cs', '--net', 'none', 'busybox', 'sleep', '1000']);
     assert.equal(created.exitCode, 0, created.stderr);
     assert.match((await tsnerd(env, ['ps', '-a'])).stdout, /Created\s+t-ctr-cs$/m);
@@ -208,7 +217,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     assert.equal((await tsnerd(env, ['rm', 't-ctr-cs'])).exitCode, 0);
   });
 
-  it('run -d --rm removes the container once it exits', async () => {
+  it('run -d --rm removes the container once it exits', async (t) => {
+    cleanup(t, ['t-ctr-auto']);
     const r = await tsnerd(env, ['run', '-d', '--rm', '--name', 't-ctr-auto', '--net', 'none', 'busybox', 'sleep', '1']);
     assert.equal(r.exitCode, 0, r.stderr);
     for (let i = 0; i < 50 && (await containerIds()).length > 0; i++) await sleep(200);

@@ -208,8 +208,10 @@ describe('faults leave nothing behind', { timeout: 300_000 }, () => {
     const byGc = report.filter((r) => r.gcNeeded).map((r) => r.fault);
     if (byGc.length > 0) console.log(`  restored by network gc: ${byGc.join(', ')}`);
     for (const r of report) if (r.differences.length > 0) console.log(`  ${r.fault}:\n    ${r.differences.join('\n    ')}`);
+    if (!env) return;
     await tsnerd(env, ['rm', '-f', NAME]).catch(() => undefined);
-    await env?.stop();
+    await tsnerd(env, ['network', 'rm', NET]); // and its bridge, which the harness would report as left behind
+    await env.stop();
   });
 
   // Before the containerd record exists, the next `run --name` reclaims the name;

@@ -1,11 +1,16 @@
-import { after, before, describe, it } from 'node:test';
+/**
+ * Image load/pull/list/rmi against the private containerd and a throwaway registry on a
+ * port the kernel picks. Resources of this file: no networks, subnets or fixed host
+ * ports. Every test that stores an image removes all images in t.after.
+ */
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { ctr, startEnv, startRegistry, testImageArchive, tsnerd, type TestEnv } from '../harness.ts';
+import { ctr, lines, startEnv, startRegistry, testImageArchive, tsnerd, type TestEnv } from '../harness.ts';
 
 const BUSYBOX = 'docker.io/library/busybox:latest';
 const TSNERD_BIN = join(import.meta.dirname, '../../../bin/tsnerd');
@@ -14,7 +19,16 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
   let env: TestEnv;
   let archive: string;
   let work: string;
-  const lines = (s: string) => s.split('\n').filter((l) => l !== '');
+  /** Removes every image after the test (synchronously garbage-collected), so the next starts from none. */
+  const removeImagesAfter = (t: TestContext) =>
+    t.after(async () => {
+      const names = await imageNames();
+      if (names.length > 0) await ctr(env, ['images', 'rm', '--sync', ...names]);
+    });
+  const loadBusybox = async () => {
+    const r = await tsnerd(env, ['load', '-i', archive]);
+    assert.equal(r.exitCode, 0, r.stderr);
+  };
   const contentDigests = async () => lines((await ctr(env, ['content', 'ls', '-q'])).stdout);
   const imageNames = async () => lines((await ctr(env, ['images', 'ls', '-q'])).stdout);
   const snapshotKeys = async () => lines((await ctr(env, ['snapshots', 'ls'])).stdout).slice(1).map((l) => l.split(/\s+/)[0]);
@@ -62,7 +76,8 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     assertCleanFailure(await tsnerd(env, ['load', '-i', join(work, 'nope.tar')]), /^tsnerd: archive ".*nope\.tar" does not exist/);
   });
 
-  it('load -i loads and unpacks the busybox OCI archive; images lists it', async () => {
+  it('load -i loads and unpacks the busybox OCI archive; images lists it', async (t) => {
+    removeImagesAfter(t);
     const r = await tsnerd(env, ['load', '-i', archive]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, `Loaded image: ${BUSYBOX}`);
@@ -84,8 +99,8 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     assert.match(json.Digest, /^sha256:[a-f0-9]{64}$/);
   });
 
-  it('load reads a gzip-compressed archive from stdin', async () => {
-    await tsnerd(env, ['rmi', 'busybox']);
+  it('load reads a gzip-compressed archive from stdin', async (t) => {
+    removeImagesAfter(t);
     const gz = join(work, 'busybox.tar.gz');
     await execa('sh', ['-c', `gzip -c < '${archive}' > '${gz}'`]);
     const r = await execa(TSNERD_BIN, ['load'], { env: { ...process.env, ...env.env }, inputFile: gz, reject: false });
@@ -94,7 +109,9 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     assert.deepEqual(await imageNames(), [BUSYBOX]);
   });
 
-  it('load accepts a docker-save archive and names it from RepoTags', async () => {
+  it('load accepts a docker-save archive and names it from RepoTags', async (t) => {
+    removeImagesAfter(t);
+    await loadBusybox();
     const saved = await dockerSaveFromOci(archive, join(work, 'docker-save'), 'saved:v1');
     const r = await tsnerd(env, ['load', '-i', saved]);
     assert.equal(r.exitCode, 0, r.stderr);
@@ -104,7 +121,11 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     assert.equal((await snapshotKeys()).length, 1);
   });
 
-  it('rmi removes the image record and GC reclaims what only it used', async () => {
+  it('rmi removes the image record and GC reclaims what only it used', async (t) => {
+    removeImagesAfter(t);
+    await loadBusybox();
+    const saved = await tsnerd(env, ['load', '-i', await dockerSaveFromOci(archive, join(work, 'docker-save-rmi'), 'saved:v1')]);
+    assert.equal(saved.exitCode, 0, saved.stderr);
     const r = await tsnerd(env, ['rmi', 'saved:v1', 'busybox']);
     assert.equal(r.exitCode, 0, r.stderr);
     await assertNothingLeft();
@@ -112,7 +133,8 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     assert.equal((await tsnerd(env, ['rmi', '-f', 'busybox'])).exitCode, 0);
   });
 
-  it('pull from a registry over plain HTTP; unknown images are a clear error', async () => {
+  it('pull from a registry over plain HTTP; unknown images are a clear error', async (t) => {
+    removeImagesAfter(t);
     const registry = await startRegistry();
     try {
       const push = await execa('skopeo', ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${registry.host}/busybox:latest`], { reject: false });

@@ -1,3 +1,7 @@
+/**
+ * The private containerd, the test image and the registry. Resources of this file: envs
+ * t-infra-harness and t-infra-stop, containers t-infra-*, no networks or fixed host ports.
+ */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -6,11 +10,14 @@ import { ctr, importTestImage, startEnv, startRegistry, testImageArchive, type T
 
 describe('e2e harness', { timeout: 300_000 }, () => {
   let env: TestEnv;
-  before(async () => { env = await startEnv('t-infra-harness'); });
+  let ref: string;
+  before(async () => {
+    env = await startEnv('t-infra-harness');
+    ref = await importTestImage(env);
+  });
   after(async () => { await env?.stop(); });
 
   it('runs the busybox test image on the private containerd', async () => {
-    const ref = await importTestImage(env);
     assert.equal(ref, 'docker.io/library/busybox:latest');
     const result = await ctr(env, ['run', '--rm', ref, 't-infra-t1', 'echo', 'hello']);
     assert.equal(result.exitCode, 0, result.stderr);
@@ -24,8 +31,9 @@ describe('e2e harness', { timeout: 300_000 }, () => {
     assert.match(result.stdout, /^nobody:x:65534:/m);
   });
 
-  it('leaves nothing behind after stop', async () => {
+  it('leaves nothing behind after stop', async (t) => {
     const other = await startEnv('t-infra-stop');
+    t.after(() => other.stop());
     await importTestImage(other);
     const started = await ctr(other, ['run', '-d', 'docker.io/library/busybox:latest', 't-infra-t3', 'sleep', '600']);
     assert.equal(started.exitCode, 0, started.stderr);

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, waitForHostState, type HostStateScope } from '../host-state.ts';
 
@@ -14,17 +15,17 @@ const scope: HostStateScope = { networks: [NET], ports: [39100, 39109] };
 
 describe('host state baseline', { timeout: 180_000 }, () => {
   let env: TestEnv;
-  const ok = async (args: string[]) => {
-    const r = await tsnerd(env, args);
-    assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = (args: string[]) => h.ok(env, args);
   before(async () => {
     env = await startEnv('gc-host-state');
     await importTestImage(env);
     await ok(['network', 'create', NET, '--subnet', '10.211.1.0/24']);
   });
-  after(() => env.stop());
+  after(async () => {
+    if (!env) return;
+    await tsnerd(env, ['network', 'rm', NET]); // and its bridge, which the harness would report as left behind
+    await env.stop();
+  });
 
   it('shows every kind of state a published container holds, and none after rm -f', async () => {
     const baseline = await snapshotHostState(env, scope);

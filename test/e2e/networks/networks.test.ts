@@ -1,23 +1,32 @@
-import { after, before, describe, it } from 'node:test';
+/**
+ * network create/ls/inspect/rm/prune against a private conf dir. Resources of this
+ * file: networks t-nw-* in 10.226.0.0/16, the hand-written network's bridge name
+ * tnw-hand0 (never created), no host ports. Every test removes what it made in t.after.
+ */
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import * as h from '../harness.ts';
+import { removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, () => {
   let env: TestEnv;
-  const links: string[] = [];
-
-  const ok = async (args: string[]) => {
-    const r = await tsnerd(env, args);
-    assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
+  const ok = (args: string[]) => h.ok(env, args);
+  const cleanup = (t: TestContext, networks: string[]) => removeAfter(t, env, { networks });
+  /** A file of the env's conf dir, removed after the test. */
+  const confFile = (t: TestContext, name: string) => {
+    const file = join(env.netconfPath, name);
+    t.after(() => rm(file, { force: true }));
+    return file;
   };
+  /** The default network's conflist, which `network rm` refuses: removed by hand after the test. */
+  const defaultNetworkFile = (t: TestContext) => confFile(t, 'nerdctl-bridge.conflist');
   const inspect = async (ref: string) => JSON.parse(await ok(['network', 'inspect', ref]))[0];
   const lsRows = async () =>
     (await ok(['network', 'ls', '--format', '{{.ID}}|{{.Name}}|{{.File}}'])).split('\n').filter((l) => l !== '');
@@ -39,7 +48,6 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
     env = await startEnv('t-network');
   });
   after(async () => {
-    for (const l of links) await execa('ip', ['link', 'del', 'dev', l], { reject: false });
     await env?.stop();
   });
 
@@ -50,30 +58,32 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
     assert.match(table[0]!, /^NETWORK ID\s+NAME\s+FILE$/);
   });
 
-  it('create writes a nerdctl-format conflist in the namespace folder; ls and inspect show it', async () => {
-    const id = await ok(['network', 'create', 't-net-a', '--subnet', '10.202.1.0/24', '--gateway', '10.202.1.254',
-      '--ip-range', '10.202.1.128/25', '--label', 'team=net']);
-    assert.equal(id.trim(), sha256('t-net-a'));
-    const file = join(env.netconfPath, env.namespace, 'nerdctl-t-net-a.conflist');
+  it('create writes a nerdctl-format conflist in the namespace folder; ls and inspect show it', async (t) => {
+    cleanup(t, ['t-nw-a']);
+    const id = await ok(['network', 'create', 't-nw-a', '--subnet', '10.226.1.0/24', '--gateway', '10.226.1.254',
+      '--ip-range', '10.226.1.128/25', '--label', 'team=net']);
+    assert.equal(id.trim(), sha256('t-nw-a'));
+    const file = join(env.netconfPath, env.namespace, 'nerdctl-t-nw-a.conflist');
     const conf = JSON.parse(await readFile(file, 'utf8'));
     assert.deepEqual(Object.keys(conf), ['cniVersion', 'name', 'nerdctlID', 'nerdctlLabels', 'plugins']);
     assert.deepEqual(conf.plugins.map((p: { type: string }) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
     assert.equal(conf.plugins[0].bridge, `br-${id.slice(0, 12)}`);
-    assert.deepEqual(await lsRows(), [`${id.slice(0, 12)}|t-net-a|${file}`, '|host|', '|none|']);
+    assert.deepEqual(await lsRows(), [`${id.slice(0, 12)}|t-nw-a|${file}`, '|host|', '|none|']);
 
-    const net = await inspect('t-net-a');
-    assert.equal(net.Name, 't-net-a');
+    const net = await inspect('t-nw-a');
+    assert.equal(net.Name, 't-nw-a');
     assert.equal(net.Id, id.trim());
     assert.equal(net.Driver, 'bridge');
-    assert.deepEqual(net.IPAM.Config, [{ Subnet: '10.202.1.0/24', Gateway: '10.202.1.254', IPRange: '10.202.1.128/25' }]);
+    assert.deepEqual(net.IPAM.Config, [{ Subnet: '10.226.1.0/24', Gateway: '10.226.1.254', IPRange: '10.226.1.128/25' }]);
     assert.deepEqual(net.Labels, { team: 'net' });
     assert.deepEqual(net.Containers, {});
-    assert.equal((await inspect(id.slice(0, 20))).Name, 't-net-a');
+    assert.equal((await inspect(id.slice(0, 20))).Name, 't-nw-a');
   });
 
-  it('picks a free /24 automatically and marks --internal networks', async () => {
-    await ok(['network', 'create', 't-net-auto', '--internal']);
-    const net = await inspect('t-net-auto');
+  it('picks a free /24 automatically and marks --internal networks', async (t) => {
+    cleanup(t, ['t-nw-auto']);
+    await ok(['network', 'create', 't-nw-auto', '--internal']);
+    const net = await inspect('t-nw-auto');
     assert.equal(net.Internal, true);
     const [{ Subnet, Gateway }] = net.IPAM.Config;
     assert.match(Subnet, /^10\.\d+\.\d+\.0\/24$/);
@@ -81,25 +91,29 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
     assert.equal(Gateway, Subnet.replace('0/24', '1'));
   });
 
-  it('lists a hand-written conf file with its FILE and no ID, and never removes it', async () => {
-    const file = join(env.netconfPath, '10-t-net-hand.conf');
-    await writeFile(file, JSON.stringify({ cniVersion: '0.4.0', name: 't-net-hand', type: 'bridge', bridge: 't-hand0',
-      ipam: { type: 'host-local', subnet: '10.202.9.0/24' } }));
-    assert.ok((await lsRows()).includes(`|t-net-hand|${file}`));
-    assert.deepEqual((await inspect('t-net-hand')).IPAM.Config, [{ Subnet: '10.202.9.0/24' }]);
-    const r = await tsnerd(env, ['network', 'rm', 't-net-hand']);
+  it('lists a hand-written conf file with its FILE and no ID, and never removes it', async (t) => {
+    const file = confFile(t, '10-t-nw-hand.conf');
+    await writeFile(file, JSON.stringify({ cniVersion: '0.4.0', name: 't-nw-hand', type: 'bridge', bridge: 'tnw-hand0',
+      ipam: { type: 'host-local', subnet: '10.226.9.0/24' } }));
+    assert.ok((await lsRows()).includes(`|t-nw-hand|${file}`));
+    assert.deepEqual((await inspect('t-nw-hand')).IPAM.Config, [{ Subnet: '10.226.9.0/24' }]);
+    const r = await tsnerd(env, ['network', 'rm', 't-nw-hand']);
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /was not created by tsnerd or nerdctl/);
     assert.ok(existsSync(file));
   });
 
-  it('namespaces do not see each other\'s networks', async () => {
-    const r = await tsnerd(env, ['network', 'inspect', '--namespace', 't-network-other', 't-net-a']);
+  it('namespaces do not see each other\'s networks', async (t) => {
+    cleanup(t, ['t-nw-ns']);
+    await ok(['network', 'create', 't-nw-ns', '--subnet', '10.226.5.0/24']);
+    assert.equal((await inspect('t-nw-ns')).Name, 't-nw-ns');
+    const r = await tsnerd(env, ['network', 'inspect', '--namespace', 't-network-other', 't-nw-ns']);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /no network found matching: "t-net-a"/);
+    assert.match(r.stderr, /no network found matching: "t-nw-ns"/);
   });
 
-  it('inspect bridge creates the default network: nerdctl0, 10.4.0.0/24 via 10.4.0.1, at the top level', async () => {
+  it('inspect bridge creates the default network: nerdctl0, 10.4.0.0/24 via 10.4.0.1, at the top level', async (t) => {
+    defaultNetworkFile(t);
     const net = await inspect('bridge');
     assert.equal(net.Id, sha256('bridge'));
     assert.deepEqual(net.IPAM.Config, [{ Subnet: '10.4.0.0/24', Gateway: '10.4.0.1' }]);
@@ -112,34 +126,37 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
     assert.match(rm.stderr, /cannot remove pre-defined network bridge/);
   });
 
-  it('rm by short ID deletes the conflist and the host bridge', async () => {
-    const id = (await ok(['network', 'create', 't-net-rm', '--subnet', '10.202.2.0/24'])).trim();
+  it('rm by short ID deletes the conflist and the host bridge', async (t) => {
+    cleanup(t, ['t-nw-rm']);
+    const id = (await ok(['network', 'create', 't-nw-rm', '--subnet', '10.226.2.0/24'])).trim();
     const link = `br-${id.slice(0, 12)}`;
-    links.push(link);
+    t.after(() => execa('ip', ['link', 'del', 'dev', link], { reject: false }));
     await execa('ip', ['link', 'add', link, 'type', 'bridge']); // what the bridge plugin leaves after a container ran
     assert.equal(await ok(['network', 'rm', id.slice(0, 12)]), id.slice(0, 12));
-    assert.equal(existsSync(join(env.netconfPath, env.namespace, 'nerdctl-t-net-rm.conflist')), false);
+    assert.equal(existsSync(join(env.netconfPath, env.namespace, 'nerdctl-t-nw-rm.conflist')), false);
     assert.equal((await execa('ip', ['link', 'show', 'dev', link], { reject: false })).exitCode, 1);
   });
 
-  it('refuses bad input with one clear error and writes nothing', async () => {
+  it('refuses bad input with one clear error and writes nothing', async (t) => {
+    cleanup(t, ['t-nw-a']);
+    await ok(['network', 'create', 't-nw-a', '--subnet', '10.226.1.0/24']);
     const before = await snapshot();
     const cases: Array<[string[], number, RegExp]> = [
       [['t'], 1, /invalid network name: identifier "t" must match pattern/],
       [['t-net/bad'], 1, /invalid network name/],
-      [['t-net-a'], 1, /network with name t-net-a already exists/],
-      [['t-net-x', '--subnet', '10.202.1.0/25'], 1, /subnet 10.202.1.0\/25 overlaps with other one on this address space/],
-      [['t-net-x', '--subnet', '10.202.3.1/24'], 1, /unexpected subnet "10.202.3.1\/24", maybe you meant "10.202.3.0\/24"\?/],
-      [['t-net-x', '--subnet', '10.202.3.0/24', '--gateway', '10.202.4.1'], 1, /no matching subnet for gateway "10.202.4.1"/],
-      [['t-net-x', '--subnet', '10.202.3.0/31'], 1, /subnet "10.202.3.0\/31" is too small/],
-      [['t-net-x', '-d', 'vxlan'], 1, /unsupported cni driver "vxlan"/],
-      [['t-net-x', '-d', 'overlay'], 2, /--driver overlay needs --etcd-endpoints/],
-      [['t-net-x', '--vni', '5'], 2, /--etcd-endpoints, --subnet-len, --vni and --port need --driver overlay/],
-      [['t-net-x', '-o', 'foo=bar'], 1, /unsupported "bridge" network option "foo"/],
-      [['t-net-x', '--gateway', '10.202.3.1'], 1, /cannot set gateway or ip-range without subnet/],
-      [['t-net-x', '--ipam-driver', 'static'], 1, /unsupported ipam driver "static"/],
-      [['t-net-x', '--cni-path', join(env.dir, 'no-plugins')], 1, /needs CNI plugin "bridge" to be installed in CNI_PATH/],
-      [['t-net-x', '--no-such-flag'], 2, /no-such-flag/],
+      [['t-nw-a'], 1, /network with name t-nw-a already exists/],
+      [['t-nw-x', '--subnet', '10.226.1.0/25'], 1, /subnet 10.226.1.0\/25 overlaps with other one on this address space/],
+      [['t-nw-x', '--subnet', '10.226.3.1/24'], 1, /unexpected subnet "10.226.3.1\/24", maybe you meant "10.226.3.0\/24"\?/],
+      [['t-nw-x', '--subnet', '10.226.3.0/24', '--gateway', '10.226.4.1'], 1, /no matching subnet for gateway "10.226.4.1"/],
+      [['t-nw-x', '--subnet', '10.226.3.0/31'], 1, /subnet "10.226.3.0\/31" is too small/],
+      [['t-nw-x', '-d', 'vxlan'], 1, /unsupported cni driver "vxlan"/],
+      [['t-nw-x', '-d', 'overlay'], 2, /--driver overlay needs --etcd-endpoints/],
+      [['t-nw-x', '--vni', '5'], 2, /--etcd-endpoints, --subnet-len, --vni and --port need --driver overlay/],
+      [['t-nw-x', '-o', 'foo=bar'], 1, /unsupported "bridge" network option "foo"/],
+      [['t-nw-x', '--gateway', '10.226.3.1'], 1, /cannot set gateway or ip-range without subnet/],
+      [['t-nw-x', '--ipam-driver', 'static'], 1, /unsupported ipam driver "static"/],
+      [['t-nw-x', '--cni-path', join(env.dir, 'no-plugins')], 1, /needs CNI plugin "bridge" to be installed in CNI_PATH/],
+      [['t-nw-x', '--no-such-flag'], 2, /no-such-flag/],
       [[], 2, /missing 1 required arg/i],
     ];
     await mkdir(join(env.dir, 'no-plugins'), { recursive: true });
@@ -153,10 +170,17 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
     assert.deepEqual(await snapshot(), before);
   });
 
-  it('prune removes unused tsnerd/nerdctl networks, keeping bridge and hand-written files', async () => {
+  it('prune removes unused tsnerd/nerdctl networks, keeping bridge and hand-written files', async (t) => {
+    cleanup(t, ['t-nw-p1', 't-nw-p2']);
+    defaultNetworkFile(t);
+    await writeFile(confFile(t, '10-t-nw-hand.conf'), JSON.stringify({ cniVersion: '0.4.0', name: 't-nw-hand', type: 'bridge', bridge: 'tnw-hand0',
+      ipam: { type: 'host-local', subnet: '10.226.9.0/24' } }));
+    await inspect('bridge');
+    await ok(['network', 'create', 't-nw-p1', '--subnet', '10.226.6.0/24']);
+    await ok(['network', 'create', 't-nw-p2', '--internal']);
     const out = await ok(['network', 'prune', '-f']);
-    assert.deepEqual(out.split('\n').filter((l) => l !== '').sort(), ['Deleted Networks:', 't-net-a', 't-net-auto'].sort());
-    assert.deepEqual((await lsRows()).map((r) => r.split('|')[1]), ['t-net-hand', 'bridge', 'host', 'none']);
+    assert.deepEqual(out.split('\n').filter((l) => l !== '').sort(), ['Deleted Networks:', 't-nw-p1', 't-nw-p2'].sort());
+    assert.deepEqual((await lsRows()).map((r) => r.split('|')[1]), ['t-nw-hand', 'bridge', 'host', 'none']);
     assert.equal(await ok(['network', 'prune', '-f']), '');
   });
 });

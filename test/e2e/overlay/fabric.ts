@@ -172,15 +172,21 @@ export class Fabric {
     return h;
   }
 
+  /** Stops every host and etcd; rejects afterwards if a host's env reported leftovers (the harness's LeftoversError). */
   async stop(): Promise<void> {
+    const failures: unknown[] = [];
     for (const h of this.hosts.values()) {
       const ids = (await tsnerd(h.env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await tsnerd(h.env, ['rm', '-f', ...ids]).catch(() => undefined);
-      await h.env.stop().catch(() => undefined);
+      // the networks a test left on a host (their bridges, leases and agents) go while etcd still runs
+      await tsnerd(h.env, ['network', 'prune', '-f']).catch(() => undefined);
     }
+    for (const h of this.hosts.values()) await h.env.stop().catch((e: unknown) => failures.push(e));
     await this.stopEtcd().catch(() => undefined);
     await removeNamespaces().catch(() => undefined);
     if (this.etcdDir) await rm(this.etcdDir, { recursive: true, force: true });
     await this.unlock?.();
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, failures.map(String).join('\n'));
   }
 }

@@ -1,9 +1,12 @@
-import { after, describe, it } from 'node:test';
+/**
+ * The port reserver process on its own. Resources of this file: host ports 38700-38799
+ * on 127.0.0.1 (tcp and udp), no networks. Every test stops its reserver in t.after.
+ */
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
@@ -11,27 +14,19 @@ import type { PortMapping } from '../../../src/domain/publish/index.ts';
 import { readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
 import { assertPortsFree } from '../../../src/domain/publish/port-conflicts.ts';
 import { portReserverPid, startPortReserver, stopPortReserver } from '../../../src/adapters/host/process-port-reserver.ts';
+import { listen, tryListen } from '../helpers.ts';
 
-const dirs: string[] = [];
-async function stateDir(): Promise<string> {
+const FIRST_PORT = 38700;
+const LAST_PORT = 38799;
+
+/** A reserver state dir; its reserver is stopped and the dir removed after the test. */
+async function stateDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsnerd-reserver-'));
-  dirs.push(dir);
-  return dir;
-}
-after(async () => {
-  for (const dir of dirs) {
+  t.after(async () => {
     await stopPortReserver(dir);
     await rm(dir, { recursive: true, force: true });
-  }
-});
-
-/** Tries to listen on tcp host:port: resolves the error code, or 'OK' (and closes again). */
-function tryListen(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'ERROR'));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve('OK')));
   });
+  return dir;
 }
 function tryBindUdp(address: string, port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -40,28 +35,22 @@ function tryBindUdp(address: string, port: number): Promise<string> {
     socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve('OK')));
   });
 }
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => resolve(server));
-  });
-}
-/** A random port in 22200-22299 free for tcp and udp on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 22200 + Math.floor(Math.random() * 100);
-    if ((await tryListen('127.0.0.1', port)) === 'OK' && (await tryBindUdp('127.0.0.1', port)) === 'OK') return port;
+/** `n` distinct ports of this file's range, each free for tcp and udp on 127.0.0.1 (a busy one is a failure: the range is this file's). */
+async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let port = FIRST_PORT; port <= LAST_PORT && ports.length < n; port++) {
+    if ((await tryListen('127.0.0.1', port)) === 'OK' && (await tryBindUdp('127.0.0.1', port)) === 'OK') ports.push(port);
   }
-  throw new Error('no free port in 22200-22299');
+  assert.equal(ports.length, n, `${n} free ports in this file's range ${FIRST_PORT}-${LAST_PORT}`);
+  return ports;
 }
 const mapping = (hostPort: number, protocol: PortMapping['protocol'] = 'tcp', hostIP = '127.0.0.1'): PortMapping =>
   ({ hostIP, hostPort, containerPort: 80, protocol });
 
 describe('port reserver', () => {
-  it('holds tcp and udp ports while it runs and releases them on stop', async () => {
-    const dir = await stateDir();
-    const port = await freePort();
+  it('holds tcp and udp ports while it runs and releases them on stop', async (t) => {
+    const dir = await stateDir(t);
+    const [port] = await freePorts(1) as [number];
     await startPortReserver([mapping(port), mapping(port, 'udp')], dir);
 
     const pid = await portReserverPid(dir);
@@ -81,56 +70,57 @@ describe('port reserver', () => {
     await stopPortReserver(dir); // idempotent
   });
 
-  it('holds a whole range of 100 ports', async () => {
-    const dir = await stateDir();
-    const mappings = Array.from({ length: 100 }, (_, i) => mapping(22200 + i));
-    if ((await Promise.all(mappings.map((m) => tryListen('127.0.0.1', m.hostPort)))).some((r) => r !== 'OK')) {
-      return; // another process uses part of the range right now
-    }
+  it('holds a whole range of 100 ports', async (t) => {
+    const dir = await stateDir(t);
+    const mappings = Array.from({ length: 100 }, (_, i) => mapping(FIRST_PORT + i));
+    // the range is this file's alone: a port in use is a failure, not a reason to pass
+    const busy = (await Promise.all(mappings.map(async (m) => [m.hostPort, await tryListen('127.0.0.1', m.hostPort)] as const))).filter(([, r]) => r !== 'OK');
+    assert.deepEqual(busy, [], `ports of ${FIRST_PORT}-${LAST_PORT} in use before the test`);
     await startPortReserver(mappings, dir);
-    assert.equal(await tryListen('127.0.0.1', 22200), 'EADDRINUSE');
-    assert.equal(await tryListen('127.0.0.1', 22299), 'EADDRINUSE');
+    assert.equal(await tryListen('127.0.0.1', FIRST_PORT), 'EADDRINUSE');
+    assert.equal(await tryListen('127.0.0.1', FIRST_PORT + 50), 'EADDRINUSE');
+    assert.equal(await tryListen('127.0.0.1', LAST_PORT), 'EADDRINUSE');
     await stopPortReserver(dir);
-    assert.equal(await tryListen('127.0.0.1', 22299), 'OK');
+    assert.equal(await tryListen('127.0.0.1', LAST_PORT), 'OK');
   });
 
-  it('fails with the allocation message when a port is taken, leaving nothing behind', async () => {
-    const dir = await stateDir();
-    const [taken, other] = [await freePort(), await freePort()];
+  it('fails with the allocation message when a port is taken, leaving nothing behind', async (t) => {
+    const dir = await stateDir(t);
+    const [taken, other] = await freePorts(2) as [number, number];
     const blocker = await listen('127.0.0.1', taken);
     try {
       await assert.rejects(startPortReserver([mapping(other), mapping(taken)], dir),
         (e: unknown) => isTsnerdError(e, 'conflict') && e.message === `bind for 127.0.0.1:${taken} failed: port is already allocated`);
       assert.equal(await portReserverPid(dir), undefined);
       assert.equal(existsSync(join(dir, 'port-reserver.pid')), false);
-      if (other !== taken) assert.equal(await tryListen('127.0.0.1', other), 'OK');
+      assert.equal(await tryListen('127.0.0.1', other), 'OK');
     } finally {
       blocker.close();
     }
   });
 
-  it('replaces the reservation when started again for the same state dir', async () => {
-    const dir = await stateDir();
-    const [a, b] = [await freePort(), await freePort()];
+  it('replaces the reservation when started again for the same state dir', async (t) => {
+    const dir = await stateDir(t);
+    const [a, b] = await freePorts(2) as [number, number];
     await startPortReserver([mapping(a)], dir);
     const first = await portReserverPid(dir);
     await startPortReserver([mapping(b)], dir);
     assert.notEqual(await portReserverPid(dir), first);
-    if (a !== b) assert.equal(await tryListen('127.0.0.1', a), 'OK');
+    assert.equal(await tryListen('127.0.0.1', a), 'OK');
     assert.equal(await tryListen('127.0.0.1', b), 'EADDRINUSE');
     await stopPortReserver(dir);
   });
 
-  it('never signals a pid from a stale pid file that belongs to another process', async () => {
-    const dir = await stateDir();
+  it('never signals a pid from a stale pid file that belongs to another process', async (t) => {
+    const dir = await stateDir(t);
     await writeFile(join(dir, 'port-reserver.pid'), `${process.pid}\n`);
     await stopPortReserver(dir);
     assert.equal(existsSync(join(dir, 'port-reserver.pid')), false);
     assert.ok(existsSync(`/proc/${process.pid}`)); // still alive: this very test
   });
 
-  it('starts nothing without mappings', async () => {
-    const dir = await stateDir();
+  it('starts nothing without mappings', async (t) => {
+    const dir = await stateDir(t);
     await startPortReserver([], dir);
     assert.equal(await portReserverPid(dir), undefined);
   });
@@ -138,7 +128,7 @@ describe('port reserver', () => {
 
 describe('host port conflict check', () => {
   it('sees a port a test process listens on', async () => {
-    const port = await freePort();
+    const [port] = await freePorts(1) as [number];
     const server = await listen('127.0.0.1', port);
     try {
       await assert.rejects(async () => assertPortsFree([mapping(port, 'tcp', '0.0.0.0')], await readUsedHostPorts()),

@@ -1,50 +1,38 @@
 /**
  * `run -p` end to end (issue 5): real containerd, runc, CNI bridge + portmap,
- * iptables and the port reserver. Containers sit on a private network in
- * 10.205.0.0/16; traffic goes only to 127.0.0.0/8. Host ports come from
- * 23000-23999 (one block of 20 per run), 22200-22299 and the automatic range.
+ * iptables and the port reserver. Resources of this file: the network t-pub-net
+ * (made in before, removed in after) on 10.228.1.0/24, containers t-p-*, host ports
+ * 38800-38899 (and the automatic range); traffic goes only to 127.0.0.0/8. Every test
+ * removes its containers in t.after.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ctr, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import * as h from '../harness.ts';
+import { canBind, ctr, httpGet, importTestImage, listen, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
 let env: TestEnv;
-const NET = 't-p-net';
-const SUBNET = `10.205.${1 + Math.floor(Math.random() * 250)}.0/24`;
-/** P..P+19 are this run's explicit host ports. */
-const P = 23000 + 20 * Math.floor(Math.random() * 49);
+const NET = 't-pub-net';
+const SUBNET = '10.228.1.0/24';
+/** P..P+19 are the explicit host ports of the tests; P..P+99 is this file's range. */
+const P = 38800;
 
-const ok = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
+const ok = (args: string[]) => h.ok(env, args);
+const cleanup = (t: TestContext, containers: string[]) => removeAfter(t, env, { containers });
 /** busybox httpd on port 80 whose page is `body`. */
 const httpd = (body: string) => ['busybox', 'sh', '-c', `echo ${body} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
 const runWeb = (name: string, publish: string[], body = name) =>
   ok(['run', '-d', '--name', name, '--net', NET, ...publish.flatMap((p) => ['-p', p]), ...httpd(body)]);
 
 /** The page at host:port, retried while the container's httpd comes up. */
-async function get(host: string, port: number): Promise<string> {
-  let last: unknown;
-  for (let i = 0; i < 40; i++) {
-    try {
-      return (await (await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(2000) })).text()).trim();
-    } catch (err) {
-      last = err;
-      await sleep(100);
-    }
-  }
-  throw new Error(`GET http://${host}:${port}/ failed: ${String((last as Error).cause ?? last)}`);
-}
+const get = async (host: string, port: number) => (await httpGet(`http://${host}:${port}/`, 40)).trim();
 
 /** The outcome of one TCP connect: 'connected' or the error code (ECONNREFUSED, ETIMEDOUT, …). */
 function tcpConnect(host: string, port: number): Promise<string> {
@@ -62,23 +50,6 @@ function tcpConnect(host: string, port: number): Promise<string> {
   });
 }
 
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => resolve(server));
-  });
-}
-
-async function canBind(host: string, port: number): Promise<boolean> {
-  try {
-    const s = await listen(host, port);
-    await new Promise((r) => s.close(r));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Sends `text` to 127.0.0.1:port over UDP and returns the first reply (retried until one comes). */
 async function udpExchange(port: number, text: string): Promise<string> {
@@ -139,13 +110,12 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
   });
   after(async () => {
     if (!env) return;
-    const all = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (all.length > 0) await tsnerd(env, ['rm', '-f', ...all]);
     await tsnerd(env, ['network', 'rm', NET]);
     await env.stop();
   });
 
-  it('-p 127.0.0.1:P:80 serves on 127.0.0.1:P and is reserved while the container runs', async () => {
+  it('-p 127.0.0.1:P:80 serves on 127.0.0.1:P and is reserved while the container runs', async (t) => {
+    cleanup(t, ['t-p-lo']);
     await runWeb('t-p-lo', [`127.0.0.1:${P}:80`]);
     assert.equal(await get('127.0.0.1', P), 't-p-lo');
     assert.equal(await canBind('127.0.0.1', P), false, 'the reserver holds the published port');
@@ -153,19 +123,22 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await ok(['port', 't-p-lo']), `80/tcp -> 127.0.0.1:${P}`);
   });
 
-  it('-p 127.0.0.2:P:80 serves on 127.0.0.2 only', async () => {
+  it('-p 127.0.0.2:P:80 serves on 127.0.0.2 only', async (t) => {
+    cleanup(t, ['t-p-lo2']);
     await runWeb('t-p-lo2', [`127.0.0.2:${P + 1}:80`]);
     assert.equal(await get('127.0.0.2', P + 1), 't-p-lo2');
     assert.equal(await tcpConnect('127.0.0.1', P + 1), 'ECONNREFUSED');
   });
 
-  it('-p P:80 (all addresses) serves on 127.0.0.1', async () => {
+  it('-p P:80 (all addresses) serves on 127.0.0.1', async (t) => {
+    cleanup(t, ['t-p-any']);
     await runWeb('t-p-any', [`${P + 2}:80`]);
     assert.equal(await get('127.0.0.1', P + 2), 't-p-any');
     assert.equal(await ok(['port', 't-p-any', '80']), `0.0.0.0:${P + 2}`);
   });
 
-  it('-p 127.0.0.1:P-P+5:79-84 maps P+1 to 80, and ps folds the range', async () => {
+  it('-p 127.0.0.1:P-P+5:79-84 maps P+1 to 80, and ps folds the range', async (t) => {
+    cleanup(t, ['t-p-range']);
     await runWeb('t-p-range', [`127.0.0.1:${P + 3}-${P + 8}:79-84`]);
     assert.equal(await get('127.0.0.1', P + 4), 't-p-range');
     assert.equal(await tcpConnect('127.0.0.1', P + 3), 'ECONNREFUSED', 'P goes to port 79, where nothing listens');
@@ -175,7 +148,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(lines[1], `80/tcp -> 127.0.0.1:${P + 4}`);
   });
 
-  it('a host range with one container port binds the first free port only', async () => {
+  it('a host range with one container port binds the first free port only', async (t) => {
+    cleanup(t, ['t-p-pool']);
     const squatter = await listen('127.0.0.1', P + 9);
     try {
       await runWeb('t-p-pool', [`127.0.0.1:${P + 9}-${P + 12}:80`]);
@@ -188,7 +162,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await canBind('127.0.0.1', P + 11), true, 'the rest of the pool stays free');
   });
 
-  it('-p 127.0.0.1:P:5353/udp forwards datagrams to a UDP echo in the container', async () => {
+  it('-p 127.0.0.1:P:5353/udp forwards datagrams to a UDP echo in the container', async (t) => {
+    cleanup(t, ['t-p-udp']);
     await ok(['run', '-d', '--name', 't-p-udp', '--net', NET, '-p', `127.0.0.1:${P + 13}:5353/udp`, 'busybox', 'sleep', '1000']);
     assert.equal(await ok(['port', 't-p-udp', '5353/udp']), `127.0.0.1:${P + 13}`);
     // busybox's nc has no UDP mode: the echo is a node process in the container's network namespace.
@@ -205,7 +180,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     }
   });
 
-  it('-p 80 twice: two different automatic host ports, both serving, shown by port', async () => {
+  it('-p 80 twice: two different automatic host ports, both serving, shown by port', async (t) => {
+    cleanup(t, ['t-p-auto1', 't-p-auto2']);
     await runWeb('t-p-auto1', ['80']);
     await runWeb('t-p-auto2', ['80']);
     const ports: number[] = [];
@@ -225,7 +201,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.match(missing.stderr, /^tsnerd: no public port 81\/tcp published for "[0-9a-f]{64}"$/);
   });
 
-  it('the same explicit host port twice: the second run fails with "port is already allocated" and leaves nothing', async () => {
+  it('the same explicit host port twice: the second run fails with "port is already allocated" and leaves nothing', async (t) => {
+    cleanup(t, ['t-p-dup1', 't-p-dup2']);
     await runWeb('t-p-dup1', [`127.0.0.1:${P + 14}:80`]);
     const before = await footprint();
     for (const [spec, shown] of [[`127.0.0.1:${P + 14}:80`, `127.0.0.1:${P + 14}`], [`${P + 14}:80`, `0.0.0.0:${P + 14}`]] as const) {
@@ -246,7 +223,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await get('127.0.0.1', P + 14), 't-p-dup1', 'the first container still serves');
   });
 
-  it('stop frees the port for another container; start restores the first one after that one is removed', async () => {
+  it('stop frees the port for another container; start restores the first one after that one is removed', async (t) => {
+    cleanup(t, ['t-p-stop1', 't-p-stop2']);
     const port = P + 16;
     await runWeb('t-p-stop1', [`127.0.0.1:${port}:80`], 'first');
     assert.equal(await get('127.0.0.1', port), 'first');
@@ -267,7 +245,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await portsColumn('t-p-stop1'), `127.0.0.1:${port}->80/tcp`);
   });
 
-  it('start of a container that exited on its own publishes its port again', async () => {
+  it('start of a container that exited on its own publishes its port again', async (t) => {
+    cleanup(t, ['t-p-exit']);
     const port = P + 19;
     // The first run exits at once; the second (the snapshot keeps /tmp/ran) serves.
     const script = `[ -f /tmp/ran ] || { touch /tmp/ran; exit 0; }; echo again > /tmp/index.html && exec httpd -f -p 80 -h /tmp`;
@@ -279,7 +258,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await ok(['port', 't-p-exit']), `80/tcp -> 127.0.0.1:${port}`);
   });
 
-  it('kill drops the forward too', async () => {
+  it('kill drops the forward too', async (t) => {
+    cleanup(t, ['t-p-kill']);
     const port = P + 17;
     await runWeb('t-p-kill', [`127.0.0.1:${port}:80`]);
     assert.equal(await get('127.0.0.1', port), 't-p-kill');
@@ -288,7 +268,8 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await canBind('127.0.0.1', port), true);
   });
 
-  it('rm -f removes the forwards, the reservation and the store entry', async () => {
+  it('rm -f removes the forwards, the reservation and the store entry', async (t) => {
+    cleanup(t, ['t-p-rm']);
     const port = P + 18;
     const id = await runWeb('t-p-rm', [`127.0.0.1:${port}:80`]);
     assert.equal(await get('127.0.0.1', port), 't-p-rm');
@@ -300,16 +281,18 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     assert.equal(existsSync(storeDir('etchosts', env.namespace, id)), false);
   });
 
-  it('run --rm -p 22200-22299:22200-22299 busybox true leaves no iptables rule, reservation or store entry', async () => {
+  it('run --rm -p P-P+99:P-P+99 (100 ports) busybox true leaves no iptables rule, reservation or store entry', async (t) => {
+    cleanup(t, ['t-p-many']);
     const before = await footprint();
-    await ok(['run', '--rm', '--name', 't-p-many', '--net', NET, '-p', '22200-22299:22200-22299', 'busybox', 'true']);
+    await ok(['run', '--rm', '--name', 't-p-many', '--net', NET, '-p', `${P}-${P + 99}:${P}-${P + 99}`, 'busybox', 'true']);
     assert.deepEqual(await footprint(), before);
     const nat = (await execa('iptables-save', ['-t', 'nat'])).stdout;
-    assert.doesNotMatch(nat, /--dports? 222\d\d/);
-    for (const port of [22200, 22250, 22299]) assert.equal(await canBind('0.0.0.0', port), true, `${port} is free`);
+    assert.doesNotMatch(nat, new RegExp(`--dports? ${String(P).slice(0, 3)}\\d\\d`));
+    for (const port of [P, P + 50, P + 99]) assert.equal(await canBind('0.0.0.0', port), true, `${port} is free`);
   });
 
-  it('bad -p specs give one-line errors and create nothing', async () => {
+  it('bad -p specs give one-line errors and create nothing', async (t) => {
+    cleanup(t, ['t-p-bad']);
     const before = await footprint();
     const cases: [string, RegExp][] = [
       ['1:2:3:4', /^tsnerd: invalid hostPort: 1:2:3$/],

@@ -7,8 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import * as h from '../harness.ts';
+import { httpGet, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, waitForHostState, type HostStateScope } from '../host-state.ts';
 import { simulateReboot } from '../reboot.ts';
 
@@ -17,26 +17,11 @@ const PORT = 39110;
 const scope: HostStateScope = { networks: [NET], ports: [39110, 39119] };
 const httpd = (body: string) => ['busybox', 'sh', '-c', `echo ${body} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
 
-async function get(port: number): Promise<string> {
-  let last: unknown;
-  for (let i = 0; i < 50; i++) {
-    try {
-      return (await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).text()).trim();
-    } catch (err) {
-      last = err;
-      await sleep(100);
-    }
-  }
-  throw new Error(`GET 127.0.0.1:${port} failed: ${String((last as Error).cause ?? last)}`);
-}
+const get = async (port: number) => (await httpGet(`http://127.0.0.1:${port}/`)).trim();
 
 describe('network gc after a simulated reboot', { timeout: 300_000 }, () => {
   let env: TestEnv;
-  const ok = async (args: string[]) => {
-    const r = await tsnerd(env, args);
-    assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = (args: string[]) => h.ok(env, args);
   before(async () => {
     env = await startEnv('gc-reboot');
     await importTestImage(env);
@@ -44,7 +29,11 @@ describe('network gc after a simulated reboot', { timeout: 300_000 }, () => {
     // The bridge is created by the first attachment and stays: part of the baseline.
     await ok(['run', '--rm', '--net', NET, 'busybox', 'true']);
   });
-  after(() => env.stop());
+  after(async () => {
+    if (!env) return;
+    await tsnerd(env, ['network', 'rm', NET]); // and its bridge, which the harness would report as left behind
+    await env.stop();
+  });
 
   it('rm -f of a task-less container and gc restore the baseline; name and port work again', async () => {
     const baseline = await snapshotHostState(env, scope);

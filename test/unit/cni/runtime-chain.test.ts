@@ -72,14 +72,16 @@ describe('ExecCniRuntime chains a conflist', () => {
 
   it('writes the libcni cache entry after a successful ADD', async () => {
     const l = list();
-    await runtime.addNetworkList(l, { ...rt, capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } });
+    const added = await runtime.addNetworkList(l, { ...rt, capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } });
     const entry = JSON.parse(await readFile(join(fake.cacheDir, 'results', 'net1-ctr1-eth0'), 'utf8'));
     assert.equal(entry.kind, 'cniCacheV1');
     assert.equal(Buffer.from(entry.config, 'base64').toString(), l.bytes);
     assert.deepEqual(entry.cniArgs, [['IgnoreUnknown', '1'], ['FOO', 'BAR']]);
     assert.deepEqual(entry.capabilityArgs, { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
     assert.deepEqual(entry.result, JSON.parse(third));
-    assert.deepEqual(await runtime.getCachedResult(l, rt), await runtime.getCachedResult(l, rt));
+    const cached = await runtime.getCachedResult(l, rt);
+    assert.deepEqual(cached, added);
+    assert.deepEqual(cached?.dns, { nameservers: ['10.201.0.1'] });
     const attachments = await runtime.getCachedAttachments('ctr1');
     assert.deepEqual(attachments.map((a) => [a.networkName, a.containerId, a.ifName, a.config === l.bytes]), [['net1', 'ctr1', 'eth0', true]]);
   });

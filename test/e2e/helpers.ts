@@ -1,0 +1,118 @@
+/**
+ * Helpers the e2e files share (re-exported by harness.ts): tsnerd calls that must succeed
+ * or fail, addresses of containers, per-test cleanup, HTTP with retries, probes of host
+ * ports, links and host-local allocations.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { tsnerd, type TestEnv } from './harness.ts';
+
+/** Non-empty lines. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** `tsnerd args` that must exit 0: its stdout, trimmed. */
+export async function ok(env: TestEnv, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  const r = await tsnerd(env, args, { timeoutMs: 120_000, ...opts });
+  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** `tsnerd args` that must fail: its stderr, trimmed, without the `tsnerd: ` prefix. */
+export async function fails(env: TestEnv, args: string[]): Promise<string> {
+  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
+  assert.notEqual(r.exitCode, 0, `tsnerd ${args.join(' ')} should fail`);
+  return r.stderr.trim().replace(/^tsnerd: /, '');
+}
+
+interface Inspected {
+  Id: string;
+  State: { Pid: number };
+  NetworkSettings: { IPAddress: string; Networks: Record<string, { IPAddress: string; MacAddress: string; GlobalIPv6Address: string }> };
+}
+
+export async function inspectContainer(env: TestEnv, name: string): Promise<Inspected> {
+  return (JSON.parse(await ok(env, ['inspect', name])) as Inspected[])[0]!;
+}
+
+/** A container's IPv4 address as inspect shows it (on `net`, or its first network). */
+export async function ipOf(env: TestEnv, name: string, net?: string): Promise<string> {
+  const info = await inspectContainer(env, name);
+  return net ? info.NetworkSettings.Networks[net]!.IPAddress : info.NetworkSettings.IPAddress;
+}
+
+/** A container's IPv4 address as the container itself sees it on `ifName`. */
+export async function ipv4Of(env: TestEnv, name: string, ifName = 'eth0'): Promise<string> {
+  const m = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(await ok(env, ['exec', name, 'ip', '-o', '-4', 'addr', 'show', ifName]));
+  assert.ok(m, `${name} has an IPv4 address on ${ifName}`);
+  return m[1]!;
+}
+
+/**
+ * Removes, once the test is over (passed or failed), the containers and networks it
+ * names: each test cleans up after itself, so tests run alone and in any order.
+ */
+export function removeAfter(t: TestContext, env: TestEnv, what: { containers?: string[]; networks?: string[] }): void {
+  t.after(async () => {
+    if (what.containers?.length) await tsnerd(env, ['rm', '-f', ...what.containers]);
+    for (const net of what.networks ?? []) await tsnerd(env, ['network', 'rm', net]);
+  });
+}
+
+/** Removes every container of the env (for a file's after hook; networks stay the tests' job). */
+export async function removeAllContainers(env: TestEnv): Promise<void> {
+  const ids = lines((await tsnerd(env, ['ps', '-aq'])).stdout);
+  if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
+}
+
+/** The body at url, retried while a server comes up. */
+export async function httpGet(url: string, tries = 50): Promise<string> {
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    try {
+      return await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
+    } catch (err) {
+      last = err;
+      await sleep(100);
+    }
+  }
+  throw new Error(`GET ${url} failed: ${String((last as Error).cause ?? last)}`);
+}
+
+/** Listens on tcp host:port (exclusively). */
+export function listen(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => resolve(server));
+  });
+}
+
+/** Tries to listen on tcp host:port: resolves the error code, or 'OK' (and closes again). */
+export function tryListen(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'ERROR'));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve('OK')));
+  });
+}
+
+export async function canBind(host: string, port: number): Promise<boolean> {
+  return (await tryListen(host, port)) === 'OK';
+}
+
+export async function linkExists(link: string): Promise<boolean> {
+  return (await execa('ip', ['link', 'show', 'dev', link], { reject: false })).exitCode === 0;
+}
+
+/** host-local's per-IP files of a network. */
+export async function allocations(net: string): Promise<string[]> {
+  const files = await readdir(join('/var/lib/cni/networks', net)).catch(() => [] as string[]);
+  return files.filter((f) => /^[\d.:a-f]+$/.test(f) && /\d/.test(f));
+}
