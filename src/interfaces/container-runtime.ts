@@ -61,7 +61,8 @@ export interface ContainerRuntime {
   removeSnapshot(key: string): Promise<void>;
 
   /** Returns the pid of the (created, not started) init process. */
-  createTask(id: string, rootfs: RootfsMount[], stdio: TaskStdio): Promise<number>;
+  /** `timeoutMs`: how long containerd may take (its createRuntime hook included); the client's default otherwise. */
+  createTask(id: string, rootfs: RootfsMount[], stdio: TaskStdio, options?: { timeoutMs?: number }): Promise<number>;
   startTask(id: string, execId?: string): Promise<number>;
   /** Waits for the process to exit, without a deadline. */
   waitTask(id: string, execId?: string, signal?: AbortSignal): Promise<ExitResult>;

@@ -14,6 +14,12 @@ export interface Lifecycle {
   create_error?: boolean;
   /** Set by stop/kill: the container no longer holds its published ports. Cleared at the next start. */
   stopped_at?: string;
+  /**
+   * tsnerd: when (epoch ms) the CLI starting the task gives up waiting for
+   * containerd's tasks.Create; the createRuntime hook rolls back rather than
+   * finish an attachment nobody waits for any more.
+   */
+  start_deadline?: number;
 }
 
 /** What the createRuntime hook recorded about its failure. */

@@ -15,6 +15,8 @@ import { FileRunConfigCache } from '../adapters/store/run-config-cache.ts';
 import { createContainerNetworking } from './attach.ts';
 import { joinTarget } from '../app/containers/join-target.ts';
 
+const TASK_CREATE_TIMEOUT_MS = 30_000;
+
 export interface ContainersHandle {
   ctx: ContainerContext;
   close(): void;
@@ -34,6 +36,8 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     hostFacts: new LinuxHostFacts(),
     stateFiles: new FileContainerStateFiles(),
     networking: createContainerNetworking(settings, (ref) => joinTarget(ctx, ref)),
+    // TSNERD_TASK_CREATE_TIMEOUT_MS: test only (the fault suite lets the deadline fire).
+    taskCreateTimeoutMs: Number(process.env['TSNERD_TASK_CREATE_TIMEOUT_MS']) || TASK_CREATE_TIMEOUT_MS,
   };
   return { ctx, close: () => client.close() };
 }

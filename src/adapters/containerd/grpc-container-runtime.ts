@@ -96,8 +96,11 @@ export class GrpcContainerRuntime implements ContainerRuntime {
     await Promise.all([this.dropSnapshotLease(key), this.client.snapshots.Remove({ snapshotter: SNAPSHOTTER, key })]);
   }
 
-  async createTask(id: string, rootfs: RootfsMount[], stdio: TaskStdio): Promise<number> {
-    const res = await this.client.tasks.Create({ container_id: id, rootfs, ...stdio, terminal: false });
+  async createTask(id: string, rootfs: RootfsMount[], stdio: TaskStdio, options: { timeoutMs?: number } = {}): Promise<number> {
+    const res = await this.client.tasks.Create(
+      { container_id: id, rootfs, ...stdio, terminal: false },
+      options.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs },
+    );
     return res.pid;
   }
 

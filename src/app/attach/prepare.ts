@@ -20,6 +20,7 @@ import type { NamespaceSource, OciHooks, OciMount } from '../../domain/oci/spec.
 import { StateFiles } from '../../domain/store-layout.ts';
 import { shortId } from '../../domain/container-ref.ts';
 import {
+  assertPublishLimit,
   exposedPorts,
   exposedPortsConfig,
   parsePublishSpecs,
@@ -82,6 +83,7 @@ export async function prepareNetworking(
   const requests = parsePublishSpecs(flags.publish);
   const exposed = exposedPorts(flags.expose, input.imageExposedPorts);
   if (flags.publishAll) requests.push(...publishAllRequests(exposed, requests));
+  assertPublishLimit(requests);
   if (requests.length > 0 && mode.kind !== 'cni') {
     throw usage(`published ports need a CNI network, not "${networkModeToList(mode).join(',')}"`);
   }
@@ -136,8 +138,8 @@ export async function prepareNetworking(
     bind('/etc/hostname', hostnamePath);
 
     const hostsContent = mode.kind === 'host' ? await deps.hostFacts.etcHosts() : '';
-    const hostsPath = await deps.hosts.allocate(namespace, id, hostsContent);
     undo.push(() => deps.hosts.delete(namespace, id));
+    const hostsPath = await deps.hosts.allocate(namespace, id, hostsContent);
     bind('/etc/hosts', hostsPath);
     if (mode.kind !== 'cni') {
       // No hook work for these: the hosts entry is complete now.

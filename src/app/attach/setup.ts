@@ -2,7 +2,7 @@
  * createRuntime: attach a starting container to its CNI networks, then publish
  * it in the hosts files of every container it shares a network with.
  */
-import { ErrorList } from '../../domain/errors.ts';
+import { ErrorList, TsnerdError } from '../../domain/errors.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
@@ -20,6 +20,9 @@ import { dnsJoinFor, resolverAddressesFor } from './dns.ts';
  * hosts join does, what was attached is detached again before the error goes
  * to runc, as the postStop after a failed createRuntime does nothing.
  */
+/** What the hook keeps of the CLI's deadline for its own rollback (DEL of every plugin, then exit). */
+const DEADLINE_MARGIN_MS = 3_000;
+
 export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer, finish: () => Promise<void> = async () => {}): Promise<void> {
   const netRefs = decodeContainerLabels(c.annotations).networks;
   const mode = parseNetworkMode(netRefs);
@@ -28,7 +31,16 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
 
   const netns = `/proc/${c.pid}/ns/net`;
   const cniId = cniContainerId(c.namespace, c.id);
-  const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
+  const [{ portMappings }, { start_deadline: deadline }] = await Promise.all([
+    deps.state.readNetworkConfig(c.stateDir),
+    deps.state.readLifecycle(c.stateDir),
+  ]);
+  // Past the CLI's deadline nobody waits for this attachment: roll it back (with time to spare for that).
+  const assertInTime = (): void => {
+    if (deadline !== undefined && Date.now() > deadline - DEADLINE_MARGIN_MS) {
+      throw new TsnerdError('timeout', 'the container start ran past its deadline; its networks were detached again');
+    }
+  };
 
   // The port reserver (a node child, ~40 ms to bind) needs no CNI lock: it binds
   // while we wait for the lock and run ADD; if it cannot, the ADD is rolled back.
@@ -59,14 +71,16 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
       const added: Record<string, CniResult> = {};
       try {
         for (const [index, net] of networks.entries()) {
+          assertInTime();
           const rt = runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings });
           deps.log(`ADD ${net.name} ${rt.ifName}`);
           added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
         }
         await reserving;
+        assertInTime();
       } catch (err) {
         deps.log(`ADD failed, rolling back: ${String(err)}`);
-        await detachAll(deps, c, netns).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
+        await detachAll(deps, c, netns, { rollback: true }).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
         throw err;
       }
       return added;
@@ -92,7 +106,7 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
     const undo = new ErrorList();
     await undo.attempt(() => deps.hosts.release(c.namespace, c.id));
     await undo.attempt(() => deps.dns.leave(c.namespace, c.id));
-    await undo.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
+    await undo.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns, { rollback: true })));
     if (portMappings.length > 0) await undo.attempt(() => deps.reserver.stop(c.stateDir));
     for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
     throw err;

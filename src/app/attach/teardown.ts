@@ -39,7 +39,7 @@ export async function teardownContainerNetworks(deps: AttachDeps, c: HookContain
  * the networks named in the annotations are used. `netns` is '' when the
  * container's netns is gone.
  */
-export async function detachAll(deps: AttachDeps, c: HookContainer, netns: string): Promise<void> {
+export async function detachAll(deps: AttachDeps, c: HookContainer, netns: string, options: { rollback?: boolean } = {}): Promise<void> {
   const cniId = cniContainerId(c.namespace, c.id);
   const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
   const errors = new ErrorList();
@@ -73,7 +73,8 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     deps.log(`DEL ${t.list.name} ${t.ifName}`);
     await errors.attempt(() => deps.cni.delNetworkList(t.list, rt));
     // No IPs in the entry: the ADD was cut short inside the bridge plugin; the chain's rules say which.
-    if (netns === '' && t.cached && masquerades(t.list)) {
+    // A rollback cannot count on the netns: runc may have killed the container meanwhile (a deadline).
+    if ((netns === '' || options.rollback) && t.cached && masquerades(t.list)) {
       await errors.attempt(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips));
     }
   }
@@ -94,17 +95,19 @@ function masquerades(list: NetworkConfigList): boolean {
  */
 export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise<void> {
   const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
+  if (mode.kind === 'cni') {
+    const errors = new ErrorList();
+    const netns = c.pid > 0 ? `/proc/${c.pid}/ns/net` : '';
+    await errors.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
+    await errors.attempt(() => deps.reserver.stop(c.stateDir));
+    // Its IPs are free for the next container now: peers must stop resolving its names to them.
+    await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+    await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
+    // Not recorded as stopped unless it is: its ports and networks still count as used, and the stop fails.
+    errors.throwIfAny();
+  }
   const lifecycle = await deps.state.readLifecycle(c.stateDir);
   await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });
-  if (mode.kind !== 'cni') return;
-  const errors = new ErrorList();
-  const netns = c.pid > 0 ? `/proc/${c.pid}/ns/net` : '';
-  await errors.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
-  await errors.attempt(() => deps.reserver.stop(c.stateDir));
-  // Its IPs are free for the next container now: peers must stop resolving its names to them.
-  await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
-  await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
-  errors.throwIfAny();
 }
 
 /**
@@ -139,5 +142,6 @@ export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 're
   const list = parseConfList(a.config);
   await deps.cni.delNetworkList(list, { containerId: a.containerId, netns: '', ifName: a.ifName });
   const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
-  if (ips.length > 0 && masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
+  // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
+  if (masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
 }

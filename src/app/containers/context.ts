@@ -20,6 +20,8 @@ export interface ContainerContext {
   hostFacts: Pick<HostFacts, 'hostname'>;
   stateFiles: Pick<ContainerStateFiles, 'readLifecycle' | 'writeLifecycle' | 'readHookFailure'>;
   networking: ContainerNetworking;
+  /** How long containerd may take to create a task, its createRuntime hook included (30 s). */
+  taskCreateTimeoutMs: number;
 }
 
 /** The raw log of a detached container, written by the shim (stdout and stderr interleaved). */

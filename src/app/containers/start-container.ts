@@ -34,10 +34,16 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
     undo.push(() => ctx.runtime.deleteTask(view.id).catch((err: unknown) => {
       if (!isTsnerdError(err, 'not-found')) throw err;
     }));
+    // The hook gets the deadline: past it, it rolls its attachment back instead of finishing it.
+    const timeoutMs = ctx.taskCreateTimeoutMs;
+    await ctx.stateFiles.writeLifecycle(view.stateDir, { ...(await ctx.stateFiles.readLifecycle(view.stateDir)), start_deadline: Date.now() + timeoutMs });
     const since = Date.now();
     try {
-      await ctx.runtime.createTask(view.id, mounts, stdio);
+      await ctx.runtime.createTask(view.id, mounts, stdio, { timeoutMs });
     } catch (err) {
+      // containerd gave up on the task; a hook still attaching holds the CNI lock (its plugins
+      // inherit it), so this waits for it and then detaches whatever it left.
+      if (isTsnerdError(err, 'timeout')) await ctx.networking.releaseWithoutTask(networked(view)).catch(() => undefined);
       throw (await hookFailure(ctx, view.stateDir, since, err)) ?? err;
     }
     ctx.host.faultPoint('task-created');

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { ctr, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
+import { MAX_PUBLISHED_PORTS } from '../../../src/domain/publish/index.ts';
 
 const NET = 'flt-net';
 const SUBNET = `10.212.${1 + Math.floor(Math.random() * 250)}.0/24`;
@@ -79,6 +80,8 @@ async function names(): Promise<string[]> {
  * the fault left is reclaimed by it), or `rm -f` first (the container exists).
  */
 async function recoverAndCompare(fault: string, recovery: 'run' | 'rm' | 'rm-id'): Promise<void> {
+  const t0 = Date.now();
+  const lap = (what: string) => process.env['FAULTS_DEBUG'] && console.log(`${fault} ${what} +${Date.now() - t0} ms`);
   try {
     if (recovery === 'rm') await ok(['rm', '-f', NAME]);
     if (recovery === 'rm-id') {
@@ -87,18 +90,24 @@ async function recoverAndCompare(fault: string, recovery: 'run' | 'rm' | 'rm-id'
       assert.equal(ids.length, 1, `${fault}: expected one abandoned state dir, found ${ids.join(', ')}`);
       assert.equal(await ok(['rm', '-f', ids[0]!.slice(0, 12)]), ids[0]!.slice(0, 12));
     }
+    lap('recovered');
     await ok(runArgs(fault));
+    lap('run');
     assert.equal(await page(), fault, `${fault}: the next container is not reachable on its port`);
+    lap('page');
   } finally {
     await tsnerd(env, ['rm', '-f', NAME, `${NAME}2`]);
+    lap('rm');
   }
   // `network gc` runs where the commands alone did not restore the baseline (it would change nothing otherwise).
   let differences = await waitForHostState(env, SCOPE, baseline, 1_000);
   const gcNeeded = differences.length > 0 && hasGc;
   if (gcNeeded) {
+    if (process.env['FAULTS_DEBUG']) console.log(`${fault} before gc:\n  ${differences.join('\n  ')}`);
     await ok(['network', 'gc']);
     differences = await waitForHostState(env, SCOPE, baseline, 3_000);
   }
+  lap('compared');
   report.push({ fault, differences, gcNeeded });
   assert.deepEqual(differences, [], `${fault}: host state differs from the baseline:\n${differences.join('\n')}`);
 }
@@ -160,8 +169,11 @@ async function hookStarted(): Promise<void> {
 
 describe('faults leave nothing behind', { timeout: 300_000 }, () => {
   before(async () => {
+    const t0 = Date.now();
     env = await startEnv('flt-faults');
+    if (process.env['FAULTS_DEBUG']) console.log(`env up after ${Date.now() - t0} ms`);
     await importTestImage(env);
+    if (process.env['FAULTS_DEBUG']) console.log(`image in after ${Date.now() - t0} ms`);
     pluginDir = join(env.dir, 'fault-plugins');
     await mkdir(pluginDir);
     // Each wrapper runs its real plugin; once, as `plan` says, it first kills the
@@ -180,6 +192,7 @@ describe('faults leave nothing behind', { timeout: 300_000 }, () => {
       '      p=$(sed "s/.*) //" /proc/$p/stat | cut -d" " -f2)',
       '    done',
       '    sleep 1 ;;',
+      '  sleep) sleep 6 ;;',
       '  fail) echo \'{"cniVersion":"1.0.0","code":11,"msg":"injected failure"}\'; exit 1 ;;',
       '  esac',
       'fi',
@@ -200,6 +213,7 @@ describe('faults leave nothing behind', { timeout: 300_000 }, () => {
     // What an earlier, interrupted run of this file left in the shared CNI state goes first.
     if (hasGc) await ok(['network', 'gc']);
     baseline = await snapshotHostState(env, SCOPE);
+    if (process.env['FAULTS_DEBUG']) console.log(`baseline after ${Date.now() - t0} ms`);
   });
 
   after(async () => {
@@ -266,6 +280,27 @@ describe('faults leave nothing behind', { timeout: 300_000 }, () => {
       await recoverAndCompare(`createRuntime:${fault}`, 'run');
     });
   }
+
+  it('a start deadline that fires while a plugin runs', async () => {
+    await plan('ADD portmap sleep');
+    const started = Date.now();
+    const r = await tsnerd({ ...env, env: { ...env.env, TSNERD_TASK_CREATE_TIMEOUT_MS: '4000' } }, runArgs('x'));
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /in time|past its deadline/);
+    // The CLI waited for the plugin (it holds the CNI lock) before it rolled back.
+    assert.ok(Date.now() - started > 5_000, `run returned after ${Date.now() - started} ms`);
+    await recoverAndCompare('deadline-during-portmap', 'run');
+  });
+
+  it(`refuses a range of more than ${MAX_PUBLISHED_PORTS} ports up front, leaving nothing`, async () => {
+    const r = await tsnerd(env, ['run', '-d', '--name', NAME, '--net', NET, '-p', '127.0.0.1:40000-40999:40000-40999', 'busybox', 'true']);
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.stderr.trim(), `tsnerd: cannot publish 1000 ports: a container publishes at most ${MAX_PUBLISHED_PORTS} (-p and -P together)`);
+    const p = await tsnerd(env, ['run', '-d', '--name', NAME, '--net', NET, '--expose', '5000-5999', '-P', 'busybox', 'true']);
+    assert.equal(p.exitCode, 1);
+    assert.match(p.stderr, /cannot publish \d+ ports: a container publishes at most/);
+    await recoverAndCompare('refused-range', 'run');
+  });
 
   for (const plugin of ['portmap', 'bridge']) {
     // The plugins after the killed one never run their DEL: `network gc` releases the rest from the cache.

@@ -18,7 +18,7 @@ function fixture() {
     hosts: { release: async (ns: string, id: string) => void calls.push(`hosts.release ${ns} ${id}`) },
     state: {
       readLifecycle: async () => ({}),
-      writeLifecycle: async () => undefined,
+      writeLifecycle: async (_dir: string, l: { stopped_at?: string }) => void calls.push(`lifecycle stopped=${Boolean(l.stopped_at)}`),
       readNetworkConfig: async () => ({ portMappings: [] }),
     },
     reserver: { stop: async () => void calls.push('reserver.stop') },
@@ -35,12 +35,21 @@ describe('detachForStop', () => {
   it('frees the IPs in the live netns and drops the hosts entry and DNS records, so peers stop resolving the freed IP', async () => {
     const { calls, deps } = fixture();
     await detachForStop(deps, container(['n1']));
-    assert.deepEqual(calls, ['DEL n1 eth0 /proc/42/ns/net', 'reserver.stop', 'hosts.release ns c1', 'dns.leave ns c1']);
+    assert.deepEqual(calls, ['DEL n1 eth0 /proc/42/ns/net', 'reserver.stop', 'hosts.release ns c1', 'dns.leave ns c1', 'lifecycle stopped=true']);
+  });
+
+  it('records the container as stopped only once the DEL worked (issue 12, item 7)', async () => {
+    const { calls, deps } = fixture();
+    (deps.cni as { delNetworkList: unknown }).delNetworkList = async () => {
+      throw new Error('plugin failed');
+    };
+    await assert.rejects(detachForStop(deps, container(['n1'])), /plugin failed/);
+    assert.ok(!calls.includes('lifecycle stopped=true'), calls.join(', '));
   });
 
   it('leaves non-CNI containers alone (their hosts entry has no IPs and no hook would restore it)', async () => {
     const { calls, deps } = fixture();
     await detachForStop(deps, container(['host']));
-    assert.deepEqual(calls, []);
+    assert.deepEqual(calls, ['lifecycle stopped=true']);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
-import { parsePublishSpec, parsePublishSpecs, resolvePortMappings, type PortMapping } from '../../../src/domain/publish/index.ts';
+import { assertPublishLimit, MAX_PUBLISHED_PORTS, parsePublishSpec, parsePublishSpecs, resolvePortMappings, type PortMapping } from '../../../src/domain/publish/index.ts';
 
 /** Parses and resolves against an empty host, as `run -p <spec>` would. */
 function publish(spec: string): PortMapping[] {
@@ -71,5 +71,18 @@ describe('parsePublishSpec', () => {
 
   it('drops exact repeats of a spec', () => {
     assert.equal(parsePublishSpecs(['80:80', '80:80', '81:81']).length, 2);
+  });
+});
+
+describe('publish limit', () => {
+  it(`refuses more than ${MAX_PUBLISHED_PORTS} published ports, naming the count and the limit`, () => {
+    assert.doesNotThrow(() => assertPublishLimit(parsePublishSpecs([`40000-${40000 + MAX_PUBLISHED_PORTS - 1}:1-${MAX_PUBLISHED_PORTS}`])));
+    // A host range for one container port is a pool: one port.
+    assert.doesNotThrow(() => assertPublishLimit(parsePublishSpecs(['28000-28999:80'])));
+    assert.throws(() => assertPublishLimit(parsePublishSpecs(['28000-28999:28000-28999'])), {
+      kind: 'invalid',
+      message: `cannot publish 1000 ports: a container publishes at most ${MAX_PUBLISHED_PORTS} (-p and -P together)`,
+    });
+    assert.throws(() => assertPublishLimit(parsePublishSpecs(['1-200:1-200', '301-400:301-400'])), { message: /cannot publish 300 ports/ });
   });
 });
