@@ -43,7 +43,11 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
     } catch (err) {
       // containerd gave up on the task; a hook still attaching holds the CNI lock (its plugins
       // inherit it), so this waits for it and then detaches whatever it left.
-      if (isTsnerdError(err, 'timeout')) await ctx.networking.releaseWithoutTask(networked(view)).catch(() => undefined);
+      // The deadline is the cause then, whatever a hook cut short by it reported.
+      if (isTsnerdError(err, 'timeout')) {
+        await ctx.networking.releaseWithoutTask(networked(view)).catch(() => undefined);
+        throw err;
+      }
       throw (await hookFailure(ctx, view.stateDir, since, err)) ?? err;
     }
     ctx.host.faultPoint('task-created');
