@@ -5,8 +5,10 @@
  */
 import { invalid } from './errors.ts';
 
-/** Longest value shown in full; longer ones are cut, with their length. */
-const SHOWN = 80;
+/** Longest value shown in full; longer ones show their first and last characters and their length. */
+const SHOWN = 120;
+const HEAD = 60;
+const TAIL = 40;
 
 // C0 controls, DEL, C1 controls and the two Unicode line separators: each of
 // them can break a line-oriented file or hide part of a message.
@@ -18,15 +20,18 @@ const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t',
 
 /**
  * `"value"` with control characters, quotes and backslashes escaped (`\n`,
- * `\x00`, `\u2028`), as Go's %q does; a value longer than 80 characters is
- * shortened to its start, `…` and its length.
+ * `\x00`, `\u2028`), as Go's %q does; a value longer than 120 characters is
+ * shortened to its start, `…`, its end and its length.
  */
 export function quote(value: string): string {
   const chars = [...value];
-  const long = chars.length > SHOWN;
-  const shown = long ? chars.slice(0, SHOWN - 20).join('') : value;
-  const escaped = shown.replace(CONTROL_OR_QUOTE, (c) => ESCAPES[c] ?? escapeCode(c.charCodeAt(0)));
-  return long ? `"${escaped}…" (${chars.length} characters)` : `"${escaped}"`;
+  if (chars.length <= SHOWN) return `"${escape(value)}"`;
+  // Its start and its end: a path's last components are what tell it apart.
+  return `"${escape(chars.slice(0, HEAD).join(''))}…${escape(chars.slice(-TAIL).join(''))}" (${chars.length} characters)`;
+}
+
+function escape(text: string): string {
+  return text.replace(CONTROL_OR_QUOTE, (c) => ESCAPES[c] ?? escapeCode(c.charCodeAt(0)));
 }
 
 function escapeCode(code: number): string {

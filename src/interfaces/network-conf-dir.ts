@@ -13,6 +13,11 @@ export interface NetworkConfDir {
    * broken file is skipped and reported through `warnings`.
    */
   list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }>;
+  /**
+   * Why the file at `path` is not a usable network definition (it is then
+   * skipped by `list`), or undefined when it is absent or fine.
+   */
+  explain?(path: string): Promise<string | undefined>;
   /** Writes a new file (mode 0644, parent dirs created); a conflict error if it exists. */
   create(path: string, content: string): Promise<void>;
   /** Removes a file; a missing file is not an error. */

@@ -1,11 +1,12 @@
 /** The CNI conf dir (NETCONFPATH) as the store of network definitions. */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { conflict } from '../../domain/errors.ts';
+import { conflict, isTsnerdError } from '../../domain/errors.ts';
+import { describeErrno } from '../../domain/errno.ts';
 import { AnyConflist } from '../../domain/network/conflist-schema.ts';
 import { LOCK_FILE } from '../../domain/network/constants.ts';
 import type { ConfFile, NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
-import { loadConfDir } from '../cni/conf-dir.ts';
+import { loadConfDir, loadConfFile } from '../cni/conf-dir.ts';
 import { withFlock } from './flock.ts';
 
 export class ConfDirStore implements NetworkConfDir {
@@ -29,6 +30,17 @@ export class ConfDirStore implements NetworkConfDir {
       if (mtime) files.push({ path: list.file, conflist: parsed.data, modified: mtime });
     }
     return { files, warnings };
+  }
+
+  async explain(path: string): Promise<string | undefined> {
+    let list;
+    try {
+      list = await loadConfFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return isTsnerdError(err) ? err.message : `cannot read CNI config "${path}": ${describeErrno((err as NodeJS.ErrnoException).code)}`;
+    }
+    return AnyConflist.safeParse(list.raw).success ? undefined : `CNI config "${path}" is not a network definition`;
   }
 
   async create(path: string, content: string): Promise<void> {

@@ -3,7 +3,8 @@
  * use to find a network (`run --net`, the OCI hook) or to make sure the
  * default `bridge` exists.
  */
-import { TsnerdError, conflict } from '../../domain/errors.ts';
+import { TsnerdError, conflict, invalid, isTsnerdError } from '../../domain/errors.ts';
+import { quote } from '../../domain/text.ts';
 import type { Cidr } from '../../domain/network/cidr.ts';
 import type { NetworkSpec } from '../../domain/network/create-spec.ts';
 import { supportsIsolatedIngress } from '../../domain/network/firewall-version.ts';
@@ -12,6 +13,9 @@ import { conflistPath } from '../../domain/network/network-name.ts';
 import { DEFAULT_BRIDGE_NAME } from '../../domain/network/constants.ts';
 import { type Network, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
 import type { NetworksDeps } from './deps.ts';
+
+/** Names that can be part of a conflist's file name (no path separators). */
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export class NetworkStore {
   private readonly deps: NetworksDeps;
@@ -30,7 +34,18 @@ export class NetworkStore {
    * `full-or-short`: full or 12-hex ID, for --net). `host`/`none` give pseudo networks.
    */
   async resolve(ref: string, idMatch: IdMatch = 'prefix'): Promise<Network> {
-    return resolveNetwork(await this.list(), ref, idMatch);
+    try {
+      return resolveNetwork(await this.list(), ref, idMatch);
+    } catch (err) {
+      throw (isTsnerdError(err, 'not-found') && (await this.brokenDefinition(ref))) || err;
+    }
+  }
+
+  /** A network nobody can use because its nerdctl-named file is broken: say so, not "not found". */
+  private async brokenDefinition(ref: string): Promise<TsnerdError | undefined> {
+    if (!this.deps.confDir.explain || !NETWORK_NAME.test(ref)) return undefined;
+    const reason = await this.deps.confDir.explain(conflistPath(this.deps.netconfPath, this.deps.namespace, ref));
+    return reason === undefined ? undefined : invalid(`network ${quote(ref)} cannot be used: ${reason}`);
   }
 
   /** Subnets a new bridge network must not overlap: other bridge networks and host interfaces. */

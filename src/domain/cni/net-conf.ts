@@ -68,7 +68,8 @@ function parseJsonObject(text: string, source: string): Record<string, unknown> 
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw invalid(`invalid CNI config${source}: ${(err as Error).message}`, { cause: err });
+    // The parser's own text ("Unexpected token … at position 3") is for --debug.
+    throw invalid(`invalid CNI config${source}: not valid JSON`, { cause: err });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`invalid CNI config${source}: not a JSON object`);

@@ -19,9 +19,9 @@ describe('quote', () => {
     it(`shows ${JSON.stringify(value)} as ${shown}`, () => assert.equal(quote(value), shown));
   }
 
-  it('shortens a long value to its start and length, on one line', () => {
-    const shown = quote(`${'a'.repeat(300)}\n`);
-    assert.equal(shown, `"${'a'.repeat(60)}…" (301 characters)`);
+  it('shortens a long value to its start, its end and its length, on one line', () => {
+    const shown = quote(`${'a'.repeat(300)}/x\n`);
+    assert.equal(shown, `"${'a'.repeat(60)}…${'a'.repeat(37)}/x\\n" (303 characters)`);
   });
 });
 
