@@ -8,6 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { isTsnerdError } from '../../domain/errors.ts';
+import { describeErrno } from '../../domain/errno.ts';
 import { parseConfigFile, type NetworkConfigList } from '../../domain/cni/net-conf.ts';
 import type { LoadedConfigs } from '../../interfaces/cni.ts';
 
@@ -52,7 +53,7 @@ export async function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): P
     const r = loaded[i]!;
     if ('err' in r) {
       const err = r.err;
-      const reason = isTsnerdError(err) ? err.message : `cannot read CNI config "${file}": ${(err as Error).message}`;
+      const reason = isTsnerdError(err) ? err.message : `cannot read CNI config "${file}": ${describeErrno((err as NodeJS.ErrnoException).code)}`;
       warnings.push(`skipping ${reason}`);
       continue;
     }

@@ -117,7 +117,9 @@ export class FileHostsStore implements HostsStore {
     for (const id of ids) {
       if (id.startsWith('.')) continue;
       try {
-        metas.push(JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as HostsMeta);
+        const meta = JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as unknown;
+        // A meta.json that parses but is not a container's entry (null, a list, no ID) would fail later as a TypeError.
+        if (isHostsMeta(meta)) metas.push(meta);
       } catch {
         // stopped container or a half-written dir: not listed
       }
@@ -162,4 +164,16 @@ function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+function isHostsMeta(value: unknown): value is HostsMeta {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const m = value as Record<string, unknown>;
+  const networks = m['Networks'];
+  const extra = m['ExtraHosts'];
+  return (
+    typeof m['ID'] === 'string' &&
+    (networks === null || networks === undefined || (typeof networks === 'object' && !Array.isArray(networks))) &&
+    (extra === undefined || extra === null || (typeof extra === 'object' && !Array.isArray(extra)))
+  );
 }

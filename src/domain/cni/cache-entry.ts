@@ -57,7 +57,7 @@ export function decodeCacheEntry(
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw invalid(`unreadable CNI cache entry: ${(err as Error).message}`, { cause: err });
+    throw invalid('CNI cache entry is not valid JSON', { cause: err });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('CNI cache entry is not a JSON object');
   if ((value as { kind?: unknown }).kind !== CACHE_KIND) return { ...key, result: value as Record<string, unknown> };
