@@ -149,6 +149,16 @@ export class Fabric {
 
   /** A host: its namespace wired to the bridge, its containerd running in it, the test image loaded. */
   async addHost(letter: string, index: number): Promise<Host> {
+    const { netns, ip } = await this.addBareHost(letter, index);
+    const env = await startEnv(`${this.envPrefix}-${letter}`, { netns });
+    await importTestImage(env);
+    const host = { letter, netns, ip, env };
+    this.hosts.set(letter, host);
+    return host;
+  }
+
+  /** Only the namespace on the underlay (address 10.217.255.1<n>, link tovl-<x>-u): for hosts set up by hand. */
+  async addBareHost(letter: string, index: number): Promise<{ netns: string; ip: string; link: string }> {
     const netns = `${NS_PREFIX}${letter}`;
     const outer = `tovl-${letter}`;
     const inner = `tovl-${letter}-u`;
@@ -159,11 +169,7 @@ export class Fabric {
     await must('ip', ['-n', CORE_NS, 'link', 'set', outer, 'master', BRIDGE, 'up']);
     await must('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', inner]);
     await must('ip', ['-n', netns, 'link', 'set', inner, 'up']);
-    const env = await startEnv(`${this.envPrefix}-${letter}`, { netns });
-    await importTestImage(env);
-    const host = { letter, netns, ip, env };
-    this.hosts.set(letter, host);
-    return host;
+    return { netns, ip, link: inner };
   }
 
   host(letter: string): Host {

@@ -208,6 +208,41 @@ describe('overlay network across hosts (e2e)', { timeout: 900_000 }, () => {
     assert.equal((await inspectNet(a, 'ovl-net')).Overlay.AgentPid, agentPid, "A's agent rode the outage out");
   });
 
+  it('interoperates with a host set up the way flanneld sets up its vxlan backend', async () => {
+    // Host E: no tsnerd, no containerd; flannel.1217 and the lease made by hand as flanneld makes them.
+    const a = fabric.host('a');
+    const e = await fabric.addBareHost('e', 5);
+    const mac = '02:42:0a:d9:63:0e';
+    const ipE = (args: string[]) => inNs(e.netns, 'ip', args);
+    const must = async (p: Promise<{ exitCode: number; stderr: string }>) => assert.equal((await p).exitCode, 0, (await p).stderr);
+    await must(
+      ipE(['link', 'add', DEVICE, 'type', 'vxlan', 'id', String(VNI), 'local', e.ip, 'dev', e.link, 'dstport', '48472', 'nolearning']),
+    );
+    await must(ipE(['link', 'set', DEVICE, 'address', mac, 'mtu', '1450', 'up']));
+    await must(ipE(['addr', 'add', '10.217.99.0/32', 'dev', DEVICE]));
+    // A container's address on E (its bridge would hold .1): the kernel here has no dummy links.
+    await must(ipE(['addr', 'add', '10.217.99.1/32', 'dev', 'lo']));
+    const key = `${PREFIX}/subnets/10.217.99.0-24`;
+    const value = { PublicIP: e.ip, PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI, VtepMAC: mac } };
+    assert.equal((await fabric.etcdctl(['put', key, JSON.stringify(value)])).exitCode, 0);
+    // What flanneld programs for a peer from its lease: route via the VTEP address, neighbour, FDB.
+    const lease = (await inspectNet(a, 'ovl-net')).Overlay.Lease!;
+    const vtepA = lease.Subnet.split('/')[0]!;
+    await must(ipE(['neigh', 'replace', vtepA, 'lladdr', lease.VtepMAC, 'dev', DEVICE, 'nud', 'permanent']));
+    await must(inNs(e.netns, 'bridge', ['fdb', 'append', lease.VtepMAC, 'dev', DEVICE, 'dst', lease.PublicIP, 'self', 'permanent']));
+    await must(ipE(['route', 'replace', lease.Subnet, 'via', vtepA, 'dev', DEVICE, 'onlink']));
+
+    await eventually('A reaches the flannel-style host', () => ping(a, 'cli-a', '10.217.99.1'));
+    const peers = (await inspectNet(a, 'ovl-net')).Overlay.Peers!.map((p) => p.Subnet);
+    assert.ok(peers.includes('10.217.99.0/24'), peers.join(' '));
+    assert.equal((await fabric.etcdctl(['del', key])).exitCode, 0);
+    await eventually('A drops the flannel-style host', async () => {
+      const routes = await inNs(a.netns, 'ip', ['-j', 'route', 'show', 'dev', DEVICE]);
+      assert.ok(!routes.stdout.includes('10.217.99.0/24'), routes.stdout);
+    });
+    await sh('ip', ['netns', 'del', e.netns]);
+  });
+
   it('network rm on host C gives its lease back, the others drop their paths to C, nothing is left on C', async () => {
     const c = fabric.host('c');
     const subnet = (await inspectNet(c, 'ovl-net')).Overlay.Lease!.Subnet;
