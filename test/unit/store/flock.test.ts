@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withFlock } from '../../../src/adapters/store/flock.ts';
+import { runProcess } from '../../../src/adapters/host/run-process.ts';
 
 /** Whether another process could take the lock right now (flock -n). */
 function othersCanLock(path: string, mode: '-x' | '-s'): boolean {
@@ -45,5 +46,16 @@ describe('withFlock', () => {
     } finally {
       process.kill(pid);
     }
+  });
+
+  it('stays held by a child given the descriptor, after fn returns, until that child exits (a killed hook\'s plugin)', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'tsnerd-flock-')), 'lock');
+    let child: Promise<unknown> | undefined;
+    await withFlock(path, async (fd) => {
+      child = runProcess('sleep', ['0.6'], { inheritFds: [fd] });
+    });
+    assert.equal(othersCanLock(path, '-x'), false, 'the child holds the lock');
+    await child;
+    assert.equal(othersCanLock(path, '-x'), true);
   });
 });
