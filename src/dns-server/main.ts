@@ -29,6 +29,7 @@ export const UPSTREAM_FILE = 'resolv.conf';
 export const LOCK_FILE = 'dns.lock';
 const READY_FD = 3;
 const POLL_MS = 1_000;
+const READ_THROUGH_MS = 1;
 /** With no container left for this long, the resolver exits (a `run --rm` loop keeps one resolver). */
 const IDLE_EXIT_MS = 5_000;
 
@@ -90,8 +91,20 @@ async function main(): Promise<void> {
   const { dir, port } = parseArgs(process.argv.slice(2));
   const source = new RecordSource(join(dir, RECORDS_FILE));
   const forwarder = new ResolvConfForwarder([join(dir, UPSTREAM_FILE), '/etc/resolv.conf'], (ip) => source.zones.hasGateway(ip));
+  // Read-through: a query more than 1 ms after the last look checks the file's stamp first, so the
+  // first query after `run` sees its records even when inotify's event has not been handled yet.
+  let lastLook = 0;
+  const fresh = (): void => {
+    const now = performance.now();
+    if (now - lastLook < READ_THROUGH_MS) return;
+    lastLook = now;
+    if (source.reload()) void sync();
+  };
   const listeners = new GatewayListeners(
-    (msg, gateway, from, transport) => handleQuery(msg, { zones: source.zones, forwarder, gateway, source: from, transport }),
+    (msg, gateway, from, transport) => {
+      fresh();
+      return handleQuery(msg, { zones: source.zones, forwarder, gateway, source: from, transport });
+    },
     log,
     port,
   );
@@ -122,8 +135,9 @@ async function main(): Promise<void> {
       }
       do {
         again = false;
-        const changed = source.reload();
-        if (changed || listeners.failures().size > 0) await listeners.reconcile(source.zones.gateways());
+        source.reload();
+        // Also after a read-through reload (fresh): cheap when the gateways are unchanged.
+        await listeners.reconcile(source.zones.gateways());
       } while (again);
       idleSince = source.hasEndpoints ? undefined : (idleSince ?? Date.now());
       if (idleSince !== undefined && Date.now() - idleSince >= IDLE_EXIT_MS) await exitIfIdle();

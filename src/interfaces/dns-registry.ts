@@ -10,6 +10,10 @@ export interface DnsRegistry {
   join(join: DnsJoin): Promise<void>;
   /** Drops the container's endpoints; stops the resolver once no endpoint is left. Idempotent. */
   leave(namespace: string, id: string): Promise<void>;
+  /** The containers with records, and their names (for `network gc`). */
+  containers(): Promise<{ namespace: string; id: string; names: string[] }[]>;
+  /** Starts the resolver if records are left and none runs (after a reboot or a kill; `network gc`). */
+  ensureServing(): Promise<void>;
   /** The names (and aliases) the resolver answers for the container, per network; empty without records. */
   names(namespace: string, id: string): Promise<Record<string, string[]>>;
 }

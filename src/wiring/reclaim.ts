@@ -24,6 +24,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     hostCni: new LinuxCniHostState(),
     reserver: attach.reserver,
     hosts: attach.hosts,
+    dns: attach.dns,
     store: new FileDataStoreScan(layout),
     storeRoot: layout.root,
     removeIpMasqChain: attach.removeIpMasqChain,

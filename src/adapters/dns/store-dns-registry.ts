@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { internal } from '../../domain/errors.ts';
-import { applyJoin, applyLeave, emptyRecordSet, parseRecordSet, type DnsJoin, type DnsRecordSet } from '../../domain/dns/records.ts';
+import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, parseRecordSet, type DnsJoin, type DnsRecordSet } from '../../domain/dns/records.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { ensureDnsServer } from './process-dns-server.ts';
@@ -45,6 +45,25 @@ export class StoreDnsRegistry implements DnsRegistry {
     if (!Object.keys((await this.open()).data.endpoints).some((key) => key.startsWith(prefix))) return;
     // The resolver exits by itself once no container is left (src/dns-server/main.ts, under the same lock).
     await this.locked(() => this.update((s) => applyLeave(s, namespace, id)));
+  }
+
+  async containers(): Promise<{ namespace: string; id: string; names: string[] }[]> {
+    if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return [];
+    const byId = new Map<string, { namespace: string; id: string; names: string[] }>();
+    for (const e of Object.values((await this.open()).data.endpoints)) {
+      const key = `${e.namespace}/${e.id}`;
+      const c = byId.get(key) ?? { namespace: e.namespace, id: e.id, names: [] };
+      c.names = [...new Set([...c.names, ...e.names, ...e.aliases])];
+      byId.set(key, c);
+    }
+    return [...byId.values()];
+  }
+
+  async ensureServing(): Promise<void> {
+    if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
+    await this.locked(async () => {
+      if (hasEndpoints((await this.open()).data)) await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
+    });
   }
 
   async names(namespace: string, id: string): Promise<Record<string, string[]>> {

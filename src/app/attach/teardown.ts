@@ -113,7 +113,7 @@ export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise
 /**
  * `rm` of a container whose task went away without a postStop (a reboot, a
  * containerd or shim crash): DEL of each attachment the result cache still
- * holds, without netns; then its port reservation and hosts entry. Works from
+ * holds, without netns; then its port reservation, hosts entry and DNS records. Works from
  * the cache alone: the state dir may be damaged or gone.
  */
 export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer, 'id' | 'namespace' | 'stateDir'>): Promise<void> {
@@ -129,6 +129,7 @@ export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer
   );
   await errors.attempt(() => deps.reserver.stop(c.stateDir));
   await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+  await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
   errors.throwIfAny();
 }
 

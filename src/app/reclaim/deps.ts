@@ -4,6 +4,7 @@ import type { CniHostState } from '../../interfaces/cni-host-state.ts';
 import type { ContainerInventory } from '../../interfaces/container-inventory.ts';
 import type { DataStoreScan } from '../../interfaces/data-store-scan.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
+import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import type { PortReserver } from '../../interfaces/port-reserver.ts';
 
 /** What `network gc` needs; composed in src/wiring/reclaim.ts. */
@@ -15,6 +16,8 @@ export interface ReclaimDeps {
   hostCni: CniHostState;
   reserver: PortReserver;
   hosts: HostsStore;
+  /** The embedded resolver's records (dead containers' records go, the resolver is started if records are left). */
+  dns: DnsRegistry;
   store: DataStoreScan;
   /** The data store's root (`<dataRoot>/<hash>`): reservers under it are ours. */
   storeRoot: string;

@@ -16,7 +16,7 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** cni-attachment, ip, iptables-rules, port-reservation, hosts-entry, hosts-dir, name, state-dir */
+  /** cni-attachment, ip, iptables-rules, port-reservation, hosts-entry, dns-record, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -92,6 +92,16 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
       await act({ kind: 'hosts-entry', item: [...new Set(names)].join(' ') || meta.ID, container: shortId(meta.ID) }, () => deps.hosts.release(ns, meta.ID));
     }
   }
+  const dnsContainers = await deps.dns.containers().catch((err: unknown) => {
+    errors.add(err);
+    return [];
+  });
+  for (const c of dnsContainers) {
+    if ((await owners.verdictOf(c.namespace, c.id)) !== 'dead') continue;
+    await act({ kind: 'dns-record', item: c.names.join(' ') || c.id, container: shortId(c.id) }, () => deps.dns.leave(c.namespace, c.id));
+  }
+  // Records of live containers with no resolver serving them (a reboot, a kill): start it again.
+  if (!options.dryRun) await errors.attempt(() => deps.dns.ensureServing());
   const gone = (ns: string, id: string) => owners.container(ns, id) === undefined;
   for (const d of hostsDirs) {
     if (!gone(d.namespace, d.id) || fresh(d.modifiedAt)) continue;
