@@ -81,9 +81,17 @@ function recordSet(): DnsRecordSet {
   let set = emptyRecordSet();
   const record = { gateways: [GATEWAY], internal: false };
   for (let i = 0; i < RECORDS; i++) {
-    set = applyJoin(set, { namespace: 'bench', id: `id${i}`, endpoints: [{ network: NETWORK, record, names: [`c${i}`], aliases: [], ips: [ipOf(i)] }] });
+    set = applyJoin(set, {
+      namespace: 'bench',
+      id: `id${i}`,
+      endpoints: [{ network: NETWORK, record, names: [`c${i}`], aliases: [], ips: [ipOf(i)] }],
+    });
   }
-  return applyJoin(set, { namespace: 'bench', id: 'client', endpoints: [{ network: NETWORK, record, names: ['client'], aliases: [], ips: [CLIENT] }] });
+  return applyJoin(set, {
+    namespace: 'bench',
+    id: 'client',
+    endpoints: [{ network: NETWORK, record, names: ['client'], aliases: [], ips: [CLIENT] }],
+  });
 }
 
 /** aardvark-dns 1.x: a file per network, first line the listen IPs, then `id ipv4s ipv6s names`. */
@@ -132,7 +140,10 @@ async function rssKiB(pid: number): Promise<number> {
 function ask(server: string, name: string, timeoutMs = 200): Promise<string[]> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    const timer = setTimeout(() => { s.close(); resolve([]); }, timeoutMs);
+    const timer = setTimeout(() => {
+      s.close();
+      resolve([]);
+    }, timeoutMs);
     s.on('message', (m) => {
       clearTimeout(timer);
       s.close();
@@ -163,7 +174,13 @@ function combine(runs: readonly Measured[]): Measured & { qpsAll: number[]; p99A
     return v[Math.floor(v.length / 2)]!;
   };
   return {
-    perf: { qps: med((m) => m.perf.qps), avgMs: med((m) => m.perf.avgMs), p50Ms: med((m) => m.perf.p50Ms), p99Ms: med((m) => m.perf.p99Ms), lost: med((m) => m.perf.lost) },
+    perf: {
+      qps: med((m) => m.perf.qps),
+      avgMs: med((m) => m.perf.avgMs),
+      p50Ms: med((m) => m.perf.p50Ms),
+      p99Ms: med((m) => m.perf.p99Ms),
+      lost: med((m) => m.perf.lost),
+    },
     rssIdle: Math.max(...runs.map((m) => m.rssIdle)),
     rssLoaded: Math.max(...runs.map((m) => m.rssLoaded)),
     qpsAll: runs.map((m) => Math.round(m.perf.qps)),
@@ -178,7 +195,10 @@ async function benchTsnerd(dir: string, queries: string): Promise<Measured> {
   await writeFile(join(dnsDir, 'resolv.conf'), ''); // nothing forwarded
   // As the hook starts it (src/adapters/dns/process-dns-server.ts); DNS_BENCH_NODE_FLAGS to try V8 flags.
   const flags = process.env['DNS_BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...flags, SERVER, dnsDir], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, ...DNS_SERVER_ENV } });
+  const child = spawn(process.execPath, [...flags, SERVER, dnsDir], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, ...DNS_SERVER_ENV },
+  });
   try {
     await waitFor(async () => (await ask(GATEWAY, 'c499')).length > 0, 10_000);
     const rssIdle = await rssKiB(child.pid!);
@@ -205,7 +225,11 @@ async function benchAardvark(dir: string, queries: string): Promise<Measured> {
   } finally {
     const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
     if (pid > 1) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     await sleep(200);
   }
@@ -286,7 +310,8 @@ async function main(): Promise<void> {
     process.stderr.write('first answer after run…\n');
     const first = await benchFirstAnswer();
     const aaVersion = (await timeCmd(AARDVARK, ['--version'])).stdout.trim();
-    const perfVersion = /Version\s+(\S+)/.exec((await timeCmd('dnsperf', ['-h'])).stderr + (await timeCmd('dnsperf', ['-h'])).stdout)?.[1] ?? '?';
+    const perfVersion =
+      /Version\s+(\S+)/.exec((await timeCmd('dnsperf', ['-h'])).stderr + (await timeCmd('dnsperf', ['-h'])).stdout)?.[1] ?? '?';
     const commit = (await timeCmd('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
     const warmSorted = [...first.warmMs].sort((a, b) => a - b);
     const verdict = (okay: boolean) => (okay ? 'met' : 'missed');
@@ -326,7 +351,10 @@ async function writeSection(section: string): Promise<void> {
   const text = await readFile(path, 'utf8').catch(() => '');
   const begin = text.indexOf(MARK_BEGIN);
   const end = text.indexOf(MARK_END);
-  const next = begin >= 0 && end > begin ? `${text.slice(0, begin)}${section}${text.slice(end + MARK_END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  const next =
+    begin >= 0 && end > begin
+      ? `${text.slice(0, begin)}${section}${text.slice(end + MARK_END.length)}`
+      : `${text.trimEnd()}\n\n${section}\n`;
   await writeFile(path, next);
 }
 

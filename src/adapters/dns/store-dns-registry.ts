@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { internal } from '../../domain/errors.ts';
-import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, parseRecordSet, type DnsJoin, type DnsRecordSet } from '../../domain/dns/records.ts';
+import {
+  applyJoin,
+  applyLeave,
+  emptyRecordSet,
+  hasEndpoints,
+  parseRecordSet,
+  type DnsJoin,
+  type DnsRecordSet,
+} from '../../domain/dns/records.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { ensureDnsServer } from './process-dns-server.ts';

@@ -2,11 +2,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildResolvConf, parseResolvConf, renderResolvConf } from '../../../src/domain/dns/resolv-conf.ts';
 
-const host = parseResolvConf('# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver fd00::1\nsearch corp.example\noptions edns0 trust-ad\n');
+const host = parseResolvConf(
+  '# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver fd00::1\nsearch corp.example\noptions edns0 trust-ad\n',
+);
 
 describe('resolv.conf', () => {
   it('parses the host file', () => {
-    assert.deepEqual(host, { nameservers: ['127.0.0.53', '10.0.0.2', 'fd00::1'], search: ['corp.example'], options: ['edns0', 'trust-ad'] });
+    assert.deepEqual(host, {
+      nameservers: ['127.0.0.53', '10.0.0.2', 'fd00::1'],
+      search: ['corp.example'],
+      options: ['edns0', 'trust-ad'],
+    });
   });
 
   it('drops localhost and IPv6 resolvers on CNI networks', () => {
