@@ -5,7 +5,7 @@
  * the bench created is removed at the end, also on failure or Ctrl-C.
  */
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { BenchEnv, machineFacts, REPO_ROOT } from './env.ts';
 import { benchConfig, type BenchConfig } from './config.ts';
 import { Results, evaluate, markdownTable, sampleTable, textTable } from './results.ts';
@@ -76,7 +76,10 @@ async function writeResults(facts: Record<string, string>): Promise<void> {
     '- hook: `node dist/cli.js internal oci-hook createRuntime|postStop <settings>` exactly as runc runs it, with a synthetic OCI state for a `sleep` in a fresh netns, one network and one published port; peak RSS from GNU time.',
     '',
   ].join('\n');
-  await writeFile(join(REPO_ROOT, 'bench/RESULTS.md'), text);
+  // bench/dns.ts keeps its own section between markers: carried over as it is.
+  const previous = await readFile(join(REPO_ROOT, 'bench/RESULTS.md'), 'utf8').catch(() => '');
+  const dns = /<!-- dns-bench:begin -->[\s\S]*<!-- dns-bench:end -->/.exec(previous)?.[0];
+  await writeFile(join(REPO_ROOT, 'bench/RESULTS.md'), dns ? `${text}\n${dns}\n` : text);
   process.stderr.write(`wrote bench/RESULTS.md\n`);
 }
 
