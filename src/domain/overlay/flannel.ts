@@ -6,6 +6,7 @@
  * `Network`).
  */
 import { invalid } from '../errors.ts';
+import { quote } from '../text.ts';
 import * as z from '../zod.ts';
 
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
@@ -122,7 +123,7 @@ export function parseFlannelConfig(text: string, key: string): OverlayConfig {
   const parsed = FlannelConfigSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `"${issue.path.join('.')}": ` : '';
+    const where = issue?.path.length ? `${quote(issue.path.join('.'))}: ` : '';
     throw invalid(`${key} in etcd is not a flannel network config: ${where}${issue?.message ?? 'invalid'}`);
   }
   return overlayConfigOf(parsed.data, key);
@@ -131,9 +132,9 @@ export function parseFlannelConfig(text: string, key: string): OverlayConfig {
 export function overlayConfigOf(c: FlannelConfig, key: string): OverlayConfig {
   const bad = (what: string) => invalid(`${key} in etcd is not a usable flannel network config: ${what}`);
   const network = parseIpv4Net(c.Network);
-  if (!network) throw bad(`Network "${c.Network}" is not an IPv4 CIDR`);
+  if (!network) throw bad(`Network ${quote(c.Network)} is not an IPv4 CIDR`);
   const type = c.Backend?.Type ?? 'udp';
-  if (type !== 'vxlan') throw bad(`backend "${type}" is not supported, only "vxlan"`);
+  if (type !== 'vxlan') throw bad(`backend ${quote(type)} is not supported, only "vxlan"`);
   const subnetLen = c.SubnetLen ?? defaultSubnetLen(network.prefix);
   if (subnetLen <= network.prefix || subnetLen > 30) {
     throw bad(`SubnetLen ${subnetLen} must be longer than the Network's /${network.prefix} and at most 30`);
@@ -144,7 +145,7 @@ export function overlayConfigOf(c: FlannelConfig, key: string): OverlayConfig {
     if (text === undefined) return dflt;
     const ip = parseIpv4(text);
     if (ip === undefined || ip < network.base || ip >= netEnd || ip % size !== 0) {
-      throw bad(`${name} "${text}" is not a /${subnetLen} inside ${formatNet(network)}`);
+      throw bad(`${name} ${quote(text)} is not a /${subnetLen} inside ${formatNet(network)}`);
     }
     return ip;
   };

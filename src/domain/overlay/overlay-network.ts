@@ -4,6 +4,8 @@
  * conflist itself (a bridge on the host's leased subnet). Pure.
  */
 import { invalid, usage } from '../errors.ts';
+import { isReservedLabelKey } from '../container-flags.ts';
+import { assertNoControlCharacters, quote } from '../text.ts';
 import type { BridgeTemplate, ManagedConflist } from '../network/conflist-schema.ts';
 import { bridgeNameFor, networkId, validateNetworkName } from '../network/network-name.ts';
 import type { Network } from '../network/network.ts';
@@ -47,14 +49,15 @@ export function parseEtcdEndpoints(text: string | undefined): string[] {
   if (text === undefined || text.trim() === '') throw usage('--driver overlay needs --etcd-endpoints URL[,URL]');
   return text.split(',').map((raw) => {
     const url = raw.trim();
+    assertNoControlCharacters('etcd endpoint', url);
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
-      throw invalid(`invalid etcd endpoint "${url}": not a URL (e.g. http://10.0.0.1:2379)`);
+      throw invalid(`invalid etcd endpoint ${quote(url)}: not a URL (e.g. http://10.0.0.1:2379)`);
     }
     if (!['http:', 'https:'].includes(parsed.protocol) || parsed.hostname === '' || parsed.pathname.replace(/\/$/, '') !== '') {
-      throw invalid(`invalid etcd endpoint "${url}": must be http(s)://host:port`);
+      throw invalid(`invalid etcd endpoint ${quote(url)}: must be http(s)://host:port`);
     }
     return url.replace(/\/$/, '');
   });
@@ -75,8 +78,8 @@ export function parseOverlayInput(input: CreateOverlayInput): OverlaySpec {
   let network: Ipv4Net | undefined;
   if (subnets[0] !== undefined) {
     const parsed = parseIpv4Net(subnets[0]);
-    if (!parsed) throw invalid(`invalid subnet "${subnets[0]}": not an IPv4 CIDR`);
-    if (!parsed.canonical) throw invalid(`unexpected subnet "${subnets[0]}", maybe you meant "${formatNet(parsed)}"?`);
+    if (!parsed) throw invalid(`invalid subnet ${quote(subnets[0])}: not an IPv4 CIDR`);
+    if (!parsed.canonical) throw invalid(`unexpected subnet ${quote(subnets[0])}, maybe you meant "${formatNet(parsed)}"?`);
     network = { base: parsed.base, prefix: parsed.prefix };
   }
   const subnetLen = rangeInt('--subnet-len', input.subnetLen, 1, 30);
@@ -105,35 +108,24 @@ function parseOptions(entries: readonly string[]): { prefix: string; publicIp: s
     switch (key) {
       case 'etcd-prefix':
         if (!/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(value))
-          throw invalid(`invalid etcd-prefix "${value}": must start with "/" and not end with "/"`);
+          throw invalid(`invalid etcd-prefix ${quote(value)}: must start with "/" and not end with "/"`);
         prefix = value;
         break;
       case 'public-ip':
-        if (parseIpv4(value) === undefined) throw invalid(`invalid public-ip "${value}": not an IPv4 address`);
+        if (parseIpv4(value) === undefined) throw invalid(`invalid public-ip ${quote(value)}: not an IPv4 address`);
         publicIp = value;
         break;
       case 'mtu':
       case 'com.docker.network.driver.mtu':
         if (!/^\d+$/.test(value) || Number(value) < 576 || Number(value) > 65_535)
-          throw invalid(`invalid mtu "${value}": must be from 576 to 65535`);
+          throw invalid(`invalid mtu ${quote(value)}: must be from 576 to 65535`);
         mtu = Number(value);
         break;
       default:
-        throw invalid(`unsupported "overlay" network option "${key}"`);
+        throw invalid(`unsupported "overlay" network option ${quote(key)}`);
     }
   }
   return { prefix, publicIp, mtu };
-}
-
-function parseLabels(entries: readonly string[]): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const entry of entries) {
-    const i = entry.indexOf('=');
-    const key = i < 0 ? entry : entry.slice(0, i);
-    if (key === '') throw invalid(`invalid label "${entry}": empty key`);
-    labels[key] = i < 0 ? '' : entry.slice(i + 1);
-  }
-  return labels;
 }
 
 /** The overlay a network belongs to, from its conflist; undefined for any other network. */
@@ -179,4 +171,18 @@ export function buildOverlayConflist(
     plugins: [bridge, portmap, firewall, tuning],
     [OVERLAY_CONFLIST_KEY]: spec.ref,
   };
+}
+
+/** As for bridge networks: no empty key, no control characters, no nerdctl/ or tsnerd/ keys. */
+function parseLabels(entries: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries) {
+    const i = entry.indexOf('=');
+    const key = i < 0 ? entry : entry.slice(0, i);
+    if (key === '') throw invalid(`invalid label ${quote(entry)}: empty key`);
+    assertNoControlCharacters('label', entry);
+    if (isReservedLabelKey(key)) throw invalid(`label ${quote(key)} is reserved: keys under nerdctl/ and tsnerd/ are set by the tools`);
+    labels[key] = i < 0 ? '' : entry.slice(i + 1);
+  }
+  return labels;
 }

@@ -122,6 +122,11 @@ describe('overlay create input', () => {
     assert.throws(() => parseOverlayInput({ ...base, vni: 0 }), /invalid --vni 0/);
     assert.throws(() => parseOverlayInput({ ...base, options: ['etcd-prefix=x/'] }), /invalid etcd-prefix/);
     assert.throws(() => parseOverlayInput({ ...base, options: ['parent=eth0'] }), /unsupported "overlay" network option "parent"/);
+    assert.throws(
+      () => parseOverlayInput({ ...base, etcdEndpoints: 'http://e\u0001:2379' }),
+      /invalid etcd endpoint "http:\/\/e\\x01:2379": contains a control character/,
+    );
+    assert.throws(() => parseOverlayInput({ ...base, labels: ['tsnerd/x=1'] }), /label "tsnerd\/x" is reserved/);
   });
   it("builds a bridge conflist on the leased subnet without the plugin's masquerading", () => {
     const template = {
