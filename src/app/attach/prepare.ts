@@ -7,7 +7,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
-import { invalid, usage } from '../../domain/errors.ts';
+import { conflict, invalid, usage } from '../../domain/errors.ts';
 import { pluginSubnets } from '../../domain/network/network.ts';
 import { quote } from '../../domain/text.ts';
 import { encodeContainerLabels } from '../../domain/labels.ts';
@@ -100,6 +100,7 @@ export async function prepareNetworking(
       const target = { name: first.name, subnets: pluginSubnets(first.list.plugins.map((p) => p.raw)) };
       if (flags.ip) checkRequestedAddress('--ip', flags.ip, target);
       if (flags.ip6) checkRequestedAddress('--ip6', flags.ip6, target);
+      await assertAddressesFree(deps.hosts, namespace, [mode.networks[0]!, first.name], flags);
     }
   }
   await assertHostIpsLocal(deps.hostFacts, requests);
@@ -189,6 +190,24 @@ export async function prepareNetworking(
     portMappings,
     exposedPorts: exposedPortsConfig(exposed),
   };
+}
+
+/**
+ * `--ip`/`--ip6` already held by a running container of the namespace on that
+ * network (its hosts entry lists the addresses the hook got): host-local
+ * would refuse it in the hook, after the container exists.
+ */
+async function assertAddressesFree(hosts: HostsStore, namespace: string, refs: readonly string[], flags: NetworkFlags): Promise<void> {
+  const wanted = [['--ip', flags.ip], ['--ip6', flags.ip6]].filter((e): e is [string, string] => Boolean(e[1]));
+  for (const meta of await hosts.list(namespace)) {
+    for (const [ref, result] of Object.entries(meta.Networks ?? {})) {
+      if (!refs.includes(ref)) continue;
+      for (const { address } of result.ips ?? []) {
+        const held = wanted.find(([, ip]) => address.split('/')[0] === ip);
+        if (held) throw conflict(`${held[0]} ${quote(held[1])} is already in use by container ${quote(meta.Name || meta.ID.slice(0, 12))} on network ${quote(refs[1]!)}`);
+      }
+    }
+  }
 }
 
 /** A published host IP must be one of the host's: the port reserver cannot bind it otherwise. */

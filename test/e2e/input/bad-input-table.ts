@@ -42,6 +42,9 @@ export interface TableContext {
 /** Control characters a value can carry in argv (NUL cannot), C1 and a Unicode line separator included. */
 const CONTROLS = ['\n', '\r', '\t', '\x01', '\x1b', '\x7f', '\u0085', '\u2028'];
 
+/** The address of a container that runs during the whole table (see bad-input.test.ts). */
+export const HELD_IP = '10.213.10.150';
+
 const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 
 /** The value escaped as messages show it (`\n`, `\x01`, `\u2028`), without the quotes. */
@@ -121,6 +124,7 @@ function runValues(ctx: TableContext): BadInput[] {
     [['--net', net, '--ip', '10.213.11.5'], '"10.213.11.5" is outside the subnets'],
     [['--net', net, '--ip', '10.213.10.5'], '"10.213.10.5" is outside the ip-range'],
     [['--net', net, '--ip6', 'fd00:213::5'], '"fd00:213::5" needs an IPv6 subnet'],
+    [['--net', net, '--ip', HELD_IP], `"${HELD_IP}" is already in use by container "inp-bi-holder"`],
     [['--net', net, '--ip', 'fd00::1'], '--ip "fd00::1"'],
     [['--net', net, '--ip', '999.1.1.1'], '--ip "999.1.1.1"'],
     [['--net', net, '--ip', '10.213.10'], '--ip "10.213.10"'],
