@@ -108,7 +108,7 @@ describe('bad input at scale', { timeout: 1_200_000 }, () => {
     assert.ok(rows.length >= 500, `${rows.length} rows`);
   });
 
-  it('each row: exit 1 or 2, one line naming the value, nothing raw, the host unchanged', async () => {
+  it('each row: exit 1 or 2, one line naming the value, nothing raw, the host unchanged', { timeout: 1_100_000 }, async () => {
     const before = await snapshotHostState(env, SCOPE);
     const started = Date.now();
     const outcomes: Outcome[] = [];
