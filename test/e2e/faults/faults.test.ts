@@ -167,7 +167,7 @@ async function hookStarted(): Promise<void> {
   }
 }
 
-describe('faults leave nothing behind', { timeout: 300_000 }, () => {
+describe('faults leave nothing behind', { timeout: 900_000 }, () => {
   before(async () => {
     const t0 = Date.now();
     env = await startEnv('flt-faults');
