@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 
 import { execa } from 'execa';
 import * as dnsPacket from 'dns-packet';
+import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 import { StoreDnsRegistry } from '../../../src/adapters/dns/store-dns-registry.ts';
@@ -30,15 +31,8 @@ let env: TestEnv;
 let dnsDir: string;
 let upstream: ChildProcess | undefined;
 
-const ok = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
-const ipOf = async (name: string, net: string) => {
-  const [info] = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[];
-  return info!.NetworkSettings.Networks[net]!.IPAddress;
-};
+const ok = (args: string[]) => h.ok(env, args);
+const ipOf = (name: string, net: string) => h.ipOf(env, name, net);
 /** The addresses busybox nslookup prints for `name` (empty when it finds none). */
 const lookup = async (container: string, name: string, server: string, type = 'a') => {
   const r = await tsnerd(env, ['exec', container, 'nslookup', `-type=${type}`, name, server], { timeoutMs: 60_000 });
