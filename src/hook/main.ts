@@ -13,7 +13,7 @@ import { StateFiles, StoreLayout } from '../domain/store-layout.ts';
 import { oneLine, quote } from '../domain/text.ts';
 import { createNetworkingDeps } from '../wiring/attach.ts';
 import { setupContainerNetworks } from '../app/attach/setup.ts';
-import { teardownContainerNetworks } from '../app/attach/teardown.ts';
+import { releaseExited, teardownContainerNetworks } from '../app/attach/teardown.ts';
 
 export async function runHookMain(args: string[]): Promise<number> {
   let log: HookLog | undefined;
@@ -68,6 +68,10 @@ async function runEvent(event: string, c: HookContainer, deps: ReturnType<typeof
       return;
     case 'postStop':
       await teardownContainerNetworks(deps, c);
+      return;
+    case 'exited':
+      // Not an OCI event: the port holder runs it when a container's init exits on its own.
+      await releaseExited(deps, c);
       return;
     default:
       throw usage(`unknown event ${quote(event)}`);

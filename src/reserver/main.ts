@@ -1,26 +1,64 @@
 /**
- * The port-reserver process (nerdctl v2.1.6 "port reservation"): binds every
- * published host port of one container so `ss -lnt` shows it and nothing else
- * can take it, then idles until killed. Lean on purpose (node built-ins only):
- * one runs per container with published ports.
+ * The port holder: one process per data root that binds the published host
+ * ports of every running container (nerdctl v2.1.6 "port reservation", so
+ * `ss -lnt` shows them and nothing else can take them), and watches those
+ * containers' init processes so that one that exits on its own gives its
+ * ports and addresses back at once (Docker's behaviour; nerdctl #1259).
  *
- * argv: <pid file> <bindings JSON: [{protocol, hostIP, hostPort}]>
- * fd 3: readiness pipe; one JSON line, {"ok":true} after every bind succeeded,
- * else {"ok":false,...} and exit 1. The pid file is written before "ok".
- * Started and stopped by src/adapters/host/process-port-reserver.ts.
+ * Started on demand by the first client that finds no holder
+ * (src/adapters/host/process-port-reserver.ts) and gone once nothing is left
+ * to hold. Its registry (`reservations.json`, lowdb) is written before every
+ * reply, so after a kill -9 the next client starts a new holder that binds
+ * exactly the registered ports again, and runs the exit command of every
+ * container that died meanwhile. One holder per data root: it keeps an
+ * exclusive flock(2) on `holder.lock` for its whole life (taken through
+ * flock(1), which Node lacks), which the kernel drops when it dies.
+ *
+ * argv: <holder dir>. fd 3: readiness pipe, one JSON line: {"ok":true} once
+ * listening, {"ok":false,"code":"BUSY"} if another holder has the lock.
+ * Lean on purpose (node built-ins and lowdb): it lives as long as containers run.
  */
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { closeSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer, isIPv6, type Server } from 'node:net';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
+import { HolderFiles, type Registry, type Reply, type Request, type Reservation } from './protocol.ts';
 
 const READY_FD = 3;
-
-type Binding = HostBinding;
+const POLL_MS = envMs('TSNERD_PORTHOLDER_POLL_MS', 200);
+/** After a watched pid is gone: time for a postStop already on its way (run --rm) to release it first. */
+const GRACE_MS = envMs('TSNERD_PORTHOLDER_GRACE_MS', 500);
+/** With nothing left to hold, wait this long for the next container before exiting. */
+const LINGER_MS = envMs('TSNERD_PORTHOLDER_LINGER_MS', 2000);
 
 type Held = Server | UdpSocket;
 
-function bindTcp(b: Binding): Promise<Held> {
+interface Entry {
+  reservation: Reservation;
+  held: Map<string, Held>;
+  unbound: HostBinding[];
+  /** Set once its pid was seen gone; the exit command runs once. */
+  exiting?: boolean;
+}
+
+function envMs(name: string, fallback: number): number {
+  const n = Number(process.env[name]);
+  return Number.isFinite(n) && n >= 0 && process.env[name] !== '' ? n : fallback;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function bindingKey(b: HostBinding): string {
+  return `${b.protocol}/${b.hostIP}/${b.hostPort}`;
+}
+
+function bindTcp(b: HostBinding): Promise<Held> {
   return new Promise((resolve, reject) => {
     // Nothing should ever be accepted here (portmap DNATs the port); refuse politely if it is.
     const server = createServer((socket) => socket.destroy());
@@ -29,7 +67,7 @@ function bindTcp(b: Binding): Promise<Held> {
   });
 }
 
-function bindUdp(b: Binding): Promise<Held> {
+function bindUdp(b: HostBinding): Promise<Held> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({ type: isIPv6(b.hostIP) ? 'udp6' : 'udp4', reuseAddr: false });
     socket.once('error', reject);
@@ -37,37 +75,310 @@ function bindUdp(b: Binding): Promise<Held> {
   });
 }
 
-function report(message: Record<string, unknown>): void {
+/** undefined for a protocol Node cannot open (SCTP: guarded by the CLI's conflict check only). */
+async function bind(b: HostBinding): Promise<Held | undefined> {
+  if (b.protocol === 'tcp') return bindTcp(b);
+  if (b.protocol === 'udp') return bindUdp(b);
+  return undefined;
+}
+
+function close(h: Held): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      if ('listen' in h) h.close(() => resolve());
+      else h.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** Field 22 of /proc/<pid>/stat, or undefined when the pid is gone or a zombie. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+class Holder {
+  private readonly dir: string;
+  private readonly db: Low<Registry>;
+  private readonly entries = new Map<string, Entry>();
+  private server: Server | undefined;
+  private connections = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly poller: NodeJS.Timeout;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.db = new Low<Registry>(new JSONFile(join(dir, HolderFiles.registry)), { reservations: {} });
+    this.poller = setInterval(() => this.poll(), POLL_MS);
+    this.poller.unref();
+  }
+
+  /** Binds what the registry holds; entries of removed containers are dropped, dead ones torn down. */
+  async restore(): Promise<void> {
+    await this.db.read();
+    const stored = this.db.data.reservations ?? {};
+    for (const [key, reservation] of Object.entries(stored)) {
+      if (!existsSync(key)) {
+        log(`dropping ${key}: its state dir is gone`);
+        continue;
+      }
+      const entry: Entry = { reservation, held: new Map(), unbound: [] };
+      this.entries.set(key, entry);
+      for (const b of reservation.bindings) {
+        try {
+          const h = await bind(b);
+          if (h) entry.held.set(bindingKey(b), h);
+        } catch (err) {
+          entry.unbound.push(b);
+          log(`cannot bind ${bindingKey(b)} of ${key} again: ${(err as Error).message}`);
+        }
+      }
+      const pid = reservation.pid;
+      if (pid !== undefined && (!alive(pid) || (reservation.startTime !== undefined && startTimeOf(pid) !== reservation.startTime))) {
+        this.exited(key, entry, 0);
+      }
+    }
+    await this.persist();
+    log(`holding ${this.entries.size} reservation(s)`);
+  }
+
+  listen(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.serve(socket));
+      server.once('error', reject);
+      server.listen(path, () => {
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private serve(socket: Socket): void {
+    this.connections++;
+    this.cancelIdle();
+    let text = '';
+    let answered = false;
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.connections--;
+      this.maybeIdle();
+    });
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl < 0 || answered) return;
+      answered = true;
+      let request: Request;
+      try {
+        request = JSON.parse(text.slice(0, nl)) as Request;
+      } catch {
+        socket.end(`${JSON.stringify({ ok: false, code: 'EINVAL', message: 'request is not JSON' })}\n`);
+        return;
+      }
+      // One request at a time: binds, releases and registry writes never interleave.
+      const reply = this.queue.then(() => this.handle(request));
+      this.queue = reply.catch(() => undefined);
+      reply.then(
+        (r) => socket.end(`${JSON.stringify(r)}\n`),
+        (err: unknown) => socket.end(`${JSON.stringify({ ok: false, code: 'EINTERNAL', message: String(err) })}\n`),
+      );
+    });
+  }
+
+  private async handle(request: Request): Promise<Reply> {
+    switch (request.op) {
+      case 'reserve':
+        return this.reserve(request.key, request.reservation);
+      case 'release':
+        return { ok: true, released: await this.release(request.key, request.pid) };
+      case 'list':
+        return { ok: true, pid: process.pid, reservations: Object.fromEntries([...this.entries].map(([k, e]) => [k, { ...e.reservation, unbound: e.unbound, exiting: e.exiting ?? false }])) };
+      default:
+        return { ok: false, code: 'EINVAL', message: `unknown op ${(request as { op: string }).op}` };
+    }
+  }
+
+  /** Replaces key's reservation; ports it already holds stay bound. On a failed bind nothing of key stays held. */
+  private async reserve(key: string, reservation: Reservation): Promise<Reply> {
+    const old = this.entries.get(key);
+    const wanted = new Map(reservation.bindings.map((b) => [bindingKey(b), b]));
+    const held = new Map<string, Held>();
+    if (old) {
+      for (const [k, h] of old.held) {
+        if (wanted.has(k)) held.set(k, h);
+        else await close(h);
+      }
+    }
+    for (const [k, b] of wanted) {
+      if (held.has(k)) continue;
+      try {
+        const h = await bind(b);
+        if (h) held.set(k, h);
+        else log(`${b.protocol} ${b.hostIP}:${b.hostPort} of ${key} not reserved (no ${b.protocol} sockets in node)`);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        for (const h of held.values()) await close(h);
+        this.entries.delete(key);
+        await this.persist();
+        this.maybeIdle();
+        return { ok: false, code: e.code ?? 'UNKNOWN', message: e.message, binding: b };
+      }
+    }
+    const startTime = reservation.pid === undefined ? undefined : startTimeOf(reservation.pid);
+    this.entries.set(key, { reservation: { ...reservation, ...(startTime === undefined ? {} : { startTime }) }, held, unbound: [] });
+    await this.persist();
+    return { ok: true };
+  }
+
+  /** With pid, only while key is still the reservation of that pid (a restarted container has a new one). */
+  private async release(key: string, pid: number | undefined): Promise<boolean> {
+    const entry = this.entries.get(key);
+    if (!entry || (pid !== undefined && entry.reservation.pid !== pid)) return false;
+    this.entries.delete(key);
+    for (const h of entry.held.values()) await close(h);
+    await this.persist();
+    this.maybeIdle();
+    return true;
+  }
+
+  private async persist(): Promise<void> {
+    this.db.data = { reservations: Object.fromEntries([...this.entries].map(([k, e]) => [k, e.reservation])) };
+    await this.db.write();
+  }
+
+  private poll(): void {
+    if (!existsSync(this.dir)) {
+      log('the holder directory is gone (data root removed): exiting');
+      process.exit(0);
+    }
+    for (const [key, entry] of this.entries) {
+      // Removed behind our back (state dir deleted): nothing is left to run or to hold for.
+      if (!existsSync(key)) {
+        log(`dropping ${key}: its state dir is gone`);
+        void this.queue.then(() => this.release(key, entry.reservation.pid));
+        continue;
+      }
+      const pid = entry.reservation.pid;
+      if (entry.exiting || pid === undefined || alive(pid)) continue;
+      this.exited(key, entry, GRACE_MS);
+    }
+  }
+
+  /** A watched container's init is gone: unless a postStop releases it within the grace time, run its exit command. */
+  private exited(key: string, entry: Entry, graceMs: number): void {
+    entry.exiting = true;
+    const pid = entry.reservation.pid;
+    log(`pid ${pid} of ${key} exited`);
+    setTimeout(() => {
+      if (this.entries.get(key) !== entry) return; // released meanwhile (postStop, stop, rm) or restarted
+      const cmd = entry.reservation.onExit;
+      if (!cmd) {
+        void this.queue.then(() => this.release(key, pid));
+        return;
+      }
+      log(`running the exit command of ${key}`);
+      const logFd = openSync(join(this.dir, HolderFiles.log), 'a');
+      try {
+        const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { cwd: '/', env: cmd.env, stdio: ['pipe', logFd, logFd], detached: true });
+        child.on('error', (err) => log(`exit command of ${key} failed to start: ${err.message}`));
+        child.on('close', (code) => {
+          if (code !== 0) log(`exit command of ${key} exited with ${code}`);
+        });
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(cmd.stdin);
+      } finally {
+        closeSync(logFd);
+      }
+    }, graceMs);
+  }
+
+  idleCheck(): void {
+    this.maybeIdle();
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** Nothing held and nobody talking: exit after the linger time. */
+  private maybeIdle(): void {
+    if (this.entries.size > 0 || this.connections > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.entries.size > 0 || this.connections > 0) return;
+      log('nothing left to hold: exiting');
+      this.server?.close();
+      rmSync(join(this.dir, HolderFiles.socket), { force: true });
+      rmSync(join(this.dir, HolderFiles.pid), { force: true });
+      process.exit(0);
+    }, LINGER_MS);
+  }
+}
+
+/** Takes the holder lock for this process's life, or reports that another holder has it. */
+function lock(dir: string): Promise<boolean> {
+  const fd = openSync(join(dir, HolderFiles.lock), 'a', 0o600);
+  return new Promise((resolve, reject) => {
+    const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'inherit', fd] });
+    child.on('error', reject);
+    // The lock stays with fd, which this process keeps open until it dies.
+    child.on('close', (code) => (code === 0 ? resolve(true) : code === 1 ? resolve(false) : reject(new Error(`flock exited with ${code}`))));
+  });
+}
+
+function report(message: Reply): void {
   try {
     writeSync(READY_FD, `${JSON.stringify(message)}\n`);
     closeSync(READY_FD);
   } catch {
-    // The starter went away; the reservation still holds.
+    // The starter went away; the holder serves anyway.
   }
 }
 
 async function main(): Promise<void> {
-  const [pidFile, bindingsJson] = process.argv.slice(2);
-  if (!pidFile || !bindingsJson) {
-    report({ ok: false, message: 'usage: port-reserver <pid file> <bindings JSON>' });
+  const dir = process.argv[2];
+  if (!dir) {
+    report({ ok: false, code: 'EINVAL', message: 'usage: port-holder <holder dir>' });
     process.exit(2);
   }
-  const held: Held[] = [];
-  for (const b of JSON.parse(bindingsJson) as Binding[]) {
-    try {
-      if (b.protocol === 'tcp') held.push(await bindTcp(b));
-      else if (b.protocol === 'udp') held.push(await bindUdp(b));
-      // Node cannot open SCTP sockets: those ports are guarded by the conflict check only.
-      else process.stderr.write(`port-reserver: ${b.protocol} ${b.hostIP}:${b.hostPort} not reserved\n`);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      report({ ok: false, code: e.code ?? 'UNKNOWN', message: e.message, binding: b });
-      process.exit(1);
-    }
+  if (!(await lock(dir))) {
+    report({ ok: false, code: 'BUSY', message: 'another port holder runs for this data root' });
+    process.exit(0);
   }
-  writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
-  renameSync(`${pidFile}.tmp`, pidFile);
-  report({ ok: true, count: held.length });
+  const holder = new Holder(dir);
+  await holder.restore();
+  await holder.listen(join(dir, HolderFiles.socket));
+  writeFileSync(join(dir, HolderFiles.pid), `${process.pid}\n`);
+  log(`listening (pid ${process.pid})`);
+  report({ ok: true, pid: process.pid });
+  holder.idleCheck();
+  process.on('SIGTERM', () => process.exit(0));
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  report({ ok: false, code: (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', message: (err as Error).message });
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+}

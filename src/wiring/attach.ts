@@ -34,7 +34,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
-    reserver: new ProcessPortReserver(),
+    reserver: new ProcessPortReserver(settings.dataRoot, settings),
     dns: new StoreDnsRegistry(layout.dnsDir()),
     removeIpMasqChain,
     removeDeadBridge,

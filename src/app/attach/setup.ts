@@ -42,9 +42,10 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
     }
   };
 
-  // The port reserver (a node child, ~40 ms to bind) needs no CNI lock: it binds
-  // while we wait for the lock and run ADD; if it cannot, the ADD is rolled back.
-  const reserving = portMappings.length > 0 ? deps.reserver.start(portMappings, c.stateDir) : Promise.resolve();
+  // The port holder binds the ports and watches the container's pid (so an exit on
+  // its own frees the network); it needs no CNI lock: it works while we wait for the
+  // lock and run ADD (and starts a holder if none runs); if it cannot, ADD is rolled back.
+  const reserving = deps.reserver.start(portMappings, c.stateDir, { id: c.id, pid: c.pid, annotations: c.annotations });
   reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
   // Reading the networks and the result cache needs no lock: done while flock(1) starts.
   const reading = Promise.all([
@@ -86,10 +87,8 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
       return added;
     });
   } catch (err) {
-    if (portMappings.length > 0) {
-      await reserving.catch(() => undefined); // a reserver still binding would outlive the stop
-      await deps.reserver.stop(c.stateDir).catch(() => undefined);
-    }
+    await reserving.catch(() => undefined); // a reservation still in flight would outlive the stop
+    await deps.reserver.stop(c.stateDir).catch(() => undefined);
     throw err;
   }
 

@@ -146,3 +146,31 @@ export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 're
   // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
   if (masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
 }
+
+/**
+ * The hook's `exited` event, run by the port holder when a watched container's
+ * init process is gone while its task still exists (it exited on its own; no
+ * stop, rm or postStop released it): Docker frees the ports and addresses at
+ * once, so DEL (netns gone), leave the peers' hosts files, mark it stopped (the
+ * CLI's port check then skips it) and release its ports, all under the CNI lock
+ * and only while the reservation is still this pid's (a `start` meanwhile made
+ * a new one). postStop, at rm or start, finds nothing left to do.
+ */
+export async function releaseExited(deps: AttachDeps, c: HookContainer): Promise<void> {
+  const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
+  await deps.withCniLock(async () => {
+    if (!(await deps.reserver.holds(c.stateDir, c.pid))) {
+      deps.log(`pid ${c.pid} is no longer this container's reservation: nothing to do`);
+      return;
+    }
+    const errors = new ErrorList();
+    if (mode.kind === 'cni') await errors.attempt(() => detachAll(deps, c, ''));
+    await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+    await errors.attempt(async () => {
+      const lifecycle = await deps.state.readLifecycle(c.stateDir);
+      await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });
+    });
+    await errors.attempt(() => deps.reserver.stop(c.stateDir, { pid: c.pid }));
+    errors.throwIfAny();
+  });
+}

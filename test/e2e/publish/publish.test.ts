@@ -81,21 +81,16 @@ async function footprint() {
     stateDirs: await entries(storeDir('containers', env.namespace)),
     names: await entries(storeDir('names', env.namespace)),
     hostsDirs: await entries(storeDir('etchosts', env.namespace)),
-    reservers: await reserverPids(),
+    reservations: await reserverPids(),
     // portmap names the container as "<namespace>-<id>" in its rule comments
     iptables: nat.filter((l) => l.includes(`${env.namespace}-`)).map((l) => l.replace(/\[\d+:\d+\]/g, '')).sort(),
   };
 }
 
-/** Port-reserver processes of this test's data store. */
-async function reserverPids(): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes('reserver/main') && cmdline.includes(env.dataRoot)) pids.push(Number(entry));
-  }
-  return pids.sort();
+/** The state dirs whose ports the data store's port holder has registered (src/reserver/main.ts). */
+async function reserverPids(): Promise<string[]> {
+  const text = await readFile(join(env.dataRoot, 'portholder', 'reservations.json'), 'utf8').catch(() => '{}');
+  return Object.keys((JSON.parse(text) as { reservations?: Record<string, unknown> }).reservations ?? {}).sort();
 }
 
 const pidOf = async (name: string) => (JSON.parse(await ok(['inspect', name])) as { State: { Pid: number } }[])[0]!.State.Pid;

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 
 import { ExecCniRuntime } from '../../../src/adapters/cni/exec-cni-runtime.ts';
-import { portReserverPid, startPortReserver, stopPortReserver } from '../../../src/adapters/host/process-port-reserver.ts';
+import { ProcessPortReserver } from '../../../src/adapters/host/process-port-reserver.ts';
+import { toNerdctlPortMapping } from '../../../src/domain/publish/stored-port-mapping.ts';
 import { parseConfList, type NetworkConfigList } from '../../../src/domain/cni/net-conf.ts';
 import { parsePublishSpecs, resolvePortMappings, type PortMapping } from '../../../src/domain/publish/index.ts';
 import type { RuntimeConf } from '../../../src/interfaces/cni.ts';
@@ -55,10 +56,12 @@ async function forwarded(t: TestContext) {
   const rt: RuntimeConf = { containerId: slot.containerId, netns: slot.netnsPath, ifName: 'eth0', args: [['IgnoreUnknown', '1']], capabilityArgs: { portMappings: mappings } };
   assert.notEqual((await execa('ip', ['link', 'show', BRIDGE], { reject: false })).exitCode, 0, `${BRIDGE} already exists`);
   let server: ResultPromise | undefined;
+  // The data root's port holder; it exits by itself once its last reservation is released.
+  const reserver = new ProcessPortReserver(join(slot.dir, 'data'));
   t.after(async () => {
     server?.kill('SIGKILL');
     await server?.catch(() => undefined);
-    await stopPortReserver(slot.dir);
+    await reserver.stop(slot.dir).catch(() => undefined);
     await runtime.delNetworkList(list, rt).catch(() => undefined);
     await releaseSlot(slot);
   });
@@ -71,14 +74,14 @@ async function forwarded(t: TestContext) {
   server = execa('ip', ['netns', 'exec', slot.netns, '/bin/busybox', 'httpd', '-f', '-p', `${ip}:8080`, '-h', www]);
   server.catch(() => undefined);
   assert.equal(await httpGet(`http://${ip}:8080/`), 'from the netns\n');
-  return { slot, list, runtime, rt, mappings };
+  return { slot, list, runtime, rt, mappings, reserver };
 }
 
 describe('a reserved host port that portmap DNATs to a netns', { timeout: 120_000 }, () => {
   it('still forwards 127.0.0.1 traffic to the container while the reserver holds the port', async (t) => {
-    const { slot, mappings } = await forwarded(t);
-    await startPortReserver(mappings, slot.dir);
-    assert.ok((await portReserverPid(slot.dir)) !== undefined);
+    const { slot, mappings, reserver } = await forwarded(t);
+    await reserver.start(mappings.map(toNerdctlPortMapping), slot.dir);
+    assert.ok((await reserver.holderPid()) !== undefined);
     assert.equal(await tryListen('0.0.0.0', BASE), 'EADDRINUSE');
     assert.equal(await tryListen('127.0.0.1', BASE + 1), 'EADDRINUSE');
     // portmap's OUTPUT-chain DNAT runs before local delivery, so the reserver's socket never sees this.
@@ -87,10 +90,10 @@ describe('a reserved host port that portmap DNATs to a netns', { timeout: 120_00
   });
 
   it('releases the ports on stop while the forward keeps working until CNI DEL', async (t) => {
-    const { slot, list, runtime, rt, mappings } = await forwarded(t);
-    await startPortReserver(mappings, slot.dir);
+    const { slot, list, runtime, rt, mappings, reserver } = await forwarded(t);
+    await reserver.start(mappings.map(toNerdctlPortMapping), slot.dir);
     assert.equal(await tryListen('127.0.0.1', BASE + 1), 'EADDRINUSE');
-    await stopPortReserver(slot.dir);
+    await reserver.stop(slot.dir);
     assert.equal(await tryListen('127.0.0.1', BASE + 1), 'OK');
     assert.equal(await httpGet(`http://127.0.0.1:${BASE}/`), 'from the netns\n');
     await runtime.delNetworkList(list, rt);

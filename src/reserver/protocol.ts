@@ -1,0 +1,54 @@
+/**
+ * What the port holder (src/reserver/main.ts) and its clients
+ * (src/adapters/host/process-port-reserver.ts) say to each other over the
+ * holder's unix socket: one JSON request line per connection, one JSON reply
+ * line back. Types only; the files below live in `<data root>/portholder/`.
+ */
+import type { HostBinding } from '../domain/publish/port-mapping.ts';
+
+export const HolderFiles = {
+  dir: 'portholder',
+  socket: 'holder.sock',
+  lock: 'holder.lock',
+  pid: 'holder.pid',
+  log: 'holder.log',
+  registry: 'reservations.json',
+} as const;
+
+/** Run when a watched container's init process exits on its own (the hook's `exited` event). */
+export interface ExitCommand {
+  argv: string[];
+  env: Record<string, string>;
+  /** Written to the command's stdin: the container's OCI state as its hooks got it. */
+  stdin: string;
+}
+
+/** One container's entry in the registry, keyed by its state dir. */
+export interface Reservation {
+  bindings: HostBinding[];
+  /** The container's init pid and its start time (/proc/<pid>/stat field 22), to tell a recycled pid apart. */
+  pid?: number;
+  startTime?: string;
+  onExit?: ExitCommand;
+}
+
+export interface Registry {
+  reservations: Record<string, Reservation>;
+}
+
+export type Request =
+  | { op: 'reserve'; key: string; reservation: Reservation }
+  | { op: 'release'; key: string; pid?: number }
+  | { op: 'list' };
+
+export interface Reply {
+  ok: boolean;
+  code?: string;
+  message?: string;
+  binding?: HostBinding;
+  /** release: whether an entry went. */
+  released?: boolean;
+  /** list: the registry, and what the holder could not bind. */
+  reservations?: Record<string, Reservation & { unbound?: HostBinding[]; exiting?: boolean }>;
+  pid?: number;
+}
