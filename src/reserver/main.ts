@@ -9,8 +9,7 @@
  * (src/adapters/host/process-port-reserver.ts) and gone once nothing is left
  * to hold. Its registry (`reservations.json`, lowdb) is written before every
  * reply, so after a kill -9 the next client starts a new holder that binds
- * exactly the registered ports again, and runs the exit command of every
- * container that died meanwhile. One holder per data root: it keeps an
+ * exactly the registered ports of the containers still running again. One holder per data root: it keeps an
  * exclusive flock(2) on `holder.lock` for its whole life (taken through
  * flock(1), which Node lacks), which the kernel drops when it dies.
  *
@@ -130,13 +129,23 @@ class Holder {
     this.poller.unref();
   }
 
-  /** Binds what the registry holds; entries of removed containers are dropped, dead ones torn down. */
+  /**
+   * Binds what the registry holds for running containers. Entries of removed
+   * containers (state dir gone) and of containers whose init died while no
+   * holder ran (a reboot, a kill -9 of holder and containers alike) are
+   * dropped: their addresses and forwards are for `rm` and `network gc`.
+   */
   async restore(): Promise<void> {
     await this.db.read();
     const stored = this.db.data.reservations ?? {};
     for (const [key, reservation] of Object.entries(stored)) {
       if (!existsSync(key)) {
         log(`dropping ${key}: its state dir is gone`);
+        continue;
+      }
+      const pid = reservation.pid;
+      if (pid !== undefined && (!alive(pid) || (reservation.startTime !== undefined && startTimeOf(pid) !== reservation.startTime))) {
+        log(`dropping ${key}: its pid ${pid} died while no holder ran`);
         continue;
       }
       const entry: Entry = { reservation, held: new Map(), unbound: [] };
@@ -149,10 +158,6 @@ class Holder {
           entry.unbound.push(b);
           log(`cannot bind ${bindingKey(b)} of ${key} again: ${(err as Error).message}`);
         }
-      }
-      const pid = reservation.pid;
-      if (pid !== undefined && (!alive(pid) || (reservation.startTime !== undefined && startTimeOf(pid) !== reservation.startTime))) {
-        this.exited(key, entry, 0);
       }
     }
     await this.persist();
