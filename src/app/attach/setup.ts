@@ -106,7 +106,7 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
     await undo.attempt(() => deps.hosts.release(c.namespace, c.id));
     await undo.attempt(() => deps.dns.leave(c.namespace, c.id));
     await undo.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns, { rollback: true })));
-    if (portMappings.length > 0) await undo.attempt(() => deps.reserver.stop(c.stateDir));
+    await undo.attempt(() => deps.reserver.stop(c.stateDir));
     for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
     throw err;
   }
