@@ -151,7 +151,7 @@ export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 're
  * The hook's `exited` event, run by the port holder when a watched container's
  * init process is gone while its task still exists (it exited on its own; no
  * stop, rm or postStop released it): Docker frees the ports and addresses at
- * once, so DEL (netns gone), leave the peers' hosts files, mark it stopped (the
+ * once, so DEL (netns gone), leave the peers' hosts files and DNS records, mark it stopped (the
  * CLI's port check then skips it) and release its ports, all under the CNI lock
  * and only while the reservation is still this pid's (a `start` meanwhile made
  * a new one). postStop, at rm or start, finds nothing left to do.
@@ -166,6 +166,7 @@ export async function releaseExited(deps: AttachDeps, c: HookContainer): Promise
     const errors = new ErrorList();
     if (mode.kind === 'cni') await errors.attempt(() => detachAll(deps, c, ''));
     await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
+    await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
     await errors.attempt(async () => {
       const lifecycle = await deps.state.readLifecycle(c.stateDir);
       await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });

@@ -17,6 +17,7 @@ function fixture(holds: boolean) {
     },
     resolver: { resolve: async () => ({ name: 'n1', list }) },
     hosts: { release: async (ns: string, id: string) => void calls.push(`hosts.release ${ns} ${id}`) },
+    dns: { leave: async (ns: string, id: string) => void calls.push(`dns.leave ${ns} ${id}`) },
     state: {
       readLifecycle: async () => lifecycle,
       writeLifecycle: async (_dir: string, l: Record<string, unknown>) => void (lifecycle = l),
@@ -45,7 +46,7 @@ describe('releaseExited (a container that exited on its own)', () => {
   it('detaches without a netns, leaves the hosts files, marks it stopped and releases that pid\'s ports, all under the CNI lock', async () => {
     const { calls, deps, lifecycle } = fixture(true);
     await releaseExited(deps, container);
-    assert.deepEqual(calls, ['lock', 'reserver.holds /s 42', 'DEL n1 eth0 ""', 'hosts.release ns c1', 'reserver.stop /s 42', 'unlock']);
+    assert.deepEqual(calls, ['lock', 'reserver.holds /s 42', 'DEL n1 eth0 ""', 'hosts.release ns c1', 'dns.leave ns c1', 'reserver.stop /s 42', 'unlock']);
     assert.equal(lifecycle()['pid'], 42);
     assert.equal(typeof lifecycle()['stopped_at'], 'string');
   });
