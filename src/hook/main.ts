@@ -24,7 +24,8 @@ export async function runHookMain(args: string[]): Promise<number> {
     const parsed = parseHookArgs(args);
     event = parsed.event;
     const { settings } = parsed;
-    if (event !== 'createRuntime' && event !== 'postStop') throw usage(`unknown event ${quote(event)}: createRuntime or postStop`);
+    // `exited` is not an OCI event: the port holder runs it when a container's init exits on its own.
+    if (event !== 'createRuntime' && event !== 'postStop' && event !== 'exited') throw usage(`unknown event ${quote(event)}: createRuntime or postStop`);
     const state = parseOciState(await readStdin());
     // The hook writes only into the state dir tsnerd made for this container: an annotation
     // pointing elsewhere, or a container whose dir is gone, is refused before any write.

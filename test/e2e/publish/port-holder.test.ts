@@ -123,7 +123,10 @@ describe('the port holder (e2e)', { timeout: 900_000 }, () => {
     await waitFor('the container to exit', () => !alive(running.State.Pid), 10_000);
     const freed = await waitFor('its port and IP to be released', async () =>
       !existsSync(ipFile) && (await canBind('127.0.0.1', port)) &&
-      !(await execa('iptables-save', ['-t', 'nat'])).stdout.includes(`--dport ${port} `), 5000);
+      !(await execa('iptables-save', ['-t', 'nat'])).stdout.includes(`--dport ${port} `), 5000).catch(async (err: unknown) => {
+      const logs = (await execa('sh', ['-c', `tail -n 20 ${holderDir()}/holder.log; cat ${env.dataRoot}/*/containers/*/*/oci-hook.exited.log`], { reject: false })).stdout;
+      throw new Error(`${(err as Error).message}; ip file ${existsSync(ipFile)}, port free ${await canBind('127.0.0.1', port)}\n${logs}`);
+    });
     assert.ok(freed < 2000, `released ${freed} ms after the exit`);
 
     const after = await inspect('prf-exit');
