@@ -15,31 +15,36 @@ import { median } from './stats.ts';
 const SCALE_NET = 'tsbench-scale';
 
 export async function benchB3(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
-  await scale(env, cfg, results).catch((e: unknown) => results.fail('b3.first10', 'B3 run -d, first 10', e));
+  await scale(env, cfg, results).catch((e: unknown) => results.fail('b3.first10.1', 'B3 run -d, first 10', e));
   await manyNetworks(env, cfg, results).catch((e: unknown) => results.fail('b3.ls500', `B3 network ls (${cfg.networks} networks)`, e));
 }
 
 async function scale(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   const created = await env.tsnerd(['network', 'create', env.ownNetwork(SCALE_NET), '--subnet', '10.210.6.0/24']);
   if (created.exitCode !== 0) throw new Error(`network create: ${firstLine(created.stderr)}`);
-  const ids: string[] = [];
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < cfg.scale; i++) {
-      const r = await env.tsnerd(['run', '-d', '--net', SCALE_NET, '--name', `bs${i}`, 'busybox', 'sleep', '3600']);
-      if (r.exitCode !== 0) throw new Error(`container ${i + 1}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
-      ids.push(`bs${i}`);
-      times.push(r.ms);
-      if ((i + 1) % 50 === 0) process.stderr.write(`B3 ${i + 1}/${cfg.scale} containers\n`);
+  for (let run = 1; run <= cfg.scaleRuns; run++) {
+    const ids: string[] = [];
+    const times: number[] = [];
+    const tag = cfg.scaleRuns > 1 ? ` (run ${run}/${cfg.scaleRuns})` : '';
+    try {
+      for (let i = 0; i < cfg.scale; i++) {
+        const r = await env.tsnerd(['run', '-d', '--net', SCALE_NET, '--name', `bs${run}x${i}`, 'busybox', 'sleep', '3600']);
+        if (r.exitCode !== 0) throw new Error(`container ${i + 1}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
+        ids.push(`bs${run}x${i}`);
+        times.push(r.ms);
+        if ((i + 1) % 50 === 0) process.stderr.write(`B3${tag} ${i + 1}/${cfg.scale} containers\n`);
+      }
+      results.add({ key: `b3.first10.${run}`, label: `B3 run -d, containers 1-10 of ${cfg.scale}${tag}`, unit: 'ms', values: times.slice(0, 10) });
+      results.add({ key: `b3.last10.${run}`, label: `B3 run -d, containers ${cfg.scale - 9}-${cfg.scale}${tag}`, unit: 'ms', values: times.slice(-10) });
+      results.add({ key: `b3.all.${run}`, label: `B3 run -d, all ${cfg.scale}${tag}`, unit: 'ms', values: times, note: `median by 50s: ${chunks(times, 50).map((c) => median(c).toFixed(0)).join(' / ')}` });
+      if (run === 1) {
+        // with N containers around, the commands that look at all of them
+        const ps = await env.tsnerd(['ps', '-a']);
+        results.add({ key: 'b3.ps', label: `B3 ps -a with ${cfg.scale} containers`, unit: 'ms', values: ps.exitCode === 0 ? [ps.ms] : [], ...(ps.exitCode ? { error: firstLine(ps.stderr) } : {}) });
+      }
+    } finally {
+      await removeContainers(env, ids, results);
     }
-    results.add({ key: 'b3.first10', label: `B3 run -d, containers 1-10 of ${cfg.scale}`, unit: 'ms', values: times.slice(0, 10) });
-    results.add({ key: 'b3.last10', label: `B3 run -d, containers ${cfg.scale - 9}-${cfg.scale}`, unit: 'ms', values: times.slice(-10) });
-    results.add({ key: 'b3.all', label: `B3 run -d, all ${cfg.scale}`, unit: 'ms', values: times, note: `median by 50s: ${chunks(times, 50).map((c) => median(c).toFixed(0)).join(' / ')}` });
-    // with N containers around, the commands that look at all of them
-    const ps = await env.tsnerd(['ps', '-a']);
-    results.add({ key: 'b3.ps', label: `B3 ps -a with ${cfg.scale} containers`, unit: 'ms', values: ps.exitCode === 0 ? [ps.ms] : [], ...(ps.exitCode ? { error: firstLine(ps.stderr) } : {}) });
-  } finally {
-    await removeContainers(env, ids, results);
   }
 }
 

@@ -82,17 +82,42 @@ export function atMost(key: string, limit: number, id: string, text: string, uni
   };
 }
 
-export const TARGETS: Target[] = [
-  ratio('b1.tsnerd.bridge', 'b1.ctr.cni', 1.3, 'B1', 'tsnerd run --net bridge -p ≤ 1.3 × ctr run --cni'),
-  ratio('b1.tsnerd.bridge', 'b1.podman.bridge', 0.6, 'B1', 'tsnerd run --net bridge -p ≤ 0.6 × podman run --network bridge -p'),
-  ratio('b1.tsnerd.none', 'b1.ctr.none', 1.5, 'B1', 'tsnerd run --net none ≤ 1.5 × ctr run'),
-  overhead(['b2.hook.create'], ['b2.raw.add'], 60, 'B2', 'createRuntime hook ≤ raw CNI ADD chain + 60 ms'),
-  overhead(['b2.hook.create', 'b2.hook.poststop'], ['b2.raw.add', 'b2.raw.del'], 60, 'B2', 'createRuntime + postStop hooks ≤ raw ADD + DEL + 60 ms'),
-  ratio('b3.last10', 'b3.first10', 1.25, 'B3', 'run -d: last 10 / first 10 of BENCH_SCALE (200) ≤ 1.25'),
-  atMost('b3.ls500', 250, 'B3', 'network ls with BENCH_NETWORKS (500) networks ≤ 250 ms'),
-  ratio('b4.tsnerd', 'b4.podman', 0.7, 'B4', 'BENCH_CONCURRENCY (32) concurrent run -d ≤ 0.7 × podman'),
-  atMost('rss.hook.create', 80, 'RSS', 'createRuntime hook peak RSS ≤ 80 MB', 'MiB'),
-];
+/** `num ≤ limit × sum(dens)`: the floor of one run is a sum of medians measured in the same bench run. */
+export function ratioToSum(num: string, dens: string[], limit: number, id: string, text: string): Target {
+  return {
+    id, text, limit,
+    measure: (r) => {
+      const a = r.median(num);
+      if (typeof a === 'string') return { missing: a };
+      let b = 0;
+      for (const k of dens) {
+        const m = r.median(k);
+        if (typeof m === 'string') return { missing: m };
+        b += m;
+      }
+      return { value: a / b, shown: `${(a / b).toFixed(2)} (${fmt(a, 'ms')} / ${fmt(b, 'ms')})` };
+    },
+  };
+}
+
+/** The floor of `run --rm --net bridge -p`: `ctr run --rm` on the same image plus the raw chain's ADD and DEL. */
+export const FLOOR_KEYS = ['b1.ctr.none', 'b2.raw.add', 'b2.raw.del'];
+
+/** Issue 14's goals (medians, ratios within one bench run), and the earlier ones still tracked. */
+export function targets(scaleRuns: number): Target[] {
+  return [
+    ratioToSum('b1.tsnerd.bridge', FLOOR_KEYS, 1.3, 'B1', 'run --rm --net bridge -p ≤ 1.3 × floor (ctr run --rm + raw ADD + raw DEL)'),
+    ratio('b1.tsnerd.none', 'b1.ctr.none', 1.6, 'B1', 'run --rm --net none ≤ 1.6 × ctr run --rm'),
+    overhead(['b2.hook.create'], ['b2.raw.add'], 40, 'B2', 'createRuntime hook ≤ raw ADD chain + 40 ms'),
+    overhead(['b2.hook.poststop'], ['b2.raw.del'], 30, 'B2', 'postStop hook ≤ raw DEL chain + 30 ms'),
+    ratio('b4.tsnerd', 'b4.podman', 1.5, 'B4', 'BENCH_CONCURRENCY (32) concurrent run -d ≤ 1.5 × podman'),
+    ...Array.from({ length: scaleRuns }, (_, i) =>
+      ratio(`b3.last10.${i + 1}`, `b3.first10.${i + 1}`, 1.25, 'B3', `run -d: last 10 / first 10 of BENCH_SCALE (200) ≤ 1.25, run ${i + 1} of ${scaleRuns}`)),
+    atMost('mem.tsnerd', 80, 'MEM', "tsnerd's own RSS with BENCH_MEM (100) running containers publishing one port each ≤ 80 MB", 'MiB'),
+    atMost('b3.ls500', 250, 'B3', 'network ls with BENCH_NETWORKS (500) networks ≤ 250 ms'),
+    atMost('rss.hook.create', 80, 'RSS', 'createRuntime hook peak RSS ≤ 80 MB', 'MiB'),
+  ];
+}
 
 export interface TargetRow {
   id: string;
@@ -101,8 +126,8 @@ export interface TargetRow {
   verdict: 'met' | 'missed' | 'n/a';
 }
 
-export function evaluate(r: Results): TargetRow[] {
-  return TARGETS.map((t) => {
+export function evaluate(r: Results, scaleRuns: number): TargetRow[] {
+  return targets(scaleRuns).map((t) => {
     const m = t.measure(r);
     if ('missing' in m) return { id: t.id, text: t.text, measured: m.missing, verdict: 'n/a' };
     return { id: t.id, text: t.text, measured: m.shown, verdict: m.value <= t.limit ? 'met' : 'missed' };

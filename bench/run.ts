@@ -8,16 +8,17 @@ import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import { BenchEnv, machineFacts, REPO_ROOT } from './env.ts';
 import { benchConfig, type BenchConfig } from './config.ts';
-import { Results, evaluate, markdownTable, sampleTable, textTable } from './results.ts';
+import { FLOOR_KEYS, Results, evaluate, markdownTable, sampleTable, textTable } from './results.ts';
 import { benchB1 } from './b1.ts';
 import { benchB2 } from './b2.ts';
 import { benchB3 } from './b3.ts';
 import { benchB4 } from './b4.ts';
 import { benchRss } from './rss.ts';
+import { benchMem } from './mem.ts';
 import { timeCmd } from './proc.ts';
 
 type Scenario = (env: BenchEnv, cfg: BenchConfig, results: Results) => Promise<void>;
-const SCENARIOS: [string, Scenario][] = [['B1', benchB1], ['B2', benchB2], ['RSS', benchRss], ['B4', benchB4], ['B3', benchB3]];
+const SCENARIOS: [string, Scenario][] = [['B1', benchB1], ['B2', benchB2], ['RSS', benchRss], ['B4', benchB4], ['MEM', benchMem], ['B3', benchB3]];
 
 const cfg = benchConfig();
 const results = new Results();
@@ -37,8 +38,9 @@ try {
   await env.stop();
 }
 
+addFloor();
 const table = textTable(sampleTable(results));
-const targets = evaluate(results);
+const targets = evaluate(results, cfg.scaleRuns);
 const targetRows = [['target', 'measured', 'verdict'], ...targets.map((t) => [`${t.id}: ${t.text}`, t.measured, t.verdict])];
 console.log(table);
 console.log('');
@@ -46,14 +48,24 @@ console.log(textTable(targetRows));
 await writeResults(await machineFacts());
 if (interrupted) process.exitCode = 130;
 
+/** The floor row: the sum of its parts' medians from this run. */
+function addFloor(): void {
+  const parts = FLOOR_KEYS.map((k) => results.median(k));
+  if (parts.some((p) => typeof p === 'string')) return;
+  results.add({
+    key: 'b1.floor', label: 'B1 floor: ctr run --rm + raw ADD + raw DEL', unit: 'ms',
+    values: [(parts as number[]).reduce((a, b) => a + b, 0)], note: 'sum of the three medians of this run',
+  });
+}
+
 async function writeResults(facts: Record<string, string>): Promise<void> {
   const commit = (await timeCmd('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
   const text = [
     '# Benchmark results',
     '',
     `Written by \`npm run bench\` (bench/run.ts) on ${started.toISOString()}, tsnerd at commit ${commit}.`,
-    `Rounds: ${cfg.rounds} after ${cfg.warmup} warm-up; B3 ${cfg.scale} containers and ${cfg.networks} networks; B4 ${cfg.concurrency} containers × ${cfg.concurrencyRounds} rounds.`,
-    'Medians with min/max, wall-clock from spawn to exit as seen by the bench process. Scenarios and targets: issue 6; the breakdown of one run: docs/performance.md.',
+    `Rounds: ${cfg.rounds} after ${cfg.warmup} warm-up; B3 ${cfg.scale} containers (${cfg.scaleRuns} runs) and ${cfg.networks} networks; B4 ${cfg.concurrency} containers × ${cfg.concurrencyRounds} rounds; MEM ${cfg.memContainers} containers; scenarios ${[...cfg.only].join(', ')}.`,
+    'Medians with min/max, wall-clock from spawn to exit as seen by the bench process. Scenarios: issue 6; goals: issue 14; the breakdown of one run and what each missed goal would take: docs/performance.md.',
     '',
     '## Machine',
     '',
@@ -74,6 +86,8 @@ async function writeResults(facts: Record<string, string>): Promise<void> {
     '- podman: Debian podman with netavark, private `--root`/`--runroot`/tmp dir and network config dir (CONTAINERS_CONF), default network on 10.210.4.0/24, cgroupfs, file events; `--ulimit nofile=…:… --ulimit nproc=4096:4096` because podman\'s default rlimits exceed this machine\'s hard limits.',
     '- raw CNI chain: the Debian plugins in /usr/lib/cni run directly (CNI_* env, config on stdin, prevResult chained, DEL in reverse with the ADD result), one fresh `ip netns` per round, one port mapping.',
     '- hook: `node dist/cli.js internal oci-hook createRuntime|postStop <settings>` exactly as runc runs it, with a synthetic OCI state for a `sleep` in a fresh netns, one network and one published port; peak RSS from GNU time.',
+    '- floor of `run --rm --net bridge -p`: the medians of `ctr run --rm` (same image and containerd, no network) + the raw chain\'s ADD + its DEL, all from this run.',
+    '- MEM: N `run -d --net bridge -p 127.0.0.1:P:80 busybox sleep 3600` one after another (ports 41500…), then the VmRSS (and PSS) of every process running from this checkout\'s dist/ (the port holder; containerd, shims and runc excluded); podman the same with ports 41750…, counting its conmon (and any podman, aardvark-dns, rootlessport) processes of the bench\'s private root.',
     '',
   ].join('\n');
   // bench/dns.ts keeps its own section between markers: carried over as it is.
