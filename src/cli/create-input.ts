@@ -2,6 +2,7 @@
 import type { CreateContainerInput } from '../app/containers/create-container.ts';
 import { parseEnvFlags, parseLabelFlags } from '../domain/container-flags.ts';
 import { parseNetworkMode } from '../domain/network-mode.ts';
+import { parseNetworkSpecs } from '../domain/network/endpoint.ts';
 
 export interface CreateFlagValues {
   name?: string | undefined;
@@ -11,6 +12,7 @@ export interface CreateFlagValues {
   entrypoint?: string | undefined;
   label?: string[] | undefined;
   network?: string[] | undefined;
+  'network-alias'?: string[] | undefined;
   rm?: boolean | undefined;
   publish?: string[] | undefined;
   'publish-all'?: boolean | undefined;
@@ -39,6 +41,8 @@ export function toCreateInput(flags: CreateFlagValues, image: string, args: stri
     labels: parseLabelFlags(flags.label ?? []),
     network: {
       mode: parseNetworkMode(flags.network ?? []),
+      networkSpecs: parseNetworkSpecs(flags.network ?? []),
+      networkAliases: flags['network-alias'] ?? [],
       publish: flags.publish ?? [],
       publishAll: flags['publish-all'] === true,
       expose: flags.expose ?? [],

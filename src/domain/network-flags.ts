@@ -7,6 +7,7 @@ import { isIPv4, isIPv6, isIP } from 'node:net';
 import { invalid, usage } from './errors.ts';
 import type { NetworkMode } from './network-mode.ts';
 import { assertNoControlCharacters, quote } from './text.ts';
+import { ALIAS_ON_DEFAULT_NETWORK, type NetworkSpecEntry } from './network/endpoint.ts';
 
 export interface NetworkFlags {
   mode: NetworkMode;
@@ -23,6 +24,10 @@ export interface NetworkFlags {
   publish: string[];
   publishAll: boolean;
   expose: string[];
+  /** `--network-alias`: aliases on the first network. */
+  networkAliases?: string[] | undefined;
+  /** The `--net` values with their per-network options (`--net NAME,alias=A,ip=IP`), from parseNetworkSpecs. */
+  networkSpecs?: NetworkSpecEntry[] | undefined;
 }
 
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -84,6 +89,12 @@ export function validateNetworkFlags(f: NetworkFlags): void {
   if (f.ip6 && !isIPv6(f.ip6)) throw invalid(`invalid --ip6 ${quote(f.ip6)}: not an IPv6 address`);
   if ((f.ip || f.ip6 || f.macAddress) && f.mode.kind !== 'cni') {
     throw usage('--ip, --ip6 and --mac-address need a CNI network (not host, none or container:)');
+  }
+  if (f.mode.kind !== 'cni') {
+    const specs = f.networkSpecs ?? [];
+    if ((f.networkAliases ?? []).length > 0 || specs.some((s) => s.options.aliases.length > 0)) throw invalid(ALIAS_ON_DEFAULT_NETWORK);
+    if (specs.some((s) => s.advanced))
+      throw usage('per-network options (ip=, ip6=, mac=) need a CNI network (not host, none or container:)');
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { usage } from './errors.ts';
 import { DEFAULT_NETWORK_NAME } from './network/constants.ts';
-
+import { parseNetworkSpecs } from './network/endpoint.ts';
 
 export type NetworkMode =
   | { kind: 'none' }
@@ -27,8 +27,8 @@ const KIND_NAMES: Record<Kind, string> = {
 };
 
 export function parseNetworkMode(values: readonly string[]): NetworkMode {
-  const entries = [...new Set(values.flatMap((v) => v.split(',')).map((v) => v.trim()))];
-  if (entries.some((e) => e === '')) throw usage('invalid network: empty value');
+  // Per-network options (`--net n1,alias=x`) are parsed out by parseNetworkSpecs; only the names count here.
+  const entries = parseNetworkSpecs(values).map((e) => e.network);
   if (entries.length === 0) return { kind: 'cni', networks: [DEFAULT_NETWORK_NAME] };
   let kind: Kind | undefined;
   for (const entry of entries) {
@@ -44,9 +44,7 @@ export function parseNetworkMode(values: readonly string[]): NetworkMode {
       return { kind: 'host' };
     case 'container': {
       if (entries.length > 1) {
-        throw usage(
-          "conflicting options: only one network specification is allowed when using '--network=container:<container>'",
-        );
+        throw usage("conflicting options: only one network specification is allowed when using '--network=container:<container>'");
       }
       const container = first.slice('container:'.length);
       if (container === '') throw usage(`invalid network "${first}": missing container name or ID`);

@@ -7,7 +7,8 @@ import type { CniResult } from './cni/result.ts';
 import { dockerPortMap, type DockerPortBinding } from './publish/format-ports.ts';
 import type { PortMapping } from './publish/port-mapping.ts';
 
-export interface EndpointSettings {
+/** The address fields Docker has both per network and at the top level (the primary network's). */
+export interface AddressSettings {
   IPAddress: string;
   IPPrefixLen: number;
   Gateway: string;
@@ -17,19 +18,37 @@ export interface EndpointSettings {
   MacAddress: string;
 }
 
-/** Per network, Docker adds the names its embedded resolver answers for the container (null without DNS). */
-export interface NetworkEndpoint extends EndpointSettings {
+/** One network of `NetworkSettings.Networks`, Docker's EndpointSettings. */
+export interface EndpointSettings extends AddressSettings {
+  /** The user's network-scoped aliases (Docker >= 25 no longer adds the short ID here). */
+  Aliases: string[] | null;
+  /** Every name the container answers to on this network: name, aliases, short ID, hostname. */
   DNSNames: string[] | null;
+  NetworkID: string;
 }
 
-export interface NetworkSettings extends EndpointSettings {
+export interface NetworkSettings extends AddressSettings {
   Ports: Record<string, DockerPortBinding[]>;
-  Networks: Record<string, NetworkEndpoint>;
+  Networks: Record<string, EndpointSettings>;
+}
+
+/** What is known of one endpoint besides its CNI result. */
+export interface EndpointInfo {
+  network: string;
+  aliases: readonly string[];
+  networkId: string;
+}
+
+/** The names a container has on every network, for DNSNames. */
+export interface ContainerNames {
+  name: string;
+  shortId: string;
+  hostname: string;
 }
 
 type Results = Record<string, Pick<CniResult, 'interfaces' | 'ips'> | undefined> | null | undefined;
 
-const EMPTY: EndpointSettings = {
+const EMPTY: AddressSettings = {
   IPAddress: '',
   IPPrefixLen: 0,
   Gateway: '',
@@ -41,21 +60,39 @@ const EMPTY: EndpointSettings = {
 
 /**
  * `results` maps each `--net` value to its CNI result, in interface order; the
- * first is primary. `dnsNames`: the resolver's names of the container per network.
+ * first is primary. `endpoints` (the container's recorded networks) adds the
+ * networks without a result (a stopped container: no addresses) and the
+ * aliases; `names` gives DNSNames.
  */
-export function networkSettings(results: Results, ports: readonly PortMapping[], dnsNames: Record<string, string[]> = {}): NetworkSettings {
-  const networks: Record<string, NetworkEndpoint> = {};
-  for (const [net, result] of Object.entries(results ?? {})) if (result) networks[net] = { ...endpoint(result), DNSNames: dnsNames[net] ?? null };
-  const first = Object.values(networks)[0];
-  const primary = first ? endpointOnly(first) : EMPTY;
+export function networkSettings(
+  results: Results,
+  ports: readonly PortMapping[],
+  endpoints: readonly EndpointInfo[] = [],
+  names?: ContainerNames,
+  /** The DNS resolver's names of the container per network, when it serves them: they win. */
+  dnsNames: Record<string, string[]> = {},
+): NetworkSettings {
+  const networks: Record<string, EndpointSettings> = {};
+  const info = new Map(endpoints.map((e) => [e.network, e]));
+  const keys = [...new Set([...endpoints.map((e) => e.network), ...Object.keys(results ?? {})])];
+  for (const net of keys) {
+    const result = results?.[net];
+    const e = info.get(net);
+    const aliases = e ? [...e.aliases] : [];
+    networks[net] = {
+      ...(result ? addresses(result) : EMPTY),
+      Aliases: aliases.length > 0 ? aliases : null,
+      DNSNames:
+        dnsNames[net] ?? (names ? [...new Set([names.name, ...aliases, names.shortId, names.hostname].filter((n) => n !== ''))] : null),
+      NetworkID: e?.networkId ?? '',
+    };
+  }
+  const primaryKey = Object.keys(results ?? {}).find((k) => results?.[k]);
+  const primary = primaryKey ? addresses(results![primaryKey]!) : EMPTY;
   return { ...primary, Ports: dockerPortMap(ports), Networks: networks };
 }
 
-function endpointOnly({ DNSNames: _names, ...rest }: NetworkEndpoint): EndpointSettings {
-  return rest;
-}
-
-function endpoint(result: Pick<CniResult, 'interfaces' | 'ips'>): EndpointSettings {
+function addresses(result: Pick<CniResult, 'interfaces' | 'ips'>): AddressSettings {
   const e = { ...EMPTY };
   for (const ip of result.ips) {
     const [address = '', prefix = '0'] = ip.address.split('/');

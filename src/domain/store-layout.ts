@@ -57,6 +57,8 @@ export const StateFiles = {
   hostname: 'hostname',
   networkConfig: 'network-config.json',
   lifecycle: 'lifecycle.json',
+  /** The container's network endpoints (tsnerd only; lowdb document). */
+  endpoints: 'endpoints.json',
   hosts: 'hosts',
   meta: 'meta.json',
   /** {kind, message} of the createRuntime hook's failure: the CLI shows it instead of runc's wrapping. */

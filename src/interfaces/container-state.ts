@@ -1,6 +1,7 @@
 /** Per-container files in the state dir that networking reads and writes. */
 
 import type { NerdctlPortMapping } from '../domain/publish/stored-port-mapping.ts';
+import type { Endpoint } from '../domain/network/endpoint.ts';
 
 export interface NetworkConfigFile {
   portMappings: NerdctlPortMapping[];
@@ -37,4 +38,11 @@ export interface ContainerStateFiles {
   writeNetworkConfig(stateDir: string, config: NetworkConfigFile): Promise<void>;
   readLifecycle(stateDir: string): Promise<Lifecycle>;
   writeLifecycle(stateDir: string, lifecycle: Lifecycle): Promise<void>;
+  /**
+   * The container's network endpoints (`endpoints.json`); undefined when none
+   * were recorded (a container made before they were: derive them from its labels).
+   */
+  readEndpoints(stateDir: string): Promise<Endpoint[] | undefined>;
+  /** Replaces the record; callers hold the CNI lock (or own the container being created). */
+  writeEndpoints(stateDir: string, endpoints: readonly Endpoint[]): Promise<void>;
 }

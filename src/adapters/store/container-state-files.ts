@@ -1,10 +1,13 @@
 /** JSON files in a container's state dir, replaced atomically (none of them is bind-mounted). */
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { internal } from '../../domain/errors.ts';
 import { describeErrno } from '../../domain/errno.ts';
 import { quote } from '../../domain/text.ts';
+import { parseEndpointsFile, type Endpoint } from '../../domain/network/endpoint.ts';
 import type { ContainerStateFiles, HookFailure, Lifecycle, NetworkConfigFile } from '../../interfaces/container-state.ts';
 
 export class FileContainerStateFiles implements ContainerStateFiles {
@@ -40,6 +43,19 @@ export class FileContainerStateFiles implements ContainerStateFiles {
 
   async writeLifecycle(stateDir: string, lifecycle: Lifecycle): Promise<void> {
     await writeJsonAtomic(join(stateDir, StateFiles.lifecycle), lifecycle);
+  }
+
+  /** tsnerd's own document, so lowdb (atomic write through a temp file); not a nerdctl file. */
+  async readEndpoints(stateDir: string): Promise<Endpoint[] | undefined> {
+    const path = join(stateDir, StateFiles.endpoints);
+    const db = new Low<unknown>(new JSONFile<unknown>(path), null);
+    await db.read();
+    return db.data === null ? undefined : parseEndpointsFile(db.data, path);
+  }
+
+  async writeEndpoints(stateDir: string, endpoints: readonly Endpoint[]): Promise<void> {
+    const db = new Low<{ endpoints: readonly Endpoint[] }>(new JSONFile(join(stateDir, StateFiles.endpoints)), { endpoints });
+    await db.write();
   }
 }
 

@@ -4,7 +4,7 @@
  * networking side, on one object.
  */
 import { join } from 'node:path';
-import { NERDCTL_NETWORKS_LABEL, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
+import { NERDCTL_NETWORKS_LABEL, decodeContainerLabels, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
 import { ErrorList } from '../../domain/errors.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
@@ -14,6 +14,10 @@ import type { UndoStack } from '../containers/undo-stack.ts';
 import type { AttachDeps } from './deps.ts';
 import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
 import { detachForStop, releaseWithoutTask } from './teardown.ts';
+import { connectNetwork, disconnectNetwork, type ConnectResult } from './connect.ts';
+import { effectiveEndpoints, type Endpoint, type EndpointOptions } from '../../domain/network/endpoint.ts';
+import { parseNetworkMode } from '../../domain/network-mode.ts';
+import { shortId } from '../../domain/container-ref.ts';
 
 /** A container as the networking side needs to know it. */
 export interface NetworkedContainer {
@@ -62,6 +66,16 @@ export class ContainerNetworking {
     return releaseWithoutTask(this.deps, { namespace, stateDir, id });
   }
 
+  /** `network connect`: attached now when running, else at the next start. */
+  connect(c: NetworkedContainer, name: string, network: string, options: EndpointOptions): Promise<ConnectResult> {
+    return connectNetwork(this.deps, { container: this.hookView(c), name, running: c.pid > 0 }, network, options);
+  }
+
+  /** `network disconnect [-f]`. */
+  disconnect(c: NetworkedContainer, name: string, network: string, force: boolean): Promise<void> {
+    return disconnectNetwork(this.deps, { container: this.hookView(c), name, running: c.pid > 0 }, network, force);
+  }
+
   /**
    * rm, after the task is gone, before the state dir goes: the hosts entry and
    * file, and the port reserver (its pid file is in the state dir; a reserver
@@ -79,11 +93,27 @@ export class ContainerNetworking {
     return portMappings.map(fromNerdctlPortMapping);
   }
 
-  /** inspect's NetworkSettings: addresses only while running, ports as published. */
+  /** inspect's NetworkSettings: every recorded network with its aliases; addresses only while running, ports as published. */
   async settings(c: NetworkedContainer, running: boolean): Promise<NetworkSettings> {
     const meta = running ? (await this.deps.hosts.list(this.namespace)).find((m) => m.ID === c.id) : undefined;
+    const endpoints = await this.endpoints(c);
+    const infos = await Promise.all(
+      endpoints.map(async (e) => {
+        const net = await this.deps.resolver.resolve(this.namespace, e.network).catch(() => undefined);
+        const id = net?.list.raw['nerdctlID'];
+        return { network: e.network, aliases: e.aliases, networkId: typeof id === 'string' ? id : '' };
+      }),
+    );
+    const labels = decodeContainerLabels(c.labels);
+    const names = { name: labels.name ?? '', shortId: shortId(c.id), hostname: labels.hostname ?? '' };
     const dnsNames = running ? await this.deps.dns.names(this.namespace, c.id).catch(() => ({})) : {};
-    return networkSettings(meta?.Networks as Parameters<typeof networkSettings>[0], running ? await this.portMappings(c) : [], dnsNames);
+    return networkSettings(meta?.Networks as Parameters<typeof networkSettings>[0], running ? await this.portMappings(c) : [], infos, names, dnsNames);
+  }
+
+  /** The container's CNI endpoints (none for host, none, container: and ns:). */
+  async endpoints(c: NetworkedContainer): Promise<Endpoint[]> {
+    if (parseNetworkMode(decodeContainerLabels(c.labels).networks).kind !== 'cni') return [];
+    return effectiveEndpoints(await this.deps.state.readEndpoints(c.stateDir).catch(() => undefined), c.labels);
   }
 
   /** Files bind-mounted into the container, for inspect's *Path fields. */

@@ -49,6 +49,8 @@ export function dnsJoinFor(
   refs: readonly string[],
   networks: readonly ResolvedNetwork[],
   results: Record<string, CniResult>,
+  /** Per network (same order as `refs`), the container's network-scoped aliases. */
+  aliases: readonly (readonly string[])[] = [],
 ): DnsJoin {
   const labels = decodeContainerLabels(c.annotations);
   const names = [labels.name ?? '', labels.hostname ?? '', shortId(c.id)];
@@ -63,7 +65,7 @@ export function dnsJoinFor(
       network: network.name,
       record: { gateways, internal: isInternal(network) },
       names,
-      aliases: [],
+      aliases: [...(aliases[index] ?? [])],
       ips: result.ips.map((ip) => ip.address.split('/')[0]!),
     });
   }

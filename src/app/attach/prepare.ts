@@ -16,6 +16,7 @@ import { isDnsEnabled, networkGateways } from '../../domain/network/network.ts';
 import { networkOf } from './dns.ts';
 import { assertMacAddressSupported, parseAddHosts, validateNetworkFlags, type NetworkFlags } from '../../domain/network-flags.ts';
 import { networkModeToList } from '../../domain/network-mode.ts';
+import { planEndpoints, plannedNetwork, type Endpoint } from '../../domain/network/endpoint.ts';
 import type { NamespaceSource, OciHooks, OciMount } from '../../domain/oci/spec.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { shortId } from '../../domain/container-ref.ts';
@@ -40,7 +41,7 @@ export interface PrepareAttachDeps {
   resolver: NetworkResolver;
   hosts: HostsStore;
   hostFacts: HostFacts;
-  state: Pick<ContainerStateFiles, 'writeNetworkConfig'>;
+  state: Pick<ContainerStateFiles, 'writeNetworkConfig' | 'writeEndpoints'>;
   host: ContainerNetworkHost;
   /** Finds the running container a `container:<ref>` network joins. */
   joinTarget(ref: string): Promise<JoinTarget>;
@@ -90,17 +91,26 @@ export async function prepareNetworking(
 
   // Unknown networks fail here, before anything exists (nerdctl only finds out in the hook).
   const networks = [];
+  let endpoints: Endpoint[] = [];
   if (mode.kind === 'cni') {
     for (const ref of mode.networks) networks.push(await deps.resolver.resolve(namespace, ref));
-    assertMacAddressSupported(flags.macAddress, networks[0]?.list.plugins[0]?.type);
-    const first = networks[0];
-    if (first && (flags.ip || flags.ip6)) {
+    endpoints = planEndpoints(
+      networks.map((n, i) => plannedNetwork(mode.networks[i]!, n.name, n.list.raw)),
+      flags.networkSpecs ?? [],
+      { aliases: flags.networkAliases ?? [], ip: flags.ip, ip6: flags.ip6, mac: flags.macAddress },
+    );
+    for (const [i, e] of endpoints.entries()) assertMacAddressSupported(e.mac, networks[i]?.list.plugins[0]?.type);
+    if (endpoints.some((e) => e.ip || e.ip6)) {
       // What host-local refuses in the hook, refused now (ip-num is loaded only for these flags).
       const { checkRequestedAddress } = await import('../../domain/network/requested-address.ts');
-      const target = { name: first.name, subnets: pluginSubnets(first.list.plugins.map((p) => p.raw)) };
-      if (flags.ip) checkRequestedAddress('--ip', flags.ip, target);
-      if (flags.ip6) checkRequestedAddress('--ip6', flags.ip6, target);
-      await assertAddressesFree(deps.hosts, namespace, [mode.networks[0]!, first.name], flags);
+      for (const [i, e] of endpoints.entries()) {
+        const n = networks[i]!;
+        const target = { name: n.name, subnets: pluginSubnets(n.list.plugins.map((p) => p.raw)) };
+        if (e.ip) checkRequestedAddress('--ip', e.ip, target);
+        if (e.ip6) checkRequestedAddress('--ip6', e.ip6, target);
+        if (e.ip || e.ip6)
+          await assertAddressesFree(deps.hosts, namespace, [mode.networks[i]!, n.name], { ...flags, ip: e.ip, ip6: e.ip6 });
+      }
     }
   }
   await assertHostIpsLocal(deps.hostFacts, requests);
@@ -164,6 +174,8 @@ export async function prepareNetworking(
           return mappings;
         });
   if (requests.length === 0) await deps.state.writeNetworkConfig(stateDir, { portMappings: [] });
+  // What the hook attaches at every start; `network connect`/`disconnect` change it later. Goes with the state dir.
+  if (mode.kind === 'cni') await deps.state.writeEndpoints(stateDir, endpoints);
 
   const hasDns = flags.dns.length + flags.dnsSearch.length + flags.dnsOptions.length > 0;
   const labels = encodeContainerLabels({
@@ -198,13 +210,19 @@ export async function prepareNetworking(
  * would refuse it in the hook, after the container exists.
  */
 async function assertAddressesFree(hosts: HostsStore, namespace: string, refs: readonly string[], flags: NetworkFlags): Promise<void> {
-  const wanted = [['--ip', flags.ip], ['--ip6', flags.ip6]].filter((e): e is [string, string] => Boolean(e[1]));
+  const wanted = [
+    ['--ip', flags.ip],
+    ['--ip6', flags.ip6],
+  ].filter((e): e is [string, string] => Boolean(e[1]));
   for (const meta of await hosts.list(namespace)) {
     for (const [ref, result] of Object.entries(meta.Networks ?? {})) {
       if (!refs.includes(ref)) continue;
       for (const { address } of result.ips ?? []) {
         const held = wanted.find(([, ip]) => address.split('/')[0] === ip);
-        if (held) throw conflict(`${held[0]} ${quote(held[1])} is already in use by container ${quote(meta.Name || meta.ID.slice(0, 12))} on network ${quote(refs[1]!)}`);
+        if (held)
+          throw conflict(
+            `${held[0]} ${quote(held[1])} is already in use by container ${quote(meta.Name || meta.ID.slice(0, 12))} on network ${quote(refs[1]!)}`,
+          );
       }
     }
   }

@@ -11,7 +11,8 @@ import type { CniResult } from '../../interfaces/cni.ts';
 import { OVERLAY_CONFLIST_KEY } from '../../domain/overlay/overlay-network.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import type { AttachDeps } from './deps.ts';
-import { bridgeLinks, cniContainerId, runtimeConfFor } from './attachment.ts';
+import { effectiveEndpoints, type Endpoint } from '../../domain/network/endpoint.ts';
+import { bridgeLinks, cniContainerId, hasIPv6Subnet, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
 import { dnsJoinFor, resolverAddressesFor } from './dns.ts';
 
@@ -23,7 +24,11 @@ import { dnsJoinFor, resolverAddressesFor } from './dns.ts';
 /** What the hook keeps of the CLI's deadline for its own rollback (DEL of every plugin, then exit). */
 const DEADLINE_MARGIN_MS = 3_000;
 
-export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer, finish: () => Promise<void> = async () => {}): Promise<void> {
+export async function setupContainerNetworks(
+  deps: AttachDeps,
+  c: HookContainer,
+  finish: () => Promise<void> = async () => {},
+): Promise<void> {
   const netRefs = decodeContainerLabels(c.annotations).networks;
   const mode = parseNetworkMode(netRefs);
   // host, none, container: and ns: need no CNI; their files were written at create.
@@ -41,6 +46,8 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
       throw new TsnerdError('timeout', 'the container start ran past its deadline; its networks were detached again');
     }
   };
+  const readEndpoints = async () => effectiveEndpoints(await deps.state.readEndpoints(c.stateDir), c.annotations);
+  const endpointsBefore = await readEndpoints();
 
   // The port holder binds the ports and watches the container's pid (so an exit on
   // its own frees the network); it needs no CNI lock: it works while we wait for the
@@ -48,19 +55,21 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
   const reserving = deps.reserver.start(portMappings, c.stateDir, { id: c.id, pid: c.pid, annotations: c.annotations });
   reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
   // Reading the networks and the result cache needs no lock: done while flock(1) starts.
-  const reading = Promise.all([
-    Promise.all(mode.networks.map((ref) => deps.resolver.resolve(c.namespace, ref))),
-    deps.cni.getCachedAttachments(cniId),
-  ]);
+  const resolveAll = (endpoints: readonly Endpoint[]) => Promise.all(endpoints.map((e) => deps.resolver.resolve(c.namespace, e.network)));
+  const reading = Promise.all([resolveAll(endpointsBefore), deps.cni.getCachedAttachments(cniId)]);
   reading.catch(() => undefined); // awaited under the lock
-  let results: Record<string, CniResult>;
+  let results: { added: Record<string, CniResult>; endpoints: Endpoint[] };
   let joined: ResolvedNetwork[] = [];
   try {
     results = await deps.withCniLock(async () => {
       deps.log('CNI lock taken');
-      const [networks, cached] = await reading;
+      const [resolved, cached] = await reading;
+      // `network connect`/`disconnect` of a created or stopped container change the record under this lock.
+      const endpoints = await readEndpoints();
+      const networks = JSON.stringify(endpoints) === JSON.stringify(endpointsBefore) ? resolved : await resolveAll(endpoints);
       // An overlay network needs its host agent (VXLAN device, lease): started here if it is not running (after a reboot, a kill).
-      for (const net of networks) if (net.list.raw[OVERLAY_CONFLIST_KEY] !== undefined) await deps.ensureOverlayAgent?.(c.namespace, net.name);
+      for (const net of networks)
+        if (net.list.raw[OVERLAY_CONFLIST_KEY] !== undefined) await deps.ensureOverlayAgent?.(c.namespace, net.name);
       joined = networks;
       // Left over from a run that never got its postStop (daemon or host crash):
       // the IPs are still allocated and ADD would fail on them.
@@ -73,9 +82,18 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
       try {
         for (const [index, net] of networks.entries()) {
           assertInTime();
-          const rt = runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings });
+          const endpoint = endpoints[index]!;
+          const rt = runtimeConfFor({
+            namespace: c.namespace,
+            id: c.id,
+            netns,
+            endpoint,
+            annotations: c.annotations,
+            portMappings,
+            ipv6: hasIPv6Subnet(net.list),
+          });
           deps.log(`ADD ${net.name} ${rt.ifName}`);
-          added[mode.networks[index]!] = await deps.cni.addNetworkList(net.list, rt);
+          added[endpoint.network] = await deps.cni.addNetworkList(net.list, rt);
         }
         await reserving;
         assertInTime();
@@ -84,7 +102,7 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
         await detachAll(deps, c, netns, { rollback: true }).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
         throw err;
       }
-      return added;
+      return { added, endpoints };
     });
   } catch (err) {
     await reserving.catch(() => undefined); // a reservation still in flight would outlive the stop
@@ -95,9 +113,9 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
   deps.log('ADD done');
   try {
     deps.faultPoint('hook-added');
-    await deps.hosts.acquire(c.namespace, hostsMeta(c, results));
+    await deps.hosts.acquire(c.namespace, hostsMeta(c, results.added, results.endpoints));
     deps.log('hosts files updated');
-    await joinDns(deps, c, mode.networks, joined, results);
+    await joinDns(deps, c, results.endpoints, joined, results.added);
     deps.faultPoint('hook-joined');
     await finish();
   } catch (err) {
@@ -113,15 +131,24 @@ export async function setupContainerNetworks(deps: AttachDeps, c: HookContainer,
 }
 
 /** Names stay resolvable through /etc/hosts without the resolver: a DNS failure does not fail the start. */
-async function joinDns(
-  deps: AttachDeps,
+export async function joinDns(
+  deps: Pick<AttachDeps, 'dns' | 'addBridgeAddress' | 'log'>,
   c: HookContainer,
-  refs: readonly string[],
+  endpoints: readonly Endpoint[],
   networks: readonly ResolvedNetwork[],
   results: Record<string, CniResult>,
 ): Promise<void> {
-  const dns = dnsJoinFor(c, refs, networks, results);
-  if (dns.endpoints.length === 0) return;
+  const dns = dnsJoinFor(
+    c,
+    endpoints.map((e) => e.network),
+    networks,
+    results,
+    endpoints.map((e) => e.aliases),
+  );
+  if (dns.endpoints.length === 0) {
+    await deps.dns.leave(c.namespace, c.id).catch((err: unknown) => deps.log(`DNS: ${String(err)}`));
+    return;
+  }
   try {
     for (const { link, cidr } of resolverAddressesFor(networks)) await deps.addBridgeAddress(link, cidr);
     await deps.dns.join(dns);
@@ -131,7 +158,8 @@ async function joinDns(
   }
 }
 
-export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): HostsMeta {
+/** The hosts store entry of a running container: its CNI results and, per network, its aliases. */
+export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks'], endpoints: readonly Endpoint[]): HostsMeta {
   const labels = decodeContainerLabels(c.annotations);
   const extraHosts: Record<string, string> = {};
   for (const entry of labels.extraHosts) {
@@ -145,5 +173,13 @@ export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks']): Ho
     Domainname: labels.domainname ?? '',
     ExtraHosts: extraHosts,
     Name: labels.name ?? '',
+    Aliases: aliasesOf(endpoints, networks),
   };
+}
+
+/** Aliases per network key of `networks` (only the networks attached). */
+export function aliasesOf(endpoints: readonly Endpoint[], networks: HostsMeta['Networks']): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of endpoints) if (e.aliases.length > 0 && networks && e.network in networks) out[e.network] = [...e.aliases];
+  return out;
 }

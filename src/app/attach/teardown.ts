@@ -8,9 +8,10 @@ import { parseConfList, type NetworkConfigList } from '../../domain/cni/net-conf
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
-import type { CachedAttachment } from '../../interfaces/cni.ts';
+import type { CachedAttachment, RuntimeConf } from '../../interfaces/cni.ts';
 import type { AttachDeps } from './deps.ts';
-import { cniContainerId, runtimeConfFor } from './attachment.ts';
+import { effectiveEndpoints } from '../../domain/network/endpoint.ts';
+import { cniContainerId, hasIPv6Subnet, runtimeConfFor } from './attachment.ts';
 
 export async function teardownContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
   const lifecycle = await deps.state.readLifecycle(c.stateDir);
@@ -45,13 +46,20 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
   const errors = new ErrorList();
   const cached = await deps.cni.getCachedAttachments(cniId);
   // `cached`: an ADD was begun (the entry is written before its first plugin), so a masquerade chain may exist.
-  const targets: { list: NetworkConfigList; ifName: string; ips: string[]; cached: boolean }[] = [];
+  const targets: { list: NetworkConfigList; rt: RuntimeConf; ips: string[]; cached: boolean }[] = [];
   for (const a of cached) {
     if (!a.config) continue;
     await errors.attempt(() => {
       targets.push({
         list: parseConfList(a.config!),
-        ifName: a.ifName,
+        // The ADD's own arguments: the same ports, IP and MAC are released.
+        rt: {
+          containerId: cniId,
+          netns,
+          ifName: a.ifName,
+          ...(a.args ? { args: a.args } : {}),
+          ...(a.capabilityArgs ? { capabilityArgs: a.capabilityArgs } : {}),
+        },
         ips: (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!),
         cached: true,
       });
@@ -59,19 +67,31 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
   }
   if (targets.length === 0) {
     const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
-    const refs = mode.kind === 'cni' ? mode.networks : [];
-    for (const [index, ref] of refs.entries()) {
+    const endpoints =
+      mode.kind === 'cni' ? effectiveEndpoints(await deps.state.readEndpoints(c.stateDir).catch(() => undefined), c.annotations) : [];
+    for (const endpoint of endpoints) {
       await errors.attempt(async () => {
-        const net = await deps.resolver.resolve(c.namespace, ref);
-        targets.push({ list: net.list, ifName: `eth${index}`, ips: [], cached: false });
+        const net = await deps.resolver.resolve(c.namespace, endpoint.network);
+        targets.push({
+          list: net.list,
+          rt: runtimeConfFor({
+            namespace: c.namespace,
+            id: c.id,
+            netns,
+            endpoint,
+            annotations: c.annotations,
+            portMappings,
+            ipv6: hasIPv6Subnet(net.list),
+          }),
+          ips: [],
+          cached: false,
+        });
       });
     }
   }
   for (const t of targets) {
-    const index = Number.parseInt(t.ifName.replace(/^eth/, ''), 10) || 0;
-    const rt = { ...runtimeConfFor({ namespace: c.namespace, id: c.id, netns, index, annotations: c.annotations, portMappings }), ifName: t.ifName };
-    deps.log(`DEL ${t.list.name} ${t.ifName}`);
-    await errors.attempt(() => deps.cni.delNetworkList(t.list, rt));
+    deps.log(`DEL ${t.list.name} ${t.rt.ifName}`);
+    await errors.attempt(() => deps.cni.delNetworkList(t.list, t.rt));
     // No IPs in the entry: the ADD was cut short inside the bridge plugin; the chain's rules say which.
     // A rollback cannot count on the netns: runc may have killed the container meanwhile (a deadline).
     if ((netns === '' || options.rollback) && t.cached && masquerades(t.list)) {

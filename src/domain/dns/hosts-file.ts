@@ -16,6 +16,12 @@ export interface HostsMeta {
   /** host → ip, from --add-host. */
   ExtraHosts: Record<string, string>;
   Name: string;
+  /**
+   * tsnerd only (nerdctl ignores the key): network-scoped aliases, keyed like
+   * `Networks`, from `--network-alias`, `--net NAME,alias=A` and `network
+   * connect --alias`. Each alias names the container on that network only.
+   */
+  Aliases?: Record<string, string[]> | undefined;
 }
 
 export const BEGIN_MARKER = '# <nerdctl>';
@@ -63,7 +69,10 @@ export function joinLines(peer: HostsMeta, newcomer: HostsMeta): string[] {
   return netLines(newcomer).flatMap(({ net, line }) => (peerNets.has(net) ? [line] : []));
 }
 
-interface NetLine { net: string; line: string }
+interface NetLine {
+  net: string;
+  line: string;
+}
 
 /** A container's hosts lines, one per IP, with the network each belongs to. */
 function netLines(m: HostsMeta): NetLine[] {
@@ -84,8 +93,14 @@ function userLines(current: string): string[] {
   let inBlock = false;
   for (const raw of current.split('\n')) {
     const line = raw.replaceAll('\t', ' ').trim();
-    if (line === BEGIN_MARKER) { inBlock = true; continue; }
-    if (line === END_MARKER) { inBlock = false; continue; }
+    if (line === BEGIN_MARKER) {
+      inBlock = true;
+      continue;
+    }
+    if (line === END_MARKER) {
+      inBlock = false;
+      continue;
+    }
     if (inBlock || line === '' || line.startsWith('#')) continue;
     const addr = line.split(/\s+/)[0];
     if (addr === '127.0.0.1' || addr === '::1') continue;
@@ -103,6 +118,7 @@ function namesFor(m: HostsMeta, net: string): string[] {
     names.push(base);
     if (suffix) names.push(`${base}.${suffix}`);
   }
+  for (const alias of m.Aliases?.[net] ?? []) names.push(alias);
   return [...new Set(names)];
 }
 

@@ -1,6 +1,6 @@
 /** Fills the templates/ skeletons from a validated spec: the conflist tsnerd writes. */
 import { internal } from '../errors.ts';
-import { type Cidr, type Ip, firstHost, formatIp, lastAddress, parseCidr } from './cidr.ts';
+import { type Cidr, type Ip, familyOf, firstHost, formatIp, lastAddress, parseCidr, parseIp } from './cidr.ts';
 import {
   BridgePlugin,
   type ConflistTemplates,
@@ -24,11 +24,52 @@ export function planRanges(spec: NetworkSpec, used: readonly Cidr[]): IpamRange[
   if (spec.ipamDriver === 'dhcp') return [];
   for (const { subnet } of spec.subnets) assertNoOverlap(subnet, used);
   const requests = [...spec.subnets];
-  if (!requests.some((r) => r.subnet.family === 4)) {
+  if (spec.ipv4 !== false && !requests.some((r) => r.subnet.family === 4)) {
     const subnet = pickFreeSubnet([...used, ...requests.map((r) => r.subnet)]);
     requests.push({ subnet, gateway: firstHost(subnet), ipRange: undefined });
   }
-  return requests.map((r) => [ipamRange(r)]);
+  const aux = Object.values(spec.auxAddresses ?? {});
+  return requests.map((r) => splitAroundAux(r, aux));
+}
+
+/**
+ * A subnet's range, cut around its aux addresses (nerdctl's --aux-address):
+ * host-local then never hands them out. Without any in range it is the
+ * single range nerdctl writes; ipRange stays on the first piece.
+ */
+function splitAroundAux(r: SubnetRequest, auxTexts: readonly string[]): IpamRange[] {
+  const whole = ipamRange(r);
+  const first = r.ipRange ? firstHost(r.ipRange) : firstHost(r.subnet);
+  // host-local's own default end: the broadcast address is not a host in IPv4.
+  const last = r.ipRange
+    ? lastAddress(r.ipRange)
+    : r.subnet.family === 4
+      ? lastAddress(r.subnet).previousIPNumber()
+      : lastAddress(r.subnet);
+  const aux = auxTexts
+    .map((t) => parseIp(t))
+    .filter(
+      (ip): ip is Ip =>
+        ip !== undefined && familyOf(ip) === r.subnet.family && !ip.isLessThan(first as never) && !ip.isGreaterThan(last as never),
+    )
+    .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  if (aux.length === 0) return [whole];
+  const pieces: IpamRange[] = [];
+  let start: Ip = first;
+  for (const ip of [...aux, undefined]) {
+    const end: Ip = ip === undefined ? last : ip.previousIPNumber();
+    if (!start.isGreaterThan(end as never)) {
+      pieces.push({
+        gateway: formatIp(r.gateway),
+        ipRange: pieces.length === 0 ? r.ipRange?.text : undefined,
+        rangeEnd: formatIp(end),
+        rangeStart: formatIp(start),
+        subnet: r.subnet.text,
+      });
+    }
+    if (ip !== undefined) start = ip.nextIPNumber();
+  }
+  return pieces;
 }
 
 /**
@@ -89,15 +130,54 @@ export function buildConflist(templates: ConflistTemplates, spec: NetworkSpec, r
     cniVersion: templates.bridge.cniVersion,
     name: spec.name,
     nerdctlID: id,
-    nerdctlLabels: Object.keys(spec.labels).length > 0 ? spec.labels : undefined,
+    nerdctlLabels: Object.keys(labelsOf(spec, ranges)).length > 0 ? labelsOf(spec, ranges) : undefined,
     plugins,
   });
 }
 
+/** nerdctl's label for aux addresses: JSON {subnet: {name: ip}}. */
+export const AUX_ADDRESSES_LABEL = 'nerdctl/network-aux-addresses';
+
+function labelsOf(spec: NetworkSpec, ranges: IpamRange[][]): Record<string, string> {
+  const aux = Object.entries(spec.auxAddresses ?? {});
+  if (aux.length === 0) return spec.labels;
+  const bySubnet: Record<string, Record<string, string>> = {};
+  for (const set of ranges) {
+    const subnet = set[0]?.subnet;
+    const cidr = subnet === undefined ? undefined : parseCidr(subnet);
+    if (!cidr) continue;
+    for (const [name, text] of aux) {
+      const ip = parseIp(text);
+      if (ip && familyOf(ip) === cidr.family && cidr.range.contains(ip as never)) (bySubnet[cidr.text] ??= {})[name] = text;
+    }
+  }
+  return { ...spec.labels, [AUX_ADDRESSES_LABEL]: JSON.stringify(bySubnet) };
+}
+
 function ipam(templates: ConflistTemplates, base: Ipam, spec: NetworkSpec, ranges: IpamRange[][]): Ipam {
-  if (spec.ipamDriver === 'dhcp') return templates.dhcpIpam;
+  if (spec.ipamDriver === 'dhcp') return dhcpIpam(templates.dhcpIpam, spec);
   if (base.type !== 'host-local') throw internal('conflist template must use host-local ipam');
-  return { ranges, routes: spec.internal ? undefined : base.routes, type: 'host-local' };
+  // An IPv6-only network's default route is ::/0 (nerdctl); others keep the template's 0.0.0.0/0.
+  const routes = spec.ipv4 === false ? [{ dst: '::/0' }] : base.routes;
+  return { ranges, routes: spec.internal ? undefined : routes, type: 'host-local' };
+}
+
+function dhcpIpam(base: ConflistTemplates['dhcpIpam'], spec: NetworkSpec): Ipam {
+  const options = spec.dhcpOptions ?? [];
+  if (options.length === 0) return base;
+  const provide = [...base.provide];
+  const request: NonNullable<ConflistTemplates['dhcpIpam']['request']> = [...(base.request ?? [])];
+  for (const o of options) {
+    if (o.kind === 'provide') {
+      const entry = { option: o.option, value: o.value ?? '', ...(o.fromArg === undefined ? {} : { fromArg: o.fromArg }) };
+      const at = provide.findIndex((p) => p.option === o.option);
+      if (at >= 0) provide[at] = entry;
+      else provide.push(entry);
+    } else {
+      request.push({ option: o.option, ...(o.skipDefault === undefined ? {} : { skipDefault: o.skipDefault }) });
+    }
+  }
+  return { ...base, provide, ...(request.length > 0 ? { request } : {}) };
 }
 
 /** The default `bridge` network as both tools create it on first need. */
@@ -119,4 +199,3 @@ export function defaultNetworkSpec(): NetworkSpec {
 export function serializeConflist(conflist: ManagedConflist): string {
   return JSON.stringify(conflist, null, 2);
 }
-

@@ -25,7 +25,8 @@ export type HostLocalIpam = z.infer<typeof HostLocalIpam>;
 
 export const DhcpIpam = z.object({
   daemonSocketPath: z.string(),
-  provide: z.array(z.object({ fromArg: z.string(), option: z.string(), value: z.string() })),
+  provide: z.array(z.object({ fromArg: z.optional(z.string()), option: z.string(), value: z.string() })),
+  request: z.optional(z.array(z.object({ option: z.string(), skipDefault: z.optional(z.boolean()) }))),
   type: z.literal('dhcp'),
 });
 export type DhcpIpam = z.infer<typeof DhcpIpam>;

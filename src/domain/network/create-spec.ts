@@ -6,7 +6,7 @@
 import { invalid } from '../errors.ts';
 import { isReservedLabelKey } from '../container-flags.ts';
 import { assertNoControlCharacters, hasControlCharacter as hasControl, quote } from '../text.ts';
-import { type Cidr, type Ip, containsIp, firstHost, lastAddress, overlaps, parseCidr, parseIp, specialRangeOf } from './cidr.ts';
+import { type Cidr, type Ip, containsIp, firstHost, formatIp, lastAddress, overlaps, parseCidr, parseIp, specialRangeOf } from './cidr.ts';
 import { DNS_LABEL, DRIVERS, type Driver, IPAM_DRIVERS, type IpamDriver } from './constants.ts';
 import { validateNetworkName } from './network-name.ts';
 
@@ -17,7 +17,13 @@ export interface CreateNetworkInput {
   gateways?: readonly string[] | undefined;
   ipRanges?: readonly string[] | undefined;
   ipv6?: boolean | undefined;
+  /** False: an IPv6-only network (nerdctl's --ipv4=false); default true. */
+  ipv4?: boolean | undefined;
   internal?: boolean | undefined;
+  /** `--aux-address name=IP`: addresses host-local must never hand out. */
+  auxAddresses?: readonly string[] | undefined;
+  /** `--ipam-opt key=JSON` (dhcp only, as nerdctl): extra `provide`/`request` options of the dhcp IPAM. */
+  ipamOptions?: readonly string[] | undefined;
   /** `key=value` (or `key`, meaning an empty value). */
   labels?: readonly string[] | undefined;
   /** `-o key=value`. */
@@ -42,11 +48,21 @@ export interface SubnetRequest {
   ipRange: Cidr | undefined;
 }
 
+/** A dhcp IPAM option from --ipam-opt, as the dhcp plugin reads it. */
+export type DhcpOption =
+  | { kind: 'provide'; option: string; value?: string | undefined; fromArg?: string | undefined }
+  | { kind: 'request'; option: string; skipDefault?: boolean | undefined };
+
 export interface NetworkSpec {
   name: string;
   driver: Driver;
   ipamDriver: IpamDriver;
   ipv6: boolean;
+  /** False for an IPv6-only network: no automatic IPv4 subnet, route ::/0. */
+  ipv4?: boolean | undefined;
+  /** Reserved addresses (name → IP), kept out of the host-local ranges. */
+  auxAddresses?: Record<string, string> | undefined;
+  dhcpOptions?: DhcpOption[] | undefined;
   internal: boolean;
   labels: Record<string, string>;
   options: DriverOptions;
@@ -60,14 +76,26 @@ export function parseCreateInput(input: CreateNetworkInput): NetworkSpec {
   if (!(DRIVERS as readonly string[]).includes(driver)) throw invalid(`unsupported cni driver ${quote(driver)}`);
   const ipamDriver = parseIpamDriver(input.ipamDriver ?? 'default');
   const ipv6 = input.ipv6 ?? false;
+  const ipv4 = input.ipv4 ?? true;
+  if (!ipv4 && !ipv6) throw invalid('IPv4 or IPv6 must be enabled');
   const internal = input.internal ?? false;
   const options = parseDriverOptions(driver as Driver, input.options ?? [], internal, ipv6);
   const subnets = parseSubnets(input, ipv6, ipamDriver);
+  if (!ipv4) {
+    const v4 = subnets.find((s) => s.subnet.family === 4);
+    if (v4) throw invalid(`IPv4 subnet "${v4.subnet.input}" given with --ipv4=false`);
+    if (ipamDriver === 'host-local' && subnets.length === 0) throw invalid('an IPv6-only network (--ipv4=false) needs an IPv6 --subnet');
+  }
+  const auxAddresses = parseAuxAddresses(input.auxAddresses ?? [], subnets, ipamDriver);
+  const dhcpOptions = parseIpamOptions(input.ipamOptions ?? [], ipamDriver);
   return {
     name: input.name,
     driver: driver as Driver,
     ipamDriver,
     ipv6,
+    ...(ipv4 ? {} : { ipv4 }),
+    ...(Object.keys(auxAddresses).length > 0 ? { auxAddresses } : {}),
+    ...(dhcpOptions.length > 0 ? { dhcpOptions } : {}),
     internal,
     labels: { ...parseLabels(input.labels ?? []), ...(input.disableDns ? { [DNS_LABEL]: 'false' } : {}) },
     options,
@@ -236,4 +264,74 @@ function parseSubnet(text: string, ipv6: boolean): Cidr {
   const special = specialRangeOf(subnet);
   if (special) throw invalid(`invalid subnet ${quote(text)}: overlaps the ${special.what} range ${special.cidr}`);
   return subnet;
+}
+
+/**
+ * `--aux-address name=IP`: each IP must lie in one of the subnets, not be its
+ * network, broadcast or gateway address, and appear once; names are unique.
+ */
+function parseAuxAddresses(entries: readonly string[], subnets: readonly SubnetRequest[], ipamDriver: IpamDriver): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (entries.length === 0) return out;
+  if (ipamDriver === 'dhcp') throw invalid('--aux-address cannot be used with --ipam-driver dhcp');
+  if (subnets.length === 0) throw invalid('--aux-address needs --subnet');
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const [name, text] = splitKeyValue(entry);
+    if (name === '' || !entry.includes('=')) throw invalid(`invalid --aux-address "${entry}": expected name=IP`);
+    const ip = parseIp(text);
+    if (!ip) throw invalid(`invalid --aux-address "${entry}": "${text}" is not an IP address`);
+    const s = subnets.find((r) => containsIp(r.subnet, ip));
+    if (!s) throw invalid(`no matching subnet for aux-address "${text}"`);
+    if (ip.isEquals(s.subnet.range.getFirst() as never) || ip.isEquals(lastAddress(s.subnet) as never)) {
+      throw invalid(`aux-address "${text}" is the network or broadcast address of subnet "${s.subnet.text}"`);
+    }
+    if (ip.isEquals(s.gateway as never)) throw invalid(`aux-address "${text}" is the gateway of subnet "${s.subnet.text}"`);
+    const canonical = formatIp(ip);
+    if (Object.hasOwn(out, name)) throw invalid(`aux-address name "${name}" given twice`);
+    if (seen.has(canonical)) throw invalid(`aux-address "${text}" given twice`);
+    seen.add(canonical);
+    out[name] = canonical;
+  }
+  return out;
+}
+
+/**
+ * `--ipam-opt option=JSON`, nerdctl's form: only with the dhcp driver, the
+ * value `{"type":"provide","value":"...","fromArg":"..."}` or
+ * `{"type":"request","skipDefault":true|false}`.
+ */
+function parseIpamOptions(entries: readonly string[], ipamDriver: IpamDriver): DhcpOption[] {
+  if (entries.length === 0) return [];
+  if (ipamDriver !== 'dhcp') throw invalid('--ipam-opt is only supported with --ipam-driver dhcp');
+  return entries.map((entry) => {
+    const [option, text] = splitKeyValue(entry);
+    if (option === '' || !entry.includes('=')) throw invalid(`invalid --ipam-opt "${entry}": expected option=JSON`);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw invalid(`invalid --ipam-opt "${entry}": the value is not JSON`);
+    }
+    const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+    const str = (k: string): string | undefined => {
+      if (v[k] === undefined) return undefined;
+      if (typeof v[k] !== 'string') throw invalid(`invalid --ipam-opt "${entry}": "${k}" must be a string`);
+      return v[k];
+    };
+    if (v['type'] === 'provide') {
+      const extra = Object.keys(v).filter((k) => !['type', 'value', 'fromArg'].includes(k));
+      if (extra.length > 0) throw invalid(`invalid --ipam-opt "${entry}": unknown key "${extra[0]}"`);
+      return { kind: 'provide', option, value: str('value'), fromArg: str('fromArg') };
+    }
+    if (v['type'] === 'request') {
+      const extra = Object.keys(v).filter((k) => !['type', 'skipDefault'].includes(k));
+      if (extra.length > 0) throw invalid(`invalid --ipam-opt "${entry}": unknown key "${extra[0]}"`);
+      if (v['skipDefault'] !== undefined && typeof v['skipDefault'] !== 'boolean') {
+        throw invalid(`invalid --ipam-opt "${entry}": "skipDefault" must be true or false`);
+      }
+      return { kind: 'request', option, skipDefault: v['skipDefault'] as boolean | undefined };
+    }
+    throw invalid(`invalid --ipam-opt "${entry}": "type" must be "provide" or "request"`);
+  });
 }

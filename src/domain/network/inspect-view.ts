@@ -36,7 +36,10 @@ export interface DockerNetwork {
   Internal: boolean;
   /** tsnerd's embedded resolver serves the network (Podman's dns_enabled; Docker has no such field). */
   DNSEnabled: boolean;
-  IPAM: { Driver: string; Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> };
+  IPAM: {
+    Driver: string;
+    Config: Array<{ Subnet: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }>;
+  };
   Options: Record<string, string>;
   Labels: Record<string, string>;
   Containers: Record<string, DockerNetworkContainer>;
@@ -44,7 +47,20 @@ export interface DockerNetwork {
   Overlay?: unknown;
 }
 
+/** nerdctl's label holding `--aux-address` values: JSON {subnet: {name: ip}}; shown as IPAM.Config[].AuxiliaryAddresses. */
+const AUX_ADDRESSES_LABEL = 'nerdctl/network-aux-addresses';
+
+function auxAddresses(n: Network): Record<string, Record<string, string>> {
+  try {
+    const value = JSON.parse(n.labels[AUX_ADDRESSES_LABEL] ?? '{}') as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, Record<string, string>>) : {};
+  } catch {
+    return {};
+  }
+}
+
 export function toDockerNetwork(n: Network, attachments: readonly NetworkAttachment[]): DockerNetwork {
+  const aux = auxAddresses(n);
   const ipamType = n.pseudo ? '' : (n.conflist.plugins[0]?.['ipam'] as { type?: unknown } | undefined)?.type;
   return {
     Name: n.name,
@@ -61,10 +77,11 @@ export function toDockerNetwork(n: Network, attachments: readonly NetworkAttachm
         Subnet: s.subnet,
         ...(s.gateway === undefined ? {} : { Gateway: s.gateway }),
         ...(s.ipRange === undefined ? {} : { IPRange: s.ipRange }),
+        ...(aux[s.subnet] === undefined ? {} : { AuxiliaryAddresses: aux[s.subnet] }),
       })),
     },
     Options: networkOptions(n),
-    Labels: n.labels,
+    Labels: Object.fromEntries(Object.entries(n.labels).filter(([k]) => k !== AUX_ADDRESSES_LABEL)),
     Containers: Object.fromEntries(
       attachments.map((a) => [
         a.containerId,

@@ -12,7 +12,8 @@ function fixture() {
   const deps = {
     cni: {
       getCachedAttachments: async () => [],
-      delNetworkList: async (l: { name: string }, rt: { ifName: string; netns: string }) => void calls.push(`DEL ${l.name} ${rt.ifName} ${rt.netns}`),
+      delNetworkList: async (l: { name: string }, rt: { ifName: string; netns: string }) =>
+        void calls.push(`DEL ${l.name} ${rt.ifName} ${rt.netns}`),
     },
     resolver: { resolve: async () => ({ name: 'n1', list }) },
     hosts: { release: async (ns: string, id: string) => void calls.push(`hosts.release ${ns} ${id}`) },
@@ -20,6 +21,7 @@ function fixture() {
       readLifecycle: async () => ({}),
       writeLifecycle: async (_dir: string, l: { stopped_at?: string }) => void calls.push(`lifecycle stopped=${Boolean(l.stopped_at)}`),
       readNetworkConfig: async () => ({ portMappings: [] }),
+      readEndpoints: async () => undefined,
     },
     reserver: { stop: async () => void calls.push('reserver.stop') },
     dns: { leave: async (ns: string, id: string) => void calls.push(`dns.leave ${ns} ${id}`) },
@@ -29,7 +31,13 @@ function fixture() {
   return { calls, deps };
 }
 
-const container = (networks: string[]) => ({ id: 'c1', pid: 42, namespace: 'ns', stateDir: '/s', annotations: { 'tsnerd/networks': JSON.stringify(networks) } });
+const container = (networks: string[]) => ({
+  id: 'c1',
+  pid: 42,
+  namespace: 'ns',
+  stateDir: '/s',
+  annotations: { 'tsnerd/networks': JSON.stringify(networks) },
+});
 
 describe('detachForStop', () => {
   it('frees the IPs in the live netns and drops the hosts entry and DNS records, so peers stop resolving the freed IP', async () => {
