@@ -81,6 +81,8 @@ describe('network connect/disconnect (e2e)', { timeout: 900_000 }, () => {
   after(async () => {
     const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
+    // network rm deletes the bridges too: the harness counts a bridge left behind as a leak.
+    await tsnerd(env, ['network', 'rm', 'con-n1', 'con-n2', 'con-n3', 'con-n4']);
     await env.stop();
   });
 

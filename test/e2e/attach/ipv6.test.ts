@@ -47,6 +47,8 @@ describe('IPv6 networks (e2e)', { timeout: 600_000 }, () => {
   after(async () => {
     const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
+    // network rm deletes the bridges too: the harness counts a bridge left behind as a leak.
+    await tsnerd(env, ['network', 'rm', 'con-v6', 'con-ds', 'con-aux']);
     await env.stop();
   });
 
