@@ -22,6 +22,7 @@ function fixture(holds: boolean) {
       readLifecycle: async () => lifecycle,
       writeLifecycle: async (_dir: string, l: Record<string, unknown>) => void (lifecycle = l),
       readNetworkConfig: async () => ({ portMappings: [] }),
+      readEndpoints: async () => undefined,
     },
     reserver: {
       holds: async (dir: string, pid: number) => (calls.push(`reserver.holds ${dir} ${pid}`), holds),
