@@ -39,6 +39,22 @@ export const Labels = {
 
 /** The label nerdctl reads a container's networks from (`network rm` in-use check, inspect): JSON string[]. */
 export const NERDCTL_NETWORKS_LABEL = 'nerdctl/networks';
+/** nerdctl's container name label, shown and matched for nerdctl's containers. */
+export const NERDCTL_NAME_LABEL = 'nerdctl/name';
+/** nerdctl's namespace label; the CNI container ID of its containers is `<namespace>-<id>`. */
+export const NERDCTL_NAMESPACE_LABEL = 'nerdctl/namespace';
+
+/**
+ * Who made a container, which decides what tsnerd does to its networking:
+ * all of it for its own, what nerdctl itself would do for nerdctl's, nothing
+ * for any other tool's.
+ */
+export type ContainerOwner = 'tsnerd' | 'nerdctl' | 'other';
+
+export function containerOwner(raw: Readonly<Record<string, string>>): ContainerOwner {
+  if (hasTsnerdLabels(raw)) return 'tsnerd';
+  return Object.hasOwn(raw, NERDCTL_NETWORKS_LABEL) ? 'nerdctl' : 'other';
+}
 
 export type LabelKey = (typeof Labels)[keyof typeof Labels];
 
@@ -81,6 +97,8 @@ export function encodeContainerLabels(fields: Partial<ContainerLabels>): Record<
     // networks is always written: the hook tells a CNI container from the others by it
     if (value && (value.length > 0 || key === 'networks')) out[Labels[key]] = JSON.stringify(value);
   }
+  // nerdctl reads this one (network rm/prune in-use check, inspect's Containers): it sees tsnerd's users.
+  if (fields.networks) out[NERDCTL_NETWORKS_LABEL] = JSON.stringify(fields.networks);
   if (fields.dns) out[Labels.dns] = JSON.stringify(fields.dns);
   if (fields.autoRemove) out[Labels.autoRemove] = 'true';
   return out;

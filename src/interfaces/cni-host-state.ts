@@ -21,7 +21,15 @@ export interface TaggedRule {
   owner: string;
 }
 
+import type { CachedAttachment } from './cni.ts';
+
 export interface CniHostState {
+  /**
+   * Whether a cached attachment's container still runs, whatever tool made it:
+   * its netns (from the entry, else the result's sandbox) exists and the entry
+   * was written since the host booted. Without any netns to look at: true.
+   */
+  attachmentAlive(a: CachedAttachment): Promise<boolean>;
   /** host-local's allocations of a network (dataDir: the IPAM's dataDir, if set). */
   allocations(network: string, dataDir?: string): Promise<IpAllocation[]>;
   releaseAllocation(a: IpAllocation): Promise<void>;

@@ -8,7 +8,9 @@ import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-in
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
 import { createNetworkingDeps } from './attach.ts';
-import { createNetworkStore } from './networks.ts';
+import { createNetworkDeps, createNetworkStore } from './networks.ts';
+import type { NetworksDeps } from '../app/networks/deps.ts';
+import { CacheCniUsers } from '../app/reclaim/cni-users.ts';
 
 /** A run that has not reached containerd's task list within this long is not in flight any more. */
 const GRACE_MS = 60_000;
@@ -43,4 +45,18 @@ async function knownNetworks(settings: Settings, namespaces: readonly string[]):
     for (const n of await store.list()) if (!n.pseudo && !byName.has(n.name)) byName.set(n.name, n);
   }
   return [...byName.values()];
+}
+
+/** `network rm` and `prune`: network management plus who uses a network by the CNI cache, and the means to release stale users. */
+export function createNetworkRemovalDeps(settings: Settings): NetworksDeps {
+  const attach = createNetworkingDeps(settings, () => undefined);
+  return {
+    ...createNetworkDeps(settings),
+    cniUsers: new CacheCniUsers({
+      cni: attach.cni,
+      hostCni: new LinuxCniHostState(),
+      removeIpMasqChain: attach.removeIpMasqChain,
+      withCniLock: attach.withCniLock,
+    }),
+  };
 }

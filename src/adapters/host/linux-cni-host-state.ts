@@ -1,7 +1,10 @@
 /** CniHostState on Linux: host-local's files and iptables/ip6tables, through run-process (no execa). */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CniHostState, IpAllocation, TaggedRule } from '../../interfaces/cni-host-state.ts';
+import type { CachedAttachment } from '../../interfaces/cni.ts';
+import { attachmentCacheName } from '../../domain/cni/attachment.ts';
+import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
 import { runProcess } from './run-process.ts';
 
 /** host-local's default dataDir. */
@@ -14,6 +17,22 @@ const TAG = /name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/;
 const PER_CONTAINER_CHAIN = /^CNI-(?:DN-|SN-)?[0-9a-f]{20,}$/;
 
 export class LinuxCniHostState implements CniHostState {
+  private readonly cacheDir: string;
+  private bootTime: Promise<number> | undefined;
+
+  constructor(cacheDir = DEFAULT_CNI_CACHE_DIR) {
+    this.cacheDir = cacheDir;
+  }
+
+  async attachmentAlive(a: CachedAttachment): Promise<boolean> {
+    const netns = a.netns || a.result?.interfaces?.find((i) => i.sandbox)?.sandbox;
+    if (!netns) return true;
+    const file = join(this.cacheDir, 'results', attachmentCacheName(a.networkName, a.containerId, a.ifName));
+    const written = (await stat(file).catch(() => undefined))?.mtimeMs;
+    if (written !== undefined && written < (await (this.bootTime ??= hostBootTime()))) return false;
+    return (await stat(netns).catch(() => undefined)) !== undefined;
+  }
+
   async allocations(network: string, dataDir = HOST_LOCAL_DIR): Promise<IpAllocation[]> {
     const dir = join(dataDir, network);
     const out: IpAllocation[] = [];
@@ -86,4 +105,11 @@ async function removeFrom(tool: string, table: string, doomed: readonly string[]
     runProcess(`${tool}-restore`, ['--noflush', '--wait'], { input: [`*${table}`, ...lines, 'COMMIT', ''].join('\n') });
   // iptables-restore is all or nothing: if a rule vanished meanwhile, one command at a time.
   if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
+}
+
+/** When the host booted (ms since the epoch), from /proc/stat's btime. */
+async function hostBootTime(): Promise<number> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
+  const btime = Number(/^btime (\d+)$/m.exec(text)?.[1] ?? 0);
+  return btime * 1000;
 }

@@ -4,7 +4,7 @@
  * networking side, on one object.
  */
 import { join } from 'node:path';
-import { NERDCTL_NETWORKS_LABEL, decodeContainerLabels, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
+import { NERDCTL_NAMESPACE_LABEL, NERDCTL_NETWORKS_LABEL, containerOwner, decodeContainerLabels, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
 import { ErrorList } from '../../domain/errors.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
@@ -13,7 +13,8 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { UndoStack } from '../containers/undo-stack.ts';
 import type { AttachDeps } from './deps.ts';
 import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
-import { detachForStop, releaseWithoutTask } from './teardown.ts';
+import { detachForStop, releaseCached, releaseWithoutTask } from './teardown.ts';
+import { cniContainerId } from './attachment.ts';
 import { connectNetwork, disconnectNetwork, type ConnectResult } from './connect.ts';
 import { effectiveEndpoints, type Endpoint, type EndpointOptions } from '../../domain/network/endpoint.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
@@ -55,13 +56,25 @@ export class ContainerNetworking {
 
   /** stop/kill, before the signal: forwards and IPs go while the netns still exists. */
   beforeStop(c: NetworkedContainer): Promise<void> {
-    return detachForStop(this.deps, this.hookView(c));
+    switch (containerOwner(c.labels)) {
+      case 'tsnerd':
+        return detachForStop(this.deps, this.hookView(c));
+      case 'nerdctl': {
+        // What nerdctl's stop and kill do: DEL without netns, so the forwards go; its records are nerdctl's.
+        const ns = c.labels[NERDCTL_NAMESPACE_LABEL] ?? this.namespace;
+        return releaseCached(this.deps, cniContainerId(ns, c.id), '');
+      }
+      default:
+        return Promise.resolve();
+    }
   }
 
   /** rm of a container that has no task (none ever, or lost in a reboot or crash): what its last attachment left. */
   async releaseWithoutTask(c: NetworkedContainer): Promise<void> {
+    const owner = containerOwner(c.labels);
     // A container of another tool that is not nerdctl's: its networking is not ours to touch.
-    if (!hasTsnerdLabels(c.labels) && !Object.hasOwn(c.labels, NERDCTL_NETWORKS_LABEL)) return;
+    if (owner === 'other') return;
+    if (owner === 'nerdctl') return releaseCached(this.deps, cniContainerId(c.labels[NERDCTL_NAMESPACE_LABEL] ?? this.namespace, c.id), '');
     const { namespace, stateDir, id } = this.hookView(c);
     return releaseWithoutTask(this.deps, { namespace, stateDir, id });
   }

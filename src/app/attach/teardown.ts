@@ -42,7 +42,6 @@ export async function teardownContainerNetworks(deps: AttachDeps, c: HookContain
  */
 export async function detachAll(deps: AttachDeps, c: HookContainer, netns: string, options: { rollback?: boolean } = {}): Promise<void> {
   const cniId = cniContainerId(c.namespace, c.id);
-  const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
   const errors = new ErrorList();
   const cached = await deps.cni.getCachedAttachments(cniId);
   // `cached`: an ADD was begun (the entry is written before its first plugin), so a masquerade chain may exist.
@@ -65,6 +64,8 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
       });
     });
   }
+  // Only needed without a cache entry; a damaged network-config.json must not stop the DEL.
+  const portMappings = targets.length > 0 ? [] : (await deps.state.readNetworkConfig(c.stateDir).catch(() => ({ portMappings: [] }))).portMappings;
   if (targets.length === 0) {
     const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
     const endpoints =
@@ -116,9 +117,10 @@ function masquerades(list: NetworkConfigList): boolean {
 export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise<void> {
   const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
   if (mode.kind === 'cni') {
-    const errors = new ErrorList();
     const netns = c.pid > 0 ? `/proc/${c.pid}/ns/net` : '';
-    await errors.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns)));
+    // If the DEL fails, stop fails before any signal: the container keeps its ports and networks.
+    await deps.withCniLock(() => detachAll(deps, c, netns));
+    const errors = new ErrorList();
     await errors.attempt(() => deps.reserver.stop(c.stateDir));
     // Its IPs are free for the next container now: peers must stop resolving its names to them.
     await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
@@ -126,7 +128,8 @@ export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise
     // Not recorded as stopped unless it is: its ports and networks still count as used, and the stop fails.
     errors.throwIfAny();
   }
-  const lifecycle = await deps.state.readLifecycle(c.stateDir);
+  // Recorded only now that it is true: its ports count as free and its networks as unused.
+  const lifecycle = await deps.state.readLifecycle(c.stateDir).catch(() => ({}));
   await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });
 }
 
@@ -138,15 +141,7 @@ export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise
  */
 export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer, 'id' | 'namespace' | 'stateDir'>): Promise<void> {
   const errors = new ErrorList();
-  const cniId = cniContainerId(c.namespace, c.id);
-  await errors.attempt(() =>
-    deps.withCniLock(async () => {
-      for (const a of await deps.cni.getCachedAttachments(cniId)) {
-        deps.log(`DEL ${a.networkName} ${a.ifName} (no task)`);
-        await errors.attempt(() => releaseCachedAttachment(deps, a));
-      }
-    }),
-  );
+  await errors.attempt(() => releaseCached(deps, cniContainerId(c.namespace, c.id), ''));
   await errors.attempt(() => deps.reserver.stop(c.stateDir));
   await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
   await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
@@ -154,17 +149,34 @@ export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer
 }
 
 /**
- * DEL of one cached attachment with the ADD's config, args and capabilities,
- * without netns (it is gone), then the masquerade chain the bridge plugin
+ * Under the CNI lock, DEL of every attachment the result cache holds for a
+ * CNI container ID, replaying the ADD (`netns` '' when it is gone). For
+ * containers whose other records are not ours (nerdctl's), this is all
+ * tsnerd does to their networking.
+ */
+export async function releaseCached(deps: AttachDeps, cniId: string, netns: string): Promise<void> {
+  const errors = new ErrorList();
+  await deps.withCniLock(async () => {
+    for (const a of await deps.cni.getCachedAttachments(cniId)) {
+      deps.log(`DEL ${a.networkName} ${a.ifName} (from the cache)`);
+      await errors.attempt(() => releaseCachedAttachment(deps, a, netns));
+    }
+  });
+  errors.throwIfAny();
+}
+
+/**
+ * DEL of one cached attachment with the ADD's config, args and capabilities;
+ * without netns (it is gone), also the masquerade chain the bridge plugin
  * leaves in that case. Without a config in the entry there is nothing to run.
  */
-export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>, a: CachedAttachment): Promise<void> {
+export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>, a: CachedAttachment, netns = ''): Promise<void> {
   if (!a.config) return;
   const list = parseConfList(a.config);
-  await deps.cni.delNetworkList(list, { containerId: a.containerId, netns: '', ifName: a.ifName });
+  await deps.cni.delNetworkList(list, { containerId: a.containerId, netns, ifName: a.ifName });
   const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
   // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
-  if (masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
+  if (netns === '' && masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
 }
 
 /**

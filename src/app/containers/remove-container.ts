@@ -55,9 +55,11 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
     await errors.attempt(() => ctx.networking.releaseWithoutTask(networked(view)));
   }
   // After the task: its postStop hook has left the networks; now drop the hosts entry.
+  // (The state and hosts dirs are in tsnerd's data store whoever made the container: `start` of
+  // another tool's container writes its log there. nerdctl's own records stay in nerdctl's.)
   await errors.attempt(() => ctx.networking.removed(view.id, view.stateDir));
   await ignoreMissing(() => ctx.runtime.deleteContainer(view.id));
-  await ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey));
+  if (view.record.snapshotKey) await ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey));
   if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));
   await errors.attempt(() => ctx.host.removeStateDir(view.stateDir));
   if (errors.errors.length > 0) {

@@ -1,4 +1,5 @@
 import type { ContainerIndex } from '../../interfaces/container-index.ts';
+import type { CniUsers } from '../../interfaces/cni-users.ts';
 import type { NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
 import type { NetworkHost } from '../../interfaces/network-host.ts';
 import type { OverlayDeps } from '../../interfaces/overlay.ts';
@@ -7,6 +8,8 @@ export interface NetworksDeps {
   confDir: NetworkConfDir;
   host: NetworkHost;
   containers: ContainerIndex;
+  /** Users of a network by the CNI result cache (any tool's containers); rm and prune only. */
+  cniUsers?: CniUsers;
   /** NETCONFPATH, where new conflists go. */
   netconfPath: string;
   /** CNI_PATH as configured, for the missing-plugin message. */

@@ -14,7 +14,20 @@ async function refusal(deps: NetworksDeps, n: Network, ref: string): Promise<Err
   if (users.length > 0) {
     return conflict(`network "${ref}" is in use by container "[${users.map((u) => u.containerId).join(' ')}]"`);
   }
+  // Any tool's running containers (nerdctl's too) count, by their attachments in the CNI cache.
+  const attached = (await deps.cniUsers?.live(n.name)) ?? [];
+  if (attached.length > 0) return conflict(`network "${ref}" is in use by container "[${attached.map(cniUserId).join(' ')}]"`);
   return undefined;
+}
+
+/** The container ID part of a CNI container ID (`<namespace>-<id>`, IDs being 64 hex digits). */
+function cniUserId(cniId: string): string {
+  return /-([0-9a-f]{64})$/.exec(cniId)?.[1] ?? cniId;
+}
+
+/** What a stopped container left attached (a crash, a reboot): released, or it would outlive the network. */
+async function releaseStale(deps: NetworksDeps, n: Network): Promise<void> {
+  await deps.cniUsers?.releaseStale(n.name);
 }
 
 /** Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges). */
@@ -54,6 +67,7 @@ export async function removeNetworks(
         }
         const refused = await refusal(deps, n, ref);
         if (refused) throw refused;
+        await releaseStale(deps, n);
         await removeOne(deps, n, opts);
         removed.push(ref);
       });
@@ -70,8 +84,9 @@ export async function pruneNetworks(deps: NetworksDeps): Promise<{ removed: stri
   await deps.confDir.withLock(async () => {
     for (const n of await store.listUnlocked()) {
       if (!n.managed || isDefaultNetwork(n)) continue;
-      if ((await deps.containers.attachments(n)).length > 0) continue;
+      if (await refusal(deps, n, n.name)) continue;
       await errors.attempt(async () => {
+        await releaseStale(deps, n);
         await removeOne(deps, n);
         removed.push(n.name);
       });

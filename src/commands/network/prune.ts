@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
 import { pruneNetworks } from '../../app/networks/remove-networks.ts';
-import { createNetworkDeps } from '../../wiring/networks.ts';
+import { createNetworkRemovalDeps } from '../../wiring/reclaim.ts';
 
 export default class NetworkPrune extends BaseCommand {
   static override summary = 'Remove all unused networks';
@@ -11,7 +11,7 @@ export default class NetworkPrune extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(NetworkPrune);
-    const deps = createNetworkDeps(this.settingsFrom(flags));
+    const deps = createNetworkRemovalDeps(this.settingsFrom(flags));
     if (!flags.force && !(await confirm())) return;
     const { removed, errors } = await pruneNetworks(deps);
     if (removed.length > 0) this.out(`Deleted Networks:\n${removed.join('\n')}\n\n`);

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
 import { removeNetworks } from '../../app/networks/remove-networks.ts';
-import { createNetworkDeps } from '../../wiring/networks.ts';
+import { createNetworkRemovalDeps } from '../../wiring/reclaim.ts';
 
 export default class NetworkRm extends BaseCommand {
   static override summary = 'Remove one or more networks';
@@ -15,7 +15,7 @@ export default class NetworkRm extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(NetworkRm);
-    const { removed, errors } = await removeNetworks(createNetworkDeps(this.settingsFrom(flags)), argv as string[], { force: flags.force });
+    const { removed, errors } = await removeNetworks(createNetworkRemovalDeps(this.settingsFrom(flags)), argv as string[], { force: flags.force });
     for (const ref of removed) this.out(ref);
     errors.throwIfAny();
   }

@@ -55,6 +55,18 @@ describe('detachForStop', () => {
     assert.ok(!calls.includes('lifecycle stopped=true'), calls.join(', '));
   });
 
+  it('replays a cached ADD as it was (port mappings included) even when network-config.json is damaged', async () => {
+    const { deps } = fixture();
+    const seen: unknown[] = [];
+    deps.cni.getCachedAttachments = async () => [{ networkName: 'n1', containerId: 'ns-c1', ifName: 'eth0', config: list.bytes }];
+    deps.cni.delNetworkList = async (_l, rt) => void seen.push(rt);
+    deps.state.readNetworkConfig = async () => {
+      throw new SyntaxError('Unexpected token');
+    };
+    await detachForStop(deps, container(['n1']));
+    assert.deepEqual(seen, [{ containerId: 'ns-c1', netns: '/proc/42/ns/net', ifName: 'eth0' }]);
+  });
+
   it('leaves non-CNI containers alone (their hosts entry has no IPs and no hook would restore it)', async () => {
     const { calls, deps } = fixture();
     await detachForStop(deps, container(['host']));

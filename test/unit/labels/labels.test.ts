@@ -23,7 +23,7 @@ test('labels round-trip through the codec', () => {
 });
 
 test('empty values are left out, but networks is always written', () => {
-  assert.deepEqual(encodeContainerLabels({ networks: [], extraHosts: [], ip: '', autoRemove: false }), { [Labels.networks]: '[]' });
+  assert.deepEqual(encodeContainerLabels({ networks: [], extraHosts: [], ip: '', autoRemove: false }), { [Labels.networks]: '[]', 'nerdctl/networks': '[]' });
   const decoded = decodeContainerLabels({});
   assert.deepEqual(decoded.networks, []);
   assert.equal(decoded.dns, undefined);

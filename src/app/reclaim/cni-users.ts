@@ -1,0 +1,50 @@
+/**
+ * CniUsers from the result cache: an attachment is live while its netns is
+ * (CniHostState.attachmentAlive). `network rm` and `prune` refuse a network
+ * with live users and release stale ones first, so removing a network never
+ * strands an IP, a rule or a cache entry that nothing could release later.
+ */
+import { ErrorList } from '../../domain/errors.ts';
+import type { CniRuntime } from '../../interfaces/cni.ts';
+import type { CniHostState } from '../../interfaces/cni-host-state.ts';
+import type { CniUsers } from '../../interfaces/cni-users.ts';
+import { releaseCachedAttachment } from '../attach/teardown.ts';
+
+export interface CacheUsersDeps {
+  cni: CniRuntime;
+  hostCni: Pick<CniHostState, 'attachmentAlive'>;
+  removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export class CacheCniUsers implements CniUsers {
+  private readonly deps: CacheUsersDeps;
+
+  constructor(deps: CacheUsersDeps) {
+    this.deps = deps;
+  }
+
+  async live(network: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (const a of await this.deps.cni.getCachedAttachments()) {
+      if (a.networkName === network && (await this.deps.hostCni.attachmentAlive(a))) ids.push(a.containerId);
+    }
+    return [...new Set(ids)];
+  }
+
+  releaseStale(network: string): Promise<string[]> {
+    return this.deps.withCniLock(async () => {
+      const errors = new ErrorList();
+      const released: string[] = [];
+      for (const a of await this.deps.cni.getCachedAttachments()) {
+        if (a.networkName !== network || (await this.deps.hostCni.attachmentAlive(a))) continue;
+        await errors.attempt(async () => {
+          await releaseCachedAttachment(this.deps, a);
+          released.push(a.containerId);
+        });
+      }
+      errors.throwIfAny();
+      return released;
+    });
+  }
+}
