@@ -11,7 +11,8 @@ import { invalid, notFound, usage, toTsnerdError, type TsnerdError } from '../do
 import { Labels } from '../domain/labels.ts';
 import { StateFiles, StoreLayout } from '../domain/store-layout.ts';
 import { oneLine, quote } from '../domain/text.ts';
-import { createNetworkingDeps } from '../wiring/attach.ts';
+import { createAfterRestartDeps, createNetworkingDeps } from '../wiring/attach.ts';
+import { reconcileAfterRestart } from '../app/attach/after-restart.ts';
 import { setupContainerNetworks } from '../app/attach/setup.ts';
 import { releaseExited, teardownContainerNetworks } from '../app/attach/teardown.ts';
 
@@ -39,6 +40,12 @@ export async function runHookMain(args: string[]): Promise<number> {
     log = new HookLog(join(container.stateDir, `oci-hook.${event}.log`));
     const deps = createNetworkingDeps(settings, (line) => log?.write(line));
     deps.log(`${event} ${container.id}`);
+    if (event === 'createRuntime') {
+      // First attachment after a reboot or containerd restart: release what the dead tasks held.
+      await reconcileAfterRestart(createAfterRestartDeps(settings, deps), container.namespace).catch((err: unknown) =>
+        deps.log(`after restart: ${String(err)}`),
+      );
+    }
     await runEvent(event, container, deps);
     deps.log('done');
     return 0;

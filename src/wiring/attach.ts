@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { Settings } from '../domain/settings.ts';
 import { StoreLayout } from '../domain/store-layout.ts';
 import type { AttachDeps } from '../app/attach/deps.ts';
+import type { AfterRestartDeps } from '../app/attach/after-restart.ts';
+import { LowdbRestartMarker } from '../adapters/store/lowdb-restart-marker.ts';
+import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
 import { createCniRuntime } from './cni.ts';
 import { StoreNetworkResolver } from '../adapters/cni/store-network-resolver.ts';
 import { createNetworkStore } from './networks.ts';
@@ -54,6 +57,18 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
       await new ProcessOverlayAgents().ensure(overlayStateDir(settings.dataRoot, namespace, network));
     },
     log,
+  };
+}
+
+/** createRuntime's reconciliation after a reboot or a containerd restart (app/attach/after-restart.ts). */
+export function createAfterRestartDeps(settings: Settings, deps: AttachDeps): AfterRestartDeps {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  return {
+    ...deps,
+    marker: new LowdbRestartMarker(layout.root, settings.address),
+    hostCni: new LinuxCniHostState(),
+    knownNetworks: async (namespace) =>
+      (await createNetworkStore({ ...settings, namespace }, { warn: () => undefined }).list()).filter((n) => !n.pseudo).map((n) => n.name),
   };
 }
 

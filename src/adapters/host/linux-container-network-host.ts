@@ -1,5 +1,5 @@
 /** Host side of create-time networking: mounted files, used ports, the hook command. */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
@@ -64,6 +64,8 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
         if (!config?.portMappings.length) continue;
         const lifecycle = await this.state.readLifecycle(dir).catch(() => undefined);
         if (lifecycle?.stopped_at) continue;
+        // Its task died without a stop (a reboot, a containerd or shim crash, or it exited): no forwards hold them.
+        if (lifecycle?.pid && !(await taskAlive(lifecycle.pid, lifecycle.started_at))) continue;
         // A `run` killed before its container existed: nothing can ever use these ports.
         const claim = await readCreationClaim(dir).catch(() => undefined);
         if (claim && !claim.ownerAlive) continue;
@@ -72,6 +74,18 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
     }
     return used;
   }
+}
+
+/**
+ * Whether the init process createRuntime recorded still runs: its pid exists
+ * and the host has not booted since it started (a pid is reused after a boot).
+ */
+async function taskAlive(pid: number, startedAt: string | undefined): Promise<boolean> {
+  const proc = await stat(`/proc/${pid}`).catch(() => undefined);
+  if (!proc) return false;
+  if (startedAt === undefined) return true;
+  const btime = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8').catch(() => ''))?.[1] ?? 0) * 1000;
+  return Date.parse(startedAt) >= btime;
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -37,8 +37,17 @@ export class FileContainerStateFiles implements ContainerStateFiles {
     await writeJsonAtomic(join(stateDir, StateFiles.networkConfig), config);
   }
 
+  /**
+   * A damaged lifecycle.json reads as empty: every field is optional and only
+   * narrows what a caller does (create_error skips one DEL, which is idempotent),
+   * so a garbage file must not stop a postStop or an rm from cleaning up.
+   */
   async readLifecycle(stateDir: string): Promise<Lifecycle> {
-    return (await readJson<Lifecycle>(join(stateDir, StateFiles.lifecycle))) ?? {};
+    const data = await readJson<unknown>(join(stateDir, StateFiles.lifecycle)).catch((err: unknown) => {
+      if (err instanceof SyntaxError) return undefined;
+      throw err;
+    });
+    return lifecycleFields(data);
   }
 
   async writeLifecycle(stateDir: string, lifecycle: Lifecycle): Promise<void> {
@@ -83,4 +92,16 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
   await rename(tmp, path);
+}
+
+/** The fields of a lifecycle document that have their expected types; anything else is dropped. */
+function lifecycleFields(data: unknown): Lifecycle {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return {};
+  const d = data as Record<string, unknown>;
+  return {
+    ...(typeof d['started_at'] === 'string' ? { started_at: d['started_at'] } : {}),
+    ...(Number.isInteger(d['pid']) ? { pid: d['pid'] as number } : {}),
+    ...(typeof d['create_error'] === 'boolean' ? { create_error: d['create_error'] } : {}),
+    ...(typeof d['stopped_at'] === 'string' ? { stopped_at: d['stopped_at'] } : {}),
+  };
 }

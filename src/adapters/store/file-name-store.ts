@@ -9,6 +9,9 @@ import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
 import type { NameStore } from '../../interfaces/name-store.ts';
 
+/** What tsnerd writes into a name file: a container ID (64 hex digits). */
+const CONTAINER_ID = /^[0-9a-f]{64}$/;
+
 export class FileNameStore implements NameStore {
   readonly dir: string;
 
@@ -26,16 +29,26 @@ export class FileNameStore implements NameStore {
       const owner = await this.owner(name);
       // The owner may have released the name between our create and read.
       if (owner === undefined) return this.acquire(name, id);
+      // A damaged file (not a container ID) owns nothing: it must not hold the name for good.
+      if (!CONTAINER_ID.test(owner) && (await this.removeIfStill(name, owner))) return this.acquire(name, id);
       if (owner !== id) throw conflict(`name "${name}" is already used by ID "${owner}"`);
     }
   }
 
+  /** Frees the name if `id` owns it, or if the file is damaged (holds no container ID). */
   async release(name: string, id: string): Promise<void> {
     const owner = await this.owner(name);
-    if (owner !== id) return;
+    if (owner === undefined || (owner !== id && CONTAINER_ID.test(owner))) return;
+    await this.removeIfStill(name, owner);
+  }
+
+  /** Deletes the name file if it still holds `owner` (re-read just before, against a concurrent acquire). */
+  private async removeIfStill(name: string, owner: string): Promise<boolean> {
+    if ((await this.owner(name)) !== owner) return false;
     await unlink(join(this.dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+    return true;
   }
 
   async owner(name: string): Promise<string | undefined> {

@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { END_MARKER, hostsRenderer, joinLines, type HostsMeta } from '../../domain/dns/hosts-file.ts';
+import { END_MARKER, hostsRenderer, joinLines, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
@@ -85,9 +85,34 @@ export class FileHostsStore implements HostsStore {
 
   async release(ns: string, id: string): Promise<void> {
     await this.locked(ns, async () => {
+      const leaving = this.readMeta(ns, id);
       await rm(join(this.layout.hostsDir(ns, id), StateFiles.meta), { force: true });
       await this.rewriteAll(ns);
+      if (leaving) this.dropFromUnreadable(ns, leaving);
     });
+  }
+
+  private readMeta(ns: string, id: string): HostsMeta | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as HostsMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Peers whose meta.json is damaged are not re-rendered: the leaving container's lines are cut out of their files. */
+  private dropFromUnreadable(ns: string, leaving: HostsMeta): void {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.layout.etchostsDir(ns));
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      if (id.startsWith('.') || id === leaving.ID || this.readMeta(ns, id)) continue;
+      const path = join(this.layout.hostsDir(ns, id), StateFiles.hosts);
+      this.renderSync(path, leaving, (current) => withoutContainer(current, leaving));
+    }
   }
 
   async delete(ns: string, id: string): Promise<void> {

@@ -129,3 +129,24 @@ function hostsLine(ip: string, names: string[]): string {
 function isLoopbackOrUnspecified(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === '0.0.0.0' || ip === '::';
 }
+
+/**
+ * The hosts file with the lines for `leaving`'s addresses taken out of the
+ * managed block: for a peer whose meta cannot be read, so its file cannot be
+ * re-rendered, but must not keep resolving a container that left.
+ */
+export function withoutContainer(current: string, leaving: HostsMeta): string {
+  const ips = new Set(
+    Object.values(leaving.Networks ?? {}).flatMap((r) => (r.ips ?? []).map((ip) => ip.address.split('/')[0]!)),
+  );
+  if (ips.size === 0) return current;
+  let inBlock = false;
+  const kept: string[] = [];
+  for (const line of current.split('\n')) {
+    if (line === BEGIN_MARKER) inBlock = true;
+    else if (line === END_MARKER) inBlock = false;
+    else if (inBlock && ips.has(line.split(/\s+/)[0] ?? '')) continue;
+    kept.push(line);
+  }
+  return kept.join('\n');
+}

@@ -3,7 +3,8 @@
  * task state gone), then `rm -f` and `network gc`: the host returns to its
  * baseline exactly, the same name and host port work again, gc --dry-run
  * changes nothing and a second gc finds nothing. Network gc-r in
- * 10.211.2.0/24, host ports 39110-39119.
+ * 10.211.2.0/24, host ports 39110-39119. The first attachment after
+ * a reboot releases the dead tasks' attachments itself.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +69,21 @@ describe('network gc after a simulated reboot', { timeout: 300_000 }, () => {
     await ok(['run', '-d', '--name', 'gc-r-a', '--net', NET, '-p', `127.0.0.1:${PORT}:80`, ...httpd('two')]);
     assert.equal(await get(PORT), 'two');
     await ok(['rm', '-f', 'gc-r-a']);
+    assert.deepEqual(await waitForHostState(env, scope, baseline), []);
+  });
+
+  it('the first attachment after a reboot releases what the dead tasks held, before its own ADD', async () => {
+    const baseline = await snapshotHostState(env, scope);
+    await ok(['run', '-d', '--name', 'gc-r-c', '--net', NET, '-p', `127.0.0.1:${PORT + 2}:80`, 'busybox', 'sleep', '600']);
+    await ok(['run', '-d', '--name', 'gc-r-d', '--net', NET, 'busybox', 'sleep', '600']);
+    await simulateReboot(env);
+    const id = await ok(['run', '-d', '--name', 'gc-r-e', '--net', NET, '-p', `127.0.0.1:${PORT + 2}:80`, ...httpd('three')]);
+    assert.equal(await get(PORT + 2), 'three');
+    const state = await snapshotHostState(env, scope);
+    assert.deepEqual(state['cni-cache'].map((f) => f.includes(id)), [true], `stale cache entries stayed: ${state['cni-cache'].join(' ')}`);
+    assert.equal(state['host-local'].length, 1, `stale IPs stayed: ${state['host-local'].join(' ')}`);
+    await ok(['rm', '-f', 'gc-r-c', 'gc-r-d', 'gc-r-e']);
+    assert.equal(await ok(['network', 'gc']), '');
     assert.deepEqual(await waitForHostState(env, scope, baseline), []);
   });
 });
