@@ -13,7 +13,7 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { UndoStack } from '../containers/undo-stack.ts';
 import type { AttachDeps } from './deps.ts';
 import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
-import { detachForStop, releaseCached, releaseWithoutTask } from './teardown.ts';
+import { detachForStop, releaseCached } from './teardown.ts';
 import { cniContainerId } from './attachment.ts';
 import { connectNetwork, disconnectNetwork, type ConnectResult } from './connect.ts';
 import { effectiveEndpoints, type Endpoint, type EndpointOptions } from '../../domain/network/endpoint.ts';
@@ -69,14 +69,16 @@ export class ContainerNetworking {
     }
   }
 
-  /** rm of a container that has no task (none ever, or lost in a reboot or crash): what its last attachment left. */
-  async releaseWithoutTask(c: NetworkedContainer): Promise<void> {
+  /**
+   * rm, after the task is gone: DEL of whatever the CNI cache still holds for
+   * the container (no postStop ran, or it failed). Another tool's container
+   * that is not nerdctl's is not ours to touch.
+   */
+  async releaseLeftovers(c: NetworkedContainer): Promise<void> {
     const owner = containerOwner(c.labels);
-    // A container of another tool that is not nerdctl's: its networking is not ours to touch.
     if (owner === 'other') return;
-    if (owner === 'nerdctl') return releaseCached(this.deps, cniContainerId(c.labels[NERDCTL_NAMESPACE_LABEL] ?? this.namespace, c.id), '');
-    const { namespace, stateDir, id } = this.hookView(c);
-    return releaseWithoutTask(this.deps, { namespace, stateDir, id });
+    const ns = owner === 'nerdctl' ? (c.labels[NERDCTL_NAMESPACE_LABEL] ?? this.namespace) : this.hookView(c).namespace;
+    await releaseCached(this.deps, cniContainerId(ns, c.id), '');
   }
 
   /** `network connect`: attached now when running, else at the next start. */

@@ -156,6 +156,8 @@ export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer
  */
 export async function releaseCached(deps: AttachDeps, cniId: string, netns: string): Promise<void> {
   const errors = new ErrorList();
+  // Nothing cached (the usual rm): no need to wait for the host-wide lock.
+  if ((await deps.cni.getCachedAttachments(cniId)).length === 0) return;
   await deps.withCniLock(async () => {
     for (const a of await deps.cni.getCachedAttachments(cniId)) {
       deps.log(`DEL ${a.networkName} ${a.ifName} (from the cache)`);

@@ -50,10 +50,10 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
       });
     }
     await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
-  } else {
-    // No task, so no postStop will come: release what a task lost in a reboot or crash still holds.
-    await errors.attempt(() => ctx.networking.releaseWithoutTask(networked(view)));
   }
+  // What no postStop released (there is none without a task, after a reboot or crash; or it
+  // failed on a damaged or deleted state dir): DEL of the attachments the CNI cache still holds.
+  await errors.attempt(() => ctx.networking.releaseLeftovers(networked(view)));
   // After the task: its postStop hook has left the networks; now drop the hosts entry.
   // (The state and hosts dirs are in tsnerd's data store whoever made the container: `start` of
   // another tool's container writes its log there. nerdctl's own records stay in nerdctl's.)
