@@ -103,5 +103,6 @@ function lifecycleFields(data: unknown): Lifecycle {
     ...(Number.isInteger(d['pid']) ? { pid: d['pid'] as number } : {}),
     ...(typeof d['create_error'] === 'boolean' ? { create_error: d['create_error'] } : {}),
     ...(typeof d['stopped_at'] === 'string' ? { stopped_at: d['stopped_at'] } : {}),
+    ...(typeof d['start_deadline'] === 'number' ? { start_deadline: d['start_deadline'] } : {}),
   };
 }

@@ -13,7 +13,7 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { UndoStack } from '../containers/undo-stack.ts';
 import type { AttachDeps } from './deps.ts';
 import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
-import { detachForStop, releaseCached } from './teardown.ts';
+import { detachForStop, releaseCached, releaseWithoutTask } from './teardown.ts';
 import { cniContainerId } from './attachment.ts';
 import { connectNetwork, disconnectNetwork, type ConnectResult } from './connect.ts';
 import { effectiveEndpoints, type Endpoint, type EndpointOptions } from '../../domain/network/endpoint.ts';
@@ -67,6 +67,15 @@ export class ContainerNetworking {
       default:
         return Promise.resolve();
     }
+  }
+
+  /** A task lost without a postStop (a tasks.Create deadline, a crash): what its attachment left. */
+  async releaseWithoutTask(c: NetworkedContainer): Promise<void> {
+    const owner = containerOwner(c.labels);
+    if (owner === 'other') return;
+    if (owner === 'nerdctl') return this.releaseLeftovers(c);
+    const { namespace, stateDir, id } = this.hookView(c);
+    return releaseWithoutTask(this.deps, { namespace, stateDir, id });
   }
 
   /**

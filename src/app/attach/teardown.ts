@@ -134,14 +134,15 @@ export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise
 }
 
 /**
- * `rm` of a container whose task went away without a postStop (a reboot, a
- * containerd or shim crash): DEL of each attachment the result cache still
- * holds, without netns; then its port reservation, hosts entry and DNS records. Works from
- * the cache alone: the state dir may be damaged or gone.
+ * A container whose task went away without a postStop (a reboot, a crash, a
+ * tasks.Create deadline): after any hook still holding the CNI lock is done,
+ * DEL of each attachment the result cache holds, without netns; then its port
+ * reservation and hosts entry. Works from the cache alone: the state dir may
+ * be damaged or gone.
  */
 export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer, 'id' | 'namespace' | 'stateDir'>): Promise<void> {
   const errors = new ErrorList();
-  await errors.attempt(() => releaseCached(deps, cniContainerId(c.namespace, c.id), ''));
+  await errors.attempt(() => releaseCached(deps, cniContainerId(c.namespace, c.id), '', { waitForLock: true }));
   await errors.attempt(() => deps.reserver.stop(c.stateDir));
   await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
   await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
@@ -154,10 +155,10 @@ export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer
  * containers whose other records are not ours (nerdctl's), this is all
  * tsnerd does to their networking.
  */
-export async function releaseCached(deps: AttachDeps, cniId: string, netns: string): Promise<void> {
+export async function releaseCached(deps: AttachDeps, cniId: string, netns: string, options: { waitForLock?: boolean } = {}): Promise<void> {
   const errors = new ErrorList();
-  // Nothing cached (the usual rm): no need to wait for the host-wide lock.
-  if ((await deps.cni.getCachedAttachments(cniId)).length === 0) return;
+  // Nothing cached (the usual rm): no need to wait for the host-wide lock, unless a hook may hold it.
+  if (!options.waitForLock && (await deps.cni.getCachedAttachments(cniId)).length === 0) return;
   await deps.withCniLock(async () => {
     for (const a of await deps.cni.getCachedAttachments(cniId)) {
       deps.log(`DEL ${a.networkName} ${a.ifName} (from the cache)`);
