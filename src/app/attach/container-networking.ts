@@ -87,7 +87,11 @@ export class ContainerNetworking {
     const owner = containerOwner(c.labels);
     if (owner === 'other') return;
     const ns = owner === 'nerdctl' ? (c.labels[NERDCTL_NAMESPACE_LABEL] ?? this.namespace) : this.hookView(c).namespace;
-    await releaseCached(this.deps, cniContainerId(ns, c.id), '');
+    const errors = new ErrorList();
+    await errors.attempt(() => releaseCached(this.deps, cniContainerId(ns, c.id), ''));
+    // Its resolver records (no postStop left them): idempotent, and the resolver stops with the last.
+    if (owner === 'tsnerd') await errors.attempt(() => this.deps.dns.leave(ns, c.id));
+    errors.throwIfAny();
   }
 
   /** `network connect`: attached now when running, else at the next start. */

@@ -36,7 +36,10 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
     }));
     // The hook gets the deadline: past it, it rolls its attachment back instead of finishing it.
     const timeoutMs = ctx.taskCreateTimeoutMs;
-    await ctx.stateFiles.writeLifecycle(view.stateDir, { ...(await ctx.stateFiles.readLifecycle(view.stateDir)), start_deadline: Date.now() + timeoutMs });
+    // Only tsnerd's containers have our hook (and a state dir before their first start).
+    if (view.owner === 'tsnerd') {
+      await ctx.stateFiles.writeLifecycle(view.stateDir, { ...(await ctx.stateFiles.readLifecycle(view.stateDir)), start_deadline: Date.now() + timeoutMs });
+    }
     const since = Date.now();
     try {
       await ctx.runtime.createTask(view.id, mounts, stdio, { timeoutMs });

@@ -53,7 +53,11 @@ describe('rm -f with damaged store files', { timeout: 600_000 }, () => {
     store = join(env.dataRoot, hash!);
     baseline = await snapshotHostState(env, scope);
   });
-  after(() => env.stop());
+  after(async () => {
+    await tsnerd(env, ['rm', '-f', 'gc-c-peer']);
+    await tsnerd(env, ['network', 'rm', NET]);
+    await env.stop();
+  });
 
   const damages: [string, (id: string) => Promise<() => Promise<void>>][] = [
     ['lifecycle.json', async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'lifecycle.json'), GARBAGE))],
