@@ -25,15 +25,33 @@ export async function benchB1(env: BenchEnv, cfg: BenchConfig, results: Results)
   env.onStop(() => env.deleteLink('tsb-ctr0'));
   const ulimits = await env.podman.ulimitFlags();
   const variants: Variant[] = [
-    { key: 'b1.tsnerd.bridge', label: 'B1 tsnerd run --rm --net bridge -p', run: () => env.tsnerd(['run', '--rm', '--net', 'bridge', '-p', '19080:80', 'busybox', 'sh', '-c', ':']) },
     {
-      key: 'b1.ctr.cni', label: 'B1 ctr run --rm --cni', note: 'no port mapping (ctr has no -p); DEL without netns',
+      key: 'b1.tsnerd.bridge',
+      label: 'B1 tsnerd run --rm --net bridge -p',
+      run: () => env.tsnerd(['run', '--rm', '--net', 'bridge', '-p', '19080:80', 'busybox', 'sh', '-c', ':']),
+    },
+    {
+      key: 'b1.ctr.cni',
+      label: 'B1 ctr run --rm --cni',
+      note: 'no port mapping (ctr has no -p); DEL without netns',
       run: (i) => env.ctrCni(['run', '--rm', '--cni', IMAGE, `bench-cni-${i}`, 'sh', '-c', ':']),
     },
-    { key: 'b1.podman.bridge', label: 'B1 podman run --rm --network bridge -p', run: () => env.podman.run(['run', '--rm', ...ulimits, '--network', 'bridge', '-p', '19081:80', 'busybox', 'sh', '-c', ':']) },
-    { key: 'b1.tsnerd.none', label: 'B1 tsnerd run --rm --net none', run: () => env.tsnerd(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', ':']) },
+    {
+      key: 'b1.podman.bridge',
+      label: 'B1 podman run --rm --network bridge -p',
+      run: () => env.podman.run(['run', '--rm', ...ulimits, '--network', 'bridge', '-p', '19081:80', 'busybox', 'sh', '-c', ':']),
+    },
+    {
+      key: 'b1.tsnerd.none',
+      label: 'B1 tsnerd run --rm --net none',
+      run: () => env.tsnerd(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', ':']),
+    },
     { key: 'b1.ctr.none', label: 'B1 ctr run --rm', run: (i) => env.ctr(['run', '--rm', IMAGE, `bench-none-${i}`, 'sh', '-c', ':']) },
-    { key: 'b1.podman.none', label: 'B1 podman run --rm --network none', run: () => env.podman.run(['run', '--rm', ...ulimits, '--network', 'none', 'busybox', 'sh', '-c', ':']) },
+    {
+      key: 'b1.podman.none',
+      label: 'B1 podman run --rm --network none',
+      run: () => env.podman.run(['run', '--rm', ...ulimits, '--network', 'none', 'busybox', 'sh', '-c', ':']),
+    },
   ];
   for (const v of variants) results.add({ key: v.key, label: v.label, unit: 'ms', values: [], ...(v.note ? { note: v.note } : {}) });
 

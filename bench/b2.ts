@@ -25,7 +25,9 @@ const SBIN_PATH = `${process.env['PATH'] ?? '/usr/bin:/bin'}:/usr/local/sbin:/us
 
 export async function benchB2(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   await rawChain(env, cfg, results).catch((e: unknown) => results.fail('b2.raw.add', 'B2 raw CNI chain ADD', e));
-  await hookStartup(cfg, results).catch((e: unknown) => results.fail('b2.hook.startup', 'B2 hook process floor (modules loaded, bad stdin)', e));
+  await hookStartup(cfg, results).catch((e: unknown) =>
+    results.fail('b2.hook.startup', 'B2 hook process floor (modules loaded, bad stdin)', e),
+  );
   await hook(env, cfg, results).catch((e: unknown) => results.fail('b2.hook.create', 'B2 hook createRuntime', e));
 }
 
@@ -41,7 +43,12 @@ async function rawChain(env: BenchEnv, cfg: BenchConfig, results: Results): Prom
   for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
     const ns = `tsnerd-bench-raw-${process.pid}-${i}`;
     await mustTime('ip', ['netns', 'add', ns]);
-    const a: Attachment = { containerId: `bench-raw-${i}`, netns: `/run/netns/${ns}`, ifName: 'eth0', portMappings: [{ hostPort: 19082, containerPort: 80, protocol: 'tcp' }] };
+    const a: Attachment = {
+      containerId: `bench-raw-${i}`,
+      netns: `/run/netns/${ns}`,
+      ifName: 'eth0',
+      portMappings: [{ hostPort: 19082, containerPort: 80, protocol: 'tcp' }],
+    };
     let added: unknown;
     try {
       const up = await chainAdd(list, a);
@@ -51,7 +58,10 @@ async function rawChain(env: BenchEnv, cfg: BenchConfig, results: Results): Prom
       if (i < cfg.warmup) continue;
       add.values.push(up.totalMs);
       del.values.push(down.totalMs);
-      for (const [cmd, t] of [['ADD', up], ['DEL', down]] as const) {
+      for (const [cmd, t] of [
+        ['ADD', up],
+        ['DEL', down],
+      ] as const) {
         for (const p of t.plugins) {
           const k = `${cmd} ${p.type}`;
           perPlugin.set(k, [...(perPlugin.get(k) ?? []), p.ms]);
@@ -68,7 +78,12 @@ async function rawChain(env: BenchEnv, cfg: BenchConfig, results: Results): Prom
 /** Node start + loading the hook's modules: the hook fails on an empty state right after its imports. */
 async function hookStartup(cfg: BenchConfig, results: Results): Promise<void> {
   const floor = { key: 'b2.node', label: 'B2 node -e 0', unit: 'ms' as const, values: [] as number[] };
-  const startup = { key: 'b2.hook.startup', label: 'B2 hook process floor (modules loaded, bad stdin)', unit: 'ms' as const, values: [] as number[] };
+  const startup = {
+    key: 'b2.hook.startup',
+    label: 'B2 hook process floor (modules loaded, bad stdin)',
+    unit: 'ms' as const,
+    values: [] as number[],
+  };
   results.add(floor);
   results.add(startup);
   for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
@@ -85,9 +100,21 @@ async function hook(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<
   const created = await env.tsnerd(['network', 'create', env.ownNetwork(HOOK_NET), '--subnet', '10.210.5.0/24']);
   if (created.exitCode !== 0) throw new Error(`network create: ${firstLine(created.stderr)}`);
   const t = env.test;
-  const settings: Settings = { address: t.address, namespace: t.namespace, dataRoot: t.dataRoot, cniPath: CNI_PATH, cniNetconfPath: t.netconfPath, debug: false };
+  const settings: Settings = {
+    address: t.address,
+    namespace: t.namespace,
+    dataRoot: t.dataRoot,
+    cniPath: CNI_PATH,
+    cniNetconfPath: t.netconfPath,
+    debug: false,
+  };
   const ids: string[] = [];
-  env.onStop(() => removeCniLeftovers(t.netconfPath, ids.map((id) => `${t.namespace}-${id}`)));
+  env.onStop(() =>
+    removeCniLeftovers(
+      t.netconfPath,
+      ids.map((id) => `${t.namespace}-${id}`),
+    ),
+  );
   const samples = {
     create: { key: 'b2.hook.create', label: 'B2 hook createRuntime (1 net, -p)', unit: 'ms' as const, values: [] as number[] },
     poststop: { key: 'b2.hook.poststop', label: 'B2 hook postStop', unit: 'ms' as const, values: [] as number[] },
@@ -101,18 +128,34 @@ async function hook(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<
     ids.push(id);
     const stateDir = join(t.dir, 'bench-hook-state', id);
     await mkdir(stateDir, { recursive: true });
-    await writeFile(join(stateDir, 'network-config.json'), JSON.stringify({ portMappings: [{ HostPort: 19083, ContainerPort: 80, Protocol: 'tcp', HostIP: '0.0.0.0' }] }));
+    await writeFile(
+      join(stateDir, 'network-config.json'),
+      JSON.stringify({ portMappings: [{ HostPort: 19083, ContainerPort: 80, Protocol: 'tcp', HostIP: '0.0.0.0' }] }),
+    );
     const sleeper = await inNewNetns();
     try {
       const state = {
-        ociVersion: '1.0.2', id, status: 'creating', pid: sleeper.pid, bundle: stateDir,
-        annotations: { [Labels.namespace]: t.namespace, [Labels.stateDir]: stateDir, [Labels.networks]: JSON.stringify([HOOK_NET]), [Labels.hostname]: id.slice(0, 12), [Labels.name]: id },
+        ociVersion: '1.0.2',
+        id,
+        status: 'creating',
+        pid: sleeper.pid,
+        bundle: stateDir,
+        annotations: {
+          [Labels.namespace]: t.namespace,
+          [Labels.stateDir]: stateDir,
+          [Labels.networks]: JSON.stringify([HOOK_NET]),
+          [Labels.hostname]: id.slice(0, 12),
+          [Labels.name]: id,
+        },
       };
       const hookArgs = (event: string) => [NODE, CLI, 'internal', 'oci-hook', event, ...settingsToArgs(settings)];
       const opts = { input: JSON.stringify(state), env: { PATH: SBIN_PATH } };
       const up = await peakRssKiB(hookArgs('createRuntime')[0]!, hookArgs('createRuntime').slice(1), opts);
       if (up.run.exitCode !== 0) throw new Error(firstLine(up.run.stderr) || `createRuntime exited ${up.run.exitCode}`);
-      const down = await peakRssKiB(hookArgs('postStop')[0]!, hookArgs('postStop').slice(1), { ...opts, input: JSON.stringify({ ...state, status: 'stopped' }) });
+      const down = await peakRssKiB(hookArgs('postStop')[0]!, hookArgs('postStop').slice(1), {
+        ...opts,
+        input: JSON.stringify({ ...state, status: 'stopped' }),
+      });
       if (down.run.exitCode !== 0) throw new Error(`postStop: ${firstLine(down.run.stderr) || `exit ${down.run.exitCode}`}`);
       if (i < cfg.warmup) continue;
       samples.create.values.push(up.run.ms);
@@ -132,7 +175,10 @@ async function hook(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<
 /** A sleeping process in a new network namespace: the "container" the hook attaches. */
 async function inNewNetns(): Promise<ChildProcess> {
   const child = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
-  await new Promise<void>((res, rej) => { child.once('spawn', res); child.once('error', rej); });
+  await new Promise<void>((res, rej) => {
+    child.once('spawn', res);
+    child.once('error', rej);
+  });
   // unshare execs sleep in place: wait until the pid runs in a netns of its own
   const mine = await readlink('/proc/self/ns/net');
   for (let i = 0; i < 100; i++) {

@@ -34,13 +34,37 @@ async function scale(env: BenchEnv, cfg: BenchConfig, results: Results): Promise
         times.push(r.ms);
         if ((i + 1) % 50 === 0) process.stderr.write(`B3${tag} ${i + 1}/${cfg.scale} containers\n`);
       }
-      results.add({ key: `b3.first10.${run}`, label: `B3 run -d, containers 1-10 of ${cfg.scale}${tag}`, unit: 'ms', values: times.slice(0, 10) });
-      results.add({ key: `b3.last10.${run}`, label: `B3 run -d, containers ${cfg.scale - 9}-${cfg.scale}${tag}`, unit: 'ms', values: times.slice(-10) });
-      results.add({ key: `b3.all.${run}`, label: `B3 run -d, all ${cfg.scale}${tag}`, unit: 'ms', values: times, note: `median by 50s: ${chunks(times, 50).map((c) => median(c).toFixed(0)).join(' / ')}` });
+      results.add({
+        key: `b3.first10.${run}`,
+        label: `B3 run -d, containers 1-10 of ${cfg.scale}${tag}`,
+        unit: 'ms',
+        values: times.slice(0, 10),
+      });
+      results.add({
+        key: `b3.last10.${run}`,
+        label: `B3 run -d, containers ${cfg.scale - 9}-${cfg.scale}${tag}`,
+        unit: 'ms',
+        values: times.slice(-10),
+      });
+      results.add({
+        key: `b3.all.${run}`,
+        label: `B3 run -d, all ${cfg.scale}${tag}`,
+        unit: 'ms',
+        values: times,
+        note: `median by 50s: ${chunks(times, 50)
+          .map((c) => median(c).toFixed(0))
+          .join(' / ')}`,
+      });
       if (run === 1) {
         // with N containers around, the commands that look at all of them
         const ps = await env.tsnerd(['ps', '-a']);
-        results.add({ key: 'b3.ps', label: `B3 ps -a with ${cfg.scale} containers`, unit: 'ms', values: ps.exitCode === 0 ? [ps.ms] : [], ...(ps.exitCode ? { error: firstLine(ps.stderr) } : {}) });
+        results.add({
+          key: 'b3.ps',
+          label: `B3 ps -a with ${cfg.scale} containers`,
+          unit: 'ms',
+          values: ps.exitCode === 0 ? [ps.ms] : [],
+          ...(ps.exitCode ? { error: firstLine(ps.stderr) } : {}),
+        });
       }
     } finally {
       await removeContainers(env, ids, results);
@@ -82,7 +106,10 @@ async function manyNetworks(env: BenchEnv, cfg: BenchConfig, results: Results): 
   const clones: string[] = [];
   try {
     for (let i = 1; i < cfg.networks; i++) {
-      let text = seedText.replaceAll('"tsbench-n0"', `"tsbench-n${i}"`).replaceAll(subnetFor(0), subnetFor(i)).replaceAll(gatewayFor(0), gatewayFor(i));
+      let text = seedText
+        .replaceAll('"tsbench-n0"', `"tsbench-n${i}"`)
+        .replaceAll(subnetFor(0), subnetFor(i))
+        .replaceAll(gatewayFor(0), gatewayFor(i));
       if (seedConf.nerdctlID) text = text.replaceAll(seedConf.nerdctlID, randomBytes(32).toString('hex'));
       const bridge = seedConf.plugins[0]?.bridge;
       if (bridge) text = text.replaceAll(`"${bridge}"`, `"tsbn${i}"`);
@@ -91,7 +118,12 @@ async function manyNetworks(env: BenchEnv, cfg: BenchConfig, results: Results): 
       clones.push(file);
     }
     const ls = { key: lsKey, label: lsLabel, unit: 'ms' as const, values: [] as number[] };
-    const inspect = { key: 'b3.inspect500', label: `B3 network inspect (${cfg.networks} networks)`, unit: 'ms' as const, values: [] as number[] };
+    const inspect = {
+      key: 'b3.inspect500',
+      label: `B3 network inspect (${cfg.networks} networks)`,
+      unit: 'ms' as const,
+      values: [] as number[],
+    };
     results.add(ls);
     results.add(inspect);
     for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {

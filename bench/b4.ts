@@ -10,22 +10,31 @@ export async function benchB4(env: BenchEnv, cfg: BenchConfig, results: Results)
   const label = (tool: string) => `B4 ${cfg.concurrency} concurrent run -d, ${tool} (wall)`;
   const created = await env.tsnerd(['network', 'create', env.ownNetwork(CONC_NET), '--subnet', '10.210.7.0/24']);
   if (created.exitCode !== 0) results.fail('b4.tsnerd', label('tsnerd'), `network create: ${firstLine(created.stderr)}`);
-  else await rounds(cfg, results, 'b4.tsnerd', label('tsnerd'), async (round) => {
-    const names = Array.from({ length: cfg.concurrency }, (_, i) => `bc${round}x${i}`);
-    const t = await wall(names.map((n) => () => env.tsnerd(['run', '-d', '--net', CONC_NET, '--name', n, 'busybox', 'sleep', '3600'])));
-    await env.tsnerd(['rm', '-f', ...names], { timeoutMs: 600_000 });
-    return t;
-  });
+  else
+    await rounds(cfg, results, 'b4.tsnerd', label('tsnerd'), async (round) => {
+      const names = Array.from({ length: cfg.concurrency }, (_, i) => `bc${round}x${i}`);
+      const t = await wall(names.map((n) => () => env.tsnerd(['run', '-d', '--net', CONC_NET, '--name', n, 'busybox', 'sleep', '3600'])));
+      await env.tsnerd(['rm', '-f', ...names], { timeoutMs: 600_000 });
+      return t;
+    });
   const ulimits = await env.podman.ulimitFlags();
   await rounds(cfg, results, 'b4.podman', label('podman'), async (round) => {
     const names = Array.from({ length: cfg.concurrency }, (_, i) => `pc${round}x${i}`);
-    const t = await wall(names.map((n) => () => env.podman.run(['run', '-d', ...ulimits, '--network', 'bridge', '--name', n, 'busybox', 'sleep', '3600'])));
+    const t = await wall(
+      names.map((n) => () => env.podman.run(['run', '-d', ...ulimits, '--network', 'bridge', '--name', n, 'busybox', 'sleep', '3600'])),
+    );
     await env.podman.run(['rm', '-f', '-t', '0', ...names], { timeoutMs: 600_000 });
     return t;
   });
 }
 
-async function rounds(cfg: BenchConfig, results: Results, key: string, label: string, once: (round: number) => Promise<number>): Promise<void> {
+async function rounds(
+  cfg: BenchConfig,
+  results: Results,
+  key: string,
+  label: string,
+  once: (round: number) => Promise<number>,
+): Promise<void> {
   const sample = { key, label, unit: 'ms' as const, values: [] as number[] };
   results.add(sample);
   try {
@@ -44,6 +53,9 @@ async function wall(cmds: (() => Promise<Timed>)[]): Promise<number> {
   const done = await Promise.all(cmds.map((c) => c()));
   const ms = performance.now() - start;
   const bad = done.filter((d) => d.exitCode !== 0);
-  if (bad.length > 0) throw new Error(`${bad.length}/${done.length} failed: ${firstLine(bad[0]!.stderr) || lines(bad[0]!.stdout)[0] || `exit ${bad[0]!.exitCode}`}`);
+  if (bad.length > 0)
+    throw new Error(
+      `${bad.length}/${done.length} failed: ${firstLine(bad[0]!.stderr) || lines(bad[0]!.stdout)[0] || `exit ${bad[0]!.exitCode}`}`,
+    );
   return ms;
 }

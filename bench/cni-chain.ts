@@ -56,7 +56,13 @@ export function chainDel(list: ConfList, a: Attachment, addResult: unknown): Pro
   return runChain('DEL', list, a, [...list.plugins].reverse(), addResult);
 }
 
-async function runChain(command: 'ADD' | 'DEL', list: ConfList, a: Attachment, plugins: Record<string, unknown>[], delPrev: unknown): Promise<ChainTiming> {
+async function runChain(
+  command: 'ADD' | 'DEL',
+  list: ConfList,
+  a: Attachment,
+  plugins: Record<string, unknown>[],
+  delPrev: unknown,
+): Promise<ChainTiming> {
   const timings: ChainTiming['plugins'] = [];
   let prev: unknown = command === 'DEL' ? delPrev : undefined;
   const start = performance.now();

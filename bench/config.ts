@@ -21,7 +21,10 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer, got "${env[name]}"`);
     return v;
   };
-  const only = (env['BENCH_ONLY'] ?? 'B1,B2,B3,B4,RSS,MEM').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const only = (env['BENCH_ONLY'] ?? 'B1,B2,B3,B4,RSS,MEM')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   return {
     rounds: Math.max(1, int('BENCH_ROUNDS', 7)),
     warmup: int('BENCH_WARMUP', 1),

@@ -72,8 +72,24 @@ export class BenchEnv {
   ctrCni(args: readonly string[], opts: SpawnOpts = {}): Promise<Timed> {
     this.ctrIds.add(ctrRunId(args));
     const script = 'mount --bind "$0" /etc/cni/net.d && exec ctr "$@"';
-    return timeCmd('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, this.ctrConfDir,
-      '-a', this.test.address, '-n', this.test.namespace, ...args], opts);
+    return timeCmd(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        this.ctrConfDir,
+        '-a',
+        this.test.address,
+        '-n',
+        this.test.namespace,
+        ...args,
+      ],
+      opts,
+    );
   }
 
   /** A CNI network of the bench's own (unique name): its host-local state dir goes at the end. */
@@ -88,12 +104,23 @@ export class BenchEnv {
   }
 
   async stop(): Promise<void> {
-    const step = async (fn: () => Promise<unknown>) => { try { await fn(); } catch (e) { console.error(`cleanup: ${String(e)}`); } };
+    const step = async (fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (e) {
+        console.error(`cleanup: ${String(e)}`);
+      }
+    };
     for (const fn of this.cleanups.reverse()) await step(fn);
     await step(() => this.podman.stop());
     await step(() => this.test.stop());
     // ctr's own DEL passes no netns, so bridge ipMasq rules can outlive its containers
-    await step(() => removeCniLeftovers(this.ctrConfDir, [...this.ctrIds].map((id) => `${this.test.namespace}-${id}`)));
+    await step(() =>
+      removeCniLeftovers(
+        this.ctrConfDir,
+        [...this.ctrIds].map((id) => `${this.test.namespace}-${id}`),
+      ),
+    );
     await step(() => rm(this.dir, { recursive: true, force: true, maxRetries: 3 }));
   }
 }

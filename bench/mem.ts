@@ -31,7 +31,19 @@ export async function benchMem(env: BenchEnv, cfg: BenchConfig, results: Results
   try {
     for (let i = 0; i < n; i++) {
       const name = `bm${i}`;
-      const r = await env.tsnerd(['run', '-d', '--net', 'bridge', '--name', name, '-p', `127.0.0.1:${TSNERD_PORT_BASE + i}:80`, 'busybox', 'sleep', '3600']);
+      const r = await env.tsnerd([
+        'run',
+        '-d',
+        '--net',
+        'bridge',
+        '--name',
+        name,
+        '-p',
+        `127.0.0.1:${TSNERD_PORT_BASE + i}:80`,
+        'busybox',
+        'sleep',
+        '3600',
+      ]);
       if (r.exitCode !== 0) throw new Error(`container ${i + 1}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
       names.push(name);
       if ((i + 1) % 25 === 0) process.stderr.write(`MEM tsnerd ${i + 1}/${n} containers\n`);
@@ -49,18 +61,33 @@ export async function benchMem(env: BenchEnv, cfg: BenchConfig, results: Results
   try {
     for (let i = 0; i < n; i++) {
       const name = `pm${i}`;
-      const r = await env.podman.run(['run', '-d', ...ulimits, '--network', 'bridge', '--name', name, '-p', `127.0.0.1:${PODMAN_PORT_BASE + i}:80`, 'busybox', 'sleep', '3600']);
+      const r = await env.podman.run([
+        'run',
+        '-d',
+        ...ulimits,
+        '--network',
+        'bridge',
+        '--name',
+        name,
+        '-p',
+        `127.0.0.1:${PODMAN_PORT_BASE + i}:80`,
+        'busybox',
+        'sleep',
+        '3600',
+      ]);
       if (r.exitCode !== 0) throw new Error(`container ${i + 1}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`);
       pnames.push(name);
       if ((i + 1) % 25 === 0) process.stderr.write(`MEM podman ${i + 1}/${n} containers\n`);
     }
-    const procs = await processes((cmd, name) =>
-      cmd.includes(env.podman.dir) && ['conmon', 'podman', 'aardvark-dns', 'rootlessport', 'netavark'].includes(name));
+    const procs = await processes(
+      (cmd, name) => cmd.includes(env.podman.dir) && ['conmon', 'podman', 'aardvark-dns', 'rootlessport', 'netavark'].includes(name),
+    );
     record(results, 'mem.podman', pmLabel, procs);
   } catch (e) {
     results.fail('mem.podman', pmLabel, e, 'MiB');
   } finally {
-    for (let i = 0; i < pnames.length; i += 25) await env.podman.run(['rm', '-f', '-t', '0', ...pnames.slice(i, i + 25)], { timeoutMs: 600_000 });
+    for (let i = 0; i < pnames.length; i += 25)
+      await env.podman.run(['rm', '-f', '-t', '0', ...pnames.slice(i, i + 25)], { timeoutMs: 600_000 });
   }
 }
 

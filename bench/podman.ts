@@ -24,18 +24,21 @@ export class PodmanEnv {
     this.started = true;
     for (const d of ['root', 'runroot', 'tmp', 'net']) await mkdir(join(this.dir, d), { recursive: true });
     const q = (s: string) => JSON.stringify(s);
-    await writeFile(join(this.dir, 'containers.conf'), [
-      '[engine]',
-      `tmp_dir = ${q(join(this.dir, 'tmp'))}`,
-      'events_logger = "file"',
-      `events_logfile_path = ${q(join(this.dir, 'events.log'))}`,
-      'cgroup_manager = "cgroupfs"',
-      '[network]',
-      'network_backend = "netavark"',
-      `network_config_dir = ${q(join(this.dir, 'net'))}`,
-      `default_subnet = ${q(PODMAN_SUBNET)}`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(this.dir, 'containers.conf'),
+      [
+        '[engine]',
+        `tmp_dir = ${q(join(this.dir, 'tmp'))}`,
+        'events_logger = "file"',
+        `events_logfile_path = ${q(join(this.dir, 'events.log'))}`,
+        'cgroup_manager = "cgroupfs"',
+        '[network]',
+        'network_backend = "netavark"',
+        `network_config_dir = ${q(join(this.dir, 'net'))}`,
+        `default_subnet = ${q(PODMAN_SUBNET)}`,
+        '',
+      ].join('\n'),
+    );
     await mustTime('podman', [...this.globals(), 'load', '-i', archive], this.opts({ timeoutMs: 120_000 }));
   }
 
@@ -100,6 +103,9 @@ function splitRule(rule: string): string[] {
 
 async function unmountUnder(dir: string): Promise<void> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = lines(info).map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+  const points = lines(info)
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
   for (const p of points) await timeCmd('umount', ['-l', p]);
 }

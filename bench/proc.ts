@@ -31,7 +31,9 @@ export function timeCmd(cmd: string, args: readonly string[], opts: SpawnOpts = 
     child.stderr?.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     let failed: Error | undefined;
-    child.on('error', (e) => { failed = e; });
+    child.on('error', (e) => {
+      failed = e;
+    });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     child.on('close', (code, signal) => {
       const ms = performance.now() - start;
@@ -67,9 +69,17 @@ export async function peakRssKiB(cmd: string, args: readonly string[], opts: Spa
 }
 
 export function firstLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? ''
+  );
 }
 
 export function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }

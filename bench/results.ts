@@ -38,7 +38,9 @@ export function errorText(err: unknown): string {
 
 export function ratio(num: string, den: string, limit: number, id: string, text: string): Target {
   return {
-    id, text, limit,
+    id,
+    text,
+    limit,
     measure: (r) => {
       const a = r.median(num);
       const b = r.median(den);
@@ -52,7 +54,9 @@ export function ratio(num: string, den: string, limit: number, id: string, text:
 /** `sum(lhs) ≤ sum(rhs) + plus`: measured value is the difference. */
 export function overhead(lhs: string[], rhs: string[], plus: number, id: string, text: string): Target {
   return {
-    id, text, limit: plus,
+    id,
+    text,
+    limit: plus,
     measure: (r) => {
       const sum = (keys: string[]) => {
         let total = 0;
@@ -74,7 +78,9 @@ export function overhead(lhs: string[], rhs: string[], plus: number, id: string,
 
 export function atMost(key: string, limit: number, id: string, text: string, unit = 'ms'): Target {
   return {
-    id, text, limit,
+    id,
+    text,
+    limit,
     measure: (r) => {
       const m = r.median(key);
       return typeof m === 'string' ? { missing: m } : { value: m, shown: `${m.toFixed(unit === 'ms' ? 0 : 1)} ${unit}` };
@@ -85,7 +91,9 @@ export function atMost(key: string, limit: number, id: string, text: string, uni
 /** `num ≤ limit × sum(dens)`: the floor of one run is a sum of medians measured in the same bench run. */
 export function ratioToSum(num: string, dens: string[], limit: number, id: string, text: string): Target {
   return {
-    id, text, limit,
+    id,
+    text,
+    limit,
     measure: (r) => {
       const a = r.median(num);
       if (typeof a === 'string') return { missing: a };
@@ -112,7 +120,14 @@ export function targets(scaleRuns: number): Target[] {
     overhead(['b2.hook.poststop'], ['b2.raw.del'], 30, 'B2', 'postStop hook ≤ raw DEL chain + 30 ms'),
     ratio('b4.tsnerd', 'b4.podman', 1.5, 'B4', 'BENCH_CONCURRENCY (32) concurrent run -d ≤ 1.5 × podman'),
     ...Array.from({ length: scaleRuns }, (_, i) =>
-      ratio(`b3.last10.${i + 1}`, `b3.first10.${i + 1}`, 1.25, 'B3', `run -d: last 10 / first 10 of BENCH_SCALE (200) ≤ 1.25, run ${i + 1} of ${scaleRuns}`)),
+      ratio(
+        `b3.last10.${i + 1}`,
+        `b3.first10.${i + 1}`,
+        1.25,
+        'B3',
+        `run -d: last 10 / first 10 of BENCH_SCALE (200) ≤ 1.25, run ${i + 1} of ${scaleRuns}`,
+      ),
+    ),
     atMost('mem.tsnerd', 80, 'MEM', "tsnerd's own RSS with BENCH_MEM (100) running containers publishing one port each ≤ 80 MB", 'MiB'),
     atMost('b3.ls500', 250, 'B3', 'network ls with BENCH_NETWORKS (500) networks ≤ 250 ms'),
     atMost('rss.hook.create', 80, 'RSS', 'createRuntime hook peak RSS ≤ 80 MB', 'MiB'),
@@ -147,7 +162,14 @@ export function sampleTable(r: Results): string[][] {
 
 export function textTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function markdownTable(rows: string[][]): string {

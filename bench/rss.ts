@@ -8,7 +8,11 @@ import { firstLine, peakRssKiB } from './proc.ts';
 export async function benchRss(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   const cases: [string, string, string[]][] = [
     ['rss.cli.none', 'RSS CLI run --rm --net none', ['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', ':']],
-    ['rss.cli.bridge', 'RSS CLI run --rm --net bridge -p', ['run', '--rm', '--net', 'bridge', '-p', '19084:80', 'busybox', 'sh', '-c', ':']],
+    [
+      'rss.cli.bridge',
+      'RSS CLI run --rm --net bridge -p',
+      ['run', '--rm', '--net', 'bridge', '-p', '19084:80', 'busybox', 'sh', '-c', ':'],
+    ],
     ['rss.cli.ls', 'RSS CLI network ls', ['network', 'ls']],
   ];
   for (const [key, label, args] of cases) {

@@ -18,14 +18,24 @@ import { benchMem } from './mem.ts';
 import { timeCmd } from './proc.ts';
 
 type Scenario = (env: BenchEnv, cfg: BenchConfig, results: Results) => Promise<void>;
-const SCENARIOS: [string, Scenario][] = [['B1', benchB1], ['B2', benchB2], ['RSS', benchRss], ['B4', benchB4], ['MEM', benchMem], ['B3', benchB3]];
+const SCENARIOS: [string, Scenario][] = [
+  ['B1', benchB1],
+  ['B2', benchB2],
+  ['RSS', benchRss],
+  ['B4', benchB4],
+  ['MEM', benchMem],
+  ['B3', benchB3],
+];
 
 const cfg = benchConfig();
 const results = new Results();
 const started = new Date();
 const env = await BenchEnv.start();
 let interrupted = false;
-const onSignal = () => { interrupted = true; process.stderr.write('interrupted: cleaning up after the current step…\n'); };
+const onSignal = () => {
+  interrupted = true;
+  process.stderr.write('interrupted: cleaning up after the current step…\n');
+};
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 try {
@@ -53,8 +63,11 @@ function addFloor(): void {
   const parts = FLOOR_KEYS.map((k) => results.median(k));
   if (parts.some((p) => typeof p === 'string')) return;
   results.add({
-    key: 'b1.floor', label: 'B1 floor: ctr run --rm + raw ADD + raw DEL', unit: 'ms',
-    values: [(parts as number[]).reduce((a, b) => a + b, 0)], note: 'sum of the three medians of this run',
+    key: 'b1.floor',
+    label: 'B1 floor: ctr run --rm + raw ADD + raw DEL',
+    unit: 'ms',
+    values: [(parts as number[]).reduce((a, b) => a + b, 0)],
+    note: 'sum of the three medians of this run',
   });
 }
 
@@ -82,12 +95,12 @@ async function writeResults(facts: Record<string, string>): Promise<void> {
     '## How each tool was run',
     '',
     '- tsnerd: `bin/tsnerd` (pinned Node 24, compiled dist/) against a private containerd started by the e2e harness (temp root, state and socket), temp data root and CNI conf dir.',
-    '- ctr: the same containerd and namespace. ctr 1.6 reads CNI configuration only from /etc/cni/net.d, so `ctr run --cni` runs inside `unshare --mount` with the bench\'s conf dir bind-mounted over /etc/cni/net.d (the host\'s directory is never changed); the ~2 ms this adds are included. Its conflist is tsnerd\'s bridge template (bridge → portmap → firewall → tuning). ctr has no `-p`, so portmap adds no mapping there, and ctr\'s DEL passes no netns (the bridge plugin skips its in-netns work).',
-    '- podman: Debian podman with netavark, private `--root`/`--runroot`/tmp dir and network config dir (CONTAINERS_CONF), default network on 10.210.4.0/24, cgroupfs, file events; `--ulimit nofile=…:… --ulimit nproc=4096:4096` because podman\'s default rlimits exceed this machine\'s hard limits.',
+    "- ctr: the same containerd and namespace. ctr 1.6 reads CNI configuration only from /etc/cni/net.d, so `ctr run --cni` runs inside `unshare --mount` with the bench's conf dir bind-mounted over /etc/cni/net.d (the host's directory is never changed); the ~2 ms this adds are included. Its conflist is tsnerd's bridge template (bridge → portmap → firewall → tuning). ctr has no `-p`, so portmap adds no mapping there, and ctr's DEL passes no netns (the bridge plugin skips its in-netns work).",
+    "- podman: Debian podman with netavark, private `--root`/`--runroot`/tmp dir and network config dir (CONTAINERS_CONF), default network on 10.210.4.0/24, cgroupfs, file events; `--ulimit nofile=…:… --ulimit nproc=4096:4096` because podman's default rlimits exceed this machine's hard limits.",
     '- raw CNI chain: the Debian plugins in /usr/lib/cni run directly (CNI_* env, config on stdin, prevResult chained, DEL in reverse with the ADD result), one fresh `ip netns` per round, one port mapping.',
     '- hook: `node dist/cli.js internal oci-hook createRuntime|postStop <settings>` exactly as runc runs it, with a synthetic OCI state for a `sleep` in a fresh netns, one network and one published port; peak RSS from GNU time.',
-    '- floor of `run --rm --net bridge -p`: the medians of `ctr run --rm` (same image and containerd, no network) + the raw chain\'s ADD + its DEL, all from this run.',
-    '- MEM: N `run -d --net bridge -p 127.0.0.1:P:80 busybox sleep 3600` one after another (ports 41500…), then the VmRSS (and PSS) of every process running from this checkout\'s dist/ (the port holder; containerd, shims and runc excluded); podman the same with ports 41750…, counting its conmon (and any podman, aardvark-dns, rootlessport) processes of the bench\'s private root.',
+    "- floor of `run --rm --net bridge -p`: the medians of `ctr run --rm` (same image and containerd, no network) + the raw chain's ADD + its DEL, all from this run.",
+    "- MEM: N `run -d --net bridge -p 127.0.0.1:P:80 busybox sleep 3600` one after another (ports 41500…), then the VmRSS (and PSS) of every process running from this checkout's dist/ (the port holder; containerd, shims and runc excluded); podman the same with ports 41750…, counting its conmon (and any podman, aardvark-dns, rootlessport) processes of the bench's private root.",
     '',
   ].join('\n');
   // bench/dns.ts keeps its own section between markers: carried over as it is.
@@ -96,4 +109,3 @@ async function writeResults(facts: Record<string, string>): Promise<void> {
   await writeFile(join(REPO_ROOT, 'bench/RESULTS.md'), dns ? `${text}\n${dns}\n` : text);
   process.stderr.write(`wrote bench/RESULTS.md\n`);
 }
-

@@ -46,7 +46,11 @@ async function main(): Promise<void> {
 
 /** The bundled hook must load and reject an empty runtime state the way the unbundled one does. */
 function smokeCheck(): void {
-  const r = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'internal', 'oci-hook', 'createRuntime'], { input: '{}', encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'internal', 'oci-hook', 'createRuntime'], {
+    input: '{}',
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   if (r.status !== 1 || !r.stderr.includes('invalid container id')) {
     throw new Error(`the bundled hook failed its smoke check (exit ${r.status}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
   }

@@ -27,6 +27,7 @@ export function hoistGlobalFlags(argv: readonly string[]): string[] {
   }
   if (globals.length === 0) return [...argv];
   const rest = argv.slice(i);
-  const idLength = rest[0] !== undefined && TOPICS.has(rest[0]) && rest[1] !== undefined && !rest[1].startsWith('-') ? 2 : rest.length > 0 ? 1 : 0;
+  const idLength =
+    rest[0] !== undefined && TOPICS.has(rest[0]) && rest[1] !== undefined && !rest[1].startsWith('-') ? 2 : rest.length > 0 ? 1 : 0;
   return [...rest.slice(0, idLength), ...globals, ...rest.slice(idLength)];
 }

@@ -25,12 +25,48 @@ type Action = (parsed: ParsedArgv, rest: string[]) => Promise<void>;
 
 /** Command → whether its own flags end at the first positional (IMAGE), and its action. */
 const FAST: Record<string, { splitsAtImage: boolean; action: () => Promise<Action> }> = {
-  run: { splitsAtImage: true, action: async () => { const { runAction } = await import('./container-actions.ts'); return (p, rest) => runAction(p.flags, p.positionals[0]!, rest); } },
-  create: { splitsAtImage: true, action: async () => { const { createAction } = await import('./container-actions.ts'); return (p, rest) => createAction(p.flags, p.positionals[0]!, rest); } },
-  start: { splitsAtImage: false, action: async () => { const { startAction } = await import('./container-actions.ts'); return (p) => startAction(p.flags, p.positionals); } },
-  rm: { splitsAtImage: false, action: async () => { const { rmAction } = await import('./container-actions.ts'); return (p) => rmAction(p.flags, p.positionals); } },
-  'network:ls': { splitsAtImage: false, action: async () => { const { networkLsAction } = await import('./network-actions.ts'); return (p) => networkLsAction(p.flags); } },
-  'network:inspect': { splitsAtImage: false, action: async () => { const { networkInspectAction } = await import('./network-actions.ts'); return (p) => networkInspectAction(p.flags, p.positionals); } },
+  run: {
+    splitsAtImage: true,
+    action: async () => {
+      const { runAction } = await import('./container-actions.ts');
+      return (p, rest) => runAction(p.flags, p.positionals[0]!, rest);
+    },
+  },
+  create: {
+    splitsAtImage: true,
+    action: async () => {
+      const { createAction } = await import('./container-actions.ts');
+      return (p, rest) => createAction(p.flags, p.positionals[0]!, rest);
+    },
+  },
+  start: {
+    splitsAtImage: false,
+    action: async () => {
+      const { startAction } = await import('./container-actions.ts');
+      return (p) => startAction(p.flags, p.positionals);
+    },
+  },
+  rm: {
+    splitsAtImage: false,
+    action: async () => {
+      const { rmAction } = await import('./container-actions.ts');
+      return (p) => rmAction(p.flags, p.positionals);
+    },
+  },
+  'network:ls': {
+    splitsAtImage: false,
+    action: async () => {
+      const { networkLsAction } = await import('./network-actions.ts');
+      return (p) => networkLsAction(p.flags);
+    },
+  },
+  'network:inspect': {
+    splitsAtImage: false,
+    action: async () => {
+      const { networkInspectAction } = await import('./network-actions.ts');
+      return (p) => networkInspectAction(p.flags, p.positionals);
+    },
+  },
 };
 
 /** `network ls` is `network:ls` in the manifest; `network list` is its alias. */
@@ -56,7 +92,9 @@ export async function runFastPath(argv: readonly string[]): Promise<boolean> {
   if (command.strict !== false && parsed.positionals.length > argSpecs.length) return false;
   const debug = parsed.flags['debug'] === true;
   try {
-    await (await fast.action())(parsed, rest);
+    await (
+      await fast.action()
+    )(parsed, rest);
   } catch (err) {
     failWith(toTsnerdError(err), debug);
   }

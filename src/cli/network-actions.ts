@@ -10,7 +10,9 @@ import { renderGoTemplate } from './go-template.ts';
 import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 import { formatTable } from './table.ts';
 
-export async function networkLsAction(flags: GlobalFlagValues & { quiet?: boolean | undefined; filter?: string[] | undefined; format?: string | undefined }): Promise<void> {
+export async function networkLsAction(
+  flags: GlobalFlagValues & { quiet?: boolean | undefined; filter?: string[] | undefined; format?: string | undefined },
+): Promise<void> {
   if (flags.quiet && flags.format) throw usage('--format and --quiet cannot be used together');
   const rows = await listNetworks(createNetworkDeps(settingsFromFlags(flags)), flags.filter ?? []);
   if (flags.quiet) {
@@ -19,7 +21,12 @@ export async function networkLsAction(flags: GlobalFlagValues & { quiet?: boolea
   }
   const format = flags.format ?? 'table';
   if (format === 'table' || format === 'wide' || format === '') {
-    out(formatTable(['NETWORK ID', 'NAME', 'FILE'], rows.map((r) => [r.ID, r.Name, r.File])));
+    out(
+      formatTable(
+        ['NETWORK ID', 'NAME', 'FILE'],
+        rows.map((r) => [r.ID, r.Name, r.File]),
+      ),
+    );
     return;
   }
   const template = format === 'json' ? '{{json .}}' : format;

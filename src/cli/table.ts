@@ -3,6 +3,11 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<reado
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + padding))).join('').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + padding)))
+        .join('')
+        .trimEnd(),
+    )
     .join('\n');
 }

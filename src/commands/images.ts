@@ -28,7 +28,12 @@ export default class Images extends BaseCommand {
       else if (flags.format && flags.format !== 'table') rows.forEach((r) => this.out(renderGoTemplate(flags.format!, r)));
       else {
         const header = ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
-        this.out(formatTable(header, rows.map((r) => [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size])));
+        this.out(
+          formatTable(
+            header,
+            rows.map((r) => [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]),
+          ),
+        );
       }
     } finally {
       handle.close();

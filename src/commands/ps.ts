@@ -36,7 +36,12 @@ export default class Ps extends BaseCommand {
       else if (flags.format && flags.format !== 'table') docker.forEach((c) => this.out(renderGoTemplate(flags.format!, c)));
       else {
         const headers = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
-        this.out(formatTable(headers, docker.map((c) => [c.ID, c.Image, c.Command, c.RunningFor, c.Status, c.Ports, c.Names])));
+        this.out(
+          formatTable(
+            headers,
+            docker.map((c) => [c.ID, c.Image, c.Command, c.RunningFor, c.Status, c.Ports, c.Names]),
+          ),
+        );
       }
     } finally {
       handle.close();
@@ -58,6 +63,8 @@ function dockerFields(c: ContainerSummary, now: number, noTrunc: boolean) {
     State: c.state,
     Ports: c.ports,
     Names: c.names,
-    Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Labels: Object.entries(c.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
   };
 }

@@ -126,7 +126,11 @@ export function decodeContainerLabels(raw: Readonly<Record<string, string>>): Co
 
 /** The labels that identify a container (name, namespace, state dir); never throws, for listings. */
 export function decodeIdentityLabels(raw: Readonly<Record<string, string>>): Pick<ContainerLabels, 'name' | 'namespace' | 'stateDir'> {
-  return { name: raw[Labels.name] || undefined, namespace: raw[Labels.namespace] || undefined, stateDir: raw[Labels.stateDir] || undefined };
+  return {
+    name: raw[Labels.name] || undefined,
+    namespace: raw[Labels.namespace] || undefined,
+    stateDir: raw[Labels.stateDir] || undefined,
+  };
 }
 
 /** True when the container carries tsnerd's labels (it was created by tsnerd). */

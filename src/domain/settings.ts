@@ -38,11 +38,43 @@ export interface SettingSpec {
  * hook is started with are all derived from it.
  */
 export const SETTINGS = [
-  { key: 'address', flag: 'address', char: 'a', charAliases: ['H'], aliases: ['host'], env: 'CONTAINERD_ADDRESS', toml: 'address', default: '/run/containerd/containerd.sock', summary: 'containerd address' },
-  { key: 'namespace', flag: 'namespace', char: 'n', env: 'CONTAINERD_NAMESPACE', toml: 'namespace', default: 'default', summary: 'containerd namespace' },
-  { key: 'dataRoot', flag: 'data-root', env: 'TSNERD_DATA_ROOT', toml: 'data_root', default: '/var/lib/tsnerd', summary: 'root of tsnerd persistent state' },
+  {
+    key: 'address',
+    flag: 'address',
+    char: 'a',
+    charAliases: ['H'],
+    aliases: ['host'],
+    env: 'CONTAINERD_ADDRESS',
+    toml: 'address',
+    default: '/run/containerd/containerd.sock',
+    summary: 'containerd address',
+  },
+  {
+    key: 'namespace',
+    flag: 'namespace',
+    char: 'n',
+    env: 'CONTAINERD_NAMESPACE',
+    toml: 'namespace',
+    default: 'default',
+    summary: 'containerd namespace',
+  },
+  {
+    key: 'dataRoot',
+    flag: 'data-root',
+    env: 'TSNERD_DATA_ROOT',
+    toml: 'data_root',
+    default: '/var/lib/tsnerd',
+    summary: 'root of tsnerd persistent state',
+  },
   { key: 'cniPath', flag: 'cni-path', env: 'CNI_PATH', toml: 'cni_path', default: undefined, summary: 'CNI plugin binary dirs' },
-  { key: 'cniNetconfPath', flag: 'cni-netconfpath', env: 'NETCONFPATH', toml: 'cni_netconfpath', default: '/etc/cni/net.d', summary: 'CNI config dir' },
+  {
+    key: 'cniNetconfPath',
+    flag: 'cni-netconfpath',
+    env: 'NETCONFPATH',
+    toml: 'cni_netconfpath',
+    default: '/etc/cni/net.d',
+    summary: 'CNI config dir',
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** The boolean global flag, also readable as `debug = true` in the TOML file. */
@@ -102,7 +134,9 @@ export function resolveSettings(input: SettingsInput): Settings {
   if (debugFile !== undefined && typeof debugFile !== 'boolean') throw invalid(`invalid "debug" in ${fileName}: must be true or false`);
   const namespace = pick('namespace');
   if (!NAMESPACE_PATTERN.test(namespace) || namespace.length > MAX_NAMESPACE_LENGTH) {
-    throw invalid(`invalid namespace ${quote(namespace)}: must match ${NAMESPACE_PATTERN.source} and have at most ${MAX_NAMESPACE_LENGTH} characters`);
+    throw invalid(
+      `invalid namespace ${quote(namespace)}: must match ${NAMESPACE_PATTERN.source} and have at most ${MAX_NAMESPACE_LENGTH} characters`,
+    );
   }
   return {
     address: stripUnixScheme(pick('address')),

@@ -11,7 +11,10 @@ export function parseHookArgs(args: readonly string[]): { event: string; setting
   const flags: Partial<Record<SettingKey, string>> & { debug?: boolean } = {};
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
-    if (arg === `--${DEBUG_SETTING.flag}`) { flags.debug = true; continue; }
+    if (arg === `--${DEBUG_SETTING.flag}`) {
+      flags.debug = true;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const key = FLAG_KEYS.get(name);

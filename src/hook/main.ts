@@ -26,7 +26,8 @@ export async function runHookMain(args: string[]): Promise<number> {
     event = parsed.event;
     const { settings } = parsed;
     // `exited` is not an OCI event: the port holder runs it when a container's init exits on its own.
-    if (event !== 'createRuntime' && event !== 'postStop' && event !== 'exited') throw usage(`unknown event ${quote(event)}: createRuntime or postStop`);
+    if (event !== 'createRuntime' && event !== 'postStop' && event !== 'exited')
+      throw usage(`unknown event ${quote(event)}: createRuntime or postStop`);
     const state = parseOciState(await readStdin());
     // The hook writes only into the state dir tsnerd made for this container: an annotation
     // pointing elsewhere, or a container whose dir is gone, is refused before any write.
@@ -93,7 +94,9 @@ async function runEvent(event: string, c: HookContainer, deps: ReturnType<typeof
  */
 function writeHookError(stateDir: string, e: TsnerdError): void {
   try {
-    writeFileSync(join(stateDir, StateFiles.createRuntimeError), JSON.stringify({ kind: e.kind, message: oneLine(e.message) }), { mode: 0o600 });
+    writeFileSync(join(stateDir, StateFiles.createRuntimeError), JSON.stringify({ kind: e.kind, message: oneLine(e.message) }), {
+      mode: 0o600,
+    });
   } catch {
     // the state dir is gone: nobody is waiting for this message
   }

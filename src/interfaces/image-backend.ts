@@ -43,7 +43,10 @@ export interface ImageBackend {
    * Streams a blob into the content store, verifying `digest` and `size` when
    * given; a blob that is already there is not written again.
    */
-  writeBlob(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect: { digest?: string | undefined; size?: number | undefined }): Promise<WrittenBlob>;
+  writeBlob(
+    data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    expect: { digest?: string | undefined; size?: number | undefined },
+  ): Promise<WrittenBlob>;
   labelBlob(digest: string, labels: Record<string, string>): Promise<void>;
 
   snapshotExists(key: string): Promise<boolean>;

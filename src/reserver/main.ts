@@ -216,7 +216,13 @@ class Holder {
       case 'release':
         return { ok: true, released: await this.release(request.key, request.pid) };
       case 'list':
-        return { ok: true, pid: process.pid, reservations: Object.fromEntries([...this.entries].map(([k, e]) => [k, { ...e.reservation, unbound: e.unbound, exiting: e.exiting ?? false }])) };
+        return {
+          ok: true,
+          pid: process.pid,
+          reservations: Object.fromEntries(
+            [...this.entries].map(([k, e]) => [k, { ...e.reservation, unbound: e.unbound, exiting: e.exiting ?? false }]),
+          ),
+        };
       default:
         return { ok: false, code: 'EINVAL', message: `unknown op ${(request as { op: string }).op}` };
     }
@@ -347,7 +353,9 @@ function lock(dir: string): Promise<boolean> {
     const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'inherit', fd] });
     child.on('error', reject);
     // The lock stays with fd, which this process keeps open until it dies.
-    child.on('close', (code) => (code === 0 ? resolve(true) : code === 1 ? resolve(false) : reject(new Error(`flock exited with ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(true) : code === 1 ? resolve(false) : reject(new Error(`flock exited with ${code}`)),
+    );
   });
 }
 

@@ -37,9 +37,7 @@ export interface Registry {
 }
 
 export type Request =
-  | { op: 'reserve'; key: string; reservation: Reservation }
-  | { op: 'release'; key: string; pid?: number }
-  | { op: 'list' };
+  { op: 'reserve'; key: string; reservation: Reservation } | { op: 'release'; key: string; pid?: number } | { op: 'list' };
 
 export interface Reply {
   ok: boolean;

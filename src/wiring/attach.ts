@@ -73,10 +73,7 @@ export function createAfterRestartDeps(settings: Settings, deps: AttachDeps): Af
 }
 
 /** The networking side of the container use cases (create, start, stop, rm, inspect). */
-export function createContainerNetworking(
-  settings: Settings,
-  joinTarget: (ref: string) => Promise<JoinTarget>,
-): ContainerNetworking {
+export function createContainerNetworking(settings: Settings, joinTarget: (ref: string) => Promise<JoinTarget>): ContainerNetworking {
   const layout = new StoreLayout(settings.dataRoot, settings.address);
   const deps = createNetworkingDeps(settings, () => undefined);
   return new ContainerNetworking(settings.namespace, deps, {

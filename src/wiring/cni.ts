@@ -5,9 +5,6 @@ import { ExecCniRuntime, type ExecCniRuntimeOptions } from '../adapters/cni/exec
 
 export { loadConfDir, loadConfFile } from '../adapters/cni/conf-dir.ts';
 
-export function createCniRuntime(
-  settings: Pick<Settings, 'cniPath'>,
-  options: Omit<ExecCniRuntimeOptions, 'cniPath'> = {},
-): CniRuntime {
+export function createCniRuntime(settings: Pick<Settings, 'cniPath'>, options: Omit<ExecCniRuntimeOptions, 'cniPath'> = {}): CniRuntime {
   return new ExecCniRuntime({ cniPath: settings.cniPath, ...options });
 }

@@ -51,7 +51,10 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
     return execa(c, a, { reject: false, ...(input === undefined ? {} : { input }) });
   };
   const ids = new Set(owned.cniIds);
-  const nsPattern = owned.ownNamespaces.filter((ns) => ns !== '').map(escapeRegExp).join('|');
+  const nsPattern = owned.ownNamespaces
+    .filter((ns) => ns !== '')
+    .map(escapeRegExp)
+    .join('|');
   const idRe = nsPattern === '' ? undefined : new RegExp(`^(?:${nsPattern})-[0-9a-f]{64}$`);
   const isOurs = (id: string) => ids.has(id) || (idRe?.test(id) ?? false);
 
@@ -81,7 +84,10 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
       if (ports === undefined) continue;
       found.push(`bridge: ${bridge} of network ${net.name}${ports.length > 0 ? ` (ports: ${ports.join(', ')})` : ''}`);
       // a bridge with ports still has containers on it: say so, but leave their links alone
-      if (ports.length === 0) removers.push(async () => { await exec('ip', ['link', 'del', bridge]); });
+      if (ports.length === 0)
+        removers.push(async () => {
+          await exec('ip', ['link', 'del', bridge]);
+        });
     }
   }
   return {
@@ -102,22 +108,36 @@ export async function networksIn(dir: string): Promise<NetworkConf[]> {
   const confs: NetworkConf[] = [];
   for (const entry of entries.filter((e) => /\.(conflist|conf|json)$/.test(e))) {
     try {
-      const conf = JSON.parse(await readFile(join(dir, entry), 'utf8')) as { name?: string; plugins?: unknown[]; nerdctlLabels?: Record<string, string> } & Record<string, unknown>;
+      const conf = JSON.parse(await readFile(join(dir, entry), 'utf8')) as {
+        name?: string;
+        plugins?: unknown[];
+        nerdctlLabels?: Record<string, string>;
+      } & Record<string, unknown>;
       const plugins = (conf.plugins ?? [conf]) as Record<string, unknown>[];
       const bridges = plugins.filter((p) => p['type'] === 'bridge').map((p) => (typeof p['bridge'] === 'string' ? p['bridge'] : 'cni0'));
       const isDefault = conf.nerdctlLabels?.[DEFAULT_NETWORK_LABEL] === 'true' || bridges.includes('nerdctl0');
       const dataDir = plugins.map((p) => (p['ipam'] as { dataDir?: unknown } | undefined)?.dataDir).find((d) => typeof d === 'string');
-      if (typeof conf.name === 'string') confs.push({ name: conf.name, bridges, isDefault, ...(typeof dataDir === 'string' ? { ipamDataDir: dataDir } : {}) });
-    } catch { /* not a network config */ }
+      if (typeof conf.name === 'string')
+        confs.push({ name: conf.name, bridges, isDefault, ...(typeof dataDir === 'string' ? { ipamDataDir: dataDir } : {}) });
+    } catch {
+      /* not a network config */
+    }
   }
   return confs;
 }
 
 /** `-A …` rules of one table whose comment names one of the env's containers (`id: "<ns>-<id>"`). */
-async function findRules(exec: Exec, tool: string, table: string, isOurs: (id: string) => boolean): Promise<{ ours: string[]; all: string[] }> {
+async function findRules(
+  exec: Exec,
+  tool: string,
+  table: string,
+  isOurs: (id: string) => boolean,
+): Promise<{ ours: string[]; all: string[] }> {
   const listed = await exec(tool, ['-w', '-t', table, '-S']);
   if (listed.exitCode !== 0) return { ours: [], all: [] };
-  const all = String(listed.stdout).split('\n').filter((l) => l.startsWith('-A '));
+  const all = String(listed.stdout)
+    .split('\n')
+    .filter((l) => l.startsWith('-A '));
   const ours = all.filter((r) => [...r.matchAll(/id: \\"([^\\"]+)\\"/g)].some((m) => isOurs(m[1]!)));
   return { ours, all };
 }

@@ -62,7 +62,11 @@ const OWNER_FILE = 'owner.pid';
 const NAMESPACE_FILE = 'namespace';
 
 /** Runs a command with a deadline; never throws (a missing binary is exit code 127). */
-async function run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+async function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const result = await execa(cmd, args, {
     reject: false,
     env: opts.env,
@@ -151,7 +155,10 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
   // The namespace is this env's alone (name plus the env dir's random suffix): CNI names its
   // containers `<namespace>-<id>`, so every such ID on the host is this env's, even one whose
   // container is gone, and no other run's (another checkout running the same file included).
-  const namespace = `${name}-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+  const namespace = `${name}-${dir
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')}`;
   await writeFile(join(dir, NAMESPACE_FILE), namespace);
   const address = join(dir, 'containerd.sock');
   const dataRoot = join(dir, 'data');
@@ -187,9 +194,11 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
       CNI_PATH,
     },
     stop: () =>
-      (stopping ??= teardown(dir, address, daemon, { netns: opts.netns }).finally(unlock).then((found) => {
-        if (found.length > 0) throw new LeftoversError(name, found);
-      })),
+      (stopping ??= teardown(dir, address, daemon, { netns: opts.netns })
+        .finally(unlock)
+        .then((found) => {
+          if (found.length > 0) throw new LeftoversError(name, found);
+        })),
   };
 
   const deadline = Date.now() + 30_000;
@@ -231,9 +240,20 @@ export class LeftoversError extends Error {
  * what is then still on the host for its containers and networks is returned by name (and
  * removed). `reaping` is a crashed run's cleanup: nobody is left to blame, so nothing is returned.
  */
-async function teardown(dir: string, address: string, daemon: ChildProcess | undefined, opts: { reaping?: boolean; netns?: string | undefined } = {}): Promise<string[]> {
+async function teardown(
+  dir: string,
+  address: string,
+  daemon: ChildProcess | undefined,
+  opts: { reaping?: boolean; netns?: string | undefined } = {},
+): Promise<string[]> {
   const reaping = opts.reaping ?? false;
-  const step = async (fn: () => Promise<unknown>) => { try { await fn(); } catch { /* keep tearing down */ } };
+  const step = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch {
+      /* keep tearing down */
+    }
+  };
   const found: string[] = [];
   const namespaces = new Set<string>();
   const cniIds = new Set<string>();
@@ -266,7 +286,12 @@ async function teardown(dir: string, address: string, daemon: ChildProcess | und
   });
   await step(async () => {
     for (const id of await storedContainerIds(join(dir, 'data'))) cniIds.add(id);
-    const leftovers = await findCniLeftovers({ cniIds: [...cniIds], ownNamespaces: recorded ? [recorded] : [], netconfPath: join(dir, 'netconf'), netns: opts.netns });
+    const leftovers = await findCniLeftovers({
+      cniIds: [...cniIds],
+      ownNamespaces: recorded ? [recorded] : [],
+      netconfPath: join(dir, 'netconf'),
+      netns: opts.netns,
+    });
     if (!reaping) found.push(...leftovers.found);
     await leftovers.remove();
   });
@@ -288,7 +313,10 @@ async function storedContainerIds(dataRoot: string): Promise<string[]> {
 }
 
 function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 async function stopProcess(child: ChildProcess | undefined): Promise<void> {
@@ -322,7 +350,11 @@ async function processesMentioning(dir: string): Promise<{ pid: number; cmdline:
 
 async function killProcesses(pids: readonly number[]): Promise<void> {
   for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   if (pids.length > 0) await sleep(200);
 }
@@ -455,7 +487,10 @@ export async function startRegistry(): Promise<{ host: string; stop(): Promise<v
 
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { host, stop };
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       const log = await readFile(join(dir, 'registry.log'), 'utf8').catch(() => '');

@@ -46,7 +46,10 @@ export async function snapshotHostState(env: TestEnv, scope: HostStateScope = {}
   const cniPrefix = `${env.namespace}-`;
   const [links, iptables, hostLocal, cache, listening, hostsLines, dataStore, containerd] = await Promise.all([
     linksOf(bridges),
-    iptablesOf(cniPrefix, networks.map((n) => n.name)),
+    iptablesOf(
+      cniPrefix,
+      networks.map((n) => n.name),
+    ),
     hostLocalOf(networks.map((n) => n.name)),
     cacheOf(cniPrefix),
     listeningOn(scope.ports),
@@ -108,11 +111,16 @@ async function networksOf(env: TestEnv, only: readonly string[] | undefined): Pr
   const confs: NetworkConf[] = [];
   for (const entry of entries.filter((e) => /\.(conflist|conf|json)$/.test(e))) {
     try {
-      const conf = JSON.parse(await readFile(join(env.netconfPath, entry), 'utf8')) as { name?: string; plugins?: unknown[] } & Record<string, unknown>;
+      const conf = JSON.parse(await readFile(join(env.netconfPath, entry), 'utf8')) as { name?: string; plugins?: unknown[] } & Record<
+        string,
+        unknown
+      >;
       const plugins = (conf.plugins ?? [conf]) as Record<string, unknown>[];
       const bridges = plugins.filter((p) => p['type'] === 'bridge').map((p) => (typeof p['bridge'] === 'string' ? p['bridge'] : 'cni0'));
       if (typeof conf.name === 'string') confs.push({ name: conf.name, bridges });
-    } catch { /* not a network config */ }
+    } catch {
+      /* not a network config */
+    }
   }
   // A network named in the scope but removed (or not created yet) still names its host-local dir.
   for (const name of only ?? []) if (!confs.some((c) => c.name === name)) confs.push({ name, bridges: [] });
@@ -124,8 +132,14 @@ async function linksOf(bridges: readonly string[]): Promise<{ bridges: string[];
   const listed = await execa('ip', ['-j', 'link', 'show'], { reject: false });
   const links = JSON.parse(String(listed.stdout) || '[]') as { ifname: string; master?: string; link_type?: string; operstate?: string }[];
   return {
-    bridges: links.filter((l) => bridges.includes(l.ifname)).map((l) => l.ifname).sort(),
-    veths: links.filter((l) => l.master !== undefined && bridges.includes(l.master)).map((l) => `${l.master} ${l.ifname}`).sort(),
+    bridges: links
+      .filter((l) => bridges.includes(l.ifname))
+      .map((l) => l.ifname)
+      .sort(),
+    veths: links
+      .filter((l) => l.master !== undefined && bridges.includes(l.master))
+      .map((l) => `${l.master} ${l.ifname}`)
+      .sort(),
   };
 }
 
@@ -245,7 +259,10 @@ async function containerdOf(env: TestEnv): Promise<string[]> {
   ] as const) {
     const r = await ctr(env, [...args], { timeoutMs: 10_000 });
     if (r.exitCode !== 0) continue;
-    const lines = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const lines = r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     // `snapshots ls` prints a header and KEY PARENT KIND; the key is enough.
     const keys = kind === 'snapshot' ? lines.slice(1).map((l) => l.split(/\s+/)[0]!) : lines;
     for (const k of keys) out.push(`${kind} ${k}`);

@@ -17,10 +17,18 @@ const RUNC_ROOT = '/run/containerd/runc';
 
 export async function simulateReboot(env: TestEnv): Promise<void> {
   const tasks = await ctr(env, ['tasks', 'ls']);
-  const pids = tasks.stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).filter((p) => Number.isInteger(p) && p > 0);
+  const pids = tasks.stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.trim().split(/\s+/)[1]))
+    .filter((p) => Number.isInteger(p) && p > 0);
   // containerd and the shims carry the env dir in their command line
   for (const pid of [...(await pidsMentioning(env.dir)), ...pids]) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   await waitGone(pids);
   // A reboot wipes /run: runc's state goes without `runc delete`, which would run the postStop hooks.

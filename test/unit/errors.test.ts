@@ -13,10 +13,20 @@ describe('ErrorList', () => {
   it('keeps going after a failure and reports all of them', async () => {
     const list = new ErrorList();
     const ran: number[] = [];
-    await list.attempt(() => { ran.push(1); throw new Error('first'); });
-    await list.attempt(() => { ran.push(2); });
-    await list.attempt(() => { throw conflict('second'); });
+    await list.attempt(() => {
+      ran.push(1);
+      throw new Error('first');
+    });
+    await list.attempt(() => {
+      ran.push(2);
+    });
+    await list.attempt(() => {
+      throw conflict('second');
+    });
     assert.deepEqual(ran, [1, 2]);
-    assert.throws(() => list.throwIfAny(), (e: unknown) => e instanceof TsnerdError && e.message === 'first; second');
+    assert.throws(
+      () => list.throwIfAny(),
+      (e: unknown) => e instanceof TsnerdError && e.message === 'first; second',
+    );
   });
 });

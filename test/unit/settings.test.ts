@@ -36,16 +36,33 @@ describe('resolveSettings', () => {
 
 describe('resolveSettings refuses', () => {
   const refused: Array<[string, Partial<Parameters<typeof resolveSettings>[0]>, string]> = [
-    ['an empty CONTAINERD_ADDRESS (nerdctl fails on it too)', { env: { CONTAINERD_ADDRESS: '' } }, 'environment variable CONTAINERD_ADDRESS is set but empty'],
+    [
+      'an empty CONTAINERD_ADDRESS (nerdctl fails on it too)',
+      { env: { CONTAINERD_ADDRESS: '' } },
+      'environment variable CONTAINERD_ADDRESS is set but empty',
+    ],
     ['an empty --namespace', { flags: { namespace: '' } }, '--namespace is set but empty'],
     ['an empty address in the file', { file: { address: '' } }, '"address" in the config file is set but empty'],
     ['a number where the file needs a string', { file: { data_root: 5 } }, 'invalid "data_root" in the config file: must be a string'],
     ['a string where the file needs a boolean', { file: { debug: 'yes' } }, 'invalid "debug" in the config file: must be true or false'],
-    ['a namespace containerd refuses', { flags: { namespace: 'a/b' } }, 'invalid namespace "a/b": must match ^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$ and have at most 76 characters'],
-    ['a newline in a path', { env: { TSNERD_DATA_ROOT: '/tmp/a\nb' } }, 'invalid environment variable TSNERD_DATA_ROOT "/tmp/a\\nb": contains a control character'],
+    [
+      'a namespace containerd refuses',
+      { flags: { namespace: 'a/b' } },
+      'invalid namespace "a/b": must match ^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$ and have at most 76 characters',
+    ],
+    [
+      'a newline in a path',
+      { env: { TSNERD_DATA_ROOT: '/tmp/a\nb' } },
+      'invalid environment variable TSNERD_DATA_ROOT "/tmp/a\\nb": contains a control character',
+    ],
   ];
   for (const [what, input, message] of refused) {
-    it(what, () => assert.throws(() => resolveSettings({ ...base, ...input }), (e) => isTsnerdError(e, 'invalid') && e.message === message));
+    it(what, () =>
+      assert.throws(
+        () => resolveSettings({ ...base, ...input }),
+        (e) => isTsnerdError(e, 'invalid') && e.message === message,
+      ),
+    );
   }
 
   it('but an empty variable is not looked at when the flag is given', () => {

@@ -48,7 +48,12 @@ function paxRecords(data: Buffer): Record<string, string> {
   return out;
 }
 
-const clean = (name: string) => posix.normalize(name).replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/$/, '');
+const clean = (name: string) =>
+  posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/$/, '');
 
 export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<ArchiveEntry> {
   const reader = new ByteReader(source);

@@ -24,9 +24,7 @@ export interface LoadConfDirOptions {
 async function confFiles(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => !e.isDirectory() && CNI_CONF_EXTENSIONS.some((ext) => e.name.endsWith(ext)))
-      .map((e) => join(dir, e.name));
+    return entries.filter((e) => !e.isDirectory() && CNI_CONF_EXTENSIONS.some((ext) => e.name.endsWith(ext))).map((e) => join(dir, e.name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -47,13 +45,24 @@ export async function loadConfDir(dir: string, opts: LoadConfDirOptions = {}): P
   const loaded: ({ list: NetworkConfigList } | { err: unknown })[] = [];
   for (let i = 0; i < files.length; i += READ_BATCH) {
     const batch = files.slice(i, i + READ_BATCH);
-    loaded.push(...(await Promise.all(batch.map((file) => loadConfFile(file).then((list) => ({ list }), (err: unknown) => ({ err }))))));
+    loaded.push(
+      ...(await Promise.all(
+        batch.map((file) =>
+          loadConfFile(file).then(
+            (list) => ({ list }),
+            (err: unknown) => ({ err }),
+          ),
+        ),
+      )),
+    );
   }
   for (const [i, file] of files.entries()) {
     const r = loaded[i]!;
     if ('err' in r) {
       const err = r.err;
-      const reason = isTsnerdError(err) ? err.message : `cannot read CNI config "${file}": ${describeErrno((err as NodeJS.ErrnoException).code)}`;
+      const reason = isTsnerdError(err)
+        ? err.message
+        : `cannot read CNI config "${file}": ${describeErrno((err as NodeJS.ErrnoException).code)}`;
       warnings.push(`skipping ${reason}`);
       continue;
     }

@@ -16,12 +16,7 @@ import { CniPluginError, CNI_ERR_UNKNOWN, type CniVerb } from '../../domain/cni/
 import { convertRawResult, parseResult, resultVersion, type CniResult } from '../../domain/cni/result.ts';
 import { buildPluginRequest } from '../../domain/cni/runtime-config.ts';
 import { CURRENT_CNI_VERSION, versionAtLeast } from '../../domain/cni/version.ts';
-import {
-  LEGACY_VERSION_INFO,
-  decodeVersionInfo,
-  supportsVersion,
-  type PluginVersionInfo,
-} from '../../domain/cni/version-info.ts';
+import { LEGACY_VERSION_INFO, decodeVersionInfo, supportsVersion, type PluginVersionInfo } from '../../domain/cni/version-info.ts';
 import type { CachedAttachment, CniRuntime, GcAttachment, RuntimeConf } from '../../interfaces/cni.ts';
 import { findPlugin, splitCniPath } from './find-plugin.ts';
 import { execPlugin } from './plugin-exec.ts';

@@ -69,9 +69,13 @@ export async function execPlugin(call: PluginCall): Promise<string> {
     }
     if (result.spawnError) {
       // Spawning failed (EACCES, ENOEXEC, …): the plugin never ran.
-      throw new TsnerdError('precondition', `cannot run plugin "${call.pluginType}" at "${call.pluginPath}": ${result.spawnError.code ?? result.spawnError.message}`, {
-        details: { pluginType: call.pluginType, verb: call.verb },
-      });
+      throw new TsnerdError(
+        'precondition',
+        `cannot run plugin "${call.pluginType}" at "${call.pluginPath}": ${result.spawnError.code ?? result.spawnError.message}`,
+        {
+          details: { pluginType: call.pluginType, verb: call.verb },
+        },
+      );
     }
     if (result.exitCode !== 0) {
       throw decodePluginFailure({

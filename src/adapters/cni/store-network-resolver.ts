@@ -10,7 +10,6 @@ import type { Network } from '../../domain/network/network.ts';
 import type { NetworkResolver, ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import { loadConfFile } from './conf-dir.ts';
 
-
 /** The part of the network store the resolver needs. */
 export interface NetworkFinder {
   resolve(ref: string, idMatch: 'full-or-short'): Promise<Network>;

@@ -2,7 +2,16 @@
  * Promise and async-iterator faces for the callback/stream API of grpc-js.
  * Every call carries the containerd namespace; unary calls get a deadline.
  */
-import { Metadata, type CallOptions, type Client, type ClientDuplexStream, type ClientReadableStream, type ClientUnaryCall, type requestCallback, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  Metadata,
+  type CallOptions,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type requestCallback,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { fromGrpcError, type CallContext } from './grpc-errors.ts';
 
 export interface CallOpts {
@@ -31,14 +40,13 @@ type DuplexFn<Req, Res> = (opts?: CallOpts) => DuplexCall<Req, Res>;
 // TypeScript infers from the last overload of each generated method, which is
 // the shortest one: (options?) or (argument, options?) or (argument, callback).
 // Streams are tested first: a stream is also structurally a unary call object.
-type Wrap<F> =
-  F extends (options?: CallOptions) => ClientDuplexStream<infer Req, infer Res>
-    ? DuplexFn<Req, Res>
-    : F extends (argument: infer Req, options?: CallOptions) => ClientReadableStream<infer Res>
-      ? ServerStreamFn<Req, Res>
-      : F extends (argument: infer Req, callback: requestCallback<infer Res>) => ClientUnaryCall
-        ? UnaryFn<Req, Res>
-        : never;
+type Wrap<F> = F extends (options?: CallOptions) => ClientDuplexStream<infer Req, infer Res>
+  ? DuplexFn<Req, Res>
+  : F extends (argument: infer Req, options?: CallOptions) => ClientReadableStream<infer Res>
+    ? ServerStreamFn<Req, Res>
+    : F extends (argument: infer Req, callback: requestCallback<infer Res>) => ClientUnaryCall
+      ? UnaryFn<Req, Res>
+      : never;
 
 /** The methods of a generated grpc-js client (the capitalised ones) as promises and iterators. */
 export type Service<C> = {
@@ -94,7 +102,10 @@ function unary(fn: AnyFn, req: unknown, ctx: CallContext, defaults: CallDefaults
   if (!TRACE) return unaryCall(fn, req, ctx, defaults, opts);
   const t0 = performance.now();
   const p = unaryCall(fn, req, ctx, defaults, opts);
-  const report = (): void => void process.stderr.write(`tsnerd trace: +${performance.now().toFixed(0)}ms grpc ${ctx.method} ${(performance.now() - t0).toFixed(1)}ms\n`);
+  const report = (): void =>
+    void process.stderr.write(
+      `tsnerd trace: +${performance.now().toFixed(0)}ms grpc ${ctx.method} ${(performance.now() - t0).toFixed(1)}ms\n`,
+    );
   p.then(report, report);
   return p;
 }

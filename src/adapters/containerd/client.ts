@@ -4,7 +4,14 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { credentials, loadPackageDefinition, type ChannelCredentials, type ChannelOptions, type Client, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Client,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { LOADER_OPTIONS } from './protos.ts';
 import { serviceDefinitions } from './service-definitions.ts';
 import { cannotConnect } from './grpc-errors.ts';
@@ -30,8 +37,16 @@ import type { SnapshotsClient } from './generated/containerd/services/snapshots/
 import type { TasksClient } from './generated/containerd/services/tasks/v1/Tasks.ts';
 import type { VersionClient } from './generated/containerd/services/version/v1/Version.ts';
 
-type Api = ContainersProto & ContentProto & DiffProto & EventsProto & ImagesProto & LeasesProto &
-  NamespacesProto & SnapshotsProto & TasksProto & VersionProto;
+type Api = ContainersProto &
+  ContentProto &
+  DiffProto &
+  EventsProto &
+  ImagesProto &
+  LeasesProto &
+  NamespacesProto &
+  SnapshotsProto &
+  TasksProto &
+  VersionProto;
 
 export interface ContainerdOptions {
   /** Socket path, with or without the unix:// scheme. */

@@ -110,10 +110,7 @@ export class GrpcContainerRuntime implements ContainerRuntime {
   }
 
   async waitTask(id: string, execId = '', signal?: AbortSignal): Promise<ExitResult> {
-    const res = await this.client.tasks.Wait(
-      { container_id: id, exec_id: execId },
-      { timeoutMs: Infinity, ...(signal ? { signal } : {}) },
-    );
+    const res = await this.client.tasks.Wait({ container_id: id, exec_id: execId }, { timeoutMs: Infinity, ...(signal ? { signal } : {}) });
     return { exitStatus: res.exit_status, exitedAt: toDate(res.exited_at) };
   }
 

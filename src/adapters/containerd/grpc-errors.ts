@@ -34,7 +34,7 @@ export function fromGrpcError(err: unknown, ctx: CallContext): TsnerdError {
   const kind = KIND_BY_CODE[code] ?? 'internal';
   if (kind === 'unavailable') return cannotConnect(ctx.address, err);
   const details = (err as { details?: unknown }).details;
-  const text = typeof details === 'string' && details !== '' ? details : Status[code] ?? `code ${code}`;
+  const text = typeof details === 'string' && details !== '' ? details : (Status[code] ?? `code ${code}`);
   const message = kind === 'timeout' ? `containerd did not answer ${ctx.method} in time` : text;
   return new TsnerdError(kind, message, { cause: err, details: { grpcCode: Status[code], method: ctx.method } });
 }

@@ -28,7 +28,13 @@ function toDescriptor(d: Descriptor__Output | null): Descriptor {
 }
 
 function toRecord(i: Image__Output): ImageRecord {
-  return { name: i.name, target: toDescriptor(i.target), labels: i.labels, createdAt: toDate(i.created_at), updatedAt: toDate(i.updated_at) };
+  return {
+    name: i.name,
+    target: toDescriptor(i.target),
+    labels: i.labels,
+    createdAt: toDate(i.created_at),
+    updatedAt: toDate(i.updated_at),
+  };
 }
 
 const fromDescriptor = (d: Descriptor) => ({ media_type: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations ?? {} });
@@ -89,7 +95,10 @@ export class ContainerdImageBackend implements ImageBackend {
     return Buffer.concat(parts);
   }
 
-  async writeBlob(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect: { digest?: string | undefined; size?: number | undefined }): Promise<WrittenBlob> {
+  async writeBlob(
+    data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    expect: { digest?: string | undefined; size?: number | undefined },
+  ): Promise<WrittenBlob> {
     const ref = `tsnerd-${randomBytes(8).toString('hex')}`;
     const hash = createHash('sha256');
     let offset = 0;

@@ -33,5 +33,11 @@ export function serviceDefinitions(options: Options): PackageDefinition {
   return defs;
 }
 
-const serializer = (type: MessageCodec) => (value: object): Buffer => type.encode(type.fromObject(value)).finish() as Buffer;
-const deserializer = (type: MessageCodec, options: Options) => (buf: Buffer): object => type.toObject(type.decode(buf), options);
+const serializer =
+  (type: MessageCodec) =>
+  (value: object): Buffer =>
+    type.encode(type.fromObject(value)).finish() as Buffer;
+const deserializer =
+  (type: MessageCodec, options: Options) =>
+  (buf: Buffer): object =>
+    type.toObject(type.decode(buf), options);

@@ -16,7 +16,6 @@ import type { CreationClaim } from '../../interfaces/container-host.ts';
 export const CREATION_CLAIM_FILE = 'creating';
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
-
 /** Written with O_EXCL: a state dir is claimed once. */
 export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
   const [start, boot] = await Promise.all([processStartTime(process.pid), bootId()]);

@@ -26,7 +26,10 @@ export class FifoProcessIo implements ProcessIo {
     const stdin = options.stdin ? join(dir, 'stdin') : '';
     // Every attached run makes these: node:child_process, not execa (~15 ms to load).
     const made = await runProcess('mkfifo', ['-m', '600', stdout, stderr, ...(stdin ? [stdin] : [])]);
-    if (made.exitCode !== 0) throw internal(`cannot make the stdio FIFOs in "${dir}": ${made.stderr.trim() || made.spawnError?.message || `mkfifo exited with ${made.exitCode}`}`);
+    if (made.exitCode !== 0)
+      throw internal(
+        `cannot make the stdio FIFOs in "${dir}": ${made.stderr.trim() || made.spawnError?.message || `mkfifo exited with ${made.exitCode}`}`,
+      );
 
     const outputs = [copyOut(stdout, process.stdout), copyOut(stderr, process.stderr)];
     const drained = Promise.all(outputs.map((o) => o.done)).then(() => undefined);

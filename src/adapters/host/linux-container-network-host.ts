@@ -95,4 +95,3 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     return [];
   }
 }
-

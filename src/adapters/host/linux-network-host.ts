@@ -53,7 +53,8 @@ export class LinuxNetworkHost implements NetworkHost {
     const shown = await runProcess('ip', ['link', 'show', 'dev', name]);
     if (shown.exitCode !== 0) return;
     const del = await runProcess('ip', ['link', 'del', 'dev', name]);
-    if (del.exitCode !== 0) throw new TsnerdError('internal', `cannot delete link "${name}": ${del.stderr.trim() || `ip exited with ${del.exitCode}`}`);
+    if (del.exitCode !== 0)
+      throw new TsnerdError('internal', `cannot delete link "${name}": ${del.stderr.trim() || `ip exited with ${del.exitCode}`}`);
   }
 
   async templates(): Promise<ConflistTemplates> {

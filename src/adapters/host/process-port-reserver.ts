@@ -75,7 +75,9 @@ export class ProcessPortReserver implements PortReserver {
     if (reply?.ok) return;
     const b = reply?.binding;
     if (reply?.code === 'EADDRINUSE' && b) throw portAllocatedError(b.hostIP, b.hostPort);
-    throw internal(`failed to reserve host ports: ${reply?.message ?? 'the port holder did not answer'}`, { details: { code: reply?.code, binding: b } });
+    throw internal(`failed to reserve host ports: ${reply?.message ?? 'the port holder did not answer'}`, {
+      details: { code: reply?.code, binding: b },
+    });
   }
 
   async stop(stateDir: string, opts: { pid?: number } = {}): Promise<boolean> {
@@ -141,10 +143,12 @@ export class ProcessPortReserver implements PortReserver {
         if (!NOT_SERVING.has(code)) throw internal(`cannot reach the port holder: ${(err as Error).message}`, { cause: err });
       }
       if (!start) return undefined;
-      if (Date.now() > deadline) throw new TsnerdError('timeout', `the port holder in ${this.dir} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`);
+      if (Date.now() > deadline)
+        throw new TsnerdError('timeout', `the port holder in ${this.dir} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`);
       const started = await this.startHolder();
       // BUSY: another holder has the lock and is starting or exiting; ask again shortly.
-      if (!started.ok && started.code !== 'BUSY') throw internal(`failed to start the port holder: ${started.message ?? started.code ?? 'unknown error'}`);
+      if (!started.ok && started.code !== 'BUSY')
+        throw internal(`failed to start the port holder: ${started.message ?? started.code ?? 'unknown error'}`);
       if (!started.ok) await sleep(20);
     }
   }

@@ -16,10 +16,7 @@ import { quote } from '../../domain/text.ts';
 
 export type SettingFlags = Partial<Record<SettingKey, string | undefined>> & { debug?: boolean | undefined };
 
-export function loadSettings(
-  flags: SettingFlags,
-  env: Record<string, string | undefined> = process.env,
-): Settings {
+export function loadSettings(flags: SettingFlags, env: Record<string, string | undefined> = process.env): Settings {
   const fileName = env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
   const settings = resolveSettings({
     flags,
@@ -33,7 +30,10 @@ export function loadSettings(
     ...settings,
     dataRoot: resolve(settings.dataRoot),
     cniNetconfPath: resolve(settings.cniNetconfPath),
-    cniPath: settings.cniPath.split(':').map((p) => (p === '' ? p : resolve(p))).join(':'),
+    cniPath: settings.cniPath
+      .split(':')
+      .map((p) => (p === '' ? p : resolve(p)))
+      .join(':'),
   };
 }
 

@@ -67,10 +67,14 @@ export class HttpRegistry implements Registry {
   private async request(ref: ImageRef, tail: string, headers: Record<string, string>, withDeadline = true): Promise<Response> {
     const url = this.url(ref, tail);
     const send = (authorization?: string) =>
-      this.fetch(url, {
-        headers: { ...headers, ...(authorization ? { authorization } : {}) },
-        ...(withDeadline ? { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } : {}),
-      }, ref);
+      this.fetch(
+        url,
+        {
+          headers: { ...headers, ...(authorization ? { authorization } : {}) },
+          ...(withDeadline ? { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } : {}),
+        },
+        ref,
+      );
     let res = await send(this.auth.get(ref.path));
     if (res.status === 401) {
       const authorization = await this.authorize(ref, res.headers.get('www-authenticate') ?? '');
@@ -83,8 +87,10 @@ export class HttpRegistry implements Registry {
     if (res.ok) return res;
     await res.body?.cancel();
     const name = formatImageRef(ref);
-    if (res.status === 404) throw notFound(`${tail.startsWith('blobs/') ? `blob ${tail.slice(6)} of` : 'image'} "${name}" not found in registry ${ref.domain}`);
-    if (res.status === 401 || res.status === 403) throw new TsnerdError('invalid', `pull access denied for "${name}": not authorized by registry ${ref.domain}`);
+    if (res.status === 404)
+      throw notFound(`${tail.startsWith('blobs/') ? `blob ${tail.slice(6)} of` : 'image'} "${name}" not found in registry ${ref.domain}`);
+    if (res.status === 401 || res.status === 403)
+      throw new TsnerdError('invalid', `pull access denied for "${name}": not authorized by registry ${ref.domain}`);
     throw unavailable(`registry ${ref.domain} answered ${res.status} ${res.statusText} for "${name}"`);
   }
 
@@ -94,7 +100,8 @@ export class HttpRegistry implements Registry {
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      if ((err as Error).name === 'TimeoutError') throw new TsnerdError('timeout', `registry ${ref.domain} did not answer in time`, { cause: err });
+      if ((err as Error).name === 'TimeoutError')
+        throw new TsnerdError('timeout', `registry ${ref.domain} did not answer in time`, { cause: err });
       throw unavailable(`cannot reach registry ${ref.domain}: ${why}`, { cause: err });
     }
   }
@@ -108,14 +115,26 @@ export class HttpRegistry implements Registry {
     return this.bearerToken(ref, challenge.params, creds, basic);
   }
 
-  private async bearerToken(ref: ImageRef, params: Record<string, string>, creds: Credentials | undefined, basic: string | undefined): Promise<string | undefined> {
+  private async bearerToken(
+    ref: ImageRef,
+    params: Record<string, string>,
+    creds: Credentials | undefined,
+    basic: string | undefined,
+  ): Promise<string | undefined> {
     const url = new URL(params['realm']!);
     if (params['service']) url.searchParams.set('service', params['service']);
     url.searchParams.set('scope', params['scope'] ?? `repository:${ref.path}:pull`);
-    const res = await this.fetch(url.toString(), { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }, ref);
+    const res = await this.fetch(
+      url.toString(),
+      { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+      ref,
+    );
     if (!res.ok) {
       await res.body?.cancel();
-      throw new TsnerdError('invalid', `registry ${ref.domain} refused a token${creds ? ` for user "${creds.username}"` : ''}: ${res.status}`);
+      throw new TsnerdError(
+        'invalid',
+        `registry ${ref.domain} refused a token${creds ? ` for user "${creds.username}"` : ''}: ${res.status}`,
+      );
     }
     const body = (await res.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;

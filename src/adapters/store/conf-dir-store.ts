@@ -19,7 +19,16 @@ export class ConfDirStore implements NetworkConfDir {
   async list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }> {
     const { lists, warnings } = await loadConfDir(this.dir, { namespace });
     const files: ConfFile[] = [];
-    const modified = await Promise.all(lists.map((l) => (l.file === undefined ? undefined : stat(l.file).then((s) => s.mtime, () => undefined))));
+    const modified = await Promise.all(
+      lists.map((l) =>
+        l.file === undefined
+          ? undefined
+          : stat(l.file).then(
+              (s) => s.mtime,
+              () => undefined,
+            ),
+      ),
+    );
     for (const [i, list] of lists.entries()) {
       const parsed = AnyConflist.safeParse(list.raw);
       if (!parsed.success || list.file === undefined) {

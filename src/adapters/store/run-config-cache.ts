@@ -50,6 +50,14 @@ function isRunConfig(v: unknown): v is CachedRunConfig['config'] {
   if (typeof v !== 'object' || v === null) return false;
   const c = v as Record<string, unknown>;
   const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
-  return strings(c['env']) && strings(c['cmd']) && strings(c['entrypoint']) && strings(c['exposedPorts']) &&
-    typeof c['workingDir'] === 'string' && typeof c['user'] === 'string' && typeof c['labels'] === 'object' && c['labels'] !== null;
+  return (
+    strings(c['env']) &&
+    strings(c['cmd']) &&
+    strings(c['entrypoint']) &&
+    strings(c['exposedPorts']) &&
+    typeof c['workingDir'] === 'string' &&
+    typeof c['user'] === 'string' &&
+    typeof c['labels'] === 'object' &&
+    c['labels'] !== null
+  );
 }

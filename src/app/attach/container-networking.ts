@@ -4,7 +4,14 @@
  * networking side, on one object.
  */
 import { join } from 'node:path';
-import { NERDCTL_NAMESPACE_LABEL, NERDCTL_NETWORKS_LABEL, containerOwner, decodeContainerLabels, decodeIdentityLabels, hasTsnerdLabels } from '../../domain/labels.ts';
+import {
+  NERDCTL_NAMESPACE_LABEL,
+  NERDCTL_NETWORKS_LABEL,
+  containerOwner,
+  decodeContainerLabels,
+  decodeIdentityLabels,
+  hasTsnerdLabels,
+} from '../../domain/labels.ts';
 import { ErrorList } from '../../domain/errors.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { networkSettings, type NetworkSettings } from '../../domain/network-settings.ts';
@@ -135,7 +142,13 @@ export class ContainerNetworking {
     const labels = decodeContainerLabels(c.labels);
     const names = { name: labels.name ?? '', shortId: shortId(c.id), hostname: labels.hostname ?? '' };
     const dnsNames = running ? await this.deps.dns.names(this.namespace, c.id).catch(() => ({})) : {};
-    return networkSettings(meta?.Networks as Parameters<typeof networkSettings>[0], running ? await this.portMappings(c) : [], infos, names, dnsNames);
+    return networkSettings(
+      meta?.Networks as Parameters<typeof networkSettings>[0],
+      running ? await this.portMappings(c) : [],
+      infos,
+      names,
+      dnsNames,
+    );
   }
 
   /** The container's CNI endpoints (none for host, none, container: and ns:). */

@@ -65,7 +65,8 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     });
   }
   // Only needed without a cache entry; a damaged network-config.json must not stop the DEL.
-  const portMappings = targets.length > 0 ? [] : (await deps.state.readNetworkConfig(c.stateDir).catch(() => ({ portMappings: [] }))).portMappings;
+  const portMappings =
+    targets.length > 0 ? [] : (await deps.state.readNetworkConfig(c.stateDir).catch(() => ({ portMappings: [] }))).portMappings;
   if (targets.length === 0) {
     const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
     const endpoints =
@@ -155,7 +156,12 @@ export async function releaseWithoutTask(deps: AttachDeps, c: Pick<HookContainer
  * containers whose other records are not ours (nerdctl's), this is all
  * tsnerd does to their networking.
  */
-export async function releaseCached(deps: AttachDeps, cniId: string, netns: string, options: { waitForLock?: boolean } = {}): Promise<void> {
+export async function releaseCached(
+  deps: AttachDeps,
+  cniId: string,
+  netns: string,
+  options: { waitForLock?: boolean } = {},
+): Promise<void> {
   const errors = new ErrorList();
   // Nothing cached (the usual rm): no need to wait for the host-wide lock, unless a hook may hold it.
   if (!options.waitForLock && (await deps.cni.getCachedAttachments(cniId)).length === 0) return;
@@ -173,7 +179,11 @@ export async function releaseCached(deps: AttachDeps, cniId: string, netns: stri
  * without netns (it is gone), also the masquerade chain the bridge plugin
  * leaves in that case. Without a config in the entry there is nothing to run.
  */
-export async function releaseCachedAttachment(deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>, a: CachedAttachment, netns = ''): Promise<void> {
+export async function releaseCachedAttachment(
+  deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>,
+  a: CachedAttachment,
+  netns = '',
+): Promise<void> {
   if (!a.config) return;
   const list = parseConfList(a.config);
   await deps.cni.delNetworkList(list, { containerId: a.containerId, netns, ifName: a.ifName });

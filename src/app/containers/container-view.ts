@@ -43,7 +43,10 @@ export function isRunning(task: TaskInfo | undefined): boolean {
 /** Looks a container up by full ID, name or unique ID prefix. */
 export async function findContainerView(ctx: ContainerContext, ref: string): Promise<ContainerView> {
   const records = await ctx.runtime.listContainers();
-  const found = findContainer(ref, records.map((record) => ({ id: record.id, name: nameOf(record.labels), record })));
+  const found = findContainer(
+    ref,
+    records.map((record) => ({ id: record.id, name: nameOf(record.labels), record })),
+  );
   return toView(ctx, found.record, await ctx.runtime.getTask(found.id));
 }
 

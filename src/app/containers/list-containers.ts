@@ -19,11 +19,7 @@ export interface ContainerSummary {
   labels: Record<string, string>;
 }
 
-export async function listContainers(
-  ctx: ContainerContext,
-  options: { all: boolean },
-  now = new Date(),
-): Promise<ContainerSummary[]> {
+export async function listContainers(ctx: ContainerContext, options: { all: boolean }, now = new Date()): Promise<ContainerSummary[]> {
   const views = await listContainerViews(ctx);
   const shown = views
     .filter((v) => options.all || isRunning(v.task))

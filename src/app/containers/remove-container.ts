@@ -22,9 +22,7 @@ export async function removeContainer(ctx: ContainerContext, ref: string, option
     throw err;
   }
   if (isRunning(view.task) && !options.force) {
-    throw conflict(
-      `you cannot remove a running container ${view.id}. Stop the container before attempting removal or force remove`,
-    );
+    throw conflict(`you cannot remove a running container ${view.id}. Stop the container before attempting removal or force remove`);
   }
   await destroyContainer(ctx, view);
   return view.id;

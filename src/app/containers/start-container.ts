@@ -22,7 +22,13 @@ export async function startContainer(ctx: ContainerContext, ref: string): Promis
 }
 
 /** Creates and starts the task; the task is deleted again if starting fails. `rootfs`: the snapshot's mounts, if known. */
-export async function startTask(ctx: ContainerContext, view: ContainerView, stdio: TaskStdio, undo = new UndoStack(), rootfs?: RootfsMount[]): Promise<number> {
+export async function startTask(
+  ctx: ContainerContext,
+  view: ContainerView,
+  stdio: TaskStdio,
+  undo = new UndoStack(),
+  rootfs?: RootfsMount[],
+): Promise<number> {
   if (isRunning(view.task)) throw conflict(`container "${view.name ?? view.id}" is already running`);
   if (view.task) {
     // A restart: the published ports must still be free (Docker checks at start).
@@ -31,14 +37,19 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
   }
   return undo.guard(async () => {
     const mounts = rootfs ?? (await ctx.runtime.snapshotMounts(view.record.snapshotKey));
-    undo.push(() => ctx.runtime.deleteTask(view.id).catch((err: unknown) => {
-      if (!isTsnerdError(err, 'not-found')) throw err;
-    }));
+    undo.push(() =>
+      ctx.runtime.deleteTask(view.id).catch((err: unknown) => {
+        if (!isTsnerdError(err, 'not-found')) throw err;
+      }),
+    );
     // The hook gets the deadline: past it, it rolls its attachment back instead of finishing it.
     const timeoutMs = ctx.taskCreateTimeoutMs;
     // Only tsnerd's containers have our hook (and a state dir before their first start).
     if (view.owner === 'tsnerd') {
-      await ctx.stateFiles.writeLifecycle(view.stateDir, { ...(await ctx.stateFiles.readLifecycle(view.stateDir)), start_deadline: Date.now() + timeoutMs });
+      await ctx.stateFiles.writeLifecycle(view.stateDir, {
+        ...(await ctx.stateFiles.readLifecycle(view.stateDir)),
+        start_deadline: Date.now() + timeoutMs,
+      });
     }
     const since = Date.now();
     try {
@@ -67,7 +78,11 @@ export async function startTask(ctx: ContainerContext, view: ContainerView, stdi
  * stdin (with `interactive`) feeds it. Returns the exit code; the stopped
  * task is kept, so `ps -a` shows how it exited.
  */
-export async function runAttached(ctx: ContainerContext, view: ContainerView, options: { interactive: boolean; rootfs?: RootfsMount[] }): Promise<number> {
+export async function runAttached(
+  ctx: ContainerContext,
+  view: ContainerView,
+  options: { interactive: boolean; rootfs?: RootfsMount[] },
+): Promise<number> {
   const io = await ctx.io.attach(join(view.stateDir, 'io'), { stdin: options.interactive });
   // Installed before the start, so a signal arriving with the first output is not lost.
   const stopForwarding = ctx.io.forwardSignals((signal) => {

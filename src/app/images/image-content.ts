@@ -1,8 +1,18 @@
 /** Reading an image's documents back from the content store. */
 import { invalid } from '../../domain/errors.ts';
 import {
-  ImageConfigSchema, IndexSchema, LINUX_AMD64, ManifestSchema, isIndexType, isManifestType, parseDocument, selectManifest,
-  type Descriptor, type ImageConfigDocument, type ImageIndex, type ImageManifest,
+  ImageConfigSchema,
+  IndexSchema,
+  LINUX_AMD64,
+  ManifestSchema,
+  isIndexType,
+  isManifestType,
+  parseDocument,
+  selectManifest,
+  type Descriptor,
+  type ImageConfigDocument,
+  type ImageIndex,
+  type ImageManifest,
 } from '../../domain/oci/image.ts';
 import * as z from '../../domain/zod.ts';
 import type { ImageBackend } from '../../interfaces/image-backend.ts';
@@ -18,7 +28,10 @@ export interface PlatformImage {
 const IndexProbeSchema = z.catchall(z.partial(IndexSchema), z.unknown());
 
 /** Parses an index or manifest; the media type comes from the descriptor or the document. */
-export function parseTop(bytes: Buffer, what: string): { kind: 'index'; index: ImageIndex } | { kind: 'manifest'; manifest: ImageManifest } {
+export function parseTop(
+  bytes: Buffer,
+  what: string,
+): { kind: 'index'; index: ImageIndex } | { kind: 'manifest'; manifest: ImageManifest } {
   const probe = parseDocument(IndexProbeSchema, bytes, what) as { mediaType?: string; manifests?: unknown };
   if (probe.manifests !== undefined || (probe.mediaType !== undefined && isIndexType(probe.mediaType))) {
     return { kind: 'index', index: parseDocument(IndexSchema, bytes, what) };
@@ -41,7 +54,8 @@ export async function readPlatformImage(backend: ImageBackend, target: Descripto
     if (inner.kind !== 'manifest') throw invalid(`manifest ${chosen.digest} of "${imageName}" is a nested index`);
     manifest = inner.manifest;
   } else {
-    if (target.mediaType && !isManifestType(target.mediaType)) throw invalid(`image "${imageName}" has unsupported media type ${target.mediaType}`);
+    if (target.mediaType && !isManifestType(target.mediaType))
+      throw invalid(`image "${imageName}" has unsupported media type ${target.mediaType}`);
     manifest = top.manifest;
   }
   const config = parseDocument(ImageConfigSchema, await backend.readBlob(manifest.config.digest), `image config ${manifest.config.digest}`);

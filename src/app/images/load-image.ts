@@ -71,7 +71,8 @@ async function importArchive(backend: ImageBackend, entries: AsyncIterable<Archi
     const fromIndex = ociImages(parseDocument(IndexSchema, index, 'index.json of the archive').manifests);
     if (fromIndex.length > 0 || !dockerManifest) return fromIndex;
   }
-  if (dockerManifest) return dockerSaveImages(backend, parseDocument(DockerSaveManifestSchema, dockerManifest, 'manifest.json of the archive'), file);
+  if (dockerManifest)
+    return dockerSaveImages(backend, parseDocument(DockerSaveManifestSchema, dockerManifest, 'manifest.json of the archive'), file);
   throw invalid('archive has neither index.json nor manifest.json: not an OCI or docker-save image archive');
 }
 

@@ -16,7 +16,12 @@ export interface PullProgress {
   (event: { id: string; status: string }): void;
 }
 
-export async function pullImage(backend: ImageBackend, registry: Registry, input: string, onProgress: PullProgress = () => {}): Promise<string> {
+export async function pullImage(
+  backend: ImageBackend,
+  registry: Registry,
+  input: string,
+  onProgress: PullProgress = () => {},
+): Promise<string> {
   const ref = parseImageRef(input);
   const name = formatImageRef(ref);
   return backend.withLease(async (leased) => {

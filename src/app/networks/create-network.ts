@@ -16,7 +16,13 @@ export interface OverlayFlags {
 /** `network create`: validates everything first, then writes the conflist under the exclusive lock. Returns the ID. */
 export async function createNetwork(deps: NetworksDeps, input: CreateNetworkInput & OverlayFlags): Promise<string> {
   if (input.driver === OVERLAY_DRIVER) {
-    if ((input.gateways ?? []).length > 0 || (input.ipRanges ?? []).length > 0 || input.ipv6 || input.internal || (input.ipamDriver ?? 'default') !== 'default') {
+    if (
+      (input.gateways ?? []).length > 0 ||
+      (input.ipRanges ?? []).length > 0 ||
+      input.ipv6 ||
+      input.internal ||
+      (input.ipamDriver ?? 'default') !== 'default'
+    ) {
       throw usage('--gateway, --ip-range, --ipv6, --internal and --ipam-driver do not apply to --driver overlay');
     }
     const { createOverlayNetwork } = await import('../overlay/create-overlay.ts');

@@ -64,7 +64,10 @@ export class NetworkStore {
       const networks = await this.listUnlocked();
       // The default network's own bridge (nerdctl0, left by an earlier conf dir or by nerdctl)
       // is a host interface on 10.4.0.0/24: it is not a clash.
-      return networks.find(isDefaultNetwork) ?? (await this.createUnlocked((await planner()).defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }));
+      return (
+        networks.find(isDefaultNetwork) ??
+        (await this.createUnlocked((await planner()).defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }))
+      );
     });
   }
 
@@ -80,7 +83,11 @@ export class NetworkStore {
     if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
     const effective = await this.withSupportedIcc(spec);
     const { buildConflist, planRanges, serializeConflist } = await planner();
-    const conflist = buildConflist(await this.deps.host.templates(), effective, planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge)));
+    const conflist = buildConflist(
+      await this.deps.host.templates(),
+      effective,
+      planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge)),
+    );
     const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
     if (missing !== undefined) {
       throw new TsnerdError(

@@ -33,7 +33,8 @@ async function releaseStale(deps: NetworksDeps, n: Network): Promise<void> {
 /** Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges). */
 async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {}): Promise<void> {
   const overlay = overlayOf(n);
-  if (overlay) await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay, { deleteConfig: opts.force ?? false });
+  if (overlay)
+    await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay, { deleteConfig: opts.force ?? false });
   await deps.confDir.remove(n.file!);
   const link = bridgeLinkName(n);
   if (link !== undefined) await deps.host.deleteLink(link);
@@ -94,4 +95,3 @@ export async function pruneNetworks(deps: NetworksDeps): Promise<{ removed: stri
   });
   return { removed, errors };
 }
-

@@ -46,8 +46,13 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     for (const a of await deps.cni.getCachedAttachments()) {
       if (!known.has(a.networkName) || (await owners.verdict(a.containerId)) !== 'dead') continue;
       released.add(a.containerId);
-      await act({ kind: 'cni-attachment', item: `${a.networkName} ${a.ifName} ${ipsOf(a).join(',')}`.trim(), container: display(owners, a.containerId) }, () =>
-        releaseAttachment(deps, a, known.get(a.networkName)!),
+      await act(
+        {
+          kind: 'cni-attachment',
+          item: `${a.networkName} ${a.ifName} ${ipsOf(a).join(',')}`.trim(),
+          container: display(owners, a.containerId),
+        },
+        () => releaseAttachment(deps, a, known.get(a.networkName)!),
       );
     }
     // What a DEL could not reach (no cache entry, or a plugin that failed): host-local's files and tagged rules.
@@ -55,7 +60,9 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
       for (const alloc of await deps.hostCni.allocations(n.name, hostLocalDataDir(n))) {
         if (alloc.owner === '' || (options.dryRun && released.has(alloc.owner))) continue;
         if ((await owners.verdict(alloc.owner)) !== 'dead') continue;
-        await act({ kind: 'ip', item: `${n.name} ${alloc.ip}`, container: display(owners, alloc.owner) }, () => deps.hostCni.releaseAllocation(alloc));
+        await act({ kind: 'ip', item: `${n.name} ${alloc.ip}`, container: display(owners, alloc.owner) }, () =>
+          deps.hostCni.releaseAllocation(alloc),
+        );
       }
     }
     const byOwner = new Map<string, TaggedRule[]>();
@@ -66,8 +73,9 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     }
     for (const [owner, rules] of byOwner) {
       const where = [...new Set(rules.map((r) => `${r.tool === 'ip6tables' ? 'ip6 ' : ''}${r.table}`))].join(', ');
-      await act({ kind: 'iptables-rules', item: `${rules.length} in ${where} (${rules[0]!.network})`, container: display(owners, owner) }, () =>
-        deps.hostCni.removeRules(rules),
+      await act(
+        { kind: 'iptables-rules', item: `${rules.length} in ${where} (${rules[0]!.network})`, container: display(owners, owner) },
+        () => deps.hostCni.removeRules(rules),
       );
     }
   });
@@ -89,7 +97,9 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     for (const meta of await deps.hosts.list(ns).catch(() => [])) {
       if ((await owners.verdictOf(ns, meta.ID)) !== 'dead') continue;
       const names = [meta.Name, meta.Hostname].filter((n) => n);
-      await act({ kind: 'hosts-entry', item: [...new Set(names)].join(' ') || meta.ID, container: shortId(meta.ID) }, () => deps.hosts.release(ns, meta.ID));
+      await act({ kind: 'hosts-entry', item: [...new Set(names)].join(' ') || meta.ID, container: shortId(meta.ID) }, () =>
+        deps.hosts.release(ns, meta.ID),
+      );
     }
   }
   const dnsContainers = await deps.dns.containers().catch((err: unknown) => {

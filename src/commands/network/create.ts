@@ -51,7 +51,10 @@ export default class NetworkCreate extends BaseCommand {
       summary: 'dhcp IPAM option: option=JSON ({"type":"provide","value":...} or {"type":"request"})',
     }),
     internal: Flags.boolean({ default: false, allowNo: true, summary: 'no route out of the network, no masquerading, no port publishing' }),
-    'disable-dns': Flags.boolean({ default: false, summary: 'no embedded DNS resolver on this network (containers get the host\'s servers)' }),
+    'disable-dns': Flags.boolean({
+      default: false,
+      summary: "no embedded DNS resolver on this network (containers get the host's servers)",
+    }),
   };
 
   async run(): Promise<void> {

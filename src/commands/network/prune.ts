@@ -6,7 +6,8 @@ import { createNetworkRemovalDeps } from '../../wiring/reclaim.ts';
 
 export default class NetworkPrune extends BaseCommand {
   static override summary = 'Remove all unused networks';
-  static override description = 'Removes every network created by tsnerd or nerdctl, except the default one, that no running container uses.';
+  static override description =
+    'Removes every network created by tsnerd or nerdctl, except the default one, that no running container uses.';
   static override flags = { force: Flags.boolean({ char: 'f', default: false, summary: 'do not prompt for confirmation' }) };
 
   async run(): Promise<void> {

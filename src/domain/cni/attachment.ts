@@ -9,13 +9,7 @@ export function validateAttachment(networkName: string, containerId: string, ifN
   if (!CNI_NAME_PATTERN.test(networkName)) throw invalid(`invalid network name "${networkName}"`);
   if (containerId === '') throw invalid('missing container ID');
   if (!CNI_NAME_PATTERN.test(containerId)) throw invalid(`invalid characters in container ID "${containerId}"`);
-  if (
-    ifName === '' ||
-    ifName.length > MAX_IFNAME_LENGTH ||
-    ifName === '.' ||
-    ifName === '..' ||
-    /[/:\s]/.test(ifName)
-  ) {
+  if (ifName === '' || ifName.length > MAX_IFNAME_LENGTH || ifName === '.' || ifName === '..' || /[/:\s]/.test(ifName)) {
     throw invalid(`invalid interface name "${ifName}"`);
   }
 }

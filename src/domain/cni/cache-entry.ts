@@ -49,10 +49,7 @@ export function encodeCacheEntry(entry: CacheEntry): string {
 }
 
 /** Reads a cache file; libcni's legacy format is the bare result JSON. */
-export function decodeCacheEntry(
-  text: string,
-  key: { networkName: string; containerId: string; ifName: string },
-): CacheEntry {
+export function decodeCacheEntry(text: string, key: { networkName: string; containerId: string; ifName: string }): CacheEntry {
   let value: unknown;
   try {
     value = JSON.parse(text);

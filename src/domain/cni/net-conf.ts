@@ -33,7 +33,10 @@ export interface NetworkConfigList {
 }
 
 const pluginSchema = z.looseObject({
-  type: z.string({ error: 'missing type' }).check(z.minLength(1, 'missing type'), z.refine((t) => !t.includes('/'), 'must not contain "/"')),
+  type: z.string({ error: 'missing type' }).check(
+    z.minLength(1, 'missing type'),
+    z.refine((t) => !t.includes('/'), 'must not contain "/"'),
+  ),
   capabilities: z.optional(z.record(z.string(), z.boolean())),
 });
 
@@ -78,7 +81,9 @@ function parseJsonObject(text: string, source: string): Record<string, unknown> 
 }
 
 function toPluginConf(raw: z.infer<typeof pluginSchema>): PluginConf {
-  const capabilities = Object.entries(raw.capabilities ?? {}).filter(([, on]) => on).map(([k]) => k);
+  const capabilities = Object.entries(raw.capabilities ?? {})
+    .filter(([, on]) => on)
+    .map(([k]) => k);
   return { type: raw.type, capabilities, raw };
 }
 

@@ -142,9 +142,7 @@ export function parseResult(raw: unknown, configVersion: string): CniResult {
   return {
     cniVersion: family === 'v1' ? version : '1.0.0',
     interfaces: (r.interfaces ?? []).map(stripUndefined),
-    ips: (r.ips ?? []).map(({ address, gateway, interface: index }) =>
-      stripUndefined({ address, gateway, interface: index }),
-    ),
+    ips: (r.ips ?? []).map(({ address, gateway, interface: index }) => stripUndefined({ address, gateway, interface: index })),
     routes: (r.routes ?? []).map(stripUndefined),
     dns: stripUndefined(r.dns ?? {}),
   };

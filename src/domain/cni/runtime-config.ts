@@ -35,10 +35,7 @@ export interface CapabilityArgs {
 }
 
 /** Only capabilities the plugin declares and the runtime supplies; undefined when none. */
-export function runtimeConfigFor(
-  plugin: PluginConf,
-  capabilityArgs: CapabilityArgs | undefined,
-): Record<string, unknown> | undefined {
+export function runtimeConfigFor(plugin: PluginConf, capabilityArgs: CapabilityArgs | undefined): Record<string, unknown> | undefined {
   const entries = plugin.capabilities
     .filter((cap) => capabilityArgs?.[cap] !== undefined)
     .map((cap) => [cap, capabilityArgs![cap]] as const);

@@ -136,9 +136,7 @@ function isLoopbackOrUnspecified(ip: string): boolean {
  * re-rendered, but must not keep resolving a container that left.
  */
 export function withoutContainer(current: string, leaving: HostsMeta): string {
-  const ips = new Set(
-    Object.values(leaving.Networks ?? {}).flatMap((r) => (r.ips ?? []).map((ip) => ip.address.split('/')[0]!)),
-  );
+  const ips = new Set(Object.values(leaving.Networks ?? {}).flatMap((r) => (r.ips ?? []).map((ip) => ip.address.split('/')[0]!)));
   if (ips.size === 0) return current;
   let inBlock = false;
   const kept: string[] = [];

@@ -12,7 +12,9 @@ import { isIPv6 } from 'node:net';
 const MAX_CHAIN_LENGTH = 28;
 
 export function cniChainName(network: string, containerId: string): string {
-  const hash = createHash('sha512').update(network + containerId).digest('hex');
+  const hash = createHash('sha512')
+    .update(network + containerId)
+    .digest('hex');
   return `CNI-${hash}`.slice(0, MAX_CHAIN_LENGTH);
 }
 

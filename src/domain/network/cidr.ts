@@ -1,12 +1,5 @@
 /** Address parsing and arithmetic for subnets, gateways and ranges (ip-num underneath). */
-import {
-  collapseIPv6Number,
-  IPv4,
-  IPv4CidrRange,
-  IPv6,
-  IPv6CidrRange,
-  Validator,
-} from 'ip-num';
+import { collapseIPv6Number, IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator } from 'ip-num';
 
 export type Family = 4 | 6;
 export type Ip = IPv4 | IPv6;

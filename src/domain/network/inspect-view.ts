@@ -1,13 +1,5 @@
 /** Docker-compatible `network inspect` objects. */
-import {
-  type Network,
-  isIPv6Enabled,
-  isDnsEnabled,
-  isInternal,
-  networkDriver,
-  networkOptions,
-  networkSubnets,
-} from './network.ts';
+import { type Network, isIPv6Enabled, isDnsEnabled, isInternal, networkDriver, networkOptions, networkSubnets } from './network.ts';
 
 export interface NetworkAttachment {
   containerId: string;

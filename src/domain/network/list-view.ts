@@ -47,6 +47,8 @@ export function listRows(networks: readonly Network[], filters: readonly string[
     ID: networkShortId(n),
     Name: n.name,
     File: n.file ?? '',
-    Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Labels: Object.entries(n.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
   }));
 }

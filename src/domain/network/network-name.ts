@@ -2,13 +2,7 @@ import { createHash } from 'node:crypto';
 import { invalid } from '../errors.ts';
 import { quote } from '../text.ts';
 import { shortId } from '../container-ref.ts';
-import {
-  CONFLIST_PREFIX,
-  CONFLIST_SUFFIX,
-  DEFAULT_BRIDGE_NAME,
-  DEFAULT_NETWORK_NAME,
-  PSEUDO_NETWORKS,
-} from './constants.ts';
+import { CONFLIST_PREFIX, CONFLIST_SUFFIX, DEFAULT_BRIDGE_NAME, DEFAULT_NETWORK_NAME, PSEUDO_NETWORKS } from './constants.ts';
 
 /** Docker's identifier rule: at least two characters. */
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

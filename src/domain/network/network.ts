@@ -151,7 +151,6 @@ export function bridgeLinkName(n: Network): string | undefined {
   return main?.type === 'bridge' && typeof main['bridge'] === 'string' ? main['bridge'] : undefined;
 }
 
-
 /**
  * The embedded resolver serves user-defined bridge networks (Docker's split:
  * not the default `bridge`), unless created with --disable-dns.

@@ -28,8 +28,10 @@ export function checkRequestedAddress(flag: '--ip' | '--ip6', value: string, net
   const hit = same.find((s) => containsIp(s.cidr, ip));
   if (!hit) throw invalid(`${flag} ${quote(value)} is outside the subnets of ${where} (${same.map((s) => s.cidr.text).join(', ')})`);
   const { cidr, config } = hit;
-  if (ip.isEquals(cidr.range.getFirst() as never)) throw invalid(`${flag} ${quote(value)} is the network address of ${cidr.text} on ${where}`);
-  if (ip.isEquals(lastAddress(cidr) as never)) throw invalid(`${flag} ${quote(value)} is the broadcast address of ${cidr.text} on ${where}`);
+  if (ip.isEquals(cidr.range.getFirst() as never))
+    throw invalid(`${flag} ${quote(value)} is the network address of ${cidr.text} on ${where}`);
+  if (ip.isEquals(lastAddress(cidr) as never))
+    throw invalid(`${flag} ${quote(value)} is the broadcast address of ${cidr.text} on ${where}`);
   if (config.gateway !== undefined && parseIp(config.gateway)?.isEquals(ip as never)) {
     throw invalid(`${flag} ${quote(value)} is the gateway of ${where}`);
   }

@@ -64,8 +64,7 @@ export interface SpecInput extends CommandInput {
 
 /** Docker's rule: --entrypoint drops the image's Cmd; user args replace Cmd. */
 export function processArgs(input: CommandInput): string[] {
-  const entrypoint =
-    input.entrypoint === undefined ? (input.image.Entrypoint ?? []) : input.entrypoint === '' ? [] : [input.entrypoint];
+  const entrypoint = input.entrypoint === undefined ? (input.image.Entrypoint ?? []) : input.entrypoint === '' ? [] : [input.entrypoint];
   const cmd = input.args.length > 0 || input.entrypoint !== undefined ? input.args : (input.image.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw invalid('no command specified');

@@ -43,7 +43,12 @@ export function parseOciState(text: string): HookContainer {
   const { id, pid = 0, annotations = {} } = state as Record<string, unknown>;
   if (!isIdentifier(id)) throw invalid(`invalid container id ${shown(id)} in the runtime state`);
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid < 0) throw invalid(`invalid pid ${shown(pid)} in the runtime state`);
-  if (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations) || !Object.values(annotations).every((v) => typeof v === 'string')) {
+  if (
+    typeof annotations !== 'object' ||
+    annotations === null ||
+    Array.isArray(annotations) ||
+    !Object.values(annotations).every((v) => typeof v === 'string')
+  ) {
     throw invalid('the annotations in the runtime state are not an object of strings');
   }
   const strings = annotations as Record<string, string>;
@@ -60,4 +65,3 @@ export function parseOciState(text: string): HookContainer {
 function shown(value: unknown): string {
   return typeof value === 'string' ? quote(value) : quote(JSON.stringify(value) ?? String(value));
 }
-

@@ -15,7 +15,10 @@ export function allocateHostPorts(
   while (start + count - 1 <= pool.end) {
     let blocked = -1;
     for (let p = start + count - 1; p >= start; p--) {
-      if (isPortUsed(used, protocol, hostIP, p)) { blocked = p; break; }
+      if (isPortUsed(used, protocol, hostIP, p)) {
+        blocked = p;
+        break;
+      }
     }
     if (blocked < 0) return { start, end: start + count - 1 };
     start = blocked + 1;

@@ -43,14 +43,16 @@ export function exposedPortsConfig(ports: readonly ExposedPort[]): Record<string
 export function publishAllRequests(exposed: readonly ExposedPort[], explicit: readonly PublishRequest[]): PublishRequest[] {
   const covered = (e: ExposedPort) =>
     explicit.some((r) => r.protocol === e.protocol && r.container.start <= e.port && e.port <= r.container.end);
-  return exposed.filter((e) => !covered(e)).map((e) => ({
-    hostIP: DEFAULT_HOST_IP,
-    protocol: e.protocol,
-    container: { start: e.port, end: e.port },
-    host: undefined,
-    hostText: '',
-    containerText: String(e.port),
-  }));
+  return exposed
+    .filter((e) => !covered(e))
+    .map((e) => ({
+      hostIP: DEFAULT_HOST_IP,
+      protocol: e.protocol,
+      container: { start: e.port, end: e.port },
+      host: undefined,
+      hostText: '',
+      containerText: String(e.port),
+    }));
 }
 
 function exposedPortKey(e: ExposedPort): string {

@@ -24,7 +24,9 @@ export function formatPortsColumn(mappings: readonly PortMapping[]): string {
         last = m;
         continue;
       }
-      parts.push(`${joinHostPort(first.hostIP, span(first.hostPort, last.hostPort))}->${span(first.containerPort, last.containerPort)}/${first.protocol}`);
+      parts.push(
+        `${joinHostPort(first.hostIP, span(first.hostPort, last.hostPort))}->${span(first.containerPort, last.containerPort)}/${first.protocol}`,
+      );
       if (m) first = last = m;
     }
   }

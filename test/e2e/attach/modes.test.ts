@@ -23,11 +23,17 @@ const inspectContainer = (name: string) => h.inspectContainer(env, name);
 const ipv4Of = (name: string, ifName = 'eth0') => h.ipv4Of(env, name, ifName);
 const cleanup = (t: TestContext, what: { containers?: string[]; networks?: string[] }) => removeAfter(t, env, what);
 const inspectNetwork = async (name: string) =>
-  (JSON.parse(await ok(['network', 'inspect', name])) as { Id: string; Containers: Record<string, { Name: string; MacAddress: string; IPv4Address: string }> }[])[0]!;
+  (
+    JSON.parse(await ok(['network', 'inspect', name])) as {
+      Id: string;
+      Containers: Record<string, { Name: string; MacAddress: string; IPv4Address: string }>;
+    }[]
+  )[0]!;
 const networkNames = async () => (await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean);
 const storeRoot = async () => join(env.dataRoot, (await readdir(env.dataRoot))[0]!);
 const entries = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((e) => !e.startsWith('.')).sort();
-const cacheEntries = async () => (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.includes(`-${env.namespace}-`));
+const cacheEntries = async () =>
+  (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.includes(`-${env.namespace}-`));
 const portsOfBridge = async (bridge: string) => {
   const r = await execa('ip', ['-j', 'link', 'show', 'master', bridge], { reject: false });
   return r.exitCode === 0 ? (JSON.parse(String(r.stdout) || '[]') as unknown[]).length : 0;
@@ -73,7 +79,9 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     const ip = await ipv4Of('t-md-rm1');
 
     const containers = (await inspectNetwork('t-md-rm')).Containers;
-    assert.deepEqual(containers, { [ctr.Id]: { Name: 't-md-rm1', MacAddress: '02:42:0a:ce:01:0a', IPv4Address: `${ip}/24`, IPv6Address: '' } });
+    assert.deepEqual(containers, {
+      [ctr.Id]: { Name: 't-md-rm1', MacAddress: '02:42:0a:ce:01:0a', IPv4Address: `${ip}/24`, IPv6Address: '' },
+    });
 
     const err = await fails(['network', 'rm', 't-md-rm']);
     assert.equal(err, `network "t-md-rm" is in use by container "[${ctr.Id}]"`);
@@ -87,7 +95,11 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
 
   it('prunes networks without running containers; stopped containers do not pin', async (t) => {
     cleanup(t, { containers: ['t-md-p1c', 't-md-p2c'], networks: ['t-md-p1', 't-md-p2', 't-md-p3'] });
-    for (const [n, i] of [['t-md-p1', 2], ['t-md-p2', 3], ['t-md-p3', 4]] as const) {
+    for (const [n, i] of [
+      ['t-md-p1', 2],
+      ['t-md-p2', 3],
+      ['t-md-p3', 4],
+    ] as const) {
       await ok(['network', 'create', n, '--subnet', `10.220.${i}.0/24`]);
     }
     await ok(['run', '-d', '--name', 't-md-p1c', '--net', 't-md-p1', 'busybox', 'sleep', '1000']);
@@ -145,8 +157,16 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     await ok(['network', 'create', 't-md-cnet', '--subnet', '10.220.13.0/24']);
     await ok(['run', '-d', '--name', 't-md-c1', '--net', 't-md-cnet', '--dns', '10.220.0.53', 'busybox', 'sleep', '1000']);
     const ip = await ipv4Of('t-md-c1');
-    const out = await ok(['run', '--rm', '--net', 'container:t-md-c1', 'busybox', 'sh', '-c',
-      'ip -o -4 addr show eth0; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname']);
+    const out = await ok([
+      'run',
+      '--rm',
+      '--net',
+      'container:t-md-c1',
+      'busybox',
+      'sh',
+      '-c',
+      'ip -o -4 addr show eth0; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname',
+    ]);
     const [addr, hosts, resolv] = out.split('\n---\n');
     assert.match(addr!, new RegExp(`inet ${ip.replaceAll('.', '\\.')}/24`));
     assert.equal(hosts!.trim(), (await ok(['exec', 't-md-c1', 'cat', '/etc/hosts'])).trim());
@@ -178,8 +198,20 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     const mac = await ok(['run', '--rm', '--mac-address', '02:42:0a:ce:00:99', 'busybox', 'cat', '/sys/class/net/eth0/address']);
     assert.equal(mac, '02:42:0a:ce:00:99');
 
-    const out = await ok(['run', '--rm', '--name', 't-md-h1', '-h', 'myhost', '--domainname', 'example.com', 'busybox', 'sh', '-c',
-      'hostname; cat /etc/hostname; hostname -d; hostname -f; cat /etc/hosts']);
+    const out = await ok([
+      'run',
+      '--rm',
+      '--name',
+      't-md-h1',
+      '-h',
+      'myhost',
+      '--domainname',
+      'example.com',
+      'busybox',
+      'sh',
+      '-c',
+      'hostname; cat /etc/hostname; hostname -d; hostname -f; cat /etc/hosts',
+    ]);
     const [name, file, domain, fqdn, ...hosts] = out.split('\n');
     assert.equal(name, 'myhost');
     assert.equal(file, 'myhost');
@@ -190,7 +222,9 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await ok(['run', '--rm', '--uts', 'host', 'busybox', 'hostname']), hostname());
     await fails(['run', '--rm', '--uts', 'host', '-h', 'x', 'busybox', 'true']);
 
-    const gateway = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const gateway = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     assert.ok(gateway, 'the host has a non-loopback IPv4 address');
     const gwHosts = await ok(['run', '--rm', '--add-host', 'gw:host-gateway', 'busybox', 'cat', '/etc/hosts']);
     assert.match(gwHosts, new RegExp(`^${gateway.replaceAll('.', '\\.')}\\s+gw$`, 'm'));
@@ -200,8 +234,18 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     cleanup(t, { networks: ['t-md-mv', 't-md-ivmac'] });
     await addParentLink(t, 'tmod-mv0');
     await ok(['network', 'create', '-d', 'macvlan', '-o', 'parent=tmod-mv0', '--subnet', '10.220.7.0/24', 't-md-mv']);
-    const mv = await ok(['run', '--rm', '--net', 't-md-mv', '--mac-address', '02:42:0a:ce:07:07', 'busybox', 'sh', '-c',
-      'ip -o -4 addr show eth0; cat /sys/class/net/eth0/address']);
+    const mv = await ok([
+      'run',
+      '--rm',
+      '--net',
+      't-md-mv',
+      '--mac-address',
+      '02:42:0a:ce:07:07',
+      'busybox',
+      'sh',
+      '-c',
+      'ip -o -4 addr show eth0; cat /sys/class/net/eth0/address',
+    ]);
     assert.match(mv, /inet 10\.220\.7\.\d+\/24/);
     assert.match(mv, /^02:42:0a:ce:07:07$/m);
     assert.deepEqual(await allocations('t-md-mv'), []);
@@ -209,8 +253,10 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
 
     // ipvlan interfaces share the parent's MAC: refused at create time, whether or not the kernel has ipvlan.
     await ok(['network', 'create', '-d', 'ipvlan', '-o', 'parent=tmod-mv0', '--subnet', '10.220.12.0/24', 't-md-ivmac']);
-    assert.equal(await fails(['run', '--rm', '--net', 't-md-ivmac', '--mac-address', '02:42:0a:ce:0c:0c', 'busybox', 'true']),
-      'network type "ipvlan" is not supported with --mac-address: only bridge and macvlan are');
+    assert.equal(
+      await fails(['run', '--rm', '--net', 't-md-ivmac', '--mac-address', '02:42:0a:ce:0c:0c', 'busybox', 'true']),
+      'network type "ipvlan" is not supported with --mac-address: only bridge and macvlan are',
+    );
     await ok(['network', 'rm', 't-md-ivmac']);
     assert.ok(await linkExists('tmod-mv0'), 'removing a macvlan network leaves its parent alone');
   });
@@ -286,7 +332,19 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.match(unknown, /nosuchnet/);
     assert.deepEqual(await snapshot(), before);
 
-    const outside = await fails(['run', '-d', '--name', 't-md-f1', '--net', 't-md-fail', '--ip', '10.220.99.9', 'busybox', 'sleep', '1000']);
+    const outside = await fails([
+      'run',
+      '-d',
+      '--name',
+      't-md-f1',
+      '--net',
+      't-md-fail',
+      '--ip',
+      '10.220.99.9',
+      'busybox',
+      'sleep',
+      '1000',
+    ]);
     assert.equal(outside.split('\n').length, 1, outside);
     assert.deepEqual(await snapshot(), before);
     // In the foreground too, and without hanging on the stdio FIFOs.
@@ -297,7 +355,10 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     assert.deepEqual(await snapshot(), before);
 
     // The failed ADDs left the new bridge portless with a zero MAC: the next container still gets on.
-    assert.match(await ok(['run', '--rm', '--net', 't-md-fail', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet 10\.220\.11\.\d+\/24/);
+    assert.match(
+      await ok(['run', '--rm', '--net', 't-md-fail', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']),
+      /inet 10\.220\.11\.\d+\/24/,
+    );
     assert.deepEqual(await allocations('t-md-fail'), []);
   });
 });

@@ -91,7 +91,12 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     await writeFile(
       files[0]!,
       JSON.stringify({
-        cniVersion: '1.0.0', name: 't-nr-hand', type: 'bridge', bridge: 'tnr-hnd1', isGateway: true, ipMasq: false,
+        cniVersion: '1.0.0',
+        name: 't-nr-hand',
+        type: 'bridge',
+        bridge: 'tnr-hnd1',
+        isGateway: true,
+        ipMasq: false,
         ipam: { type: 'host-local', ranges: [[{ subnet: '10.221.4.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
       }),
     );
@@ -113,7 +118,9 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     // the host's network namespace itself, and the links that are there before and after (other runs come and go)
     const hostNetns = await readlink('/proc/self/ns/net');
     const before = await readdir('/sys/class/net');
-    const [netns, ...links] = (await ok(['run', '--rm', '--net', 'host', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/net; ls /sys/class/net'])).split('\n');
+    const [netns, ...links] = (
+      await ok(['run', '--rm', '--net', 'host', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/net; ls /sys/class/net'])
+    ).split('\n');
     const after = await readdir('/sys/class/net');
     assert.equal(netns, hostNetns);
     for (const link of before.filter((l) => after.includes(l))) assert.ok(links.includes(link), `${link} in ${links.join(' ')}`);
@@ -141,9 +148,14 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     for (let i = 0; i < 100; i++) await ok(['run', '--rm', '--net', 't-nr-leak', 'busybox', 'true']);
     // other test runs add and remove veths on this machine meanwhile: count the ones on this network's bridge
     const ports = await execa('ip', ['-j', 'link', 'show', 'master', `br-${netId.slice(0, 12)}`]);
-    assert.deepEqual((JSON.parse(String(ports.stdout) || '[]') as { ifname: string }[]).map((p) => p.ifname), []);
+    assert.deepEqual(
+      (JSON.parse(String(ports.stdout) || '[]') as { ifname: string }[]).map((p) => p.ifname),
+      [],
+    );
     assert.deepEqual(await allocations('t-nr-leak'), []);
-    const cache = (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.startsWith(`t-nr-leak-${env.namespace}-`));
+    const cache = (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) =>
+      f.startsWith(`t-nr-leak-${env.namespace}-`),
+    );
     assert.deepEqual(cache, []);
     const rules = lines((await execa('iptables-save')).stdout).filter((l) => l.includes(`id: \\"${env.namespace}-`));
     assert.deepEqual(rules, []);

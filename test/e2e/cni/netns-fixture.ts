@@ -62,7 +62,12 @@ export async function iptablesLinesWith(needle: string): Promise<string[]> {
   const lines: string[] = [];
   for (const table of ['filter', 'nat', 'mangle']) {
     const { stdout } = await execa('iptables-save', ['-t', table]);
-    lines.push(...stdout.split('\n').filter((l) => l.includes(needle)).map((l) => `${table}: ${l}`));
+    lines.push(
+      ...stdout
+        .split('\n')
+        .filter((l) => l.includes(needle))
+        .map((l) => `${table}: ${l}`),
+    );
   }
   return lines;
 }

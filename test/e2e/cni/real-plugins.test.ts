@@ -80,10 +80,16 @@ describe('a bridge + host-local + portmap + firewall + tuning conflist with the 
     assert.equal(ip.gateway, slot.gateway);
     const [eth0] = await netnsJson(slot, ['addr', 'show', 'eth0']);
     const addrs = (eth0!['addr_info'] as Array<{ family: string; local: string; prefixlen: number }>).filter((a) => a.family === 'inet');
-    assert.deepEqual(addrs.map((a) => `${a.local}/${a.prefixlen}`), [ip.address]);
+    assert.deepEqual(
+      addrs.map((a) => `${a.local}/${a.prefixlen}`),
+      [ip.address],
+    );
     assert.equal(eth0!['address'], MAC);
     const routes = await netnsJson(slot, ['route', 'show']);
-    assert.ok(routes.some((r) => r['dst'] === 'default' && r['gateway'] === slot.gateway), JSON.stringify(routes));
+    assert.ok(
+      routes.some((r) => r['dst'] === 'default' && r['gateway'] === slot.gateway),
+      JSON.stringify(routes),
+    );
     assert.ok(existsSync(join(slot.dir, 'cache', 'results', `${list.name}-${slot.containerId}-eth0`)));
   });
 
@@ -166,8 +172,14 @@ describe('a hand-written single-plugin .conf with extra routes', { timeout: 60_0
     await runtime.checkNetworkList(list, rt);
     assert.deepEqual(result.routes, [{ dst: '0.0.0.0/0' }, { dst: '1.1.1.1/32', gw: slot.gateway }]);
     const routes = await netnsJson(slot, ['route', 'show']);
-    assert.ok(routes.some((r) => r['dst'] === 'default' && r['gateway'] === slot.gateway), JSON.stringify(routes));
-    assert.ok(routes.some((r) => r['dst'] === '1.1.1.1' && r['gateway'] === slot.gateway), JSON.stringify(routes));
+    assert.ok(
+      routes.some((r) => r['dst'] === 'default' && r['gateway'] === slot.gateway),
+      JSON.stringify(routes),
+    );
+    assert.ok(
+      routes.some((r) => r['dst'] === '1.1.1.1' && r['gateway'] === slot.gateway),
+      JSON.stringify(routes),
+    );
     await runtime.delNetworkList(list, rt);
     assert.deepEqual(await readdir(join(slot.dir, 'cache', 'results')), []);
   });

@@ -18,7 +18,10 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
   const cleanup = (t: TestContext, containers: string[]) => removeAfter(t, env, { containers });
   const containerIds = async () => lines((await ctr(env, ['containers', 'ls', '-q'])).stdout);
   const taskLines = async () => lines((await ctr(env, ['tasks', 'ls'])).stdout).slice(1);
-  const snapshotKeys = async () => lines((await ctr(env, ['snapshots', 'ls'])).stdout).slice(1).map((l) => l.split(/\s+/)[0]);
+  const snapshotKeys = async () =>
+    lines((await ctr(env, ['snapshots', 'ls'])).stdout)
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0]);
   const storeDir = (...parts: string[]) => join(env.dataRoot, addressHash(env.address), ...parts);
 
   before(async () => {
@@ -46,7 +49,19 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     const cat = await tsnerd(env, ['run', '--rm', '-i', '--net', 'none', 'busybox', 'cat'], { input: 'from stdin\n' });
     assert.equal(cat.stdout, 'from stdin');
     const r = await tsnerd(env, [
-      'run', '--rm', '--net', 'none', '-e', 'FOO=bar', '-w', '/tmp', '--entrypoint', 'sh', 'busybox', '-c', 'echo $FOO $(pwd)',
+      'run',
+      '--rm',
+      '--net',
+      'none',
+      '-e',
+      'FOO=bar',
+      '-w',
+      '/tmp',
+      '--entrypoint',
+      'sh',
+      'busybox',
+      '-c',
+      'echo $FOO $(pwd)',
     ]);
     assert.equal(r.stdout, 'bar /tmp', r.stderr);
   });
@@ -75,7 +90,18 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
   it('run -d, ps, exec, logs, stop, rm: nothing left in containerd or the store', async (t) => {
     cleanup(t, ['t-ctr-x']);
     const snapshotsBefore = await snapshotKeys();
-    const run = await tsnerd(env, ['run', '-d', '--name', 't-ctr-x', '--net', 'none', 'busybox', 'sh', '-c', 'echo started; exec sleep 1000']);
+    const run = await tsnerd(env, [
+      'run',
+      '-d',
+      '--name',
+      't-ctr-x',
+      '--net',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'echo started; exec sleep 1000',
+    ]);
     assert.equal(run.exitCode, 0, run.stderr);
     const id = run.stdout;
     assert.match(id, /^[0-9a-f]{64}$/);
@@ -187,12 +213,21 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
   it('--net host sees the host interfaces and hostname', async () => {
     const linkNames = (out: string) => lines(out).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
     const before = linkNames((await execa('ip', ['-o', 'link'])).stdout);
-    const r = await tsnerd(env, ['run', '--rm', '--net', 'host', 'busybox', 'sh', '-c', 'hostname; readlink /proc/self/ns/net; ip -o link']);
+    const r = await tsnerd(env, [
+      'run',
+      '--rm',
+      '--net',
+      'host',
+      'busybox',
+      'sh',
+      '-c',
+      'hostname; readlink /proc/self/ns/net; ip -o link',
+    ]);
     const after = linkNames((await execa('ip', ['-o', 'link'])).stdout);
     assert.equal(r.exitCode, 0, r.stderr);
     const [name, netns, ...rest] = lines(r.stdout);
     assert.equal(name, hostname());
-    assert.equal(netns, await readlink('/proc/self/ns/net'), 'the host\'s network namespace');
+    assert.equal(netns, await readlink('/proc/self/ns/net'), "the host's network namespace");
     // Other test runs add and remove links meanwhile: the ones there before and after must all be seen.
     const seen = linkNames(rest.join('\n'));
     for (const link of before.filter((l) => after.includes(l))) assert.ok(seen.includes(link), `${link} missing`);

@@ -295,7 +295,10 @@ describe('faults leave nothing behind', { timeout: 900_000 }, () => {
   it(`refuses a range of more than ${MAX_PUBLISHED_PORTS} ports up front, leaving nothing`, async () => {
     const r = await tsnerd(env, ['run', '-d', '--name', NAME, '--net', NET, '-p', '127.0.0.1:40000-40999:40000-40999', 'busybox', 'true']);
     assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr.trim(), `tsnerd: cannot publish 1000 ports: a container publishes at most ${MAX_PUBLISHED_PORTS} (-p and -P together)`);
+    assert.equal(
+      r.stderr.trim(),
+      `tsnerd: cannot publish 1000 ports: a container publishes at most ${MAX_PUBLISHED_PORTS} (-p and -P together)`,
+    );
     const p = await tsnerd(env, ['run', '-d', '--name', NAME, '--net', NET, '--expose', '5000-5999', '-P', 'busybox', 'true']);
     assert.equal(p.exitCode, 1);
     assert.match(p.stderr, /cannot publish \d+ ports: a container publishes at most/);

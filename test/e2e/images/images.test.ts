@@ -31,7 +31,10 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
   };
   const contentDigests = async () => lines((await ctr(env, ['content', 'ls', '-q'])).stdout);
   const imageNames = async () => lines((await ctr(env, ['images', 'ls', '-q'])).stdout);
-  const snapshotKeys = async () => lines((await ctr(env, ['snapshots', 'ls'])).stdout).slice(1).map((l) => l.split(/\s+/)[0]);
+  const snapshotKeys = async () =>
+    lines((await ctr(env, ['snapshots', 'ls'])).stdout)
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0]);
   const leases = async () => lines((await ctr(env, ['leases', 'ls', '-q'])).stdout);
   const assertCleanFailure = (r: { stderr: string; exitCode: number }, pattern: RegExp) => {
     assert.notEqual(r.exitCode, 0);
@@ -137,7 +140,11 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     removeImagesAfter(t);
     const registry = await startRegistry();
     try {
-      const push = await execa('skopeo', ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${registry.host}/busybox:latest`], { reject: false });
+      const push = await execa(
+        'skopeo',
+        ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${registry.host}/busybox:latest`],
+        { reject: false },
+      );
       assert.equal(push.exitCode, 0, String(push.stderr));
       const ref = `${registry.host}/busybox:latest`;
       const r = await tsnerd(env, ['pull', ref, '--insecure-registry']);
@@ -162,7 +169,10 @@ describe('images: load, pull, list, rmi', { timeout: 600_000 }, () => {
     const bogus = join(work, 'no-containerd.sock');
     for (const args of [['images'], ['version'], ['load', '-i', archive]]) {
       const r = await execa(TSNERD_BIN, args, { env: { ...process.env, ...env.env, CONTAINERD_ADDRESS: bogus }, reject: false });
-      assertCleanFailure({ stderr: String(r.stderr), exitCode: r.exitCode ?? 1 }, /^tsnerd: cannot connect to containerd at ".*no-containerd\.sock": is it running\?$/);
+      assertCleanFailure(
+        { stderr: String(r.stderr), exitCode: r.exitCode ?? 1 },
+        /^tsnerd: cannot connect to containerd at ".*no-containerd\.sock": is it running\?$/,
+      );
     }
   });
 });

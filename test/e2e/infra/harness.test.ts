@@ -15,7 +15,9 @@ describe('e2e harness', { timeout: 300_000 }, () => {
     env = await startEnv('t-infra-harness');
     ref = await importTestImage(env);
   });
-  after(async () => { await env?.stop(); });
+  after(async () => {
+    await env?.stop();
+  });
 
   it('runs the busybox test image on the private containerd', async () => {
     assert.equal(ref, 'docker.io/library/busybox:latest');
@@ -25,7 +27,15 @@ describe('e2e harness', { timeout: 300_000 }, () => {
   });
 
   it('gives every busybox applet a path in the image', async () => {
-    const result = await ctr(env, ['run', '--rm', 'docker.io/library/busybox:latest', 't-infra-t2', 'sh', '-c', 'for f in /usr/sbin/httpd /usr/bin/wget /sbin/ip; do readlink $f; done && cat /etc/passwd']);
+    const result = await ctr(env, [
+      'run',
+      '--rm',
+      'docker.io/library/busybox:latest',
+      't-infra-t2',
+      'sh',
+      '-c',
+      'for f in /usr/sbin/httpd /usr/bin/wget /sbin/ip; do readlink $f; done && cat /etc/passwd',
+    ]);
     assert.equal(result.exitCode, 0, result.stderr);
     assert.match(result.stdout, /^(\/bin\/busybox\n){3}/);
     assert.match(result.stdout, /^nobody:x:65534:/m);
@@ -51,7 +61,11 @@ describe('test registry', { timeout: 120_000 }, () => {
     const registry = await startRegistry();
     try {
       const archive = await testImageArchive();
-      const pushed = await execa('skopeo', ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${registry.host}/busybox:latest`], { reject: false });
+      const pushed = await execa(
+        'skopeo',
+        ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${registry.host}/busybox:latest`],
+        { reject: false },
+      );
       assert.equal(pushed.exitCode, 0, pushed.stderr);
       const catalog = await (await fetch(`http://${registry.host}/v2/_catalog`)).json();
       assert.deepEqual(catalog, { repositories: ['busybox'] });

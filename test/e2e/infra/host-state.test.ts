@@ -32,7 +32,18 @@ describe('host state baseline', { timeout: 180_000 }, () => {
     await ok(['run', '-d', '--name', 'gc-hs-a', '--net', NET, '-p', `127.0.0.1:${PORT}:80`, 'busybox', 'sleep', '300']);
     const running = await snapshotHostState(env, scope);
     const kinds = new Set(diffHostState(baseline, running).map((l) => l.split(':')[0]));
-    for (const kind of ['bridges', 'veths', 'iptables-rules', 'iptables-chains', 'host-local', 'cni-cache', 'listening', 'hosts-lines', 'data-store', 'containerd']) {
+    for (const kind of [
+      'bridges',
+      'veths',
+      'iptables-rules',
+      'iptables-chains',
+      'host-local',
+      'cni-cache',
+      'listening',
+      'hosts-lines',
+      'data-store',
+      'containerd',
+    ]) {
       assert.ok(kinds.has(kind), `no ${kind} difference while the container runs: ${[...kinds].join(', ')}`);
     }
     await ok(['rm', '-f', 'gc-hs-a']);

@@ -29,13 +29,22 @@ async function reported(e: TestEnv): Promise<string[]> {
     return [];
   } catch (err) {
     assert.ok(err instanceof LeftoversError, String(err));
-    assert.match(err.message, new RegExp(`^test env hn-leak-\\w+ left ${err.leftovers.length} object\\(s\\) on the host \\(removed now\\):\\n  - `));
+    assert.match(
+      err.message,
+      new RegExp(`^test env hn-leak-\\w+ left ${err.leftovers.length} object\\(s\\) on the host \\(removed now\\):\\n  - `),
+    );
     return [...err.leftovers];
   }
 }
 
 /** Runs one CNI plugin the way a runtime does. */
-async function cni(e: TestEnv, net: string, netns: string, plugin: Record<string, unknown>, cniId: string): Promise<Record<string, unknown>> {
+async function cni(
+  e: TestEnv,
+  net: string,
+  netns: string,
+  plugin: Record<string, unknown>,
+  cniId: string,
+): Promise<Record<string, unknown>> {
   const result = await execa(join(e.cniPath, String(plugin['type'])), [], {
     input: JSON.stringify({ cniVersion: '1.0.0', name: net, ...plugin }),
     env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: cniId, CNI_NETNS: `/var/run/netns/${netns}`, CNI_IFNAME: 'eth0', CNI_PATH: e.cniPath },
@@ -58,9 +67,10 @@ describe('the harness reports leftovers', { timeout: 180_000 }, () => {
     const e = await env(t, 'hn-leak-ip');
     const net = 'hn-leak-ipnet';
     t.after(() => rm(join(HOST_LOCAL, net), { recursive: true, force: true }));
-    await writeFile(join(e.netconfPath, `${net}.conflist`), conflist(net, [
-      { type: 'bridge', bridge: 'hn-leak-br1', ipam: { type: 'host-local', ranges: [[{ subnet: '10.210.1.0/24' }]] } },
-    ]));
+    await writeFile(
+      join(e.netconfPath, `${net}.conflist`),
+      conflist(net, [{ type: 'bridge', bridge: 'hn-leak-br1', ipam: { type: 'host-local', ranges: [[{ subnet: '10.210.1.0/24' }]] } }]),
+    );
     // what host-local writes for an address, but no DEL ever came: the allocation leaked
     await mkdir(join(HOST_LOCAL, net), { recursive: true });
     const allocation = join(HOST_LOCAL, net, '10.210.1.5');
@@ -83,11 +93,23 @@ describe('the harness reports leftovers', { timeout: 180_000 }, () => {
       await rm(cacheFile, { force: true });
     });
     await execa('ip', ['netns', 'add', netns]);
-    const bridge = { type: 'bridge', bridge: bridgeName, isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.210.77.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] } };
+    const bridge = {
+      type: 'bridge',
+      bridge: bridgeName,
+      isGateway: true,
+      ipMasq: true,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.210.77.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
+    };
     const portmap = { type: 'portmap', capabilities: { portMappings: true } };
     await writeFile(join(e.netconfPath, `${net}.conflist`), conflist(net, [bridge, portmap]));
     const added = await cni(e, net, netns, bridge, cniId);
-    await cni(e, net, netns, { ...portmap, runtimeConfig: { portMappings: [{ hostPort: 39000, containerPort: 80, protocol: 'tcp' }] }, prevResult: added }, cniId);
+    await cni(
+      e,
+      net,
+      netns,
+      { ...portmap, runtimeConfig: { portMappings: [{ hostPort: 39000, containerPort: 80, protocol: 'tcp' }] }, prevResult: added },
+      cniId,
+    );
     await mkdir('/var/lib/cni/results', { recursive: true });
     await writeFile(cacheFile, JSON.stringify({ kind: 'cniCacheV1', containerId: cniId }));
     const nat = async () => (await execa('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
@@ -114,7 +136,7 @@ describe('the harness reports leftovers', { timeout: 180_000 }, () => {
     assert.equal((await execa('ip', ['link', 'show', bridgeName], { reject: false })).exitCode, 1);
   });
 
-  it('neither reports nor touches what is not the env\'s: other owners\' allocations, the default network\'s bridge', async (t) => {
+  it("neither reports nor touches what is not the env's: other owners' allocations, the default network's bridge", async (t) => {
     const e = await env(t, 'hn-leak-foreign');
     const [foreignNet, dfltBridge] = ['hn-leak-foreign', 'hn-leak-dflt0'];
     t.after(async () => {
@@ -126,9 +148,12 @@ describe('the harness reports leftovers', { timeout: 180_000 }, () => {
     await mkdir(join(HOST_LOCAL, foreignNet), { recursive: true });
     await writeFile(foreign, `hn-leak-other-${ID}\neth0`);
     // the default network: its bridge is shared with every other user (nerdctl0 on a host)
-    await writeFile(join(e.netconfPath, 'nerdctl-bridge.conflist'), conflist('bridge', [
-      { type: 'bridge', bridge: dfltBridge, ipam: { type: 'host-local', ranges: [[{ subnet: '10.210.3.0/24' }]] } },
-    ], { nerdctlLabels: { 'nerdctl/default-network': 'true' } }));
+    await writeFile(
+      join(e.netconfPath, 'nerdctl-bridge.conflist'),
+      conflist('bridge', [{ type: 'bridge', bridge: dfltBridge, ipam: { type: 'host-local', ranges: [[{ subnet: '10.210.3.0/24' }]] } }], {
+        nerdctlLabels: { 'nerdctl/default-network': 'true' },
+      }),
+    );
     await execa('ip', ['link', 'add', dfltBridge, 'type', 'bridge']);
 
     assert.deepEqual(await reported(e), []);

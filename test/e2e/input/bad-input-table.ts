@@ -59,7 +59,14 @@ const shown = (value: string): string => `"${escaped(value)}"`;
 
 export function badInputs(ctx: TableContext): BadInput[] {
   return [
-    ...flagControls(ctx), ...runValues(ctx), ...networkCreate(), ...globals(), ...tomlFiles(ctx), ...conflists(ctx), ...storeFiles(ctx), ...hookStdin(ctx),
+    ...flagControls(ctx),
+    ...runValues(ctx),
+    ...networkCreate(),
+    ...globals(),
+    ...tomlFiles(ctx),
+    ...conflists(ctx),
+    ...storeFiles(ctx),
+    ...hookStdin(ctx),
   ];
 }
 
@@ -94,7 +101,11 @@ function flagControls(ctx: TableContext): BadInput[] {
   for (const [flag, value] of flags.slice(0, 8)) {
     for (const c of CONTROLS) {
       const v = `${c}${value('')}`;
-      rows.push({ what: `create ${flag} ${shown(v)}`, args: ['create', '--net', ctx.network, flag, v, 'busybox', 'true'], names: shown(v) });
+      rows.push({
+        what: `create ${flag} ${shown(v)}`,
+        args: ['create', '--net', ctx.network, flag, v, 'busybox', 'true'],
+        names: shown(v),
+      });
     }
   }
   return rows;
@@ -163,7 +174,11 @@ function runValues(ctx: TableContext): BadInput[] {
     [['--net', 'none', '-p', '39305:80'], 'published ports'],
     [['-w', 'relative'], '"relative"'],
   ];
-  return rows.map(([args, names]) => ({ what: `run ${args.map(shown).join(' ')}`, args: ['run', '--rm', ...args, 'busybox', 'true'], names }));
+  return rows.map(([args, names]) => ({
+    what: `run ${args.map(shown).join(' ')}`,
+    args: ['run', '--rm', ...args, 'busybox', 'true'],
+    names,
+  }));
 }
 
 function networkCreate(): BadInput[] {
@@ -173,20 +188,48 @@ function networkCreate(): BadInput[] {
   create(['--', '-ab'], '"-ab"');
   for (const name of ['host', 'none', 'bridge']) create([name], `predefined ${name} network`);
   for (const c of CONTROLS) create([`inp-n${c}x`], shown(`inp-n${c}x`));
-  for (const label of ['nerdctl/default-network=true', 'nerdctl/networks=[]', 'nerdctl/network-aux-addresses={}', 'tsnerd/x=1', 'tsnerd/networks', 'nerdctl/=']) {
+  for (const label of [
+    'nerdctl/default-network=true',
+    'nerdctl/networks=[]',
+    'nerdctl/network-aux-addresses={}',
+    'tsnerd/x=1',
+    'tsnerd/networks',
+    'nerdctl/=',
+  ]) {
     create(['inp-bl', '--label', label], shown(label.slice(0, label.indexOf('=') < 0 ? undefined : label.indexOf('='))));
   }
   for (const c of CONTROLS) create(['inp-bl', '--label', `team=a${c}b`], shown(`team=a${c}b`));
   for (const c of CONTROLS) create(['inp-bl', '--label', `te${c}am=a`], shown(`te${c}am=a`));
   create(['inp-bl', '--label', '=x'], '"=x"');
   const subnets = [
-    '224.0.0.0/24', '239.255.0.0/16', '169.254.0.0/16', '169.254.1.0/24', '127.0.0.0/8', '127.1.0.0/16', '240.0.0.0/4',
-    '250.1.0.0/16', '255.255.255.0/24', '0.0.0.0/8', '0.0.0.0/0', '0.1.0.0/16', '192.0.0.0/2', '128.0.0.0/1',
-    '10.0.0.0/33', '10.0.0.300/24', 'abc', '10.0.0.1/24', '', '10.0.0.0', '10.0.0.0/24/1', '10.0.0.0/-1', '10.213.0.0/31',
+    '224.0.0.0/24',
+    '239.255.0.0/16',
+    '169.254.0.0/16',
+    '169.254.1.0/24',
+    '127.0.0.0/8',
+    '127.1.0.0/16',
+    '240.0.0.0/4',
+    '250.1.0.0/16',
+    '255.255.255.0/24',
+    '0.0.0.0/8',
+    '0.0.0.0/0',
+    '0.1.0.0/16',
+    '192.0.0.0/2',
+    '128.0.0.0/1',
+    '10.0.0.0/33',
+    '10.0.0.300/24',
+    'abc',
+    '10.0.0.1/24',
+    '',
+    '10.0.0.0',
+    '10.0.0.0/24/1',
+    '10.0.0.0/-1',
+    '10.213.0.0/31',
     'fd00:213::/64',
   ];
   for (const s of subnets) create(['inp-bs', '--subnet', s], shown(s));
-  for (const s of ['fe80::/64', 'ff02::/64', 'ff00::/8', '::/0', '::ffff:0:0/96', '::1/128']) create(['inp-bs', '--ipv6', '--subnet', s], shown(s));
+  for (const s of ['fe80::/64', 'ff02::/64', 'ff00::/8', '::/0', '::ffff:0:0/96', '::1/128'])
+    create(['inp-bs', '--ipv6', '--subnet', s], shown(s));
   for (const c of ['\n', '\t', '\x1b']) create(['inp-bs', '--subnet', `10.213.20.0/24${c}`], shown(`10.213.20.0/24${c}`));
   const withSubnet = ['inp-bg', '--subnet', '10.213.21.0/24'];
   for (const g of ['10.213.22.1', '10.213.21.0', '10.213.21.255', 'gw', '10.213.21.1\n']) create([...withSubnet, '--gateway', g], shown(g));
@@ -215,7 +258,10 @@ function globals(): BadInput[] {
   const rows: BadInput[] = [];
   const vars = ['CONTAINERD_ADDRESS', 'CONTAINERD_NAMESPACE', 'TSNERD_DATA_ROOT', 'CNI_PATH', 'NETCONFPATH'];
   const flags = ['--address', '--namespace', '--data-root', '--cni-path', '--cni-netconfpath'];
-  for (const command of [['ps', '-a'], ['network', 'ls']]) {
+  for (const command of [
+    ['ps', '-a'],
+    ['network', 'ls'],
+  ]) {
     for (const v of vars) {
       rows.push({ what: `${v}= ${command.join(' ')}`, args: command, env: { [v]: '' }, names: v });
       rows.push({ what: `${v}=…\\n… ${command.join(' ')}`, args: command, env: { [v]: '/tmp/inp\nx' }, names: `${v} "/tmp/inp\\nx"` });
@@ -253,12 +299,30 @@ function tomlFiles(ctx: TableContext): BadInput[] {
     ['data_root = "/var/lib/a\\tb"', '"/var/lib/a\\tb"'],
     ['cni_netconfpath = "/etc/cni\\u0085"', '"/etc/cni\\x85"'],
   ];
-  for (const command of [['ps', '-a'], ['network', 'ls']]) {
+  for (const command of [
+    ['ps', '-a'],
+    ['network', 'ls'],
+  ]) {
     for (const [content, names] of files) {
-      rows.push({ what: `tsnerd.toml ${JSON.stringify(content)}: ${command.join(' ')}`, args: command, env: { TSNERD_TOML: ctx.toml(content) }, names });
+      rows.push({
+        what: `tsnerd.toml ${JSON.stringify(content)}: ${command.join(' ')}`,
+        args: command,
+        env: { TSNERD_TOML: ctx.toml(content) },
+        names,
+      });
     }
-    rows.push({ what: `TSNERD_TOML is a directory: ${command.join(' ')}`, args: command, env: { TSNERD_TOML: ctx.dir }, names: shown(ctx.dir) });
-    rows.push({ what: `TSNERD_TOML names no file: ${command.join(' ')}`, args: command, env: { TSNERD_TOML: `${ctx.dir}/nosuch.toml` }, names: shown(`${ctx.dir}/nosuch.toml`) });
+    rows.push({
+      what: `TSNERD_TOML is a directory: ${command.join(' ')}`,
+      args: command,
+      env: { TSNERD_TOML: ctx.dir },
+      names: shown(ctx.dir),
+    });
+    rows.push({
+      what: `TSNERD_TOML names no file: ${command.join(' ')}`,
+      args: command,
+      env: { TSNERD_TOML: `${ctx.dir}/nosuch.toml` },
+      names: shown(`${ctx.dir}/nosuch.toml`),
+    });
   }
   return rows;
 }
@@ -301,13 +365,33 @@ function hookStdin(ctx: TableContext): BadInput[] {
   const rows: BadInput[] = [];
   for (const event of ['createRuntime', 'postStop']) {
     for (const [stdin, names] of states) {
-      rows.push({ what: `oci-hook ${event} <<< ${JSON.stringify(stdin).slice(0, 80)}`, args: ['internal', 'oci-hook', event, ...ctx.hookArgs], stdin, names });
+      rows.push({
+        what: `oci-hook ${event} <<< ${JSON.stringify(stdin).slice(0, 80)}`,
+        args: ['internal', 'oci-hook', event, ...ctx.hookArgs],
+        stdin,
+        names,
+      });
     }
   }
   rows.push({ what: 'oci-hook bogus event', args: ['internal', 'oci-hook', 'bogus', ...ctx.hookArgs], stdin: '{}', names: '"bogus"' });
-  rows.push({ what: 'oci-hook unknown argument', args: ['internal', 'oci-hook', 'createRuntime', '--bogus', 'x'], stdin: '{}', names: '"--bogus"' });
-  rows.push({ what: 'oci-hook flag without value', args: ['internal', 'oci-hook', 'createRuntime', '--address'], stdin: '{}', names: '--address' });
-  rows.push({ what: 'oci-hook empty --namespace', args: ['internal', 'oci-hook', 'createRuntime', ...ctx.hookArgs, '--namespace', ''], stdin: '{}', names: '--namespace' });
+  rows.push({
+    what: 'oci-hook unknown argument',
+    args: ['internal', 'oci-hook', 'createRuntime', '--bogus', 'x'],
+    stdin: '{}',
+    names: '"--bogus"',
+  });
+  rows.push({
+    what: 'oci-hook flag without value',
+    args: ['internal', 'oci-hook', 'createRuntime', '--address'],
+    stdin: '{}',
+    names: '--address',
+  });
+  rows.push({
+    what: 'oci-hook empty --namespace',
+    args: ['internal', 'oci-hook', 'createRuntime', ...ctx.hookArgs, '--namespace', ''],
+    stdin: '{}',
+    names: '--namespace',
+  });
   return rows;
 }
 
@@ -335,7 +419,11 @@ function conflists(ctx: TableContext): BadInput[] {
   for (const [kind, content] of files) {
     const name = `inp-hw-${kind}`;
     ctx.conflist(name, content.replaceAll('NAME', name));
-    rows.push({ what: `run --net ${name} (conflist: ${kind})`, args: ['run', '--rm', '--net', name, 'busybox', 'true'], names: `"${name}"` });
+    rows.push({
+      what: `run --net ${name} (conflist: ${kind})`,
+      args: ['run', '--rm', '--net', name, 'busybox', 'true'],
+      names: `"${name}"`,
+    });
     rows.push({ what: `create --net ${name} (conflist: ${kind})`, args: ['create', '--net', name, 'busybox', 'true'], names: `"${name}"` });
   }
   return rows;
@@ -360,9 +448,18 @@ function storeFiles(ctx: TableContext): BadInput[] {
       ociVersion: '1.0.2',
       id,
       pid: ctx.pid,
-      annotations: { 'tsnerd/namespace': ctx.namespace, 'tsnerd/state-dir': ctx.stateDir(id), 'tsnerd/networks': JSON.stringify([ctx.network]) },
+      annotations: {
+        'tsnerd/namespace': ctx.namespace,
+        'tsnerd/state-dir': ctx.stateDir(id),
+        'tsnerd/networks': JSON.stringify([ctx.network]),
+      },
     });
-    rows.push({ what: `oci-hook createRuntime with a ${kind} network-config.json`, args: ['internal', 'oci-hook', 'createRuntime', ...ctx.hookArgs], stdin, names: 'network-config.json"' });
+    rows.push({
+      what: `oci-hook createRuntime with a ${kind} network-config.json`,
+      args: ['internal', 'oci-hook', 'createRuntime', ...ctx.hookArgs],
+      stdin,
+      names: 'network-config.json"',
+    });
   }
   return rows;
 }

@@ -21,7 +21,8 @@ const SCOPE: HostStateScope = { networks: [NETWORK], ports: [39300, 39399] };
 const CONCURRENCY = 4;
 
 /** Text that must never reach the user: a stack, Node's or a runtime's raw errors. */
-const RAW = /^\s+at |failed to create shim task|OCI runtime|runc create failed|\bE[A-Z]{3,}: |SyntaxError|TypeError|ReferenceError|Unexpected token|in JSON at position|Cannot read prop|undefined is not|\[object Object\]/m;
+const RAW =
+  /^\s+at |failed to create shim task|OCI runtime|runc create failed|\bE[A-Z]{3,}: |SyntaxError|TypeError|ReferenceError|Unexpected token|in JSON at position|Cannot read prop|undefined is not|\[object Object\]/m;
 
 interface Outcome {
   row: BadInput;
@@ -62,7 +63,19 @@ describe('bad input at scale', { timeout: 1_200_000 }, () => {
     await importTestImage(env);
     const created = await tsnerd(env, ['network', 'create', NETWORK, '--subnet', '10.213.10.0/24', '--ip-range', '10.213.10.128/25']);
     assert.equal(created.exitCode, 0, created.stderr);
-    const holder = await tsnerd(env, ['run', '-d', '--name', 'inp-bi-holder', '--net', NETWORK, '--ip', HELD_IP, 'busybox', 'sleep', '3600']);
+    const holder = await tsnerd(env, [
+      'run',
+      '-d',
+      '--name',
+      'inp-bi-holder',
+      '--net',
+      NETWORK,
+      '--ip',
+      HELD_IP,
+      'busybox',
+      'sleep',
+      '3600',
+    ]);
     assert.equal(holder.exitCode, 0, holder.stderr);
     work = join(env.dir, 'bad-input');
     await mkdir(work);
@@ -81,7 +94,18 @@ describe('bad input at scale', { timeout: 1_200_000 }, () => {
         tomls.push([path, content]);
         return path;
       },
-      hookArgs: ['--address', env.address, '--namespace', env.namespace, '--data-root', env.dataRoot, '--cni-path', env.cniPath, '--cni-netconfpath', env.netconfPath],
+      hookArgs: [
+        '--address',
+        env.address,
+        '--namespace',
+        env.namespace,
+        '--data-root',
+        env.dataRoot,
+        '--cni-path',
+        env.cniPath,
+        '--cni-netconfpath',
+        env.netconfPath,
+      ],
       stateDir: (id) => layout.containerDir(env.namespace, id),
       conflist: (name, content) => void conflists.push([name, content]),
       storeFile: (id, content) => void stores.push([id, content]),
@@ -125,7 +149,9 @@ describe('bad input at scale', { timeout: 1_200_000 }, () => {
     });
     const containers = await execa('ctr', ['-a', env.address, '-n', env.namespace, 'containers', 'ls', '-q'], { reject: false });
     const diff = await waitForHostState(env, SCOPE, before);
-    process.stdout.write(`# bad input: ${outcomes.length} rows in ${seconds.toFixed(1)} s, ${failures.length} failing, ${diff.length} host differences\n`);
+    process.stdout.write(
+      `# bad input: ${outcomes.length} rows in ${seconds.toFixed(1)} s, ${failures.length} failing, ${diff.length} host differences\n`,
+    );
     assert.deepEqual(failures, [], `${failures.length} of ${outcomes.length} rows failed:\n${failures.join('\n')}`);
     assert.deepEqual(String(containers.stdout).trim().split('\n').length, 1, 'no container is left but the holder');
     assert.deepEqual(diff, [], `host state changed:\n${diff.join('\n')}`);

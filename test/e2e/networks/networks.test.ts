@@ -28,8 +28,7 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
   /** The default network's conflist, which `network rm` refuses: removed by hand after the test. */
   const defaultNetworkFile = (t: TestContext) => confFile(t, 'nerdctl-bridge.conflist');
   const inspect = async (ref: string) => JSON.parse(await ok(['network', 'inspect', ref]))[0];
-  const lsRows = async () =>
-    (await ok(['network', 'ls', '--format', '{{.ID}}|{{.Name}}|{{.File}}'])).split('\n').filter((l) => l !== '');
+  const lsRows = async () => (await ok(['network', 'ls', '--format', '{{.ID}}|{{.Name}}|{{.File}}'])).split('\n').filter((l) => l !== '');
   /** Every file under the conf dir with its content: "writes nothing" means this does not change. */
   const snapshot = async (): Promise<Record<string, string>> => {
     const out: Record<string, string> = {};
@@ -60,13 +59,27 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
 
   it('create writes a nerdctl-format conflist in the namespace folder; ls and inspect show it', async (t) => {
     cleanup(t, ['t-nw-a']);
-    const id = await ok(['network', 'create', 't-nw-a', '--subnet', '10.226.1.0/24', '--gateway', '10.226.1.254',
-      '--ip-range', '10.226.1.128/25', '--label', 'team=net']);
+    const id = await ok([
+      'network',
+      'create',
+      't-nw-a',
+      '--subnet',
+      '10.226.1.0/24',
+      '--gateway',
+      '10.226.1.254',
+      '--ip-range',
+      '10.226.1.128/25',
+      '--label',
+      'team=net',
+    ]);
     assert.equal(id.trim(), sha256('t-nw-a'));
     const file = join(env.netconfPath, env.namespace, 'nerdctl-t-nw-a.conflist');
     const conf = JSON.parse(await readFile(file, 'utf8'));
     assert.deepEqual(Object.keys(conf), ['cniVersion', 'name', 'nerdctlID', 'nerdctlLabels', 'plugins']);
-    assert.deepEqual(conf.plugins.map((p: { type: string }) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
+    assert.deepEqual(
+      conf.plugins.map((p: { type: string }) => p.type),
+      ['bridge', 'portmap', 'firewall', 'tuning'],
+    );
     assert.equal(conf.plugins[0].bridge, `br-${id.slice(0, 12)}`);
     assert.deepEqual(await lsRows(), [`${id.slice(0, 12)}|t-nw-a|${file}`, '|host|', '|none|']);
 
@@ -93,8 +106,16 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
 
   it('lists a hand-written conf file with its FILE and no ID, and never removes it', async (t) => {
     const file = confFile(t, '10-t-nw-hand.conf');
-    await writeFile(file, JSON.stringify({ cniVersion: '0.4.0', name: 't-nw-hand', type: 'bridge', bridge: 'tnw-hand0',
-      ipam: { type: 'host-local', subnet: '10.226.9.0/24' } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        cniVersion: '0.4.0',
+        name: 't-nw-hand',
+        type: 'bridge',
+        bridge: 'tnw-hand0',
+        ipam: { type: 'host-local', subnet: '10.226.9.0/24' },
+      }),
+    );
     assert.ok((await lsRows()).includes(`|t-nw-hand|${file}`));
     assert.deepEqual((await inspect('t-nw-hand')).IPAM.Config, [{ Subnet: '10.226.9.0/24' }]);
     const r = await tsnerd(env, ['network', 'rm', 't-nw-hand']);
@@ -103,7 +124,7 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
     assert.ok(existsSync(file));
   });
 
-  it('namespaces do not see each other\'s networks', async (t) => {
+  it("namespaces do not see each other's networks", async (t) => {
     cleanup(t, ['t-nw-ns']);
     await ok(['network', 'create', 't-nw-ns', '--subnet', '10.226.5.0/24']);
     assert.equal((await inspect('t-nw-ns')).Name, 't-nw-ns');
@@ -173,14 +194,31 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
   it('prune removes unused tsnerd/nerdctl networks, keeping bridge and hand-written files', async (t) => {
     cleanup(t, ['t-nw-p1', 't-nw-p2']);
     defaultNetworkFile(t);
-    await writeFile(confFile(t, '10-t-nw-hand.conf'), JSON.stringify({ cniVersion: '0.4.0', name: 't-nw-hand', type: 'bridge', bridge: 'tnw-hand0',
-      ipam: { type: 'host-local', subnet: '10.226.9.0/24' } }));
+    await writeFile(
+      confFile(t, '10-t-nw-hand.conf'),
+      JSON.stringify({
+        cniVersion: '0.4.0',
+        name: 't-nw-hand',
+        type: 'bridge',
+        bridge: 'tnw-hand0',
+        ipam: { type: 'host-local', subnet: '10.226.9.0/24' },
+      }),
+    );
     await inspect('bridge');
     await ok(['network', 'create', 't-nw-p1', '--subnet', '10.226.6.0/24']);
     await ok(['network', 'create', 't-nw-p2', '--internal']);
     const out = await ok(['network', 'prune', '-f']);
-    assert.deepEqual(out.split('\n').filter((l) => l !== '').sort(), ['Deleted Networks:', 't-nw-p1', 't-nw-p2'].sort());
-    assert.deepEqual((await lsRows()).map((r) => r.split('|')[1]), ['t-nw-hand', 'bridge', 'host', 'none']);
+    assert.deepEqual(
+      out
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+      ['Deleted Networks:', 't-nw-p1', 't-nw-p2'].sort(),
+    );
+    assert.deepEqual(
+      (await lsRows()).map((r) => r.split('|')[1]),
+      ['t-nw-hand', 'bridge', 'host', 'none'],
+    );
     assert.equal(await ok(['network', 'prune', '-f']), '');
   });
 });

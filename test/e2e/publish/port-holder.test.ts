@@ -67,7 +67,12 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   return Date.now() - start;
 }
 const inspect = async (name: string) =>
-  (JSON.parse(await ok(['inspect', name])) as { State: { Pid: number; Status: string }; NetworkSettings: { Networks?: Record<string, { IPAddress: string }> } }[])[0]!;
+  (
+    JSON.parse(await ok(['inspect', name])) as {
+      State: { Pid: number; Status: string };
+      NetworkSettings: { Networks?: Record<string, { IPAddress: string }> };
+    }[]
+  )[0]!;
 
 describe('the port holder (e2e)', { timeout: 900_000 }, () => {
   let firstHolder: number | undefined;
@@ -90,11 +95,13 @@ describe('the port holder (e2e)', { timeout: 900_000 }, () => {
   });
 
   it(`one process holds the published ports of ${COUNT} containers (ss -lntp)`, async () => {
-    for (let i = 0; i < COUNT; i++) await ok(['run', '-d', '--name', `prf-c${i}`, '--net', NET, '-p', `127.0.0.1:${B + i}:80`, 'busybox', 'sleep', '1000']);
+    for (let i = 0; i < COUNT; i++)
+      await ok(['run', '-d', '--name', `prf-c${i}`, '--net', NET, '-p', `127.0.0.1:${B + i}:80`, 'busybox', 'sleep', '1000']);
     firstHolder = await holderPid();
     assert.ok(firstHolder !== undefined && alive(firstHolder), 'a holder runs');
     const held = await listeners();
-    for (let i = 0; i < COUNT; i++) assert.match(held.get(B + i) ?? '', new RegExp(`pid=${firstHolder},`), `port ${B + i} is held by the holder`);
+    for (let i = 0; i < COUNT; i++)
+      assert.match(held.get(B + i) ?? '', new RegExp(`pid=${firstHolder},`), `port ${B + i} is held by the holder`);
     assert.equal((await registered()).length, COUNT);
   });
 
@@ -121,10 +128,19 @@ describe('the port holder (e2e)', { timeout: 900_000 }, () => {
     assert.equal(await canBind('127.0.0.1', port), false, 'its port is held');
 
     await waitFor('the container to exit', () => !alive(running.State.Pid), 10_000);
-    const freed = await waitFor('its port and IP to be released', async () =>
-      !existsSync(ipFile) && (await canBind('127.0.0.1', port)) &&
-      !(await execa('iptables-save', ['-t', 'nat'])).stdout.includes(`--dport ${port} `), 5000).catch(async (err: unknown) => {
-      const logs = (await execa('sh', ['-c', `tail -n 20 ${holderDir()}/holder.log; cat ${env.dataRoot}/*/containers/*/*/oci-hook.exited.log`], { reject: false })).stdout;
+    const freed = await waitFor(
+      'its port and IP to be released',
+      async () =>
+        !existsSync(ipFile) &&
+        (await canBind('127.0.0.1', port)) &&
+        !(await execa('iptables-save', ['-t', 'nat'])).stdout.includes(`--dport ${port} `),
+      5000,
+    ).catch(async (err: unknown) => {
+      const logs = (
+        await execa('sh', ['-c', `tail -n 20 ${holderDir()}/holder.log; cat ${env.dataRoot}/*/containers/*/*/oci-hook.exited.log`], {
+          reject: false,
+        })
+      ).stdout;
       throw new Error(`${(err as Error).message}; ip file ${existsSync(ipFile)}, port free ${await canBind('127.0.0.1', port)}\n${logs}`);
     });
     assert.ok(freed < 2000, `released ${freed} ms after the exit`);

@@ -61,7 +61,10 @@ function tryListen(host: string, port: number): Promise<string> {
 function tryBindUdp(address: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
-    socket.once('error', (e: NodeJS.ErrnoException) => { socket.close(); resolve(e.code ?? 'ERROR'); });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(e.code ?? 'ERROR');
+    });
     socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve('OK')));
   });
 }
@@ -77,7 +80,9 @@ async function freePorts(count: number): Promise<number[]> {
   for (let i = 0; i < 50; i++) {
     const start = PORT_BASE + Math.floor(Math.random() * (100 - count));
     const ports = Array.from({ length: count }, (_, j) => start + j);
-    const ok = await Promise.all(ports.map(async (p) => (await tryListen('127.0.0.1', p)) === 'OK' && (await tryBindUdp('127.0.0.1', p)) === 'OK'));
+    const ok = await Promise.all(
+      ports.map(async (p) => (await tryListen('127.0.0.1', p)) === 'OK' && (await tryBindUdp('127.0.0.1', p)) === 'OK'),
+    );
     if (ok.every(Boolean)) return ports;
   }
   throw new Error(`no ${count} free ports in this file's range ${PORT_BASE}-${PORT_BASE + 99}`);
@@ -85,8 +90,12 @@ async function freePorts(count: number): Promise<number[]> {
 async function freePort(): Promise<number> {
   return (await freePorts(1))[0]!;
 }
-const portMapping = (hostPort: number, protocol: PortMapping['protocol'] = 'tcp', hostIP = '127.0.0.1'): PortMapping =>
-  ({ hostIP, hostPort, containerPort: 80, protocol });
+const portMapping = (hostPort: number, protocol: PortMapping['protocol'] = 'tcp', hostIP = '127.0.0.1'): PortMapping => ({
+  hostIP,
+  hostPort,
+  containerPort: 80,
+  protocol,
+});
 const mapping = (hostPort: number, protocol: PortMapping['protocol'] = 'tcp', hostIP = '127.0.0.1') =>
   toNerdctlPortMapping(portMapping(hostPort, protocol, hostIP));
 
@@ -104,7 +113,10 @@ const gone = (pid: number) => async () => {
 
 describe('port holder', () => {
   it('holds tcp and udp ports while reserved, releases them on stop and exits when nothing is left', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     const port = await freePort();
     await reserver.start([mapping(port), mapping(port, 'udp')], dir!);
 
@@ -114,8 +126,14 @@ describe('port holder', () => {
     assert.equal(await tryListen('0.0.0.0', port), 'EADDRINUSE');
     assert.equal(await tryBindUdp('127.0.0.1', port), 'EADDRINUSE');
     const used = await readUsedHostPorts();
-    assert.ok(used.some((u) => u.protocol === 'tcp' && u.hostIP === '127.0.0.1' && u.port === port), 'listening in /proc/net/tcp');
-    assert.ok(used.some((u) => u.protocol === 'udp' && u.hostIP === '127.0.0.1' && u.port === port), 'bound in /proc/net/udp');
+    assert.ok(
+      used.some((u) => u.protocol === 'tcp' && u.hostIP === '127.0.0.1' && u.port === port),
+      'listening in /proc/net/tcp',
+    );
+    assert.ok(
+      used.some((u) => u.protocol === 'udp' && u.hostIP === '127.0.0.1' && u.port === port),
+      'bound in /proc/net/udp',
+    );
 
     assert.equal(await reserver.stop(dir!), true);
     assert.equal(await tryListen('127.0.0.1', port), 'OK');
@@ -126,9 +144,15 @@ describe('port holder', () => {
   });
 
   it('holds a whole range of 60 ports', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     const ports = await freePorts(60);
-    await reserver.start(ports.map((p) => mapping(p)), dir!);
+    await reserver.start(
+      ports.map((p) => mapping(p)),
+      dir!,
+    );
     assert.equal(await tryListen('127.0.0.1', ports[0]!), 'EADDRINUSE');
     assert.equal(await tryListen('127.0.0.1', ports[59]!), 'EADDRINUSE');
     await reserver.stop(dir!);
@@ -136,12 +160,17 @@ describe('port holder', () => {
   });
 
   it('fails with the allocation message when a port is taken, leaving nothing of that container held', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     const [other, taken] = await freePorts(2);
     const blocker = await listen('127.0.0.1', taken!);
     try {
-      await assert.rejects(reserver.start([mapping(other!), mapping(taken!)], dir!),
-        (e: unknown) => isTsnerdError(e, 'conflict') && e.message === `bind for 127.0.0.1:${taken} failed: port is already allocated`);
+      await assert.rejects(
+        reserver.start([mapping(other!), mapping(taken!)], dir!),
+        (e: unknown) => isTsnerdError(e, 'conflict') && e.message === `bind for 127.0.0.1:${taken} failed: port is already allocated`,
+      );
       assert.equal(await tryListen('127.0.0.1', other!), 'OK');
       assert.deepEqual(await reserver.list(), []);
     } finally {
@@ -149,14 +178,20 @@ describe('port holder', () => {
     }
   });
 
-  it('replaces a container\'s reservation when started again for the same state dir', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+  it("replaces a container's reservation when started again for the same state dir", async () => {
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     const [a, b] = await freePorts(2);
     await reserver.start([mapping(a!)], dir!);
     await reserver.start([mapping(b!)], dir!);
     assert.equal(await tryListen('127.0.0.1', a!), 'OK');
     assert.equal(await tryListen('127.0.0.1', b!), 'EADDRINUSE');
-    assert.deepEqual((await reserver.list()).map((r) => r.bindings.map((x) => x.hostPort)), [[b]]);
+    assert.deepEqual(
+      (await reserver.list()).map((r) => r.bindings.map((x) => x.hostPort)),
+      [[b]],
+    );
     await reserver.stop(dir!);
   });
 
@@ -181,7 +216,10 @@ describe('port holder', () => {
   });
 
   it('after a kill -9, reconcile starts a new holder that binds exactly the registered ports again', async () => {
-    const { reserver, stateDirs: [d1, d2] } = await fixture(2);
+    const {
+      reserver,
+      stateDirs: [d1, d2],
+    } = await fixture(2);
     const [a, b, c] = await freePorts(3);
     await reserver.start([mapping(a!)], d1!);
     await reserver.start([mapping(b!), mapping(c!)], d2!);
@@ -194,7 +232,10 @@ describe('port holder', () => {
     const held = await reserver.list();
     const second = await reserver.holderPid();
     assert.ok(second !== undefined && second !== first);
-    assert.deepEqual(held.map((r) => [r.stateDir, r.bindings.map((x) => x.hostPort).sort()]), [[d2, [b, c].sort()]]);
+    assert.deepEqual(
+      held.map((r) => [r.stateDir, r.bindings.map((x) => x.hostPort).sort()]),
+      [[d2, [b, c].sort()]],
+    );
     assert.equal(await tryListen('127.0.0.1', b!), 'EADDRINUSE');
     assert.equal(await tryListen('127.0.0.1', c!), 'EADDRINUSE');
     assert.equal(await tryListen('127.0.0.1', a!), 'OK');
@@ -202,7 +243,10 @@ describe('port holder', () => {
   });
 
   it('a stop while no holder runs still drops the registered reservation', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     const port = await freePort();
     await reserver.start([mapping(port)], dir!);
     const pid = (await reserver.holderPid())!;
@@ -213,8 +257,11 @@ describe('port holder', () => {
     assert.equal(await tryListen('127.0.0.1', port), 'OK');
   });
 
-  it('gives a watched container\'s ports back when its process exits', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+  it("gives a watched container's ports back when its process exits", async () => {
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     const port = await freePort();
     const child = spawn('sleep', ['3'], { stdio: 'ignore' });
     const exit = new Promise((resolve) => child.once('exit', resolve));
@@ -229,7 +276,10 @@ describe('port holder', () => {
   });
 
   it('starts nothing without mappings or a container to watch', async () => {
-    const { reserver, stateDirs: [dir] } = await fixture();
+    const {
+      reserver,
+      stateDirs: [dir],
+    } = await fixture();
     await reserver.start([], dir!);
     assert.equal(await reserver.holderPid(), undefined);
   });
@@ -240,8 +290,10 @@ describe('host port conflict check', () => {
     const port = await freePort();
     const server = await listen('127.0.0.1', port);
     try {
-      await assert.rejects(async () => assertPortsFree([portMapping(port, 'tcp', '0.0.0.0')], await readUsedHostPorts()),
-        (e: unknown) => isTsnerdError(e, 'conflict') && e.message === `bind for 0.0.0.0:${port} failed: port is already allocated`);
+      await assert.rejects(
+        async () => assertPortsFree([portMapping(port, 'tcp', '0.0.0.0')], await readUsedHostPorts()),
+        (e: unknown) => isTsnerdError(e, 'conflict') && e.message === `bind for 0.0.0.0:${port} failed: port is already allocated`,
+      );
       assertPortsFree([portMapping(port, 'udp', '0.0.0.0'), portMapping(port, 'tcp', '127.0.0.2')], await readUsedHostPorts());
     } finally {
       server.close();

@@ -50,7 +50,6 @@ function tcpConnect(host: string, port: number): Promise<string> {
   });
 }
 
-
 /** Sends `text` to 127.0.0.1:port over UDP and returns the first reply (retried until one comes). */
 async function udpExchange(port: number, text: string): Promise<string> {
   const socket = createSocket('udp4');
@@ -77,13 +76,21 @@ async function footprint() {
   const ids = (await ctr(env, ['containers', 'ls', '-q'])).stdout.split('\n').filter(Boolean).sort();
   return {
     containers: ids,
-    snapshots: (await ctr(env, ['snapshots', 'ls'])).stdout.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)[0]).sort(),
+    snapshots: (await ctr(env, ['snapshots', 'ls'])).stdout
+      .split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/)[0])
+      .sort(),
     stateDirs: await entries(storeDir('containers', env.namespace)),
     names: await entries(storeDir('names', env.namespace)),
     hostsDirs: await entries(storeDir('etchosts', env.namespace)),
     reservations: await reserverPids(),
     // portmap names the container as "<namespace>-<id>" in its rule comments
-    iptables: nat.filter((l) => l.includes(`${env.namespace}-`)).map((l) => l.replace(/\[\d+:\d+\]/g, '')).sort(),
+    iptables: nat
+      .filter((l) => l.includes(`${env.namespace}-`))
+      .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
+      .sort(),
   };
 }
 
@@ -95,7 +102,10 @@ async function reserverPids(): Promise<string[]> {
 
 const pidOf = async (name: string) => (JSON.parse(await ok(['inspect', name])) as { State: { Pid: number } }[])[0]!.State.Pid;
 const portsColumn = async (name: string) =>
-  (await ok(['ps', '--format', '{{.Names}}|{{.Ports}}'])).split('\n').find((l) => l.startsWith(`${name}|`))?.split('|')[1];
+  (await ok(['ps', '--format', '{{.Names}}|{{.Ports}}']))
+    .split('\n')
+    .find((l) => l.startsWith(`${name}|`))
+    ?.split('|')[1];
 
 describe('port publishing (e2e)', { timeout: 900_000 }, () => {
   before(async () => {
@@ -162,11 +172,22 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     await ok(['run', '-d', '--name', 't-p-udp', '--net', NET, '-p', `127.0.0.1:${P + 13}:5353/udp`, 'busybox', 'sleep', '1000']);
     assert.equal(await ok(['port', 't-p-udp', '5353/udp']), `127.0.0.1:${P + 13}`);
     // busybox's nc has no UDP mode: the echo is a node process in the container's network namespace.
-    const echo = execa('nsenter', ['-t', String(await pidOf('t-p-udp')), '-n', process.execPath, '-e', [
-      "const s = require('node:dgram').createSocket('udp4');",
-      "s.on('message', (m, r) => s.send('echo:' + m, r.port, r.address));",
-      "s.bind(5353, '0.0.0.0');",
-    ].join('')], { reject: false });
+    const echo = execa(
+      'nsenter',
+      [
+        '-t',
+        String(await pidOf('t-p-udp')),
+        '-n',
+        process.execPath,
+        '-e',
+        [
+          "const s = require('node:dgram').createSocket('udp4');",
+          "s.on('message', (m, r) => s.send('echo:' + m, r.port, r.address));",
+          "s.bind(5353, '0.0.0.0');",
+        ].join(''),
+      ],
+      { reject: false },
+    );
     try {
       assert.equal(await udpExchange(P + 13, 'ping'), 'echo:ping');
     } finally {
@@ -200,7 +221,10 @@ describe('port publishing (e2e)', { timeout: 900_000 }, () => {
     cleanup(t, ['t-p-dup1', 't-p-dup2']);
     await runWeb('t-p-dup1', [`127.0.0.1:${P + 14}:80`]);
     const before = await footprint();
-    for (const [spec, shown] of [[`127.0.0.1:${P + 14}:80`, `127.0.0.1:${P + 14}`], [`${P + 14}:80`, `0.0.0.0:${P + 14}`]] as const) {
+    for (const [spec, shown] of [
+      [`127.0.0.1:${P + 14}:80`, `127.0.0.1:${P + 14}`],
+      [`${P + 14}:80`, `0.0.0.0:${P + 14}`],
+    ] as const) {
       const r = await tsnerd(env, ['run', '-d', '--name', 't-p-dup2', '--net', NET, '-p', spec, ...httpd('t-p-dup2')]);
       assert.equal(r.exitCode, 1);
       assert.equal(r.stderr, `tsnerd: bind for ${shown} failed: port is already allocated`);

@@ -40,20 +40,32 @@ async function forwarded(t: TestContext) {
     containerId: `tprt-${rand}-${randomBytes(8).toString('hex')}`,
     dir: await mkdtemp(join(tmpdir(), 'tsnerd-ports-e2e-')),
   };
-  const list: NetworkConfigList = parseConfList(JSON.stringify({
-    cniVersion: '1.0.0',
-    name: 'tprt-net',
-    plugins: [
-      {
-        type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]], dataDir: join(slot.dir, 'ipam') },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }));
+  const list: NetworkConfigList = parseConfList(
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'tprt-net',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: BRIDGE,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]], dataDir: join(slot.dir, 'ipam') },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    }),
+  );
   const runtime = new ExecCniRuntime({ cniPath: '/usr/lib/cni', cacheDir: join(slot.dir, 'cache') });
   const mappings: PortMapping[] = resolvePortMappings(parsePublishSpecs([`${BASE}:8080`, `127.0.0.1:${BASE + 1}:8080`]), []);
-  const rt: RuntimeConf = { containerId: slot.containerId, netns: slot.netnsPath, ifName: 'eth0', args: [['IgnoreUnknown', '1']], capabilityArgs: { portMappings: mappings } };
+  const rt: RuntimeConf = {
+    containerId: slot.containerId,
+    netns: slot.netnsPath,
+    ifName: 'eth0',
+    args: [['IgnoreUnknown', '1']],
+    capabilityArgs: { portMappings: mappings },
+  };
   assert.notEqual((await execa('ip', ['link', 'show', BRIDGE], { reject: false })).exitCode, 0, `${BRIDGE} already exists`);
   let server: ResultPromise | undefined;
   // The data root's port holder; it exits by itself once its last reservation is released.

@@ -60,17 +60,32 @@ describe('rm -f with damaged store files', { timeout: 600_000 }, () => {
   });
 
   const damages: [string, (id: string) => Promise<() => Promise<void>>][] = [
-    ['lifecycle.json', async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'lifecycle.json'), GARBAGE))],
-    ['network-config.json', async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'network-config.json'), GARBAGE))],
-    ['port-reserver.pid', async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'port-reserver.pid'), GARBAGE))],
+    [
+      'lifecycle.json',
+      async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'lifecycle.json'), GARBAGE)),
+    ],
+    [
+      'network-config.json',
+      async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'network-config.json'), GARBAGE)),
+    ],
+    [
+      'port-reserver.pid',
+      async (id) => nothingToRestore(await writeFile(join(store, 'containers', env.namespace, id, 'port-reserver.pid'), GARBAGE)),
+    ],
     ['the names file', async () => nothingToRestore(await writeFile(join(store, 'names', env.namespace, NAME), GARBAGE))],
-    ["a peer's meta.json", async () => {
-      const path = join(store, 'etchosts', env.namespace, peer, 'meta.json');
-      const saved = await readFile(path);
-      await writeFile(path, GARBAGE);
-      return () => writeFile(path, saved);
-    }],
-    ['the state dir (deleted)', async (id) => nothingToRestore(await rm(join(store, 'containers', env.namespace, id), { recursive: true, force: true }))],
+    [
+      "a peer's meta.json",
+      async () => {
+        const path = join(store, 'etchosts', env.namespace, peer, 'meta.json');
+        const saved = await readFile(path);
+        await writeFile(path, GARBAGE);
+        return () => writeFile(path, saved);
+      },
+    ],
+    [
+      'the state dir (deleted)',
+      async (id) => nothingToRestore(await rm(join(store, 'containers', env.namespace, id), { recursive: true, force: true })),
+    ],
   ];
 
   for (const [what, damage] of damages) {

@@ -39,10 +39,20 @@ describe('containers of other tools', { timeout: 300_000 }, () => {
   /** ADD as another runtime would, on a named netns; the result cache entry is libcni's format. */
   const attachByHand = async (network: string, netnsName: string, cniId: string) => {
     await execa('ip', ['netns', 'add', netnsName]);
-    const file = (await execa('sh', ['-c', `ls ${env.netconfPath}/*/nerdctl-${network}.conflist ${env.netconfPath}/nerdctl-${network}.conflist 2>/dev/null | head -1`])).stdout.trim();
+    const file = (
+      await execa('sh', [
+        '-c',
+        `ls ${env.netconfPath}/*/nerdctl-${network}.conflist ${env.netconfPath}/nerdctl-${network}.conflist 2>/dev/null | head -1`,
+      ])
+    ).stdout.trim();
     const list = parseConfList(await readFile(file, 'utf8'), file);
     const cni = new ExecCniRuntime({ cniPath: env.cniPath, onStderr: () => undefined });
-    await cni.addNetworkList(list, { containerId: cniId, netns: `/var/run/netns/${netnsName}`, ifName: 'eth0', args: [['IgnoreUnknown', '1']] });
+    await cni.addNetworkList(list, {
+      containerId: cniId,
+      netns: `/var/run/netns/${netnsName}`,
+      ifName: 'eth0',
+      args: [['IgnoreUnknown', '1']],
+    });
   };
   before(async () => {
     env = await startEnv('gc-foreign');
@@ -69,7 +79,18 @@ describe('containers of other tools', { timeout: 300_000 }, () => {
   });
 
   it("a nerdctl container's attachment pins its network, survives gc, and goes with its stop", async () => {
-    await ctrOk(['run', '-d', '--label', `nerdctl/networks=["${NET}"]`, '--label', 'nerdctl/name=gc-f-nerd', image, 'gc-f-nerd', 'sleep', '600']);
+    await ctrOk([
+      'run',
+      '-d',
+      '--label',
+      `nerdctl/networks=["${NET}"]`,
+      '--label',
+      'nerdctl/name=gc-f-nerd',
+      image,
+      'gc-f-nerd',
+      'sleep',
+      '600',
+    ]);
     const cniId = `${env.namespace}-gc-f-nerd`;
     await attachByHand(NET, 'gc-f-nerd', cniId);
     const attached = await snapshotHostState(env, scope);
@@ -86,7 +107,11 @@ describe('containers of other tools', { timeout: 300_000 }, () => {
 
     await ok(['stop', '-t', '1', 'gc-f-nerd']);
     const stopped = await snapshotHostState(env, scope);
-    assert.deepEqual([stopped['cni-cache'], stopped['host-local'], stopped['iptables-rules']], [[], [], []], 'stop did not detach it as nerdctl would');
+    assert.deepEqual(
+      [stopped['cni-cache'], stopped['host-local'], stopped['iptables-rules']],
+      [[], [], []],
+      'stop did not detach it as nerdctl would',
+    );
     await ok(['rm', 'gc-f-nerd']);
     await ok(['network', 'rm', NET]);
   });

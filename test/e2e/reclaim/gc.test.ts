@@ -59,7 +59,10 @@ describe('network gc after a simulated reboot', { timeout: 300_000 }, () => {
     assert.deepEqual(diffHostState(dry, await snapshotHostState(env, scope)), [], 'gc --dry-run changed the host');
 
     const released = await ok(['network', 'gc', '--format', 'json']);
-    const kinds = released.split('\n').filter((l) => l).map((l) => (JSON.parse(l) as { Kind: string }).Kind);
+    const kinds = released
+      .split('\n')
+      .filter((l) => l)
+      .map((l) => (JSON.parse(l) as { Kind: string }).Kind);
     assert.ok(kinds.includes('cni-attachment'), released);
     assert.equal(await ok(['network', 'gc']), '', 'a second gc found more');
 
@@ -80,7 +83,11 @@ describe('network gc after a simulated reboot', { timeout: 300_000 }, () => {
     const id = await ok(['run', '-d', '--name', 'gc-r-e', '--net', NET, '-p', `127.0.0.1:${PORT + 2}:80`, ...httpd('three')]);
     assert.equal(await get(PORT + 2), 'three');
     const state = await snapshotHostState(env, scope);
-    assert.deepEqual(state['cni-cache'].map((f) => f.includes(id)), [true], `stale cache entries stayed: ${state['cni-cache'].join(' ')}`);
+    assert.deepEqual(
+      state['cni-cache'].map((f) => f.includes(id)),
+      [true],
+      `stale cache entries stayed: ${state['cni-cache'].join(' ')}`,
+    );
     assert.equal(state['host-local'].length, 1, `stale IPs stayed: ${state['host-local'].join(' ')}`);
     await ok(['rm', '-f', 'gc-r-c', 'gc-r-d', 'gc-r-e']);
     assert.equal(await ok(['network', 'gc']), '');

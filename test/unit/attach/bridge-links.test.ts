@@ -7,7 +7,15 @@ const list = (plugins: object[]) => parseConfList(JSON.stringify({ cniVersion: '
 
 describe('bridgeLinks', () => {
   it('names the bridge of a bridge plugin', () => {
-    assert.deepEqual(bridgeLinks(list([{ type: 'bridge', bridge: 'br-0123456789ab' }, { type: 'portmap', capabilities: { portMappings: true } }])), ['br-0123456789ab']);
+    assert.deepEqual(
+      bridgeLinks(
+        list([
+          { type: 'bridge', bridge: 'br-0123456789ab' },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ]),
+      ),
+      ['br-0123456789ab'],
+    );
   });
   it("falls back to the plugin's default cni0", () => {
     assert.deepEqual(bridgeLinks(list([{ type: 'bridge' }])), ['cni0']);

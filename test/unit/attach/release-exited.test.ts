@@ -13,7 +13,8 @@ function fixture(holds: boolean) {
   const deps = {
     cni: {
       getCachedAttachments: async () => [],
-      delNetworkList: async (l: { name: string }, rt: { ifName: string; netns: string }) => void calls.push(`DEL ${l.name} ${rt.ifName} "${rt.netns}"`),
+      delNetworkList: async (l: { name: string }, rt: { ifName: string; netns: string }) =>
+        void calls.push(`DEL ${l.name} ${rt.ifName} "${rt.netns}"`),
     },
     resolver: { resolve: async () => ({ name: 'n1', list }) },
     hosts: { release: async (ns: string, id: string) => void calls.push(`hosts.release ${ns} ${id}`) },
@@ -44,15 +45,23 @@ function fixture(holds: boolean) {
 const container = { id: 'c1', pid: 42, namespace: 'ns', stateDir: '/s', annotations: { 'tsnerd/networks': JSON.stringify(['n1']) } };
 
 describe('releaseExited (a container that exited on its own)', () => {
-  it('detaches without a netns, leaves the hosts files, marks it stopped and releases that pid\'s ports, all under the CNI lock', async () => {
+  it("detaches without a netns, leaves the hosts files, marks it stopped and releases that pid's ports, all under the CNI lock", async () => {
     const { calls, deps, lifecycle } = fixture(true);
     await releaseExited(deps, container);
-    assert.deepEqual(calls, ['lock', 'reserver.holds /s 42', 'DEL n1 eth0 ""', 'hosts.release ns c1', 'dns.leave ns c1', 'reserver.stop /s 42', 'unlock']);
+    assert.deepEqual(calls, [
+      'lock',
+      'reserver.holds /s 42',
+      'DEL n1 eth0 ""',
+      'hosts.release ns c1',
+      'dns.leave ns c1',
+      'reserver.stop /s 42',
+      'unlock',
+    ]);
     assert.equal(lifecycle()['pid'], 42);
     assert.equal(typeof lifecycle()['stopped_at'], 'string');
   });
 
-  it('does nothing once the reservation is no longer that pid\'s (released by postStop, stop or rm, or restarted)', async () => {
+  it("does nothing once the reservation is no longer that pid's (released by postStop, stop or rm, or restarted)", async () => {
     const { calls, deps, lifecycle } = fixture(false);
     await releaseExited(deps, container);
     assert.deepEqual(calls, ['lock', 'reserver.holds /s 42', 'unlock']);

@@ -43,7 +43,13 @@ describe('detachForStop', () => {
   it('frees the IPs in the live netns and drops the hosts entry and DNS records, so peers stop resolving the freed IP', async () => {
     const { calls, deps } = fixture();
     await detachForStop(deps, container(['n1']));
-    assert.deepEqual(calls, ['DEL n1 eth0 /proc/42/ns/net', 'reserver.stop', 'hosts.release ns c1', 'dns.leave ns c1', 'lifecycle stopped=true']);
+    assert.deepEqual(calls, [
+      'DEL n1 eth0 /proc/42/ns/net',
+      'reserver.stop',
+      'hosts.release ns c1',
+      'dns.leave ns c1',
+      'lifecycle stopped=true',
+    ]);
   });
 
   it('records the container as stopped only once the DEL worked (issue 12, item 7)', async () => {

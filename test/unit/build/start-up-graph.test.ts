@@ -13,8 +13,17 @@ const ROOT = new URL('../../../', import.meta.url).pathname;
 /** Inputs reachable from `entry` through static imports only. */
 async function staticGraph(entry: string): Promise<Set<string>> {
   const r = await build({
-    entryPoints: [`${ROOT}${entry}`], bundle: true, platform: 'node', format: 'esm', target: 'node24',
-    write: false, metafile: true, outdir: '/tmp/tsnerd-graph-test', splitting: true, logLevel: 'silent', absWorkingDir: ROOT,
+    entryPoints: [`${ROOT}${entry}`],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    write: false,
+    metafile: true,
+    outdir: '/tmp/tsnerd-graph-test',
+    splitting: true,
+    logLevel: 'silent',
+    absWorkingDir: ROOT,
   });
   const inputs: Metafile['inputs'] = r.metafile.inputs;
   const seen = new Set<string>();

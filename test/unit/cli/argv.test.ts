@@ -5,7 +5,13 @@ import { hoistGlobalFlags } from '../../../src/cli/argv.ts';
 describe('hoistGlobalFlags', () => {
   it('moves leading global flags after the command ID', () => {
     assert.deepEqual(hoistGlobalFlags(['-n', 'k8s.io', 'ps', '-a']), ['ps', '-n', 'k8s.io', '-a']);
-    assert.deepEqual(hoistGlobalFlags(['--namespace=x', '--debug', 'network', 'ls', '-q']), ['network', 'ls', '--namespace=x', '--debug', '-q']);
+    assert.deepEqual(hoistGlobalFlags(['--namespace=x', '--debug', 'network', 'ls', '-q']), [
+      'network',
+      'ls',
+      '--namespace=x',
+      '--debug',
+      '-q',
+    ]);
   });
 
   it('never moves them past the command into the container arguments', () => {

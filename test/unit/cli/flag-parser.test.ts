@@ -13,7 +13,10 @@ const specs: Record<string, FlagSpec> = {
 
 describe('parsePlainFlags', () => {
   it('reads long, short, aliased, repeated and = forms', () => {
-    const r = parsePlainFlags(['--name', 'web', '-p', '8080:80', '--publish=9090:90', '--net', 'a', '--network=b', '-H', '/run/c.sock', '-d', '--rm', 'busybox'], specs);
+    const r = parsePlainFlags(
+      ['--name', 'web', '-p', '8080:80', '--publish=9090:90', '--net', 'a', '--network=b', '-H', '/run/c.sock', '-d', '--rm', 'busybox'],
+      specs,
+    );
     assert.deepEqual(r, {
       flags: { name: 'web', publish: ['8080:80', '9090:90'], network: ['a', 'b'], address: '/run/c.sock', detach: true, rm: true },
       positionals: ['busybox'],

@@ -21,7 +21,8 @@ describe('plugin failures', () => {
     runtime = new ExecCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 300 });
     await fake.write('host-local', {
       ADD: {
-        stdout: '{"cniVersion":"1.0.0","code":7,"msg":"Invalid Configuration","details":"Network 192.168.0.0/31 too small to allocate from"}',
+        stdout:
+          '{"cniVersion":"1.0.0","code":7,"msg":"Invalid Configuration","details":"Network 192.168.0.0/31 too small to allocate from"}',
         stderr: 'some log',
         exitCode: 1,
       },
@@ -68,7 +69,10 @@ describe('plugin failures', () => {
   });
 
   it('rejects a result that does not match the CNI result schema', async () => {
-    await assert.rejects(runtime.addNetworkList(single('bad-result'), rt), { kind: 'plugin', message: /^plugin "bad-result" failed \(add\): invalid result: invalid CNI 1\.0\.0 result: ips/ });
+    await assert.rejects(runtime.addNetworkList(single('bad-result'), rt), {
+      kind: 'plugin',
+      message: /^plugin "bad-result" failed \(add\): invalid result: invalid CNI 1\.0\.0 result: ips/,
+    });
   });
 
   it('keeps a cache entry with the result so far when a later plugin fails, until DEL', async () => {
@@ -76,7 +80,7 @@ describe('plugin failures', () => {
     await assert.rejects(runtime.addNetworkList(l, rt), { kind: 'plugin' });
     // Unlike libcni: a rollback (or a reclaim after a crash) finds the ADD's arguments and addresses.
     const [cached] = await runtime.getCachedAttachments('ctr1').then((all) => all.filter((a) => a.networkName === 'net2'));
-    assert.ok(cached?.result, 'the first plugin\'s result is cached');
+    assert.ok(cached?.result, "the first plugin's result is cached");
     await runtime.delNetworkList(l, rt).catch(() => undefined);
     assert.ok(!(await readdir(join(fake.cacheDir, 'results')).catch(() => [] as string[])).includes('net2-ctr1-eth0'));
   });

@@ -8,7 +8,10 @@ import { decodeVersionInfo, supportsVersion } from '../../../src/domain/cni/vers
 
 const model: CniResult = {
   cniVersion: '1.0.0',
-  interfaces: [{ name: 'tcni0', mac: '02:00:00:00:00:01' }, { name: 'eth0', mac: '02:00:00:00:00:02', mtu: 1500, sandbox: '/var/run/netns/x' }],
+  interfaces: [
+    { name: 'tcni0', mac: '02:00:00:00:00:01' },
+    { name: 'eth0', mac: '02:00:00:00:00:02', mtu: 1500, sandbox: '/var/run/netns/x' },
+  ],
   ips: [
     { address: '10.201.0.2/24', gateway: '10.201.0.1', interface: 1 },
     { address: 'fd00::2/64', gateway: 'fd00::1', interface: 1 },
@@ -22,7 +25,13 @@ describe('result version conversion', () => {
     for (const v of ['0.3.0', '0.3.1', '0.4.0']) {
       const raw = resultToVersion(model, v);
       assert.equal((raw['ips'] as Array<{ version: string }>)[1]!.version, '6');
-      assert.deepEqual(parseResult(raw, '1.0.0'), { ...model, interfaces: [{ name: 'tcni0', mac: '02:00:00:00:00:01' }, { name: 'eth0', mac: '02:00:00:00:00:02', sandbox: '/var/run/netns/x' }] });
+      assert.deepEqual(parseResult(raw, '1.0.0'), {
+        ...model,
+        interfaces: [
+          { name: 'tcni0', mac: '02:00:00:00:00:01' },
+          { name: 'eth0', mac: '02:00:00:00:00:02', sandbox: '/var/run/netns/x' },
+        ],
+      });
     }
   });
 
@@ -59,7 +68,10 @@ describe('result version conversion', () => {
   });
 
   it('refuses an unknown result version', () => {
-    assert.throws(() => parseResult({ cniVersion: '0.5.0' }, '1.0.0'), { kind: 'invalid', message: 'no converter for CNI result version "0.5.0"' });
+    assert.throws(() => parseResult({ cniVersion: '0.5.0' }, '1.0.0'), {
+      kind: 'invalid',
+      message: 'no converter for CNI result version "0.5.0"',
+    });
     assert.throws(() => resultToVersion(model, '2.0.0'), { kind: 'invalid' });
   });
 });
@@ -84,7 +96,14 @@ describe('versions', () => {
 
 describe('formatCniArgs', () => {
   it('joins pairs as K=V;K=V in order', () => {
-    assert.equal(formatCniArgs([['IgnoreUnknown', '1'], ['IP', '10.201.0.5'], ['EMPTY', '']]), 'IgnoreUnknown=1;IP=10.201.0.5;EMPTY=');
+    assert.equal(
+      formatCniArgs([
+        ['IgnoreUnknown', '1'],
+        ['IP', '10.201.0.5'],
+        ['EMPTY', ''],
+      ]),
+      'IgnoreUnknown=1;IP=10.201.0.5;EMPTY=',
+    );
     assert.equal(formatCniArgs(undefined), '');
   });
 

@@ -8,7 +8,15 @@ import { parseConfList } from '../../../src/domain/cni/net-conf.ts';
 import type { RuntimeConf } from '../../../src/interfaces/cni.ts';
 import { fakePlugins, result, type FakePlugins } from './fake-plugins.ts';
 
-const rt: RuntimeConf = { containerId: 'ctr1', netns: '/var/run/netns/x', ifName: 'eth0', args: [['IgnoreUnknown', '1'], ['FOO', 'BAR']] };
+const rt: RuntimeConf = {
+  containerId: 'ctr1',
+  netns: '/var/run/netns/x',
+  ifName: 'eth0',
+  args: [
+    ['IgnoreUnknown', '1'],
+    ['FOO', 'BAR'],
+  ],
+};
 
 function list(version = '1.0.0', extra: Record<string, unknown> = {}) {
   return parseConfList(
@@ -49,12 +57,21 @@ describe('ExecCniRuntime chains a conflist', () => {
   it('runs ADD in list order, chaining each result as the next prevResult', async () => {
     const res = await runtime.addNetworkList(list(), rt);
     const calls = await fake.calls();
-    assert.deepEqual(calls.map((c) => `${c.verb} ${c.type}`), ['ADD first', 'ADD second', 'ADD third']);
+    assert.deepEqual(
+      calls.map((c) => `${c.verb} ${c.type}`),
+      ['ADD first', 'ADD second', 'ADD third'],
+    );
     assert.equal(calls[0]!.request!['prevResult'], undefined);
     assert.deepEqual(calls[1]!.request!['prevResult'], JSON.parse(first));
     assert.deepEqual(calls[2]!.request!['prevResult'], JSON.parse(second));
     assert.deepEqual(res.dns, { nameservers: ['10.201.0.1'] });
-    assert.deepEqual(calls[1]!.request, { type: 'second', nested: { keep: [1, 2] }, name: 'net1', cniVersion: '1.0.0', prevResult: JSON.parse(first) });
+    assert.deepEqual(calls[1]!.request, {
+      type: 'second',
+      nested: { keep: [1, 2] },
+      name: 'net1',
+      cniVersion: '1.0.0',
+      prevResult: JSON.parse(first),
+    });
   });
 
   it('sets all six CNI_* variables, CNI_ARGS joined with ";"', async () => {
@@ -72,18 +89,27 @@ describe('ExecCniRuntime chains a conflist', () => {
 
   it('writes the libcni cache entry after a successful ADD', async () => {
     const l = list();
-    const added = await runtime.addNetworkList(l, { ...rt, capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } });
+    const added = await runtime.addNetworkList(l, {
+      ...rt,
+      capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+    });
     const entry = JSON.parse(await readFile(join(fake.cacheDir, 'results', 'net1-ctr1-eth0'), 'utf8'));
     assert.equal(entry.kind, 'cniCacheV1');
     assert.equal(Buffer.from(entry.config, 'base64').toString(), l.bytes);
-    assert.deepEqual(entry.cniArgs, [['IgnoreUnknown', '1'], ['FOO', 'BAR']]);
+    assert.deepEqual(entry.cniArgs, [
+      ['IgnoreUnknown', '1'],
+      ['FOO', 'BAR'],
+    ]);
     assert.deepEqual(entry.capabilityArgs, { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
     assert.deepEqual(entry.result, JSON.parse(third));
     const cached = await runtime.getCachedResult(l, rt);
     assert.deepEqual(cached, added);
     assert.deepEqual(cached?.dns, { nameservers: ['10.201.0.1'] });
     const attachments = await runtime.getCachedAttachments('ctr1');
-    assert.deepEqual(attachments.map((a) => [a.networkName, a.containerId, a.ifName, a.config === l.bytes]), [['net1', 'ctr1', 'eth0', true]]);
+    assert.deepEqual(
+      attachments.map((a) => [a.networkName, a.containerId, a.ifName, a.config === l.bytes]),
+      [['net1', 'ctr1', 'eth0', true]],
+    );
   });
 
   it('passes runtimeConfig only with the capabilities a plugin declares true', async () => {
@@ -103,7 +129,10 @@ describe('ExecCniRuntime chains a conflist', () => {
     await runtime.addNetworkList(l, { ...rt, capabilityArgs: { portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'udp' }] } });
     await runtime.delNetworkList(l, { containerId: 'ctr1', netns: '/var/run/netns/x', ifName: 'eth0' });
     const dels = (await fake.calls()).filter((c) => c.verb === 'DEL');
-    assert.deepEqual(dels.map((c) => c.type), ['third', 'second', 'first']);
+    assert.deepEqual(
+      dels.map((c) => c.type),
+      ['third', 'second', 'first'],
+    );
     for (const c of dels) assert.deepEqual(c.request!['prevResult'], JSON.parse(third));
     // The ADD's capability args and CNI_ARGS are replayed from the cache.
     assert.deepEqual(dels[2]!.request!['runtimeConfig'], { portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'udp' }] });
@@ -115,7 +144,10 @@ describe('ExecCniRuntime chains a conflist', () => {
   it('repeats DEL without a cache entry and without prevResult', async () => {
     await runtime.delNetworkList(list(), rt);
     const calls = await fake.calls();
-    assert.deepEqual(calls.map((c) => `${c.verb} ${c.type}`), ['DEL third', 'DEL second', 'DEL first']);
+    assert.deepEqual(
+      calls.map((c) => `${c.verb} ${c.type}`),
+      ['DEL third', 'DEL second', 'DEL first'],
+    );
     assert.equal('prevResult' in calls[0]!.request!, false);
   });
 
@@ -153,7 +185,10 @@ describe('ExecCniRuntime chains a conflist', () => {
     await runtime.addNetworkList(l, rt);
     await runtime.checkNetworkList(l, rt);
     const checks = (await fake.calls()).filter((c) => c.verb === 'CHECK');
-    assert.deepEqual(checks.map((c) => c.type), ['first', 'second', 'third']);
+    assert.deepEqual(
+      checks.map((c) => c.type),
+      ['first', 'second', 'third'],
+    );
     assert.deepEqual(checks[0]!.request!['prevResult'], JSON.parse(third));
     const disabled = list('1.0.0', { disableCheck: 'True' });
     await runtime.checkNetworkList(disabled, rt);

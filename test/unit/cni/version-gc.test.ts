@@ -37,7 +37,10 @@ describe('VERSION, GC and STATUS', () => {
       message: 'plugin "old" does not support config version "1.1.0" (it supports 0.3.1, 0.4.0, 1.0.0)',
     });
     const calls = await fake.calls();
-    assert.deepEqual(calls.map((c) => `${c.verb} ${c.type}`), ['VERSION old', 'VERSION new']);
+    assert.deepEqual(
+      calls.map((c) => `${c.verb} ${c.type}`),
+      ['VERSION old', 'VERSION new'],
+    );
     assert.deepEqual(calls[0]!.request, { cniVersion: '1.1.0' });
     assert.equal(calls[0]!.env['CNI_NETNS'], 'dummy');
   });
@@ -51,7 +54,10 @@ describe('VERSION, GC and STATUS', () => {
     const runtime = await fresh();
     await runtime.addNetworkList(list('1.0.0', ['old']), { containerId: 'c0', netns: '/x', ifName: 'eth0' });
     await runtime.delNetworkList(list('1.0.0', ['old']), { containerId: 'c0', netns: '/x', ifName: 'eth0' });
-    assert.deepEqual((await fake.calls()).map((c) => c.verb), ['ADD', 'DEL']);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => c.verb),
+      ['ADD', 'DEL'],
+    );
   });
 
   it('GC deletes stale cached attachments and sends the valid ones to 1.1.0 plugins', async () => {
@@ -61,7 +67,10 @@ describe('VERSION, GC and STATUS', () => {
     await runtime.addNetworkList(l, { containerId: 'stale', netns: '/y', ifName: 'eth0' });
     await runtime.gcNetworkList(l, [{ containerId: 'keep', ifName: 'eth0' }]);
     const calls = (await fake.calls()).filter((c) => c.verb !== 'VERSION');
-    assert.deepEqual(calls.map((c) => `${c.verb} ${c.env['CNI_CONTAINERID']}`), ['ADD keep', 'ADD stale', 'DEL stale', 'GC ']);
+    assert.deepEqual(
+      calls.map((c) => `${c.verb} ${c.env['CNI_CONTAINERID']}`),
+      ['ADD keep', 'ADD stale', 'DEL stale', 'GC '],
+    );
     assert.equal(calls[2]!.env['CNI_NETNS'], '/y');
     assert.deepEqual(calls[3]!.request!['cni.dev/valid-attachments'], [{ containerID: 'keep', ifname: 'eth0' }]);
     assert.deepEqual(await readdir(join(fake.cacheDir, 'results')), ['gcnet-keep-eth0']);
@@ -73,13 +82,19 @@ describe('VERSION, GC and STATUS', () => {
     await runtime.addNetworkList(list('1.0.0', ['old']), { containerId: 'gone', netns: '/x', ifName: 'eth0' });
     await runtime.gcNetworkList(list('1.0.0', ['old'], { disableGC: true }), []);
     await runtime.gcNetworkList(list('1.0.0', ['old']), []);
-    assert.deepEqual((await fake.calls()).map((c) => c.verb), ['ADD', 'DEL']);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => c.verb),
+      ['ADD', 'DEL'],
+    );
   });
 
   it('STATUS stops at the first unavailable plugin and is a no-op below 1.1.0', async () => {
     const runtime = await fresh();
     await runtime.statusNetworkList(list('1.0.0', ['down']));
     await assert.rejects(runtime.statusNetworkList(list('1.1.0', ['down', 'new'])), { name: 'CniPluginError', code: 50 });
-    assert.deepEqual((await fake.calls()).map((c) => `${c.verb} ${c.type}`), ['VERSION down', 'STATUS down']);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => `${c.verb} ${c.type}`),
+      ['VERSION down', 'STATUS down'],
+    );
   });
 });

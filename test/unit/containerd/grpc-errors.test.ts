@@ -7,7 +7,7 @@ import { TsnerdError } from '../../../src/domain/errors.ts';
 const ctx = { address: '/run/c.sock', method: 'images.Get' };
 const grpcError = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details });
 
-test('gRPC status codes become tsnerd error kinds, keeping containerd\'s words', () => {
+test("gRPC status codes become tsnerd error kinds, keeping containerd's words", () => {
   const cases: [number, string][] = [
     [status.NOT_FOUND, 'not-found'],
     [status.ALREADY_EXISTS, 'conflict'],

@@ -32,7 +32,10 @@ test('the service definitions match proto-loader’s: services, paths, streaming
     assert.deepEqual(Object.keys(lean[s]!).sort(), Object.keys(ref[s]!).sort(), s);
     for (const [name, m] of Object.entries(ref[s]!)) {
       const l = lean[s]![name]!;
-      assert.deepEqual([l.path, l.requestStream, l.responseStream, l.originalName], [m.path, m.requestStream, m.responseStream, m.originalName]);
+      assert.deepEqual(
+        [l.path, l.requestStream, l.responseStream, l.originalName],
+        [m.path, m.requestStream, m.responseStream, m.originalName],
+      );
       methods++;
     }
   }
@@ -49,12 +52,23 @@ function sample(type: protobuf.Type, depth = 0): Record<string, unknown> {
       if (f.resolvedType instanceof protobuf.Type) return depth < 4 ? sample(f.resolvedType, depth + 1) : {};
       if (f.resolvedType instanceof protobuf.Enum) return Object.keys(f.resolvedType.values).at(-1);
       switch (f.type) {
-        case 'string': return `${f.name}-x`;
-        case 'bytes': return Buffer.from(f.name);
-        case 'bool': return true;
-        case 'double': case 'float': return 2.5;
-        case 'int64': case 'uint64': case 'sint64': case 'fixed64': case 'sfixed64': return '9007199254740993';
-        default: return 7;
+        case 'string':
+          return `${f.name}-x`;
+        case 'bytes':
+          return Buffer.from(f.name);
+        case 'bool':
+          return true;
+        case 'double':
+        case 'float':
+          return 2.5;
+        case 'int64':
+        case 'uint64':
+        case 'sint64':
+        case 'fixed64':
+        case 'sfixed64':
+          return '9007199254740993';
+        default:
+          return 7;
       }
     };
     if (f instanceof protobuf.MapField) out[f.name] = { k1: one(), k2: one() };
@@ -94,7 +108,17 @@ const method = (service: string, name: string) => lean[`containerd.services.${se
 test('containers.Create with an OCI spec: round trip, keepCase names and defaults', () => {
   const create = method('containers.v1.Containers', 'Create');
   const spec = { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from('{"ociVersion":"1.0.2"}') };
-  const req = { container: { id: 'c1', labels: { 'nerdctl/name': 'web' }, image: 'busybox', runtime: { name: 'io.containerd.runc.v2' }, spec, snapshotter: 'overlayfs', snapshot_key: 'c1' } };
+  const req = {
+    container: {
+      id: 'c1',
+      labels: { 'nerdctl/name': 'web' },
+      image: 'busybox',
+      runtime: { name: 'io.containerd.runc.v2' },
+      spec,
+      snapshotter: 'overlayfs',
+      snapshot_key: 'c1',
+    },
+  };
   const back = create.requestDeserialize(create.requestSerialize(req)) as { container: Record<string, unknown> };
   assert.deepEqual(back.container, {
     ...req.container,
@@ -132,7 +156,12 @@ test('images.Get: int64 as strings, timestamps and descriptor annotations', () =
   const image = {
     name: 'docker.io/library/busybox:latest',
     labels: {},
-    target: { media_type: 'application/vnd.oci.image.index.v1+json', digest: 'sha256:abc', size: '9007199254740993', annotations: { a: 'b' } },
+    target: {
+      media_type: 'application/vnd.oci.image.index.v1+json',
+      digest: 'sha256:abc',
+      size: '9007199254740993',
+      annotations: { a: 'b' },
+    },
     created_at: { seconds: '1700000000', nanos: 1 },
     updated_at: { seconds: '1700000001', nanos: 0 },
   };

@@ -16,7 +16,10 @@ test('finds by exact id, then name, then unique prefix', () => {
   assert.equal(findContainer('abc', list).id, 'fff000');
   assert.equal(findContainer('abc1', list).name, 'web');
   assert.throws(() => findContainer('ab', list), /multiple IDs found with provided prefix: "ab"/);
-  assert.throws(() => findContainer('zzz', list), (e) => isTsnerdError(e, 'not-found') && e.message === 'no such container: "zzz"');
+  assert.throws(
+    () => findContainer('zzz', list),
+    (e) => isTsnerdError(e, 'not-found') && e.message === 'no such container: "zzz"',
+  );
 });
 
 test('ids are 64 hex and default names come from the image', () => {
@@ -27,7 +30,10 @@ test('ids are 64 hex and default names come from the image', () => {
 
 test('-e takes KEY=VALUE or inherits KEY, and refuses a missing key', () => {
   assert.deepEqual(parseEnvFlags(['A=1', 'B', 'C'], { B: 'two' }), ['A=1', 'B=two']);
-  assert.throws(() => parseEnvFlags(['=x'], {}), (e) => isTsnerdError(e, 'usage') && e.message === 'invalid environment variable "=x"');
+  assert.throws(
+    () => parseEnvFlags(['=x'], {}),
+    (e) => isTsnerdError(e, 'usage') && e.message === 'invalid environment variable "=x"',
+  );
 });
 
 test('--label refuses the internal prefixes', () => {
@@ -39,6 +45,12 @@ test('signals by name or number', () => {
   assert.equal(parseSignal('9'), 9);
   assert.equal(parseSignal('SIGTERM'), 15);
   assert.equal(parseSignal('hup'), 1);
-  assert.throws(() => parseSignal('NOPE'), (e) => isTsnerdError(e, 'usage'));
-  assert.throws(() => parseSignal('0'), (e) => isTsnerdError(e, 'usage'));
+  assert.throws(
+    () => parseSignal('NOPE'),
+    (e) => isTsnerdError(e, 'usage'),
+  );
+  assert.throws(
+    () => parseSignal('0'),
+    (e) => isTsnerdError(e, 'usage'),
+  );
 });

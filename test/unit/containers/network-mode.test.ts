@@ -20,7 +20,10 @@ test('refuses mixed kinds and bad values with usage errors', () => {
   const cases: [string[], string][] = [
     [['bridge', 'host'], 'mixed network types: cni and host'],
     [['none,foo'], 'mixed network types: none and cni'],
-    [['container:a', 'container:b'], "conflicting options: only one network specification is allowed when using '--network=container:<container>'"],
+    [
+      ['container:a', 'container:b'],
+      "conflicting options: only one network specification is allowed when using '--network=container:<container>'",
+    ],
     [['container:'], 'invalid network "container:": missing container name or ID'],
     [['ns:rel'], 'invalid network "ns:rel": the namespace path must be absolute'],
     [['a,,b'], 'invalid network: empty value'],

@@ -27,7 +27,10 @@ test('process args follow Docker entrypoint/cmd rules', () => {
   assert.deepEqual(processArgs({ image, args: ['x'] }), ['/ep', 'x']);
   assert.deepEqual(processArgs({ image, args: [], entrypoint: '/other' }), ['/other']);
   assert.deepEqual(processArgs({ image, args: ['y'], entrypoint: '' }), ['y']);
-  assert.throws(() => processArgs({ image: {}, args: [] }), (e) => isTsnerdError(e, 'invalid'));
+  assert.throws(
+    () => processArgs({ image: {}, args: [] }),
+    (e) => isTsnerdError(e, 'invalid'),
+  );
 });
 
 test('env: -e overrides the image per key, PATH default kept only when the image has none', () => {
@@ -46,7 +49,10 @@ test('cwd comes from -w, then WorkingDir, then /; relative is refused', () => {
 
 test('private network and uts get namespaces and a hostname', () => {
   const spec = buildOciSpec(input());
-  assert.deepEqual(spec.linux.namespaces.map((n) => n.type), ['pid', 'ipc', 'uts', 'mount', 'network']);
+  assert.deepEqual(
+    spec.linux.namespaces.map((n) => n.type),
+    ['pid', 'ipc', 'uts', 'mount', 'network'],
+  );
   assert.equal(spec.hostname, 'aaaaaaaaaaaa');
   assert.equal(spec.linux.cgroupsPath, `/default/${ID}`);
   assert.equal(spec.process.terminal, false);
@@ -55,13 +61,19 @@ test('private network and uts get namespaces and a hostname', () => {
 
 test('host network omits the network namespace; uts host omits uts and the hostname', () => {
   const spec = buildOciSpec(input({ network: { kind: 'host' }, uts: 'host', hostname: undefined }));
-  assert.deepEqual(spec.linux.namespaces.map((n) => n.type), ['pid', 'ipc', 'mount']);
+  assert.deepEqual(
+    spec.linux.namespaces.map((n) => n.type),
+    ['pid', 'ipc', 'mount'],
+  );
   assert.equal(spec.hostname, undefined);
 });
 
 test('a namespace path is joined', () => {
   const spec = buildOciSpec(input({ network: { kind: 'path', path: '/proc/42/ns/net' } }));
-  assert.deepEqual(spec.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/proc/42/ns/net' });
+  assert.deepEqual(
+    spec.linux.namespaces.find((n) => n.type === 'network'),
+    { type: 'network', path: '/proc/42/ns/net' },
+  );
 });
 
 test('default mounts, capabilities, masked and readonly paths are present', () => {

@@ -12,7 +12,10 @@ test('rolls back in reverse order, going on after a failing step', async () => {
   undo.push(async () => done.push('c'));
   const errors = await undo.rollback();
   assert.deepEqual(done, ['c', 'a']);
-  assert.deepEqual(errors.errors.map((e) => e.message), ['b failed']);
+  assert.deepEqual(
+    errors.errors.map((e) => e.message),
+    ['b failed'],
+  );
 });
 
 test('guard rethrows the original error after undoing', async () => {

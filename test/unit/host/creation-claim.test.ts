@@ -4,7 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CREATION_CLAIM_FILE, readCreationClaim, removeCreationClaim, writeCreationClaim } from '../../../src/adapters/host/creation-claim.ts';
+import {
+  CREATION_CLAIM_FILE,
+  readCreationClaim,
+  removeCreationClaim,
+  writeCreationClaim,
+} from '../../../src/adapters/host/creation-claim.ts';
 
 describe('creation claim', () => {
   let dir: string;

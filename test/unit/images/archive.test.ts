@@ -46,7 +46,12 @@ async function read(input: Buffer, chunk = 100, consume = (name: string) => name
   for await (const e of readArchive(chunked(input, chunk))) {
     const parts: Buffer[] = [];
     if (consume(e.name)) for await (const p of e.body) parts.push(Buffer.from(p));
-    out.push({ name: e.name, size: e.size, ...(consume(e.name) && !e.linkTo ? { body: Buffer.concat(parts).toString() } : {}), ...(e.linkTo ? { linkTo: e.linkTo } : {}) });
+    out.push({
+      name: e.name,
+      size: e.size,
+      ...(consume(e.name) && !e.linkTo ? { body: Buffer.concat(parts).toString() } : {}),
+      ...(e.linkTo ? { linkTo: e.linkTo } : {}),
+    });
   }
   return out;
 }
@@ -77,7 +82,10 @@ const failsWith = (pattern: RegExp) => (e: unknown) => isTsnerdError(e, 'invalid
 test('garbage, truncation and corrupt headers are invalid archives', async () => {
   await assert.rejects(read(Buffer.from('hello world, not a tar'.repeat(50))), failsWith(/^not a tar archive$/));
   await assert.rejects(read(Buffer.alloc(0)), failsWith(/^archive is empty$/));
-  await assert.rejects(read(fixture().subarray(0, 1000), 100, () => true), failsWith(/truncated/));
+  await assert.rejects(
+    read(fixture().subarray(0, 1000), 100, () => true),
+    failsWith(/truncated/),
+  );
   const corrupt = fixture();
   corrupt[512 + 512 + 5] = 0x7e;
   await assert.rejects(read(corrupt), failsWith(/bad tar header checksum/));

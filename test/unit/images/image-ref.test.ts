@@ -17,7 +17,12 @@ test('a first component with a dot, a port or localhost is a registry', () => {
   assert.equal(normalizeImageName('127.0.0.1:5000/busybox:latest'), '127.0.0.1:5000/busybox:latest');
   assert.equal(normalizeImageName('localhost/x'), 'localhost/x:latest');
   assert.equal(normalizeImageName('ghcr.io/a/b/c:v1'), 'ghcr.io/a/b/c:v1');
-  assert.deepEqual(parseImageRef('127.0.0.1:5000/busybox'), { domain: '127.0.0.1:5000', path: 'busybox', tag: 'latest', digest: undefined });
+  assert.deepEqual(parseImageRef('127.0.0.1:5000/busybox'), {
+    domain: '127.0.0.1:5000',
+    path: 'busybox',
+    tag: 'latest',
+    digest: undefined,
+  });
 });
 
 test('digests are kept, with or without a tag', () => {
@@ -28,7 +33,11 @@ test('digests are kept, with or without a tag', () => {
 
 test('bad references are invalid errors naming the input', () => {
   for (const bad of ['', 'Busybox', 'a b', 'busybox:', 'busybox@sha256:xyz', 'a//b', '-x']) {
-    assert.throws(() => parseImageRef(bad), (e: unknown) => isTsnerdError(e, 'invalid') && e.message.includes(`"${bad}"`), bad);
+    assert.throws(
+      () => parseImageRef(bad),
+      (e: unknown) => isTsnerdError(e, 'invalid') && e.message.includes(`"${bad}"`),
+      bad,
+    );
   }
 });
 

@@ -10,19 +10,31 @@ import type { ImageBackend } from '../../../src/interfaces/image-backend.ts';
 
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const diffId = sha('layer');
-const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['A=1'] }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
-const manifest = Buffer.from(JSON.stringify({
-  schemaVersion: 2,
-  mediaType: 'application/vnd.oci.image.manifest.v1+json',
-  config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
-  layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha('blob'), size: 4 }],
-}));
+const config = Buffer.from(
+  JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Cmd: ['sh'], Env: ['A=1'] },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+  }),
+);
+const manifest = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha('blob'), size: 4 }],
+  }),
+);
 const target = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length };
 
 /** Only what resolveImage calls; counts content reads. */
 function fakeBackend(): { backend: ImageBackend; reads: string[] } {
   const reads: string[] = [];
-  const blobs = new Map([[target.digest, manifest], [sha(config), config]]);
+  const blobs = new Map([
+    [target.digest, manifest],
+    [sha(config), config],
+  ]);
   const record = { name: 'docker.io/library/busybox:latest', target, labels: {}, createdAt: new Date(0), updatedAt: new Date(0) };
   const backend = {
     getImage: async (name: string) => (name === record.name ? record : undefined),
@@ -77,7 +89,10 @@ describe('run config cache', () => {
   it('ignores digests that are not sha256 hex', async () => {
     await withDir(async (dir) => {
       const cache = new FileRunConfigCache(dir);
-      await cache.put('sha256:../../etc/x', { chainId: 'x', config: { env: [], cmd: [], entrypoint: [], workingDir: '', user: '', exposedPorts: [], labels: {} } });
+      await cache.put('sha256:../../etc/x', {
+        chainId: 'x',
+        config: { env: [], cmd: [], entrypoint: [], workingDir: '', user: '', exposedPorts: [], labels: {} },
+      });
       assert.equal(await cache.get('sha256:../../etc/x'), undefined);
       await assert.rejects(readdir(dir), { code: 'ENOENT' });
     });

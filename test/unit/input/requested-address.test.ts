@@ -20,7 +20,10 @@ const refused: Array<[string, '--ip' | '--ip6', string, string]> = [
 describe('checkRequestedAddress', () => {
   for (const [what, flag, value, message] of refused) {
     it(`refuses ${what}`, () => {
-      assert.throws(() => checkRequestedAddress(flag, value, net), (e) => isTsnerdError(e, 'invalid') && e.message === message);
+      assert.throws(
+        () => checkRequestedAddress(flag, value, net),
+        (e) => isTsnerdError(e, 'invalid') && e.message === message,
+      );
     });
   }
   it('accepts an address of the ip-range', () => checkRequestedAddress('--ip', '10.213.5.130', net));

@@ -23,7 +23,10 @@ test('labels round-trip through the codec', () => {
 });
 
 test('empty values are left out, but networks is always written', () => {
-  assert.deepEqual(encodeContainerLabels({ networks: [], extraHosts: [], ip: '', autoRemove: false }), { [Labels.networks]: '[]', 'nerdctl/networks': '[]' });
+  assert.deepEqual(encodeContainerLabels({ networks: [], extraHosts: [], ip: '', autoRemove: false }), {
+    [Labels.networks]: '[]',
+    'nerdctl/networks': '[]',
+  });
   const decoded = decodeContainerLabels({});
   assert.deepEqual(decoded.networks, []);
   assert.equal(decoded.dns, undefined);
@@ -40,12 +43,17 @@ test('a malformed JSON label is an invalid error that names the key and the valu
   ] as const) {
     assert.throws(
       () => decodeContainerLabels({ [key]: value }),
-      (e: unknown) => e instanceof TsnerdError && e.kind === 'invalid' && e.message.includes(key) && e.message.includes(JSON.stringify(value)),
+      (e: unknown) =>
+        e instanceof TsnerdError && e.kind === 'invalid' && e.message.includes(key) && e.message.includes(JSON.stringify(value)),
       `${key}=${value}`,
     );
   }
 });
 
 test('identity labels never throw, whatever the other labels hold', () => {
-  assert.deepEqual(decodeIdentityLabels({ [Labels.name]: 'n', [Labels.networks]: '{bad' }), { name: 'n', namespace: undefined, stateDir: undefined });
+  assert.deepEqual(decodeIdentityLabels({ [Labels.name]: 'n', [Labels.networks]: '{bad' }), {
+    name: 'n',
+    namespace: undefined,
+    stateDir: undefined,
+  });
 });

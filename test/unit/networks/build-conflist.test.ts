@@ -1,11 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  buildConflist,
-  defaultNetworkSpec,
-  planRanges,
-  serializeConflist,
-} from '../../../src/domain/network/build-conflist.ts';
+import { buildConflist, defaultNetworkSpec, planRanges, serializeConflist } from '../../../src/domain/network/build-conflist.ts';
 import { type CreateNetworkInput, parseCreateInput } from '../../../src/domain/network/create-spec.ts';
 import { type Cidr } from '../../../src/domain/network/cidr.ts';
 import { cidrs, fixture, templates } from './helpers.ts';
@@ -33,10 +28,7 @@ describe('conflists (byte-for-byte as nerdctl writes them)', () => {
   });
 
   it('ip-range becomes rangeStart/rangeEnd', () => {
-    assert.equal(
-      conflistFor({ name: 'foo', subnets: ['10.5.0.0/16'], ipRanges: ['10.5.1.0/24'] }),
-      fixture('foo-ip-range.conflist'),
-    );
+    assert.equal(conflistFor({ name: 'foo', subnets: ['10.5.0.0/16'], ipRanges: ['10.5.1.0/24'] }), fixture('foo-ip-range.conflist'));
   });
 
   it('an ip-range ending where the subnet ends stops before the broadcast address', () => {

@@ -18,6 +18,8 @@ describe('--format Go templates', () => {
   });
 
   it('refuses what it cannot render', () => {
-    assert.throws(() => renderGoTemplate('{{range .X}}{{.}}{{end}}', row), { message: 'unsupported format template "{{range .X}}{{.}}{{end}}"' });
+    assert.throws(() => renderGoTemplate('{{range .X}}{{.}}{{end}}', row), {
+      message: 'unsupported format template "{{range .X}}{{.}}{{end}}"',
+    });
   });
 });

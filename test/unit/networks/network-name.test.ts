@@ -1,11 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  bridgeNameFor,
-  conflistPath,
-  networkId,
-  validateNetworkName,
-} from '../../../src/domain/network/network-name.ts';
+import { bridgeNameFor, conflistPath, networkId, validateNetworkName } from '../../../src/domain/network/network-name.ts';
 
 describe('network names and IDs', () => {
   it('accepts docker-compatible names', () => {

@@ -17,9 +17,7 @@ class MemoryConfDir implements NetworkConfDir {
   failNextWrite = false;
 
   async list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }> {
-    const visible = [...this.files.keys()]
-      .filter((p) => /^\/c\/[^/]+$/.test(p) || p.startsWith(`/c/${namespace}/`))
-      .sort();
+    const visible = [...this.files.keys()].filter((p) => /^\/c\/[^/]+$/.test(p) || p.startsWith(`/c/${namespace}/`)).sort();
     return {
       files: visible.map((path) => ({ path, conflist: AnyConflist.parse(JSON.parse(this.files.get(path)!)), modified: new Date(0) })),
       warnings: [],
@@ -50,7 +48,9 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     confDir,
     host: {
       interfaceSubnets: async (except: readonly string[] = []) =>
-        cidrs(...(opts.hostSubnets ?? []).filter((s) => !except.some((link) => s.startsWith(`${link}=`))).map((s) => s.replace(/^.*=/, ''))),
+        cidrs(
+          ...(opts.hostSubnets ?? []).filter((s) => !except.some((link) => s.startsWith(`${link}=`))).map((s) => s.replace(/^.*=/, '')),
+        ),
       missingPlugins: async (types) => types.filter((t) => (opts.missing ?? []).includes(t)),
       pluginAbout: async () => opts.firewall ?? 'CNI firewall plugin v1.7.1',
       deleteLink: async (name) => void deletedLinks.push(name),
@@ -58,9 +58,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     },
     containers: {
       attachments: async (n: Network): Promise<NetworkAttachment[]> =>
-        (opts.inUse ?? []).includes(n.name)
-          ? [{ containerId: 'c1', name: 'web', macAddress: '', ipv4Address: '', ipv6Address: '' }]
-          : [],
+        (opts.inUse ?? []).includes(n.name) ? [{ containerId: 'c1', name: 'web', macAddress: '', ipv4Address: '', ipv6Address: '' }] : [],
     },
     netconfPath: '/c',
     cniPath: '/opt/cni/bin',
@@ -85,8 +83,14 @@ describe('NetworkStore and network use cases', () => {
     const { deps, store } = setup({ hostSubnets: ['10.4.1.5/24', '192.168.1.2/24'] });
     await createNetwork(deps, { name: 'one' });
     await createNetwork(deps, { name: 'two' });
-    const subnets = (await store.list()).map((n) => [n.name, JSON.parse(JSON.stringify(n.conflist.plugins[0]!['ipam'])).ranges[0][0].subnet]);
-    assert.deepEqual(subnets, [['one', '10.4.2.0/24'], ['two', '10.4.3.0/24']]);
+    const subnets = (await store.list()).map((n) => [
+      n.name,
+      JSON.parse(JSON.stringify(n.conflist.plugins[0]!['ipam'])).ranges[0][0].subnet,
+    ]);
+    assert.deepEqual(subnets, [
+      ['one', '10.4.2.0/24'],
+      ['two', '10.4.3.0/24'],
+    ]);
     await assert.rejects(createNetwork(deps, { name: 'three', subnets: ['10.4.3.0/25'] }), {
       message: 'subnet 10.4.3.0/25 overlaps with other one on this address space',
     });
@@ -94,9 +98,13 @@ describe('NetworkStore and network use cases', () => {
 
   it('writes nothing when a plugin is missing or the write fails', async () => {
     const missing = setup({ missing: ['firewall'] });
-    await assert.rejects(createNetwork(missing.deps, { name: 'foo' }), (err: unknown) =>
-      isTsnerdError(err, 'precondition') &&
-      err.message === 'needs CNI plugin "firewall" to be installed in CNI_PATH ("/opt/cni/bin"), see https://github.com/containernetworking/plugins/releases');
+    await assert.rejects(
+      createNetwork(missing.deps, { name: 'foo' }),
+      (err: unknown) =>
+        isTsnerdError(err, 'precondition') &&
+        err.message ===
+          'needs CNI plugin "firewall" to be installed in CNI_PATH ("/opt/cni/bin"), see https://github.com/containernetworking/plugins/releases',
+    );
     assert.equal(missing.confDir.files.size, 0);
 
     const failing = setup();
@@ -150,13 +158,16 @@ describe('NetworkStore and network use cases', () => {
     const { removed, errors } = await removeNetworks(deps, ['2c26b46b', 'bridge', 'hand', 'host', 'busy', 'nope']);
     assert.deepEqual(removed, ['2c26b46b']);
     assert.deepEqual(deletedLinks, ['br-2c26b46b68ff']);
-    assert.deepEqual(errors.errors.map((e) => e.message), [
-      'cannot remove pre-defined network bridge',
-      'network "hand" was not created by tsnerd or nerdctl and cannot be removed',
-      'pseudo network not allowed: "host"',
-      'network "busy" is in use by container "[c1]"',
-      'no network found matching: "nope"',
-    ]);
+    assert.deepEqual(
+      errors.errors.map((e) => e.message),
+      [
+        'cannot remove pre-defined network bridge',
+        'network "hand" was not created by tsnerd or nerdctl and cannot be removed',
+        'pseudo network not allowed: "host"',
+        'network "busy" is in use by container "[c1]"',
+        'no network found matching: "nope"',
+      ],
+    );
     assert.deepEqual([...confDir.files.keys()].sort(), ['/c/10-hand.conf', '/c/nerdctl-bridge.conflist', '/c/ns/nerdctl-busy.conflist']);
   });
 
@@ -167,6 +178,9 @@ describe('NetworkStore and network use cases', () => {
     confDir.files.set('/c/10-hand.conf', JSON.stringify({ name: 'hand', plugins: [{ type: 'bridge' }] }));
     const { removed } = await pruneNetworks(deps);
     assert.deepEqual(removed, ['a1', 'b2']);
-    assert.deepEqual((await store.list()).map((n) => n.name), ['hand', 'bridge', 'busy']);
+    assert.deepEqual(
+      (await store.list()).map((n) => n.name),
+      ['hand', 'bridge', 'busy'],
+    );
   });
 });

@@ -5,13 +5,7 @@ import { toDockerNetwork } from '../../../src/domain/network/inspect-view.ts';
 import { listRows } from '../../../src/domain/network/list-view.ts';
 import { findNetworks, resolveNetwork } from '../../../src/domain/network/network-lookup.ts';
 import { allocatedSubnets } from '../../../src/domain/network/subnet-pick.ts';
-import {
-  bridgeLinkName,
-  isInternal,
-  networkFromConflist,
-  networkOptions,
-  networkSubnets,
-} from '../../../src/domain/network/network.ts';
+import { bridgeLinkName, isInternal, networkFromConflist, networkOptions, networkSubnets } from '../../../src/domain/network/network.ts';
 import { fixture } from './helpers.ts';
 
 const fromFixture = (name: string, path = `/c/ns/${name}`) =>
@@ -22,7 +16,9 @@ const handWritten = networkFromConflist(
   AnyConflist.parse({
     cniVersion: '0.4.0',
     name: 'hand',
-    plugins: [{ type: 'bridge', bridge: 'hb0', isGateway: true, ipam: { type: 'host-local', subnet: '10.9.0.0/16', gateway: '10.9.0.254' } }],
+    plugins: [
+      { type: 'bridge', bridge: 'hb0', isGateway: true, ipam: { type: 'host-local', subnet: '10.9.0.0/16', gateway: '10.9.0.254' } },
+    ],
   }),
 );
 
@@ -35,8 +31,14 @@ describe('network facts read from any conflist', () => {
   });
 
   it('counts only bridge + host-local subnets for automatic allocation', () => {
-    assert.deepEqual(allocatedSubnets(fromFixture('foo-dual-stack.conflist')).map((c) => c.text), ['2001:db8::/64', '10.4.2.0/24']);
-    assert.deepEqual(allocatedSubnets(handWritten).map((c) => c.text), ['10.9.0.0/16']);
+    assert.deepEqual(
+      allocatedSubnets(fromFixture('foo-dual-stack.conflist')).map((c) => c.text),
+      ['2001:db8::/64', '10.4.2.0/24'],
+    );
+    assert.deepEqual(
+      allocatedSubnets(handWritten).map((c) => c.text),
+      ['10.9.0.0/16'],
+    );
     assert.deepEqual(allocatedSubnets(fromFixture('mac0-macvlan.conflist')), []);
   });
 
@@ -79,7 +81,10 @@ describe('lookup', () => {
 });
 
 describe('network ls rows', () => {
-  const foo = networkFromConflist('/c/ns/nerdctl-foo.conflist', AnyConflist.parse({ ...JSON.parse(fixture('foo-auto.conflist')), nerdctlLabels: { env: 'prod', team: 'a' } }));
+  const foo = networkFromConflist(
+    '/c/ns/nerdctl-foo.conflist',
+    AnyConflist.parse({ ...JSON.parse(fixture('foo-auto.conflist')), nerdctlLabels: { env: 'prod', team: 'a' } }),
+  );
   const all = [foo, handWritten];
 
   it('lists files, then host and none; hand-written files have no ID', () => {
@@ -92,11 +97,22 @@ describe('network ls rows', () => {
   });
 
   it('filters by unanchored name regexp and by label, without pseudo networks', () => {
-    assert.deepEqual(listRows(all, ['name=an']).map((r) => r.Name), ['hand']);
-    assert.deepEqual(listRows(all, ['name=^f.o$']).map((r) => r.Name), ['foo']);
-    assert.deepEqual(listRows(all, ['label=env']).map((r) => r.Name), ['foo']);
+    assert.deepEqual(
+      listRows(all, ['name=an']).map((r) => r.Name),
+      ['hand'],
+    );
+    assert.deepEqual(
+      listRows(all, ['name=^f.o$']).map((r) => r.Name),
+      ['foo'],
+    );
+    assert.deepEqual(
+      listRows(all, ['label=env']).map((r) => r.Name),
+      ['foo'],
+    );
     assert.deepEqual(listRows(all, ['label=env=dev']), []);
-    assert.throws(() => listRows(all, ['driver=bridge']), { message: 'invalid filter "driver=bridge": only name= and label= are supported' });
+    assert.throws(() => listRows(all, ['driver=bridge']), {
+      message: 'invalid filter "driver=bridge": only name= and label= are supported',
+    });
   });
 });
 

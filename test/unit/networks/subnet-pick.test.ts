@@ -28,7 +28,7 @@ describe('automatic subnets', () => {
     assert.equal(pickFreeSubnet(cidrs('fd00::/8', '::/0')).text, '10.4.1.0/24');
   });
 
-  it('refuses an explicit subnet overlapping a used one, with nerdctl\'s message', () => {
+  it("refuses an explicit subnet overlapping a used one, with nerdctl's message", () => {
     assert.throws(() => assertNoOverlap(parseCidr('10.202.0.0/16')!, cidrs('10.202.7.1/24')), {
       message: 'subnet 10.202.0.0/16 overlaps with other one on this address space',
     });

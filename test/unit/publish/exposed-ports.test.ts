@@ -17,7 +17,10 @@ describe('exposed ports', () => {
   });
 
   it('expands a range', () => {
-    assert.deepEqual(parseExposeSpec('7000-7001/udp'), [{ port: 7000, protocol: 'udp' }, { port: 7001, protocol: 'udp' }]);
+    assert.deepEqual(parseExposeSpec('7000-7001/udp'), [
+      { port: 7000, protocol: 'udp' },
+      { port: 7001, protocol: 'udp' },
+    ]);
   });
 
   const bad: Array<[string, string]> = [
@@ -28,7 +31,10 @@ describe('exposed ports', () => {
   ];
   for (const [spec, message] of bad) {
     it(`rejects --expose ${spec}`, () => {
-      assert.throws(() => parseExposeSpec(spec), (e: unknown) => isTsnerdError(e, 'invalid') && e.message === message);
+      assert.throws(
+        () => parseExposeSpec(spec),
+        (e: unknown) => isTsnerdError(e, 'invalid') && e.message === message,
+      );
     });
   }
 

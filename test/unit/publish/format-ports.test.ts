@@ -46,21 +46,35 @@ describe('tsnerd port output', () => {
   });
 
   it('reports a port that is not published', () => {
-    assert.throws(() => lookupPublicPort(mappings('8080:80'), parsePortQuery('80/udp'), 'abc123'),
-      (e: unknown) => isTsnerdError(e, 'not-found') && e.message === 'no public port 80/udp published for "abc123"');
+    assert.throws(
+      () => lookupPublicPort(mappings('8080:80'), parsePortQuery('80/udp'), 'abc123'),
+      (e: unknown) => isTsnerdError(e, 'not-found') && e.message === 'no public port 80/udp published for "abc123"',
+    );
   });
 
   it('rejects bad queries', () => {
-    assert.throws(() => parsePortQuery('0'), (e: unknown) => isTsnerdError(e, 'invalid') && e.message === 'unexpected port');
-    assert.throws(() => parsePortQuery('80/xyz'), (e: unknown) => isTsnerdError(e) && e.message === 'invalid protocol "xyz"');
-    assert.throws(() => parsePortQuery('http'), (e: unknown) => isTsnerdError(e) && e.message === 'invalid port "http"');
+    assert.throws(
+      () => parsePortQuery('0'),
+      (e: unknown) => isTsnerdError(e, 'invalid') && e.message === 'unexpected port',
+    );
+    assert.throws(
+      () => parsePortQuery('80/xyz'),
+      (e: unknown) => isTsnerdError(e) && e.message === 'invalid protocol "xyz"',
+    );
+    assert.throws(
+      () => parsePortQuery('http'),
+      (e: unknown) => isTsnerdError(e) && e.message === 'invalid port "http"',
+    );
   });
 });
 
 describe('dockerPortMap', () => {
   it('renders NetworkSettings.Ports / HostConfig.PortBindings', () => {
     assert.deepEqual(dockerPortMap(mappings('8080:80', '127.0.0.1:8081:80', '5353:53/udp')), {
-      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '127.0.0.1', HostPort: '8081' }],
+      '80/tcp': [
+        { HostIp: '0.0.0.0', HostPort: '8080' },
+        { HostIp: '127.0.0.1', HostPort: '8081' },
+      ],
       '53/udp': [{ HostIp: '0.0.0.0', HostPort: '5353' }],
     });
   });

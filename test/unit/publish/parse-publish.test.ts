@@ -1,14 +1,25 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
-import { assertPublishLimit, MAX_PUBLISHED_PORTS, parsePublishSpec, parsePublishSpecs, resolvePortMappings, type PortMapping } from '../../../src/domain/publish/index.ts';
+import {
+  assertPublishLimit,
+  MAX_PUBLISHED_PORTS,
+  parsePublishSpec,
+  parsePublishSpecs,
+  resolvePortMappings,
+  type PortMapping,
+} from '../../../src/domain/publish/index.ts';
 
 /** Parses and resolves against an empty host, as `run -p <spec>` would. */
 function publish(spec: string): PortMapping[] {
   return resolvePortMappings([parsePublishSpec(spec)], []);
 }
-const tcp = (hostIP: string, hostPort: number, containerPort: number): PortMapping =>
-  ({ hostIP, hostPort, containerPort, protocol: 'tcp' });
+const tcp = (hostIP: string, hostPort: number, containerPort: number): PortMapping => ({
+  hostIP,
+  hostPort,
+  containerPort,
+  protocol: 'tcp',
+});
 
 describe('parsePublishSpec', () => {
   const good: Array<[string, PortMapping[]]> = [
@@ -57,15 +68,22 @@ describe('parsePublishSpec', () => {
   ];
   for (const [spec, message] of bad) {
     it(`rejects ${JSON.stringify(spec)}`, () => {
-      assert.throws(() => parsePublishSpec(spec), (e: unknown) => isTsnerdError(e, 'invalid') && e.message === message);
+      assert.throws(
+        () => parsePublishSpec(spec),
+        (e: unknown) => isTsnerdError(e, 'invalid') && e.message === message,
+      );
     });
   }
 
   it('keeps the typed host and container text for messages', () => {
     const r = parsePublishSpec('127.0.0.1:7000-7005:80/udp');
     assert.deepEqual(r, {
-      hostIP: '127.0.0.1', protocol: 'udp', container: { start: 80, end: 80 }, host: { start: 7000, end: 7005 },
-      hostText: '7000-7005', containerText: '80',
+      hostIP: '127.0.0.1',
+      protocol: 'udp',
+      container: { start: 80, end: 80 },
+      host: { start: 7000, end: 7005 },
+      hostText: '7000-7005',
+      containerText: '80',
     });
   });
 

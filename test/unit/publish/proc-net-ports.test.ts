@@ -7,13 +7,13 @@ import { parseProcNet, readUsedHostPorts } from '../../../src/adapters/host/proc
 import { assertPortsFree, usedPortsOf } from '../../../src/domain/publish/port-conflicts.ts';
 import type { PortMapping } from '../../../src/domain/publish/port-mapping.ts';
 
-
 const PROC = fileURLToPath(new URL('../../fixtures/proc-net', import.meta.url));
 const fixture = (name: string) => readFileSync(`${PROC}/net/${name}`, 'utf8');
 
 /** What LinuxContainerNetworkHost.usedPorts gives the run path: host sockets, then other containers' mappings. */
 const usedWith = async (others: readonly PortMapping[]) => [...(await readUsedHostPorts(PROC)), ...usedPortsOf(others)];
-const checkConflicts = async (mappings: readonly PortMapping[], others: readonly PortMapping[]) => assertPortsFree(mappings, await usedWith(others));
+const checkConflicts = async (mappings: readonly PortMapping[], others: readonly PortMapping[]) =>
+  assertPortsFree(mappings, await usedWith(others));
 
 describe('parseProcNet', () => {
   it('keeps only listening TCP sockets, decoding little-endian IPv4 words', () => {
@@ -24,12 +24,10 @@ describe('parseProcNet', () => {
   });
 
   it('decodes IPv6 addresses, mapping IPv4-mapped ones to IPv4', () => {
-    assert.deepEqual(parseProcNet(fixture('tcp6'), 'tcp', true).map((u) => `${u.hostIP} ${u.port}`), [
-      ':: 8080',
-      '::1 8081',
-      '127.0.0.2 8082',
-      'fe80::70a6:57ff:fe71:c75d 8083',
-    ]);
+    assert.deepEqual(
+      parseProcNet(fixture('tcp6'), 'tcp', true).map((u) => `${u.hostIP} ${u.port}`),
+      [':: 8080', '::1 8081', '127.0.0.2 8082', 'fe80::70a6:57ff:fe71:c75d 8083'],
+    );
   });
 
   it('keeps every bound UDP socket, connected or not', () => {
@@ -64,11 +62,17 @@ describe('host port usage', () => {
   it('reports a port held by a host socket or by another container', async () => {
     const m = (hostIP: string, hostPort: number, protocol: 'tcp' | 'udp' = 'tcp') => ({ hostIP, hostPort, containerPort: 80, protocol });
     await checkConflicts([m('127.0.0.1', 5001)], []);
-    await assert.rejects(checkConflicts([m('127.0.0.1', 5000)], []),
-      (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'bind for 127.0.0.1:5000 failed: port is already allocated');
-    await assert.rejects(checkConflicts([m('0.0.0.0', 5353, 'udp')], []),
-      (e: unknown) => isTsnerdError(e) && e.message === 'bind for 0.0.0.0:5353 failed: port is already allocated');
-    await assert.rejects(checkConflicts([m('0.0.0.0', 6000)], [m('127.0.0.1', 6000)]),
-      (e: unknown) => isTsnerdError(e) && e.message === 'bind for 0.0.0.0:6000 failed: port is already allocated');
+    await assert.rejects(
+      checkConflicts([m('127.0.0.1', 5000)], []),
+      (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'bind for 127.0.0.1:5000 failed: port is already allocated',
+    );
+    await assert.rejects(
+      checkConflicts([m('0.0.0.0', 5353, 'udp')], []),
+      (e: unknown) => isTsnerdError(e) && e.message === 'bind for 0.0.0.0:5353 failed: port is already allocated',
+    );
+    await assert.rejects(
+      checkConflicts([m('0.0.0.0', 6000)], [m('127.0.0.1', 6000)]),
+      (e: unknown) => isTsnerdError(e) && e.message === 'bind for 0.0.0.0:6000 failed: port is already allocated',
+    );
   });
 });

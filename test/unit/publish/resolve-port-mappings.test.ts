@@ -16,13 +16,17 @@ const isMessage = (message: string) => (e: unknown) => isTsnerdError(e) && e.mes
 
 describe('resolvePortMappings', () => {
   it('refuses an explicit host port bound on the wildcard address', () => {
-    assert.throws(() => resolve(['5000:80'], [{ protocol: 'tcp', hostIP: '0.0.0.0', port: 5000 }]),
-      (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'bind for 0.0.0.0:5000 failed: port is already allocated');
+    assert.throws(
+      () => resolve(['5000:80'], [{ protocol: 'tcp', hostIP: '0.0.0.0', port: 5000 }]),
+      (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'bind for 0.0.0.0:5000 failed: port is already allocated',
+    );
   });
 
   it('names the requested host IP and the taken port of a range', () => {
-    assert.throws(() => resolve(['127.0.0.1:7000-7002:80-82'], [{ protocol: 'tcp', hostIP: '::', port: 7001 }]),
-      isMessage('bind for 127.0.0.1:7001 failed: port is already allocated'));
+    assert.throws(
+      () => resolve(['127.0.0.1:7000-7002:80-82'], [{ protocol: 'tcp', hostIP: '::', port: 7001 }]),
+      isMessage('bind for 127.0.0.1:7001 failed: port is already allocated'),
+    );
   });
 
   it('ignores a used port of another protocol or another specific address', () => {
@@ -35,13 +39,17 @@ describe('resolvePortMappings', () => {
   });
 
   it('treats a port used on a specific IPv4 address as taken for 0.0.0.0', () => {
-    assert.throws(() => resolve(['5000:80/udp'], [{ protocol: 'udp', hostIP: '127.0.0.1', port: 5000 }]),
-      isMessage('bind for 0.0.0.0:5000 failed: port is already allocated'));
+    assert.throws(
+      () => resolve(['5000:80/udp'], [{ protocol: 'udp', hostIP: '127.0.0.1', port: 5000 }]),
+      isMessage('bind for 0.0.0.0:5000 failed: port is already allocated'),
+    );
   });
 
   it('brackets an IPv6 host IP in the conflict message', () => {
-    assert.throws(() => resolve(['[::1]:5000:80'], [{ protocol: 'tcp', hostIP: '::', port: 5000 }]),
-      isMessage('bind for [::1]:5000 failed: port is already allocated'));
+    assert.throws(
+      () => resolve(['[::1]:5000:80'], [{ protocol: 'tcp', hostIP: '::', port: 5000 }]),
+      isMessage('bind for [::1]:5000 failed: port is already allocated'),
+    );
   });
 
   it('binds the first free port of a pool', () => {
@@ -50,8 +58,10 @@ describe('resolvePortMappings', () => {
 
   it('fails when every port of a pool is taken', () => {
     const used = [7000, 7001].map((port): UsedPort => ({ protocol: 'tcp', hostIP: '0.0.0.0', port }));
-    assert.throws(() => resolve(['7000-7001:80'], used),
-      isMessage('bind for 0.0.0.0 failed: all ports in range 7000-7001 are already allocated'));
+    assert.throws(
+      () => resolve(['7000-7001:80'], used),
+      isMessage('bind for 0.0.0.0 failed: all ports in range 7000-7001 are already allocated'),
+    );
   });
 
   it('counts ports chosen for earlier specs of the same container as used', () => {
@@ -83,12 +93,17 @@ describe('allocateHostPorts', () => {
   });
 
   it('refuses more ports than the range holds', () => {
-    assert.throws(() => resolve(['49153-61000']), (e: unknown) => isTsnerdError(e, 'invalid') && e.message === 'can not allocate 11848 ports');
+    assert.throws(
+      () => resolve(['49153-61000']),
+      (e: unknown) => isTsnerdError(e, 'invalid') && e.message === 'can not allocate 11848 ports',
+    );
   });
 
   it('fails when the range is exhausted', () => {
-    assert.throws(() => allocateHostPorts(2, 'tcp', '0.0.0.0', used([10, 12]), { start: 10, end: 13 }),
-      (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'no 2 free contiguous host ports left in 10-13 for 0.0.0.0/tcp');
+    assert.throws(
+      () => allocateHostPorts(2, 'tcp', '0.0.0.0', used([10, 12]), { start: 10, end: 13 }),
+      (e: unknown) => isTsnerdError(e, 'conflict') && e.message === 'no 2 free contiguous host ports left in 10-13 for 0.0.0.0/tcp',
+    );
   });
 });
 
@@ -96,7 +111,9 @@ describe('assertPortsFree', () => {
   it('passes free mappings and refuses taken ones', () => {
     const mappings = resolve(['127.0.0.1:6000:80']);
     assertPortsFree(mappings, [{ protocol: 'tcp', hostIP: '127.0.0.2', port: 6000 }]);
-    assert.throws(() => assertPortsFree(mappings, [{ protocol: 'tcp', hostIP: '::ffff:127.0.0.1', port: 6000 }]),
-      isMessage('bind for 127.0.0.1:6000 failed: port is already allocated'));
+    assert.throws(
+      () => assertPortsFree(mappings, [{ protocol: 'tcp', hostIP: '::ffff:127.0.0.1', port: 6000 }]),
+      isMessage('bind for 127.0.0.1:6000 failed: port is already allocated'),
+    );
   });
 });

@@ -37,18 +37,26 @@ describe('withFlock', () => {
 
   it('releases the lock when fn throws and waits for a holder in another process', async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'flock-')), 'l');
-    await assert.rejects(withFlock(path, async () => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      withFlock(path, async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(othersCanLock(path, '-x'), true);
     const holder = spawnSync('sh', ['-c', `flock -x ${path} sleep 5 >/dev/null 2>&1 & sleep 0.2; echo $!`], { encoding: 'utf8' });
     const pid = Number(holder.stdout.trim());
     try {
-      await assert.rejects(withFlock(path, async () => 'ran', { timeoutMs: 300 }), /timed out waiting for lock/);
+      await assert.rejects(
+        withFlock(path, async () => 'ran', { timeoutMs: 300 }),
+        /timed out waiting for lock/,
+      );
     } finally {
       process.kill(pid);
     }
   });
 
-  it('stays held by a child given the descriptor, after fn returns, until that child exits (a killed hook\'s plugin)', async () => {
+  it("stays held by a child given the descriptor, after fn returns, until that child exits (a killed hook's plugin)", async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'tsnerd-flock-')), 'lock');
     let child: Promise<unknown> | undefined;
     await withFlock(path, async (fd) => {
