@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,9 +106,17 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     await sleep(25);
   }
 }
+/**
+ * The process is gone or a zombie whose threads have all exited. A killed multi-threaded
+ * process shows its leader as a zombie while the other threads still unwind and still
+ * hold the shared file table (its sockets): /proc/PID/task lists only the leader then.
+ */
 const gone = (pid: number) => async () => {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat === '' || stat.split(') ')[1]?.startsWith('Z') === true;
+  if (stat === '') return true;
+  if (stat.split(') ')[1]?.startsWith('Z') !== true) return false;
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+  return tasks.length <= 1;
 };
 
 describe('port holder', () => {
