@@ -9,6 +9,7 @@ import { mkdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { settingsToArgs, type Settings } from '../src/domain/settings.ts';
 import { Labels } from '../src/domain/labels.ts';
+import { StoreLayout } from '../src/domain/store-layout.ts';
 import { removeCniLeftovers } from '../test/e2e/cni-leftovers.ts';
 import type { BenchEnv } from './env.ts';
 import { REPO_ROOT } from './env.ts';
@@ -126,7 +127,8 @@ async function hook(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<
   for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
     const id = `benchhook${process.pid}x${i}`;
     ids.push(id);
-    const stateDir = join(t.dir, 'bench-hook-state', id);
+    // Where `run` would make it: the hook refuses a state dir outside the data store's layout.
+    const stateDir = new StoreLayout(t.dataRoot, t.address).containerDir(t.namespace, id);
     await mkdir(stateDir, { recursive: true });
     await writeFile(
       join(stateDir, 'network-config.json'),
