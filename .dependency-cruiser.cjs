@@ -1,4 +1,55 @@
 /** Layer rules: commands -> cli -> app -> domain + interfaces <- adapters; wiring composes. */
+
+const BUILTINS = '^(node:)?[a-z_/]+$';
+/** Never in a process started per container or living long: the CLI framework, gRPC and the CLI's own layers. */
+const HEAVY = ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/', '^src/cli/'];
+/** The on-demand processes' side of start-up (readiness pipe, single-instance lock, pid file): node built-ins only. */
+const DAEMON_SELF = ['^src/adapters/host/daemon-self[.]ts$', '^src/adapters/store/flock[.]ts$', '^src/domain/errors[.]ts$'];
+
+/**
+ * The lean entry processes and the modules the hook starts them through. Each
+ * gets a rule `<name>-is-lean`: with `allow`, it may import only its own files,
+ * node built-ins and those; with `deny`, anything but those.
+ */
+const LEAN_ENTRIES = [
+  { name: 'hook', from: '^src/hook/', deny: HEAVY, comment: 'the OCI hook must not load oclif or gRPC' },
+  {
+    name: 'reserver',
+    from: '^src/reserver/',
+    allow: ['^src/domain/', 'node_modules/(lowdb|steno)/', '^lowdb(/node)?$', ...DAEMON_SELF],
+    comment: 'the port holder is a long-lived process of its own: node built-ins, pure domain types and lowdb (its registry) only',
+  },
+  {
+    name: 'dns-server',
+    from: '^src/dns-server/',
+    allow: ['^src/domain/dns/', 'node_modules/(dns-packet|@leichtgewicht/ip-codec)/', ...DAEMON_SELF],
+    comment:
+      'the DNS resolver is a long-lived process of its own (RSS matters, issue 16): node built-ins, dns-packet and the zod-free domain modules it needs',
+  },
+  {
+    name: 'overlay-agent',
+    from: '^src/overlay-agent/',
+    deny: [...HEAVY, 'execa', '^src/wiring/', '^src/hook/'],
+    comment: 'the overlay agent is a long-lived process per overlay network and host: no oclif, containerd client, execa or CLI code',
+  },
+  {
+    name: 'daemon-launchers',
+    from: '^src/adapters/(host/(daemon-process|daemon-self|process-port-reserver)|dns/process-dns-server|overlay/agent-process|store/flock)[.]ts$',
+    allow: ['^src/domain/', '^src/interfaces/', '^src/reserver/protocol[.]ts$', '^src/adapters/host/daemon-process[.]ts$', ...DAEMON_SELF],
+    comment: 'the hook starts the on-demand processes through these, and those processes load daemon-self: node built-ins and domain only',
+  },
+];
+
+function leanRule({ name, from, allow, deny, comment }) {
+  return {
+    name: `${name}-is-lean`,
+    severity: 'error',
+    comment,
+    from: { path: from },
+    to: allow ? { pathNot: [from, ...allow, BUILTINS] } : { path: deny },
+  };
+}
+
 module.exports = {
   forbidden: [
     {
@@ -33,50 +84,7 @@ module.exports = {
       from: { path: '^src/commands/' },
       to: { path: ['^src/adapters/(?!host/settings-loader)'] },
     },
-    {
-      name: 'hook-is-lean',
-      severity: 'error',
-      comment: 'the OCI hook must not load oclif or gRPC',
-      from: { path: '^src/hook/' },
-      to: { path: ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/', '^src/cli/'] },
-    },
-    {
-      name: 'reserver-is-lean',
-      severity: 'error',
-      comment: 'the port holder is a long-lived process of its own: node built-ins, pure domain types and lowdb (its registry) only',
-      from: { path: '^src/reserver/' },
-      to: { pathNot: ['^src/reserver/', '^src/domain/', '^(node:)?[a-z_]+$', 'node_modules/(lowdb|steno)/', '^lowdb(/node)?$'] },
-    },
-    {
-      name: 'dns-server-is-lean',
-      severity: 'error',
-      comment:
-        'the DNS resolver is a long-lived process of its own (RSS matters, issue 16): node built-ins, dns-packet and the zod-free domain modules it needs',
-      from: { path: '^src/dns-server/' },
-      to: {
-        pathNot: [
-          '^src/dns-server/',
-          '^src/domain/(dns/|errors[.]ts)',
-          '^src/adapters/store/flock[.]ts$',
-          '^(node:)?[a-z_]+$',
-          'node_modules/(dns-packet|@leichtgewicht/ip-codec)/',
-        ],
-      },
-    },
-    {
-      name: 'overlay-agent-is-lean',
-      severity: 'error',
-      comment: 'the overlay agent is a long-lived process per overlay network and host: no oclif, containerd client, execa or CLI code',
-      from: { path: '^src/overlay-agent/' },
-      to: { path: ['@oclif', 'execa', '^src/adapters/containerd/', '^src/commands/', '^src/cli/', '^src/wiring/', '^src/hook/'] },
-    },
-    {
-      name: 'overlay-agent-process-is-lean',
-      severity: 'error',
-      comment: 'the hook starts overlay agents through this module: node built-ins and domain only',
-      from: { path: '^src/adapters/overlay/agent-process[.]ts$' },
-      to: { pathNot: ['^src/domain/', '^src/interfaces/', '^(node:)?[a-z_/]+$'] },
-    },
+    ...LEAN_ENTRIES.map(leanRule),
     {
       name: 'fast-path-is-lean',
       severity: 'error',

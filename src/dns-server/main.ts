@@ -8,14 +8,15 @@
  * Started and stopped by src/adapters/dns/process-dns-server.ts.
  *
  * argv: <dns dir> [--port N] (another port than 53: tests and benchmarks)
- * fd 3 (optional): readiness pipe, one JSON line {"ok":true,...} once the
+ * fd 3 (optional): readiness pipe, one JSON line {"ok":true,"pid":...} once the
  * records are loaded and every gateway was tried. The pid file
  * (<dns dir>/server.pid) is written before that line.
  */
-import { closeSync, existsSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { emptyRecordSet, hasEndpoints, parseRecordSet } from '../domain/dns/records.ts';
 import { withFlock } from '../adapters/store/flock.ts';
+import { removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
 import { handleQuery } from './handler.ts';
 import { ResolvConfForwarder } from './forwarder.ts';
@@ -27,7 +28,6 @@ export const PID_FILE = 'server.pid';
 export const UPSTREAM_FILE = 'resolv.conf';
 /** Shared with the hook's record changes (src/adapters/dns/store-dns-registry.ts). */
 export const LOCK_FILE = 'dns.lock';
-const READY_FD = 3;
 const POLL_MS = 1_000;
 const READ_THROUGH_MS = 1;
 /** With no container left for this long, the resolver exits (a `run --rm` loop keeps one resolver). */
@@ -43,15 +43,6 @@ function parseArgs(argv: readonly string[]): { dir: string; port: number } {
   const port = flag === '--port' ? Number(value) : 53;
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid port "${value}"`);
   return { dir, port };
-}
-
-function report(message: Record<string, unknown>): void {
-  try {
-    writeSync(READY_FD, `${JSON.stringify(message)}\n`);
-    closeSync(READY_FD);
-  } catch {
-    // started without a readiness pipe, or the starter went away
-  }
 }
 
 class RecordSource {
@@ -112,11 +103,7 @@ async function main(): Promise<void> {
   const pidFile = join(dir, PID_FILE);
   const stop = (): void => {
     listeners.closeAll();
-    try {
-      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
-    } catch {
-      // already gone
-    }
+    removeOwnPidFile(pidFile);
     process.exit(0);
   };
 
@@ -173,17 +160,16 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
-  renameSync(`${pidFile}.tmp`, pidFile);
+  writePidFile(pidFile);
   const failed = Object.fromEntries(listeners.failures());
   log(`ready: ${source.zones.gateways().length} gateways, port ${port}`);
-  report({ ok: true, failed });
+  reportReady({ ok: true, pid: process.pid, failed });
 }
 
 try {
   await main();
 } catch (err) {
-  report({ ok: false, message: (err as Error).message });
+  reportReady({ ok: false, message: (err as Error).message });
   log(`fatal: ${(err as Error).message}`);
   process.exit(1);
 }

@@ -10,43 +10,16 @@
  * another agent already runs), else {"ok":false,"message":...} and exit 1.
  * Lean on purpose: no oclif, no containerd client, no execa.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OverlayAgentLoop } from '../app/overlay/agent.ts';
 import { AGENT_LOCK_FILE, AGENT_PID_FILE } from '../adapters/overlay/agent-process.ts';
+import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import { openFlannelStore } from '../adapters/overlay/etcd-flannel-store.ts';
 import { LinuxOverlayHost } from '../adapters/overlay/linux-overlay-host.ts';
 import { STATE_FILE, readStateFile, writeStateFile } from '../adapters/overlay/lowdb-overlay-states.ts';
 
-const READY_FD = 3;
-const LOCK_BUSY = 75;
-
-function report(message: Record<string, unknown>): void {
-  try {
-    writeSync(READY_FD, `${JSON.stringify(message)}\n`);
-    closeSync(READY_FD);
-  } catch {
-    // The starter went away.
-  }
-}
-
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [${process.pid}] ${line}\n`);
-}
-
-/** flock(1) -n on our descriptor: the lock stays with this process until it dies. */
-function lockFd(fd: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(LOCK_BUSY), '3'], {
-      stdio: ['ignore', 'ignore', 'inherit', fd],
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(true) : code === LOCK_BUSY ? resolve(false) : reject(new Error(`flock exited with ${code}`)),
-    );
-  });
 }
 
 async function main(): Promise<void> {
@@ -55,8 +28,7 @@ async function main(): Promise<void> {
     report({ ok: false, message: 'usage: overlay-agent <state dir>' });
     process.exit(2);
   }
-  const lock = await open(join(dir, AGENT_LOCK_FILE), 'a', 0o600);
-  if (!(await lockFd(lock.fd))) {
+  if (!(await holdInstanceLock(join(dir, AGENT_LOCK_FILE)))) {
     report({ ok: true, running: true });
     process.exit(0);
   }
@@ -69,17 +41,15 @@ async function main(): Promise<void> {
   );
   await loop.setUpDevice();
   const pidFile = join(dir, AGENT_PID_FILE);
-  await writeFile(`${pidFile}.tmp`, `${process.pid}\n`);
-  await rename(`${pidFile}.tmp`, pidFile);
+  writePidFile(pidFile);
   log(`agent of ${state.namespace}/${state.name} up: ${state.device} ${state.subnet} via ${state.publicIp}`);
-  report({ ok: true });
+  report({ ok: true, pid: process.pid });
   await loop.start();
   const shutdown = async (sig: string): Promise<void> => {
     log(`${sig}: stopping`);
     await loop.stop();
     store.close();
-    await rm(pidFile, { force: true });
-    await lock.close();
+    removeOwnPidFile(pidFile);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -17,17 +17,17 @@
  * listening, {"ok":false,"code":"BUSY"} if another holder has the lock.
  * Lean on purpose (node built-ins and lowdb): it lives as long as containers run.
  */
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
 import { HolderFiles, type Registry, type Reply, type Request, type Reservation } from './protocol.ts';
 
-const READY_FD = 3;
 const POLL_MS = envMs('TSNERD_PORTHOLDER_POLL_MS', 200);
 /** After a watched pid is gone: time for a postStop already on its way (run --rm) to release it first. */
 const GRACE_MS = envMs('TSNERD_PORTHOLDER_GRACE_MS', 500);
@@ -340,31 +340,9 @@ class Holder {
       log('nothing left to hold: exiting');
       this.server?.close();
       rmSync(join(this.dir, HolderFiles.socket), { force: true });
-      rmSync(join(this.dir, HolderFiles.pid), { force: true });
+      removeOwnPidFile(join(this.dir, HolderFiles.pid));
       process.exit(0);
     }, LINGER_MS);
-  }
-}
-
-/** Takes the holder lock for this process's life, or reports that another holder has it. */
-function lock(dir: string): Promise<boolean> {
-  const fd = openSync(join(dir, HolderFiles.lock), 'a', 0o600);
-  return new Promise((resolve, reject) => {
-    const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'inherit', fd] });
-    child.on('error', reject);
-    // The lock stays with fd, which this process keeps open until it dies.
-    child.on('close', (code) =>
-      code === 0 ? resolve(true) : code === 1 ? resolve(false) : reject(new Error(`flock exited with ${code}`)),
-    );
-  });
-}
-
-function report(message: Reply): void {
-  try {
-    writeSync(READY_FD, `${JSON.stringify(message)}\n`);
-    closeSync(READY_FD);
-  } catch {
-    // The starter went away; the holder serves anyway.
   }
 }
 
@@ -374,14 +352,14 @@ async function main(): Promise<void> {
     report({ ok: false, code: 'EINVAL', message: 'usage: port-holder <holder dir>' });
     process.exit(2);
   }
-  if (!(await lock(dir))) {
+  if (!(await holdInstanceLock(join(dir, HolderFiles.lock)))) {
     report({ ok: false, code: 'BUSY', message: 'another port holder runs for this data root' });
     process.exit(0);
   }
   const holder = new Holder(dir);
   await holder.restore();
   await holder.listen(join(dir, HolderFiles.socket));
-  writeFileSync(join(dir, HolderFiles.pid), `${process.pid}\n`);
+  writePidFile(join(dir, HolderFiles.pid));
   log(`listening (pid ${process.pid})`);
   report({ ok: true, pid: process.pid });
   holder.idleCheck();

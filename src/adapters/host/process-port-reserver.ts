@@ -7,11 +7,9 @@
  * waiting on it) and the request is sent again. Concurrent starters are safe:
  * the holder's flock decides which one serves, the others report BUSY.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TsnerdError, internal } from '../../domain/errors.ts';
@@ -22,14 +20,14 @@ import { fromNerdctlPortMapping, type NerdctlPortMapping } from '../../domain/pu
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
 import type { HeldReservation, PortReservation, PortReserver, WatchedContainer } from '../../interfaces/port-reserver.ts';
 import { HolderFiles, type ExitCommand, type Registry, type Reply, type Request } from '../../reserver/protocol.ts';
+import { daemonScript, runtimeArgv, spawnDaemon } from './daemon-process.ts';
 
 const START_TIMEOUT_MS = 10_000;
 /** Whole request, a holder start included; binding 1,000 ports takes well under this. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-// The holder sits next to this module's tree, compiled (.js, dist/) or not (.ts, tests).
+// The CLI sits next to this module's tree, compiled (.js, dist/) or not (.ts, tests).
 const EXT = extname(fileURLToPath(import.meta.url));
-const SCRIPT = fileURLToPath(new URL(`../../reserver/main${EXT}`, import.meta.url));
 /** The compiled CLI entry, whose `internal oci-hook exited` the holder runs when a container exits. */
 const CLI_ENTRY = fileURLToPath(new URL(`../../cli${EXT === '.ts' ? '.ts' : '.js'}`, import.meta.url));
 /** iptables lives in sbin, which a minimal environment may lack. */
@@ -37,9 +35,9 @@ const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
 /**
  * V8 flags of the long-lived holder: a small heap is all it needs. Measured with
  * 100 bound ports: RSS 51.9 MB without flags, 49.3 MB with these (docs/performance.md).
- * --lite-mode has no WebAssembly, which Node's type stripping needs: compiled only.
+ * --lite-mode: for compiled code only (runtimeArgv decides).
  */
-const HOLDER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=32', ...(EXT === '.js' ? ['--lite-mode'] : [])];
+const HOLDER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=32', '--lite-mode'];
 
 /** Unbound socket: no holder runs (or one is exiting); a request never reached one. */
 const NOT_SERVING = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'NOREPLY']);
@@ -155,26 +153,15 @@ export class ProcessPortReserver implements PortReserver {
 
   private async startHolder(): Promise<Reply> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const log = await open(join(this.dir, HolderFiles.log), 'a');
-    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (k.startsWith('TSNERD_PORTHOLDER_') && v !== undefined) env[k] = v;
-    let child;
-    try {
-      child = spawn(process.execPath, [...HOLDER_NODE_FLAGS, SCRIPT, this.dir], {
-        detached: true,
-        cwd: '/',
-        env,
-        stdio: ['ignore', log.fd, log.fd, 'pipe'],
-      });
-    } finally {
-      await log.close();
-    }
-    let spawnError: Error | undefined;
-    child.on('error', (err) => (spawnError = err));
-    const ready = await readReady(child.stdio[3] as Readable, () => child.kill('SIGKILL'));
-    child.unref();
-    if (spawnError) return { ok: false, code: 'ESPAWN', message: spawnError.message };
-    return ready;
+    return spawnDaemon<Reply>(daemonScript('reserver'), [this.dir], {
+      log: join(this.dir, HolderFiles.log),
+      env,
+      nodeFlags: HOLDER_NODE_FLAGS,
+      readyTimeoutMs: START_TIMEOUT_MS,
+      what: 'the port holder',
+    });
   }
 }
 
@@ -206,7 +193,8 @@ function exitCommand(settings: Settings, c: WatchedContainer): ExitCommand {
   const path = process.env['PATH'];
   const env: Record<string, string> = { PATH: path === undefined ? `/usr/local/bin:/usr/bin:/bin:${SBIN}` : `${path}:${SBIN}` };
   const stdin = JSON.stringify({ ociVersion: '1.0.2', id: c.id, status: 'stopped', pid: c.pid, bundle: '', annotations: c.annotations });
-  return { argv: [process.execPath, CLI_ENTRY, 'internal', 'oci-hook', 'exited', ...settingsToArgs(settings)], env, stdin };
+  const [command, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', 'exited', ...settingsToArgs(settings)]);
+  return { argv: [command, ...args], env, stdin };
 }
 
 function describeBinding(b: HostBinding): string {
@@ -220,25 +208,4 @@ function uniqueBindings(mappings: readonly PortMapping[]): HostBinding[] {
     if (!byKey.has(key)) byKey.set(key, { protocol: m.protocol, hostIP: m.hostIP, hostPort: m.hostPort });
   }
   return [...byKey.values()];
-}
-
-function readReady(pipe: Readable, kill: () => void): Promise<Reply> {
-  return new Promise((resolvePromise) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      kill();
-      resolvePromise({ ok: false, code: 'ETIMEDOUT', message: `the port holder did not start within ${START_TIMEOUT_MS / 1000}s` });
-    }, START_TIMEOUT_MS);
-    pipe.setEncoding('utf8');
-    pipe.on('data', (chunk: string) => (text += chunk));
-    pipe.on('error', () => undefined);
-    pipe.on('close', () => {
-      clearTimeout(timer);
-      try {
-        resolvePromise(JSON.parse(text.split('\n')[0] ?? '') as Reply);
-      } catch {
-        resolvePromise({ ok: false, code: 'EEXIT', message: 'the port holder exited before it was ready (see holder.log)' });
-      }
-    });
-  });
 }

@@ -9,7 +9,7 @@
  * dies, so a crash never leaves a stale lock behind (unlike O_EXCL or mkdir locks).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsnerdError } from '../../domain/errors.ts';
 
@@ -37,9 +37,31 @@ export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>,
   }
 }
 
-function flockFd(fd: number, path: string, opts: LockOptions): Promise<void> {
+/** flock(1)'s exit status when --nonblock finds the lock taken. */
+const LOCK_BUSY = 75;
+
+/**
+ * Takes the exclusive lock of path without waiting, for the rest of this
+ * process's life (a single-instance lock: the kernel drops it when the process
+ * dies). The open handle, or undefined when another process holds the lock.
+ */
+export async function holdFlock(path: string): Promise<FileHandle | undefined> {
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, 'a', 0o600);
+  try {
+    await flockFd(handle.fd, path, { nonblock: true });
+    return handle;
+  } catch (err) {
+    await handle.close();
+    if (err instanceof TsnerdError && err.kind === 'conflict') return undefined;
+    throw err;
+  }
+}
+
+function flockFd(fd: number, path: string, opts: LockOptions & { nonblock?: boolean }): Promise<void> {
   const args = [opts.shared ? '--shared' : '--exclusive'];
   if (opts.timeoutMs !== undefined) args.push('--timeout', String(opts.timeoutMs / 1000));
+  if (opts.nonblock) args.push('--nonblock', '--conflict-exit-code', String(LOCK_BUSY));
   args.push('3');
   return new Promise((resolve, reject) => {
     const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
@@ -54,6 +76,7 @@ function flockFd(fd: number, path: string, opts: LockOptions): Promise<void> {
     );
     child.on('close', (code) => {
       if (code === 0) resolve();
+      else if (code === LOCK_BUSY && opts.nonblock) reject(new TsnerdError('conflict', `"${path}" is locked by another process`));
       else if (code === 1 && opts.timeoutMs !== undefined) reject(new TsnerdError('timeout', `timed out waiting for lock "${path}"`));
       else reject(new TsnerdError('internal', `cannot lock "${path}": ${stderr.trim() || `flock exited with ${code}`}`));
     });

@@ -1,0 +1,179 @@
+/**
+ * The starter's side of tsnerd's on-demand processes (the port holder
+ * src/reserver/main.ts, the DNS resolver src/dns-server/main.ts, the overlay
+ * agent src/overlay-agent/main.ts): each is spawned detached, stdout and
+ * stderr to its log file (never the caller's stdio: a runc hook is not kept
+ * waiting on it), and tells its starter on a pipe at fd 3 whether it came up:
+ * one JSON line {"ok":true,...} or {"ok":false,"message":...}
+ * (src/adapters/host/daemon-self.ts is the process's side). This module also
+ * finds such a process by its pid file and command line, and stops it.
+ * Node built-ins only: the OCI hook loads it.
+ */
+import { spawn } from 'node:child_process';
+import { open, readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { TsnerdError, internal } from '../../domain/errors.ts';
+import { READY_FD } from './daemon-self.ts';
+
+/** The entry processes, by their folder under src/ (compiled: dist/). */
+export type DaemonName = 'reserver' | 'dns-server' | 'overlay-agent';
+
+/** The first line a process writes on its readiness pipe. */
+export interface ReadyMessage {
+  ok: boolean;
+  message?: string;
+}
+
+export interface SpawnDaemonOptions {
+  /** Its stdout and stderr (appended). */
+  log: string;
+  /** Variables besides PATH (the caller's, else a default); nothing else of the caller's environment is passed. */
+  env?: Readonly<Record<string, string>>;
+  /** Runtime flags (heap sizes); Node's flags, ignored by a runtime that lacks them. */
+  nodeFlags?: readonly string[];
+  /** Wait this long for the readiness line, then kill it and fail with a timeout. */
+  readyTimeoutMs: number;
+  /** For messages: "the port holder". */
+  what: string;
+}
+
+// The entry scripts sit next to this module's tree, compiled (.js, dist/) or not (.ts, tests).
+const EXT = extname(fileURLToPath(import.meta.url));
+const DEFAULT_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The entry script of a daemon, next to this module's tree. */
+export function daemonScript(name: DaemonName): string {
+  return fileURLToPath(new URL(`../../${name}/main${EXT}`, import.meta.url));
+}
+
+/**
+ * The one place that decides how a tsnerd process is run: the runtime running
+ * this one, with the flags given for it. --lite-mode (no optimising compiler)
+ * only for compiled code: it has no WebAssembly, which Node's type stripping needs.
+ */
+export function runtimeArgv(script: string, args: readonly string[], nodeFlags: readonly string[] = []): [string, string[]] {
+  const flags = nodeFlags.filter((f) => EXT === '.js' || f !== '--lite-mode');
+  return [process.execPath, [...flags, script, ...args]];
+}
+
+/**
+ * Starts script detached and resolves with the first line it writes on fd 3
+ * (`{ok:false}` with a message naming the log when it exits without one). The
+ * child is unref'd: the caller may exit while it runs on.
+ */
+export async function spawnDaemon<T extends ReadyMessage = ReadyMessage>(
+  script: string,
+  args: readonly string[],
+  opts: SpawnDaemonOptions,
+): Promise<T> {
+  const log = await open(opts.log, 'a');
+  let child;
+  try {
+    const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
+    child = spawn(command, argv, {
+      detached: true,
+      cwd: '/',
+      env: { PATH: process.env['PATH'] ?? DEFAULT_PATH, ...opts.env },
+      stdio: ['ignore', log.fd, log.fd, 'pipe'],
+    });
+  } finally {
+    await log.close();
+  }
+  let spawnError: Error | undefined;
+  child.on('error', (err) => (spawnError = err));
+  try {
+    const ready = await readReady<T>(child.stdio[READY_FD] as Readable, opts, () => child.kill('SIGKILL'));
+    if (spawnError) throw internal(`failed to start ${opts.what}: ${spawnError.message}`, { cause: spawnError });
+    return ready;
+  } finally {
+    child.unref();
+  }
+}
+
+function readReady<T extends ReadyMessage>(pipe: Readable, opts: SpawnDaemonOptions, kill: () => void): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      kill();
+      reject(new TsnerdError('timeout', `${opts.what} did not become ready within ${opts.readyTimeoutMs / 1000}s (see ${opts.log})`));
+    }, opts.readyTimeoutMs);
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => (text += chunk));
+    pipe.on('error', () => undefined);
+    pipe.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolvePromise(JSON.parse(text.split('\n')[0] ?? '') as T);
+      } catch {
+        resolvePromise({ ok: false, message: `${opts.what} exited before it was ready (see ${opts.log})` } as T);
+      }
+    });
+  });
+}
+
+/**
+ * The pid in pidFile if /proc shows it live (not a zombie) and running script
+ * with `arg` right after it (its state dir): a recycled pid is never taken for it.
+ */
+export async function daemonPid(pidFile: string, script: DaemonName, arg: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  return (await isDaemon(pid, script, arg)) ? pid : undefined;
+}
+
+/** True while pid is a live (not zombie) `script arg` process. */
+export async function isDaemon(pid: number, script: DaemonName, arg: string): Promise<boolean> {
+  const pattern = new RegExp(`[/\\\\]${script}[/\\\\]main\\.[jt]s$`);
+  try {
+    if (!alive(await readFile(`/proc/${pid}/stat`, 'utf8'))) return false;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const at = argv.findIndex((a) => pattern.test(a));
+    return at > 0 && argv[at + 1] === arg;
+  } catch {
+    return false;
+  }
+}
+
+function alive(stat: string): boolean {
+  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
+  return !['Z', 'X', 'x'].includes(state);
+}
+
+/** Sends sig to pid; a pid already gone is no error. */
+export function signalIfAlive(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Polls until stillThere is false; false if it still is after timeoutMs. */
+export async function waitUntilGone(stillThere: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs; waited += 20) {
+    if (!(await stillThere())) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+/** SIGTERM, then SIGKILL when it has not gone within timeoutMs; fails if it survives both. */
+export async function stopDaemon(
+  pid: number,
+  stillThere: () => Promise<boolean>,
+  opts: { timeoutMs: number; what: string },
+): Promise<void> {
+  signalIfAlive(pid, 'SIGTERM');
+  if (await waitUntilGone(stillThere, opts.timeoutMs)) return;
+  signalIfAlive(pid, 'SIGKILL');
+  if (!(await waitUntilGone(stillThere, opts.timeoutMs))) throw internal(`${opts.what} ${pid} did not exit`);
+}

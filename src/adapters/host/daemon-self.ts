@@ -1,0 +1,50 @@
+/**
+ * The process's side of tsnerd's on-demand processes (the port holder, the DNS
+ * resolver, the overlay agent; src/adapters/host/daemon-process.ts starts
+ * them): the readiness line on fd 3, the single-instance lock and the pid file.
+ * Node built-ins only (and flock(1)): these processes are lean on purpose.
+ */
+import { closeSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { holdFlock } from '../store/flock.ts';
+
+/** The readiness pipe's descriptor in the started process. */
+export const READY_FD = 3;
+
+/** Writes the one readiness line and closes the pipe; a no-op without a pipe (started by hand) or a starter gone. */
+export function reportReady<T extends { ok: boolean }>(message: T): void {
+  try {
+    writeSync(READY_FD, `${JSON.stringify(message)}\n`);
+    closeSync(READY_FD);
+  } catch {
+    // No readiness pipe, or the starter went away: the process serves anyway.
+  }
+}
+
+/**
+ * Takes lockFile (flock(2), exclusive, without waiting) for this process's
+ * life: false when another instance holds it.
+ */
+export async function holdInstanceLock(lockFile: string): Promise<boolean> {
+  const handle = await holdFlock(lockFile);
+  // Referenced until the process exits: a FileHandle that is garbage collected is closed, and the lock with it.
+  if (handle) heldLocks.push(handle);
+  return handle !== undefined;
+}
+
+const heldLocks: FileHandle[] = [];
+
+/** Writes this process's pid to pidFile atomically (a reader never sees it half written). */
+export function writePidFile(pidFile: string): void {
+  writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
+  renameSync(`${pidFile}.tmp`, pidFile);
+}
+
+/** Removes pidFile if it still names this process (a successor's is left alone). */
+export function removeOwnPidFile(pidFile: string): void {
+  try {
+    if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
+  } catch {
+    // already gone
+  }
+}
