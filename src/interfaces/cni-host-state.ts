@@ -30,6 +30,14 @@ export interface CniHostState {
    * was written since the host booted. Without any netns to look at: true.
    */
   attachmentAlive(a: CachedAttachment): Promise<boolean>;
+  /**
+   * Whether a cached attachment's container runs on this host, for hosts that
+   * share the CNI cache dir (several hosts simulated on one machine): its netns
+   * belongs to a process whose runtime parent (containerd's shim, conmon) is in
+   * this process's network namespace. True when that cannot be told (a netns
+   * that is not a process's, a process gone).
+   */
+  attachmentHere(a: CachedAttachment): Promise<boolean>;
   /** host-local's allocations of a network (dataDir: the IPAM's dataDir, if set). */
   allocations(network: string, dataDir?: string): Promise<IpAllocation[]>;
   releaseAllocation(a: IpAllocation): Promise<void>;

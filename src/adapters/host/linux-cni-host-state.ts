@@ -1,5 +1,5 @@
 /** CniHostState on Linux: host-local's files and iptables/ip6tables, through run-process (no execa). */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CniHostState, IpAllocation, TaggedRule } from '../../interfaces/cni-host-state.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
@@ -25,12 +25,23 @@ export class LinuxCniHostState implements CniHostState {
   }
 
   async attachmentAlive(a: CachedAttachment): Promise<boolean> {
-    const netns = a.netns || a.result?.interfaces?.find((i) => i.sandbox)?.sandbox;
+    const netns = netnsOf(a);
     if (!netns) return true;
     const file = join(this.cacheDir, 'results', attachmentCacheName(a.networkName, a.containerId, a.ifName));
     const written = (await stat(file).catch(() => undefined))?.mtimeMs;
     if (written !== undefined && written < (await (this.bootTime ??= hostBootTime()))) return false;
     return (await stat(netns).catch(() => undefined)) !== undefined;
+  }
+
+  async attachmentHere(a: CachedAttachment): Promise<boolean> {
+    const pid = /^\/proc\/(\d+)\/ns\/net$/.exec(netnsOf(a) ?? '')?.[1];
+    if (pid === undefined) return true;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    // Field 4, after the command name in parentheses (which may hold spaces).
+    const ppid = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    if (ppid === undefined) return true;
+    const [theirs, ours] = await Promise.all([readlink(`/proc/${ppid}/ns/net`), readlink('/proc/self/ns/net')]).catch(() => []);
+    return theirs === undefined || theirs === ours;
   }
 
   async allocations(network: string, dataDir = HOST_LOCAL_DIR): Promise<IpAllocation[]> {
@@ -79,6 +90,11 @@ export class LinuxCniHostState implements CniHostState {
   async deleteLink(name: string): Promise<void> {
     await runProcess('ip', ['link', 'del', 'dev', name]);
   }
+}
+
+/** The netns of a cached attachment: the entry's, else the result's sandbox. */
+function netnsOf(a: CachedAttachment): string | undefined {
+  return a.netns || a.result?.interfaces?.find((i) => i.sandbox)?.sandbox;
 }
 
 async function listRules(tool: string, table: string): Promise<string[]> {

@@ -14,10 +14,8 @@ async function refusal(deps: NetworksDeps, n: Network, ref: string): Promise<Err
   if (users.length > 0) {
     return conflict(`network "${ref}" is in use by container "[${users.map((u) => u.containerId).join(' ')}]"`);
   }
-  // Any tool's running containers (nerdctl's too) count, by their attachments in the CNI cache.
-  // Not for overlays: only tsnerd attaches containers to them (counted above), and the cache
-  // would also list the containers of other hosts wherever hosts share /var/lib/cni.
-  const attached = overlayOf(n) ? [] : ((await deps.cniUsers?.live(n.name)) ?? []);
+  // Any tool's running containers on this host (nerdctl's too) count, by their attachments in the CNI cache.
+  const attached = (await deps.cniUsers?.live(n.name)) ?? [];
   if (attached.length > 0) return conflict(`network "${ref}" is in use by container "[${attached.map(cniUserId).join(' ')}]"`);
   return undefined;
 }

@@ -1,6 +1,7 @@
 /**
  * CniUsers from the result cache: an attachment is live while its netns is
- * (CniHostState.attachmentAlive). `network rm` and `prune` refuse a network
+ * (CniHostState.attachmentAlive), and a user when it is on this host
+ * (CniHostState.attachmentHere: hosts simulated on one machine share the cache). `network rm` and `prune` refuse a network
  * with live users and release stale ones first, so removing a network never
  * strands an IP, a rule or a cache entry that nothing could release later.
  */
@@ -12,7 +13,7 @@ import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface CacheUsersDeps {
   cni: CniRuntime;
-  hostCni: Pick<CniHostState, 'attachmentAlive'>;
+  hostCni: Pick<CniHostState, 'attachmentAlive' | 'attachmentHere'>;
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -27,7 +28,8 @@ export class CacheCniUsers implements CniUsers {
   async live(network: string): Promise<string[]> {
     const ids: string[] = [];
     for (const a of await this.deps.cni.getCachedAttachments()) {
-      if (a.networkName === network && (await this.deps.hostCni.attachmentAlive(a))) ids.push(a.containerId);
+      if (a.networkName !== network || !(await this.deps.hostCni.attachmentAlive(a))) continue;
+      if (await this.deps.hostCni.attachmentHere(a)) ids.push(a.containerId);
     }
     return [...new Set(ids)];
   }
