@@ -21,7 +21,7 @@ import * as dnsPacket from 'dns-packet';
 
 import { applyJoin, emptyRecordSet, type DnsRecordSet } from '../src/domain/dns/records.ts';
 import { addressHash } from '../src/domain/settings.ts';
-import { DNS_SERVER_ENV } from '../src/adapters/dns/process-dns-server.ts';
+import { DNS_SERVER_ENV, DNS_SERVER_NODE_FLAGS } from '../src/adapters/dns/process-dns-server.ts';
 import { importTestImage, startEnv, tsnerd } from '../test/e2e/harness.ts';
 import { REPO_ROOT } from './env.ts';
 import { mustTime, timeCmd } from './proc.ts';
@@ -193,8 +193,8 @@ async function benchTsnerd(dir: string, queries: string): Promise<Measured> {
   await mkdir(dnsDir, { recursive: true });
   await writeFile(join(dnsDir, 'records.json'), JSON.stringify(recordSet()));
   await writeFile(join(dnsDir, 'resolv.conf'), ''); // nothing forwarded
-  // As the hook starts it (src/adapters/dns/process-dns-server.ts); DNS_BENCH_NODE_FLAGS to try V8 flags.
-  const flags = process.env['DNS_BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [];
+  // As the hook starts it (src/adapters/dns/process-dns-server.ts); DNS_BENCH_NODE_FLAGS to try other V8 flags.
+  const flags = process.env['DNS_BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? DNS_SERVER_NODE_FLAGS;
   const child = spawn(process.execPath, [...flags, SERVER, dnsDir], {
     stdio: ['ignore', 'ignore', 'ignore'],
     env: { ...process.env, ...DNS_SERVER_ENV },

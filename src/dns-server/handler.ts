@@ -3,6 +3,12 @@
  * queries). Local names come from the current DnsZones snapshot; anything
  * else goes to the forwarder. Never throws: a packet dns-packet cannot decode
  * gets FORMERR when its header can be read, and is dropped otherwise.
+ *
+ * Local answers are synchronous (no promise per query) and kept encoded in an
+ * AnswerCache: the same question from the same client again (its bytes after
+ * the ID) is answered with a copy, without decoding, lookup or encoding. This
+ * fast path is what lets one node thread keep up with aardvark-dns's threads
+ * (bench/dns.ts); the cache is dropped whenever the records change.
  */
 import * as dnsPacket from 'dns-packet';
 import type { DnsZones } from '../domain/dns/zone.ts';
@@ -13,6 +19,8 @@ const MAX_UDP_LIMIT = 4096;
 const HEADER_BYTES = 12;
 const QR_BIT = 0x8000;
 const OPCODE_BITS = 0x7800;
+/** Queries longer than this (many EDNS options) are answered without the cache. */
+const MAX_KEYED_QUERY = 300;
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
 
@@ -27,8 +35,12 @@ export interface Forwarder {
   forward(query: Buffer, transport: Transport, udpLimit: number): Promise<Buffer | undefined>;
 }
 
+export type Reply = Buffer | undefined;
+
 export interface QueryContext {
   zones: DnsZones;
+  /** Encoded local answers of this zones snapshot (optional: tests). */
+  cache?: AnswerCache;
   forwarder: Forwarder;
   /** The address the query arrived on: a network's gateway. */
   gateway: string;
@@ -37,11 +49,25 @@ export interface QueryContext {
   transport: Transport;
 }
 
-export async function handleQuery(msg: Buffer, ctx: QueryContext): Promise<Buffer | undefined> {
+/** A promise only for forwarded names; local answers and errors are returned at once. */
+export function handleQuery(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
+  try {
+    return answer(msg, ctx);
+  } catch {
+    return undefined; // never expected (decode errors are FORMERR): a bug must not take the resolver down
+  }
+}
+
+function answer(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
   if (msg.length < HEADER_BYTES) return undefined;
   const id = msg.readUInt16BE(0);
   const headerFlags = msg.readUInt16BE(2);
   if ((headerFlags & QR_BIT) !== 0) return undefined; // a response: never answer one (loops)
+  const key = ctx.cache?.key(ctx.gateway, ctx.source, msg);
+  if (key !== undefined) {
+    const hit = ctx.cache!.get(ctx.zones, key, id);
+    if (hit) return hit;
+  }
   let query: dnsPacket.DecodedPacket;
   try {
     query = dnsPacket.decode(msg);
@@ -54,8 +80,10 @@ export async function handleQuery(msg: Buffer, ctx: QueryContext): Promise<Buffe
 
   const verdict = ctx.zones.answer(ctx.gateway, ctx.source, question.name, question.type);
   if (verdict.kind === 'forward') {
-    const upstream = await ctx.forwarder.forward(msg, ctx.transport, udpLimit(query)).catch(() => undefined);
-    return upstream ?? errorReply(id, headerFlags, RCODE.SERVFAIL, question);
+    return ctx.forwarder.forward(msg, ctx.transport, udpLimit(query)).then(
+      (upstream) => upstream ?? errorReply(id, headerFlags, RCODE.SERVFAIL, question),
+      () => errorReply(id, headerFlags, RCODE.SERVFAIL, question),
+    );
   }
   if (verdict.kind === 'servfail') return errorReply(id, headerFlags, RCODE.SERVFAIL, question);
 
@@ -67,11 +95,64 @@ export async function handleQuery(msg: Buffer, ctx: QueryContext): Promise<Buffe
     questions: [question],
     answers: verdict.answers,
   };
-  const out = dnsPacket.encode(reply);
+  let out = dnsPacket.encode(reply);
   if (ctx.transport === 'udp' && out.length > udpLimit(query)) {
-    return dnsPacket.encode({ ...reply, flags: reply.flags! | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
+    out = dnsPacket.encode({ ...reply, flags: reply.flags! | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
   }
+  // Not an answer that rotates (a name with several addresses of a family): the next one is the same.
+  if (key !== undefined && !rotates(verdict.answers)) ctx.cache!.set(ctx.zones, key, out);
   return out;
+}
+
+function rotates(answers: readonly { type: string }[]): boolean {
+  let a = 0;
+  let aaaa = 0;
+  for (const x of answers) {
+    if (x.type === 'A') a++;
+    else if (x.type === 'AAAA') aaaa++;
+  }
+  return a > 1 || aaaa > 1;
+}
+
+/**
+ * Encoded local answers of one DnsZones snapshot, by where the query came from
+ * and went to and its bytes after the ID. Bounded: full, it starts over.
+ */
+export class AnswerCache {
+  private readonly limit: number;
+  private readonly entries = new Map<string, Buffer>();
+  private zones: DnsZones | undefined;
+
+  constructor(limit = 1024) {
+    this.limit = limit;
+  }
+
+  /** Undefined for a query too long to be worth a key. */
+  key(gateway: string, source: string, msg: Buffer): string | undefined {
+    if (msg.length > MAX_KEYED_QUERY) return undefined;
+    return `${gateway} ${source} ${msg.toString('latin1', 2)}`;
+  }
+
+  /** A copy of the cached answer with the query's ID (a buffer of its own: see main.ts on Buffer.poolSize). */
+  get(zones: DnsZones, key: string, id: number): Buffer | undefined {
+    if (zones !== this.zones) return undefined;
+    const hit = this.entries.get(key);
+    if (hit === undefined) return undefined;
+    const out = Buffer.allocUnsafeSlow(hit.length);
+    hit.copy(out);
+    out.writeUInt16BE(id, 0);
+    return out;
+  }
+
+  set(zones: DnsZones, key: string, answer: Buffer): void {
+    if (zones !== this.zones || this.entries.size >= this.limit) {
+      this.entries.clear();
+      this.zones = zones;
+    }
+    const copy = Buffer.allocUnsafeSlow(answer.length);
+    answer.copy(copy);
+    this.entries.set(key, copy);
+  }
 }
 
 /** The client's EDNS payload size (RFC 6891), else 512. */

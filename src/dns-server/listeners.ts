@@ -6,13 +6,21 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import type { Transport } from './handler.ts';
+import type { Reply, Transport } from './handler.ts';
 
 const DNS_PORT = 53;
 const TCP_IDLE_MS = 10_000;
 const MAX_TCP_CONNECTIONS = 256;
 
-export type QueryHandler = (msg: Buffer, gateway: string, source: string, transport: Transport) => Promise<Buffer | undefined>;
+/** Local answers come back at once, forwarded ones as a promise. */
+export type QueryHandler = (msg: Buffer, gateway: string, source: string, transport: Transport) => Reply | Promise<Reply>;
+
+/**
+ * Replies go to the address a query came from, always an IP: no dns.lookup
+ * (and its extra tick) per reply, as dgram's default lookup would do.
+ */
+const literalLookup = (host: string, _opts: unknown, callback: (err: null, address: string, family: number) => void): void =>
+  callback(null, host, isIPv6(host) ? 6 : 4);
 
 interface Listener {
   udp: UdpSocket;
@@ -59,7 +67,7 @@ export class GatewayListeners {
 
   private async bind(gw: string): Promise<void> {
     this.binding.add(gw);
-    const udp = createSocket({ type: isIPv6(gw) ? 'udp6' : 'udp4' });
+    const udp = createSocket({ type: isIPv6(gw) ? 'udp6' : 'udp4', lookup: literalLookup });
     const tcp = createServer((socket) => this.serveTcp(socket, gw));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -75,10 +83,14 @@ export class GatewayListeners {
       udp.on('error', (err) => this.log(`udp ${gw}: ${err.message}`));
       tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
       udp.on('message', (msg, rinfo) => {
-        this.handle(msg, gw, rinfo.address, 'udp').then(
-          (reply) => reply && udp.send(reply, rinfo.port, rinfo.address, () => undefined),
-          () => undefined,
-        );
+        const reply = this.handle(msg, gw, rinfo.address, 'udp');
+        // A failed send is an 'error' event (logged above), not a callback per reply.
+        if (reply instanceof Promise)
+          reply.then(
+            (r) => r && udp.send(r, rinfo.port, rinfo.address),
+            () => undefined,
+          );
+        else if (reply) udp.send(reply, rinfo.port, rinfo.address);
       });
       this.bound.set(gw, { udp, tcp });
       if (this.failed.delete(gw)) this.log(`listening on ${gw} (retried)`);
@@ -113,7 +125,7 @@ export class GatewayListeners {
         buffered = buffered.subarray(size + 2);
         // Answers go out in query order (pipelined queries, RFC 7766 allows either).
         chain = chain.then(async () => {
-          const reply = await this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp').catch(() => undefined);
+          const reply = await Promise.resolve(this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp')).catch(() => undefined);
           if (!reply || socket.destroyed) return;
           const length = Buffer.alloc(2);
           length.writeUInt16BE(reply.length);

@@ -18,7 +18,7 @@ import { emptyRecordSet, hasEndpoints, parseRecordSet } from '../domain/dns/reco
 import { withFlock } from '../adapters/store/flock.ts';
 import { removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
-import { handleQuery } from './handler.ts';
+import { AnswerCache, handleQuery } from './handler.ts';
 import { ResolvConfForwarder } from './forwarder.ts';
 import { GatewayListeners } from './listeners.ts';
 
@@ -80,6 +80,10 @@ class RecordSource {
 
 async function main(): Promise<void> {
   const { dir, port } = parseArgs(process.argv.slice(2));
+  // Small buffers of their own instead of slices of 8 KiB pool slabs: under a query load, a slab
+  // that is the pool during two scavenges is promoted and its 8 KiB are freed only by a full GC,
+  // which the small old generation rarely needs: RSS grew by 10-40 MB per saturating dnsperf run.
+  Buffer.poolSize = 0;
   const source = new RecordSource(join(dir, RECORDS_FILE));
   const forwarder = new ResolvConfForwarder([join(dir, UPSTREAM_FILE), '/etc/resolv.conf'], (ip) => source.zones.hasGateway(ip));
   // Read-through: a query more than 1 ms after the last look checks the file's stamp first, so the
@@ -91,10 +95,11 @@ async function main(): Promise<void> {
     lastLook = now;
     if (source.reload()) void sync();
   };
+  const cache = new AnswerCache();
   const listeners = new GatewayListeners(
     (msg, gateway, from, transport) => {
       fresh();
-      return handleQuery(msg, { zones: source.zones, forwarder, gateway, source: from, transport });
+      return handleQuery(msg, { zones: source.zones, cache, forwarder, gateway, source: from, transport });
     },
     log,
     port,

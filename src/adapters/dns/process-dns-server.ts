@@ -21,6 +21,14 @@ const WHAT = 'the DNS resolver';
  * behind, ~3 MB of the resolver's RSS after a query load (docs/performance.md).
  */
 export const DNS_SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
+/**
+ * V8 flags of the resolver (RSS ≤ 60 MB with 500 records after a saturating
+ * dnsperf run, issue 16): Maglev is its top tier (TurboFan's compiler code
+ * alone pages ~6.5 MB of node's binary in, for no more queries/s with the
+ * answer cache), on the main thread (no compiler or GC threads and their
+ * malloc arenas), and a 1 MB semi-space. Measured in docs/performance.md.
+ */
+export const DNS_SERVER_NODE_FLAGS: readonly string[] = ['--max-opt=2', '--single-threaded', '--max-semi-space-size=1'];
 
 /** The pid of the resolver serving dnsDir, if one runs. */
 export async function dnsServerPid(dnsDir: string): Promise<number | undefined> {
@@ -38,6 +46,7 @@ export async function ensureDnsServer(dnsDir: string, opts: { port?: number } = 
   const ready = await spawnDaemon<{ ok: boolean; message?: string; pid?: number }>(daemonScript('dns-server'), args, {
     log: join(dir, DNS_LOG_FILE),
     env: DNS_SERVER_ENV,
+    nodeFlags: DNS_SERVER_NODE_FLAGS,
     readyTimeoutMs: READY_TIMEOUT_MS,
     what: WHAT,
   });

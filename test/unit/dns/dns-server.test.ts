@@ -31,6 +31,15 @@ function records(extra: { id: string; name: string; ip: string }[]): DnsRecordSe
   return set;
 }
 
+/** Container a at another address. */
+function moved(): DnsRecordSet {
+  return applyJoin(emptyRecordSet(), {
+    namespace: 'default',
+    id: 'aaaa',
+    endpoints: [{ network: 'dns-unit', record: { gateways: [GW], internal: false }, names: ['a'], aliases: [], ips: ['10.216.9.9'] }],
+  });
+}
+
 async function writeRecords(dir: string, set: DnsRecordSet): Promise<void> {
   await writeFile(join(dir, 'records.json.tmp'), JSON.stringify(set));
   await rename(join(dir, 'records.json.tmp'), join(dir, 'records.json'));
@@ -127,6 +136,52 @@ describe('dns-server process', () => {
       if (rcode !== 'NXDOMAIN') await sleep(10);
     }
     assert.equal(rcode, 'NXDOMAIN');
+  });
+
+  it('answers a repeated question from its cache with the new ID, and not after the records change', async () => {
+    const ask = async (id: number) =>
+      dnsPacket.decode(
+        (await udpRaw(dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'a', type: 'A' }] })))!,
+      );
+    for (const id of [11, 12, 13]) {
+      const r = await ask(id);
+      assert.equal(r.id, id);
+      assert.deepEqual(addresses(r), ['10.216.9.2']);
+    }
+    // The same name moves to another address: the next answer has it (the cache went with the old records).
+    await writeRecords(dir, moved());
+    let answer: string[] = [];
+    for (let i = 0; i < 50 && answer[0] !== '10.216.9.9'; i++) {
+      answer = addresses(await ask(20 + i));
+      if (answer[0] !== '10.216.9.9') await sleep(10);
+    }
+    assert.deepEqual(answer, ['10.216.9.9']);
+    await writeRecords(dir, records([]));
+    for (let i = 0; i < 50 && answer[0] !== '10.216.9.2'; i++) {
+      answer = addresses(await ask(80 + i));
+      if (answer[0] !== '10.216.9.2') await sleep(10);
+    }
+    assert.deepEqual(answer, ['10.216.9.2']);
+  });
+
+  it('rotates a shared alias in every answer (such answers are not cached)', async () => {
+    const shared = (id: string, ip: string) => ({
+      namespace: 'default',
+      id,
+      endpoints: [{ network: 'dns-unit', record: { gateways: [GW], internal: false }, names: [id], aliases: ['both'], ips: [ip] }],
+    });
+    await writeRecords(dir, applyJoin(applyJoin(records([]), shared('s1', '10.216.9.5')), shared('s2', '10.216.9.6')));
+    let first = new Set<string>();
+    for (let i = 0; i < 100 && first.size < 2; i++) {
+      const r = addresses(await query('both'));
+      if (r.length === 2) first.add(r[0]!);
+      else await sleep(10);
+    }
+    assert.equal(first.size, 2, 'both addresses come first in turn');
+    first = new Set();
+    for (let i = 0; i < 4; i++) first.add(addresses(await query('both'))[0]!);
+    assert.equal(first.size, 2);
+    await writeRecords(dir, records([]));
   });
 
   it('survives malformed packets and keeps answering', async () => {
