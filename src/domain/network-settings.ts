@@ -3,6 +3,7 @@
  * recorded (meta.json). Networks are keyed by their real names, where
  * nerdctl shows `unknown-eth0`.
  */
+import { createHash } from 'node:crypto';
 import type { CniResult } from './cni/result.ts';
 import { dockerPortMap, type DockerPortBinding } from './publish/format-ports.ts';
 import type { PortMapping } from './publish/port-mapping.ts';
@@ -25,6 +26,8 @@ export interface EndpointSettings extends AddressSettings {
   /** Every name the container answers to on this network: name, aliases, short ID, hostname. */
   DNSNames: string[] | null;
   NetworkID: string;
+  /** One per attachment: `endpointIdOf` (empty while the container has no address on the network). */
+  EndpointID: string;
 }
 
 export interface NetworkSettings extends AddressSettings {
@@ -44,6 +47,20 @@ export interface ContainerNames {
   name: string;
   shortId: string;
   hostname: string;
+}
+
+/**
+ * Docker's EndpointID (64 hex) of one attachment, the same in `inspect` and
+ * `network inspect`: a hash of the CNI container ID and the container-side
+ * interface of the result, its name (ethN) and MAC (new at each attachment).
+ */
+export function endpointIdOf(cniContainerId: string, result: Pick<CniResult, 'interfaces' | 'ips'>): string {
+  const index = result.ips.find((ip) => ip.interface !== undefined)?.interface;
+  const iface = (index === undefined ? undefined : result.interfaces[index]) ?? result.interfaces.find((i) => i.sandbox);
+  if (!iface) return '';
+  return createHash('sha256')
+    .update(`${cniContainerId}\n${iface.name}\n${iface.mac ?? ''}`)
+    .digest('hex');
 }
 
 type Results = Record<string, Pick<CniResult, 'interfaces' | 'ips'> | undefined> | null | undefined;
@@ -71,6 +88,8 @@ export function networkSettings(
   names?: ContainerNames,
   /** The DNS resolver's names of the container per network, when it serves them: they win. */
   dnsNames: Record<string, string[]> = {},
+  /** The CNI container ID (`<namespace>-<id>`), for EndpointID. */
+  cniContainerId = '',
 ): NetworkSettings {
   const networks: Record<string, EndpointSettings> = {};
   const info = new Map(endpoints.map((e) => [e.network, e]));
@@ -85,6 +104,7 @@ export function networkSettings(
       DNSNames:
         dnsNames[net] ?? (names ? [...new Set([names.name, ...aliases, names.shortId, names.hostname].filter((n) => n !== ''))] : null),
       NetworkID: e?.networkId ?? '',
+      EndpointID: result && cniContainerId ? endpointIdOf(cniContainerId, result) : '',
     };
   }
   const primaryKey = Object.keys(results ?? {}).find((k) => results?.[k]);

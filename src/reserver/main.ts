@@ -62,13 +62,14 @@ function bindTcp(b: HostBinding): Promise<Held> {
     // Nothing should ever be accepted here (portmap DNATs the port); refuse politely if it is.
     const server = createServer((socket) => socket.destroy());
     server.once('error', reject);
-    server.listen({ host: b.hostIP, port: b.hostPort, exclusive: true, ipv6Only: false }, () => resolve(server));
+    // `::` holds the IPv6 side only (as `-p [::]:P:C` forwards): the `0.0.0.0` twin holds IPv4.
+    server.listen({ host: b.hostIP, port: b.hostPort, exclusive: true, ipv6Only: isIPv6(b.hostIP) }, () => resolve(server));
   });
 }
 
 function bindUdp(b: HostBinding): Promise<Held> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: isIPv6(b.hostIP) ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = createSocket({ type: isIPv6(b.hostIP) ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: isIPv6(b.hostIP) });
     socket.once('error', reject);
     socket.bind({ address: b.hostIP, port: b.hostPort, exclusive: true }, () => resolve(socket));
   });

@@ -5,6 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { shortId } from '../../domain/container-ref.ts';
+import { endpointIdOf } from '../../domain/network-settings.ts';
 import type { Network } from '../../domain/network/network.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
@@ -30,7 +31,7 @@ export class RunningContainerIndex implements ContainerIndex {
       for (const meta of await this.hosts.list(ns)) {
         const entry = Object.entries(meta.Networks ?? {}).find(([ref]) => refs.has(ref));
         if (!entry || !(await this.isRunning(ns, meta))) continue;
-        found.push(attachment(meta, entry[1] as ResultLike));
+        found.push(attachment(ns, meta, entry[1] as ResultLike));
       }
     }
     return found;
@@ -53,7 +54,8 @@ interface ResultLike {
   ips?: { address: string; interface?: number }[];
 }
 
-function attachment(meta: HostsMeta, result: ResultLike): NetworkAttachment {
+/** The container's addresses and MAC on the interface (ethN) its result for this network names. */
+function attachment(ns: string, meta: HostsMeta, result: ResultLike): NetworkAttachment {
   const ips = result.ips ?? [];
   const v4 = ips.find((ip) => !ip.address.includes(':'));
   const v6 = ips.find((ip) => ip.address.includes(':'));
@@ -61,6 +63,8 @@ function attachment(meta: HostsMeta, result: ResultLike): NetworkAttachment {
   return {
     containerId: meta.ID,
     name: meta.Name,
+    // The CNI container ID is `<namespace>-<id>` (app/attach/attachment.ts).
+    endpointId: endpointIdOf(`${ns}-${meta.ID}`, { interfaces: result.interfaces ?? [], ips }),
     macAddress: (ifIndex === undefined ? undefined : result.interfaces?.[ifIndex]?.mac) ?? '',
     ipv4Address: v4?.address ?? '',
     ipv6Address: v6?.address ?? '',

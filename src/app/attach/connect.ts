@@ -28,9 +28,9 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import { UndoStack } from '../containers/undo-stack.ts';
-import { bridgeLinks, cniContainerId, hasIPv6Subnet, runtimeConfFor } from './attachment.ts';
+import { bridgeLinks, cniContainerId, hostsMeta, runtimeConfFor } from './attachment.ts';
 import type { AttachDeps } from './deps.ts';
-import { aliasesOf, hostsMeta, joinDns } from './setup.ts';
+import { joinDns } from './setup.ts';
 
 /** Docker's messages (moby runconfig/errors.go). */
 const HOST_NETWORK = 'container cannot be disconnected from host network or connected to host network';
@@ -127,15 +127,7 @@ export async function connectNetwork(
         const netns = `/proc/${c.pid}/ns/net`;
         for (const link of bridgeLinks(net.list)) await deps.removeDeadBridge(link);
         const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
-        const rt = runtimeConfFor({
-          namespace: c.namespace,
-          id: c.id,
-          netns,
-          endpoint,
-          annotations: c.annotations,
-          portMappings,
-          ipv6: hasIPv6Subnet(net.list),
-        });
+        const rt = runtimeConfFor(c, netns, endpoint, net.list, portMappings);
         // A plugin that fails halfway may have made a veth or taken an IP: DEL undoes what there is.
         undo.push(() => deps.cni.delNetworkList(net.list, rt));
         deps.log(`ADD ${net.name} ${rt.ifName}`);
@@ -144,16 +136,7 @@ export async function connectNetwork(
       await deps.state.writeEndpoints(c.stateDir, [...endpoints, endpoint]);
       undo.push(() => deps.state.writeEndpoints(c.stateDir, endpoints));
       if (running && result)
-        await updateHosts(
-          deps,
-          c,
-          undo,
-          (meta) => ({
-            ...meta,
-            Networks: { ...(meta.Networks ?? {}), [endpoint.network]: result },
-          }),
-          [...endpoints, endpoint],
-        );
+        await updateHosts(deps, c, undo, (networks) => ({ ...networks, [endpoint.network]: result }), [...endpoints, endpoint]);
     });
     return { network: net.name, ifname: endpoint.ifname, attached: running };
   });
@@ -193,15 +176,7 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
               ...(cached.args ? { args: cached.args } : {}),
               ...(cached.capabilityArgs ? { capabilityArgs: cached.capabilityArgs } : {}),
             }
-          : runtimeConfFor({
-              namespace: c.namespace,
-              id: c.id,
-              netns,
-              endpoint,
-              annotations: c.annotations,
-              portMappings,
-              ipv6: hasIPv6Subnet(list),
-            });
+          : runtimeConfFor(c, netns, endpoint, list, portMappings);
         deps.log(`DEL ${list.name} ${rt.ifName}`);
         try {
           await deps.cni.delNetworkList(list, rt);
@@ -214,11 +189,7 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
         deps,
         c,
         new UndoStack(),
-        (meta) => {
-          const networks = { ...(meta.Networks ?? {}) };
-          delete networks[endpoint.network];
-          return { ...meta, Networks: networks };
-        },
+        (networks) => Object.fromEntries(Object.entries(networks).filter(([key]) => key !== endpoint.network)),
         rest,
       );
       return;
@@ -239,12 +210,12 @@ async function updateHosts(
   deps: AttachDeps,
   c: HookContainer,
   undo: UndoStack,
-  change: (meta: HostsMeta) => HostsMeta,
+  change: (networks: NonNullable<HostsMeta['Networks']>) => NonNullable<HostsMeta['Networks']>,
   endpoints: readonly Endpoint[],
 ): Promise<void> {
   const current = (await deps.hosts.list(c.namespace)).find((m) => m.ID === c.id) ?? hostsMeta(c, {}, endpoints);
-  const next = change(current);
-  await deps.hosts.acquire(c.namespace, { ...next, Aliases: aliasesOf(endpoints, next.Networks) });
+  const next = hostsMeta(c, change(current.Networks ?? {}), endpoints);
+  await deps.hosts.acquire(c.namespace, next);
   undo.push(() => deps.hosts.acquire(c.namespace, current));
   await syncDns(deps, c, endpoints, next.Networks ?? {});
 }

@@ -148,6 +148,7 @@ export class ContainerNetworking {
       infos,
       names,
       dnsNames,
+      cniContainerId(this.hookView(c).namespace, c.id),
     );
   }
 

@@ -6,13 +6,12 @@ import { ErrorList, TsnerdError } from '../../domain/errors.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
-import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import { OVERLAY_CONFLIST_KEY } from '../../domain/overlay/overlay-network.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints, type Endpoint } from '../../domain/network/endpoint.ts';
-import { bridgeLinks, cniContainerId, hasIPv6Subnet, runtimeConfFor } from './attachment.ts';
+import { bridgeLinks, cniContainerId, heldPortMappings, hostsMeta, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
 import { dnsJoinFor, resolverAddressesFor } from './dns.ts';
 
@@ -52,11 +51,17 @@ export async function setupContainerNetworks(
   // The port holder binds the ports and watches the container's pid (so an exit on
   // its own frees the network); it needs no CNI lock: it works while we wait for the
   // lock and run ADD (and starts a holder if none runs); if it cannot, ADD is rolled back.
-  const reserving = deps.reserver.start(portMappings, c.stateDir, { id: c.id, pid: c.pid, annotations: c.annotations });
-  reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
   // Reading the networks and the result cache needs no lock: done while flock(1) starts.
   const resolveAll = (endpoints: readonly Endpoint[]) => Promise.all(endpoints.map((e) => deps.resolver.resolve(c.namespace, e.network)));
-  const reading = Promise.all([resolveAll(endpointsBefore), deps.cni.getCachedAttachments(cniId)]);
+  const resolving = resolveAll(endpointsBefore);
+  // With ports, the holder waits for the networks (a file read): on IPv6 it binds the `::` side too.
+  const reserving = (
+    portMappings.length === 0
+      ? Promise.resolve(portMappings)
+      : resolving.then((nets) => heldPortMappings(endpointsBefore, nets, portMappings))
+  ).then((held) => deps.reserver.start(held, c.stateDir, { id: c.id, pid: c.pid, annotations: c.annotations }));
+  reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
+  const reading = Promise.all([resolving, deps.cni.getCachedAttachments(cniId)]);
   reading.catch(() => undefined); // awaited under the lock
   let results: { added: Record<string, CniResult>; endpoints: Endpoint[] };
   let joined: ResolvedNetwork[] = [];
@@ -83,15 +88,7 @@ export async function setupContainerNetworks(
         for (const [index, net] of networks.entries()) {
           assertInTime();
           const endpoint = endpoints[index]!;
-          const rt = runtimeConfFor({
-            namespace: c.namespace,
-            id: c.id,
-            netns,
-            endpoint,
-            annotations: c.annotations,
-            portMappings,
-            ipv6: hasIPv6Subnet(net.list),
-          });
+          const rt = runtimeConfFor(c, netns, endpoint, net.list, portMappings);
           deps.log(`ADD ${net.name} ${rt.ifName}`);
           added[endpoint.network] = await deps.cni.addNetworkList(net.list, rt);
         }
@@ -156,30 +153,4 @@ export async function joinDns(
   } catch (err) {
     deps.log(`DNS: ${String(err)}`);
   }
-}
-
-/** The hosts store entry of a running container: its CNI results and, per network, its aliases. */
-export function hostsMeta(c: HookContainer, networks: HostsMeta['Networks'], endpoints: readonly Endpoint[]): HostsMeta {
-  const labels = decodeContainerLabels(c.annotations);
-  const extraHosts: Record<string, string> = {};
-  for (const entry of labels.extraHosts) {
-    const sep = entry.indexOf(':');
-    extraHosts[entry.slice(0, sep)] = entry.slice(sep + 1);
-  }
-  return {
-    ID: c.id,
-    Networks: networks,
-    Hostname: labels.hostname ?? '',
-    Domainname: labels.domainname ?? '',
-    ExtraHosts: extraHosts,
-    Name: labels.name ?? '',
-    Aliases: aliasesOf(endpoints, networks),
-  };
-}
-
-/** Aliases per network key of `networks` (only the networks attached). */
-export function aliasesOf(endpoints: readonly Endpoint[], networks: HostsMeta['Networks']): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const e of endpoints) if (e.aliases.length > 0 && networks && e.network in networks) out[e.network] = [...e.aliases];
-  return out;
 }

@@ -11,7 +11,7 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { CachedAttachment, RuntimeConf } from '../../interfaces/cni.ts';
 import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints } from '../../domain/network/endpoint.ts';
-import { cniContainerId, hasIPv6Subnet, runtimeConfFor } from './attachment.ts';
+import { cniContainerId, runtimeConfFor } from './attachment.ts';
 
 export async function teardownContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
   const lifecycle = await deps.state.readLifecycle(c.stateDir);
@@ -76,15 +76,7 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
         const net = await deps.resolver.resolve(c.namespace, endpoint.network);
         targets.push({
           list: net.list,
-          rt: runtimeConfFor({
-            namespace: c.namespace,
-            id: c.id,
-            netns,
-            endpoint,
-            annotations: c.annotations,
-            portMappings,
-            ipv6: hasIPv6Subnet(net.list),
-          }),
+          rt: runtimeConfFor(c, netns, endpoint, net.list, portMappings),
           ips: [],
           cached: false,
         });

@@ -157,8 +157,10 @@ function labelsOf(spec: NetworkSpec, ranges: IpamRange[][]): Record<string, stri
 function ipam(templates: ConflistTemplates, base: Ipam, spec: NetworkSpec, ranges: IpamRange[][]): Ipam {
   if (spec.ipamDriver === 'dhcp') return dhcpIpam(templates.dhcpIpam, spec);
   if (base.type !== 'host-local') throw internal('conflist template must use host-local ipam');
-  // An IPv6-only network's default route is ::/0 (nerdctl); others keep the template's 0.0.0.0/0.
-  const routes = spec.ipv4 === false ? [{ dst: '::/0' }] : base.routes;
+  // An IPv6-only network's default route is ::/0 (nerdctl); a dual-stack one gets ::/0 next to the
+  // template's 0.0.0.0/0, as Docker's containers have (nerdctl gives it none: docs/compat.md).
+  const hasIPv6 = ranges.some((set) => set.some((r) => r.subnet.includes(':')));
+  const routes = spec.ipv4 === false ? [{ dst: '::/0' }] : hasIPv6 ? [...(base.routes ?? []), { dst: '::/0' }] : base.routes;
   return { ranges, routes: spec.internal ? undefined : routes, type: 'host-local' };
 }
 

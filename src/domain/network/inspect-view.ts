@@ -4,6 +4,8 @@ import { type Network, isIPv6Enabled, isDnsEnabled, isInternal, networkDriver, n
 export interface NetworkAttachment {
   containerId: string;
   name: string;
+  /** Docker's EndpointID: endpointIdOf (domain/network-settings.ts), as `inspect` shows it. */
+  endpointId: string;
   macAddress: string;
   /** CIDR form, e.g. "10.4.1.2/24"; "" when none. */
   ipv4Address: string;
@@ -12,6 +14,7 @@ export interface NetworkAttachment {
 
 export interface DockerNetworkContainer {
   Name: string;
+  EndpointID: string;
   MacAddress: string;
   IPv4Address: string;
   IPv6Address: string;
@@ -77,7 +80,7 @@ export function toDockerNetwork(n: Network, attachments: readonly NetworkAttachm
     Containers: Object.fromEntries(
       attachments.map((a) => [
         a.containerId,
-        { Name: a.name, MacAddress: a.macAddress, IPv4Address: a.ipv4Address, IPv6Address: a.ipv6Address },
+        { Name: a.name, EndpointID: a.endpointId, MacAddress: a.macAddress, IPv4Address: a.ipv4Address, IPv6Address: a.ipv6Address },
       ]),
     ),
   };

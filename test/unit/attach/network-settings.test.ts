@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { networkSettings } from '../../../src/domain/network-settings.ts';
+import { endpointIdOf, networkSettings } from '../../../src/domain/network-settings.ts';
 
 describe('networkSettings', () => {
   const result = {
@@ -20,6 +20,15 @@ describe('networkSettings', () => {
     assert.equal(s.GlobalIPv6Address, 'fd00::5');
     assert.deepEqual(Object.keys(s.Networks), ['mynet']);
     assert.deepEqual(s.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] });
+  });
+
+  it("gives each attachment an EndpointID from the CNI container ID and the result's ethN and MAC", () => {
+    const s = networkSettings({ mynet: result }, [], [], undefined, {}, 'default-abc');
+    assert.match(s.Networks['mynet']!.EndpointID, /^[0-9a-f]{64}$/);
+    assert.equal(s.Networks['mynet']!.EndpointID, endpointIdOf('default-abc', result));
+    const eth1 = { ...result, interfaces: result.interfaces.map((i) => (i.sandbox ? { ...i, name: 'eth1' } : i)) };
+    assert.notEqual(endpointIdOf('default-abc', eth1), endpointIdOf('default-abc', result));
+    assert.equal(networkSettings({ mynet: result }, []).Networks['mynet']!.EndpointID, '');
   });
 
   it('is empty for a container without CNI results', () => {

@@ -38,7 +38,7 @@ describe('conflists (byte-for-byte as nerdctl writes them)', () => {
     assert.equal(range.rangeEnd, '10.5.0.254');
   });
 
-  it('dual stack: the IPv6 subnet first, then an automatic IPv4 one avoiding used subnets', () => {
+  it('dual stack: the IPv6 subnet first, then an automatic IPv4 one avoiding used subnets; ::/0 next to 0.0.0.0/0 (docs/compat.md)', () => {
     assert.equal(
       conflistFor({ name: 'foo', ipv6: true, subnets: ['2001:db8::/64'] }, cidrs('10.4.1.0/24')),
       fixture('foo-dual-stack.conflist'),

@@ -22,6 +22,13 @@ describe('network create --ipv4=false', () => {
     });
   });
 
+  it('gives a dual-stack network both default routes, ::/0 next to 0.0.0.0/0', () => {
+    const c = conflist({ name: 'ds', ipv6: true, subnets: ['fd00:214:2::/64', '10.214.20.0/24'] });
+    assert.deepEqual((c.plugins[0]!['ipam'] as { routes: unknown }).routes, [{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+    const v4 = conflist({ name: 'v4', subnets: ['10.214.20.0/24'] });
+    assert.deepEqual((v4.plugins[0]!['ipam'] as { routes: unknown }).routes, [{ dst: '0.0.0.0/0' }]);
+  });
+
   it('refuses what cannot be an IPv6-only network', () => {
     assert.throws(() => parseCreateInput({ name: 'v6', ipv4: false }), /IPv4 or IPv6 must be enabled/);
     assert.throws(() => parseCreateInput({ name: 'v6', ipv4: false, ipv6: true }), /needs an IPv6 --subnet/);

@@ -58,7 +58,9 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     },
     containers: {
       attachments: async (n: Network): Promise<NetworkAttachment[]> =>
-        (opts.inUse ?? []).includes(n.name) ? [{ containerId: 'c1', name: 'web', macAddress: '', ipv4Address: '', ipv6Address: '' }] : [],
+        (opts.inUse ?? []).includes(n.name)
+          ? [{ containerId: 'c1', name: 'web', endpointId: 'e1', macAddress: '', ipv4Address: '', ipv6Address: '' }]
+          : [],
     },
     netconfPath: '/c',
     cniPath: '/opt/cni/bin',

@@ -120,7 +120,7 @@ describe('network inspect (docker shape)', () => {
   it('renders IPAM config, labels and attachments', () => {
     const n = fromFixture('foo-ip-range.conflist');
     const view = toDockerNetwork(n, [
-      { containerId: 'c1', name: 'web', macAddress: 'aa:bb:cc:dd:ee:ff', ipv4Address: '10.5.1.2/16', ipv6Address: '' },
+      { containerId: 'c1', name: 'web', endpointId: 'e1', macAddress: 'aa:bb:cc:dd:ee:ff', ipv4Address: '10.5.1.2/16', ipv6Address: '' },
     ]);
     assert.deepEqual(view, {
       Name: 'foo',
@@ -134,7 +134,7 @@ describe('network inspect (docker shape)', () => {
       IPAM: { Driver: 'host-local', Config: [{ Subnet: '10.5.0.0/16', Gateway: '10.5.0.1', IPRange: '10.5.1.0/24' }] },
       Options: {},
       Labels: {},
-      Containers: { c1: { Name: 'web', MacAddress: 'aa:bb:cc:dd:ee:ff', IPv4Address: '10.5.1.2/16', IPv6Address: '' } },
+      Containers: { c1: { Name: 'web', EndpointID: 'e1', MacAddress: 'aa:bb:cc:dd:ee:ff', IPv4Address: '10.5.1.2/16', IPv6Address: '' } },
     });
   });
 
