@@ -2,6 +2,7 @@
  * The container commands' work once their flags are parsed, shared by the
  * oclif commands and the fast path (src/cli/fast-path.ts); no oclif here.
  */
+import { ErrorList } from '../domain/errors.ts';
 import { createContainer } from '../app/containers/create-container.ts';
 import { removeContainer } from '../app/containers/remove-container.ts';
 import { runContainer } from '../app/containers/run-container.ts';
@@ -37,12 +38,17 @@ export async function startAction(flags: GlobalFlagValues, refs: string[]): Prom
 }
 
 export async function rmAction(flags: GlobalFlagValues & { force?: boolean | undefined }, refs: string[]): Promise<void> {
+  // As Docker: every container is tried; the removed ones are printed, the failures reported together (exit 1).
+  const errors = new ErrorList();
   await withContainers(flags, async (handle) => {
     for (const ref of refs) {
-      await removeContainer(handle.ctx, ref, { force: flags.force === true });
-      out(ref);
+      await errors.attempt(async () => {
+        await removeContainer(handle.ctx, ref, { force: flags.force === true });
+        out(ref);
+      });
     }
   });
+  errors.throwIfAny();
 }
 
 async function withContainers(flags: GlobalFlagValues, fn: (handle: ContainersHandle) => Promise<void>): Promise<void> {

@@ -7,7 +7,7 @@ import { isIPv4, isIPv6, isIP } from 'node:net';
 import { invalid, usage } from './errors.ts';
 import type { NetworkMode } from './network-mode.ts';
 import { assertNoControlCharacters, quote } from './text.ts';
-import { ALIAS_ON_DEFAULT_NETWORK, type NetworkSpecEntry } from './network/endpoint.ts';
+import { ALIAS_ON_DEFAULT_NETWORK, isUnicastMac, type NetworkSpecEntry } from './network/endpoint.ts';
 
 export interface NetworkFlags {
   mode: NetworkMode;
@@ -35,11 +35,6 @@ const MAC_PATTERN = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 const HOST_GATEWAY = 'host-gateway';
 /** The kernel's limit for the UTS host and domain names (HOST_NAME_MAX). */
 const MAX_UTS_NAME = 64;
-
-/** A multicast (group bit set) or all-zero MAC cannot be an interface's address. */
-function isUnicastMac(mac: string): boolean {
-  return (parseInt(mac.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(mac);
-}
 
 /**
  * A host or domain name for the UTS namespace and the hosts file: a DNS name

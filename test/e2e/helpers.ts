@@ -116,3 +116,35 @@ export async function allocations(net: string): Promise<string[]> {
   const files = await readdir(join('/var/lib/cni/networks', net)).catch(() => [] as string[]);
   return files.filter((f) => /^[\d.:a-f]+$/.test(f) && /\d/.test(f));
 }
+
+/** `tsnerd args` that must fail with exactly one line on stderr (bad input gives one clear line): that line. */
+export async function failsWithOneLine(env: TestEnv, args: string[]): Promise<string> {
+  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
+  assert.notEqual(r.exitCode, 0, `tsnerd ${args.join(' ')} succeeded: ${r.stdout}`);
+  const found = r.stderr.trim().split('\n');
+  assert.equal(found.length, 1, `one line from tsnerd ${args.join(' ')}: ${r.stderr}`);
+  return found[0]!;
+}
+
+/** `tsnerd args` retried until it exits 0 (a new IPv6 address is tentative until duplicate address detection is done, ~1-2 s): its stdout. */
+export async function eventually(env: TestEnv, args: string[], tries = 20): Promise<string> {
+  let last = '';
+  for (let i = 0; i < tries; i++) {
+    const r = await tsnerd(env, args);
+    if (r.exitCode === 0) return r.stdout.trim();
+    last = r.stderr || r.stdout;
+    await sleep(500);
+  }
+  return assert.fail(`tsnerd ${args.join(' ')} kept failing: ${last}`);
+}
+
+/**
+ * A file's after hook: every container of the env, then the networks (network rm deletes their
+ * bridges, which the harness's leftover check would report), then the env itself.
+ */
+export async function closeEnv(env: TestEnv | undefined, networks: readonly string[]): Promise<void> {
+  if (!env) return;
+  await removeAllContainers(env);
+  if (networks.length > 0) await tsnerd(env, ['network', 'rm', ...networks]);
+  await env.stop();
+}

@@ -48,6 +48,11 @@ const ALIAS_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,253}[a-zA-Z0-9])?$/;
 /** Docker's message for an alias on a network that is not user-defined (runconfig.ErrUnsupportedNetworkAndAlias). */
 export const ALIAS_ON_DEFAULT_NETWORK = 'network-scoped alias is supported only for containers in user defined networks';
 
+/** A multicast (group bit set) or all-zero MAC cannot be an interface's address. */
+export function isUnicastMac(mac: string): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(mac);
+}
+
 /** Checks the syntax of one network's options (and no alias on `bridge` by name). */
 export function validateEndpointOptions(network: string, o: EndpointOptions): void {
   for (const alias of o.aliases) {
@@ -57,6 +62,11 @@ export function validateEndpointOptions(network: string, o: EndpointOptions): vo
   if (o.ip !== undefined && !isIPv4(o.ip)) throw invalid(`invalid IPv4 address "${o.ip}" for network ${network}`);
   if (o.ip6 !== undefined && !isIPv6(o.ip6)) throw invalid(`invalid IPv6 address "${o.ip6}" for network ${network}`);
   if (o.mac !== undefined && !MAC_PATTERN.test(o.mac)) throw invalid(`invalid MAC address "${o.mac}" for network ${network}`);
+  if (o.mac !== undefined && !isUnicastMac(o.mac)) {
+    throw invalid(
+      `invalid MAC address "${o.mac}" for network ${network}: a multicast or all-zero address cannot be assigned to an interface`,
+    );
+  }
 }
 
 /** Option keys of the per-network `--net` form, Docker's spellings included. */

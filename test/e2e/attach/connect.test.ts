@@ -8,22 +8,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
 let env: TestEnv;
-const ok = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
+const ok = (args: string[]) => h.ok(env, args);
 /** A command that must fail with one line on stderr; returns that line. */
-const fails = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.notEqual(r.exitCode, 0, `tsnerd ${args.join(' ')} succeeded: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line from ${args.join(' ')}: ${r.stderr}`);
-  return lines[0]!;
-};
+const fails = (args: string[]) => h.failsWithOneLine(env, args);
 
 interface Endpoint {
   IPAddress: string;
@@ -78,13 +69,7 @@ describe('network connect/disconnect (e2e)', { timeout: 900_000 }, () => {
     await ok(['network', 'create', 'con-n1', '--subnet', '10.214.1.0/24']);
     await ok(['network', 'create', 'con-n2', '--subnet', '10.214.2.0/24']);
   });
-  after(async () => {
-    const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
-    // network rm deletes the bridges too: the harness counts a bridge left behind as a leak.
-    await tsnerd(env, ['network', 'rm', 'con-n1', 'con-n2', 'con-n3', 'con-n4']);
-    await env.stop();
-  });
+  after(() => h.closeEnv(env, ['con-n1', 'con-n2', 'con-n3', 'con-n4']));
 
   it('connects a running container with an alias; peers reach it by name and alias; disconnect takes it all back', async (t) => {
     cleanup(t, 'a', 'p2', 'b');

@@ -6,32 +6,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
 let env: TestEnv;
-const ok = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
-const fails = async (args: string[]) => {
-  const r = await tsnerd(env, args, { timeoutMs: 120_000 });
-  assert.notEqual(r.exitCode, 0, `tsnerd ${args.join(' ')} succeeded: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line from ${args.join(' ')}: ${r.stderr}`);
-  return lines[0]!;
-};
+const ok = (args: string[]) => h.ok(env, args);
+const fails = (args: string[]) => h.failsWithOneLine(env, args);
 /** A new IPv6 address is tentative until duplicate address detection is done (~1-2 s): retry. */
-const eventually = async (args: string[]) => {
-  let last = '';
-  for (let i = 0; i < 20; i++) {
-    const r = await tsnerd(env, args);
-    if (r.exitCode === 0) return r.stdout.trim();
-    last = r.stderr || r.stdout;
-    await sleep(500);
-  }
-  assert.fail(`tsnerd ${args.join(' ')} kept failing: ${last}`);
-};
+const eventually = (args: string[]) => h.eventually(env, args);
 interface Ep {
   IPAddress: string;
   GlobalIPv6Address: string;
@@ -44,13 +26,7 @@ describe('IPv6 networks (e2e)', { timeout: 600_000 }, () => {
     env = await startEnv('con-ipv6');
     await importTestImage(env);
   });
-  after(async () => {
-    const ids = (await tsnerd(env, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
-    // network rm deletes the bridges too: the harness counts a bridge left behind as a leak.
-    await tsnerd(env, ['network', 'rm', 'con-v6', 'con-ds', 'con-aux']);
-    await env.stop();
-  });
+  after(() => h.closeEnv(env, ['con-v6', 'con-ds', 'con-aux']));
 
   it('runs containers on an IPv6-only network (--ipv4=false) that ping each other by name, with a ::/0 route', async (t) => {
     t.after(async () => void (await tsnerd(env, ['rm', '-f', 'v1', 'v2'])));
@@ -101,6 +77,9 @@ describe('IPv6 networks (e2e)', { timeout: 600_000 }, () => {
     const d1 = await endpoint('d1', 'con-ds');
     assert.match(d1.IPAddress, /^10\.214\.20\./);
     assert.match(d1.GlobalIPv6Address, /^fd00:214:2::/);
+    // Both default routes, as Docker's dual-stack containers have them.
+    assert.match(await ok(['exec', 'd1', 'ip', '-6', 'route']), /^default via fd00:214:2::1 dev eth0/m);
+    assert.match(await ok(['exec', 'd1', 'ip', '-4', 'route']), /^default via 10\.214\.20\.1 dev eth0/m);
     await eventually(['exec', 'd2', 'ping', '-6', '-c', '1', '-W', '2', 'd1']);
     assert.equal(await eventually(['exec', 'd2', 'wget', '-q', '-O', '-', `http://[${d1.GlobalIPv6Address}]/`]), 'six');
     // -p 39420:80 (all addresses) answers on IPv6 too, forwarded to d1's IPv6 address; asked at the
