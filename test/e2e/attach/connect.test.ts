@@ -119,7 +119,8 @@ describe('network connect/disconnect (e2e)', { timeout: 900_000 }, () => {
   it('keeps ports published with -p reachable across a connect and a disconnect of another network', async (t) => {
     cleanup(t, 'web');
     await ok(['run', '-d', '--name', 'web', '--net', 'con-n1', '-p', '127.0.0.1:39400:80', 'busybox', ...HTTPD]);
-    const get = async () => (await fetch('http://127.0.0.1:39400/')).text();
+    // Retried: httpd may not listen yet right after run -d.
+    const get = () => h.httpGet('http://127.0.0.1:39400/');
     assert.match(await get(), /^hello-from-/);
     await ok(['network', 'connect', 'con-n2', 'web']);
     assert.match(await get(), /^hello-from-/);

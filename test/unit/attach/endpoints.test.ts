@@ -76,6 +76,12 @@ describe('planEndpoints', () => {
     );
     assert.throws(() => planEndpoints([net('n1')], parseNetworkSpecs(['n1,ip6=zz']), { aliases: [] }), /invalid IPv6 address "zz"/);
     assert.throws(() => planEndpoints([net('n1')], parseNetworkSpecs(['n1,alias=-bad']), { aliases: [] }), /invalid alias "-bad"/);
+    for (const mac of ['01:00:5e:00:00:01', 'ff:ff:ff:ff:ff:ff', '00:00:00:00:00:00']) {
+      assert.throws(
+        () => planEndpoints([net('n1')], parseNetworkSpecs([`n1,mac=${mac}`]), { aliases: [] }),
+        new RegExp(`invalid MAC address "${mac}" for network n1: a multicast or all-zero address`),
+      );
+    }
   });
 });
 
