@@ -14,8 +14,17 @@ export interface Inventory {
   containers: InventoryContainer[];
   /** When the running containerd started (its socket's change time); tasks older than that did not survive it. */
   daemonStartedAt: Date | undefined;
+  /**
+   * Snapshots a `create`/`run` prepared under its lease (`tsnerd-snapshot-<key>`,
+   * the key being the container ID) that no committed container has taken over yet.
+   */
+  snapshotLeases: { namespace: string; key: string }[];
 }
 
 export interface ContainerInventory {
   list(): Promise<Inventory>;
+  /** Whether containerd has the container now (gc re-checks what its listing did not show). */
+  exists(namespace: string, id: string): Promise<boolean>;
+  /** Removes a creation's snapshot and its lease (either may be gone already). */
+  removeSnapshot(namespace: string, key: string): Promise<void>;
 }

@@ -1,4 +1,5 @@
 /** The per-container parts of tsnerd's data store, walked whole: what garbage collection compares with containerd. */
+import type { CreationClaim } from './container-host.ts';
 
 export interface StoredName {
   namespace: string;
@@ -27,4 +28,8 @@ export interface DataStoreScan {
   removeDir(path: string): Promise<void>;
   /** The newest modification time in a dir (undefined when it does not exist). */
   lastActivity(path: string): Promise<Date | undefined>;
+  /** A state dir's creation claim (`creating`): undefined when there is none. */
+  creationClaim(stateDir: string): Promise<CreationClaim | undefined>;
+  /** The `start_deadline` a start in flight wrote into the state dir's lifecycle.json (epoch ms). */
+  startDeadline(stateDir: string): Promise<number | undefined>;
 }

@@ -12,7 +12,7 @@ import { createNetworkDeps, createNetworkStore } from './networks.ts';
 import type { NetworksDeps } from '../app/networks/deps.ts';
 import { CacheCniUsers } from '../app/reclaim/cni-users.ts';
 
-/** A run that has not reached containerd's task list within this long is not in flight any more. */
+/** A start of another tool's container (no start deadline of tsnerd's) that has not reached containerd's task list within this long is not in flight any more. */
 const GRACE_MS = 60_000;
 
 export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDeps; close(): void }> {

@@ -25,8 +25,11 @@ export const SNAPSHOTTER = 'overlayfs';
 const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
 const SNAPSHOT_LEASE_MS = 60 * 60 * 1000;
 
+/** The lease that keeps a creation's snapshot from containerd's GC until the container record holds it. */
+export const SNAPSHOT_LEASE_PREFIX = 'tsnerd-snapshot-';
+
 function snapshotLease(key: string): string {
-  return `tsnerd-snapshot-${key}`;
+  return `${SNAPSHOT_LEASE_PREFIX}${key}`;
 }
 
 export class GrpcContainerRuntime implements ContainerRuntime {

@@ -10,7 +10,7 @@
  * One line, `<pid> <start time> <boot id> <name>` (names have no spaces).
  */
 import { readFile, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { CreationClaim } from '../../interfaces/container-host.ts';
 
 export const CREATION_CLAIM_FILE = 'creating';
@@ -44,6 +44,19 @@ export async function readCreationClaim(stateDir: string): Promise<CreationClaim
   if (!Number.isInteger(pid) || pid <= 0) return { name, ownerAlive: false };
   const [liveStart, liveBoot] = await Promise.all([processStartTime(pid), bootId()]);
   return { name, ownerAlive: boot === liveBoot && liveStart !== undefined && liveStart === start };
+}
+
+/**
+ * The claim of a state dir, or of a staging dir (`.<id>.<pid>.<random>`,
+ * LinuxContainerHost.createStateDir) before its claim is written: its maker is
+ * the pid in its name.
+ */
+export async function readStateDirClaim(dir: string): Promise<CreationClaim | undefined> {
+  const claim = await readCreationClaim(dir);
+  if (claim) return claim;
+  const pid = /^\.[^/]+\.(\d+)\.[^.]+$/.exec(basename(dir))?.[1];
+  if (pid === undefined) return undefined;
+  return { name: '', ownerAlive: (await processStartTime(Number(pid))) !== undefined };
 }
 
 async function bootId(): Promise<string> {

@@ -2,7 +2,8 @@
  * Test-only fault injection at named steps (the e2e fault suite,
  * test/e2e/faults/). TSNERD_FAULT=<step> makes this process SIGKILL itself when
  * it reaches <step>; TSNERD_FAULT=fail:<step> makes the step fail with an
- * error. Unset, a fault point costs one comparison. The OCI hooks inherit the
+ * error; TSNERD_FAULT=stop:<step> makes it SIGSTOP itself there (an operation
+ * held in flight until the test sends SIGCONT). Unset, a fault point costs one comparison. The OCI hooks inherit the
  * CLI's environment, so the same variable reaches their steps.
  */
 import { internal } from '../../domain/errors.ts';
@@ -12,4 +13,5 @@ export function faultPoint(step: string): void {
   if (fault === undefined) return;
   if (fault === step) process.kill(process.pid, 'SIGKILL');
   if (fault === `fail:${step}`) throw internal(`injected fault at ${step}`);
+  if (fault === `stop:${step}`) process.kill(process.pid, 'SIGSTOP');
 }

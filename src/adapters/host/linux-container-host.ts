@@ -3,9 +3,9 @@
  * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
 import { faultPoint } from './fault-injection.ts';
@@ -38,9 +38,22 @@ export class LinuxContainerHost implements ContainerHost {
     }
   }
 
+  /**
+   * Made beside its place with the claim in it, then renamed into place: no
+   * one (`network gc`) ever sees the state dir without its claim. The staging
+   * dir's name, `.<id>.<pid>.<random>`, names its maker: a kill in between
+   * leaves it to gc once that process is gone.
+   */
   async createStateDir(path: string, name: string): Promise<void> {
-    await mkdir(path, { recursive: true, mode: 0o700 });
-    await writeCreationClaim(path, name);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const staging = await mkdtemp(join(dirname(path), `.${basename(path)}.${process.pid}.`));
+    try {
+      await writeCreationClaim(staging, name);
+      await rename(staging, path);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   commitCreation(path: string): Promise<void> {

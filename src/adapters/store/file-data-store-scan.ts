@@ -3,6 +3,9 @@ import { readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import type { DataStoreScan, StoredDir, StoredName } from '../../interfaces/data-store-scan.ts';
+import type { CreationClaim } from '../../interfaces/container-host.ts';
+import { readStateDirClaim } from '../host/creation-claim.ts';
+import { FileContainerStateFiles } from './container-state-files.ts';
 
 export class FileDataStoreScan implements DataStoreScan {
   private readonly root: string;
@@ -59,6 +62,14 @@ export class FileDataStoreScan implements DataStoreScan {
       }
     }
     return new Date(newest);
+  }
+
+  creationClaim(stateDir: string): Promise<CreationClaim | undefined> {
+    return readStateDirClaim(stateDir);
+  }
+
+  async startDeadline(stateDir: string): Promise<number | undefined> {
+    return (await new FileContainerStateFiles().readLifecycle(stateDir).catch(() => undefined))?.start_deadline;
   }
 
   private async perContainer(kind: string): Promise<StoredDir[]> {

@@ -26,8 +26,10 @@ export interface ReclaimDeps {
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
   now(): Date;
   /**
-   * How long a name or state dir with no containerd container yet, or a
-   * container whose hook may still be running, is left alone (a `run` in flight).
+   * How long a container of another tool (nerdctl's: no start deadline of
+   * tsnerd's) without a task is taken to be starting after its state dir changed.
+   * tsnerd's own creations and starts are judged by their creation claim and
+   * start deadline instead.
    */
   graceMs: number;
 }

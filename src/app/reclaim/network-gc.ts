@@ -16,7 +16,7 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** cni-attachment, ip, iptables-rules, port-reservation, hosts-entry, dns-record, hosts-dir, name, state-dir */
+  /** cni-attachment, ip, iptables-rules, port-reservation, hosts-entry, dns-record, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -81,10 +81,9 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   });
 
   const keep = await owners.liveStateDirs();
-  // A container being created has a state dir before containerd has its record.
-  const fresh = (at: Date) => at.getTime() > deps.now().getTime() - deps.graceMs;
   const stateDirs = await deps.store.stateDirs();
-  for (const d of stateDirs) if (fresh(d.modifiedAt)) keep.add(d.path);
+  // A container being created has a state dir (with its creation claim) before containerd has its record.
+  for (const d of stateDirs) if (!(await owners.abandoned(d.namespace, d.id, d.path))) keep.add(d.path);
   await errors.attempt(async () => {
     for (const r of await deps.reserver.reconcile(join(deps.storeRoot, 'containers'), keep, options)) {
       const id = r.stateDir.split('/').at(-1) ?? '';
@@ -112,17 +111,23 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   }
   // Records of live containers with no resolver serving them (a reboot, a kill): start it again.
   if (!options.dryRun) await errors.attempt(() => deps.dns.ensureServing());
-  const gone = (ns: string, id: string) => owners.container(ns, id) === undefined;
+  // What a creation left that containerd never got (a killed `create`/`run`: its claim's process is gone),
+  // or a container removed behind tsnerd's back left; a creation in flight is left alone.
+  for (const l of inventory.snapshotLeases) {
+    if (!(await owners.abandoned(l.namespace, l.key))) continue;
+    await act({ kind: 'snapshot', item: l.key, container: shortId(l.key) }, () => deps.inventory.removeSnapshot(l.namespace, l.key));
+  }
   for (const d of hostsDirs) {
-    if (!gone(d.namespace, d.id) || fresh(d.modifiedAt)) continue;
+    if (!(await owners.abandoned(d.namespace, d.id))) continue;
     await act({ kind: 'hosts-dir', item: d.path, container: shortId(d.id) }, () => deps.hosts.delete(d.namespace, d.id));
   }
   for (const n of await deps.store.names()) {
-    if (!gone(n.namespace, n.owner) || fresh(n.modifiedAt)) continue;
+    // An empty file is a name being taken (created, not yet written): `run --name` and `rm` handle a crash there.
+    if (n.owner === '' || !(await owners.abandoned(n.namespace, n.owner))) continue;
     await act({ kind: 'name', item: n.name, container: shortId(n.owner) }, () => deps.store.removeName(n));
   }
   for (const d of stateDirs) {
-    if (!gone(d.namespace, d.id) || fresh(d.modifiedAt)) continue;
+    if (!(await owners.abandoned(d.namespace, d.id, d.path))) continue;
     await act({ kind: 'state-dir', item: d.path, container: shortId(d.id) }, () => deps.store.removeDir(d.path));
   }
   return { items, errors };
