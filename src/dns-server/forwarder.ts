@@ -12,8 +12,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { connect, isIP, isIPv6 } from 'node:net';
 import { parseResolvConf } from '../domain/dns/resolv-conf.ts';
 import type { Forwarder, Transport } from './handler.ts';
+import { FrameReader, frame } from './tcp-frames.ts';
 
 const ATTEMPT_TIMEOUT_MS = 2_000;
+const DNS_PORT = 53;
 const MAX_UPSTREAMS = 3;
 const TC_BIT = 0x0200;
 const SYSTEMD_RESOLVED_STUB = '127.0.0.53';
@@ -33,11 +35,10 @@ export class ResolvConfForwarder implements Forwarder {
   async forward(query: Buffer, transport: Transport, udpLimit: number): Promise<Buffer | undefined> {
     for (const server of this.upstreams()) {
       try {
-        if (transport === 'tcp') return await askTcp(server, query);
-        const answer = await askUdp(server, query);
-        if (answer.length < 4 || (answer.readUInt16BE(2) & TC_BIT) === 0) return answer;
+        const answer = await ask(server, query, transport);
+        if (transport === 'tcp' || answer.length < 4 || (answer.readUInt16BE(2) & TC_BIT) === 0) return answer;
         // Truncated by the upstream: the whole answer over TCP, if the client can take it over UDP.
-        const full = await askTcp(server, query).catch(() => undefined);
+        const full = await ask(server, query, 'tcp').catch(() => undefined);
         return full !== undefined && full.length <= udpLimit ? full : answer;
       } catch {
         // timed out or refused: the next server
@@ -65,56 +66,55 @@ export class ResolvConfForwarder implements Forwarder {
   }
 }
 
-function askUdp(server: string, query: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket(isIPv6(server) ? 'udp6' : 'udp4');
-    const timer = setTimeout(() => finish(new Error('timeout')), ATTEMPT_TIMEOUT_MS);
-    let done = false;
-    const finish = (err: Error | undefined, answer?: Buffer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.close();
-      if (err) reject(err);
-      else resolve(answer!);
-    };
-    socket.on('error', (err) => finish(err));
-    socket.on('message', (msg, rinfo) => {
-      // Only the server asked, with our ID (a fresh random port makes spoofing hard too).
-      if (rinfo.address !== server || msg.length < 2 || msg.readUInt16BE(0) !== query.readUInt16BE(0)) return;
-      finish(undefined, msg);
-    });
-    socket.send(query, 53, server);
-  });
-}
+/**
+ * One transport's half of an exchange: sends `query` to `server` and calls
+ * `answer` with the reply to it or `fail`; returns how to close the socket.
+ */
+type Exchange = (server: string, query: Buffer, answer: (msg: Buffer) => void, fail: (err: Error) => void) => () => void;
 
-function askTcp(server: string, query: Buffer): Promise<Buffer> {
+const overUdp: Exchange = (server, query, answer, fail) => {
+  const socket = createSocket(isIPv6(server) ? 'udp6' : 'udp4');
+  socket.on('error', fail);
+  // Only the server asked (a fresh random port makes spoofing hard too).
+  socket.on('message', (msg, rinfo) => rinfo.address === server && answer(msg));
+  socket.send(query, DNS_PORT, server);
+  return () => socket.close();
+};
+
+const overTcp: Exchange = (server, query, answer, fail) => {
+  const socket = connect({ host: server, port: DNS_PORT });
+  const reader = new FrameReader();
+  socket.on('error', fail);
+  socket.on('close', () => fail(new Error('closed')));
+  socket.on('connect', () => socket.write(frame(query)));
+  socket.on('data', (chunk: Buffer) => reader.push(chunk).forEach(answer));
+  return () => socket.destroy();
+};
+
+const EXCHANGES: Record<Transport, Exchange> = { udp: overUdp, tcp: overTcp };
+
+/** `query` to `server` over `transport`: the reply with the query's ID, or a rejection (timeout, error, closed). */
+function ask(server: string, query: Buffer, transport: Transport): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: server, port: 53 });
-    let buffered: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new Error('timeout')), ATTEMPT_TIMEOUT_MS);
     let done = false;
-    const finish = (err: Error | undefined, answer?: Buffer): void => {
+    let close = (): void => undefined;
+    const finish = (err: Error | undefined, reply?: Buffer): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      socket.destroy();
+      close();
       if (err) reject(err);
-      else resolve(answer!);
+      else resolve(reply!);
     };
-    socket.on('error', (err) => finish(err));
-    socket.on('connect', () => {
-      const length = Buffer.alloc(2);
-      length.writeUInt16BE(query.length);
-      socket.write(Buffer.concat([length, query]));
-    });
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length < 2) return;
-      const size = buffered.readUInt16BE(0);
-      if (buffered.length >= size + 2) finish(undefined, buffered.subarray(2, size + 2));
-    });
-    socket.on('close', () => finish(new Error('closed')));
+    const timer = setTimeout(() => finish(new Error('timeout')), ATTEMPT_TIMEOUT_MS);
+    const id = query.readUInt16BE(0);
+    close = EXCHANGES[transport](
+      server,
+      query,
+      (msg) => msg.length >= 2 && msg.readUInt16BE(0) === id && finish(undefined, msg),
+      (err) => finish(err),
+    );
+    if (done) close(); // failed while it was being set up
   });
 }
 

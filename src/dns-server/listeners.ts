@@ -7,6 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { Reply, Transport } from './handler.ts';
+import { FrameReader, frame } from './tcp-frames.ts';
 
 const DNS_PORT = 53;
 const TCP_IDLE_MS = 10_000;
@@ -114,22 +115,14 @@ export class GatewayListeners {
     socket.once('close', () => this.connections--);
     socket.on('error', () => undefined);
     socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
-    let buffered: Buffer = Buffer.alloc(0);
+    const reader = new FrameReader();
     let chain = Promise.resolve();
     socket.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
-        const size = buffered.readUInt16BE(0);
-        if (buffered.length < size + 2) break;
-        const msg = buffered.subarray(2, size + 2);
-        buffered = buffered.subarray(size + 2);
+      for (const msg of reader.push(chunk)) {
         // Answers go out in query order (pipelined queries, RFC 7766 allows either).
         chain = chain.then(async () => {
           const reply = await Promise.resolve(this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp')).catch(() => undefined);
-          if (!reply || socket.destroyed) return;
-          const length = Buffer.alloc(2);
-          length.writeUInt16BE(reply.length);
-          socket.write(Buffer.concat([length, reply]));
+          if (reply && !socket.destroyed) socket.write(frame(reply));
         });
       }
     });
