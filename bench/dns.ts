@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -38,7 +38,7 @@ const AARDVARK = '/usr/lib/podman/aardvark-dns';
 const SERVER = join(REPO_ROOT, 'dist/dns-server/main.js');
 const DURATION_S = Number(process.env['DNS_BENCH_SECONDS'] ?? 5);
 /** Rounds of both resolvers, alternating which goes first: the machine's load moves between runs. */
-const ROUNDS = Number(process.env['DNS_BENCH_ROUNDS'] ?? 3);
+const ROUNDS = Number(process.env['DNS_BENCH_ROUNDS'] ?? 5);
 const LATENCY_QPS = Number(process.env['DNS_BENCH_LATENCY_QPS'] ?? 2000);
 const RUNS = Number(process.env['DNS_BENCH_RUNS'] ?? 10);
 const MARK_BEGIN = '<!-- dns-bench:begin -->';
@@ -285,6 +285,7 @@ async function main(): Promise<void> {
   if (!existsSync(AARDVARK)) throw new Error(`${AARDVARK} is missing: apt-get install aardvark-dns`);
   const dir = await mkdtemp(join(tmpdir(), 'dns-bench-'));
   const started = new Date();
+  const loadBefore = loadavg();
   try {
     await setupNet();
     const queries = await queryFile(dir);
@@ -314,12 +315,14 @@ async function main(): Promise<void> {
       /Version\s+(\S+)/.exec((await timeCmd('dnsperf', ['-h'])).stderr + (await timeCmd('dnsperf', ['-h'])).stdout)?.[1] ?? '?';
     const commit = (await timeCmd('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
     const warmSorted = [...first.warmMs].sort((a, b) => a - b);
+    const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
     const verdict = (okay: boolean) => (okay ? 'met' : 'missed');
     const section = [
       MARK_BEGIN,
       '## DNS resolver (issue 16): tsnerd vs aardvark-dns',
       '',
       `Written by \`npm run bench:dns\` (bench/dns.ts) on ${started.toISOString()}, tsnerd at commit ${commit}; ${aaVersion}, dnsperf ${perfVersion}.`,
+      `Machine load (1 / 5 / 15 min averages, ${cpus().length} CPUs, shared with other work): ${load(loadBefore)} at the start, ${load(loadavg())} at the end.`,
       `Both serve the same ${RECORDS} container records (one network, gateway ${GATEWAY}, port 53), one after the other; dnsperf runs in netns ${NETNS} behind a veth on the bridge and asks for every name in turn.`,
       `Throughput: \`dnsperf -c 4 -q 200 -l ${DURATION_S}\` (saturating). Latency: \`dnsperf -Q ${LATENCY_QPS} -l ${DURATION_S} -v\`, percentiles over every answer. RSS: VmRSS after loading the records, and after the load (largest of the rounds).`,
       `${ROUNDS} rounds, alternating which resolver goes first; medians. Per round, queries/s tsnerd ${ts.qpsAll.join(', ')} vs aardvark ${aa.qpsAll.join(', ')}; p99 ms tsnerd ${ts.p99All.join(', ')} vs aardvark ${aa.p99All.join(', ')}.`,

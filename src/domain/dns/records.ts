@@ -1,8 +1,12 @@
 /**
  * The DNS record set: what the embedded resolver serves, one document per data
  * store (`<root>/dns/records.json`, kept in lowdb by the OCI hook). Networks
- * are listed while at least one endpoint uses them; an endpoint is one
- * container on one network, keyed `<namespace>/<id>/<network>`.
+ * are listed while at least one endpoint uses them, keyed
+ * `<namespace>/<network>`: user-defined networks belong to a containerd
+ * namespace (their conflists live in `<netconfpath>/<namespace>/`, as in
+ * nerdctl ≥ 2.0), so two namespaces' networks of one name are two networks,
+ * each with its own names (docs/dns.md). An endpoint is one container on one
+ * network, keyed `<namespace>/<id>/<network>`.
  */
 export interface DnsNetworkRecord {
   /** Addresses the resolver listens on (the bridge's gateway addresses). */
@@ -23,6 +27,7 @@ export interface DnsEndpointRecord {
 }
 
 export interface DnsRecordSet {
+  /** By networkKey(namespace, network). */
   networks: Record<string, DnsNetworkRecord>;
   endpoints: Record<string, DnsEndpointRecord>;
 }
@@ -47,7 +52,25 @@ export function parseRecordSet(value: unknown): DnsRecordSet {
     }
     for (const field of ['names', 'aliases', 'ips']) strings(ep[field], `endpoint "${key}" ${field}`);
   }
-  return { networks, endpoints } as DnsRecordSet;
+  return withNamespacedNetworks({ networks, endpoints } as DnsRecordSet);
+}
+
+/**
+ * A record set written before networks were keyed by namespace has them by
+ * name alone: each such record goes to every `<namespace>/<name>` its
+ * endpoints use.
+ */
+function withNamespacedNetworks(set: DnsRecordSet): DnsRecordSet {
+  const legacy = Object.keys(set.networks).filter((key) => !key.includes('/'));
+  if (legacy.length === 0) return set;
+  const networks = { ...set.networks };
+  for (const name of legacy) {
+    for (const e of Object.values(set.endpoints)) {
+      if (e.network === name) networks[networkKey(e.namespace, name)] ??= set.networks[name]!;
+    }
+    delete networks[name];
+  }
+  return { networks, endpoints: set.endpoints };
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
@@ -61,6 +84,10 @@ function strings(value: unknown, what: string): void {
 
 export function emptyRecordSet(): DnsRecordSet {
   return { networks: {}, endpoints: {} };
+}
+
+export function networkKey(namespace: string, network: string): string {
+  return `${namespace}/${network}`;
 }
 
 export function endpointKey(namespace: string, id: string, network: string): string {
@@ -78,7 +105,7 @@ export interface DnsJoin {
 export function applyJoin(set: DnsRecordSet, join: DnsJoin): DnsRecordSet {
   const next = applyLeave(set, join.namespace, join.id);
   for (const e of join.endpoints) {
-    next.networks[e.network] = e.record;
+    next.networks[networkKey(join.namespace, e.network)] = e.record;
     next.endpoints[endpointKey(join.namespace, join.id, e.network)] = {
       network: e.network,
       namespace: join.namespace,
@@ -95,8 +122,8 @@ export function applyJoin(set: DnsRecordSet, join: DnsJoin): DnsRecordSet {
 export function applyLeave(set: DnsRecordSet, namespace: string, id: string): DnsRecordSet {
   const prefix = `${namespace}/${id}/`;
   const endpoints = Object.fromEntries(Object.entries(set.endpoints).filter(([key]) => !key.startsWith(prefix)));
-  const used = new Set(Object.values(endpoints).map((e) => e.network));
-  const networks = Object.fromEntries(Object.entries(set.networks).filter(([name]) => used.has(name)));
+  const used = new Set(Object.values(endpoints).map((e) => networkKey(e.namespace, e.network)));
+  const networks = Object.fromEntries(Object.entries(set.networks).filter(([key]) => used.has(key)));
   return { networks, endpoints };
 }
 

@@ -1,15 +1,17 @@
 /**
- * The embedded resolver's answers, from the record set: per network, its
- * containers' names (short and `NAME.NETWORK`), A/AAAA (round-robin when a
- * name has several addresses) and PTR for their IPs. A container sees the
- * names of every network it is on (found by the query's source address, as
- * Docker's resolver does), else those of the network the query arrived on.
+ * The embedded resolver's answers, from the record set: per network (of one
+ * containerd namespace), its containers' names (short and `NAME.NETWORK`),
+ * A/AAAA (round-robin when a name has several addresses) and PTR for their
+ * IPs. A container sees the names of every network it is on (found by the
+ * query's source address, as Docker's resolver does), never those of another
+ * namespace; any other client (the host) those of the networks the query
+ * arrived on.
  * Unknown names in those networks' domains are NXDOMAIN; anything else is
  * forwarded, except from a container whose networks are all internal, which
  * have no way out (SERVFAIL, as a resolver without upstream servers answers).
  */
 import { isIPv4 } from 'node:net';
-import type { DnsEndpointRecord, DnsRecordSet } from './records.ts';
+import { networkKey, type DnsEndpointRecord, type DnsRecordSet } from './records.ts';
 
 /** Long enough for clients that cache, short enough that a replaced container is not served long. */
 export const LOCAL_TTL = 60;
@@ -41,22 +43,25 @@ interface NetworkZone {
 
 /** An immutable snapshot of the record set, indexed for lookups by the address a query arrived on. */
 export class DnsZones {
-  private readonly byGateway = new Map<string, NetworkZone>();
+  /** Several zones share a gateway when namespaces have networks of one name on one bridge. */
+  private readonly byGateway = new Map<string, NetworkZone[]>();
   /** A container address -> the zones of every network that container is on. */
   private readonly bySource = new Map<string, NetworkZone[]>();
 
   constructor(set: DnsRecordSet) {
     const zones = new Map<string, NetworkZone>();
-    for (const [name, net] of Object.entries(set.networks)) {
+    for (const [key, net] of Object.entries(set.networks)) {
+      const name = key.slice(key.indexOf('/') + 1);
       const zone: NetworkZone = { name, domain: name.toLowerCase(), internal: net.internal, names: new Map(), ptr: new Map() };
-      zones.set(name, zone);
-      for (const gw of net.gateways) this.byGateway.set(gw, zone);
+      zones.set(key, zone);
+      for (const gw of net.gateways) this.byGateway.set(gw, [...(this.byGateway.get(gw) ?? []), zone]);
     }
+    const zoneOf = (e: DnsEndpointRecord) => zones.get(networkKey(e.namespace, e.network));
     const byContainer = new Map<string, DnsEndpointRecord[]>();
     // Sorted keys: the same record set gives the same answer order in every process.
     for (const key of Object.keys(set.endpoints).sort()) {
       const e = set.endpoints[key]!;
-      const zone = zones.get(e.network);
+      const zone = zoneOf(e);
       if (!zone) continue;
       for (const n of [...e.names, ...e.aliases]) {
         for (const fqdn of [n.toLowerCase(), `${n.toLowerCase()}.${zone.domain}`]) {
@@ -74,7 +79,7 @@ export class DnsZones {
       byContainer.set(container, [...(byContainer.get(container) ?? []), e]);
     }
     for (const endpoints of byContainer.values()) {
-      const own = endpoints.flatMap((e) => zones.get(e.network) ?? []);
+      const own = endpoints.flatMap((e) => zoneOf(e) ?? []);
       for (const e of endpoints) for (const ip of e.ips) this.bySource.set(ip, own);
     }
   }
@@ -93,8 +98,7 @@ export class DnsZones {
    * is where the query arrived, `source` who sent it.
    */
   answer(gateway: string, source: string, qname: string, qtype: string): ZoneAnswer {
-    const arrived = this.byGateway.get(gateway);
-    const zones = this.bySource.get(source) ?? (arrived ? [arrived] : []);
+    const zones = this.bySource.get(source) ?? this.byGateway.get(gateway) ?? [];
     if (zones.length === 0) return { kind: 'servfail' };
     const name = qname.replace(/\.$/, '').toLowerCase();
     for (const zone of zones) {

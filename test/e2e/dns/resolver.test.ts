@@ -3,6 +3,8 @@
  * it with nslookup and ping. Networks dns-* on 10.216.0.0/16; the "outside"
  * resolver is upstream-server.ts in the test's own netns tsn-dns-up, named in
  * the store's dns/resolv.conf, so nothing is forwarded off the machine.
+ * Shared aliases (--network-alias, connect --alias), namespaces and malformed
+ * packets: aliases.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,6 @@ import * as dnsPacket from 'dns-packet';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
-import { StoreDnsRegistry } from '../../../src/adapters/dns/store-dns-registry.ts';
 import { dnsServerPid, stopDnsServer } from '../../../src/adapters/dns/process-dns-server.ts';
 
 const NODE = process.execPath;
@@ -194,36 +195,6 @@ describe('embedded DNS resolver (e2e)', { timeout: 900_000 }, () => {
     assert.deepEqual(gone.addresses, []);
     assert.match(gone.output, /NXDOMAIN/);
     assert.equal(await dnsServerPid(dnsDir), pid, 'the same resolver process served all of it');
-  });
-
-  it('answers a shared alias with every address, round-robin', async () => {
-    // Aliases come from --network-alias (issue 13); inserted here the way the hook records them.
-    const registry = new StoreDnsRegistry(dnsDir);
-    const aIp = await ipOf('a', 'dns-n1');
-    const bIp = await ipOf('b', 'dns-n1');
-    const record = { gateways: ['10.216.1.1'], internal: false };
-    await registry.join({
-      namespace: 'dns-alias',
-      id: 'x1',
-      endpoints: [{ network: 'dns-n1', record, names: [], aliases: ['shared'], ips: [aIp] }],
-    });
-    await registry.join({
-      namespace: 'dns-alias',
-      id: 'x2',
-      endpoints: [{ network: 'dns-n1', record, names: [], aliases: ['shared'], ips: [bIp] }],
-    });
-    try {
-      const firsts = new Set<string>();
-      for (let i = 0; i < 4; i++) {
-        const r = await lookup('a', 'shared', '10.216.1.1');
-        assert.deepEqual([...r.addresses].sort(), [aIp, bIp].sort(), r.output);
-        firsts.add(r.addresses[0]!);
-      }
-      assert.equal(firsts.size, 2, 'both addresses come first in turn');
-    } finally {
-      await registry.leave('dns-alias', 'x1');
-      await registry.leave('dns-alias', 'x2');
-    }
   });
 
   it('forwards other names to the upstream resolver (TCP when truncated), and not from an internal network', async () => {

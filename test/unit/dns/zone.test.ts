@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, type DnsRecordSet } from '../../../src/domain/dns/records.ts';
+import { applyJoin, applyLeave, emptyRecordSet, hasEndpoints, parseRecordSet, type DnsRecordSet } from '../../../src/domain/dns/records.ts';
 import { DnsZones, reverseName } from '../../../src/domain/dns/zone.ts';
 
 const GW = '10.216.1.1';
@@ -105,7 +105,7 @@ describe('record set changes', () => {
   it('drops a container and the networks nobody uses any more', () => {
     let set = sample();
     set = applyLeave(set, 'default', 'cccc3333');
-    assert.deepEqual(Object.keys(set.networks), ['dns-app']);
+    assert.deepEqual(Object.keys(set.networks), ['default/dns-app']);
     set = applyLeave(applyLeave(set, 'default', 'aaaa1111'), 'default', 'bbbb2222');
     assert.equal(hasEndpoints(set), false);
     assert.deepEqual(set.networks, {});
@@ -119,6 +119,62 @@ describe('record set changes', () => {
     });
     const r = new DnsZones(set).answer(GW, '10.216.1.200', 'b', 'A');
     assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['10.216.1.9']);
+  });
+});
+
+describe('containerd namespaces', () => {
+  /** Network dns-app in namespaces ns1 and ns2, both on one bridge (one gateway): a "web" in each. */
+  function twoNamespaces(): DnsRecordSet {
+    const net = { gateways: [GW], internal: false };
+    let set = emptyRecordSet();
+    for (const [namespace, ip, extra] of [
+      ['ns1', '10.216.1.2', 'only1'],
+      ['ns2', '10.216.1.3', 'only2'],
+    ] as const) {
+      set = applyJoin(set, {
+        namespace,
+        id: 'web1',
+        endpoints: [{ network: 'dns-app', record: net, names: ['web'], aliases: [extra], ips: [ip] }],
+      });
+    }
+    return set;
+  }
+
+  it("keeps a network's names to its own namespace, even with a network of the same name and bridge in another", () => {
+    const z = new DnsZones(twoNamespaces());
+    const from1 = z.answer(GW, '10.216.1.2', 'web', 'A');
+    assert.deepEqual(from1.kind === 'local' && from1.answers.map((x) => x.data), ['10.216.1.2']);
+    const from2 = z.answer(GW, '10.216.1.3', 'web.dns-app', 'A');
+    assert.deepEqual(from2.kind === 'local' && from2.answers.map((x) => x.data), ['10.216.1.3']);
+    assert.deepEqual(z.answer(GW, '10.216.1.2', 'only2', 'A'), { kind: 'forward' });
+    assert.deepEqual(z.answer(GW, '10.216.1.2', 'only2.dns-app', 'A'), { kind: 'local', rcode: 'NXDOMAIN', answers: [] });
+    // The host (no container's address) asking at the gateway sees the names of both (a name in both: the first namespace's).
+    for (const [name, ip] of [
+      ['only1', '10.216.1.2'],
+      ['only2', '10.216.1.3'],
+    ]) {
+      const host = z.answer(GW, '10.216.1.1', name!, 'A');
+      assert.deepEqual(host.kind === 'local' && host.answers.map((x) => x.data), [ip]);
+    }
+  });
+
+  it("keeps both namespaces' gateways and records when one leaves", () => {
+    const set = applyLeave(twoNamespaces(), 'ns1', 'web1');
+    assert.deepEqual(Object.keys(set.networks), ['ns2/dns-app']);
+    assert.deepEqual(new DnsZones(set).gateways(), [GW]);
+  });
+
+  it('reads a record set whose networks are keyed by name alone (written before namespaces)', () => {
+    const legacy = {
+      networks: { 'dns-app': { gateways: [GW], internal: false } },
+      endpoints: {
+        'default/aaaa/dns-app': { network: 'dns-app', namespace: 'default', id: 'aaaa', names: ['a'], aliases: [], ips: ['10.216.1.2'] },
+      },
+    };
+    const set = parseRecordSet(legacy);
+    assert.deepEqual(Object.keys(set.networks), ['default/dns-app']);
+    const r = new DnsZones(set).answer(GW, '10.216.1.9', 'a', 'A');
+    assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['10.216.1.2']);
   });
 });
 
