@@ -10,6 +10,7 @@ import { createSocket } from 'node:dgram';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { execa } from 'execa';
 import * as dnsPacket from 'dns-packet';
@@ -149,6 +150,25 @@ describe('DNS: aliases, connect/disconnect, namespaces, malformed packets (e2e)'
     assert.equal((await lookup('dns2-c', 'dns2-svc', GW1)).addresses.length, 2);
     await tsnerd(env, ['--namespace', ns2, 'rm', '-f', 'dns2-a1', 'dns2-q']);
     assert.deepEqual((await lookup('dns2-c', 'dns2-a1', GW1)).addresses, [await ipOf('dns2-a1', 'dns2-n1')]);
+  });
+
+  it('gives resolv.conf the gateway unless --dns is given, and network gc restarts a killed resolver', async () => {
+    const own = await ok(['run', '--rm', '--net', 'dns2-n1', 'busybox', 'cat', '/etc/resolv.conf']);
+    assert.match(own, /^nameserver 10\.232\.1\.1$/m);
+    assert.match(own, /^options .*\bndots:0\b/m);
+    const given = await ok(['run', '--rm', '--net', 'dns2-n1', '--dns', '10.232.9.53', 'busybox', 'cat', '/etc/resolv.conf']);
+    assert.deepEqual(
+      given.split('\n').filter((l) => l.startsWith('nameserver')),
+      ['nameserver 10.232.9.53'],
+    );
+    const pid = await dnsServerPid(dnsDir);
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && (await dnsServerPid(dnsDir)) !== undefined; i++) await sleep(50);
+    assert.equal(await dnsServerPid(dnsDir), undefined);
+    await ok(['network', 'gc']);
+    assert.ok(await dnsServerPid(dnsDir), 'network gc started a resolver');
+    assert.deepEqual((await lookup('dns2-c', 'dns2-a2', GW1)).addresses, [await ipOf('dns2-a2', 'dns2-n1')]);
   });
 
   it('survives malformed packets on UDP and TCP and keeps answering', async () => {
