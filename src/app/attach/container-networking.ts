@@ -21,7 +21,7 @@ import type { UndoStack } from '../containers/undo-stack.ts';
 import type { AttachDeps } from './deps.ts';
 import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput, type PreparedNetworking } from './prepare.ts';
 import { detachForStop, releaseCached, releaseWithoutTask } from './teardown.ts';
-import { cniContainerId } from './attachment.ts';
+import { cniContainerId, heldPortMappings } from './attachment.ts';
 import { connectNetwork, disconnectNetwork, type ConnectResult } from './connect.ts';
 import { effectiveEndpoints, type Endpoint, type EndpointOptions } from '../../domain/network/endpoint.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
@@ -128,6 +128,19 @@ export class ContainerNetworking {
     return portMappings.map(fromNerdctlPortMapping);
   }
 
+  /**
+   * The ports as published (`port`, inspect's NetworkSettings.Ports): on a
+   * publishing network with IPv6 each all-address mapping also as `::`, as it
+   * is forwarded and held (Docker lists `0.0.0.0:P` and `[::]:P`).
+   */
+  async publishedPorts(c: NetworkedContainer): Promise<PortMapping[]> {
+    const { portMappings } = await this.deps.state.readNetworkConfig(c.stateDir).catch(() => ({ portMappings: [] }));
+    if (portMappings.length === 0) return [];
+    const publish = (await this.endpoints(c)).find((e) => e.publish);
+    const net = publish && (await this.deps.resolver.resolve(this.hookView(c).namespace, publish.network).catch(() => undefined));
+    return (publish && net ? heldPortMappings([publish], [net], portMappings) : portMappings).map(fromNerdctlPortMapping);
+  }
+
   /** inspect's NetworkSettings: every recorded network with its aliases; addresses only while running, ports as published. */
   async settings(c: NetworkedContainer, running: boolean): Promise<NetworkSettings> {
     const meta = running ? (await this.deps.hosts.list(this.namespace)).find((m) => m.ID === c.id) : undefined;
@@ -144,7 +157,7 @@ export class ContainerNetworking {
     const dnsNames = running ? await this.deps.dns.names(this.namespace, c.id).catch(() => ({})) : {};
     return networkSettings(
       meta?.Networks as Parameters<typeof networkSettings>[0],
-      running ? await this.portMappings(c) : [],
+      running ? await this.publishedPorts(c) : [],
       infos,
       names,
       dnsNames,

@@ -122,10 +122,20 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     assert.equal(await h.tryListen('0.0.0.0', 43000), 'EADDRINUSE');
     assert.equal(await tryListenV6Only(43000), 'EADDRINUSE');
     assert.match(await h.httpGet('http://[fd31:231:4::1]:43000/'), /^hello-from-/);
+    // port and inspect list both sides, as Docker does.
+    assert.deepEqual((await ok(['port', 'con2-d1'])).split('\n'), ['80/tcp -> 0.0.0.0:43000', '80/tcp -> [::]:43000']);
+    const ports = (
+      JSON.parse(await ok(['inspect', 'con2-d1'])) as { NetworkSettings: { Ports: Record<string, { HostIp: string }[]> } }[]
+    )[0]!.NetworkSettings.Ports;
+    assert.deepEqual(
+      ports['80/tcp']!.map((b) => b.HostIp),
+      ['0.0.0.0', '::'],
+    );
     // On an IPv4-only network nothing forwards IPv6: only 0.0.0.0 is held (as nerdctl).
     await ok(['run', '-d', '--name', 'con2-w4', '--net', 'con2-a', '-p', '43001:80', 'busybox', ...HTTPD]);
     assert.equal(await h.tryListen('0.0.0.0', 43001), 'EADDRINUSE');
     assert.equal(await tryListenV6Only(43001), 'OK');
+    assert.equal(await ok(['port', 'con2-w4']), '80/tcp -> 0.0.0.0:43001');
 
     // An IPv4-only container connected to the dual-stack network gets IPv6 and a ::/0 route there.
     await ok(['run', '-d', '--name', 'con2-d3', '--net', 'con2-a', 'busybox', 'sleep', '1000']);
@@ -223,6 +233,31 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     for (const [args, message] of bad) assert.match(await fails(args), message, args.join(' '));
     assert.deepEqual(diffHostState(baseline, await snapshotHostState(env, scope)), []);
     assert.deepEqual(await state(), before);
+  });
+
+  it('a container that exits on its own gives back its connected network too (the port holder runs the teardown)', async (t) => {
+    h.removeAfter(t, env, { containers: ['con2-e', 'con2-r'] });
+    const scope: HostStateScope = { networks: ['con2-a', 'con2-b'] };
+    await ok(['run', '-d', '--name', 'con2-r', '--net', 'con2-b', 'busybox', 'sleep', '1000']);
+    const baseline = await snapshotHostState(env, scope);
+    await ok(['run', '-d', '--name', 'con2-e', '--net', 'con2-a', 'busybox', 'sh', '-c', 'sleep 4']);
+    await ok(['network', 'connect', '--alias', 'gone', 'con2-b', 'con2-e']);
+    await ok(['exec', 'con2-r', 'ping', '-c', '1', '-W', '2', 'gone']);
+    const id = (await inspect('con2-e')).Id;
+    const kinds = ['veths', 'iptables-rules', 'iptables-chains', 'host-local', 'cni-cache', 'hosts-lines'] as const;
+    let diff: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const now = await snapshotHostState(env, scope);
+      // Its own hosts file stays until rm (as after stop); its lines in the peers' files go.
+      diff = diffHostState(baseline, now).filter((d) => kinds.some((k) => d.startsWith(`${k}:`)) && !d.includes(`/${id}/hosts:`));
+      if (diff.length === 0) break;
+      await sleep(200);
+    }
+    assert.deepEqual(diff, [], 'everything of con2-e on con2-a and con2-b went after its exit');
+    assert.doesNotMatch(await ok(['exec', 'con2-r', 'cat', '/etc/hosts']), /\bgone\b|con2-e/);
+    // start attaches both networks again.
+    await ok(['start', 'con2-e']);
+    await ok(['exec', 'con2-r', 'ping', '-c', '1', '-W', '2', 'gone']);
   });
 
   it('stop, start, a reboot with network gc, and rm -f handle a connected network like one given at run', async (t) => {
