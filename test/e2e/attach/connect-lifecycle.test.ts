@@ -11,7 +11,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
@@ -141,6 +144,9 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     await ok(['run', '-d', '--name', 'con2-d3', '--net', 'con2-a', 'busybox', 'sleep', '1000']);
     await ok(['network', 'connect', 'con2-ds', 'con2-d3']);
     assert.match(await ok(['exec', 'con2-d3', 'ip', '-6', 'route']), /^default via fd31:231:4::1 dev eth1/m);
+    const d3 = (await inspect('con2-d3')).NetworkSettings.Networks['con2-ds']!;
+    assert.match(d3.GlobalIPv6Address, /^fd31:231:4::/);
+    assert.match(d3.IPAddress, /^10\.231\.4\./);
     await eventually(['exec', 'con2-d3', 'ping', '-6', '-c', '1', '-W', '2', 'con2-d2']);
     await eventually(['exec', 'con2-d2', 'ping', '-6', '-c', '1', '-W', '2', 'con2-d3']);
 
@@ -233,6 +239,27 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     for (const [args, message] of bad) assert.match(await fails(args), message, args.join(' '));
     assert.deepEqual(diffHostState(baseline, await snapshotHostState(env, scope)), []);
     assert.deepEqual(await state(), before);
+  });
+
+  it('disconnect -f detaches from a network whose file is gone (from the CNI cache); without -f one line', async (t) => {
+    h.removeAfter(t, env, { containers: ['con2-g'] });
+    await ok(['network', 'create', 'con2-tmp', '--subnet', '10.231.6.0/24']);
+    const file = join(env.netconfPath, env.namespace, 'nerdctl-con2-tmp.conflist');
+    const bridge = (JSON.parse(await readFile(file, 'utf8')) as { plugins: { bridge: string }[] }).plugins[0]!.bridge;
+    t.after(async () => {
+      await tsnerd(env, ['network', 'rm', 'con2-tmp']);
+      await execa('ip', ['link', 'del', bridge], { reject: false }); // this test's bridge, left when its file went by hand
+    });
+    await ok(['run', '-d', '--name', 'con2-g', '--net', 'con2-a', 'busybox', 'sleep', '1000']);
+    await ok(['network', 'connect', 'con2-tmp', 'con2-g']);
+    assert.deepEqual(await interfaces('con2-g'), ['eth0', 'eth1', 'lo']);
+    await rm(file);
+    assert.match(await fails(['network', 'disconnect', 'con2-tmp', 'con2-g']), /no network found matching: "con2-tmp"/);
+    await ok(['network', 'disconnect', '-f', 'con2-tmp', 'con2-g']);
+    assert.deepEqual(await interfaces('con2-g'), ['eth0', 'lo']);
+    assert.deepEqual(await h.allocations('con2-tmp'), []);
+    assert.deepEqual(Object.keys((await inspect('con2-g')).NetworkSettings.Networks), ['con2-a']);
+    await ok(['network', 'disconnect', '-f', 'con2-tmp', 'con2-g']); // again: nothing to do, no error
   });
 
   it('a container that exits on its own gives back its connected network too (the port holder runs the teardown)', async (t) => {
