@@ -45,6 +45,7 @@ export interface CniHostState {
   taggedRules(): Promise<TaggedRule[]>;
   /** Deletes the rules, then the per-container CNI-* chains they were in or jumped to once nothing else refers to them. */
   removeRules(rules: readonly TaggedRule[]): Promise<void>;
+  linkExists(name: string): Promise<boolean>;
   /** True when the link exists, is a bridge and has no ports. */
   isIdleBridge(name: string): Promise<boolean>;
   deleteLink(name: string): Promise<void>;

@@ -11,6 +11,7 @@ import { StoreLayout } from '../domain/store-layout.ts';
 import { RunningContainerIndex } from '../adapters/store/running-container-index.ts';
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
+import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 
 /**
  * etcd3 and gRPC are loaded only when an overlay network is involved. The
@@ -41,6 +42,7 @@ export function createNetworkDeps(
     netconfPath: settings.cniNetconfPath,
     cniPath: settings.cniPath,
     namespace: settings.namespace,
+    bridges: new LowdbBridgeRegistry(settings.dataRoot),
     warn: options.warn ?? ((line) => process.stderr.write(`tsnerd: warning: ${line}\n`)),
     overlay: async () => ((await import(OVERLAY_WIRING)) as typeof import('./overlay.ts')).createOverlayDeps(settings),
   };

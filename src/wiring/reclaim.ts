@@ -7,6 +7,7 @@ import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
+import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 import { createNetworkingDeps } from './attach.ts';
 import { createNetworkDeps, createNetworkStore } from './networks.ts';
 import type { NetworksDeps } from '../app/networks/deps.ts';
@@ -28,6 +29,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     hosts: attach.hosts,
     dns: attach.dns,
     store: new FileDataStoreScan(layout),
+    bridges: new LowdbBridgeRegistry(settings.dataRoot),
     storeRoot: layout.root,
     removeIpMasqChain: attach.removeIpMasqChain,
     withCniLock: attach.withCniLock,

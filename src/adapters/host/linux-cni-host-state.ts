@@ -82,6 +82,10 @@ export class LinuxCniHostState implements CniHostState {
     }
   }
 
+  async linkExists(name: string): Promise<boolean> {
+    return (await stat(`/sys/class/net/${name}`).catch(() => undefined)) !== undefined;
+  }
+
   async isIdleBridge(name: string): Promise<boolean> {
     const ports = await readdir(`/sys/class/net/${name}/brif`).catch(() => undefined);
     return ports !== undefined && ports.length === 0;

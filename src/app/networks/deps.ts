@@ -1,5 +1,6 @@
 import type { ContainerIndex } from '../../interfaces/container-index.ts';
 import type { CniUsers } from '../../interfaces/cni-users.ts';
+import type { BridgeRegistry } from '../../interfaces/bridge-registry.ts';
 import type { NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
 import type { NetworkHost } from '../../interfaces/network-host.ts';
 import type { OverlayDeps } from '../../interfaces/overlay.ts';
@@ -17,6 +18,8 @@ export interface NetworksDeps {
   namespace: string;
   /** Non-fatal problems (skipped broken files, ...), one line each. */
   warn: (line: string) => void;
+  /** The bridges of the networks tsnerd creates (gc's mark of which idle bridges are its own). */
+  bridges?: BridgeRegistry;
   /** Overlay networks (etcd, VXLAN), loaded only when one is involved. */
   overlay?: () => Promise<OverlayDeps>;
 }

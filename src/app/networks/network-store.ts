@@ -11,7 +11,7 @@ import { supportsIsolatedIngress } from '../../domain/network/firewall-version.t
 import { type IdMatch, resolveNetwork } from '../../domain/network/network-lookup.ts';
 import { conflistPath } from '../../domain/network/network-name.ts';
 import { DEFAULT_BRIDGE_NAME } from '../../domain/network/constants.ts';
-import { type Network, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
+import { type Network, bridgeLinkName, isDefaultNetwork, networkFromConflist } from '../../domain/network/network.ts';
 import type { NetworksDeps } from './deps.ts';
 
 /** Names that can be part of a conflist's file name (no path separators). */
@@ -96,14 +96,19 @@ export class NetworkStore {
       );
     }
     const path = conflistPath(this.deps.netconfPath, this.deps.namespace, spec.name);
+    const network = networkFromConflist(path, conflist, new Date());
+    // tsnerd's mark on the bridge the first attachment makes: gc may remove it once the conflist is gone.
+    const link = isDefaultNetwork(network) ? undefined : bridgeLinkName(network);
+    if (link !== undefined) await this.deps.bridges?.record({ link, network: spec.name, file: path });
     try {
       await this.deps.confDir.create(path, serializeConflist(conflist));
     } catch (err) {
       // A partial write must not leave a broken network behind; a file that was already there is not ours.
       if (!(err instanceof TsnerdError && err.kind === 'conflict')) await this.deps.confDir.remove(path);
+      if (link !== undefined) await this.deps.bridges?.forget(link);
       throw err;
     }
-    return networkFromConflist(path, conflist, new Date());
+    return network;
   }
 
   /** As nerdctl: with a firewall plugin too old for "isolated", warn and keep same-bridge isolation. */

@@ -37,7 +37,10 @@ async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {
     await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay, { deleteConfig: opts.force ?? false });
   await deps.confDir.remove(n.file!);
   const link = bridgeLinkName(n);
-  if (link !== undefined) await deps.host.deleteLink(link);
+  if (link !== undefined) {
+    await deps.host.deleteLink(link);
+    await deps.bridges?.forget(link);
+  }
 }
 
 export interface RemoveOptions {

@@ -6,6 +6,7 @@ import type { DataStoreScan } from '../../interfaces/data-store-scan.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import type { PortReserver } from '../../interfaces/port-reserver.ts';
+import type { BridgeRegistry } from '../../interfaces/bridge-registry.ts';
 
 /** What `network gc` needs; composed in src/wiring/reclaim.ts. */
 export interface ReclaimDeps {
@@ -19,6 +20,8 @@ export interface ReclaimDeps {
   /** The embedded resolver's records (dead containers' records go, the resolver is started if records are left). */
   dns: DnsRegistry;
   store: DataStoreScan;
+  /** Bridges of networks tsnerd created: an idle one whose conflist was deleted by hand goes. */
+  bridges: BridgeRegistry;
   /** The data store's root (`<dataRoot>/<hash>`): reservers under it are ours. */
   storeRoot: string;
   /** Removes a bridge plugin's masquerade chain after a DEL without netns. */

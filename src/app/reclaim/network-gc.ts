@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { ErrorList } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
-import { ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
+import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
 import type { ReclaimDeps } from './deps.ts';
@@ -16,11 +16,11 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** cni-attachment, ip, iptables-rules, port-reservation, hosts-entry, dns-record, snapshot, hosts-dir, name, state-dir */
+  /** cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
-  /** The owner: a container ID (12 chars) or CNI container ID. */
+  /** The owner: a container ID (12 chars) or CNI container ID; empty for a bridge. */
   container: string;
 }
 
@@ -79,6 +79,24 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
       );
     }
   });
+
+  // Bridges of tsnerd's networks whose conflist was deleted by hand (network rm deletes its bridge itself).
+  const inUse = new Set([...known.values()].map(bridgeLinkName).filter((l) => l !== undefined));
+  const ownBridges = await deps.bridges.list().catch((err: unknown) => {
+    errors.add(err);
+    return [];
+  });
+  for (const b of ownBridges) {
+    if (inUse.has(b.link) || b.conflistPresent) continue;
+    if (await deps.hostCni.isIdleBridge(b.link)) {
+      await act({ kind: 'bridge', item: `${b.link} (${b.network})`, container: '' }, async () => {
+        await deps.hostCni.deleteLink(b.link);
+        await deps.bridges.forget(b.link);
+      });
+    } else if (!options.dryRun && !(await deps.hostCni.linkExists(b.link))) {
+      await errors.attempt(() => deps.bridges.forget(b.link));
+    }
+  }
 
   const keep = await owners.liveStateDirs();
   const stateDirs = await deps.store.stateDirs();

@@ -8,7 +8,8 @@ export default class NetworkGc extends BaseCommand {
     "Compares the host with the containers containerd knows (tsnerd's, nerdctl's and others', in every namespace) and releases what " +
     "belongs to none that is alive: CNI attachments (DEL from the result cache), host-local IP files, the plugins' iptables rules and " +
     'chains, port reservations, hosts-file entries, and names, state dirs, hosts dirs and snapshots of containers that no longer exist ' +
-    '(a create or run still in progress, by its creation claim, is left alone). ' +
+    '(a create or run still in progress, by its creation claim, is left alone), and the idle bridges of networks tsnerd created ' +
+    'whose conflist was deleted by hand. ' +
     'Only networks tsnerd knows are looked at; one line per item released.';
   static override examples = ['<%= config.bin %> network gc --dry-run', '<%= config.bin %> network gc --format json'];
 

@@ -3,23 +3,27 @@
  * held in flight (stopped by TSNERD_FAULT=stop:snapshot, its claim naming a
  * live process) keeps its name, state dir and snapshot through a gc and then
  * completes; a `run` killed at the same step leaves a snapshot under its lease,
- * a name and a state dir that gc removes at once. No network (--net none).
+ * a name and a state dir that gc removes at once (--net none). The bridge of a
+ * network whose conflist was deleted by hand goes once idle, only when tsnerd
+ * created that network (network dmn-gc-net 10.233.1.0/24, bridge dmn-gc-other).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as h from '../harness.ts';
-import { ctr, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { ctr, importTestImage, linkExists, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
 const BIN = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'bin/tsnerd');
 const HELD = 'dmn-gc-held';
 const KILLED = 'dmn-gc-killed';
+const NET = 'dmn-gc-net';
+const OTHER_BRIDGE = 'dmn-gc-other';
 
 describe('network gc and creations in flight or killed', { timeout: 300_000 }, () => {
   let env: TestEnv;
@@ -117,5 +121,35 @@ describe('network gc and creations in flight or killed', { timeout: 300_000 }, (
     // The name is free again.
     await ok(['run', '-d', '--name', KILLED, '--net', 'none', 'busybox', 'sleep', '600']);
     await ok(['rm', '-f', KILLED]);
+  });
+
+  it("removes the idle bridge of a network whose conflist was deleted by hand, and never another's bridge", async (t) => {
+    t.after(async () => {
+      await tsnerd(env, ['network', 'rm', '-f', NET]);
+      if (await linkExists(OTHER_BRIDGE)) execFileSync('ip', ['link', 'del', OTHER_BRIDGE]);
+    });
+    execFileSync('ip', ['link', 'add', OTHER_BRIDGE, 'type', 'bridge']);
+    await ok(['network', 'create', NET, '--subnet', '10.233.1.0/24']);
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']);
+    const inspected = JSON.parse(await ok(['network', 'inspect', NET])) as { Id: string }[];
+    const bridge = `br-${inspected[0]!.Id.slice(0, 12)}`;
+    assert.ok(await linkExists(bridge), `${bridge} was not made`);
+    // While the network exists its idle bridge stays.
+    assert.deepEqual(
+      (await gcItems()).filter((i) => i.Kind === 'bridge'),
+      [],
+    );
+
+    const conflist = (await readdir(env.netconfPath, { recursive: true })).find((f) => f.endsWith(`${NET}.conflist`));
+    assert.ok(conflist, 'no conflist');
+    await rm(join(env.netconfPath, conflist));
+    const items = (await gcItems()).filter((i) => i.Kind === 'bridge');
+    assert.deepEqual(
+      items.map((i) => i.Item),
+      [`${bridge} (${NET})`],
+    );
+    assert.ok(!(await linkExists(bridge)), `${bridge} is still there`);
+    assert.ok(await linkExists(OTHER_BRIDGE), 'gc removed a bridge tsnerd did not create');
+    assert.equal(await ok(['network', 'gc']), '', 'a second gc found more');
   });
 });
