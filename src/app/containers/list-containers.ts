@@ -2,7 +2,7 @@
 import { humanDuration } from '../../domain/human-duration.ts';
 import { formatPortsColumn } from '../../domain/publish/index.ts';
 import type { ContainerContext } from './context.ts';
-import { isRunning, listContainerViews, type ContainerView } from './container-view.ts';
+import { isRunning, listContainerViews, networked, type ContainerView } from './container-view.ts';
 
 export interface ContainerSummary {
   id: string;
@@ -27,8 +27,8 @@ export async function listContainers(ctx: ContainerContext, options: { all: bool
   return Promise.all(
     shown.map(async (v) => {
       const { started_at } = await ctx.stateFiles.readLifecycle(v.stateDir).catch(() => ({ started_at: undefined }));
-      // Docker shows the ports of running containers only: a stopped one no longer forwards them.
-      const ports = isRunning(v.task) ? formatPortsColumn(await ctx.networking.portMappings(v)) : '';
+      // Docker shows the ports of running containers only: a stopped one no longer forwards them. [::] too on IPv6.
+      const ports = isRunning(v.task) ? formatPortsColumn(await ctx.networking.publishedPorts(networked(v))) : '';
       return summarize(v, now, started_at ? new Date(started_at) : undefined, ports);
     }),
   );

@@ -134,6 +134,7 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
       ports['80/tcp']!.map((b) => b.HostIp),
       ['0.0.0.0', '::'],
     );
+    assert.match(await ok(['ps', '--format', '{{.Names}} {{.Ports}}']), /^con2-d1 0\.0\.0\.0:43000->80\/tcp, \[::\]:43000->80\/tcp$/m);
     // On an IPv4-only network nothing forwards IPv6: only 0.0.0.0 is held (as nerdctl).
     await ok(['run', '-d', '--name', 'con2-w4', '--net', 'con2-a', '-p', '43001:80', 'busybox', ...HTTPD]);
     assert.equal(await h.tryListen('0.0.0.0', 43001), 'EADDRINUSE');
