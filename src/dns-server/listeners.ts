@@ -12,6 +12,8 @@ import { FrameReader, frame } from './tcp-frames.ts';
 const DNS_PORT = 53;
 const TCP_IDLE_MS = 10_000;
 const MAX_TCP_CONNECTIONS = 256;
+/** Answers a TCP client has not read yet; beyond this it is cut off (it asks faster than it reads). */
+const MAX_TCP_UNREAD = 256 * 1024;
 
 /** Local answers come back at once, forwarded ones as a promise. */
 export type QueryHandler = (msg: Buffer, gateway: string, source: string, transport: Transport) => Reply | Promise<Reply>;
@@ -122,7 +124,9 @@ export class GatewayListeners {
         // Answers go out in query order (pipelined queries, RFC 7766 allows either).
         chain = chain.then(async () => {
           const reply = await Promise.resolve(this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp')).catch(() => undefined);
-          if (reply && !socket.destroyed) socket.write(frame(reply));
+          if (!reply || socket.destroyed) return;
+          if (socket.writableLength > MAX_TCP_UNREAD) socket.destroy();
+          else socket.write(frame(reply));
         });
       }
     });
