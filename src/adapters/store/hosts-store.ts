@@ -6,15 +6,37 @@
  * looking at the old file. meta.json is not mounted and is replaced atomically.
  * Every change holds the namespace's lock. A container that joins is inserted
  * into its peers' files; a leave, a re-join or a delete re-renders all of them.
+ *
+ * The members index (`etchosts/<ns>/.members.json`, a lowdb document, tsnerd
+ * only) holds what the hosts lines need of every running container, so a join
+ * reads one file instead of every peer's meta.json (issue 14: a start must not
+ * grow with the containers already running). meta.json stays the truth: the
+ * index is checked against the directory listing at every join (a container dir
+ * it lacks is read, one that is gone is dropped), and a leave or delete, which
+ * reads every meta.json anyway, rewrites it whole.
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
 import { END_MARKER, hostsRenderer, joinLines, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import { withFlock } from './flock.ts';
+
+/** The members index's file in `etchosts/<ns>/` (a dot file: no container dir, skipped by every listing). */
+export const MEMBERS_INDEX = '.members.json';
+
+/** What the index keeps of a member: the fields its hosts lines are made of (a meta.json without the CNI result's rest). */
+type Member = Pick<HostsMeta, 'ID' | 'Hostname' | 'Domainname' | 'ExtraHosts' | 'Name' | 'Aliases'> & {
+  Networks: Record<string, { ips: { address: string }[] }> | null;
+};
+
+interface MembersDoc {
+  members: Record<string, Member>;
+}
 
 export class FileHostsStore implements HostsStore {
   private readonly layout: StoreLayout;
@@ -46,7 +68,7 @@ export class FileHostsStore implements HostsStore {
       await writeFile(tmp, JSON.stringify(meta), { mode: 0o600 });
       await rename(tmp, metaPath);
       if (known) await this.rewriteAll(ns);
-      else this.join(ns, meta);
+      else await this.join(ns, meta);
     });
   }
 
@@ -56,8 +78,8 @@ export class FileHostsStore implements HostsStore {
    * rewrite of n lines: the start time must not grow with the number of
    * containers, issue 6). A peer file not ending with the marker is rendered whole.
    */
-  private join(ns: string, newcomer: HostsMeta): void {
-    const all = this.listSync(ns);
+  private async join(ns: string, newcomer: HostsMeta): Promise<void> {
+    const all = await this.members(ns, newcomer);
     const render = hostsRenderer(all);
     const tail = Buffer.from(`${END_MARKER}\n`);
     for (const meta of all) {
@@ -152,11 +174,46 @@ export class FileHostsStore implements HostsStore {
     return metas;
   }
 
-  /** Rewrites the managed block of every running container's hosts file. */
+  /** Rewrites the managed block of every running container's hosts file, and the members index from the metas read. */
   private async rewriteAll(ns: string): Promise<void> {
     const all = this.listSync(ns);
     const render = hostsRenderer(all);
     for (const meta of all) this.renderSync(join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts), meta, render);
+    await this.writeIndex(ns, all);
+  }
+
+  /**
+   * The running members with `newcomer` among them, from the index: container
+   * dirs it does not list are read (an index lost, or a container another tool
+   * started), those gone from the directory are dropped. The index is written back.
+   */
+  private async members(ns: string, newcomer: HostsMeta): Promise<HostsMeta[]> {
+    const db = this.index(ns);
+    await db.read().catch(() => undefined); // unreadable: rebuilt from the metas below
+    const known = isMembersDoc(db.data) ? db.data.members : {};
+    const next: Record<string, Member> = {};
+    for (const id of readdirSync(this.layout.etchostsDir(ns))) {
+      if (id.startsWith('.')) continue;
+      if (id === newcomer.ID) next[id] = member(newcomer);
+      else if (known[id]?.ID === id) next[id] = known[id];
+      else {
+        const meta = this.readMeta(ns, id);
+        if (meta && isHostsMeta(meta) && meta.ID === id) next[id] = member(meta);
+      }
+    }
+    db.data = { members: next };
+    await db.write();
+    return Object.values(next);
+  }
+
+  private async writeIndex(ns: string, all: readonly HostsMeta[]): Promise<void> {
+    const db = this.index(ns);
+    db.data = { members: Object.fromEntries(all.map((m) => [m.ID, member(m)])) };
+    await db.write();
+  }
+
+  private index(ns: string): Low<MembersDoc> {
+    return new Low<MembersDoc>(new JSONFile<MembersDoc>(join(this.layout.etchostsDir(ns), MEMBERS_INDEX)), { members: {} });
   }
 
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
@@ -189,6 +246,28 @@ function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The index entry of a meta: only what hosts lines are made of. */
+function member(m: HostsMeta): Member {
+  const networks = m.Networks
+    ? Object.fromEntries(Object.entries(m.Networks).map(([net, r]) => [net, { ips: (r.ips ?? []).map(({ address }) => ({ address })) }]))
+    : null;
+  return {
+    ID: m.ID,
+    Networks: networks,
+    Hostname: m.Hostname,
+    Domainname: m.Domainname,
+    ExtraHosts: m.ExtraHosts ?? {},
+    Name: m.Name,
+    ...(m.Aliases ? { Aliases: m.Aliases } : {}),
+  };
+}
+
+function isMembersDoc(value: unknown): value is MembersDoc {
+  if (typeof value !== 'object' || value === null) return false;
+  const members = (value as { members?: unknown }).members;
+  return typeof members === 'object' && members !== null && !Array.isArray(members) && Object.values(members).every(isHostsMeta);
 }
 
 function isHostsMeta(value: unknown): value is HostsMeta {

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileHostsStore } from '../../../src/adapters/store/hosts-store.ts';
+import { FileHostsStore, MEMBERS_INDEX } from '../../../src/adapters/store/hosts-store.ts';
 import { hostsRenderer, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
 import { StoreLayout } from '../../../src/domain/store-layout.ts';
 
@@ -20,11 +20,13 @@ const meta = (n: number, nets: Record<string, string>): HostsMeta => ({
 
 const sortedLines = (text: string): string[] => text.split('\n').sort();
 
-async function withStore(fn: (store: FileHostsStore, hostsPath: (m: HostsMeta) => string) => Promise<void>): Promise<void> {
+async function withStore(
+  fn: (store: FileHostsStore, hostsPath: (m: HostsMeta) => string, layout: StoreLayout) => Promise<void>,
+): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'tsnerd-hosts-'));
   const layout = new StoreLayout(root, '/run/test.sock');
   try {
-    await fn(new FileHostsStore(layout), (m) => join(layout.hostsDir('ns', m.ID), 'hosts'));
+    await fn(new FileHostsStore(layout), (m) => join(layout.hostsDir('ns', m.ID), 'hosts'), layout);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -77,6 +79,55 @@ describe('FileHostsStore', () => {
       assert.doesNotMatch(text, /10\.1\.0\.5/);
       await store.release('ns', d.ID);
       assert.doesNotMatch(await readFile(path(a), 'utf8'), /h4/);
+    });
+  });
+
+  describe('members index', () => {
+    const join2 = async (store: FileHostsStore, ...ms: HostsMeta[]) => {
+      for (const m of ms) {
+        await store.allocate('ns', m.ID, '');
+        await store.acquire('ns', m);
+      }
+    };
+
+    it('lets a join list its peers without reading their meta.json', async () => {
+      await withStore(async (store, path, layout) => {
+        await join2(store, a, b);
+        // A peer's meta.json the join would choke on: the index has what the lines need.
+        await writeFile(join(layout.hostsDir('ns', a.ID), 'meta.json'), 'garbage');
+        await join2(store, d);
+        assert.match(await readFile(path(d), 'utf8'), /^10\.1\.0\.2 +h1 /m);
+        const index = JSON.parse(await readFile(join(layout.etchostsDir('ns'), MEMBERS_INDEX), 'utf8')) as { members: object };
+        assert.deepEqual(Object.keys(index.members).sort(), [a.ID, b.ID, d.ID].sort());
+      });
+    });
+
+    it('reads the metas of containers it does not list (index lost, or started by another tool) and drops removed ones', async () => {
+      await withStore(async (store, path, layout) => {
+        await join2(store, a, b);
+        await rm(join(layout.etchostsDir('ns'), MEMBERS_INDEX));
+        // c's entry written by another tool, b's dir removed behind the store's back.
+        await mkdir(layout.hostsDir('ns', c.ID), { recursive: true });
+        await writeFile(join(layout.hostsDir('ns', c.ID), 'meta.json'), JSON.stringify(c));
+        await join2(store, meta(5, { n1: '10.1.0.6', n2: '10.2.0.6' }));
+        await rm(layout.hostsDir('ns', b.ID), { recursive: true });
+        const e = meta(6, { n1: '10.1.0.7', n2: '10.2.0.7' });
+        await join2(store, e);
+        const text = await readFile(path(e), 'utf8');
+        assert.match(text, /^10\.1\.0\.2 +h1 /m, 'a, from its meta.json');
+        assert.match(text, /^10\.2\.0\.4 +h3 /m, "c, from another tool's meta.json");
+        assert.doesNotMatch(text, /h2/, 'b is gone');
+      });
+    });
+
+    it('forgets a container that leaves', async () => {
+      await withStore(async (store, path) => {
+        await join2(store, a, d);
+        await store.release('ns', a.ID);
+        const e = meta(6, { n1: '10.1.0.7' });
+        await join2(store, e);
+        assert.doesNotMatch(await readFile(path(e), 'utf8'), /h1/);
+      });
     });
   });
 });
