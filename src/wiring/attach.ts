@@ -5,6 +5,7 @@ import { StoreLayout } from '../domain/store-layout.ts';
 import type { AttachDeps } from '../app/attach/deps.ts';
 import type { AfterRestartDeps } from '../app/attach/after-restart.ts';
 import { LowdbRestartMarker } from '../adapters/store/lowdb-restart-marker.ts';
+import { LowdbSharedAddGate } from '../adapters/host/lowdb-shared-add-gate.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
 import { createCniRuntime } from './cni.ts';
 import { StoreNetworkResolver } from '../adapters/cni/store-network-resolver.ts';
@@ -43,15 +44,20 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     removeDeadBridge,
     faultPoint,
     addBridgeAddress,
-    withCniLock: (fn) =>
-      withFlock(join(settings.cniNetconfPath, CNI_LOCK_FILE), async (fd) => {
-        heldLockFd = fd;
-        try {
-          return await fn();
-        } finally {
-          heldLockFd = undefined;
-        }
-      }),
+    withCniLock: (fn, opts) =>
+      withFlock(
+        join(settings.cniNetconfPath, CNI_LOCK_FILE),
+        async (fd) => {
+          heldLockFd = fd;
+          try {
+            return await fn();
+          } finally {
+            heldLockFd = undefined;
+          }
+        },
+        { shared: opts?.shared ?? false },
+      ),
+    sharedAdd: new LowdbSharedAddGate(layout.root),
     ensureOverlayAgent: async (namespace, network) => {
       const { ProcessOverlayAgents, overlayStateDir } = await import('../adapters/overlay/agent-process.ts');
       await new ProcessOverlayAgents().ensure(overlayStateDir(settings.dataRoot, namespace, network));

@@ -4,6 +4,7 @@ import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import type { NetworkResolver } from '../../interfaces/network-resolver.ts';
 import type { PortReserver } from '../../interfaces/port-reserver.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
+import type { SharedAddGate } from '../../interfaces/shared-add-gate.ts';
 
 /** What attaching and detaching containers to CNI networks needs; composed in src/wiring/attach.ts. */
 export interface AttachDeps {
@@ -33,8 +34,13 @@ export interface AttachDeps {
    * have none, and the embedded resolver listens on the gateway. Idempotent.
    */
   addBridgeAddress(link: string, cidr: string): Promise<void>;
-  /** Host-wide serialisation of CNI work (plugins are not safe to run concurrently). */
-  withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Host-wide serialisation of CNI work (plugins are not safe to run concurrently).
+   * `shared`: beside other shared holders (createRuntime's ADDs that `sharedAdd` allows), never beside an exclusive one.
+   */
+  withCniLock<T>(fn: () => Promise<T>, opts?: { shared?: boolean }): Promise<T>;
+  /** Whether an ADD may take the CNI lock shared; without it every ADD is exclusive. */
+  sharedAdd?: SharedAddGate;
   /** Starts the overlay agent of a network on this host unless it runs. */
   ensureOverlayAgent?(namespace: string, network: string): Promise<void>;
   log(line: string): void;

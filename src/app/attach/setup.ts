@@ -2,7 +2,7 @@
  * createRuntime: attach a starting container to its CNI networks, then publish
  * it in the hosts files of every container it shares a network with.
  */
-import { ErrorList, TsnerdError } from '../../domain/errors.ts';
+import { ErrorList, TsnerdError, isTsnerdError } from '../../domain/errors.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
@@ -63,15 +63,27 @@ export async function setupContainerNetworks(
   reserving.catch(() => undefined); // awaited under the lock; not unhandled meanwhile
   const reading = Promise.all([resolving, deps.cni.getCachedAttachments(cniId)]);
   reading.catch(() => undefined); // awaited under the lock
+  // Once the bridges' shared objects exist, other containers' ADDs may run beside this one (domain/cni/shared-add.ts).
+  const sharing = reading.then(
+    async ([resolved, cached]) =>
+      cached.length === 0 &&
+      ((await deps.sharedAdd?.allows(
+        resolved.map((n) => n.list),
+        portMappings.length > 0,
+      )) ??
+        false),
+  );
   let results: { added: Record<string, CniResult>; endpoints: Endpoint[] };
   let joined: ResolvedNetwork[] = [];
   try {
-    results = await deps.withCniLock(async () => {
-      deps.log('CNI lock taken');
+    const attach = async (shared: boolean): Promise<{ added: Record<string, CniResult>; endpoints: Endpoint[] }> => {
+      deps.log(shared ? 'CNI lock taken (shared)' : 'CNI lock taken');
       const [resolved, cached] = await reading;
       // `network connect`/`disconnect` of a created or stopped container change the record under this lock.
       const endpoints = await readEndpoints();
-      const networks = JSON.stringify(endpoints) === JSON.stringify(endpointsBefore) ? resolved : await resolveAll(endpoints);
+      const unchanged = JSON.stringify(endpoints) === JSON.stringify(endpointsBefore);
+      if (shared && !unchanged) throw RETRY_ALONE; // networks the shared decision did not look at
+      const networks = unchanged ? resolved : await resolveAll(endpoints);
       // An overlay network needs its host agent (VXLAN device, lease): started here if it is not running (after a reboot, a kill).
       for (const net of networks)
         if (net.list.raw[OVERLAY_CONFLIST_KEY] !== undefined) await deps.ensureOverlayAgent?.(c.namespace, net.name);
@@ -94,13 +106,22 @@ export async function setupContainerNetworks(
         }
         await reserving;
         assertInTime();
+        // Alone under the lock: the bridges' shared objects exist now, later ADDs may share.
+        if (!shared)
+          await deps.sharedAdd
+            ?.remember(
+              networks.map((n) => n.list),
+              portMappings.length > 0,
+            )
+            .catch((e: unknown) => deps.log(`shared ADD: ${String(e)}`));
       } catch (err) {
         deps.log(`ADD failed, rolling back: ${String(err)}`);
         await detachAll(deps, c, netns, { rollback: true }).catch((e: unknown) => deps.log(`rollback: ${String(e)}`));
         throw err;
       }
       return { added, endpoints };
-    });
+    };
+    results = await lockedAdd(deps, attach, await sharing.catch(() => false));
   } catch (err) {
     await reserving.catch(() => undefined); // a reservation still in flight would outlive the stop
     await deps.reserver.stop(c.stateDir).catch(() => undefined);
@@ -110,9 +131,14 @@ export async function setupContainerNetworks(
   deps.log('ADD done');
   try {
     deps.faultPoint('hook-added');
-    await deps.hosts.acquire(c.namespace, hostsMeta(c, results.added, results.endpoints));
-    deps.log('hosts files updated');
-    await joinDns(deps, c, results.endpoints, joined, results.added);
+    // The hosts files and the DNS records have locks of their own: both joins at once (concurrent starts queue on each).
+    const dnsJoined = joinDns(deps, c, results.endpoints, joined, results.added).catch((e: unknown) => deps.log(`DNS: ${String(e)}`));
+    try {
+      await deps.hosts.acquire(c.namespace, hostsMeta(c, results.added, results.endpoints));
+      deps.log('hosts files updated');
+    } finally {
+      await dnsJoined; // settled before any rollback leaves DNS
+    }
     deps.faultPoint('hook-joined');
     await finish();
   } catch (err) {
@@ -124,6 +150,25 @@ export async function setupContainerNetworks(
     await undo.attempt(() => deps.reserver.stop(c.stateDir));
     for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
     throw err;
+  }
+}
+
+/** Thrown by an attachment under the shared lock that needs it exclusive after all (before it changed anything). */
+const RETRY_ALONE = new TsnerdError('conflict', 'the attachment needs the CNI lock alone');
+
+/**
+ * Runs `attach` under the CNI lock, shared when `shared`. A plugin failure
+ * there (a shared object gone after all, e.g. chains flushed: two ADDs
+ * creating it race) has been rolled back by `attach`; it runs once more alone.
+ */
+async function lockedAdd<T>(deps: AttachDeps, attach: (shared: boolean) => Promise<T>, shared: boolean): Promise<T> {
+  if (!shared) return deps.withCniLock(() => attach(false));
+  try {
+    return await deps.withCniLock(() => attach(true), { shared: true });
+  } catch (err) {
+    if (err !== RETRY_ALONE && !isTsnerdError(err, 'plugin')) throw err;
+    deps.log(`ADD beside other containers failed, again alone: ${String(err)}`);
+    return deps.withCniLock(() => attach(false));
   }
 }
 
