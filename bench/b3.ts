@@ -22,6 +22,14 @@ export async function benchB3(env: BenchEnv, cfg: BenchConfig, results: Results)
 async function scale(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   const created = await env.tsnerd(['network', 'create', env.ownNetwork(SCALE_NET), '--subnet', '10.210.6.0/24']);
   if (created.exitCode !== 0) throw new Error(`network create: ${firstLine(created.stderr)}`);
+  try {
+    await scaleRuns(env, cfg, results);
+  } finally {
+    await env.tsnerd(['network', 'rm', SCALE_NET]); // and with it its bridge
+  }
+}
+
+async function scaleRuns(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   for (let run = 1; run <= cfg.scaleRuns; run++) {
     const ids: string[] = [];
     const times: number[] = [];
