@@ -157,16 +157,23 @@ export async function setupContainerNetworks(
 const RETRY_ALONE = new TsnerdError('conflict', 'the attachment needs the CNI lock alone');
 
 /**
+ * How the reference plugins fail when two of them create the same shared object
+ * at once ("Chain already exists", "File exists", EBUSY of a netlink or nftables change).
+ */
+const RACE_FAILURE = /already exists|file exists|resource busy|device or resource busy|temporarily unavailable/i;
+
+/**
  * Runs `attach` under the CNI lock, shared when `shared`. A plugin failure
- * there (a shared object gone after all, e.g. chains flushed: two ADDs
- * creating it race) has been rolled back by `attach`; it runs once more alone.
+ * there that looks like a race (a shared object gone after all, e.g. chains
+ * flushed: two ADDs creating it collide) has been rolled back by `attach`; it
+ * runs once more alone. Any other failure is the start's failure.
  */
 async function lockedAdd<T>(deps: AttachDeps, attach: (shared: boolean) => Promise<T>, shared: boolean): Promise<T> {
   if (!shared) return deps.withCniLock(() => attach(false));
   try {
     return await deps.withCniLock(() => attach(true), { shared: true });
   } catch (err) {
-    if (err !== RETRY_ALONE && !isTsnerdError(err, 'plugin')) throw err;
+    if (err !== RETRY_ALONE && !(isTsnerdError(err, 'plugin') && RACE_FAILURE.test(err.message))) throw err;
     deps.log(`ADD beside other containers failed, again alone: ${String(err)}`);
     return deps.withCniLock(() => attach(false));
   }

@@ -107,8 +107,9 @@ describe('the port holder (e2e)', { timeout: 900_000 }, () => {
 
   it('after a kill -9 of the holder, the next run starts one that holds every port again', async () => {
     process.kill(firstHolder!, 'SIGKILL');
-    await waitFor('the holder to die', () => !alive(firstHolder!), 5000);
-    assert.equal(await canBind('127.0.0.1', B), true, 'nothing holds the ports after the kill');
+    // A killed node shows a zombie leader while its other threads still unwind and hold the sockets:
+    // wait for what is observable, the ports free, not for the pid.
+    await waitFor('the killed holder to free the ports', async () => !alive(firstHolder!) && (await canBind('127.0.0.1', B)), 5000);
 
     await ok(['run', '-d', '--name', `prf-c${COUNT}`, '--net', NET, '-p', `127.0.0.1:${B + COUNT}:80`, 'busybox', 'sleep', '1000']);
     const second = await holderPid();

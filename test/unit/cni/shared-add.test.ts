@@ -40,7 +40,7 @@ describe('shared ADD (domain)', () => {
 });
 
 /** setupContainerNetworks over fakes: which lock mode each ADD ran under. */
-function fixture(opts: { allows: boolean; failShared?: boolean }) {
+function fixture(opts: { allows: boolean; failShared?: string }) {
   const calls: string[] = [];
   let mode = '';
   const list = conf(nerdctlChain);
@@ -49,7 +49,7 @@ function fixture(opts: { allows: boolean; failShared?: boolean }) {
       getCachedAttachments: async () => [],
       addNetworkList: async () => {
         calls.push(`ADD ${mode}`);
-        if (opts.failShared && mode === 'shared') throw new TsnerdError('plugin', 'plugin "firewall" failed (add): chain already exists');
+        if (opts.failShared && mode === 'shared') throw new TsnerdError('plugin', `plugin "firewall" failed (add): ${opts.failShared}`);
         return { cniVersion: '1.0.0', interfaces: [], ips: [{ address: '10.1.0.2/24' }], routes: [], dns: {} };
       },
       delNetworkList: async () => void calls.push(`DEL ${mode}`),
@@ -98,9 +98,18 @@ describe('createRuntime under the shared CNI lock', () => {
     assert.deepEqual(calls, ['ADD shared', 'hosts']);
   });
 
-  it('rolls a failed shared ADD back and adds again alone', async () => {
-    const { calls, run } = fixture({ allows: true, failShared: true });
+  it('rolls a shared ADD that lost a race back and adds again alone', async () => {
+    const { calls, run } = fixture({
+      allows: true,
+      failShared: 'running [/usr/sbin/iptables -t filter -N CNI-FORWARD --wait]: exit status 1: iptables: Chain already exists.',
+    });
     await run();
     assert.deepEqual(calls, ['ADD shared', 'DEL shared', 'ADD exclusive', 'remember exclusive', 'hosts']);
+  });
+
+  it('fails the start on any other plugin failure, rolled back', async () => {
+    const { calls, run } = fixture({ allows: true, failShared: 'no space left in the IP range' });
+    await assert.rejects(run(), /no space left/);
+    assert.deepEqual(calls, ['ADD shared', 'DEL shared']);
   });
 });
