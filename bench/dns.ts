@@ -1,9 +1,12 @@
 /**
  * `npm run bench:dns` (issue 16): tsnerd's resolver against aardvark-dns (Podman's), side by
- * side in one run, serving the same 500 container records on the same gateway address:
+ * side in one run, serving the same 500 container records, each on its own address of one
+ * bridge (both run through a round):
  * - dnsperf from inside a netns of its own (tsn-dns-bench, veth into bridge dns-bench0):
- *   queries per second at saturation, and latency percentiles at a fixed rate (dnsperf -v
- *   reports every answer's latency; dnsperf has no percentiles of its own);
+ *   queries per second at saturation (one resolver after the other, alternating which goes
+ *   first), and latency percentiles at a fixed rate, both resolvers at the same time, so the
+ *   machine's load in that window is the same for both (dnsperf -v reports every answer's
+ *   latency; dnsperf has no percentiles of its own);
  * - each resolver's RSS with the 500 records loaded, before and after the load;
  * - time from `tsnerd run` returning to the first answer for the new container.
  * Writes its own section of bench/RESULTS.md (between the dns-bench markers).
@@ -30,7 +33,9 @@ const RECORDS = 500;
 const BRIDGE = 'dns-bench0';
 const HOST_VETH = 'dns-bv0';
 const NETNS = 'tsn-dns-bench';
+/** tsnerd's resolver listens here, aardvark-dns on AARDVARK_GATEWAY: both addresses of the bench bridge. */
 const GATEWAY = '10.216.128.1';
+const AARDVARK_GATEWAY = '10.216.128.3';
 const CLIENT = '10.216.128.2';
 const PREFIX = 17;
 const NETWORK = 'dns-bench';
@@ -61,6 +66,7 @@ async function setupNet(): Promise<void> {
   await teardownNet();
   await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   await sh('ip', ['addr', 'add', `${GATEWAY}/${PREFIX}`, 'dev', BRIDGE]);
+  await sh('ip', ['addr', 'add', `${AARDVARK_GATEWAY}/${PREFIX}`, 'dev', BRIDGE]);
   await sh('ip', ['link', 'set', BRIDGE, 'up']);
   await sh('ip', ['netns', 'add', NETNS]);
   await sh('ip', ['link', 'add', HOST_VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NETNS]);
@@ -96,7 +102,7 @@ function recordSet(): DnsRecordSet {
 
 /** aardvark-dns 1.x: a file per network, first line the listen IPs, then `id ipv4s ipv6s names`. */
 function aardvarkConfig(): string {
-  const lines = [GATEWAY];
+  const lines = [AARDVARK_GATEWAY];
   for (let i = 0; i < RECORDS; i++) lines.push(`id${i} ${ipOf(i)}  c${i}`);
   lines.push(`client ${CLIENT}  client`);
   return `${lines.join('\n')}\n`;
@@ -122,13 +128,31 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function dnsperf(queries: string): Promise<PerfResult> {
-  const base = ['netns', 'exec', NETNS, 'dnsperf', '-s', GATEWAY, '-d', queries, '-l', String(DURATION_S)];
-  const saturated = await mustTime('ip', [...base, '-c', '4', '-q', '200'], { timeoutMs: (DURATION_S + 30) * 1000 });
-  const verbose = await mustTime('ip', [...base, '-Q', String(LATENCY_QPS), '-v'], { timeoutMs: (DURATION_S + 30) * 1000 });
+const perfArgs = (gateway: string, queries: string) => [
+  'netns',
+  'exec',
+  NETNS,
+  'dnsperf',
+  '-s',
+  gateway,
+  '-d',
+  queries,
+  '-l',
+  String(DURATION_S),
+];
+const PERF_TIMEOUT_MS = (DURATION_S + 30) * 1000;
+
+/** Queries/s, average latency and losses at saturation. */
+async function saturate(gateway: string, queries: string): Promise<Omit<PerfResult, 'p50Ms' | 'p99Ms'>> {
+  return parsePerf((await mustTime('ip', [...perfArgs(gateway, queries), '-c', '4', '-q', '200'], { timeoutMs: PERF_TIMEOUT_MS })).stdout);
+}
+
+/** p50 and p99 of every answer at LATENCY_QPS. */
+async function latency(gateway: string, queries: string): Promise<{ p50Ms: number; p99Ms: number }> {
+  const verbose = await mustTime('ip', [...perfArgs(gateway, queries), '-Q', String(LATENCY_QPS), '-v'], { timeoutMs: PERF_TIMEOUT_MS });
   // -v lines: "> NOERROR c1 A 0.000123"
   const latencies = [...verbose.stdout.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
-  return { ...parsePerf(saturated.stdout), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
 async function rssKiB(pid: number): Promise<number> {
@@ -188,7 +212,14 @@ function combine(runs: readonly Measured[]): Measured & { qpsAll: number[]; p99A
   };
 }
 
-async function benchTsnerd(dir: string, queries: string): Promise<Measured> {
+/** A resolver serving the 500 records, answering on its gateway. */
+interface Running {
+  gateway: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startTsnerd(dir: string): Promise<Running> {
   const dnsDir = join(dir, 'tsnerd-dns');
   await mkdir(dnsDir, { recursive: true });
   await writeFile(join(dnsDir, 'records.json'), JSON.stringify(recordSet()));
@@ -199,30 +230,24 @@ async function benchTsnerd(dir: string, queries: string): Promise<Measured> {
     stdio: ['ignore', 'ignore', 'ignore'],
     env: { ...process.env, ...DNS_SERVER_ENV },
   });
+  const running = { gateway: GATEWAY, pid: child.pid!, stop: () => stop(child) };
   try {
     await waitFor(async () => (await ask(GATEWAY, 'c499')).length > 0, 10_000);
-    const rssIdle = await rssKiB(child.pid!);
-    const perf = await dnsperf(queries);
-    return { perf, rssIdle, rssLoaded: await rssKiB(child.pid!) };
-  } finally {
-    await stop(child);
+    return running;
+  } catch (err) {
+    await running.stop();
+    throw err;
   }
 }
 
-async function benchAardvark(dir: string, queries: string): Promise<Measured> {
+async function startAardvark(dir: string): Promise<Running> {
   const config = join(dir, 'aardvark');
   await mkdir(config, { recursive: true });
   await writeFile(join(config, NETWORK), aardvarkConfig());
   // aardvark-dns forks into the background and writes <config>/aardvark.pid.
   await mustTime(AARDVARK, ['--config', config, '-p', '53', 'run'], { timeoutMs: 30_000 });
   const pidFile = join(config, 'aardvark.pid');
-  try {
-    await waitFor(async () => existsSync(pidFile) && (await ask(GATEWAY, 'c499')).length > 0, 10_000);
-    const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    const rssIdle = await rssKiB(pid);
-    const perf = await dnsperf(queries);
-    return { perf, rssIdle, rssLoaded: await rssKiB(pid) };
-  } finally {
+  const stopIt = async () => {
     const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
     if (pid > 1) {
       try {
@@ -231,7 +256,40 @@ async function benchAardvark(dir: string, queries: string): Promise<Measured> {
         /* gone */
       }
     }
+    await rm(pidFile, { force: true });
     await sleep(200);
+  };
+  try {
+    await waitFor(async () => existsSync(pidFile) && (await ask(AARDVARK_GATEWAY, 'c499')).length > 0, 10_000);
+    return { gateway: AARDVARK_GATEWAY, pid: Number((await readFile(pidFile, 'utf8')).trim()), stop: stopIt };
+  } catch (err) {
+    await stopIt();
+    throw err;
+  }
+}
+
+/**
+ * One round: both resolvers up; RSS with the records loaded; each saturated in turn
+ * (`tsnerdFirst` decides the order); both at LATENCY_QPS at the same time; RSS after.
+ */
+async function benchRound(dir: string, queries: string, tsnerdFirst: boolean): Promise<{ ts: Measured; aa: Measured }> {
+  const ts = await startTsnerd(dir);
+  try {
+    const aa = await startAardvark(dir);
+    try {
+      const idle = [await rssKiB(ts.pid), await rssKiB(aa.pid)];
+      const sat = new Map<Running, Awaited<ReturnType<typeof saturate>>>();
+      for (const r of tsnerdFirst ? [ts, aa] : [aa, ts]) sat.set(r, await saturate(r.gateway, queries));
+      const [lt, la] = await Promise.all([latency(ts.gateway, queries), latency(aa.gateway, queries)]);
+      return {
+        ts: { perf: { ...sat.get(ts)!, ...lt }, rssIdle: idle[0]!, rssLoaded: await rssKiB(ts.pid) },
+        aa: { perf: { ...sat.get(aa)!, ...la }, rssIdle: idle[1]!, rssLoaded: await rssKiB(aa.pid) },
+      };
+    } finally {
+      await aa.stop();
+    }
+  } finally {
+    await ts.stop();
   }
 }
 
@@ -293,13 +351,9 @@ async function main(): Promise<void> {
     const aaRuns: Measured[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}…\n`);
-      if (round % 2 === 0) {
-        tsRuns.push(await benchTsnerd(dir, queries));
-        aaRuns.push(await benchAardvark(dir, queries));
-      } else {
-        aaRuns.push(await benchAardvark(dir, queries));
-        tsRuns.push(await benchTsnerd(dir, queries));
-      }
+      const { ts, aa } = await benchRound(dir, queries, round % 2 === 0);
+      tsRuns.push(ts);
+      aaRuns.push(aa);
     }
     const ts = combine(tsRuns);
     const aa = combine(aaRuns);
@@ -323,9 +377,9 @@ async function main(): Promise<void> {
       '',
       `Written by \`npm run bench:dns\` (bench/dns.ts) on ${started.toISOString()}, tsnerd at commit ${commit}; ${aaVersion}, dnsperf ${perfVersion}.`,
       `Machine load (1 / 5 / 15 min averages, ${cpus().length} CPUs, shared with other work): ${load(loadBefore)} at the start, ${load(loadavg())} at the end.`,
-      `Both serve the same ${RECORDS} container records (one network, gateway ${GATEWAY}, port 53), one after the other; dnsperf runs in netns ${NETNS} behind a veth on the bridge and asks for every name in turn.`,
-      `Throughput: \`dnsperf -c 4 -q 200 -l ${DURATION_S}\` (saturating). Latency: \`dnsperf -Q ${LATENCY_QPS} -l ${DURATION_S} -v\`, percentiles over every answer. RSS: VmRSS after loading the records, and after the load (largest of the rounds).`,
-      `${ROUNDS} rounds, alternating which resolver goes first; medians. Per round, queries/s tsnerd ${ts.qpsAll.join(', ')} vs aardvark ${aa.qpsAll.join(', ')}; p99 ms tsnerd ${ts.p99All.join(', ')} vs aardvark ${aa.p99All.join(', ')}.`,
+      `Both serve the same ${RECORDS} container records (one network; tsnerd on ${GATEWAY}, aardvark-dns on ${AARDVARK_GATEWAY}, both addresses of one bridge, port 53), both running through a round; dnsperf runs in netns ${NETNS} behind a veth on the bridge and asks for every name in turn.`,
+      `Throughput: \`dnsperf -c 4 -q 200 -l ${DURATION_S}\` (saturating), one resolver after the other. Latency: \`dnsperf -Q ${LATENCY_QPS} -l ${DURATION_S} -v\` against both at the same time (the same machine load for both), percentiles over every answer. RSS: VmRSS after loading the records, and after the load (largest of the rounds).`,
+      `${ROUNDS} rounds, alternating which resolver is saturated first; medians. Per round, queries/s tsnerd ${ts.qpsAll.join(', ')} vs aardvark ${aa.qpsAll.join(', ')}; p99 ms tsnerd ${ts.p99All.join(', ')} vs aardvark ${aa.p99All.join(', ')}.`,
       '',
       '| | tsnerd | aardvark-dns | target |',
       '| --- | --- | --- | --- |',
