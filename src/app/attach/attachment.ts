@@ -1,5 +1,5 @@
 /** How one container is attached to its CNI networks: IDs, interface names, CNI args, capabilities. */
-import type { CapabilityArgs, CniArgs, RuntimeConf } from '../../interfaces/cni.ts';
+import type { CachedAttachment, CapabilityArgs, CniArgs, RuntimeConf } from '../../interfaces/cni.ts';
 import type { NerdctlPortMapping } from '../../domain/publish/stored-port-mapping.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
@@ -55,6 +55,17 @@ export function runtimeConfFor(
     ifName: endpoint.ifname,
     args: args as CniArgs,
     capabilityArgs,
+  };
+}
+
+/** The runtime conf of a cached ADD, for the DEL that undoes exactly it (the same IP, MAC and ports). */
+export function cachedRuntimeConf(a: CachedAttachment, netns: string): RuntimeConf {
+  return {
+    containerId: a.containerId,
+    netns,
+    ifName: a.ifName,
+    ...(a.args ? { args: a.args } : {}),
+    ...(a.capabilityArgs ? { capabilityArgs: a.capabilityArgs } : {}),
   };
 }
 

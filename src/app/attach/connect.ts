@@ -28,7 +28,7 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import { UndoStack } from '../containers/undo-stack.ts';
-import { bridgeLinks, cniContainerId, hostsMeta, runtimeConfFor } from './attachment.ts';
+import { bridgeLinks, cachedRuntimeConf, cniContainerId, hostsMeta, runtimeConfFor } from './attachment.ts';
 import type { AttachDeps } from './deps.ts';
 import { joinDns } from './setup.ts';
 
@@ -164,19 +164,12 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
       const cniId = cniContainerId(c.namespace, c.id);
       const netns = `/proc/${c.pid}/ns/net`;
       // The cached ADD (its conflist, args and ports) is what must be undone, even if the network file changed since.
-      const cached = (await deps.cni.getCachedAttachments(cniId)).find((a) => a.ifName === endpoint.ifname);
+      const onIf = (await deps.cni.getCachedAttachments(cniId)).filter((a) => a.ifName === endpoint.ifname);
+      const cached = onIf.find((a) => a.networkName === net?.name) ?? onIf[0];
       const list = cached?.config ? parseConfList(cached.config) : net?.list;
       if (list) {
         const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
-        const rt = cached
-          ? {
-              containerId: cniId,
-              netns,
-              ifName: endpoint.ifname,
-              ...(cached.args ? { args: cached.args } : {}),
-              ...(cached.capabilityArgs ? { capabilityArgs: cached.capabilityArgs } : {}),
-            }
-          : runtimeConfFor(c, netns, endpoint, list, portMappings);
+        const rt = cached ? cachedRuntimeConf(cached, netns) : runtimeConfFor(c, netns, endpoint, list, portMappings);
         deps.log(`DEL ${list.name} ${rt.ifName}`);
         try {
           await deps.cni.delNetworkList(list, rt);

@@ -11,7 +11,7 @@ import type { HookContainer } from '../../domain/oci/state.ts';
 import type { CachedAttachment, RuntimeConf } from '../../interfaces/cni.ts';
 import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints } from '../../domain/network/endpoint.ts';
-import { cniContainerId, runtimeConfFor } from './attachment.ts';
+import { cachedRuntimeConf, cniContainerId, runtimeConfFor } from './attachment.ts';
 
 export async function teardownContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
   const lifecycle = await deps.state.readLifecycle(c.stateDir);
@@ -52,13 +52,7 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
       targets.push({
         list: parseConfList(a.config!),
         // The ADD's own arguments: the same ports, IP and MAC are released.
-        rt: {
-          containerId: cniId,
-          netns,
-          ifName: a.ifName,
-          ...(a.args ? { args: a.args } : {}),
-          ...(a.capabilityArgs ? { capabilityArgs: a.capabilityArgs } : {}),
-        },
+        rt: cachedRuntimeConf(a, netns),
         ips: (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!),
         cached: true,
       });
