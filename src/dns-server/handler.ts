@@ -63,7 +63,7 @@ function answer(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
   const id = msg.readUInt16BE(0);
   const headerFlags = msg.readUInt16BE(2);
   if ((headerFlags & QR_BIT) !== 0) return undefined; // a response: never answer one (loops)
-  const key = ctx.cache?.key(ctx.gateway, ctx.source, msg);
+  const key = ctx.cache?.key(ctx.transport, ctx.gateway, ctx.source, msg);
   if (key !== undefined) {
     const hit = ctx.cache!.get(ctx.zones, key, id);
     if (hit) return hit;
@@ -115,8 +115,8 @@ function rotates(answers: readonly { type: string }[]): boolean {
 }
 
 /**
- * Encoded local answers of one DnsZones snapshot, by where the query came from
- * and went to and its bytes after the ID. Bounded: full, it starts over.
+ * Encoded local answers of one DnsZones snapshot, by transport, where the query
+ * came from and went to, and its bytes after the ID. Bounded: full, it starts over.
  */
 export class AnswerCache {
   private readonly limit: number;
@@ -127,10 +127,10 @@ export class AnswerCache {
     this.limit = limit;
   }
 
-  /** Undefined for a query too long to be worth a key. */
-  key(gateway: string, source: string, msg: Buffer): string | undefined {
+  /** Undefined for a query too long to be worth a key. The transport: a UDP answer may be truncated, the TCP one not. */
+  key(transport: Transport, gateway: string, source: string, msg: Buffer): string | undefined {
     if (msg.length > MAX_KEYED_QUERY) return undefined;
-    return `${gateway} ${source} ${msg.toString('latin1', 2)}`;
+    return `${transport} ${gateway} ${source} ${msg.toString('latin1', 2)}`;
   }
 
   /** A copy of the cached answer with the query's ID (a buffer of its own: see main.ts on Buffer.poolSize). */
