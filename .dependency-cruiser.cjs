@@ -4,7 +4,7 @@ const BUILTINS = '^(node:)?[a-z_/]+$';
 /** Never in a process started per container or living long: the CLI framework, gRPC and the CLI's own layers. */
 const HEAVY = ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/', '^src/cli/'];
 /** The on-demand processes' side of start-up (readiness pipe, single-instance lock, pid file): node built-ins only. */
-const DAEMON_SELF = ['^src/adapters/host/daemon-self[.]ts$', '^src/adapters/store/flock[.]ts$', '^src/domain/errors[.]ts$'];
+const DAEMON_SELF = ['^src/adapters/host/(daemon-self|proc)[.]ts$', '^src/adapters/store/flock[.]ts$', '^src/domain/errors[.]ts$'];
 
 /**
  * The lean entry processes and the modules the hook starts them through. Each
@@ -34,7 +34,7 @@ const LEAN_ENTRIES = [
   },
   {
     name: 'daemon-launchers',
-    from: '^src/adapters/(host/(daemon-process|daemon-self|process-port-reserver)|dns/process-dns-server|overlay/agent-process|store/flock)[.]ts$',
+    from: '^src/adapters/(host/(daemon-process|daemon-self|proc|process-port-reserver)|dns/process-dns-server|overlay/agent-process|store/flock)[.]ts$',
     allow: ['^src/domain/', '^src/interfaces/', '^src/reserver/protocol[.]ts$', '^src/adapters/host/daemon-process[.]ts$', ...DAEMON_SELF],
     comment: 'the hook starts the on-demand processes through these, and those processes load daemon-self: node built-ins and domain only',
   },

@@ -19,11 +19,12 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { procStatSync, processExists } from '../adapters/host/proc.ts';
 import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
 import { HolderFiles, type Registry, type Reply, type Request, type Reservation } from './protocol.ts';
@@ -95,22 +96,8 @@ function close(h: Held): Promise<void> {
 
 /** Field 22 of /proc/<pid>/stat, or undefined when the pid is gone or a zombie. */
 function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const s = procStatSync(pid);
+  return s?.live ? s.startTime : undefined;
 }
 
 class Holder {
@@ -145,7 +132,10 @@ class Holder {
         continue;
       }
       const pid = reservation.pid;
-      if (pid !== undefined && (!alive(pid) || (reservation.startTime !== undefined && startTimeOf(pid) !== reservation.startTime))) {
+      if (
+        pid !== undefined &&
+        (!processExists(pid) || (reservation.startTime !== undefined && startTimeOf(pid) !== reservation.startTime))
+      ) {
         log(`dropping ${key}: its pid ${pid} died while no holder ran`);
         continue;
       }
@@ -290,7 +280,7 @@ class Holder {
         continue;
       }
       const pid = entry.reservation.pid;
-      if (entry.exiting || pid === undefined || alive(pid)) continue;
+      if (entry.exiting || pid === undefined || processExists(pid)) continue;
       this.exited(key, entry, GRACE_MS);
     }
   }

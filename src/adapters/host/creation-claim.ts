@@ -12,13 +12,14 @@
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CreationClaim } from '../../interfaces/container-host.ts';
+import { liveStartTime } from './proc.ts';
 
 export const CREATION_CLAIM_FILE = 'creating';
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
 /** Written with O_EXCL: a state dir is claimed once. */
 export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
-  const [start, boot] = await Promise.all([processStartTime(process.pid), bootId()]);
+  const [start, boot] = await Promise.all([liveStartTime(process.pid), bootId()]);
   await writeFile(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${boot} ${name}\n`, { flag: 'wx', mode: 0o600 });
 }
 
@@ -42,7 +43,7 @@ export async function readCreationClaim(stateDir: string): Promise<CreationClaim
   const pid = Number(pidText);
   // A claim that does not parse was cut short by a crash while it was written: its owner is gone.
   if (!Number.isInteger(pid) || pid <= 0) return { name, ownerAlive: false };
-  const [liveStart, liveBoot] = await Promise.all([processStartTime(pid), bootId()]);
+  const [liveStart, liveBoot] = await Promise.all([liveStartTime(pid), bootId()]);
   return { name, ownerAlive: boot === liveBoot && liveStart !== undefined && liveStart === start };
 }
 
@@ -56,22 +57,9 @@ export async function readStateDirClaim(dir: string): Promise<CreationClaim | un
   if (claim) return claim;
   const pid = /^\.[^/]+\.(\d+)\.[^.]+$/.exec(basename(dir))?.[1];
   if (pid === undefined) return undefined;
-  return { name: '', ownerAlive: (await processStartTime(Number(pid))) !== undefined };
+  return { name: '', ownerAlive: (await liveStartTime(Number(pid))) !== undefined };
 }
 
 async function bootId(): Promise<string> {
   return (await readFile(BOOT_ID, 'utf8').catch(() => '')).trim();
-}
-
-/** Start time in clock ticks since boot; undefined once the process is gone (or a zombie). */
-async function processStartTime(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name: state is the 1st, starttime the 20th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
 }

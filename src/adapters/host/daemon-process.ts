@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TsnerdError, internal } from '../../domain/errors.ts';
 import { READY_FD } from './daemon-self.ts';
+import { procStat } from './proc.ts';
 
 /** The entry processes, by their folder under src/ (compiled: dist/). */
 export type DaemonName = 'reserver' | 'dns-server' | 'overlay-agent';
@@ -134,18 +135,13 @@ export async function daemonPid(pidFile: string, script: DaemonName, arg: string
 export async function isDaemon(pid: number, script: DaemonName, arg: string): Promise<boolean> {
   const pattern = new RegExp(`[/\\\\]${script}[/\\\\]main\\.[jt]s$`);
   try {
-    if (!alive(await readFile(`/proc/${pid}/stat`, 'utf8'))) return false;
+    if (!(await procStat(pid))?.live) return false;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     const at = argv.findIndex((a) => pattern.test(a));
     return at > 0 && argv[at + 1] === arg;
   } catch {
     return false;
   }
-}
-
-function alive(stat: string): boolean {
-  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
-  return !['Z', 'X', 'x'].includes(state);
 }
 
 /** Sends sig to pid; a pid already gone is no error. */

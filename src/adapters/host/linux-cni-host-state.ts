@@ -6,6 +6,7 @@ import type { CachedAttachment } from '../../interfaces/cni.ts';
 import { attachmentCacheName } from '../../domain/cni/attachment.ts';
 import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
 import { runProcess } from './run-process.ts';
+import { hostBootTime, procStat } from './proc.ts';
 
 /** host-local's default dataDir. */
 const HOST_LOCAL_DIR = '/var/lib/cni/networks';
@@ -36,9 +37,7 @@ export class LinuxCniHostState implements CniHostState {
   async attachmentHere(a: CachedAttachment): Promise<boolean> {
     const pid = /^\/proc\/(\d+)\/ns\/net$/.exec(netnsOf(a) ?? '')?.[1];
     if (pid === undefined) return true;
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-    // Field 4, after the command name in parentheses (which may hold spaces).
-    const ppid = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    const ppid = (await procStat(Number(pid)))?.ppid;
     if (ppid === undefined) return true;
     const [theirs, ours] = await Promise.all([readlink(`/proc/${ppid}/ns/net`), readlink('/proc/self/ns/net')]).catch(() => []);
     return theirs === undefined || theirs === ours;
@@ -125,11 +124,4 @@ async function removeFrom(tool: string, table: string, doomed: readonly string[]
     runProcess(`${tool}-restore`, ['--noflush', '--wait'], { input: [`*${table}`, ...lines, 'COMMIT', ''].join('\n') });
   // iptables-restore is all or nothing: if a rule vanished meanwhile, one command at a time.
   if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
-}
-
-/** When the host booted (ms since the epoch), from /proc/stat's btime. */
-async function hostBootTime(): Promise<number> {
-  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
-  const btime = Number(/^btime (\d+)$/m.exec(text)?.[1] ?? 0);
-  return btime * 1000;
 }

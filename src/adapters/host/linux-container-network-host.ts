@@ -1,5 +1,5 @@
 /** Host side of create-time networking: mounted files, used ports, the hook command. */
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
@@ -10,6 +10,7 @@ import type { ContainerNetworkHost } from '../../interfaces/container-network-ho
 import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
 import { readUsedHostPorts } from './proc-net-ports.ts';
 import { readCreationClaim } from './creation-claim.ts';
+import { hostBootTime } from './proc.ts';
 import { withFlock } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
@@ -84,8 +85,7 @@ async function taskAlive(pid: number, startedAt: string | undefined): Promise<bo
   const proc = await stat(`/proc/${pid}`).catch(() => undefined);
   if (!proc) return false;
   if (startedAt === undefined) return true;
-  const btime = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8').catch(() => ''))?.[1] ?? 0) * 1000;
-  return Date.parse(startedAt) >= btime;
+  return Date.parse(startedAt) >= (await hostBootTime());
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -12,6 +12,7 @@ import type { StoreLayout } from '../../domain/store-layout.ts';
 import type { ContainerIndex, NetworkAttachment } from '../../interfaces/container-index.ts';
 import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
+import { processExists } from '../host/proc.ts';
 
 export class RunningContainerIndex implements ContainerIndex {
   private readonly layout: StoreLayout;
@@ -39,13 +40,7 @@ export class RunningContainerIndex implements ContainerIndex {
 
   private async isRunning(ns: string, meta: HostsMeta): Promise<boolean> {
     const { pid, stopped_at } = await this.state.readLifecycle(this.layout.containerDir(ns, meta.ID));
-    if (stopped_at || !pid) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
+    return !stopped_at && pid !== undefined && pid > 0 && processExists(pid);
   }
 }
 

@@ -1,0 +1,63 @@
+/**
+ * What /proc says of a process and of the host: one reading of
+ * /proc/<pid>/stat (state, parent, start time), whether a pid exists, and when
+ * the host booted. Node built-ins only: the hook, the port holder and the
+ * other lean processes load it.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+export interface ProcStat {
+  /** One letter: R, S, D, Z (zombie), X (dead)... */
+  state: string;
+  ppid: number;
+  /** Clock ticks after boot (field 22): with the pid, names one process across pid reuse. */
+  startTime: string;
+  /** Neither a zombie nor dead. */
+  live: boolean;
+}
+
+/** Fields after the command name in parentheses, which may hold spaces and parentheses itself. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid] = fields;
+  const startTime = fields[19];
+  if (!state || ppid === undefined || startTime === undefined) return undefined;
+  return { state, ppid: Number(ppid), startTime, live: !['Z', 'X', 'x'].includes(state) };
+}
+
+/** /proc/<pid>/stat, undefined once the pid is gone. */
+export async function procStat(pid: number): Promise<ProcStat | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseProcStat(text);
+}
+
+export function procStatSync(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The start time of a live (not zombie) process; undefined once it is gone. */
+export async function liveStartTime(pid: number): Promise<string | undefined> {
+  const s = await procStat(pid);
+  return s?.live ? s.startTime : undefined;
+}
+
+/** Whether the pid exists (a zombie included); another user's process counts. */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** When the host booted (ms since the epoch), from /proc/stat's btime; 0 if unknown. */
+export async function hostBootTime(): Promise<number> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
+  return Number(/^btime (\d+)$/m.exec(text)?.[1] ?? 0) * 1000;
+}
