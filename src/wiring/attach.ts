@@ -34,7 +34,11 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
   // DEL (postStop, under the same lock) cannot run before that ADD ends.
   let heldLockFd: number | undefined;
   return {
-    cni: createCniRuntime(settings, { onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`), heldLockFd: () => heldLockFd }),
+    cni: createCniRuntime(settings, {
+      onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`),
+      heldLockFd: () => heldLockFd,
+      onPluginDone: (type, verb, ms) => log(`plugin ${type} ${verb} ${ms.toFixed(0)}ms`),
+    }),
     resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),

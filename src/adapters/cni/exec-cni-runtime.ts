@@ -33,6 +33,8 @@ export interface ExecCniRuntimeOptions {
   onStderr?: (pluginType: string, text: string) => void;
   /** The descriptor of the CNI lock while the caller holds it: plugins inherit it (see PluginCall.lockFd). */
   heldLockFd?: () => number | undefined;
+  /** Each finished plugin call (success or failure) with its wall time: the hook logs it (docs/performance.md). */
+  onPluginDone?: (pluginType: string, verb: CniVerb, ms: number) => void;
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
@@ -45,6 +47,7 @@ export class ExecCniRuntime implements CniRuntime {
   private readonly timeoutMs: number;
   private readonly onStderr: (pluginType: string, text: string) => void;
   private readonly heldLockFd: () => number | undefined;
+  private readonly onPluginDone: ((pluginType: string, verb: CniVerb, ms: number) => void) | undefined;
   private readonly versions = new Map<string, Promise<PluginVersionInfo>>();
   private readonly busy = new Map<string, Promise<unknown>>();
 
@@ -54,6 +57,7 @@ export class ExecCniRuntime implements CniRuntime {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
     this.onStderr = options.onStderr ?? ((type, text) => process.stderr.write(`cni plugin "${type}": ${text.trimEnd()}\n`));
     this.heldLockFd = options.heldLockFd ?? (() => undefined);
+    this.onPluginDone = options.onPluginDone;
   }
 
   async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
@@ -259,7 +263,8 @@ export class ExecCniRuntime implements CniRuntime {
       capabilityArgs: rt?.capabilityArgs,
       ...(extra ? { extra } : {}),
     });
-    return execPlugin({
+    const started = performance.now();
+    const call = execPlugin({
       pluginPath,
       pluginType: plugin.type,
       verb,
@@ -275,6 +280,10 @@ export class ExecCniRuntime implements CniRuntime {
       onStderr: this.onStderr,
       lockFd: this.heldLockFd(),
     });
+    if (!this.onPluginDone) return call;
+    const done = (): void => this.onPluginDone?.(plugin.type, verb, performance.now() - started);
+    call.then(done, done);
+    return call;
   }
 
   /** Runs fn after every earlier call for the same attachment has settled. */

@@ -124,6 +124,21 @@ describe('ExecCniRuntime chains a conflist', () => {
     assert.equal('runtimeConfig' in calls[2]!.request!, false);
   });
 
+  it('reports each plugin call with its verb and duration to onPluginDone, in order', async () => {
+    const done: string[] = [];
+    const timed = new ExecCniRuntime({
+      cniPath: fake.binDir,
+      cacheDir: fake.cacheDir,
+      onPluginDone: (type, verb, ms) => {
+        assert.ok(ms >= 0 && Number.isFinite(ms), `duration ${ms}`);
+        done.push(`${verb} ${type}`);
+      },
+    });
+    await timed.addNetworkList(list(), rt);
+    await timed.delNetworkList(list(), rt);
+    assert.deepEqual(done, ['ADD first', 'ADD second', 'ADD third', 'DEL third', 'DEL second', 'DEL first']);
+  });
+
   it('runs DEL in reverse order, each with the cached result as prevResult, then drops the cache', async () => {
     const l = list();
     await runtime.addNetworkList(l, { ...rt, capabilityArgs: { portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'udp' }] } });
