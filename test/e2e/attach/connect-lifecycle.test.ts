@@ -157,6 +157,33 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     await untilFree(() => h.tryListen('0.0.0.0', 43001));
   });
 
+  it('-p on a dual-stack network fails with one line when [::]:P is taken, and leaves nothing; -p [::]:P:C publishes on IPv6 only', async (t) => {
+    h.removeAfter(t, env, { containers: ['con2-t1', 'con2-t2'] });
+    const scope: HostStateScope = { networks: ['con2-ds'], ports: [43020, 43021] };
+    // The baseline after one container ran (the bridge and the namespace's hosts index exist).
+    await ok(['run', '--rm', '--net', 'con2-ds', 'busybox', 'true']);
+    const baseline = await snapshotHostState(env, scope);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen({ host: '::', port: 43020, exclusive: true, ipv6Only: true }, resolve));
+    try {
+      assert.match(
+        await fails(['run', '-d', '--name', 'con2-t1', '--net', 'con2-ds', '-p', '43020:80', 'busybox', 'sleep', '1000']),
+        // Found by the create-time check (a listener on [::] counts for 0.0.0.0 too, as in nerdctl's check).
+        /:43020 failed: port is already allocated/,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    await ok(['rm', '-f', 'con2-t1']).catch(() => undefined);
+    assert.deepEqual(await waitForHostState(env, scope, baseline), []);
+
+    await ok(['run', '-d', '--name', 'con2-t2', '--net', 'con2-ds', '-p', '[::]:43021:80', 'busybox', ...HTTPD]);
+    assert.equal(await tryListenV6Only(43021), 'EADDRINUSE');
+    assert.equal(await h.tryListen('0.0.0.0', 43021), 'OK');
+    assert.match(await h.httpGet('http://[fd31:231:4::1]:43021/'), /^hello-from-/);
+    assert.equal(await ok(['port', 'con2-t2']), '80/tcp -> [::]:43021');
+  });
+
   it('two containers sharing an alias both appear in the hosts files under the nerdctl markers; disconnect takes exactly their lines', async (t) => {
     h.removeAfter(t, env, { containers: ['con2-p', 'con2-u1', 'con2-u2'] });
     await ok(['run', '-d', '--name', 'con2-p', '--net', 'con2-b', 'busybox', 'sleep', '1000']);
