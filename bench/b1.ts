@@ -54,6 +54,29 @@ export async function benchB1(env: BenchEnv, cfg: BenchConfig, results: Results)
     },
   ];
   for (const v of variants) results.add({ key: v.key, label: v.label, unit: 'ms', values: [], ...(v.note ? { note: v.note } : {}) });
+  // Where the CLI's time goes, from a traced run of its own (TSNERD_TRACE=1 prints each containerd
+  // call's end and duration): not part of the goals, so the measured runs above stay untraced.
+  const trace = {
+    first: {
+      key: 'b1.tsnerd.none.first',
+      label: 'B1   tsnerd --net none (traced): first containerd call answered at',
+      unit: 'ms' as const,
+      values: [] as number[],
+    },
+    calls: {
+      key: 'b1.tsnerd.none.calls',
+      label: 'B1   tsnerd --net none (traced): sum of containerd call durations',
+      unit: 'ms' as const,
+      values: [] as number[],
+    },
+    last: {
+      key: 'b1.tsnerd.none.last',
+      label: 'B1   tsnerd --net none (traced): last call answered → exit',
+      unit: 'ms' as const,
+      values: [] as number[],
+    },
+  };
+  for (const s of Object.values(trace)) results.add(s);
 
   const failed = new Set<string>();
   for (let round = 0; round < cfg.warmup + cfg.rounds; round++) {
@@ -66,6 +89,15 @@ export async function benchB1(env: BenchEnv, cfg: BenchConfig, results: Results)
         continue;
       }
       if (round >= cfg.warmup) results.samples.get(v.key)!.values.push(r.ms);
+    }
+    const traced = await env.tsnerd(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', ':'], { env: { TSNERD_TRACE: '1' } });
+    const calls = [...traced.stderr.matchAll(/^tsnerd trace: \+(\d+)ms grpc \S+ ([\d.]+)ms$/gm)].map(
+      (m) => [Number(m[1]), Number(m[2])] as const,
+    );
+    if (round >= cfg.warmup && traced.exitCode === 0 && calls.length > 0) {
+      trace.first.values.push(calls[0]![0]);
+      trace.calls.values.push(calls.reduce((a, [, d]) => a + d, 0));
+      trace.last.values.push(traced.ms - Math.max(...calls.map(([end]) => end)));
     }
     process.stderr.write(`B1 round ${round + 1}/${cfg.warmup + cfg.rounds}\n`);
   }
