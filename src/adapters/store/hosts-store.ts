@@ -19,7 +19,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, 
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { DataFile } from 'lowdb/node';
 import { END_MARKER, hostsRenderer, joinLines, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
@@ -213,7 +213,12 @@ export class FileHostsStore implements HostsStore {
   }
 
   private index(ns: string): Low<MembersDoc> {
-    return new Low<MembersDoc>(new JSONFile<MembersDoc>(join(this.layout.etchostsDir(ns), MEMBERS_INDEX)), { members: {} });
+    // Compact (lowdb's JSONFile indents): read and written whole at every join, ~250 bytes a member.
+    const file = new DataFile<MembersDoc>(join(this.layout.etchostsDir(ns), MEMBERS_INDEX), {
+      parse: (text) => JSON.parse(text) as MembersDoc,
+      stringify: (data) => JSON.stringify(data),
+    });
+    return new Low<MembersDoc>(file, { members: {} });
   }
 
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
