@@ -118,6 +118,8 @@ export async function connectNetwork(
       ...(options.ip ? { ip: options.ip } : {}),
       ...(options.ip6 ? { ip6: options.ip6 } : {}),
       ...(options.mac ? { mac: options.mac } : {}),
+      // The published ports went with the network that carried them: the next network connected gets them (Docker re-publishes on the new gateway endpoint).
+      ...(endpoints.some((e) => e.publish) ? {} : { publish: true }),
     };
     const running = t.running && (await isAttachable(deps, c));
     const undo = new UndoStack();

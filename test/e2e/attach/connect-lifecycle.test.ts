@@ -184,6 +184,20 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     assert.equal(await ok(['port', 'con2-t2']), '80/tcp -> [::]:43021');
   });
 
+  it('-p moves with the network: disconnecting the publishing network drops the forward, the next connect brings it back', async (t) => {
+    h.removeAfter(t, env, { containers: ['con2-web'] });
+    await ok(['run', '-d', '--name', 'con2-web', '--net', 'con2-a', '--net', 'con2-c', '-p', '127.0.0.1:43030:80', 'busybox', ...HTTPD]);
+    assert.match(await h.httpGet('http://127.0.0.1:43030/'), /^hello-from-/);
+    await ok(['network', 'disconnect', 'con2-a', 'con2-web']);
+    // con2-c (eth1) never carried the ports; the host port stays the container's.
+    await assert.rejects(fetch('http://127.0.0.1:43030/', { signal: AbortSignal.timeout(2000) }));
+    assert.equal(await h.tryListen('127.0.0.1', 43030), 'EADDRINUSE');
+    await ok(['network', 'connect', 'con2-b', 'con2-web']);
+    assert.match(await h.httpGet('http://127.0.0.1:43030/'), /^hello-from-/);
+    await ok(['rm', '-f', 'con2-web']);
+    await untilFree(() => h.tryListen('127.0.0.1', 43030));
+  });
+
   it('two containers sharing an alias both appear in the hosts files under the nerdctl markers; disconnect takes exactly their lines', async (t) => {
     h.removeAfter(t, env, { containers: ['con2-p', 'con2-u1', 'con2-u2'] });
     await ok(['run', '-d', '--name', 'con2-p', '--net', 'con2-b', 'busybox', 'sleep', '1000']);
