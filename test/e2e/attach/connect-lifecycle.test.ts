@@ -151,6 +151,12 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     await eventually(['exec', 'con2-d3', 'ping', '-6', '-c', '1', '-W', '2', 'con2-d2']);
     await eventually(['exec', 'con2-d2', 'ping', '-6', '-c', '1', '-W', '2', 'con2-d3']);
 
+    // Both sides keep forwarding across a connect and a disconnect of another network.
+    await ok(['network', 'connect', 'con2-b', 'con2-d1']);
+    await ok(['network', 'disconnect', 'con2-b', 'con2-d1']);
+    assert.match(await h.httpGet('http://[fd31:231:4::1]:43000/'), /^hello-from-/);
+    assert.match(await h.httpGet('http://10.231.4.1:43000/'), /^hello-from-/);
+
     await ok(['rm', '-f', 'con2-d1', 'con2-w4']);
     await untilFree(() => h.tryListen('0.0.0.0', 43000));
     await untilFree(() => tryListenV6Only(43000));
