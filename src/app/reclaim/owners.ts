@@ -6,7 +6,7 @@
  * - foreign when no containerd namespace prefixes it (another runtime's, or
  *   another containerd's): never touched;
  * - live when containerd has the container with a task that is not stopped;
- *   or it has no task yet and a start is in flight: for tsnerd's containers,
+ *   or it has none running yet and a start is in flight: for tsnerd's containers,
  *   the `start_deadline` the starting CLI wrote has not passed (a createRuntime
  *   hook may still be running: containerd lists the task only once runc create
  *   returns); for others' (nerdctl's), which record no deadline, their state
@@ -71,7 +71,7 @@ export class Owners {
     const c = this.container(namespace, id);
     if (!c) return (await this.abandoned(namespace, id)) ? 'dead' : 'live';
     if (c.task && c.task.status !== 'stopped') return 'live';
-    if (c.task) return 'dead';
+    // No task, or a stopped one that a restart is about to replace (listed before it deleted the old task).
     const ours = c.labels[Labels.stateDir];
     if (ours) {
       const deadline = await this.deps.store.startDeadline(ours);
