@@ -42,7 +42,7 @@ export function createNetworkDeps(
     netconfPath: settings.cniNetconfPath,
     cniPath: settings.cniPath,
     namespace: settings.namespace,
-    bridges: new LowdbBridgeRegistry(settings.dataRoot),
+    bridges: new LowdbBridgeRegistry(new StoreLayout(settings.dataRoot, settings.address).root),
     warn: options.warn ?? ((line) => process.stderr.write(`tsnerd: warning: ${line}\n`)),
     overlay: async () => ((await import(OVERLAY_WIRING)) as typeof import('./overlay.ts')).createOverlayDeps(settings),
   };

@@ -29,7 +29,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     hosts: attach.hosts,
     dns: attach.dns,
     store: new FileDataStoreScan(layout),
-    bridges: new LowdbBridgeRegistry(settings.dataRoot),
+    bridges: new LowdbBridgeRegistry(layout.root),
     storeRoot: layout.root,
     removeIpMasqChain: attach.removeIpMasqChain,
     withCniLock: attach.withCniLock,

@@ -1,5 +1,5 @@
 /**
- * BridgeRegistry in a lowdb document, `<data root>/bridges.json`, changed
+ * BridgeRegistry in a lowdb document, `<store root>/bridges.json`, changed
  * under flock(`bridges.json.lock`) (network create and rm hold the conf dir's
  * lock, `network gc` does not).
  */
@@ -17,8 +17,8 @@ interface BridgesDoc {
 export class LowdbBridgeRegistry implements BridgeRegistry {
   private readonly file: string;
 
-  constructor(dataRoot: string) {
-    this.file = join(dataRoot, 'bridges.json');
+  constructor(storeRoot: string) {
+    this.file = join(storeRoot, 'bridges.json');
   }
 
   record(b: Omit<OwnBridge, 'conflistPresent'>): Promise<void> {
