@@ -231,8 +231,9 @@ async function dataStoreOf(dataRoot: string): Promise<string[]> {
   const entries = await readdir(dataRoot, { recursive: true }).catch(() => [] as string[]);
   for (const entry of entries) {
     const parts = entry.split('/');
-    // <hash>/<kind>/<ns> and the stores' .lock files exist once used, whatever the containers.
-    if (parts.length < 4 || !['containers', 'etchosts', 'names'].includes(parts[1]!) || parts.at(-1) === '.lock') continue;
+    // <hash>/<kind>/<ns>, the stores' .lock files and the hosts store's members index exist once used, whatever the containers.
+    if (parts.length < 4 || !['containers', 'etchosts', 'names'].includes(parts[1]!) || ['.lock', '.members.json'].includes(parts.at(-1)!))
+      continue;
     if (parts[1] === 'names' && parts.length === 4) {
       const owner = await readFile(join(dataRoot, entry), 'utf8').catch(() => '');
       out.push(`${entry} -> ${owner.trim()}`);
