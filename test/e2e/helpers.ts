@@ -34,7 +34,10 @@ export async function fails(env: TestEnv, args: string[]): Promise<string> {
 interface Inspected {
   Id: string;
   State: { Pid: number };
-  NetworkSettings: { IPAddress: string; Networks: Record<string, { IPAddress: string; MacAddress: string; GlobalIPv6Address: string }> };
+  NetworkSettings: {
+    IPAddress: string;
+    Networks: Record<string, { IPAddress: string; MacAddress: string; GlobalIPv6Address: string; EndpointID: string }>;
+  };
 }
 
 export async function inspectContainer(env: TestEnv, name: string): Promise<Inspected> {

@@ -78,9 +78,17 @@ describe('network modes and lifecycle (e2e)', { timeout: 900_000 }, () => {
     const ctr = await inspectContainer('t-md-rm1');
     const ip = await ipv4Of('t-md-rm1');
 
+    // Docker's endpoint ID, the same in both inspects
+    assert.match(ctr.NetworkSettings.Networks['t-md-rm']!.EndpointID, /^[0-9a-f]{64}$/);
     const containers = (await inspectNetwork('t-md-rm')).Containers;
     assert.deepEqual(containers, {
-      [ctr.Id]: { Name: 't-md-rm1', MacAddress: '02:42:0a:ce:01:0a', IPv4Address: `${ip}/24`, IPv6Address: '' },
+      [ctr.Id]: {
+        Name: 't-md-rm1',
+        EndpointID: ctr.NetworkSettings.Networks['t-md-rm']!.EndpointID,
+        MacAddress: '02:42:0a:ce:01:0a',
+        IPv4Address: `${ip}/24`,
+        IPv6Address: '',
+      },
     });
 
     const err = await fails(['network', 'rm', 't-md-rm']);
