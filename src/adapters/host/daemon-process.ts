@@ -51,8 +51,9 @@ export function daemonScript(name: DaemonName): string {
 }
 
 /**
- * The one place that decides how a tsnerd process is run: the runtime running
- * this one, with the flags given for it. --lite-mode (no optimising compiler)
+ * The one place that decides how a tsnerd process is run (the on-demand
+ * processes, the OCI hooks, the port holder's exit command, run --rm's
+ * auto-remove): the runtime running this one, with the flags given for it. --lite-mode (no optimising compiler)
  * only for compiled code: it has no WebAssembly, which Node's type stripping needs.
  */
 export function runtimeArgv(script: string, args: readonly string[], nodeFlags: readonly string[] = []): [string, string[]] {

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
 import { faultPoint } from './fault-injection.ts';
+import { runtimeArgv } from './daemon-process.ts';
 import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
 
@@ -84,7 +85,8 @@ export class LinuxContainerHost implements ContainerHost {
   spawnAutoRemove(id: string): void {
     const script = process.argv[1];
     if (!script) return;
-    const child = spawn(process.execPath, [script, 'internal', 'auto-remove', id, ...this.cliArgs], {
+    const [command, args] = runtimeArgv(script, ['internal', 'auto-remove', id, ...this.cliArgs]);
+    const child = spawn(command, args, {
       detached: true,
       stdio: 'ignore',
     });

@@ -11,6 +11,7 @@ import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
 import { readUsedHostPorts } from './proc-net-ports.ts';
 import { readCreationClaim } from './creation-claim.ts';
 import { hostBootTime } from './proc.ts';
+import { runtimeArgv } from './daemon-process.ts';
 import { withFlock } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
@@ -45,11 +46,8 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
   hook(event: 'createRuntime' | 'postStop'): OciHook {
     const env = Object.entries(process.env).map(([k, v]) => (k === 'PATH' ? `PATH=${v}:${SBIN}` : `${k}=${v}`));
     if (process.env['PATH'] === undefined) env.push(`PATH=/usr/local/bin:/usr/bin:/bin:${SBIN}`);
-    return {
-      path: process.execPath,
-      args: [process.execPath, CLI_ENTRY, 'internal', 'oci-hook', event, ...settingsToArgs(this.settings)],
-      env,
-    };
+    const [path, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', event, ...settingsToArgs(this.settings)]);
+    return { path, args: [path, ...args], env };
   }
 
   /** Ports of every container of this data store (all namespaces) that has not been stopped nor abandoned while being created. */
