@@ -18,7 +18,8 @@ describe('plugin failures', () => {
 
   before(async () => {
     fake = await fakePlugins();
-    runtime = new ExecCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 300 });
+    // A deadline no plugin start misses on a loaded machine; the deadline test has its own.
+    runtime = new ExecCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 20_000 });
     await fake.write('host-local', {
       ADD: {
         stdout:
@@ -93,8 +94,9 @@ describe('plugin failures', () => {
   });
 
   it('kills a plugin that passes its deadline', async () => {
+    const impatient = new ExecCniRuntime({ cniPath: fake.binDir, cacheDir: fake.cacheDir, timeoutMs: 300 });
     const started = Date.now();
-    await assert.rejects(runtime.addNetworkList(single('sleepy'), rt), {
+    await assert.rejects(impatient.addNetworkList(single('sleepy'), rt), {
       kind: 'timeout',
       message: 'plugin "sleepy" timed out after 300ms (add)',
     });
