@@ -36,19 +36,20 @@ export function errorText(err: unknown): string {
   return text.split('\n')[0]!.slice(0, 200);
 }
 
+/** `num ≤ limit × den`. */
 export function ratio(num: string, den: string, limit: number, id: string, text: string): Target {
-  return {
-    id,
-    text,
-    limit,
-    measure: (r) => {
-      const a = r.median(num);
-      const b = r.median(den);
-      if (typeof a === 'string') return { missing: a };
-      if (typeof b === 'string') return { missing: b };
-      return { value: a / b, shown: `${(a / b).toFixed(2)} (${fmt(a, 'ms')} / ${fmt(b, 'ms')})` };
-    },
-  };
+  return ratioToSum(num, [den], limit, id, text);
+}
+
+/** The sum of the medians of keys, or why one is missing. */
+function sumOfMedians(r: Results, keys: readonly string[]): number | string {
+  let total = 0;
+  for (const k of keys) {
+    const m = r.median(k);
+    if (typeof m === 'string') return m;
+    total += m;
+  }
+  return total;
 }
 
 /** `sum(lhs) ≤ sum(rhs) + plus`: measured value is the difference. */
@@ -58,17 +59,8 @@ export function overhead(lhs: string[], rhs: string[], plus: number, id: string,
     text,
     limit: plus,
     measure: (r) => {
-      const sum = (keys: string[]) => {
-        let total = 0;
-        for (const k of keys) {
-          const m = r.median(k);
-          if (typeof m === 'string') return m;
-          total += m;
-        }
-        return total;
-      };
-      const a = sum(lhs);
-      const b = sum(rhs);
+      const a = sumOfMedians(r, lhs);
+      const b = sumOfMedians(r, rhs);
       if (typeof a === 'string') return { missing: a };
       if (typeof b === 'string') return { missing: b };
       return { value: a - b, shown: `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(0)} ms (${a.toFixed(0)} vs ${b.toFixed(0)})` };
@@ -97,12 +89,8 @@ export function ratioToSum(num: string, dens: string[], limit: number, id: strin
     measure: (r) => {
       const a = r.median(num);
       if (typeof a === 'string') return { missing: a };
-      let b = 0;
-      for (const k of dens) {
-        const m = r.median(k);
-        if (typeof m === 'string') return { missing: m };
-        b += m;
-      }
+      const b = sumOfMedians(r, dens);
+      if (typeof b === 'string') return { missing: b };
       return { value: a / b, shown: `${(a / b).toFixed(2)} (${fmt(a, 'ms')} / ${fmt(b, 'ms')})` };
     },
   };

@@ -27,6 +27,19 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
   };
   /** The default network's conflist, which `network rm` refuses: removed by hand after the test. */
   const defaultNetworkFile = (t: TestContext) => confFile(t, 'nerdctl-bridge.conflist');
+  /** A hand-written single-plugin .conf network t-nw-hand (10.226.9.0/24), removed after the test. */
+  const handWrittenConf = async (t: TestContext) => {
+    const file = confFile(t, '10-t-nw-hand.conf');
+    const conf = {
+      cniVersion: '0.4.0',
+      name: 't-nw-hand',
+      type: 'bridge',
+      bridge: 'tnw-hand0',
+      ipam: { type: 'host-local', subnet: '10.226.9.0/24' },
+    };
+    await writeFile(file, JSON.stringify(conf));
+    return file;
+  };
   const inspect = async (ref: string) => JSON.parse(await ok(['network', 'inspect', ref]))[0];
   const lsRows = async () => (await ok(['network', 'ls', '--format', '{{.ID}}|{{.Name}}|{{.File}}'])).split('\n').filter((l) => l !== '');
   /** Every file under the conf dir with its content: "writes nothing" means this does not change. */
@@ -105,17 +118,7 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
   });
 
   it('lists a hand-written conf file with its FILE and no ID, and never removes it', async (t) => {
-    const file = confFile(t, '10-t-nw-hand.conf');
-    await writeFile(
-      file,
-      JSON.stringify({
-        cniVersion: '0.4.0',
-        name: 't-nw-hand',
-        type: 'bridge',
-        bridge: 'tnw-hand0',
-        ipam: { type: 'host-local', subnet: '10.226.9.0/24' },
-      }),
-    );
+    const file = await handWrittenConf(t);
     assert.ok((await lsRows()).includes(`|t-nw-hand|${file}`));
     assert.deepEqual((await inspect('t-nw-hand')).IPAM.Config, [{ Subnet: '10.226.9.0/24' }]);
     const r = await tsnerd(env, ['network', 'rm', 't-nw-hand']);
@@ -194,16 +197,7 @@ describe('network: definitions, ls, inspect, rm, prune', { timeout: 300_000 }, (
   it('prune removes unused tsnerd/nerdctl networks, keeping bridge and hand-written files', async (t) => {
     cleanup(t, ['t-nw-p1', 't-nw-p2']);
     defaultNetworkFile(t);
-    await writeFile(
-      confFile(t, '10-t-nw-hand.conf'),
-      JSON.stringify({
-        cniVersion: '0.4.0',
-        name: 't-nw-hand',
-        type: 'bridge',
-        bridge: 'tnw-hand0',
-        ipam: { type: 'host-local', subnet: '10.226.9.0/24' },
-      }),
-    );
+    await handWrittenConf(t);
     await inspect('bridge');
     await ok(['network', 'create', 't-nw-p1', '--subnet', '10.226.6.0/24']);
     await ok(['network', 'create', 't-nw-p2', '--internal']);
