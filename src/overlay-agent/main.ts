@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { OverlayAgentLoop } from '../app/overlay/agent.ts';
-import { AGENT_LOCK_FILE, AGENT_PID_FILE } from '../adapters/overlay/agent-process.ts';
+import { AGENT_LOCK_FILE, AGENT_PID_FILE } from './files.ts';
 import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import { openFlannelStore } from '../adapters/overlay/etcd-flannel-store.ts';
 import { LinuxOverlayHost } from '../adapters/overlay/linux-overlay-host.ts';

@@ -10,10 +10,8 @@ import { join, resolve } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { OverlayAgents } from '../../interfaces/overlay.ts';
 import { daemonPid, daemonScript, isDaemon, spawnDaemon, stopDaemon } from '../host/daemon-process.ts';
+import { AGENT_LOG_FILE, AGENT_PID_FILE } from '../../overlay-agent/files.ts';
 
-export const AGENT_PID_FILE = 'agent.pid';
-export const AGENT_LOG_FILE = 'agent.log';
-export const AGENT_LOCK_FILE = 'agent.lock';
 const READY_TIMEOUT_MS = 20_000;
 const EXIT_TIMEOUT_MS = 5_000;
 const WHAT = 'the overlay agent';
