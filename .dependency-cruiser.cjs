@@ -35,7 +35,13 @@ const LEAN_ENTRIES = [
   {
     name: 'daemon-launchers',
     from: '^src/adapters/(host/(daemon-process|daemon-self|proc|process-port-reserver)|dns/process-dns-server|overlay/agent-process|store/flock)[.]ts$',
-    allow: ['^src/domain/', '^src/interfaces/', '^src/(reserver/protocol|overlay-agent/files)[.]ts$', '^src/adapters/host/daemon-process[.]ts$', ...DAEMON_SELF],
+    allow: [
+      '^src/domain/',
+      '^src/interfaces/',
+      '^src/(reserver/protocol|overlay-agent/files)[.]ts$',
+      '^src/adapters/host/daemon-process[.]ts$',
+      ...DAEMON_SELF,
+    ],
     comment: 'the hook starts the on-demand processes through these, and those processes load daemon-self: node built-ins and domain only',
   },
 ];
