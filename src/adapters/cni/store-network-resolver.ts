@@ -4,6 +4,7 @@
  * NetworkByNameOrID) and creates the default `bridge` on first need; the file
  * is then read with the CNI loader, as libcni would.
  */
+import { stat } from 'node:fs/promises';
 import { invalid } from '../../domain/errors.ts';
 import { DEFAULT_NETWORK_NAME } from '../../domain/network/constants.ts';
 import type { Network } from '../../domain/network/network.ts';
@@ -29,5 +30,9 @@ export class StoreNetworkResolver implements NetworkResolver {
     if (network.pseudo || !network.file) throw invalid(`network "${netRef}" cannot be combined with other networks`);
     const list = await loadConfFile(network.file);
     return { name: list.name, list };
+  }
+
+  async stillDefined(net: ResolvedNetwork): Promise<boolean> {
+    return net.list.file === undefined || (await stat(net.list.file).catch(() => undefined)) !== undefined;
   }
 }

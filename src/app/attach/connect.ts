@@ -30,7 +30,7 @@ import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import { UndoStack } from '../containers/undo-stack.ts';
 import { bridgeLinks, cachedRuntimeConf, cniContainerId, hostsMeta, runtimeConfFor } from './attachment.ts';
 import type { AttachDeps } from './deps.ts';
-import { joinDns } from './setup.ts';
+import { assertStillDefined, joinDns } from './setup.ts';
 
 /** Docker's messages (moby runconfig/errors.go). */
 const HOST_NETWORK = 'container cannot be disconnected from host network or connected to host network';
@@ -107,6 +107,7 @@ export async function connectNetwork(
     throw invalid(`network type "${net.list.plugins[0]?.type}" is not supported with --mac-address: only bridge and macvlan are`);
   }
   return deps.withCniLock(async () => {
+    await assertStillDefined(deps, [net]);
     const endpoints = effectiveEndpoints(await deps.state.readEndpoints(c.stateDir), c.annotations);
     if (await findEndpoint(deps, c, endpoints, net, networkRef)) {
       throw conflict(`endpoint with name ${t.name} already exists in network ${net.name}`);

@@ -2,7 +2,8 @@
  * createRuntime: attach a starting container to its CNI networks, then publish
  * it in the hosts files of every container it shares a network with.
  */
-import { ErrorList, TsnerdError, isTsnerdError } from '../../domain/errors.ts';
+import { ErrorList, TsnerdError, isTsnerdError, notFound } from '../../domain/errors.ts';
+import { quote } from '../../domain/text.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import { decodeContainerLabels } from '../../domain/labels.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
@@ -84,6 +85,7 @@ export async function setupContainerNetworks(
       const unchanged = JSON.stringify(endpoints) === JSON.stringify(endpointsBefore);
       if (shared && !unchanged) throw RETRY_ALONE; // networks the shared decision did not look at
       const networks = unchanged ? resolved : await resolveAll(endpoints);
+      await assertStillDefined(deps, networks);
       // An overlay network needs its host agent (VXLAN device, lease): started here if it is not running (after a reboot, a kill).
       for (const net of networks)
         if (net.list.raw[OVERLAY_CONFLIST_KEY] !== undefined) await deps.ensureOverlayAgent?.(c.namespace, net.name);
@@ -150,6 +152,14 @@ export async function setupContainerNetworks(
     await undo.attempt(() => deps.reserver.stop(c.stateDir));
     for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
     throw err;
+  }
+}
+
+/** Under the CNI lock, before an ADD: a network removed since it was resolved is not attached to (network rm holds that lock). */
+export async function assertStillDefined(deps: Pick<AttachDeps, 'resolver'>, networks: readonly ResolvedNetwork[]): Promise<void> {
+  for (const net of networks) {
+    if (!(await deps.resolver.stillDefined(net)))
+      throw notFound(`network ${quote(net.name)} not found: it was removed while the container was starting`);
   }
 }
 

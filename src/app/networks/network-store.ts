@@ -99,13 +99,13 @@ export class NetworkStore {
     const network = networkFromConflist(path, conflist, new Date());
     // tsnerd's mark on the bridge the first attachment makes: gc may remove it once the conflist is gone.
     const link = isDefaultNetwork(network) ? undefined : bridgeLinkName(network);
-    if (link !== undefined) await this.deps.bridges?.record({ link, network: spec.name, file: path });
+    const unrecord = link === undefined ? undefined : await this.deps.bridges?.record({ link, network: spec.name, file: path });
     try {
       await this.deps.confDir.create(path, serializeConflist(conflist));
     } catch (err) {
-      // A partial write must not leave a broken network behind; a file that was already there is not ours.
+      // A partial write must not leave a broken network behind; a file (and a record) that was already there is not ours.
       if (!(err instanceof TsnerdError && err.kind === 'conflict')) await this.deps.confDir.remove(path);
-      if (link !== undefined) await this.deps.bridges?.forget(link);
+      await unrecord?.();
       throw err;
     }
     return network;

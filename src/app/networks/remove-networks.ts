@@ -39,8 +39,18 @@ async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {
   const link = bridgeLinkName(n);
   if (link !== undefined) {
     await deps.host.deleteLink(link);
-    await deps.bridges?.forget(link);
+    await deps.bridges?.forget(link, n.file!);
   }
+}
+
+/**
+ * The CNI lock, then the conf dir's (the hook's order: it may read the conf dir
+ * under the CNI lock): no attachment starts between the check for users and
+ * the removal, and one that started before is a user.
+ */
+function underLocks(deps: NetworksDeps, fn: () => Promise<void>): Promise<void> {
+  const locked = () => deps.confDir.withLock(fn);
+  return deps.cniUsers ? deps.cniUsers.withLock(locked) : locked();
 }
 
 export interface RemoveOptions {
@@ -57,7 +67,7 @@ export async function removeNetworks(
   const store = new NetworkStore(deps);
   const removed: string[] = [];
   const errors = new ErrorList();
-  await deps.confDir.withLock(async () => {
+  await underLocks(deps, async () => {
     const networks = await store.listUnlocked();
     for (const ref of refs) {
       await errors.attempt(async () => {
@@ -85,7 +95,7 @@ export async function pruneNetworks(deps: NetworksDeps): Promise<{ removed: stri
   const store = new NetworkStore(deps);
   const removed: string[] = [];
   const errors = new ErrorList();
-  await deps.confDir.withLock(async () => {
+  await underLocks(deps, async () => {
     for (const n of await store.listUnlocked()) {
       if (!n.managed || isDefaultNetwork(n)) continue;
       if (await refusal(deps, n, n.name)) continue;

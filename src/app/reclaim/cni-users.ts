@@ -34,19 +34,21 @@ export class CacheCniUsers implements CniUsers {
     return [...new Set(ids)];
   }
 
-  releaseStale(network: string): Promise<string[]> {
-    return this.deps.withCniLock(async () => {
-      const errors = new ErrorList();
-      const released: string[] = [];
-      for (const a of await this.deps.cni.getCachedAttachments()) {
-        if (a.networkName !== network || (await this.deps.hostCni.attachmentAlive(a))) continue;
-        await errors.attempt(async () => {
-          await releaseCachedAttachment(this.deps, a);
-          released.push(a.containerId);
-        });
-      }
-      errors.throwIfAny();
-      return released;
-    });
+  async releaseStale(network: string): Promise<string[]> {
+    const errors = new ErrorList();
+    const released: string[] = [];
+    for (const a of await this.deps.cni.getCachedAttachments()) {
+      if (a.networkName !== network || (await this.deps.hostCni.attachmentAlive(a))) continue;
+      await errors.attempt(async () => {
+        await releaseCachedAttachment(this.deps, a);
+        released.push(a.containerId);
+      });
+    }
+    errors.throwIfAny();
+    return released;
+  }
+
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.deps.withCniLock(fn);
   }
 }

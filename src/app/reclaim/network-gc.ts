@@ -86,15 +86,21 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     errors.add(err);
     return [];
   });
-  for (const b of ownBridges) {
-    if (inUse.has(b.link) || b.conflistPresent) continue;
-    if (await deps.hostCni.isIdleBridge(b.link)) {
-      await act({ kind: 'bridge', item: `${b.link} (${b.network})`, container: '' }, async () => {
-        await deps.hostCni.deleteLink(b.link);
-        await deps.bridges.forget(b.link);
-      });
-    } else if (!options.dryRun && !(await deps.hostCni.linkExists(b.link))) {
-      await errors.attempt(() => deps.bridges.forget(b.link));
+  // A link can be recorded for several conflists (one network name in several namespaces): idle when all are gone.
+  const byLink = Map.groupBy(ownBridges, (b) => b.link);
+  for (const [link, records] of byLink) {
+    if (inUse.has(link) || records.some((b) => b.conflistPresent)) continue;
+    const forget = () => Promise.all(records.map((b) => deps.bridges.forget(link, b.file)));
+    if (await deps.hostCni.isIdleBridge(link)) {
+      await act(
+        { kind: 'bridge', item: `${link} (${[...new Set(records.map((b) => b.network))].join(', ')})`, container: '' },
+        async () => {
+          await deps.hostCni.deleteLink(link);
+          await forget();
+        },
+      );
+    } else if (!options.dryRun && !(await deps.hostCni.linkExists(link))) {
+      await errors.attempt(forget);
     }
   }
 

@@ -40,7 +40,7 @@ describe('shared ADD (domain)', () => {
 });
 
 /** setupContainerNetworks over fakes: which lock mode each ADD ran under. */
-function fixture(opts: { allows: boolean; failShared?: string }) {
+function fixture(opts: { allows: boolean; failShared?: string; removedMeanwhile?: boolean }) {
   const calls: string[] = [];
   let mode = '';
   const list = conf(nerdctlChain);
@@ -54,7 +54,11 @@ function fixture(opts: { allows: boolean; failShared?: string }) {
       },
       delNetworkList: async () => void calls.push(`DEL ${mode}`),
     },
-    resolver: { resolve: async () => ({ name: 'n1', list }) },
+    resolver: {
+      resolve: async () => ({ name: 'n1', list }),
+      // network rm ran after the network was read, before the CNI lock was taken
+      stillDefined: async () => (calls.push(`defined? ${mode}`), !opts.removedMeanwhile),
+    },
     hosts: { acquire: async () => void calls.push('hosts'), release: async () => undefined },
     state: {
       readLifecycle: async () => ({}),
@@ -89,13 +93,19 @@ describe('createRuntime under the shared CNI lock', () => {
   it('adds alone and remembers the bridge as set up when sharing is not allowed yet', async () => {
     const { calls, run } = fixture({ allows: false });
     await run();
-    assert.deepEqual(calls, ['ADD exclusive', 'remember exclusive', 'hosts']);
+    assert.deepEqual(calls, ['defined? exclusive', 'ADD exclusive', 'remember exclusive', 'hosts']);
+  });
+
+  it('adds nothing to a network removed while the start waited for the CNI lock', async () => {
+    const { calls, run } = fixture({ allows: false, removedMeanwhile: true });
+    await assert.rejects(run(), { message: 'network "n1" not found: it was removed while the container was starting' });
+    assert.deepEqual(calls, ['defined? exclusive']);
   });
 
   it('adds beside others when allowed', async () => {
     const { calls, run } = fixture({ allows: true });
     await run();
-    assert.deepEqual(calls, ['ADD shared', 'hosts']);
+    assert.deepEqual(calls, ['defined? shared', 'ADD shared', 'hosts']);
   });
 
   it('rolls a shared ADD that lost a race back and adds again alone', async () => {
@@ -104,12 +114,20 @@ describe('createRuntime under the shared CNI lock', () => {
       failShared: 'running [/usr/sbin/iptables -t filter -N CNI-FORWARD --wait]: exit status 1: iptables: Chain already exists.',
     });
     await run();
-    assert.deepEqual(calls, ['ADD shared', 'DEL shared', 'ADD exclusive', 'remember exclusive', 'hosts']);
+    assert.deepEqual(calls, [
+      'defined? shared',
+      'ADD shared',
+      'DEL shared',
+      'defined? exclusive',
+      'ADD exclusive',
+      'remember exclusive',
+      'hosts',
+    ]);
   });
 
   it('fails the start on any other plugin failure, rolled back', async () => {
     const { calls, run } = fixture({ allows: true, failShared: 'no space left in the IP range' });
     await assert.rejects(run(), /no space left/);
-    assert.deepEqual(calls, ['ADD shared', 'DEL shared']);
+    assert.deepEqual(calls, ['defined? shared', 'ADD shared', 'DEL shared']);
   });
 });

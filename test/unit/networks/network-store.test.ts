@@ -9,6 +9,12 @@ import { NetworkStore } from '../../../src/app/networks/network-store.ts';
 import { createNetwork } from '../../../src/app/networks/create-network.ts';
 import { pruneNetworks, removeNetworks } from '../../../src/app/networks/remove-networks.ts';
 import type { ConfFile, NetworkConfDir } from '../../../src/interfaces/network-conf-dir.ts';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BridgeRegistry } from '../../../src/interfaces/bridge-registry.ts';
+import { LowdbBridgeRegistry } from '../../../src/adapters/store/lowdb-bridge-registry.ts';
+import { parseCreateInput } from '../../../src/domain/network/create-spec.ts';
 import { cidrs, templates } from './helpers.ts';
 
 /** The conf dir as a map of path → file text. */
@@ -40,7 +46,7 @@ class MemoryConfDir implements NetworkConfDir {
   }
 }
 
-function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: string[]; firewall?: string } = {}) {
+function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: string[]; firewall?: string; bridges?: BridgeRegistry } = {}) {
   const confDir = new MemoryConfDir();
   const deletedLinks: string[] = [];
   const warnings: string[] = [];
@@ -66,6 +72,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     cniPath: '/opt/cni/bin',
     namespace: 'ns',
     warn: (line) => void warnings.push(line),
+    ...(opts.bridges ? { bridges: opts.bridges } : {}),
   };
   return { deps, confDir, deletedLinks, warnings, store: new NetworkStore(deps) };
 }
@@ -79,6 +86,22 @@ describe('NetworkStore and network use cases', () => {
       message: 'network with name foo already exists',
     });
     assert.equal(confDir.files.size, 1);
+  });
+
+  it('the loser of two creates of one name leaves the winner bridge record; a failed write leaves none', async () => {
+    const bridges = new LowdbBridgeRegistry(await mkdtemp(join(tmpdir(), 'bridges-')));
+    const records = async () => (await bridges.list()).map((b) => `${b.link} ${b.file}`);
+    const { deps, store, confDir } = setup({ bridges });
+    await createNetwork(deps, { name: 'fx' });
+    // The loser listed the networks before the winner wrote its file (as without the conf dir's lock).
+    await assert.rejects(store.createUnlocked(parseCreateInput({ name: 'fx' }), []), {
+      message: '"/c/ns/nerdctl-fx.conflist" already exists',
+    });
+    assert.deepEqual(await records(), ['br-6956e1dffd68 /c/ns/nerdctl-fx.conflist']);
+
+    confDir.failNextWrite = true;
+    await assert.rejects(createNetwork(deps, { name: 'fy' }), /ENOSPC/);
+    assert.deepEqual(await records(), ['br-6956e1dffd68 /c/ns/nerdctl-fx.conflist']);
   });
 
   it('picks subnets around host interfaces and other networks', async () => {
@@ -171,6 +194,46 @@ describe('NetworkStore and network use cases', () => {
       ],
     );
     assert.deepEqual([...confDir.files.keys()].sort(), ['/c/10-hand.conf', '/c/nerdctl-bridge.conflist', '/c/ns/nerdctl-busy.conflist']);
+  });
+
+  it('rm and prune check for users and remove under the CNI lock, taken before the conf dir lock', async () => {
+    const { deps, confDir } = setup();
+    const events: string[] = [];
+    const locked =
+      (name: string) =>
+      async <T>(fn: () => Promise<T>): Promise<T> => {
+        events.push(`${name} lock`);
+        try {
+          return await fn();
+        } finally {
+          events.push(`${name} unlock`);
+        }
+      };
+    confDir.withLock = locked('conf');
+    const remove = confDir.remove.bind(confDir);
+    confDir.remove = async (path) => {
+      events.push(`remove ${path}`);
+      await remove(path);
+    };
+    deps.cniUsers = {
+      live: async (network) => (events.push(`live ${network}`), []),
+      releaseStale: async (network) => (events.push(`release ${network}`), []),
+      withLock: locked('cni'),
+    };
+    for (const run of [() => removeNetworks(deps, ['fx']), () => pruneNetworks(deps)]) {
+      await createNetwork(deps, { name: 'fx' });
+      events.length = 0;
+      await run();
+      assert.deepEqual(events, [
+        'cni lock',
+        'conf lock',
+        'live fx',
+        'release fx',
+        'remove /c/ns/nerdctl-fx.conflist',
+        'conf unlock',
+        'cni unlock',
+      ]);
+    }
   });
 
   it('prune removes unused managed networks only', async () => {
