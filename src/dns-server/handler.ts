@@ -39,7 +39,7 @@ export type Reply = Buffer | undefined;
 
 export interface QueryContext {
   zones: DnsZones;
-  /** Encoded local answers of this zones snapshot (optional: tests). */
+  /** Encoded local answers of the socket the query came in on (optional: tests). */
   cache?: AnswerCache;
   forwarder: Forwarder;
   /** The address the query arrived on: a network's gateway. */
@@ -63,11 +63,8 @@ function answer(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
   const id = msg.readUInt16BE(0);
   const headerFlags = msg.readUInt16BE(2);
   if ((headerFlags & QR_BIT) !== 0) return undefined; // a response: never answer one (loops)
-  const key = ctx.cache?.key(ctx.transport, ctx.gateway, ctx.source, msg);
-  if (key !== undefined) {
-    const hit = ctx.cache!.get(ctx.zones, key, id);
-    if (hit) return hit;
-  }
+  const hit = ctx.cache?.get(ctx.zones, ctx.source, msg);
+  if (hit) return hit;
   let query: dnsPacket.DecodedPacket;
   try {
     query = dnsPacket.decode(msg);
@@ -100,7 +97,7 @@ function answer(msg: Buffer, ctx: QueryContext): Reply | Promise<Reply> {
     out = dnsPacket.encode({ ...reply, flags: reply.flags! | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
   }
   // Not an answer that rotates (a name with several addresses of a family): the next one is the same.
-  if (key !== undefined && !rotates(verdict.answers)) ctx.cache!.set(ctx.zones, key, out);
+  if (ctx.cache && !rotates(verdict.answers)) ctx.cache.set(ctx.zones, ctx.source, msg, out);
   return out;
 }
 
@@ -114,45 +111,91 @@ function rotates(answers: readonly { type: string }[]): boolean {
   return a > 1 || aaaa > 1;
 }
 
+interface CacheEntry {
+  source: string;
+  /** The query's bytes after its ID. */
+  query: Buffer;
+  reply: Buffer;
+}
+
 /**
- * Encoded local answers of one DnsZones snapshot, by transport, where the query
- * came from and went to, and its bytes after the ID. Bounded: full, it starts over.
+ * Encoded local answers of one DnsZones snapshot for one listening socket (so
+ * one gateway and transport: a UDP answer may be truncated, the TCP one not),
+ * by the client's address and the query's bytes after the ID. Keyed by a
+ * 30-bit hash of those (a small integer: no key string to build and hash per
+ * query), checked byte by byte on a hit. Bounded: full, it starts over.
+ *
+ * A lending cache (UDP) hands out its own buffer with the ID patched in: the
+ * caller sends it at once and calls `sent` with whether the socket queued it
+ * (a send the kernel did not take at once keeps the buffer: the entry then
+ * gets a copy, so the next hit cannot change the queued reply's ID). Without
+ * lending (TCP, whose answers leave a tick later) a hit is a copy.
  */
 export class AnswerCache {
   private readonly limit: number;
-  private readonly entries = new Map<string, Buffer>();
+  private readonly lend: boolean;
+  private readonly entries = new Map<number, CacheEntry>();
   private zones: DnsZones | undefined;
+  private lent: CacheEntry | undefined;
 
-  constructor(limit = 1024) {
-    this.limit = limit;
+  constructor(opts: { lend?: boolean; limit?: number } = {}) {
+    this.lend = opts.lend ?? false;
+    this.limit = opts.limit ?? 1024;
   }
 
-  /** Undefined for a query too long to be worth a key. The transport: a UDP answer may be truncated, the TCP one not. */
-  key(transport: Transport, gateway: string, source: string, msg: Buffer): string | undefined {
-    if (msg.length > MAX_KEYED_QUERY) return undefined;
-    return `${transport} ${gateway} ${source} ${msg.toString('latin1', 2)}`;
-  }
-
-  /** A copy of the cached answer with the query's ID (a buffer of its own: see main.ts on Buffer.poolSize). */
-  get(zones: DnsZones, key: string, id: number): Buffer | undefined {
-    if (zones !== this.zones) return undefined;
-    const hit = this.entries.get(key);
-    if (hit === undefined) return undefined;
-    const out = Buffer.allocUnsafeSlow(hit.length);
-    hit.copy(out);
-    out.writeUInt16BE(id, 0);
+  /** The cached answer to this query from `source` with the query's ID, if any. */
+  get(zones: DnsZones, source: string, msg: Buffer): Buffer | undefined {
+    if (zones !== this.zones || msg.length > MAX_KEYED_QUERY) return undefined;
+    const entry = this.entries.get(hashKey(source, msg));
+    if (entry === undefined || entry.source !== source || !sameAfterId(entry.query, msg)) return undefined;
+    let out = entry.reply;
+    if (this.lend) this.lent = entry;
+    else {
+      out = Buffer.allocUnsafeSlow(out.length);
+      entry.reply.copy(out);
+    }
+    out[0] = msg[0]!;
+    out[1] = msg[1]!;
     return out;
   }
 
-  set(zones: DnsZones, key: string, answer: Buffer): void {
+  /** After sending what `get` lent: `queued`, the socket still holds it. */
+  sent(queued: boolean): void {
+    const entry = this.lent;
+    this.lent = undefined;
+    if (entry === undefined || !queued) return;
+    entry.reply = standalone(entry.reply);
+  }
+
+  set(zones: DnsZones, source: string, msg: Buffer, answer: Buffer): void {
+    if (msg.length > MAX_KEYED_QUERY) return;
     if (zones !== this.zones || this.entries.size >= this.limit) {
       this.entries.clear();
       this.zones = zones;
     }
-    const copy = Buffer.allocUnsafeSlow(answer.length);
-    answer.copy(copy);
-    this.entries.set(key, copy);
+    this.entries.set(hashKey(source, msg), { source, query: standalone(msg.subarray(2)), reply: standalone(answer) });
   }
+}
+
+/** FNV-1a over the client's address and the query after its ID, cut to a small integer. */
+function hashKey(source: string, msg: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193);
+  for (let i = 2; i < msg.length; i++) h = Math.imul(h ^ msg[i]!, 0x01000193);
+  return h & 0x3fffffff;
+}
+
+function sameAfterId(tail: Buffer, msg: Buffer): boolean {
+  if (tail.length !== msg.length - 2) return false;
+  for (let i = 0; i < tail.length; i++) if (tail[i] !== msg[i + 2]) return false;
+  return true;
+}
+
+/** A copy in a buffer of its own (see main.ts on Buffer.poolSize). */
+function standalone(b: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(b.length);
+  b.copy(out);
+  return out;
 }
 
 /** The client's EDNS payload size (RFC 6891), else 512. */

@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import type { Reply, Transport } from './handler.ts';
+import { AnswerCache, type Reply, type Transport } from './handler.ts';
 import { FrameReader, frame } from './tcp-frames.ts';
 
 const DNS_PORT = 53;
@@ -15,15 +15,26 @@ const MAX_TCP_CONNECTIONS = 256;
 /** Answers a TCP client has not read yet; beyond this it is cut off (it asks faster than it reads). */
 const MAX_TCP_UNREAD = 256 * 1024;
 
-/** Local answers come back at once, forwarded ones as a promise. */
-export type QueryHandler = (msg: Buffer, gateway: string, source: string, transport: Transport) => Reply | Promise<Reply>;
+/**
+ * Local answers come back at once, forwarded ones as a promise. `cache`: the
+ * answer cache of the socket the query came in on (a UDP one lends its buffers:
+ * see AnswerCache).
+ */
+export type QueryHandler = (
+  msg: Buffer,
+  gateway: string,
+  source: string,
+  transport: Transport,
+  cache: AnswerCache,
+) => Reply | Promise<Reply>;
 
 /**
  * Replies go to the address a query came from, always an IP: no dns.lookup
- * (and its extra tick) per reply, as dgram's default lookup would do.
+ * (and its extra tick) per reply, as dgram's default lookup would do. dgram
+ * passes the socket's family (4 or 6) as the options.
  */
-const literalLookup = (host: string, _opts: unknown, callback: (err: null, address: string, family: number) => void): void =>
-  callback(null, host, isIPv6(host) ? 6 : 4);
+const literalLookup = (host: string, family: unknown, callback: (err: null, address: string, family: number) => void): void =>
+  callback(null, host, family === 6 ? 6 : 4);
 
 interface Listener {
   udp: UdpSocket;
@@ -71,7 +82,8 @@ export class GatewayListeners {
   private async bind(gw: string): Promise<void> {
     this.binding.add(gw);
     const udp = createSocket({ type: isIPv6(gw) ? 'udp6' : 'udp4', lookup: literalLookup });
-    const tcp = createServer((socket) => this.serveTcp(socket, gw));
+    const tcpCache = new AnswerCache();
+    const tcp = createServer((socket) => this.serveTcp(socket, gw, tcpCache));
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
@@ -85,15 +97,20 @@ export class GatewayListeners {
       tcp.removeAllListeners('error');
       udp.on('error', (err) => this.log(`udp ${gw}: ${err.message}`));
       tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
+      const udpCache = new AnswerCache({ lend: true });
       udp.on('message', (msg, rinfo) => {
-        const reply = this.handle(msg, gw, rinfo.address, 'udp');
+        const reply = this.handle(msg, gw, rinfo.address, 'udp', udpCache);
         // A failed send is an 'error' event (logged above), not a callback per reply.
         if (reply instanceof Promise)
           reply.then(
             (r) => r && udp.send(r, rinfo.port, rinfo.address),
             () => undefined,
           );
-        else if (reply) udp.send(reply, rinfo.port, rinfo.address);
+        else if (reply) {
+          udp.send(reply, rinfo.port, rinfo.address);
+          // Almost always sent by now (no callback, no tick); else the cache stops lending that buffer.
+          udpCache.sent(udp.getSendQueueCount() > 0);
+        }
       });
       this.bound.set(gw, { udp, tcp });
       if (this.failed.delete(gw)) this.log(`listening on ${gw} (retried)`);
@@ -108,7 +125,7 @@ export class GatewayListeners {
     }
   }
 
-  private serveTcp(socket: Socket, gw: string): void {
+  private serveTcp(socket: Socket, gw: string, cache: AnswerCache): void {
     if (this.connections >= MAX_TCP_CONNECTIONS) {
       socket.destroy();
       return;
@@ -123,7 +140,7 @@ export class GatewayListeners {
       for (const msg of reader.push(chunk)) {
         // Answers go out in query order (pipelined queries, RFC 7766 allows either).
         chain = chain.then(async () => {
-          const reply = await Promise.resolve(this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp')).catch(() => undefined);
+          const reply = await Promise.resolve(this.handle(msg, gw, socket.remoteAddress ?? '', 'tcp', cache)).catch(() => undefined);
           if (!reply || socket.destroyed) return;
           if (socket.writableLength > MAX_TCP_UNREAD) socket.destroy();
           else socket.write(frame(reply));

@@ -18,7 +18,7 @@ import { emptyRecordSet, hasEndpoints, parseRecordSet } from '../domain/dns/reco
 import { withFlock } from '../adapters/store/flock.ts';
 import { removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
-import { AnswerCache, handleQuery } from './handler.ts';
+import { handleQuery } from './handler.ts';
 import { ResolvConfForwarder } from './forwarder.ts';
 import { GatewayListeners } from './listeners.ts';
 
@@ -95,9 +95,8 @@ async function main(): Promise<void> {
     lastLook = now;
     if (source.reload()) void sync();
   };
-  const cache = new AnswerCache();
   const listeners = new GatewayListeners(
-    (msg, gateway, from, transport) => {
+    (msg, gateway, from, transport, cache) => {
       fresh();
       return handleQuery(msg, { zones: source.zones, cache, forwarder, gateway, source: from, transport });
     },
