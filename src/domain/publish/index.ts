@@ -4,7 +4,7 @@ export { parsePublishSpec, parsePublishSpecs } from './parse-publish.ts';
 export { resolvePortMappings } from './resolve-port-mappings.ts';
 export { assertPublishLimit, MAX_PUBLISHED_PORTS } from './publish-limit.ts';
 export { allocateHostPorts } from './allocate-host-ports.ts';
-export { assertPortsFree, findPortConflict, isPortUsed, portAllocatedError, usedPortsOf } from './port-conflicts.ts';
+export { assertPortsFree, isPortUsed, portAllocatedError, portUser, usedPortsOf } from './port-conflicts.ts';
 export { exposedPorts, exposedPortsConfig, parseExposeSpec, publishAllRequests, type ExposedPort } from './exposed-ports.ts';
 export {
   dockerPortMap,

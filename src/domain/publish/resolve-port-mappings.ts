@@ -5,7 +5,7 @@
  */
 import { conflict } from '../errors.ts';
 import { allocateHostPorts } from './allocate-host-ports.ts';
-import { isPortUsed, portAllocatedError, usedPortsOf } from './port-conflicts.ts';
+import { isPortUsed, portAllocatedError, portUser, usedPortsOf } from './port-conflicts.ts';
 import { rangeLength, type PortMapping, type PortRange, type PublishRequest, type UsedPort } from './port-mapping.ts';
 
 export function resolvePortMappings(requests: readonly PublishRequest[], used: readonly UsedPort[]): PortMapping[] {
@@ -33,6 +33,9 @@ function chooseHostPorts(request: PublishRequest, used: readonly UsedPort[]): Po
     for (let p = host.start; p <= host.end; p++) if (free(p)) return { start: p, end: p };
     throw conflict(`bind for ${hostIP} failed: all ports in range ${request.hostText} are already allocated`);
   }
-  for (let p = host.start; p <= host.end; p++) if (!free(p)) throw portAllocatedError(hostIP, p);
+  for (let p = host.start; p <= host.end; p++) {
+    const user = portUser(used, protocol, hostIP, p);
+    if (user) throw portAllocatedError(hostIP, p, user.hostIP);
+  }
   return host;
 }

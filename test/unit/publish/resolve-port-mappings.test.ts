@@ -24,9 +24,24 @@ describe('resolvePortMappings', () => {
 
   it('names the requested host IP and the taken port of a range', () => {
     assert.throws(
-      () => resolve(['127.0.0.1:7000-7002:80-82'], [{ protocol: 'tcp', hostIP: '::', port: 7001 }]),
+      () => resolve(['127.0.0.1:7000-7002:80-82'], [{ protocol: 'tcp', hostIP: '0.0.0.0', port: 7001 }]),
       isMessage('bind for 127.0.0.1:7001 failed: port is already allocated'),
     );
+  });
+
+  it('names the address the port is taken on when it is of the other family ([::] for 0.0.0.0)', () => {
+    const v6 = (port: number): UsedPort[] => [{ protocol: 'tcp', hostIP: '::', port }];
+    assert.throws(() => resolve(['5000:80'], v6(5000)), isMessage('bind for [::]:5000 failed: port is already allocated'));
+    assert.throws(
+      () => resolve(['127.0.0.1:7000-7002:80-82'], v6(7001)),
+      isMessage('bind for [::]:7001 failed: port is already allocated'),
+    );
+    assert.throws(
+      () => resolve(['[::]:5000:80'], [{ protocol: 'tcp', hostIP: '0.0.0.0', port: 5000 }]),
+      isMessage('bind for 0.0.0.0:5000 failed: port is already allocated'),
+    );
+    const mapping = { protocol: 'tcp', hostIP: '0.0.0.0', hostPort: 5000, containerPort: 80 } as const;
+    assert.throws(() => assertPortsFree([mapping], v6(5000)), isMessage('bind for [::]:5000 failed: port is already allocated'));
   });
 
   it('ignores a used port of another protocol or another specific address', () => {
