@@ -45,6 +45,18 @@ export interface SpawnDaemonOptions {
 const EXT = extname(fileURLToPath(import.meta.url));
 const DEFAULT_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** iptables lives in sbin, which runc's minimal hook environment (or a caller's PATH) may lack. */
+const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
+
+/**
+ * PATH of the tsnerd processes that run the CNI plugins (the OCI hooks, the
+ * port holder's exit command, which runs the hook's `exited` event): the PATH
+ * of `env` (this process's), sbin appended.
+ */
+export function hookPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return `${env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}:${SBIN}`;
+}
+
 /** The entry script of a daemon, next to this module's tree. */
 export function daemonScript(name: DaemonName): string {
   return fileURLToPath(new URL(`../../${name}/main${EXT}`, import.meta.url));

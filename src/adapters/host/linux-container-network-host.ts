@@ -11,13 +11,11 @@ import type { ContainerStateFiles } from '../../interfaces/container-state.ts';
 import { readUsedHostPorts } from './proc-net-ports.ts';
 import { readCreationClaim } from './creation-claim.ts';
 import { hostBootTime } from './proc.ts';
-import { runtimeArgv } from './daemon-process.ts';
+import { hookPath, runtimeArgv } from './daemon-process.ts';
 import { withFlock } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
 const CLI_ENTRY = fileURLToPath(new URL('../../cli.js', import.meta.url));
-/** iptables lives in sbin, which runc's minimal hook environment may lack. */
-const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
 
 export class LinuxContainerNetworkHost implements ContainerNetworkHost {
   private readonly settings: Settings;
@@ -44,8 +42,7 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
   }
 
   hook(event: 'createRuntime' | 'postStop'): OciHook {
-    const env = Object.entries(process.env).map(([k, v]) => (k === 'PATH' ? `PATH=${v}:${SBIN}` : `${k}=${v}`));
-    if (process.env['PATH'] === undefined) env.push(`PATH=/usr/local/bin:/usr/bin:/bin:${SBIN}`);
+    const env = [...Object.entries(process.env).flatMap(([k, v]) => (k === 'PATH' ? [] : [`${k}=${v}`])), `PATH=${hookPath()}`];
     const [path, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', event, ...settingsToArgs(this.settings)]);
     return { path, args: [path, ...args], env };
   }

@@ -20,7 +20,7 @@ import { fromNerdctlPortMapping, type NerdctlPortMapping } from '../../domain/pu
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
 import type { HeldReservation, PortReservation, PortReserver, WatchedContainer } from '../../interfaces/port-reserver.ts';
 import { HolderFiles, type ExitCommand, type Registry, type Reply, type Request } from '../../reserver/protocol.ts';
-import { daemonScript, runtimeArgv, spawnDaemon } from './daemon-process.ts';
+import { daemonScript, hookPath, runtimeArgv, spawnDaemon } from './daemon-process.ts';
 
 const START_TIMEOUT_MS = 10_000;
 /** Whole request, a holder start included; binding 1,000 ports takes well under this. */
@@ -30,8 +30,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const EXT = extname(fileURLToPath(import.meta.url));
 /** The compiled CLI entry, whose `internal oci-hook exited` the holder runs when a container exits. */
 const CLI_ENTRY = fileURLToPath(new URL(`../../cli${EXT === '.ts' ? '.ts' : '.js'}`, import.meta.url));
-/** iptables lives in sbin, which a minimal environment may lack. */
-const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
 /**
  * V8 flags of the long-lived holder: a small heap is all it needs. Measured with
  * 100 bound ports: RSS 51.9 MB without flags, 49.3 MB with these (docs/performance.md).
@@ -190,8 +188,7 @@ function send(path: string, request: Request): Promise<Reply> {
 }
 
 function exitCommand(settings: Settings, c: WatchedContainer): ExitCommand {
-  const path = process.env['PATH'];
-  const env: Record<string, string> = { PATH: path === undefined ? `/usr/local/bin:/usr/bin:/bin:${SBIN}` : `${path}:${SBIN}` };
+  const env: Record<string, string> = { PATH: hookPath() };
   const stdin = JSON.stringify({ ociVersion: '1.0.2', id: c.id, status: 'stopped', pid: c.pid, bundle: '', annotations: c.annotations });
   const [command, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', 'exited', ...settingsToArgs(settings)]);
   return { argv: [command, ...args], env, stdin };
