@@ -10,12 +10,28 @@
  * The members index (`etchosts/<ns>/.members.json`, a lowdb document, tsnerd
  * only) holds what the hosts lines need of every running container, so a join
  * reads one file instead of every peer's meta.json (issue 14: a start must not
- * grow with the containers already running). meta.json stays the truth: the
- * index is checked against the directory listing at every join (a container dir
- * it lacks is read, one that is gone is dropped), and a leave or delete, which
- * reads every meta.json anyway, rewrites it whole.
+ * grow with the containers already running). meta.json stays the truth: each
+ * entry keeps the stamp (inode, size, mtime, ctime) of the meta.json it was read
+ * from, and every join stats each container dir's meta.json: an entry is used
+ * only while its stamp is unchanged. So what nerdctl does in the same data root
+ * without tsnerd (it does not take tsnerd's lock) is seen at the next join: a
+ * meta.json it wrote again (a restart with new addresses, a dir it re-created)
+ * is read, one it removed (its stop releases only meta.json) or a dir removed
+ * drops the member. A leave or delete, which reads every meta.json anyway,
+ * rewrites the index whole.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
@@ -32,7 +48,21 @@ export const MEMBERS_INDEX = '.members.json';
 /** What the index keeps of a member: the fields its hosts lines are made of (a meta.json without the CNI result's rest). */
 type Member = Pick<HostsMeta, 'ID' | 'Hostname' | 'Domainname' | 'ExtraHosts' | 'Name' | 'Aliases'> & {
   Networks: Record<string, { ips: { address: string }[] }> | null;
+  /** metaStamp of the meta.json the entry was made from (none in an index written before stamps: read again). */
+  stamp?: string;
 };
+
+/** A meta.json as read, with the stamp taken just before the read (a later change shows as another stamp). */
+interface StampedMeta {
+  meta: HostsMeta;
+  stamp: string | undefined;
+}
+
+/** What tells one version of a file from another without reading it: undefined when it is missing. */
+function metaStamp(path: string): string | undefined {
+  const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return s && `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
 
 interface MembersDoc {
   members: Record<string, Member>;
@@ -153,6 +183,10 @@ export class FileHostsStore implements HostsStore {
    * with nothing to overlap them with, and runs in short-lived processes.
    */
   private listSync(ns: string): HostsMeta[] {
+    return this.readAllSync(ns).map((m) => m.meta);
+  }
+
+  private readAllSync(ns: string): StampedMeta[] {
     let ids: string[];
     try {
       ids = readdirSync(this.layout.etchostsDir(ns));
@@ -160,32 +194,44 @@ export class FileHostsStore implements HostsStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const metas: HostsMeta[] = [];
+    const metas: StampedMeta[] = [];
     for (const id of ids) {
       if (id.startsWith('.')) continue;
-      try {
-        const meta = JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as unknown;
-        // A meta.json that parses but is not a container's entry (null, a list, no ID) would fail later as a TypeError.
-        if (isHostsMeta(meta)) metas.push(meta);
-      } catch {
-        // stopped container or a half-written dir: not listed
-      }
+      const read = this.readStampedSync(ns, id);
+      if (read) metas.push(read);
     }
     return metas;
   }
 
+  /** A container dir's meta.json, stamped; undefined when missing (a stopped container, a half-written dir) or not a container's entry. */
+  private readStampedSync(ns: string, id: string): StampedMeta | undefined {
+    const path = join(this.layout.hostsDir(ns, id), StateFiles.meta);
+    const stamp = metaStamp(path);
+    if (stamp === undefined) return undefined;
+    try {
+      const meta = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+      // A meta.json that parses but is not a container's entry (null, a list, no ID) would fail later as a TypeError.
+      return isHostsMeta(meta) ? { meta, stamp } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Rewrites the managed block of every running container's hosts file, and the members index from the metas read. */
   private async rewriteAll(ns: string): Promise<void> {
-    const all = this.listSync(ns);
+    const stamped = this.readAllSync(ns);
+    const all = stamped.map((m) => m.meta);
     const render = hostsRenderer(all);
     for (const meta of all) this.renderSync(join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts), meta, render);
-    await this.writeIndex(ns, all);
+    await this.writeIndex(ns, stamped);
   }
 
   /**
-   * The running members with `newcomer` among them, from the index: container
-   * dirs it does not list are read (an index lost, or a container another tool
-   * started), those gone from the directory are dropped. The index is written back.
+   * The running members with `newcomer` among them, from the index: an entry
+   * counts while its container's meta.json has the stamp it was read with; any
+   * other meta.json is read (an index lost, a container another tool started, a
+   * meta.json another tool wrote again), and a container without one (gone, or
+   * stopped by nerdctl, which removes only meta.json) is no member. The index is written back.
    */
   private async members(ns: string, newcomer: HostsMeta): Promise<HostsMeta[]> {
     const db = this.index(ns);
@@ -194,21 +240,27 @@ export class FileHostsStore implements HostsStore {
     const next: Record<string, Member> = {};
     for (const id of readdirSync(this.layout.etchostsDir(ns))) {
       if (id.startsWith('.')) continue;
-      if (id === newcomer.ID) next[id] = member(newcomer);
-      else if (known[id]?.ID === id) next[id] = known[id];
-      else {
-        const meta = this.readMeta(ns, id);
-        if (meta && isHostsMeta(meta) && meta.ID === id) next[id] = member(meta);
+      if (id === newcomer.ID) {
+        // Written by this join, under the lock.
+        next[id] = member(newcomer, metaStamp(join(this.layout.hostsDir(ns, id), StateFiles.meta)));
+        continue;
       }
+      const entry = known[id];
+      if (entry?.ID === id && entry.stamp !== undefined && entry.stamp === metaStamp(join(this.layout.hostsDir(ns, id), StateFiles.meta))) {
+        next[id] = entry;
+        continue;
+      }
+      const read = this.readStampedSync(ns, id);
+      if (read?.meta.ID === id) next[id] = member(read.meta, read.stamp);
     }
     db.data = { members: next };
     await db.write();
     return Object.values(next);
   }
 
-  private async writeIndex(ns: string, all: readonly HostsMeta[]): Promise<void> {
+  private async writeIndex(ns: string, all: readonly StampedMeta[]): Promise<void> {
     const db = this.index(ns);
-    db.data = { members: Object.fromEntries(all.map((m) => [m.ID, member(m)])) };
+    db.data = { members: Object.fromEntries(all.map((m) => [m.meta.ID, member(m.meta, m.stamp)])) };
     await db.write();
   }
 
@@ -254,7 +306,7 @@ function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
 }
 
 /** The index entry of a meta: only what hosts lines are made of. */
-function member(m: HostsMeta): Member {
+function member(m: HostsMeta, stamp: string | undefined): Member {
   const networks = m.Networks
     ? Object.fromEntries(Object.entries(m.Networks).map(([net, r]) => [net, { ips: (r.ips ?? []).map(({ address }) => ({ address })) }]))
     : null;
@@ -266,6 +318,7 @@ function member(m: HostsMeta): Member {
     ExtraHosts: m.ExtraHosts ?? {},
     Name: m.Name,
     ...(m.Aliases ? { Aliases: m.Aliases } : {}),
+    ...(stamp === undefined ? {} : { stamp }),
   };
 }
 

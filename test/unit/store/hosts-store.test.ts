@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { setTimeout } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileHostsStore, MEMBERS_INDEX } from '../../../src/adapters/store/hosts-store.ts';
@@ -90,15 +91,70 @@ describe('FileHostsStore', () => {
       }
     };
 
-    it('lets a join list its peers without reading their meta.json', async () => {
+    it('lets a join list its peers without reading their meta.json while it is unchanged', async () => {
       await withStore(async (store, path, layout) => {
         await join2(store, a, b);
-        // A peer's meta.json the join would choke on: the index has what the lines need.
-        await writeFile(join(layout.hostsDir('ns', a.ID), 'meta.json'), 'garbage');
+        // What the join uses for a, if it takes it from the index rather than from a's (unchanged) meta.json.
+        const indexPath = join(layout.etchostsDir('ns'), MEMBERS_INDEX);
+        const index = JSON.parse(await readFile(indexPath, 'utf8')) as { members: Record<string, { Hostname: string }> };
+        index.members[a.ID]!.Hostname = 'from-index';
+        await writeFile(indexPath, JSON.stringify(index));
         await join2(store, d);
-        assert.match(await readFile(path(d), 'utf8'), /^10\.1\.0\.2 +h1 /m);
-        const index = JSON.parse(await readFile(join(layout.etchostsDir('ns'), MEMBERS_INDEX), 'utf8')) as { members: object };
-        assert.deepEqual(Object.keys(index.members).sort(), [a.ID, b.ID, d.ID].sort());
+        assert.match(await readFile(path(d), 'utf8'), /^10\.1\.0\.2 +from-index /m);
+        const after = JSON.parse(await readFile(indexPath, 'utf8')) as { members: object };
+        assert.deepEqual(Object.keys(after.members).sort(), [a.ID, b.ID, d.ID].sort());
+      });
+    });
+
+    /** What nerdctl's hosts store writes (its Meta: CNI results whole, no Domainname), as its atomic writer does: temp file + rename. */
+    const writeNerdctlMeta = async (layout: StoreLayout, m: HostsMeta, ip: string) => {
+      await setTimeout(30); // a later change than the one before, whatever the file system's timestamp granularity
+      const dir = layout.hostsDir('ns', m.ID);
+      await mkdir(dir, { recursive: true });
+      const result = {
+        cniVersion: '1.0.0',
+        interfaces: [{ name: 'eth0', mac: '02:42:0a:01:00:09', sandbox: '/proc/4242/ns/net' }],
+        ips: [{ interface: 0, address: `${ip}/24`, gateway: '10.1.0.1' }],
+        routes: [{ dst: '0.0.0.0/0', gw: '10.1.0.1' }],
+        dns: {},
+      };
+      const meta = { ID: m.ID, Networks: { n1: result }, Hostname: m.Hostname, ExtraHosts: {}, Name: m.Name };
+      await writeFile(join(dir, '.meta.json.tmp'), JSON.stringify(meta));
+      await rename(join(dir, '.meta.json.tmp'), join(dir, 'meta.json'));
+    };
+
+    it('sees what nerdctl did in the same data root between two joins: a restart with a new address, a dir re-created, a stop, a removal', async () => {
+      await withStore(async (store, path, layout) => {
+        const [p1, p2, p3, p4] = [11, 12, 13, 14].map((n) => meta(n, { n1: `10.1.0.${n}` }));
+        await join2(store, p1!, p2!, p3!, p4!);
+        // nerdctl start of p1 after a stop: a new meta.json, new address
+        await writeNerdctlMeta(layout, p1!, '10.1.0.91');
+        // nerdctl rm of p2, then a container with its dir made again (same ID: the dir re-created)
+        await rm(layout.hostsDir('ns', p2!.ID), { recursive: true });
+        await writeNerdctlMeta(layout, p2!, '10.1.0.92');
+        // nerdctl stop of p3: its postStop's Release removes meta.json only
+        await rm(join(layout.hostsDir('ns', p3!.ID), 'meta.json'));
+        // nerdctl rm of p4: its Delete removes the dir
+        await rm(layout.hostsDir('ns', p4!.ID), { recursive: true });
+        const e = meta(15, { n1: '10.1.0.15' });
+        await join2(store, e);
+        const text = await readFile(path(e), 'utf8');
+        assert.match(text, /^10\.1\.0\.91 +h11 /m, 'p1 at its new address');
+        assert.doesNotMatch(text, /10\.1\.0\.11\b/, "p1's old address");
+        assert.match(text, /^10\.1\.0\.92 +h12 /m, "p2 from its re-created dir's meta.json");
+        assert.doesNotMatch(text, /10\.1\.0\.12\b/, "p2's old address");
+        assert.doesNotMatch(text, /h13|h14/, 'p3 stopped, p4 removed');
+        // nor does a stopped peer get the newcomer's line
+        assert.doesNotMatch(await readFile(path(p3!), 'utf8'), /h15/);
+        // and a meta.json changed in place (same inode) is read again too
+        await setTimeout(30);
+        await writeFile(
+          join(layout.hostsDir('ns', p1!.ID), 'meta.json'),
+          JSON.stringify({ ...p1!, Networks: { n1: { ips: [{ address: '10.1.0.191/24' }] } } }),
+        );
+        const f = meta(16, { n1: '10.1.0.16' });
+        await join2(store, f);
+        assert.match(await readFile(path(f), 'utf8'), /^10\.1\.0\.191 +h11 /m);
       });
     });
 
