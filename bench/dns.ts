@@ -11,6 +11,9 @@
  * - time from `tsnerd run` returning to the first answer for the new container.
  * Writes its own section of bench/RESULTS.md (between the dns-bench markers).
  * Uses 10.216.128.0/17 and 10.216.140.0/24, bridge dns-bench0, netns tsn-dns-bench.
+ * On a machine shared with other work, DNS_BENCH_NET (the first two octets, for 10.216),
+ * DNS_BENCH_TAG (a prefix for the bridge, veth, netns and network names) and DNS_BENCH_ENV
+ * (the test env's name, for dns-bench) move it elsewhere.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -30,13 +33,17 @@ import { REPO_ROOT } from './env.ts';
 import { mustTime, timeCmd } from './proc.ts';
 
 const RECORDS = 500;
-const BRIDGE = 'dns-bench0';
-const HOST_VETH = 'dns-bv0';
-const NETNS = 'tsn-dns-bench';
+const NET = process.env['DNS_BENCH_NET'] ?? '10.216';
+const TAG = process.env['DNS_BENCH_TAG'];
+const BRIDGE = TAG ? `${TAG}-dnsb0` : 'dns-bench0';
+const HOST_VETH = TAG ? `${TAG}-dnsbv0` : 'dns-bv0';
+const NETNS = TAG ? `${TAG}-dns-bench` : 'tsn-dns-bench';
+const ENV_NAME = process.env['DNS_BENCH_ENV'] ?? 'dns-bench';
+const FIRST_NETWORK = TAG ? `${TAG}-dns-bench-n` : 'dns-bench-n';
 /** tsnerd's resolver listens here, aardvark-dns on AARDVARK_GATEWAY: both addresses of the bench bridge. */
-const GATEWAY = '10.216.128.1';
-const AARDVARK_GATEWAY = '10.216.128.3';
-const CLIENT = '10.216.128.2';
+const GATEWAY = `${NET}.128.1`;
+const AARDVARK_GATEWAY = `${NET}.128.3`;
+const CLIENT = `${NET}.128.2`;
 const PREFIX = 17;
 const NETWORK = 'dns-bench';
 const AARDVARK = '/usr/lib/podman/aardvark-dns';
@@ -50,7 +57,7 @@ const MARK_BEGIN = '<!-- dns-bench:begin -->';
 const MARK_END = '<!-- dns-bench:end -->';
 
 /** Container i: name c<i>, address in 10.216.129.0-10.216.130.255. */
-const ipOf = (i: number) => `10.216.${129 + Math.floor(i / 256)}.${i % 256}`;
+const ipOf = (i: number) => `${NET}.${129 + Math.floor(i / 256)}.${i % 256}`;
 
 interface PerfResult {
   qps: number;
@@ -302,7 +309,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /** `tsnerd run -d` on a DNS network, then the time until the resolver answers the new name (from the host). */
 async function benchFirstAnswer(): Promise<{ coldMs: number; warmMs: number[] }> {
-  const env = await startEnv('dns-bench');
+  const env = await startEnv(ENV_NAME);
   try {
     await importTestImage(env);
     const dnsDir = join(env.dataRoot, addressHash(env.address), 'dns');
@@ -312,11 +319,11 @@ async function benchFirstAnswer(): Promise<{ coldMs: number; warmMs: number[] }>
       const r = await tsnerd(env, args);
       if (r.exitCode !== 0) throw new Error(`tsnerd ${args.join(' ')}: ${r.stderr}`);
     };
-    await ok(['network', 'create', 'dns-bench-n', '--subnet', '10.216.140.0/24']);
+    await ok(['network', 'create', FIRST_NETWORK, '--subnet', `${NET}.140.0/24`]);
     const firstAnswer = async (name: string) => {
-      await ok(['run', '-d', '--name', name, '--net', 'dns-bench-n', 'busybox', 'sleep', '1000']);
+      await ok(['run', '-d', '--name', name, '--net', FIRST_NETWORK, 'busybox', 'sleep', '1000']);
       const returned = performance.now();
-      while ((await ask('10.216.140.1', `${name}.dns-bench-n`, 50)).length === 0) {
+      while ((await ask(`${NET}.140.1`, `${name}.${FIRST_NETWORK}`, 50)).length === 0) {
         if (performance.now() - returned > 5_000) throw new Error(`no answer for ${name}`);
       }
       return performance.now() - returned;
@@ -325,7 +332,7 @@ async function benchFirstAnswer(): Promise<{ coldMs: number; warmMs: number[] }>
     const warmMs: number[] = [];
     for (let i = 1; i <= RUNS; i++) warmMs.push(await firstAnswer(`r${i}`));
     await tsnerd(env, ['rm', '-f', ...Array.from({ length: RUNS + 1 }, (_, i) => `r${i}`)]);
-    await tsnerd(env, ['network', 'rm', 'dns-bench-n']);
+    await tsnerd(env, ['network', 'rm', FIRST_NETWORK]);
     return { coldMs, warmMs };
   } finally {
     await env.stop();

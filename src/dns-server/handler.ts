@@ -177,17 +177,24 @@ export class AnswerCache {
   }
 }
 
-/** FNV-1a over the client's address and the query after its ID, cut to a small integer. */
+/**
+ * A 31-multiplier string hash over the client's address and the query after
+ * its ID, cut to a small integer. Shifts and adds only, lengths read once:
+ * Maglev (the resolver's top tier) calls out for Math.imul and a Buffer's length.
+ */
 function hashKey(source: string, msg: Buffer): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193);
-  for (let i = 2; i < msg.length; i++) h = Math.imul(h ^ msg[i]!, 0x01000193);
+  let h = 0;
+  const sourceLength = source.length;
+  for (let i = 0; i < sourceLength; i++) h = ((h << 5) - h + source.charCodeAt(i)) | 0;
+  const msgLength = msg.length;
+  for (let i = 2; i < msgLength; i++) h = ((h << 5) - h + msg[i]!) | 0;
   return h & 0x3fffffff;
 }
 
 function sameAfterId(tail: Buffer, msg: Buffer): boolean {
-  if (tail.length !== msg.length - 2) return false;
-  for (let i = 0; i < tail.length; i++) if (tail[i] !== msg[i + 2]) return false;
+  const n = tail.length;
+  if (n !== msg.length - 2) return false;
+  for (let i = 0; i < n; i++) if (tail[i] !== msg[i + 2]) return false;
   return true;
 }
 
