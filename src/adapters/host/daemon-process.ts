@@ -46,15 +46,18 @@ const EXT = extname(fileURLToPath(import.meta.url));
 const DEFAULT_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** iptables lives in sbin, which runc's minimal hook environment (or a caller's PATH) may lack. */
-const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
+const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 /**
  * PATH of the tsnerd processes that run the CNI plugins (the OCI hooks, the
  * port holder's exit command, which runs the hook's `exited` event): the PATH
- * of `env` (this process's), sbin appended.
+ * of `env` (this process's), with the sbin dirs it lacks appended (a hook's own
+ * hooks and exit commands inherit it: it does not grow with each generation).
  */
 export function hookPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return `${env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}:${SBIN}`;
+  const path = env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
+  const dirs = path.split(':');
+  return [path, ...SBIN.filter((d) => !dirs.includes(d))].join(':');
 }
 
 /** The entry script of a daemon, next to this module's tree. */

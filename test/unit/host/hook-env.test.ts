@@ -46,6 +46,8 @@ describe('the PATH of the processes that run CNI plugins', () => {
   it('is the caller PATH with sbin appended, or a default one with it', () => {
     assert.equal(hookPath({ PATH: '/opt/bin:/usr/bin' }), `/opt/bin:/usr/bin:${SBIN}`);
     assert.equal(hookPath({}), `/usr/local/bin:/usr/bin:/bin:${SBIN}`);
+    // a hook's PATH given to a process it starts: not appended again
+    assert.equal(hookPath({ PATH: hookPath({ PATH: '/opt/bin:/usr/sbin' }) }), '/opt/bin:/usr/sbin:/usr/local/sbin:/sbin');
   });
 
   it('is the same for the OCI hooks and the port holder exit command, from one source', async () => {
