@@ -22,12 +22,22 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { DataFile } from 'lowdb/node';
 import { procStatSync, processExists } from '../adapters/host/proc.ts';
 import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
-import { HolderFiles, type Registry, type Reply, type Request, type Reservation } from './protocol.ts';
+import {
+  HolderFiles,
+  type ExitCommand,
+  type ExitProgram,
+  type Registry,
+  type Reply,
+  type Request,
+  type Reservation,
+  type StoredReservation,
+} from './protocol.ts';
 
 const POLL_MS = envMs('TSNERD_PORTHOLDER_POLL_MS', 200);
 /** After a watched pid is gone: time for a postStop already on its way (run --rm) to release it first. */
@@ -39,6 +49,8 @@ type Held = Server | UdpSocket;
 
 interface Entry {
   reservation: Reservation;
+  /** The id of its exit command's program (argv and env), shared by the entries that have the same. */
+  program?: string;
   held: Map<string, Held>;
   unbound: HostBinding[];
   /** Set once its pid was seen gone; the exit command runs once. */
@@ -100,10 +112,29 @@ function startTimeOf(pid: number): string | undefined {
   return s?.live ? s.startTime : undefined;
 }
 
+/** An exit program's id: the same argv and env give the same id. */
+function programId(cmd: ExitCommand): string {
+  return createHash('sha256')
+    .update(JSON.stringify([cmd.argv, cmd.env]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** A registry entry as a reservation, in either form (version 2: its program by id; version 1: the command whole). */
+function storedReservation(s: StoredReservation, programs: Readonly<Record<string, ExitProgram>>): Reservation {
+  const { exit, onExit, ...rest } = s;
+  const program = exit === undefined ? undefined : programs[exit.program];
+  if (exit !== undefined && program === undefined) log(`exit program ${exit.program} is missing from the registry`);
+  const cmd = onExit ?? (exit !== undefined && program !== undefined ? { ...program, stdin: exit.stdin } : undefined);
+  return { ...rest, ...(cmd ? { onExit: cmd } : {}) };
+}
+
 class Holder {
   private readonly dir: string;
   private readonly db: Low<Registry>;
   private readonly entries = new Map<string, Entry>();
+  /** Each distinct exit program once, by id: entries share it (in memory and in the registry). */
+  private readonly programs = new Map<string, ExitProgram>();
   private server: Server | undefined;
   private connections = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -112,7 +143,12 @@ class Holder {
 
   constructor(dir: string) {
     this.dir = dir;
-    this.db = new Low<Registry>(new JSONFile(join(dir, HolderFiles.registry)), { reservations: {} });
+    // One line (lowdb's JSONFile indents): rewritten whole before every reply.
+    const file = new DataFile<Registry>(join(dir, HolderFiles.registry), {
+      parse: (text) => JSON.parse(text) as Registry,
+      stringify: (data) => JSON.stringify(data),
+    });
+    this.db = new Low<Registry>(file, { reservations: {} });
     this.poller = setInterval(() => this.poll(), POLL_MS);
     this.poller.unref();
   }
@@ -126,7 +162,9 @@ class Holder {
   async restore(): Promise<void> {
     await this.db.read();
     const stored = this.db.data.reservations ?? {};
-    for (const [key, reservation] of Object.entries(stored)) {
+    const programs = this.db.data.programs ?? {};
+    for (const [key, s] of Object.entries(stored)) {
+      const reservation = storedReservation(s, programs);
       if (!existsSync(key)) {
         log(`dropping ${key}: its state dir is gone`);
         continue;
@@ -139,7 +177,7 @@ class Holder {
         log(`dropping ${key}: its pid ${pid} died while no holder ran`);
         continue;
       }
-      const entry: Entry = { reservation, held: new Map(), unbound: [] };
+      const entry: Entry = { ...this.interned(reservation), held: new Map(), unbound: [] };
       this.entries.set(key, entry);
       for (const b of reservation.bindings) {
         try {
@@ -246,7 +284,7 @@ class Holder {
       }
     }
     const startTime = reservation.pid === undefined ? undefined : startTimeOf(reservation.pid);
-    this.entries.set(key, { reservation: { ...reservation, ...(startTime === undefined ? {} : { startTime }) }, held, unbound: [] });
+    this.entries.set(key, { ...this.interned({ ...reservation, ...(startTime === undefined ? {} : { startTime }) }), held, unbound: [] });
     await this.persist();
     return { ok: true };
   }
@@ -262,8 +300,31 @@ class Holder {
     return true;
   }
 
+  /** The reservation with its exit program shared with the entries that have the same one, and that program's id. */
+  private interned(reservation: Reservation): Pick<Entry, 'reservation' | 'program'> {
+    const cmd = reservation.onExit;
+    if (!cmd) return { reservation };
+    const program = programId(cmd);
+    let shared = this.programs.get(program);
+    if (!shared) this.programs.set(program, (shared = { argv: cmd.argv, env: cmd.env }));
+    return { reservation: { ...reservation, onExit: { ...shared, stdin: cmd.stdin } }, program };
+  }
+
+  /** The registry: each entry's exit program once (those of entries gone are dropped, here and in memory). */
   private async persist(): Promise<void> {
-    this.db.data = { reservations: Object.fromEntries([...this.entries].map(([k, e]) => [k, e.reservation])) };
+    const programs: Record<string, ExitProgram> = {};
+    const reservations: Record<string, StoredReservation> = {};
+    for (const [key, { reservation, program }] of this.entries) {
+      const { onExit, ...rest } = reservation;
+      if (!onExit || program === undefined) {
+        reservations[key] = rest;
+        continue;
+      }
+      programs[program] = this.programs.get(program)!;
+      reservations[key] = { ...rest, exit: { program, stdin: onExit.stdin } };
+    }
+    for (const id of this.programs.keys()) if (!Object.hasOwn(programs, id)) this.programs.delete(id);
+    this.db.data = { version: 2, programs, reservations };
     await this.db.write();
   }
 

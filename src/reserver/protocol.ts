@@ -32,8 +32,26 @@ export interface Reservation {
   onExit?: ExitCommand;
 }
 
+/** An exit command without its stdin: the same for every container of one CLI (same runtime, settings, PATH). */
+export type ExitProgram = Omit<ExitCommand, 'stdin'>;
+
+/** A reservation as `reservations.json` keeps it: its exit command by the id of its program, with its own stdin. */
+export interface StoredReservation extends Omit<Reservation, 'onExit'> {
+  exit?: { program: string; stdin: string };
+  /** The form before version 2 (each entry's exit command whole): still read. */
+  onExit?: ExitCommand;
+}
+
+/**
+ * `reservations.json` (lowdb, one line of JSON): each distinct exit program once,
+ * by id, and the entries naming theirs (about 0.6 KB an entry, where version 1
+ * repeated the program's ~1 KB in every entry, indented). A registry without
+ * `version` is version 1, read as well (a holder upgraded in place).
+ */
 export interface Registry {
-  reservations: Record<string, Reservation>;
+  version?: 2;
+  programs?: Record<string, ExitProgram>;
+  reservations: Record<string, StoredReservation>;
 }
 
 export type Request =
