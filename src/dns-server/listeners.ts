@@ -103,7 +103,10 @@ export class GatewayListeners {
         // A failed send is an 'error' event (logged above), not a callback per reply.
         if (reply instanceof Promise)
           reply.then(
-            (r) => r && udp.send(r, rinfo.port, rinfo.address),
+            (r) => {
+              // The gateway may have been closed while the upstream was asked: send would throw.
+              if (r && this.bound.get(gw)?.udp === udp) udp.send(r, rinfo.port, rinfo.address);
+            },
             () => undefined,
           );
         else if (reply) {
