@@ -81,28 +81,32 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   });
 
   // Bridges of tsnerd's networks whose conflist was deleted by hand (network rm deletes its bridge itself).
+  // Under the CNI lock, the records read in it: no ADD attaches to a bridge between the idle check and its
+  // deletion, and a network created again since gc listed the networks has its conflist back (kept).
   const inUse = new Set([...known.values()].map(bridgeLinkName).filter((l) => l !== undefined));
-  const ownBridges = await deps.bridges.list().catch((err: unknown) => {
-    errors.add(err);
-    return [];
-  });
-  // A link can be recorded for several conflists (one network name in several namespaces): idle when all are gone.
-  const byLink = Map.groupBy(ownBridges, (b) => b.link);
-  for (const [link, records] of byLink) {
-    if (inUse.has(link) || records.some((b) => b.conflistPresent)) continue;
-    const forget = () => Promise.all(records.map((b) => deps.bridges.forget(link, b.file)));
-    if (await deps.hostCni.isIdleBridge(link)) {
-      await act(
-        { kind: 'bridge', item: `${link} (${[...new Set(records.map((b) => b.network))].join(', ')})`, container: '' },
-        async () => {
-          await deps.hostCni.deleteLink(link);
-          await forget();
-        },
-      );
-    } else if (!options.dryRun && !(await deps.hostCni.linkExists(link))) {
-      await errors.attempt(forget);
+  await deps.withCniLock(async () => {
+    const ownBridges = await deps.bridges.list().catch((err: unknown) => {
+      errors.add(err);
+      return [];
+    });
+    // A link can be recorded for several conflists (one network name in several namespaces): idle when all are gone.
+    const byLink = Map.groupBy(ownBridges, (b) => b.link);
+    for (const [link, records] of byLink) {
+      if (inUse.has(link) || records.some((b) => b.conflistPresent)) continue;
+      const forget = () => Promise.all(records.map((b) => deps.bridges.forget(link, b.file)));
+      if (await deps.hostCni.isIdleBridge(link)) {
+        await act(
+          { kind: 'bridge', item: `${link} (${[...new Set(records.map((b) => b.network))].join(', ')})`, container: '' },
+          async () => {
+            await deps.hostCni.deleteLink(link);
+            await forget();
+          },
+        );
+      } else if (!options.dryRun && !(await deps.hostCni.linkExists(link))) {
+        await errors.attempt(forget);
+      }
     }
-  }
+  });
 
   const keep = await owners.liveStateDirs();
   const stateDirs = await deps.store.stateDirs();
