@@ -18,6 +18,8 @@ export interface LockOptions {
   shared?: boolean;
   /** Give up after this long; the default waits for ever, as nerdctl does. */
   timeoutMs?: number;
+  /** `path` is a directory (made if missing), locked itself: nerdctl's stores lock their directory, opened read-only. */
+  directory?: boolean;
 }
 
 /**
@@ -26,8 +28,8 @@ export interface LockOptions {
  * even if this process dies first.
  */
 export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  await mkdir(dirname(path), { recursive: true });
-  const handle = await open(path, 'a', 0o600);
+  await mkdir(opts.directory ? path : dirname(path), { recursive: true });
+  const handle = opts.directory ? await open(path, 'r') : await open(path, 'a', 0o600);
   try {
     await flockFd(handle.fd, path, opts);
     return await fn(handle.fd);

@@ -4,7 +4,9 @@
  * hosts is bind-mounted into the running container, so it is rewritten in
  * place (truncate + write keeps the inode); a rename would leave the container
  * looking at the old file. meta.json is not mounted and is replaced atomically.
- * Every change holds the namespace's lock. A container that joins is inserted
+ * Every change holds the namespace's lock: flock of `etchosts/<ns>` itself, as
+ * nerdctl's hosts store takes it (tsnerd locked a `.lock` file in it before,
+ * which nerdctl does not see). A container that joins is inserted
  * into its peers' files; a leave, a re-join or a delete re-renders all of them.
  *
  * The members index (`etchosts/<ns>/.members.json`, a lowdb document, tsnerd
@@ -273,10 +275,11 @@ export class FileHostsStore implements HostsStore {
     return new Low<MembersDoc>(file, { members: {} });
   }
 
+  /** nerdctl's lock of the namespace's hosts store: the directory itself, so the two tools never change it at once. */
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.layout.etchostsDir(ns);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    return withFlock(join(dir, '.lock'), fn);
+    return withFlock(dir, fn, { directory: true });
   }
 }
 

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { setTimeout } from 'node:timers/promises';
@@ -80,6 +81,23 @@ describe('FileHostsStore', () => {
       assert.doesNotMatch(text, /10\.1\.0\.5/);
       await store.release('ns', d.ID);
       assert.doesNotMatch(await readFile(path(a), 'utf8'), /h4/);
+    });
+  });
+
+  it("takes nerdctl's lock of the hosts store (flock of etchosts/<ns> itself) for every change", async () => {
+    await withStore(async (store, path, layout) => {
+      const dir = layout.etchostsDir('ns');
+      await mkdir(dir, { recursive: true });
+      await store.allocate('ns', a.ID, '');
+      // What nerdctl's hosts store does for an Acquire/Release: flock(LOCK_EX) on the directory, here for 600 ms.
+      const nerdctl = spawn('flock', ['--exclusive', dir, 'sleep', '0.6'], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => nerdctl.on('exit', resolve));
+      while (spawnSync('flock', ['--nonblock', dir, 'true']).status === 0) await setTimeout(10);
+      const started = Date.now();
+      await store.acquire('ns', a);
+      assert.ok(Date.now() - started >= 300, `acquire went on while nerdctl held the lock (${Date.now() - started} ms)`);
+      await exited;
+      assert.match(await readFile(path(a), 'utf8'), /h1/);
     });
   });
 
