@@ -12,7 +12,8 @@ export interface FlannelStore {
   readConfig(): Promise<string | undefined>;
   /** Writes the config unless one exists; false if one does. */
   createConfig(value: string): Promise<boolean>;
-  deleteConfig(): Promise<void>;
+  /** Deletes the config; with `ifValue`, only while it is still that value (atomically). */
+  deleteConfig(opts?: { ifValue?: string }): Promise<void>;
   listLeases(): Promise<KeyValue[]>;
   /**
    * Writes `value` at `key` bound to a new etcd lease of `ttlSeconds`, if `allow`

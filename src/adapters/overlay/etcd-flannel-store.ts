@@ -88,8 +88,14 @@ class EtcdFlannelStore implements FlannelStore {
     return r.succeeded;
   }
 
-  async deleteConfig(): Promise<void> {
-    await this.call('delete', () => this.client.delete().key(configKey(this.prefix)).exec());
+  async deleteConfig(opts: { ifValue?: string } = {}): Promise<void> {
+    const key = configKey(this.prefix);
+    if (opts.ifValue === undefined) {
+      await this.call('delete', () => this.client.delete().key(key).exec());
+      return;
+    }
+    const value = opts.ifValue;
+    await this.call('delete', () => this.client.if(key, 'Value', '==', value).then(this.client.delete().key(key)).commit());
   }
 
   async listLeases(): Promise<KeyValue[]> {

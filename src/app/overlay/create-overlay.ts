@@ -64,9 +64,15 @@ export async function createOverlayNetwork(
           }
           const fresh = newFlannelConfig({ ...spec.request, network: spec.request.network });
           overlayConfigOf(fresh, key); // the same checks as a config read back
-          if (await etcd.createConfig(JSON.stringify(fresh))) {
-            undo.push(() => etcd.deleteConfig());
-            text = JSON.stringify(fresh);
+          const written = JSON.stringify(fresh);
+          if (await etcd.createConfig(written)) {
+            // Only the config this create wrote, and only while no host holds a lease in it: another host may have
+            // joined it meanwhile (this host's lease, undone first, is gone by then).
+            undo.push(async () => {
+              if ((await etcd.listLeases()).length === 0) await etcd.deleteConfig({ ifValue: written });
+              else deps.warn(`the overlay config at ${key} stays in etcd: another host joined it`);
+            });
+            text = written;
           } else {
             text = await etcd.readConfig(); // another host was first
           }
@@ -126,6 +132,9 @@ export async function createOverlayNetwork(
 
         const conflist = buildOverlayConflist(templates.bridge, spec, claimed.subnet, mtu);
         const path = conflistPath(deps.netconfPath, deps.namespace, spec.name);
+        // The local bridge is tsnerd's as a bridge network's is: gc may reclaim it once the conflist is deleted by hand.
+        const unrecord = await deps.bridges?.record({ link: ownLinks[0]!, network: spec.name, file: path });
+        if (unrecord) undo.push(unrecord);
         await deps.confDir.create(path, JSON.stringify(conflist, null, 2));
         undo.push(() => deps.confDir.remove(path));
 
