@@ -123,7 +123,9 @@ export async function setupContainerNetworks(
       }
       return { added, endpoints };
     };
-    results = await lockedAdd(deps, attach, await sharing.catch(() => false));
+    const shared = await sharing.catch(() => false);
+    deps.faultPoint('hook-resolved'); // the networks read, the CNI lock not taken yet (a network rm may run here)
+    results = await lockedAdd(deps, attach, shared);
   } catch (err) {
     await reserving.catch(() => undefined); // a reservation still in flight would outlive the stop
     await deps.reserver.stop(c.stateDir).catch(() => undefined);
