@@ -178,16 +178,17 @@ export class AnswerCache {
 }
 
 /**
- * A 31-multiplier string hash over the client's address and the query after
- * its ID, cut to a small integer. Shifts and adds only, lengths read once:
+ * A 31-multiplier string hash over the client's address and the query's
+ * question (and any additionals), cut to a small integer. Shifts and adds only, lengths read once:
  * Maglev (the resolver's top tier) calls out for Math.imul and a Buffer's length.
  */
 function hashKey(source: string, msg: Buffer): number {
   let h = 0;
   const sourceLength = source.length;
   for (let i = 0; i < sourceLength; i++) h = ((h << 5) - h + source.charCodeAt(i)) | 0;
+  // From the question on: the header's flags and counts rarely differ (sameAfterId compares them).
   const msgLength = msg.length;
-  for (let i = 2; i < msgLength; i++) h = ((h << 5) - h + msg[i]!) | 0;
+  for (let i = HEADER_BYTES; i < msgLength; i++) h = ((h << 5) - h + msg[i]!) | 0;
   return h & 0x3fffffff;
 }
 
