@@ -4,7 +4,11 @@ const BUILTINS = '^(node:)?[a-z_/]+$';
 /** Never in a process started per container or living long: the CLI framework, gRPC and the CLI's own layers. */
 const HEAVY = ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/', '^src/cli/'];
 /** The on-demand processes' side of start-up (readiness pipe, single-instance lock, pid file): node built-ins only. */
-const DAEMON_SELF = ['^src/adapters/host/(daemon-self|proc)[.]ts$', '^src/adapters/store/flock[.]ts$', '^src/domain/errors[.]ts$'];
+const DAEMON_SELF = [
+  '^src/adapters/host/(daemon-self|proc)[.]ts$',
+  '^src/adapters/store/flock(-helper)?[.]ts$',
+  '^src/domain/errors[.]ts$',
+];
 
 /**
  * The lean entry processes and the modules the hook starts them through. Each

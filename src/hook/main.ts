@@ -11,7 +11,7 @@ import { invalid, notFound, usage, toTsnerdError, type TsnerdError } from '../do
 import { Labels } from '../domain/labels.ts';
 import { StateFiles, StoreLayout } from '../domain/store-layout.ts';
 import { oneLine, quote } from '../domain/text.ts';
-import { createAfterRestartDeps, createNetworkingDeps } from '../wiring/attach.ts';
+import { createAfterRestartDeps, createNetworkingDeps, registerHookLocks } from '../wiring/attach.ts';
 import { reconcileAfterRestart } from '../app/attach/after-restart.ts';
 import { setupContainerNetworks } from '../app/attach/setup.ts';
 import { releaseExited, teardownContainerNetworks } from '../app/attach/teardown.ts';
@@ -38,6 +38,7 @@ export async function runHookMain(args: string[]): Promise<number> {
     if (!existsSync(expected)) throw notFound(`no state dir for container ${quote(state.id)} in namespace ${quote(state.namespace)}`);
     if (event === 'createRuntime' && state.pid <= 0) throw invalid(`createRuntime needs the container's pid, got ${state.pid}`);
     container = state;
+    registerHookLocks(settings, container.namespace);
     log = new HookLog(join(container.stateDir, `oci-hook.${event}.log`));
     const deps = createNetworkingDeps(settings, (line) => log?.write(line));
     deps.log(`${event} ${container.id}`);

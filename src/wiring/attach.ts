@@ -12,7 +12,8 @@ import { StoreNetworkResolver } from '../adapters/cni/store-network-resolver.ts'
 import { createNetworkStore } from './networks.ts';
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
-import { withFlock } from '../adapters/store/flock.ts';
+import { registerLockFiles, withFlock } from '../adapters/store/flock.ts';
+import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
 import { StoreDnsRegistry } from '../adapters/dns/store-dns-registry.ts';
 import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
@@ -68,6 +69,20 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     },
     log,
   };
+}
+
+/**
+ * The OCI hook's locks (conf dir, CNI, the namespace's hosts files, DNS records), opened once
+ * so that one helper process takes them all instead of a flock(1) child per lock (adapters/store/flock.ts).
+ */
+export function registerHookLocks(settings: Settings, namespace: string): void {
+  const layout = new StoreLayout(settings.dataRoot, settings.address);
+  registerLockFiles([
+    new ConfDirStore(settings.cniNetconfPath).lockFile,
+    join(settings.cniNetconfPath, CNI_LOCK_FILE),
+    new FileHostsStore(layout).lockFile(namespace),
+    new StoreDnsRegistry(layout.dnsDir()).lockFile,
+  ]);
 }
 
 /** createRuntime's reconciliation after a reboot or a containerd restart (app/attach/after-restart.ts). */

@@ -104,7 +104,12 @@ export class StoreDnsRegistry implements DnsRegistry {
     return db;
   }
 
+  /** The lock every change of the records takes. */
+  get lockFile(): string {
+    return join(this.dir, LOCK_FILE);
+  }
+
   private locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withFlock(join(this.dir, LOCK_FILE), fn);
+    return withFlock(this.lockFile, fn);
   }
 }

@@ -66,7 +66,12 @@ export class ConfDirStore implements NetworkConfDir {
     await rm(path, { force: true });
   }
 
+  /** nerdctl's lock of the conf dir (NETCONFPATH/.nerdctl.lock). */
+  get lockFile(): string {
+    return join(this.dir, LOCK_FILE);
+  }
+
   withLock<T>(fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
-    return withFlock(join(this.dir, LOCK_FILE), fn, opts);
+    return withFlock(this.lockFile, fn, opts);
   }
 }

@@ -9,9 +9,11 @@
  * dies, so a crash never leaves a stale lock behind (unlike O_EXCL or mkdir locks).
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsnerdError } from '../../domain/errors.ts';
+import { FlockHelper, FlockHelperUnavailable } from './flock-helper.ts';
 
 export interface LockOptions {
   /** Shared (reader) lock; the default is exclusive. */
@@ -28,6 +30,10 @@ export interface LockOptions {
  * even if this process dies first.
  */
 export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const registeredFd = registered.get(path);
+  if (registeredFd !== undefined && opts.timeoutMs === undefined && helper?.usable) {
+    return withRegistered(path, registeredFd, fn, opts.shared ?? false);
+  }
   await mkdir(opts.directory ? path : dirname(path), { recursive: true });
   const handle = opts.directory ? await open(path, 'r') : await open(path, 'a', 0o600);
   try {
@@ -83,4 +89,51 @@ function flockFd(fd: number, path: string, opts: LockOptions & { nonblock?: bool
       else reject(new TsnerdError('internal', `cannot lock "${path}": ${stderr.trim() || `flock exited with ${code}`}`));
     });
   });
+}
+
+/**
+ * Lock files this process opened up front (registerLockFiles): their locks are
+ * taken by one helper process (flock-helper.ts) instead of a flock(1) child each.
+ * Each serves one withFlock: it is released as every lock here is, by closing
+ * the descriptor (ours and the helper's copy), so a child given a copy (a CNI
+ * plugin) still holds it until it exits. Later locks of the same path, and a
+ * second one meanwhile, open their own descriptor and use flock(1) as before.
+ */
+const registered = new Map<string, number>();
+let helper: FlockHelper | undefined;
+
+/**
+ * Opens the lock files this process is going to take (those that exist: a
+ * missing one is created by its first withFlock, the usual way) and starts
+ * one lock helper with them. Call it once, before any of them is locked.
+ */
+export function registerLockFiles(paths: readonly string[]): void {
+  if (helper) return;
+  for (const path of new Set(paths)) {
+    try {
+      registered.set(path, openSync(path, 'r')); // flock(2) needs no write access; a directory opens so too
+    } catch {
+      // not there yet (or not ours to open): withFlock opens it the usual way
+    }
+  }
+  if (registered.size === 0) return;
+  helper = new FlockHelper([...registered.values()]);
+  helper.start(); // perl starts while this process reads what it needs before its first lock
+}
+
+async function withRegistered<T>(path: string, fd: number, fn: (fd: number) => Promise<T>, shared: boolean): Promise<T> {
+  registered.delete(path);
+  try {
+    try {
+      await helper!.lock(fd, shared);
+    } catch (err) {
+      if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
+      await flockFd(fd, path, { shared }); // no perl, or it died: flock(1) on the same descriptor
+    }
+    return await fn(fd);
+  } finally {
+    // Closing the last copy of our open file description drops the lock (the helper closes its copy too).
+    closeSync(fd);
+    await helper!.close(fd).catch(() => undefined);
+  }
 }

@@ -276,8 +276,12 @@ export class FileHostsStore implements HostsStore {
   }
 
   /** nerdctl's lock of the namespace's hosts store: the directory itself, so the two tools never change it at once. */
+  lockFile(ns: string): string {
+    return this.layout.etchostsDir(ns);
+  }
+
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
-    const dir = this.layout.etchostsDir(ns);
+    const dir = this.lockFile(ns);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return withFlock(dir, fn, { directory: true });
   }

@@ -1,0 +1,149 @@
+/**
+ * One small lock-taking child per process, for the lock files the process
+ * registered before its first lock (the OCI hook: docs/performance.md).
+ *
+ * Node cannot call flock(2), and a flock(1) child per lock costs a fork of the
+ * whole node process plus an exec (~5–8 ms each, three or four per hook). Here
+ * the lock files are opened by this process first and handed to one perl
+ * process at its start (as its fds 3, 4, …); perl then calls flock(2) on those
+ * descriptors when asked over a pipe, a round trip of well under a millisecond.
+ * The locks are taken on this process's own open file descriptions, exactly
+ * as with flock(1): they belong to our descriptor (a plugin given a copy holds
+ * the lock too), and they are released by an unlock request or when every
+ * copy is closed, so a crash never leaves a stale lock: perl exits as soon as
+ * its stdin (our end of the pipe) closes, which kill -9 of this process does.
+ *
+ * A lock that is not free at once is waited for in a forked copy of the perl
+ * process (it shares the descriptor), so that one waiting lock does not hold
+ * up the others; that copy answers and exits once the lock is ours, as
+ * flock(1) did. perl-base is part of every Debian system; without perl (or if
+ * the helper dies) the caller falls back to flock(1).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { TsnerdError } from '../../domain/errors.ts';
+
+/**
+ * Requests: `<id> <s|x|c> <fd>` (shared, exclusive, close its copy) one per line;
+ * answers: `<id> ok` or `<id> err <reason>`. flock constants are Linux's
+ * (LOCK_SH 1, LOCK_EX 2, LOCK_NB 4; EWOULDBLOCK 11); no module is
+ * loaded, so perl starts in ~2 ms.
+ */
+const SCRIPT = `
+$| = 1; $SIG{CHLD} = 'IGNORE'; my %h;
+while (my $l = <STDIN>) {
+  my ($id, $op, $fd) = split ' ', $l;
+  my $h = $h{$fd};
+  unless ($h) { unless (open($h, '<&=', $fd)) { print "$id err $!\\n"; next } $h{$fd} = $h }
+  if ($op eq 'c') { close $h; delete $h{$fd}; print "$id ok\\n"; next }
+  my $m = $op eq 's' ? 1 : 2;
+  if (flock($h, $m | 4)) { print "$id ok\\n"; next }
+  if ($! + 0 != 11) { print "$id err $!\\n"; next }
+  my $pid = fork();
+  if (!defined $pid) { print "$id err $!\\n"; next }
+  next if $pid;
+  # The waiting copy keeps only this descriptor: the others' locks must not outlive their release by close.
+  for my $n (3 .. 2 + $ARGV[0]) {
+    next if $n == $fd;
+    if ($h{$n}) { close $h{$n} } elsif (open(my $x, '<&=', $n)) { close $x }
+  }
+  print flock($h, $m) ? "$id ok\\n" : "$id err $!\\n";
+  exit 0;
+}
+`;
+
+/** The helper could not serve the request (no perl, or it died): the caller takes the lock another way. */
+export class FlockHelperUnavailable extends Error {}
+
+export class FlockHelper {
+  private readonly fds: readonly number[];
+  private child: ChildProcess | undefined;
+  private dead = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private buffered = '';
+
+  /** `fds`: open descriptors of this process; they become the helper's fds 3, 4, … */
+  constructor(fds: readonly number[]) {
+    this.fds = fds;
+  }
+
+  get usable(): boolean {
+    return !this.dead;
+  }
+
+  /** Takes the lock on `fd` (one of the constructor's), waiting for it as flock(2) does. */
+  lock(fd: number, shared: boolean): Promise<void> {
+    return this.request(shared ? 's' : 'x', fd);
+  }
+
+  /** Closes the helper's copy of `fd`: once ours is closed too, the lock is gone (unless a child holds a copy). */
+  close(fd: number): Promise<void> {
+    return this.request('c', fd);
+  }
+
+  private request(op: string, fd: number): Promise<void> {
+    const index = this.fds.indexOf(fd);
+    if (index < 0) return Promise.reject(new Error(`descriptor ${fd} was not given to the lock helper`));
+    const child = this.start();
+    if (!child) return Promise.reject(new FlockHelperUnavailable('the lock helper is not running'));
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Keep the event loop alive while an answer is due (the pipes are unref'd otherwise).
+      if (this.pending.size === 1) refPipe(child, true);
+      child.stdin!.write(`${id} ${op} ${index + 3}\n`);
+    });
+  }
+
+  /** Starts the helper (otherwise started by the first request); undefined when it cannot run. */
+  start(): ChildProcess | undefined {
+    if (this.dead) return undefined;
+    if (this.child) return this.child;
+    let child: ChildProcess;
+    try {
+      // stderr ignored: runc waits for the hook's stdout and stderr to close, so no child may keep them.
+      child = spawn('perl', ['-e', SCRIPT, String(this.fds.length)], { stdio: ['pipe', 'pipe', 'ignore', ...this.fds] });
+    } catch {
+      this.dead = true;
+      return undefined;
+    }
+    this.child = child;
+    child.on('error', (err) => this.fail(new FlockHelperUnavailable(`lock helper: ${err.message}`)));
+    child.on('exit', () => this.fail(new FlockHelperUnavailable('the lock helper exited')));
+    child.stdin!.on('error', () => undefined); // reported through 'exit'
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => this.answer(text));
+    child.unref();
+    refPipe(child, false);
+    return child;
+  }
+
+  private answer(text: string): void {
+    this.buffered += text;
+    for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      const [id, status, ...reason] = line.split(' ');
+      const waiter = this.pending.get(Number(id));
+      if (!waiter) continue;
+      this.pending.delete(Number(id));
+      if (status === 'ok') waiter.resolve();
+      else waiter.reject(new TsnerdError('internal', reason.join(' ') || line));
+    }
+    if (this.pending.size === 0 && this.child) refPipe(this.child, false);
+  }
+
+  private fail(err: Error): void {
+    this.dead = true;
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** The helper never keeps this process alive by itself: only while an answer is awaited. */
+function refPipe(child: ChildProcess, ref: boolean): void {
+  for (const s of [child.stdin, child.stdout] as ({ ref?: () => void; unref?: () => void } | null)[]) {
+    if (ref) s?.ref?.();
+    else s?.unref?.();
+  }
+}

@@ -1,0 +1,120 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerLockFiles, withFlock } from '../../../src/adapters/store/flock.ts';
+import { runProcess } from '../../../src/adapters/host/run-process.ts';
+
+/** Whether another process could take the lock right now (flock -n). */
+function othersCanLock(path: string, mode: '-x' | '-s'): boolean {
+  return spawnSync('flock', ['-n', mode, path, 'true']).status === 0;
+}
+
+/** This process's children named `comm` (the helper is a perl process). */
+function children(comm: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.includes(`(${comm})`) && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tsnerd-flock-helper-'));
+const file = (name: string) => join(dir, name);
+const names = ['excl', 'shared', 'twice', 'waited', 'other', 'child'];
+for (const n of names) writeFileSync(file(n), '');
+mkdirSync(file('store-dir'));
+// This file's process registers them (their first lock each goes through the helper); `missing`
+// does not exist yet, so it is taken with flock(1) as before.
+registerLockFiles([...names, 'store-dir', 'missing'].map(file));
+
+describe('withFlock on registered lock files (one helper process)', () => {
+  it('holds an exclusive or a shared flock(2) for the duration of fn, then releases it', async () => {
+    await withFlock(file('excl'), async () => {
+      assert.equal(othersCanLock(file('excl'), '-s'), false);
+      assert.equal(children('perl').length, 1, 'one helper process took it');
+      assert.deepEqual(children('flock'), []);
+    });
+    assert.equal(othersCanLock(file('excl'), '-x'), true);
+    await withFlock(
+      file('shared'),
+      async () => {
+        assert.equal(othersCanLock(file('shared'), '-s'), true);
+        assert.equal(othersCanLock(file('shared'), '-x'), false);
+      },
+      { shared: true },
+    );
+    assert.equal(othersCanLock(file('shared'), '-x'), true);
+    await withFlock(file('store-dir'), async () => assert.equal(othersCanLock(file('store-dir'), '-s'), false), { directory: true });
+    assert.equal(othersCanLock(file('store-dir'), '-x'), true);
+    await withFlock(file('missing'), async () => assert.equal(othersCanLock(file('missing'), '-x'), false));
+    assert.equal(othersCanLock(file('missing'), '-x'), true);
+  });
+
+  it('excludes a second holder in this process, and locks the path again later', async () => {
+    const path = file('twice');
+    const order: string[] = [];
+    let release!: () => void;
+    const first = withFlock(path, async () => {
+      order.push('first in');
+      await new Promise<void>((r) => (release = r));
+      order.push('first out');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = withFlock(path, async () => order.push('second in'));
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['first in', 'first out', 'second in']);
+    assert.equal(othersCanLock(path, '-x'), true);
+    await withFlock(path, async () => assert.equal(othersCanLock(path, '-x'), false));
+    assert.equal(othersCanLock(path, '-x'), true);
+  });
+
+  it('waits for another process holding the lock, while other locks are served meanwhile', async () => {
+    const holder = spawn('flock', ['-x', file('waited'), 'sleep', '0.8'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const waiting = withFlock(file('waited'), async () => Date.now() - started);
+    await withFlock(file('other'), async () => assert.ok(Date.now() - started < 500, 'the other lock was not held up'));
+    assert.ok((await waiting) >= 300, 'taken only once the other process released it');
+    assert.equal(othersCanLock(file('waited'), '-x'), true);
+  });
+
+  it("stays held by a child given the descriptor, after fn returns, until that child exits (a killed hook's plugin)", async () => {
+    let child: Promise<unknown> | undefined;
+    await withFlock(file('child'), async (fd) => {
+      child = runProcess('sleep', ['0.6'], { inheritFds: [fd] });
+    });
+    assert.equal(othersCanLock(file('child'), '-x'), false, 'the child holds the lock');
+    await child;
+    assert.equal(othersCanLock(file('child'), '-x'), true);
+  });
+
+  it('is released when the holding process is killed with SIGKILL', async () => {
+    const path = file('killed');
+    writeFileSync(path, '');
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/hold-registered-lock.ts'), path], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+      child.on('exit', (code) => reject(new Error(`the child exited (${code}) before locking`)));
+    });
+    assert.equal(othersCanLock(path, '-x'), false);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 3000;
+    while (!othersCanLock(path, '-x')) {
+      assert.ok(Date.now() < deadline, 'the lock outlived its process');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});
