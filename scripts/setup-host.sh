@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins iptables iproute2 busybox-static docker-registry skopeo
       etcd-server etcd-client
       golang-github-containerd-containerd-dev
-      kmod procps util-linux ca-certificates curl shellcheck
+      kmod procps util-linux perl-base ca-certificates curl shellcheck
       aardvark-dns dnsperf)
 # npm only bootstraps `npm ci`, which brings the pinned Node that tsnerd runs on; a Node
 # from elsewhere (e.g. NodeSource) already ships npm and would conflict with Debian's.
