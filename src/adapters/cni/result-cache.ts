@@ -1,10 +1,13 @@
 /**
  * libcni's result cache: `<cacheDir>/results/<network>-<containerID>-<ifname>`,
  * dir 0700, files 0600. Writes go through a temp file and rename so that a
- * concurrent reader never sees half an entry.
+ * concurrent reader never sees half an entry. They are synchronous: an ADD
+ * writes the entry before its first plugin and after each one, and the next
+ * plugin waits for it; a sync write of a few KB costs less than the five
+ * thread-pool round trips of an async one (docs/performance.md).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { internal } from '../../domain/errors.ts';
@@ -19,8 +22,13 @@ export interface AttachmentKey {
   ifName: string;
 }
 
+/** Temp file names: unique among live processes (pid) and within this one (counter). */
+let tmpCounter = 0;
+
 export class ResultCache {
   readonly resultsDir: string;
+  /** The results dir was made (or found) by an earlier write of this process. */
+  private dirMade = false;
 
   constructor(cacheDir: string = DEFAULT_CNI_CACHE_DIR) {
     this.resultsDir = join(cacheDir, 'results');
@@ -32,13 +40,21 @@ export class ResultCache {
 
   async write(entry: CacheEntry): Promise<void> {
     const path = this.pathOf(entry);
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${path}.${process.pid}-${++tmpCounter}.tmp`;
+    const text = encodeCacheEntry(entry);
     try {
-      await mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
-      await writeFile(tmp, encodeCacheEntry(entry), { mode: 0o600 });
-      await rename(tmp, path);
+      try {
+        if (!this.dirMade) mkdirSync(this.resultsDir, { recursive: true, mode: 0o700 });
+        writeFileSync(tmp, text, { mode: 0o600 });
+      } catch (err) {
+        if (!this.dirMade || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        mkdirSync(this.resultsDir, { recursive: true, mode: 0o700 }); // removed since: made again
+        writeFileSync(tmp, text, { mode: 0o600 });
+      }
+      this.dirMade = true;
+      renameSync(tmp, path);
     } catch (err) {
-      await rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       throw internal(`failed to write CNI result cache "${path}": ${(err as Error).message}`, { cause: err });
     }
   }
