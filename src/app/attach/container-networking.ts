@@ -117,10 +117,14 @@ export class ContainerNetworking {
    * left by a hook that failed or was killed would otherwise be orphaned).
    */
   async removed(id: string, stateDir: string): Promise<void> {
-    const errors = new ErrorList();
-    await errors.attempt(() => this.deps.reserver.stop(stateDir));
-    await errors.attempt(() => this.deps.hosts.delete(this.namespace, id));
-    errors.throwIfAny();
+    // Side by side (own locks each, as in postStop); failures reported in this order.
+    const [ports, hosts] = [new ErrorList(), new ErrorList()];
+    await Promise.all([
+      ports.attempt(() => this.deps.reserver.stop(stateDir)),
+      hosts.attempt(() => this.deps.hosts.delete(this.namespace, id)),
+    ]);
+    for (const err of hosts.errors) ports.add(err);
+    ports.throwIfAny();
   }
 
   async portMappings(c: Pick<NetworkedContainer, 'stateDir'>): Promise<PortMapping[]> {

@@ -80,7 +80,8 @@ export async function prepareNetworking(
   const { flags, namespace, id, stateDir } = input;
   validateNetworkFlags(flags);
   const mode = flags.mode;
-  const extraHosts = parseAddHosts(flags.addHosts, deps.hostFacts.hostGatewayIp());
+  // The host's interfaces (one getifaddrs, a line per veth on a busy host) only when --add-host may name host-gateway.
+  const extraHosts = parseAddHosts(flags.addHosts, flags.addHosts.length > 0 ? deps.hostFacts.hostGatewayIp() : undefined);
   const requests = parsePublishSpecs(flags.publish);
   const exposed = exposedPorts(flags.expose, input.imageExposedPorts);
   if (flags.publishAll) requests.push(...publishAllRequests(exposed, requests));

@@ -31,8 +31,8 @@ export async function removeContainer(ctx: ContainerContext, ref: string, option
 /** Removes everything a container owns, whatever state it is in. */
 export async function destroyContainer(ctx: ContainerContext, view: ContainerView): Promise<void> {
   const errors = new ErrorList();
-  const ignoreMissing = (fn: () => Promise<unknown>) =>
-    errors.attempt(async () => {
+  const ignoreMissing = (fn: () => Promise<unknown>, list = errors) =>
+    list.attempt(async () => {
       try {
         await fn();
       } catch (err) {
@@ -50,18 +50,33 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
     await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
   }
   // What no postStop released (there is none without a task, after a reboot or crash; or it
-  // failed on a damaged or deleted state dir): DEL of the attachments the CNI cache still holds.
-  await errors.attempt(() => ctx.networking.releaseLeftovers(networked(view)));
-  // After the task: its postStop hook has left the networks; now drop the hosts entry.
+  // failed on a damaged or deleted state dir): DEL of the attachments the CNI cache still holds;
+  // beside it (own locks each, as in postStop), after the task: its postStop hook has left the
+  // networks; now drop the hosts entry.
   // (The state and hosts dirs are in tsnerd's data store whoever made the container: `start` of
   // another tool's container writes its log there. nerdctl's own records stay in nerdctl's.)
-  await errors.attempt(() => ctx.networking.removed(view.id, view.stateDir));
-  await ignoreMissing(() => ctx.runtime.deleteContainer(view.id));
-  if (view.record.snapshotKey) await ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey));
+  await sideBySide(errors, [
+    (list) => list.attempt(() => ctx.networking.releaseLeftovers(networked(view))),
+    (list) => list.attempt(() => ctx.networking.removed(view.id, view.stateDir)),
+  ]);
+  // The record and its snapshot: independent containerd calls (a snapshot may go before its record).
+  await sideBySide(errors, [
+    (list) => ignoreMissing(() => ctx.runtime.deleteContainer(view.id), list),
+    (list) =>
+      view.record.snapshotKey ? ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey), list) : Promise.resolve(),
+  ]);
+  // The name only once the record is gone: a new container must not take it while this one is listed.
   if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));
   await errors.attempt(() => ctx.host.removeStateDir(view.stateDir));
   if (errors.errors.length > 0) {
     errors.add(new Error(`container ${shortId(view.id)} was not removed completely`));
   }
   errors.throwIfAny();
+}
+
+/** Runs the steps at once; their failures are recorded in the steps' order, as if run one by one. */
+async function sideBySide(errors: ErrorList, steps: ((list: ErrorList) => Promise<void>)[]): Promise<void> {
+  const lists = steps.map(() => new ErrorList());
+  await Promise.all(steps.map((step, i) => step(lists[i]!)));
+  for (const list of lists) for (const err of list.errors) errors.add(err);
 }
