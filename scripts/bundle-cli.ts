@@ -14,6 +14,7 @@
  * command's help, tsc's output is put back and the build still succeeds.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -60,11 +61,51 @@ async function main(): Promise<void> {
       mkdirSync(dirname(file.path), { recursive: true });
       writeFileSync(file.path, text);
     }
+    await bundleFastMain(out);
     install(out);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+/**
+ * The fast path (src/cli/fast-main.ts: run, create, start, rm, network ls/inspect and the
+ * choice of oclif) as one CommonJS script, cli/fast-main.cjs, which cli.ts runs through
+ * src/cli/cached-script.ts: a V8 code cache made at exit covers the functions compiled
+ * lazily during the run, which the ES module chunks' compile cache does not (~34 ms of
+ * CPU per `run`, docs/performance.md). Its first line is a hash of the rest (the cache key).
+ */
+async function bundleFastMain(out: string): Promise<void> {
+  const file = join(out, 'cli', 'fast-main.cjs');
+  const result = await build({
+    ...NODE_ESM_OPTIONS,
+    format: 'cjs',
+    banner: {},
+    entryPoints: [join(SRC, 'cli', 'fast-main.ts')],
+    outfile: file,
+    external: ['@oclif/core', '@grpc/proto-loader'],
+    write: false,
+    plugins: [keepModuleUrls((fromDist) => `new URL(${JSON.stringify(fromDist)}, ${DIST_URL}).href`), hookExternal, importMetaUnused],
+  });
+  const [output] = result.outputFiles;
+  if (!output) throw new Error('fast-main.cjs: esbuild wrote nothing');
+  const toDist = relative(dirname(file), out) || '.';
+  const text = output.text.replaceAll(DIST_URL, `new URL(${JSON.stringify(`${toDist}/`)}, require("node:url").pathToFileURL(__filename))`);
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 32);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `// tsnerd-build:${hash}\n${text}`);
+}
+
+/** In a CommonJS bundle import.meta is empty: any use keepModuleUrls did not rewrite fails the build. */
+const importMetaUnused: Plugin = {
+  name: 'import-meta-unused',
+  setup(b) {
+    b.onEnd((r) => {
+      const uses = r.warnings.filter((w) => w.text.includes('import.meta'));
+      if (uses.length > 0) r.errors.push(...uses);
+    });
+  },
+};
 
 /** Swaps the bundle in for tsc's cli.js and commands/, and back if the bundled CLI cannot run a command. */
 function install(out: string): void {
@@ -79,6 +120,7 @@ function install(out: string): void {
   if (r.status !== 0 || !r.stdout.includes('--subnet')) {
     rmSync(join(DIST, 'chunks'), { recursive: true, force: true });
     rmSync(join(DIST, 'commands'), { recursive: true, force: true });
+    rmSync(join(DIST, 'cli', 'fast-main.cjs'), { force: true });
     renameSync(join(backup, 'cli.js'), join(DIST, 'cli.js'));
     renameSync(join(backup, 'commands'), join(DIST, 'commands'));
     rmSync(backup, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * and stop, so it must not pay for oclif or gRPC.
  */
 import module from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 // Before any dynamic import: later starts load the compiled code from the cache.
 module.enableCompileCache?.();
@@ -19,10 +20,16 @@ if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  const { hoistGlobalFlags } = await import('./cli/argv.ts');
-  const args = hoistGlobalFlags(argv);
-  const { runFastPath } = await import('./cli/fast-path.ts');
-  if (!(await runFastPath(args))) {
+  // The built CLI runs the fast path from one script with a code cache made at exit
+  // (cli/cached-script.ts); the sources, or a build without it, import the modules.
+  const { loadCachedScript } = await import('./cli/cached-script.ts');
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const variant = words[0] === 'network' ? `network:${words[1] ?? ''}` : (words[0] ?? '');
+  const fast =
+    loadCachedScript<typeof import('./cli/fast-main.ts')>(fileURLToPath(new URL('./cli/fast-main.cjs', import.meta.url)), variant) ??
+    (await import('./cli/fast-main.ts'));
+  const args = fast.hoistGlobalFlags(argv);
+  if (!(await fast.runFastPath(args))) {
     const { execute } = await import('@oclif/core');
     await execute({ dir: import.meta.url, args });
   }
