@@ -23,8 +23,8 @@ if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
   // The built CLI runs the fast path from one script with a code cache made at exit
   // (cli/cached-script.ts); the sources, or a build without it, import the modules.
   const { loadCachedScript } = await import('./cli/cached-script.ts');
-  const words = argv.filter((a) => !a.startsWith('-'));
-  const variant = words[0] === 'network' ? `network:${words[1] ?? ''}` : (words[0] ?? '');
+  // One cache per command (they run different functions); global flags first share one.
+  const variant = argv[0]?.startsWith('-') ? '-' : argv[0] === 'network' ? `network:${argv[1] ?? ''}` : (argv[0] ?? '');
   const fast =
     loadCachedScript<typeof import('./cli/fast-main.ts')>(fileURLToPath(new URL('./cli/fast-main.cjs', import.meta.url)), variant) ??
     (await import('./cli/fast-main.ts'));

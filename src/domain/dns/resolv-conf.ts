@@ -4,7 +4,7 @@
  * globals, else the host; localhost resolvers cannot work from inside a
  * network namespace, so they are dropped except on host networking.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
 
 export interface ResolvConf {
   nameservers: string[];
@@ -51,8 +51,9 @@ export function renderResolvConf(conf: ResolvConf): string {
   return out;
 }
 
+/** The cheap test first: node's IPv6 pattern costs ~1.5 ms to compile on a CLI's first use. */
 function isLocalhost(ip: string): boolean {
-  return (isIPv4(ip) && ip.startsWith('127.')) || (isIPv6(ip) && ip === '::1');
+  return ip === '::1' || (ip.startsWith('127.') && isIPv4(ip));
 }
 
 /**
