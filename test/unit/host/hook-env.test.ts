@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,7 @@ describe('the PATH of the processes that run CNI plugins', () => {
     assert.equal(hookPath({ PATH: hookPath({ PATH: '/opt/bin:/usr/sbin' }) }), '/opt/bin:/usr/sbin:/usr/local/sbin:/sbin');
   });
 
-  it('is the same for the OCI hooks and the port holder exit command, from one source', async () => {
+  it('is the same for the OCI hooks and the port holder exit command, from one source', async (t) => {
     const settings: Settings = {
       address: '/run/fx.sock',
       namespace: 'fx',
@@ -59,6 +59,7 @@ describe('the PATH of the processes that run CNI plugins', () => {
       cniNetconfPath: '/etc/cni/net.d',
       debug: false,
     };
+    t.after(() => rm(settings.dataRoot, { recursive: true, force: true }));
     const saved = process.env['PATH'];
     try {
       for (const path of ['/opt/fx/bin:/usr/bin', undefined]) {

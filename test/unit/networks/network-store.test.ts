@@ -9,7 +9,7 @@ import { NetworkStore } from '../../../src/app/networks/network-store.ts';
 import { createNetwork } from '../../../src/app/networks/create-network.ts';
 import { pruneNetworks, removeNetworks } from '../../../src/app/networks/remove-networks.ts';
 import type { ConfFile, NetworkConfDir } from '../../../src/interfaces/network-conf-dir.ts';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BridgeRegistry } from '../../../src/interfaces/bridge-registry.ts';
@@ -88,8 +88,10 @@ describe('NetworkStore and network use cases', () => {
     assert.equal(confDir.files.size, 1);
   });
 
-  it('the loser of two creates of one name leaves the winner bridge record; a failed write leaves none', async () => {
-    const bridges = new LowdbBridgeRegistry(await mkdtemp(join(tmpdir(), 'bridges-')));
+  it('the loser of two creates of one name leaves the winner bridge record; a failed write leaves none', async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'bridges-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const bridges = new LowdbBridgeRegistry(root);
     const records = async () => (await bridges.list()).map((b) => `${b.link} ${b.file}`);
     const { deps, store, confDir } = setup({ bridges });
     await createNetwork(deps, { name: 'fx' });

@@ -1,12 +1,16 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LowdbBridgeRegistry } from '../../../src/adapters/store/lowdb-bridge-registry.ts';
 
+const roots: string[] = [];
+after(() => Promise.all(roots.map((r) => rm(r, { recursive: true, force: true }))));
+
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), 'bridges-'));
+  roots.push(root);
   const file = (ns: string) => join(root, 'net', ns, 'nerdctl-fx.conflist');
   return { root, file, registry: new LowdbBridgeRegistry(root) };
 }
