@@ -112,6 +112,8 @@ function rotates(answers: readonly { type: string }[]): boolean {
 }
 
 interface CacheEntry {
+  /** The socket's cache the entry belongs to. */
+  owner: AnswerCache;
   source: string;
   /** The query's bytes after its ID. */
   query: Buffer;
@@ -119,11 +121,29 @@ interface CacheEntry {
 }
 
 /**
- * Encoded local answers of one DnsZones snapshot for one listening socket (so
- * one gateway and transport: a UDP answer may be truncated, the TCP one not),
- * by the client's address and the query's bytes after the ID. Keyed by a
- * 30-bit hash of those (a small integer: no key string to build and hash per
- * query), checked byte by byte on a hit. Bounded: full, it starts over.
+ * The entries of all of a resolver's answer caches (one per listening socket)
+ * together, of one DnsZones snapshot, bounded as one: full, all start over.
+ */
+export class AnswerStore {
+  readonly limit: number;
+  readonly entries = new Map<number, CacheEntry>();
+  zones: DnsZones | undefined;
+
+  constructor(limit = 1024) {
+    this.limit = limit;
+  }
+}
+
+let nextSeed = 1;
+
+/**
+ * Encoded local answers for one listening socket (so one gateway and
+ * transport: a UDP answer may be truncated, the TCP one not), by the client's
+ * address and the query's bytes after the ID, kept in a store shared with the
+ * other sockets' caches (so the bound holds for the whole resolver). Keyed by a
+ * 30-bit hash of the cache's seed, the address and the question (a small
+ * integer: no key string to build and hash per query), checked byte by byte
+ * on a hit.
  *
  * A lending cache (UDP) hands out its own buffer with the ID patched in: the
  * caller sends it at once and calls `sent` with whether the socket queued it
@@ -132,22 +152,22 @@ interface CacheEntry {
  * lending (TCP, whose answers leave a tick later) a hit is a copy.
  */
 export class AnswerCache {
-  private readonly limit: number;
+  private readonly store: AnswerStore;
   private readonly lend: boolean;
-  private readonly entries = new Map<number, CacheEntry>();
-  private zones: DnsZones | undefined;
+  private readonly seed: number;
   private lent: CacheEntry | undefined;
 
-  constructor(opts: { lend?: boolean; limit?: number } = {}) {
+  constructor(opts: { lend?: boolean; store?: AnswerStore } = {}) {
     this.lend = opts.lend ?? false;
-    this.limit = opts.limit ?? 1024;
+    this.store = opts.store ?? new AnswerStore();
+    this.seed = nextSeed++ & 0xffff;
   }
 
   /** The cached answer to this query from `source` with the query's ID, if any. */
   get(zones: DnsZones, source: string, msg: Buffer): Buffer | undefined {
-    if (zones !== this.zones || msg.length > MAX_KEYED_QUERY) return undefined;
-    const entry = this.entries.get(hashKey(source, msg));
-    if (entry === undefined || entry.source !== source || !sameAfterId(entry.query, msg)) return undefined;
+    if (zones !== this.store.zones || msg.length > MAX_KEYED_QUERY) return undefined;
+    const entry = this.store.entries.get(hashKey(this.seed, source, msg));
+    if (entry === undefined || entry.owner !== this || entry.source !== source || !sameAfterId(entry.query, msg)) return undefined;
     let out = entry.reply;
     if (this.lend) this.lent = entry;
     else {
@@ -169,21 +189,28 @@ export class AnswerCache {
 
   set(zones: DnsZones, source: string, msg: Buffer, answer: Buffer): void {
     if (msg.length > MAX_KEYED_QUERY) return;
-    if (zones !== this.zones || this.entries.size >= this.limit) {
-      this.entries.clear();
-      this.zones = zones;
+    const store = this.store;
+    if (zones !== store.zones || store.entries.size >= store.limit) {
+      store.entries.clear();
+      store.zones = zones;
     }
-    this.entries.set(hashKey(source, msg), { source, query: standalone(msg.subarray(2)), reply: standalone(answer) });
+    store.entries.set(hashKey(this.seed, source, msg), {
+      owner: this,
+      source,
+      query: standalone(msg.subarray(2)),
+      reply: standalone(answer),
+    });
   }
 }
 
 /**
- * A 31-multiplier string hash over the client's address and the query's
- * question (and any additionals), cut to a small integer. Shifts and adds only, lengths read once:
- * Maglev (the resolver's top tier) calls out for Math.imul and a Buffer's length.
+ * A 31-multiplier string hash over the cache's seed, the client's address and
+ * the query's question (and any additionals), cut to a small integer. Shifts
+ * and adds only, lengths read once: Maglev (the resolver's top tier) calls out
+ * for Math.imul and a Buffer's length.
  */
-function hashKey(source: string, msg: Buffer): number {
-  let h = 0;
+function hashKey(seed: number, source: string, msg: Buffer): number {
+  let h = seed;
   const sourceLength = source.length;
   for (let i = 0; i < sourceLength; i++) h = ((h << 5) - h + source.charCodeAt(i)) | 0;
   // From the question on: the header's flags and counts rarely differ (sameAfterId compares them).

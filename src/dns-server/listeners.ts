@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { AnswerCache, type Reply, type Transport } from './handler.ts';
+import { AnswerCache, AnswerStore, type Reply, type Transport } from './handler.ts';
 import { FrameReader, frame } from './tcp-frames.ts';
 
 const DNS_PORT = 53;
@@ -48,6 +48,8 @@ export class GatewayListeners {
   private readonly handle: QueryHandler;
   private readonly log: (line: string) => void;
   private readonly port: number;
+  /** Every socket's answers, bounded together. */
+  private readonly answers = new AnswerStore();
   private connections = 0;
 
   constructor(handle: QueryHandler, log: (line: string) => void, port = DNS_PORT) {
@@ -82,7 +84,7 @@ export class GatewayListeners {
   private async bind(gw: string): Promise<void> {
     this.binding.add(gw);
     const udp = createSocket({ type: isIPv6(gw) ? 'udp6' : 'udp4', lookup: literalLookup });
-    const tcpCache = new AnswerCache();
+    const tcpCache = new AnswerCache({ store: this.answers });
     const tcp = createServer((socket) => this.serveTcp(socket, gw, tcpCache));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -97,7 +99,7 @@ export class GatewayListeners {
       tcp.removeAllListeners('error');
       udp.on('error', (err) => this.log(`udp ${gw}: ${err.message}`));
       tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
-      const udpCache = new AnswerCache({ lend: true });
+      const udpCache = new AnswerCache({ lend: true, store: this.answers });
       udp.on('message', (msg, rinfo) => {
         const reply = this.handle(msg, gw, rinfo.address, 'udp', udpCache);
         // A failed send is an 'error' event (logged above), not a callback per reply.

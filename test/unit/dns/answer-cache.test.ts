@@ -1,14 +1,15 @@
 /**
  * The resolver's answer cache (src/dns-server/handler.ts): hits carry the
  * query's ID, keys are checked byte by byte, a lent buffer the socket queued
- * is never changed again, and a new records snapshot empties the cache.
+ * is never changed again, a new records snapshot empties the cache, and the
+ * sockets' caches share one bound.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
 import { applyJoin, emptyRecordSet } from '../../../src/domain/dns/records.ts';
 import { DnsZones } from '../../../src/domain/dns/zone.ts';
-import { AnswerCache, handleQuery, type QueryContext } from '../../../src/dns-server/handler.ts';
+import { AnswerCache, AnswerStore, handleQuery, type QueryContext } from '../../../src/dns-server/handler.ts';
 
 const GW = '10.216.3.1';
 const CLIENT = '10.216.3.2';
@@ -74,6 +75,21 @@ describe('AnswerCache', () => {
     const b = cache.get(z, CLIENT, query(21))!;
     assert.notEqual(a, b);
     assert.equal(a.readUInt16BE(0), 20);
+  });
+
+  it("keeps each socket's answers to that socket, and bounds all sockets' caches together", () => {
+    const z = zones('10.216.3.5');
+    const store = new AnswerStore(2);
+    const udp = new AnswerCache({ lend: true, store });
+    const tcp = new AnswerCache({ store });
+    ask({ zones: z, cache: udp, source: CLIENT }, query(1));
+    assert.equal(tcp.get(z, CLIENT, query(2)), undefined, "the UDP socket's answer is not the TCP one's");
+    ask({ zones: z, cache: udp, source: '10.216.3.3' }, query(1));
+    assert.equal(store.entries.size, 2);
+    ask({ zones: z, cache: tcp, source: CLIENT }, query(1)); // the store is full: everybody starts over
+    assert.equal(store.entries.size, 1);
+    assert.equal(udp.get(z, CLIENT, query(3)), undefined);
+    assert.ok(tcp.get(z, CLIENT, query(4)));
   });
 
   it('serves a new snapshot fresh answers through handleQuery', () => {
