@@ -3,8 +3,8 @@
  * recorded (meta.json). Networks are keyed by their real names, where
  * nerdctl shows `unknown-eth0`.
  */
-import { createHash } from 'node:crypto';
 import type { CniResult } from './cni/result.ts';
+import { sha256Hex } from './sha256.ts';
 import { dockerPortMap, type DockerPortBinding } from './publish/format-ports.ts';
 import type { PortMapping } from './publish/port-mapping.ts';
 
@@ -58,9 +58,7 @@ export function endpointIdOf(cniContainerId: string, result: Pick<CniResult, 'in
   const index = result.ips.find((ip) => ip.interface !== undefined)?.interface;
   const iface = (index === undefined ? undefined : result.interfaces[index]) ?? result.interfaces.find((i) => i.sandbox);
   if (!iface) return '';
-  return createHash('sha256')
-    .update(`${cniContainerId}\n${iface.name}\n${iface.mac ?? ''}`)
-    .digest('hex');
+  return sha256Hex(`${cniContainerId}\n${iface.name}\n${iface.mac ?? ''}`);
 }
 
 type Results = Record<string, Pick<CniResult, 'interfaces' | 'ips'> | undefined> | null | undefined;

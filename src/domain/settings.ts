@@ -2,8 +2,8 @@
  * Global settings shared by every command and by the OCI hook.
  * Precedence: flag > environment > config file > default (as nerdctl).
  */
-import { createHash } from 'node:crypto';
 import { invalid } from './errors.ts';
+import { sha256Hex } from './sha256.ts';
 import { hasControlCharacter, quote } from './text.ts';
 
 export interface Settings {
@@ -160,7 +160,7 @@ export function stripUnixScheme(address: string): string {
 
 /** First 8 hex of sha256 of the containerd address: the data store's per-daemon folder. */
 export function addressHash(address: string): string {
-  return createHash('sha256').update(stripUnixScheme(address)).digest('hex').slice(0, 8);
+  return sha256Hex(stripUnixScheme(address)).slice(0, 8);
 }
 
 /**

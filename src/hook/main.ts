@@ -123,7 +123,8 @@ class HookLog {
 
   write(line: string): void {
     // +ms since this process started (node's start-up included): where a slow hook spends its time.
-    if (this.fd !== undefined) writeSync(this.fd, `${new Date().toISOString()} +${performance.now().toFixed(0)}ms ${line}\n`);
+    // process.uptime, not performance.now: the latter loads perf_hooks (~1 ms of each hook's start-up).
+    if (this.fd !== undefined) writeSync(this.fd, `${new Date().toISOString()} +${(process.uptime() * 1000).toFixed(0)}ms ${line}\n`);
   }
 
   close(): void {

@@ -263,7 +263,7 @@ export class ExecCniRuntime implements CniRuntime {
       capabilityArgs: rt?.capabilityArgs,
       ...(extra ? { extra } : {}),
     });
-    const started = performance.now();
+    const started = process.uptime(); // not performance.now: perf_hooks is ~1 ms of the hook's start-up
     const call = execPlugin({
       pluginPath,
       pluginType: plugin.type,
@@ -281,7 +281,7 @@ export class ExecCniRuntime implements CniRuntime {
       lockFd: this.heldLockFd(),
     });
     if (!this.onPluginDone) return call;
-    const done = (): void => this.onPluginDone?.(plugin.type, verb, performance.now() - started);
+    const done = (): void => this.onPluginDone?.(plugin.type, verb, (process.uptime() - started) * 1000);
     call.then(done, done);
     return call;
   }

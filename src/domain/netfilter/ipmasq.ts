@@ -6,13 +6,15 @@
  * container's netns, which is gone by postStop; the runtime removes them
  * itself (nerdctl sweeps iptables for the same reason).
  */
-import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 
 const MAX_CHAIN_LENGTH = 28;
 
 export function cniChainName(network: string, containerId: string): string {
-  const hash = createHash('sha512')
+  // node:crypto on first use: only a masquerade cleanup needs it, not every hook's start-up.
+  const hash = process
+    .getBuiltinModule('node:crypto')
+    .createHash('sha512')
     .update(network + containerId)
     .digest('hex');
   return `CNI-${hash}`.slice(0, MAX_CHAIN_LENGTH);

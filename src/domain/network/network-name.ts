@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { invalid } from '../errors.ts';
+import { sha256Hex } from '../sha256.ts';
 import { quote } from '../text.ts';
 import { shortId } from '../container-ref.ts';
 import { CONFLIST_PREFIX, CONFLIST_SUFFIX, DEFAULT_BRIDGE_NAME, DEFAULT_NETWORK_NAME, PSEUDO_NETWORKS } from './constants.ts';
@@ -22,7 +22,7 @@ export function validateNetworkName(name: string): void {
 
 /** The network ID is the hex sha256 of the name, so it is the same in every tool and on every host. */
 export function networkId(name: string): string {
-  return createHash('sha256').update(name).digest('hex');
+  return sha256Hex(name);
 }
 
 export function bridgeNameFor(name: string, id: string): string {
