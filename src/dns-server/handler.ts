@@ -146,9 +146,10 @@ let nextSeed = 1;
  * on a hit.
  *
  * A lending cache (UDP) hands out its own buffer with the ID patched in: the
- * caller sends it at once and calls `sent` with whether the socket queued it
- * (a send the kernel did not take at once keeps the buffer: the entry then
- * gets a copy, so the next hit cannot change the queued reply's ID). Without
+ * caller sends it at once and, once dgram has handed it to the socket (dgram
+ * reads the buffer a tick after send() returns), calls `sent` with whether the
+ * socket queued it (a send the kernel did not take at once keeps the buffer:
+ * the entry then gets a copy, so the next hit cannot change the queued reply's ID). Without
  * lending (TCP, whose answers leave a tick later) a hit is a copy.
  */
 export class AnswerCache {

@@ -101,6 +101,10 @@ export class GatewayListeners {
       tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
       const udpCache = new AnswerCache({ lend: true, store: this.answers });
       udp.on('message', (msg, rinfo) => {
+        // The reply lent for the previous message has reached the socket by now: dgram sends
+        // after an address lookup that ends in a nextTick, run before the next message. If the
+        // kernel did not take it at once (queued), the cache stops lending that buffer.
+        udpCache.sent(udp.getSendQueueCount() > 0);
         const reply = this.handle(msg, gw, rinfo.address, 'udp', udpCache);
         // A failed send is an 'error' event (logged above), not a callback per reply.
         if (reply instanceof Promise)
@@ -113,8 +117,6 @@ export class GatewayListeners {
           );
         else if (reply) {
           udp.send(reply, rinfo.port, rinfo.address);
-          // Almost always sent by now (no callback, no tick); else the cache stops lending that buffer.
-          udpCache.sent(udp.getSendQueueCount() > 0);
         }
       });
       this.bound.set(gw, { udp, tcp });
