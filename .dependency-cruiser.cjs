@@ -65,9 +65,12 @@ module.exports = {
     {
       name: 'domain-is-pure',
       severity: 'error',
-      comment: 'domain/ may import only domain/ and node built-ins without side effects',
+      comment: 'domain/ may import only domain/, node built-ins without side effects and pure libraries (ip-num, zod, @noble/hashes)',
       from: { path: '^src/domain/' },
-      to: { pathNot: ['^src/domain/', '^(node:)?(crypto|net|path)$', 'node_modules/(ip-num|zod)/'], dependencyTypesNot: ['type-only'] },
+      to: {
+        pathNot: ['^src/domain/', '^(node:)?(crypto|net|path)$', 'node_modules/(ip-num|zod|@noble/hashes)/'],
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'interfaces-are-interfaces',
