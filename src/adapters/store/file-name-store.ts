@@ -1,13 +1,16 @@
 /**
  * Name store on disk: `names/<ns>/<name>` holds the owning container ID (no
- * newline, as nerdctl). Exclusive file creation makes acquiring atomic across
- * processes without a separate lock.
+ * newline, as nerdctl). Acquire and release hold nerdctl's lock of the store,
+ * flock(2) of the `names/<ns>` directory itself: nerdctl checks the file and
+ * then renames its own over it under that lock, so without it both tools
+ * could own one name. The exclusive create stays, as a second guard.
  */
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
 import type { NameStore } from '../../interfaces/name-store.ts';
+import { withFlock } from './flock.ts';
 
 /** What tsnerd writes into a name file: a container ID (64 hex digits). */
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
@@ -21,28 +24,42 @@ export class FileNameStore implements NameStore {
 
   async acquire(name: string, id: string): Promise<void> {
     validateContainerName(name);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    try {
-      await writeFile(join(this.dir, name), id, { flag: 'wx', mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = await this.owner(name);
-      // The owner may have released the name between our create and read.
-      if (owner === undefined) return this.acquire(name, id);
-      // A damaged file (not a container ID) owns nothing: it must not hold the name for good.
-      if (!CONTAINER_ID.test(owner) && (await this.removeIfStill(name, owner))) return this.acquire(name, id);
-      if (owner !== id) throw conflict(`name "${name}" is already used by ID "${owner}"`);
-    }
+    await this.locked(async () => {
+      for (;;) {
+        try {
+          await writeFile(join(this.dir, name), id, { flag: 'wx', mode: 0o600 });
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const owner = await this.owner(name);
+        // Removed meanwhile by a writer that does not lock (an older tsnerd): try again.
+        if (owner === undefined) continue;
+        // A damaged file (not a container ID) owns nothing: it must not hold the name for good.
+        if (!CONTAINER_ID.test(owner) && (await this.removeIfStill(name, owner))) continue;
+        if (owner !== id) throw conflict(`name "${name}" is already used by ID "${owner}"`);
+        return;
+      }
+    });
   }
 
   /** Frees the name if `id` owns it, or if the file is damaged (holds no container ID). */
   async release(name: string, id: string): Promise<void> {
-    const owner = await this.owner(name);
-    if (owner === undefined || (owner !== id && CONTAINER_ID.test(owner))) return;
-    await this.removeIfStill(name, owner);
+    // Nothing to free (the usual case after postStop or a rollback that never took it): no lock taken.
+    if ((await this.owner(name)) === undefined) return;
+    await this.locked(async () => {
+      const owner = await this.owner(name);
+      if (owner === undefined || (owner !== id && CONTAINER_ID.test(owner))) return;
+      await this.removeIfStill(name, owner);
+    });
   }
 
-  /** Deletes the name file if it still holds `owner` (re-read just before, against a concurrent acquire). */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    return withFlock(this.dir, fn, { directory: true });
+  }
+
+  /** Deletes the name file if it still holds `owner` (re-read just before, against a writer that does not lock). */
   private async removeIfStill(name: string, owner: string): Promise<boolean> {
     if ((await this.owner(name)) !== owner) return false;
     await unlink(join(this.dir, name)).catch((err: NodeJS.ErrnoException) => {
