@@ -41,6 +41,8 @@ export interface CniHostState {
   /** host-local's allocations of a network (dataDir: the IPAM's dataDir, if set). */
   allocations(network: string, dataDir?: string): Promise<IpAllocation[]>;
   releaseAllocation(a: IpAllocation): Promise<void>;
+  /** Removes host-local's dir of a network that holds no allocation (see NetworkHost.removeHostLocalDir). */
+  removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void>;
   /** Every rule in nat, filter and mangle (IPv4 and IPv6) whose comment names a network and a container. */
   taggedRules(): Promise<TaggedRule[]>;
   /** Deletes the rules, then the per-container CNI-* chains they were in or jumped to once nothing else refers to them. */

@@ -12,6 +12,12 @@ export interface NetworkHost {
   pluginAbout(type: string): Promise<string>;
   /** Deletes a link such as a network's bridge; an absent link is not an error. */
   deleteLink(name: string): Promise<void>;
+  /**
+   * Removes host-local's directory of a removed network (`<dataDir>/<network>/`, default
+   * /var/lib/cni/networks) if it holds nothing but host-local's bookkeeping (`lock`,
+   * `last_reserved_ip.*`); one holding an allocation (an IP file) is kept. The caller holds the CNI lock.
+   */
+  removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void>;
   /** The conflist skeletons of templates/, validated. */
   templates(): Promise<ConflistTemplates>;
 }

@@ -1,5 +1,5 @@
 /** CniHostState on Linux: host-local's files and iptables/ip6tables, through run-process (no execa). */
-import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CniHostState, IpAllocation, TaggedRule } from '../../interfaces/cni-host-state.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
@@ -9,7 +9,9 @@ import { runProcess } from './run-process.ts';
 import { hostBootTime, procStat } from './proc.ts';
 
 /** host-local's default dataDir. */
-const HOST_LOCAL_DIR = '/var/lib/cni/networks';
+export const HOST_LOCAL_DIR = '/var/lib/cni/networks';
+/** host-local's own files in a network's dir, beside the one file per allocated IP. */
+export const HOST_LOCAL_BOOKKEEPING = /^(?:lock|last_reserved_ip\..*)$/;
 const TOOLS = ['iptables', 'ip6tables'] as const;
 const TABLES = ['nat', 'filter', 'mangle'] as const;
 /** The comment the bridge and portmap plugins put on a container's rules, as `iptables -S` quotes it. */
@@ -47,12 +49,16 @@ export class LinuxCniHostState implements CniHostState {
     const dir = join(dataDir, network);
     const out: IpAllocation[] = [];
     for (const file of await readdir(dir).catch(() => [] as string[])) {
-      if (file === 'lock' || file.startsWith('last_reserved_ip')) continue;
+      if (HOST_LOCAL_BOOKKEEPING.test(file)) continue;
       const path = join(dir, file);
       const owner = ((await readFile(path, 'utf8').catch(() => '')).split(/\r?\n/)[0] ?? '').trim();
       out.push({ network, ip: file, owner, path });
     }
     return out;
+  }
+
+  removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void> {
+    return removeIdleHostLocalDir(network, dataDir);
   }
 
   async releaseAllocation(a: IpAllocation): Promise<void> {
@@ -93,6 +99,27 @@ export class LinuxCniHostState implements CniHostState {
   async deleteLink(name: string): Promise<void> {
     await runProcess('ip', ['link', 'del', 'dev', name]);
   }
+}
+
+/**
+ * Removes `<dataDir>/<network>/` if it holds only host-local's bookkeeping (`lock`,
+ * `last_reserved_ip.*`): what host-local leaves of a network once its last IP is released.
+ * One holding an allocation is kept. Call it under the CNI lock, so that no ADD writes there meanwhile.
+ */
+export async function removeIdleHostLocalDir(network: string, dataDir: string = HOST_LOCAL_DIR): Promise<void> {
+  if (network === '' || network === '.' || network === '..' || network.includes('/')) return;
+  const dir = join(dataDir, network);
+  const files = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+    throw err;
+  });
+  if (files === undefined || files.some((f) => !HOST_LOCAL_BOOKKEEPING.test(f))) return;
+  const gone = (err: NodeJS.ErrnoException) => {
+    // ENOTEMPTY: written meanwhile by a plugin of a tool that does not take the CNI lock: kept.
+    if (err.code !== 'ENOENT' && err.code !== 'ENOTEMPTY') throw err;
+  };
+  for (const f of files) await unlink(join(dir, f)).catch(gone);
+  await rmdir(dir).catch(gone);
 }
 
 /** The netns of a cached attachment: the entry's, else the result's sandbox. */

@@ -7,6 +7,7 @@ import { type ConflistTemplates, ConflistTemplatesSchema } from '../../domain/ne
 import type { NetworkHost } from '../../interfaces/network-host.ts';
 import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
 import { runProcess } from './run-process.ts';
+import { removeIdleHostLocalDir } from './linux-cni-host-state.ts';
 
 const TEMPLATES_DIR = new URL('../../../templates/', import.meta.url);
 
@@ -55,6 +56,10 @@ export class LinuxNetworkHost implements NetworkHost {
     const del = await runProcess('ip', ['link', 'del', 'dev', name]);
     if (del.exitCode !== 0)
       throw new TsnerdError('internal', `cannot delete link "${name}": ${del.stderr.trim() || `ip exited with ${del.exitCode}`}`);
+  }
+
+  removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void> {
+    return removeIdleHostLocalDir(network, dataDir);
   }
 
   async templates(): Promise<ConflistTemplates> {

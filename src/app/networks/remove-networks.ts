@@ -1,6 +1,6 @@
 import { ErrorList, conflict, invalid, isTsnerdError } from '../../domain/errors.ts';
 import { isPseudoNetworkName, resolveNetwork } from '../../domain/network/network-lookup.ts';
-import { type Network, bridgeLinkName, isDefaultNetwork } from '../../domain/network/network.ts';
+import { type Network, bridgeLinkName, hostLocalIpam, isDefaultNetwork } from '../../domain/network/network.ts';
 import { overlayOf } from '../../domain/overlay/overlay-network.ts';
 import type { NetworksDeps } from './deps.ts';
 import { NetworkStore } from './network-store.ts';
@@ -30,7 +30,10 @@ async function releaseStale(deps: NetworksDeps, n: Network): Promise<void> {
   await deps.cniUsers?.releaseStale(n.name);
 }
 
-/** Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges). */
+/**
+ * Deletes the conflist, then the host bridge its containers used (CNI does not delete bridges)
+ * and host-local's dir of the network once it holds no allocation (under the CNI lock: no ADD runs).
+ */
 async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {}): Promise<void> {
   const overlay = overlayOf(n);
   if (overlay)
@@ -41,6 +44,8 @@ async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {
     await deps.host.deleteLink(link);
     await deps.bridges?.forget(link, n.file!);
   }
+  const hostLocal = hostLocalIpam(n);
+  if (hostLocal) await deps.host.removeHostLocalDir(n.name, hostLocal.dataDir);
 }
 
 /**

@@ -93,7 +93,12 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     const byLink = Map.groupBy(ownBridges, (b) => b.link);
     for (const [link, records] of byLink) {
       if (inUse.has(link) || records.some((b) => b.conflistPresent)) continue;
-      const forget = () => Promise.all(records.map((b) => deps.bridges.forget(link, b.file)));
+      // host-local's dir of a network gone everywhere (its dataDir went with the conflist: the default one).
+      const gone = [...new Set(records.map((b) => b.network))].filter((name) => !known.has(name));
+      const forget = async () => {
+        await Promise.all(records.map((b) => deps.bridges.forget(link, b.file)));
+        for (const name of gone) await deps.hostCni.removeHostLocalDir(name, undefined);
+      };
       if (await deps.hostCni.isIdleBridge(link)) {
         await act(
           { kind: 'bridge', item: `${link} (${[...new Set(records.map((b) => b.network))].join(', ')})`, container: '' },

@@ -89,6 +89,16 @@ export function ipamOf(plugin: AnyPlugin | undefined): IpamView | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/**
+ * Where host-local keeps the network's allocations, if its main plugin's IPAM is host-local:
+ * `dataDir` is the IPAM's own (undefined: host-local's default).
+ */
+export function hostLocalIpam(n: Network): { dataDir: string | undefined } | undefined {
+  const ipam = ipamOf(mainPlugin(n));
+  if (ipam?.type !== 'host-local') return undefined;
+  return { dataDir: typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : undefined };
+}
+
 export interface SubnetConfig {
   subnet: string;
   gateway: string | undefined;

@@ -49,6 +49,7 @@ class MemoryConfDir implements NetworkConfDir {
 function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: string[]; firewall?: string; bridges?: BridgeRegistry } = {}) {
   const confDir = new MemoryConfDir();
   const deletedLinks: string[] = [];
+  const hostLocalDirs: string[] = [];
   const warnings: string[] = [];
   const deps: NetworksDeps = {
     confDir,
@@ -60,6 +61,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
       missingPlugins: async (types) => types.filter((t) => (opts.missing ?? []).includes(t)),
       pluginAbout: async () => opts.firewall ?? 'CNI firewall plugin v1.7.1',
       deleteLink: async (name) => void deletedLinks.push(name),
+      removeHostLocalDir: async (network, dataDir) => void hostLocalDirs.push(`${network} ${dataDir ?? 'default'}`),
       templates: async () => templates(),
     },
     containers: {
@@ -74,7 +76,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     warn: (line) => void warnings.push(line),
     ...(opts.bridges ? { bridges: opts.bridges } : {}),
   };
-  return { deps, confDir, deletedLinks, warnings, store: new NetworkStore(deps) };
+  return { deps, confDir, deletedLinks, hostLocalDirs, warnings, store: new NetworkStore(deps) };
 }
 
 describe('NetworkStore and network use cases', () => {
@@ -177,7 +179,7 @@ describe('NetworkStore and network use cases', () => {
   });
 
   it('rm removes the file and the bridge link, and refuses bridge, foreign files, pseudo and in-use networks', async () => {
-    const { deps, store, confDir, deletedLinks } = setup({ inUse: ['busy'] });
+    const { deps, store, confDir, deletedLinks, hostLocalDirs } = setup({ inUse: ['busy'] });
     await store.ensureDefaultBridge();
     await createNetwork(deps, { name: 'foo' });
     await createNetwork(deps, { name: 'busy' });
@@ -185,6 +187,7 @@ describe('NetworkStore and network use cases', () => {
     const { removed, errors } = await removeNetworks(deps, ['2c26b46b', 'bridge', 'hand', 'host', 'busy', 'nope']);
     assert.deepEqual(removed, ['2c26b46b']);
     assert.deepEqual(deletedLinks, ['br-2c26b46b68ff']);
+    assert.deepEqual(hostLocalDirs, ['foo default'], "host-local's dir of the network removed (its IPAM has no dataDir)");
     assert.deepEqual(
       errors.errors.map((e) => e.message),
       [
@@ -217,6 +220,7 @@ describe('NetworkStore and network use cases', () => {
       events.push(`remove ${path}`);
       await remove(path);
     };
+    deps.host.removeHostLocalDir = async (network) => void events.push(`host-local dir ${network}`);
     deps.cniUsers = {
       live: async (network) => (events.push(`live ${network}`), []),
       releaseStale: async (network) => (events.push(`release ${network}`), []),
@@ -232,6 +236,7 @@ describe('NetworkStore and network use cases', () => {
         'live fx',
         'release fx',
         'remove /c/ns/nerdctl-fx.conflist',
+        'host-local dir fx',
         'conf unlock',
         'cni unlock',
       ]);

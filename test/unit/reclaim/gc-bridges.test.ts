@@ -19,6 +19,7 @@ function fixture(records: OwnBridge[]) {
       isIdleBridge: async (link: string) => (mark(`idle? ${link}`), true),
       linkExists: async () => true,
       deleteLink: async (link: string) => mark(`delete ${link}`),
+      removeHostLocalDir: async (network: string, dataDir: string | undefined) => mark(`host-local dir ${network} ${dataDir ?? 'default'}`),
     },
     reserver: { reconcile: async () => [] },
     hosts: { list: async () => [] },
@@ -56,6 +57,7 @@ describe('network gc: bridges of hand-removed networks', () => {
       'idle? br-fx (locked)',
       'delete br-fx (locked)',
       'forget br-fx /c/ns/nerdctl-fx.conflist (locked)',
+      'host-local dir fx default (locked)',
     ]);
   });
 
@@ -75,6 +77,7 @@ describe('network gc: bridges of hand-removed networks', () => {
         'delete br-fy (locked)',
         'forget br-fy /c/a/nerdctl-fy.conflist (locked)',
         'forget br-fy /c/b/nerdctl-fy.conflist (locked)',
+        'host-local dir fy default (locked)',
       ],
     );
   });
