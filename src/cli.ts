@@ -6,8 +6,11 @@
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-// Before any dynamic import: later starts load the compiled code from the cache.
-module.enableCompileCache?.();
+// Before any dynamic import: later starts load the compiled code from the cache. The
+// cache lives in the installation (node_modules/.cache), owned as the code it caches is:
+// node's default, os.tmpdir()/node-compile-cache, is a directory any local user could
+// create first and fill with code that root's CLI and hooks would then run.
+module.enableCompileCache?.(fileURLToPath(new URL('../node_modules/.cache/tsnerd-v8/', import.meta.url)));
 
 const argv = process.argv.slice(2);
 
