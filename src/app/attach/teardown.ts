@@ -79,14 +79,31 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
   }
   for (const t of targets) {
     deps.log(`DEL ${t.list.name} ${t.rt.ifName}`);
-    await errors.attempt(() => deps.cni.delNetworkList(t.list, t.rt));
     // No IPs in the entry: the ADD was cut short inside the bridge plugin; the chain's rules say which.
     // A rollback cannot count on the netns: runc may have killed the container meanwhile (a deadline).
-    if ((netns === '' || options.rollback) && t.cached && masquerades(t.list)) {
+    const masq = (netns === '' || options.rollback) && t.cached && masquerades(t.list);
+    // Without a netns the bridge plugin's DEL leaves the masquerade chain alone (only IPAM is released):
+    // its removal runs beside the plugins' DEL (docs/performance.md). With one, after it, as the plugin may remove it too.
+    const masqBeside = masq && netns === '' ? failureOf(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips)) : undefined;
+    await errors.attempt(() => deps.cni.delNetworkList(t.list, t.rt));
+    if (masqBeside) {
+      const failure = await masqBeside;
+      if (failure !== undefined) errors.add(failure);
+    } else if (masq) {
       await errors.attempt(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips));
     }
   }
   errors.throwIfAny();
+}
+
+/** fn's failure, if any (started now, awaited later: its error is recorded in the caller's order). */
+async function failureOf(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn();
+    return undefined;
+  } catch (err) {
+    return err ?? new Error('failed');
+  }
 }
 
 /** The bridge plugin installs a per-container masquerade chain when ipMasq is on. */
