@@ -6,9 +6,14 @@
  * dependencies; bundled into the hook, only its SHA-2 code). Its digests are
  * node:crypto's exactly (test/unit/sha256.test.ts compares them on many inputs).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export function sha256Hex(text: string): string {
   return bytesToHex(sha256(utf8ToBytes(text)));
+}
+
+/** SHA-512, likewise: the masquerade chain's name, computed by every postStop (no node:crypto there either). */
+export function sha512Hex(text: string): string {
+  return bytesToHex(sha512(utf8ToBytes(text)));
 }

@@ -7,17 +7,12 @@
  * itself (nerdctl sweeps iptables for the same reason).
  */
 import { isIPv6 } from 'node:net';
+import { sha512Hex } from '../sha256.ts';
 
 const MAX_CHAIN_LENGTH = 28;
 
 export function cniChainName(network: string, containerId: string): string {
-  // node:crypto on first use: only a masquerade cleanup needs it, not every hook's start-up.
-  const hash = process
-    .getBuiltinModule('node:crypto')
-    .createHash('sha512')
-    .update(network + containerId)
-    .digest('hex');
-  return `CNI-${hash}`.slice(0, MAX_CHAIN_LENGTH);
+  return `CNI-${sha512Hex(network + containerId)}`.slice(0, MAX_CHAIN_LENGTH);
 }
 
 export function cniComment(network: string, containerId: string): string {
