@@ -1,13 +1,14 @@
 /**
  * libcni's result cache: `<cacheDir>/results/<network>-<containerID>-<ifname>`,
  * dir 0700, files 0600. Writes go through a temp file and rename so that a
- * concurrent reader never sees half an entry. They are synchronous: an ADD
- * writes the entry before its first plugin and after each one, and the next
- * plugin waits for it; a sync write of a few KB costs less than the five
- * thread-pool round trips of an async one (docs/performance.md).
+ * concurrent reader never sees half an entry. Reads and writes are synchronous:
+ * an ADD writes the entry before its first plugin and after each one, and the
+ * next plugin waits for it; every hook lists the entries before the CNI lock;
+ * a sync read or write of a few KB costs less than the thread-pool round trips
+ * of an async one (docs/performance.md).
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { internal } from '../../domain/errors.ts';
@@ -63,7 +64,7 @@ export class ResultCache {
   async read(key: AttachmentKey): Promise<CacheEntry | undefined> {
     let text: string;
     try {
-      text = await readFile(this.pathOf(key), 'utf8');
+      text = readFileSync(this.pathOf(key), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw internal(`failed to read CNI result cache "${this.pathOf(key)}": ${(err as Error).message}`, { cause: err });
@@ -79,7 +80,9 @@ export class ResultCache {
   async list(containerId?: string): Promise<CacheEntry[]> {
     let names: string[];
     try {
-      names = (await readdir(this.resultsDir)).filter((n) => !n.endsWith('.tmp')).sort();
+      names = readdirSync(this.resultsDir)
+        .filter((n) => !n.endsWith('.tmp'))
+        .sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -88,7 +91,7 @@ export class ResultCache {
     const entries: CacheEntry[] = [];
     for (const name of names) {
       try {
-        const text = await readFile(join(this.resultsDir, name), 'utf8');
+        const text = readFileSync(join(this.resultsDir, name), 'utf8');
         if ((JSON.parse(text) as { kind?: unknown }).kind !== CACHE_KIND) continue;
         const entry = decodeCacheEntry(text, { networkName: '', containerId: '', ifName: '' });
         if (entry.networkName === '' || entry.ifName === '') continue;

@@ -4,10 +4,10 @@
  * exclusive ADD set up, with their ifindex (`/sys/class/net/<bridge>/ifindex`).
  * Written only under the exclusive CNI lock, read by every createRuntime.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { Low, LowSync } from 'lowdb';
+import { JSONFile, JSONFileSync } from 'lowdb/node';
 import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
 import { mayShare, rememberSetUp, sharableBridge, type SharedAddFacts } from '../../domain/cni/shared-add.ts';
 import type { SharedAddGate } from '../../interfaces/shared-add-gate.ts';
@@ -24,24 +24,28 @@ export class LowdbSharedAddGate implements SharedAddGate {
   async allows(lists: readonly NetworkConfigList[], ports: boolean): Promise<boolean> {
     const names = bridgesOf(lists);
     if (names === undefined) return false;
-    const [facts, boot, bridges] = await Promise.all([this.read(), bootId(), withIfindex(names)]);
-    return mayShare(facts, boot, bridges, ports);
+    return mayShare(this.read(), bootId(), withIfindex(names), ports);
   }
 
   async remember(lists: readonly NetworkConfigList[], ports: boolean): Promise<void> {
     const names = lists.map(sharableBridge).filter((b): b is string => b !== undefined);
     if (names.length === 0) return;
-    const [facts, boot, bridges] = await Promise.all([this.read(), bootId(), withIfindex(names)]);
-    const next = rememberSetUp(facts, boot, bridges, ports);
+    const facts = this.read();
+    const next = rememberSetUp(facts, bootId(), withIfindex(names), ports);
     if (JSON.stringify(next) === JSON.stringify(facts)) return;
     const db = new Low<SharedAddFacts>(new JSONFile<SharedAddFacts>(this.file), next);
     await db.write();
   }
 
-  private async read(): Promise<SharedAddFacts | undefined> {
-    const db = new Low<SharedAddFacts>(new JSONFile<SharedAddFacts>(this.file), { boot: '', bridges: {} });
+  /** Synchronous, as the two small reads beside it: every createRuntime makes them before the CNI lock. */
+  private read(): SharedAddFacts | undefined {
+    const db = new LowSync<SharedAddFacts>(new JSONFileSync<SharedAddFacts>(this.file), { boot: '', bridges: {} });
     // Missing or damaged: nothing is known, the next exclusive ADD writes it again.
-    await db.read().catch(() => undefined);
+    try {
+      db.read();
+    } catch {
+      // damaged
+    }
     const d = db.data as Partial<SharedAddFacts> | null;
     return typeof d?.boot === 'string' && d.boot !== '' && typeof d.bridges === 'object' && d.bridges !== null
       ? { boot: d.boot, bridges: d.bridges }
@@ -60,18 +64,23 @@ function bridgesOf(lists: readonly NetworkConfigList[]): string[] | undefined {
   return names;
 }
 
-function withIfindex(names: readonly string[]): Promise<{ name: string; ifindex: number | undefined }[]> {
-  return Promise.all(
-    names.map(async (name) => {
-      // A conflist written by hand may name anything: only a plain link name is looked up.
-      if (name.includes('/') || name === '.' || name === '..') return { name, ifindex: undefined };
-      const text = await readFile(`/sys/class/net/${name}/ifindex`, 'utf8').catch(() => '');
-      const n = Number.parseInt(text, 10);
-      return { name, ifindex: Number.isInteger(n) && n > 0 ? n : undefined };
-    }),
-  );
+function withIfindex(names: readonly string[]): { name: string; ifindex: number | undefined }[] {
+  return names.map((name) => {
+    // A conflist written by hand may name anything: only a plain link name is looked up.
+    if (name.includes('/') || name === '.' || name === '..') return { name, ifindex: undefined };
+    const n = Number.parseInt(readOr(`/sys/class/net/${name}/ifindex`), 10);
+    return { name, ifindex: Number.isInteger(n) && n > 0 ? n : undefined };
+  });
 }
 
-async function bootId(): Promise<string> {
-  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+function bootId(): string {
+  return readOr('/proc/sys/kernel/random/boot_id').trim();
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -1,8 +1,9 @@
 /** JSON files in a container's state dir, replaced atomically (none of them is bind-mounted). */
+import { readFileSync } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { Low, LowSync } from 'lowdb';
+import { JSONFile, JSONFileSync } from 'lowdb/node';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { internal } from '../../domain/errors.ts';
 import { describeErrno } from '../../domain/errno.ts';
@@ -57,8 +58,9 @@ export class FileContainerStateFiles implements ContainerStateFiles {
   /** tsnerd's own document, so lowdb (atomic write through a temp file); not a nerdctl file. */
   async readEndpoints(stateDir: string): Promise<Endpoint[] | undefined> {
     const path = join(stateDir, StateFiles.endpoints);
-    const db = new Low<unknown>(new JSONFile<unknown>(path), null);
-    await db.read();
+    // Read synchronously, as the other state files: a few hundred bytes, on the hook's path to the CNI lock.
+    const db = new LowSync<unknown>(new JSONFileSync<unknown>(path), null);
+    db.read();
     return db.data === null ? undefined : parseEndpointsFile(db.data, path);
   }
 
@@ -68,10 +70,14 @@ export class FileContainerStateFiles implements ContainerStateFiles {
   }
 }
 
+/**
+ * Synchronous: these files are a few hundred bytes, and the hook reads them on its way to
+ * the CNI lock, where each async read costs thread-pool round trips (docs/performance.md).
+ */
 async function readJson<T>(path: string): Promise<T | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;

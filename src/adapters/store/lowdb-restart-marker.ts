@@ -3,10 +3,10 @@
  * containerd's socket (containerd recreates it at every start), remembered in
  * a lowdb document `<store root>/restart-marker.json`.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { Low, LowSync } from 'lowdb';
+import { JSONFile, JSONFileSync } from 'lowdb/node';
 import type { RestartMarker } from '../../interfaces/restart-marker.ts';
 
 interface MarkerDoc {
@@ -22,16 +22,26 @@ export class LowdbRestartMarker implements RestartMarker {
     this.socket = containerdSocket.replace(/^unix:\/\//, '');
   }
 
+  // Reads are synchronous: every createRuntime makes them before anything else (docs/performance.md).
   async current(): Promise<string> {
-    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
-    const started = (await stat(this.socket).catch(() => undefined))?.ctimeMs ?? 0;
+    const bootId = readOr('/proc/sys/kernel/random/boot_id', '').trim();
+    let started = 0;
+    try {
+      started = statSync(this.socket).ctimeMs;
+    } catch {
+      // no socket: containerd is not running (then the hook is not either)
+    }
     return `${bootId} ${Math.trunc(started)}`;
   }
 
   async remembered(): Promise<string | undefined> {
-    const db = new Low<MarkerDoc>(new JSONFile<MarkerDoc>(this.file), {});
+    const db = new LowSync<MarkerDoc>(new JSONFileSync<MarkerDoc>(this.file), {});
     // A damaged document is as good as none: the next reconciliation rewrites it.
-    await db.read().catch(() => undefined);
+    try {
+      db.read();
+    } catch {
+      // damaged
+    }
     return typeof db.data?.marker === 'string' ? db.data.marker : undefined;
   }
 
@@ -39,5 +49,13 @@ export class LowdbRestartMarker implements RestartMarker {
     const db = new Low<MarkerDoc>(new JSONFile<MarkerDoc>(this.file), {});
     db.data = { marker };
     await db.write();
+  }
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
   }
 }
