@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
 import type { NameStore } from '../../interfaces/name-store.ts';
-import { withFlock } from './flock.ts';
+import { withLockedDir } from './flock.ts';
 
 /** What tsnerd writes into a name file: a container ID (64 hex digits). */
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
@@ -56,7 +56,7 @@ export class FileNameStore implements NameStore {
 
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    return withFlock(this.dir, fn, { directory: true });
+    return withLockedDir(this.dir, fn);
   }
 
   /** Deletes the name file if it still holds `owner` (re-read just before, against a writer that does not lock). */

@@ -23,7 +23,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { TsnerdError } from '../../domain/errors.ts';
 
 /**
- * Requests: `<id> <s|x|c> <fd>` (shared, exclusive, close its copy) one per line;
+ * Requests: `<id> <s|x|c> <fd>` (shared, exclusive, close its copy) one per line, and
+ * `<id> <S|X> p<n> <path>`: open the path itself (a file or a directory, read-only) as
+ * handle `p<n>` and lock it, shared or exclusive (`c p<n>` closes it, dropping the lock);
  * answers: `<id> ok` or `<id> err <reason>`. flock constants are Linux's
  * (LOCK_SH 1, LOCK_EX 2, LOCK_NB 4; EWOULDBLOCK 11); no module is
  * loaded, so perl starts in ~2 ms.
@@ -31,7 +33,13 @@ import { TsnerdError } from '../../domain/errors.ts';
 const SCRIPT = `
 $| = 1; $SIG{CHLD} = 'IGNORE'; my %h;
 while (my $l = <STDIN>) {
-  my ($id, $op, $fd) = split ' ', $l;
+  chomp $l;
+  my ($id, $op, $fd, $path) = split ' ', $l, 4;
+  if ($op eq 'S' || $op eq 'X') {
+    my $o;
+    unless (open($o, '<', $path)) { print "$id err $!\\n"; next }
+    $h{$fd} = $o; $op = lc $op;
+  }
   my $h = $h{$fd};
   unless ($h) { unless (open($h, '<&=', $fd)) { print "$id err $!\\n"; next } $h{$fd} = $h }
   if ($op eq 'c') { close $h; delete $h{$fd}; print "$id ok\\n"; next }
@@ -42,9 +50,10 @@ while (my $l = <STDIN>) {
   if (!defined $pid) { print "$id err $!\\n"; next }
   next if $pid;
   # The waiting copy keeps only this descriptor: the others' locks must not outlive their release by close.
+  for my $k (keys %h) { close $h{$k} unless $k eq $fd }
   for my $n (3 .. 2 + $ARGV[0]) {
-    next if $n == $fd;
-    if ($h{$n}) { close $h{$n} } elsif (open(my $x, '<&=', $n)) { close $x }
+    next if $n eq $fd || $h{$n};
+    if (open(my $x, '<&=', $n)) { close $x }
   }
   print flock($h, $m) ? "$id ok\\n" : "$id err $!\\n";
   exit 0;
@@ -59,6 +68,7 @@ export class FlockHelper {
   private child: ChildProcess | undefined;
   private dead = false;
   private nextId = 1;
+  private nextHandle = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private buffered = '';
 
@@ -81,9 +91,30 @@ export class FlockHelper {
     return this.request('c', fd);
   }
 
+  /**
+   * Locks `path` itself (a file or a directory, opened read-only by the helper): the lock is
+   * the helper's, held until unlockPath(handle) or until this process exits (the helper
+   * follows it). For locks no child of ours needs to hold; the handle to pass to unlockPath.
+   */
+  async lockPath(path: string, shared: boolean): Promise<string> {
+    if (path.includes('\n')) throw new FlockHelperUnavailable('a path with a newline');
+    const handle = `p${this.nextHandle++}`;
+    await this.send(`${shared ? 'S' : 'X'} ${handle} ${path}`);
+    return handle;
+  }
+
+  /** Drops the lock lockPath took (the helper closes its descriptor). */
+  unlockPath(handle: string): Promise<void> {
+    return this.send(`c ${handle}`);
+  }
+
   private request(op: string, fd: number): Promise<void> {
     const index = this.fds.indexOf(fd);
     if (index < 0) return Promise.reject(new Error(`descriptor ${fd} was not given to the lock helper`));
+    return this.send(`${op} ${index + 3}`);
+  }
+
+  private send(request: string): Promise<void> {
     const child = this.start();
     if (!child) return Promise.reject(new FlockHelperUnavailable('the lock helper is not running'));
     const id = this.nextId++;
@@ -91,7 +122,7 @@ export class FlockHelper {
       this.pending.set(id, { resolve, reject });
       // Keep the event loop alive while an answer is due (the pipes are unref'd otherwise).
       if (this.pending.size === 1) refPipe(child, true);
-      child.stdin!.write(`${id} ${op} ${index + 3}\n`);
+      child.stdin!.write(`${id} ${request}\n`);
     });
   }
 

@@ -45,6 +45,39 @@ export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>,
   }
 }
 
+/**
+ * One lock helper per process for the locks withLockedDir takes (started by the first
+ * one, then shared: a later lock is a round trip over its pipe, not a process).
+ */
+let pathHelper: FlockHelper | undefined;
+
+/**
+ * Runs fn holding the exclusive flock(2) of the directory `dir` (made if missing), as nerdctl's
+ * stores lock theirs. The lock is taken on the helper's own descriptor of the directory: for
+ * locks fn hands to no child (no descriptor is given to fn). A `run --rm` takes the name
+ * store's lock twice and the hosts store's two to four times: one helper process instead of
+ * a flock(1) child per lock. A directory this process registered (the hook's) is locked
+ * through registerLockFiles' helper as before. Without perl, withFlock's flock(1). Killing
+ * the helper alone (not this process) drops the lock.
+ */
+export async function withLockedDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  if (registered.has(dir)) return withFlock(dir, () => fn(), { directory: true });
+  await mkdir(dir, { recursive: true });
+  pathHelper ??= new FlockHelper([]);
+  let handle: string;
+  try {
+    handle = await pathHelper.lockPath(dir, false);
+  } catch (err) {
+    if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${dir}": ${(err as Error).message}`);
+    return withFlock(dir, () => fn(), { directory: true });
+  }
+  try {
+    return await fn();
+  } finally {
+    await pathHelper.unlockPath(handle).catch(() => undefined); // a dead helper has dropped it
+  }
+}
+
 /** flock(1)'s exit status when --nonblock finds the lock taken. */
 const LOCK_BUSY = 75;
 

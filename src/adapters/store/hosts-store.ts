@@ -42,7 +42,7 @@ import { END_MARKER, hostsRenderer, joinLines, withoutContainer, type HostsMeta 
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
-import { withFlock } from './flock.ts';
+import { withLockedDir } from './flock.ts';
 
 /** The members index's file in `etchosts/<ns>/` (a dot file: no container dir, skipped by every listing). */
 export const MEMBERS_INDEX = '.members.json';
@@ -283,7 +283,7 @@ export class FileHostsStore implements HostsStore {
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.lockFile(ns);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    return withFlock(dir, fn, { directory: true });
+    return withLockedDir(dir, fn);
   }
 }
 

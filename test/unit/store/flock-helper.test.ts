@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerLockFiles, withFlock } from '../../../src/adapters/store/flock.ts';
+import { registerLockFiles, withFlock, withLockedDir } from '../../../src/adapters/store/flock.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
 
 /** Whether another process could take the lock right now (flock -n). */
@@ -116,5 +116,43 @@ describe('withFlock on registered lock files (one helper process)', () => {
       assert.ok(Date.now() < deadline, 'the lock outlived its process');
       await new Promise((r) => setTimeout(r, 50));
     }
+  });
+});
+
+describe('withLockedDir (a lock the helper takes on its own descriptor of the directory)', () => {
+  it("holds the directory's exclusive flock(2) for fn, then releases it; two locks, one helper process and no flock(1)", async () => {
+    const store = file('names-dir');
+    await withLockedDir(store, async () => assert.equal(othersCanLock(store, '-s'), false));
+    assert.equal(othersCanLock(store, '-x'), true);
+    const helpers = children('perl').length;
+    await withLockedDir(store, async () => {
+      assert.equal(othersCanLock(store, '-x'), false);
+      assert.deepEqual(children('flock'), []);
+    });
+    assert.equal(children('perl').length, helpers, 'the second lock started no process');
+    assert.equal(othersCanLock(store, '-x'), true);
+  });
+
+  it('waits for another holder (flock(1), as nerdctl), and excludes a second holder in this process', async () => {
+    const store = file('names-dir2');
+    mkdirSync(store);
+    const held = file('names-dir2.held');
+    const other = spawn('flock', ['-x', store, 'sh', '-c', `touch "${held}"; sleep 0.4; touch "${held}.done"`], { stdio: 'ignore' });
+    const exited = new Promise((r) => other.on('exit', r));
+    while (!readdirSync(dir).includes('names-dir2.held')) await new Promise((r) => setTimeout(r, 5));
+    const order: string[] = [];
+    let release!: () => void;
+    const first = withLockedDir(store, async () => {
+      order.push(`first in (other done: ${readdirSync(dir).includes('names-dir2.held.done')})`);
+      await new Promise<void>((r) => (release = r));
+      order.push('first out');
+    });
+    while (order.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = withLockedDir(store, async () => void order.push('second in'));
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    await Promise.all([first, second, exited]);
+    assert.deepEqual(order, ['first in (other done: true)', 'first out', 'second in']);
+    assert.equal(othersCanLock(store, '-x'), true);
   });
 });
