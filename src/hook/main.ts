@@ -3,7 +3,7 @@
  * runc starts it with the container's state on stdin. It loads neither oclif
  * nor gRPC: it runs on every container start and stop.
  */
-import { existsSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHookArgs } from './args.ts';
 import { parseOciState, type HookContainer } from '../domain/oci/state.ts';
@@ -104,7 +104,17 @@ function writeHookError(stateDir: string, e: TsnerdError): void {
 }
 
 async function readStdin(): Promise<string> {
+  // runc writes the state into a pipe and closes it: blocking reads to EOF, without making
+  // process.stdin (a stream over the pipe, ~3–6 ms of a hook's start-up). A non-blocking
+  // descriptor that has nothing more yet (EAGAIN) is read on as a stream, keeping what came.
   const chunks: Buffer[] = [];
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (let n = readSync(0, buf); n > 0; n = readSync(0, buf)) chunks.push(Buffer.from(buf.subarray(0, n)));
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  }
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
