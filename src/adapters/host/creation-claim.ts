@@ -12,15 +12,14 @@
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CreationClaim } from '../../interfaces/container-host.ts';
-import { liveStartTime } from './proc.ts';
+import { bootId, liveStartTime } from './proc.ts';
 
 export const CREATION_CLAIM_FILE = 'creating';
-const BOOT_ID = '/proc/sys/kernel/random/boot_id';
 
 /** Written with O_EXCL: a state dir is claimed once. */
 export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
-  const [start, boot] = await Promise.all([liveStartTime(process.pid), bootId()]);
-  await writeFile(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${boot} ${name}\n`, { flag: 'wx', mode: 0o600 });
+  const start = await liveStartTime(process.pid);
+  await writeFile(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { flag: 'wx', mode: 0o600 });
 }
 
 export async function removeCreationClaim(stateDir: string): Promise<void> {
@@ -43,8 +42,8 @@ export async function readCreationClaim(stateDir: string): Promise<CreationClaim
   const pid = Number(pidText);
   // A claim that does not parse was cut short by a crash while it was written: its owner is gone.
   if (!Number.isInteger(pid) || pid <= 0) return { name, ownerAlive: false };
-  const [liveStart, liveBoot] = await Promise.all([liveStartTime(pid), bootId()]);
-  return { name, ownerAlive: boot === liveBoot && liveStart !== undefined && liveStart === start };
+  const liveStart = await liveStartTime(pid);
+  return { name, ownerAlive: boot === bootId() && liveStart !== undefined && liveStart === start };
 }
 
 /**
@@ -58,8 +57,4 @@ export async function readStateDirClaim(dir: string): Promise<CreationClaim | un
   const pid = /^\.[^/]+\.(\d+)\.[^.]+$/.exec(basename(dir))?.[1];
   if (pid === undefined) return undefined;
   return { name: '', ownerAlive: (await liveStartTime(Number(pid))) !== undefined };
-}
-
-async function bootId(): Promise<string> {
-  return (await readFile(BOOT_ID, 'utf8').catch(() => '')).trim();
 }

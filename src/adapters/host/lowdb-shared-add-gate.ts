@@ -11,6 +11,7 @@ import { JSONFile, JSONFileSync } from 'lowdb/node';
 import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
 import { mayShare, rememberSetUp, sharableBridge, type SharedAddFacts } from '../../domain/cni/shared-add.ts';
 import type { SharedAddGate } from '../../interfaces/shared-add-gate.ts';
+import { bootId } from './proc.ts';
 
 export const SHARED_ADD_FILE = 'shared-add.json';
 
@@ -71,10 +72,6 @@ function withIfindex(names: readonly string[]): { name: string; ifindex: number 
     const n = Number.parseInt(readOr(`/sys/class/net/${name}/ifindex`), 10);
     return { name, ifindex: Number.isInteger(n) && n > 0 ? n : undefined };
   });
-}
-
-function bootId(): string {
-  return readOr('/proc/sys/kernel/random/boot_id').trim();
 }
 
 function readOr(path: string): string {

@@ -1,7 +1,7 @@
 /**
  * What /proc says of a process and of the host: one reading of
- * /proc/<pid>/stat (state, parent, start time), whether a pid exists, and when
- * the host booted. Node built-ins only: the hook, the port holder and the
+ * /proc/<pid>/stat (state, parent, start time), whether a pid exists, when
+ * the host booted and the boot's ID. Node built-ins only: the hook, the port holder and the
  * other lean processes load it.
  */
 import { readFileSync } from 'node:fs';
@@ -60,4 +60,13 @@ export function processExists(pid: number): boolean {
 export async function hostBootTime(): Promise<number> {
   const text = await readFile('/proc/stat', 'utf8').catch(() => '');
   return Number(/^btime (\d+)$/m.exec(text)?.[1] ?? 0) * 1000;
+}
+
+/** This boot's ID (/proc/sys/kernel/random/boot_id), '' if unreadable. Synchronous: a 37-byte read. */
+export function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
 }

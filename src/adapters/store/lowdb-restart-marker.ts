@@ -3,11 +3,12 @@
  * containerd's socket (containerd recreates it at every start), remembered in
  * a lowdb document `<store root>/restart-marker.json`.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
 import { JSONFile, JSONFileSync } from 'lowdb/node';
 import type { RestartMarker } from '../../interfaces/restart-marker.ts';
+import { bootId } from '../host/proc.ts';
 
 interface MarkerDoc {
   marker?: string;
@@ -24,14 +25,13 @@ export class LowdbRestartMarker implements RestartMarker {
 
   // Reads are synchronous: every createRuntime makes them before anything else (docs/performance.md).
   async current(): Promise<string> {
-    const bootId = readOr('/proc/sys/kernel/random/boot_id', '').trim();
     let started = 0;
     try {
       started = statSync(this.socket).ctimeMs;
     } catch {
       // no socket: containerd is not running (then the hook is not either)
     }
-    return `${bootId} ${Math.trunc(started)}`;
+    return `${bootId()} ${Math.trunc(started)}`;
   }
 
   async remembered(): Promise<string | undefined> {
@@ -49,13 +49,5 @@ export class LowdbRestartMarker implements RestartMarker {
     const db = new Low<MarkerDoc>(new JSONFile<MarkerDoc>(this.file), {});
     db.data = { marker };
     await db.write();
-  }
-}
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
   }
 }
