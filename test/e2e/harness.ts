@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -390,6 +390,19 @@ async function reapStaleEnvs(): Promise<void> {
     const dir = join(base, entry);
     const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'NaN'));
     if (Number.isInteger(owner) && isAlive(owner)) continue;
+    // No owner yet: an env being made (mkdtemp, then its owner file) by a startEnv running beside
+    // this one (the overlay file starts three at once); reaping it removed its containerd's content
+    // under the import. A set-up that crashed in that window is reaped once it is older.
+    if (
+      !Number.isInteger(owner) &&
+      Date.now() -
+        (await stat(dir).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        )) <
+        120_000
+    )
+      continue;
     await teardown(dir, join(dir, 'containerd.sock'), undefined, { reaping: true });
   }
 }
