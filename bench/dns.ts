@@ -7,13 +7,16 @@
  *   first), and latency percentiles at a fixed rate, both resolvers at the same time, so the
  *   machine's load in that window is the same for both (dnsperf -v reports every answer's
  *   latency; dnsperf has no percentiles of its own);
+ * - CPU time (user + system) per query of each resolver and of dnsperf while saturated: on
+ *   a 2-CPU machine, what a resolver leaves to dnsperf decides the rate as much as its own speed;
  * - each resolver's RSS with the 500 records loaded, before and after the load;
  * - time from `tsnerd run` returning to the first answer for the new container.
  * Writes its own section of bench/RESULTS.md (between the dns-bench markers).
  * Uses 10.216.128.0/17 and 10.216.140.0/24, bridge dns-bench0, netns tsn-dns-bench.
  * On a machine shared with other work, DNS_BENCH_NET (the first two octets, for 10.216),
  * DNS_BENCH_TAG (a prefix for the bridge, veth, netns and network names) and DNS_BENCH_ENV
- * (the test env's name, for dns-bench) move it elsewhere.
+ * (the test env's name, for dns-bench) move it elsewhere. DNS_BENCH_VARIANTS adds more
+ * tsnerd resolvers (other flags or builds) to every round (see VARIANTS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -44,6 +47,8 @@ const FIRST_NETWORK = TAG ? `${TAG}-dns-bench-n` : 'dns-bench-n';
 const GATEWAY = `${NET}.128.1`;
 const AARDVARK_GATEWAY = `${NET}.128.3`;
 const CLIENT = `${NET}.128.2`;
+/** Variant i of DNS_BENCH_VARIANTS listens here. */
+const variantGateway = (i: number) => `${NET}.128.${10 + i}`;
 const PREFIX = 17;
 const NETWORK = 'dns-bench';
 const AARDVARK = '/usr/lib/podman/aardvark-dns';
@@ -53,6 +58,33 @@ const DURATION_S = Number(process.env['DNS_BENCH_SECONDS'] ?? 5);
 const ROUNDS = Number(process.env['DNS_BENCH_ROUNDS'] ?? 5);
 const LATENCY_QPS = Number(process.env['DNS_BENCH_LATENCY_QPS'] ?? 2000);
 const RUNS = Number(process.env['DNS_BENCH_RUNS'] ?? 10);
+/**
+ * DNS_BENCH_VARIANTS: more tsnerd resolvers in every round beside the shipped one, for A/B
+ * comparisons in one run: `name=node flags;name2=flags`, or `name@/path/to/main.js=flags` for
+ * another build of the resolver. Each gets its own address on the bench bridge.
+ */
+interface Variant {
+  name: string;
+  script: string;
+  flags: readonly string[];
+}
+const VARIANTS: Variant[] = (process.env['DNS_BENCH_VARIANTS'] ?? '')
+  .split(';')
+  .map((v) => v.trim())
+  .filter(Boolean)
+  .map((v) => {
+    const eq = v.indexOf('=');
+    const head = eq < 0 ? v : v.slice(0, eq);
+    const [name, script] = head.split('@');
+    const flags =
+      eq < 0
+        ? []
+        : v
+            .slice(eq + 1)
+            .split(' ')
+            .filter(Boolean);
+    return { name: name!, script: script ?? SERVER, flags };
+  });
 const MARK_BEGIN = '<!-- dns-bench:begin -->';
 const MARK_END = '<!-- dns-bench:end -->';
 
@@ -65,6 +97,10 @@ interface PerfResult {
   p50Ms: number;
   p99Ms: number;
   lost: number;
+  /** CPU time (user + system, µs) the resolver spent per completed query while saturated. */
+  cpuUs: number;
+  /** The same for dnsperf (its sending and receiving threads): what the resolver leaves it decides the rate on 2 CPUs. */
+  perfCpuUs: number;
 }
 
 const sh = async (cmd: string, args: string[]) => mustTime(cmd, args, { timeoutMs: 60_000 });
@@ -74,6 +110,7 @@ async function setupNet(): Promise<void> {
   await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   await sh('ip', ['addr', 'add', `${GATEWAY}/${PREFIX}`, 'dev', BRIDGE]);
   await sh('ip', ['addr', 'add', `${AARDVARK_GATEWAY}/${PREFIX}`, 'dev', BRIDGE]);
+  for (let i = 0; i < VARIANTS.length; i++) await sh('ip', ['addr', 'add', `${variantGateway(i)}/${PREFIX}`, 'dev', BRIDGE]);
   await sh('ip', ['link', 'set', BRIDGE, 'up']);
   await sh('ip', ['netns', 'add', NETNS]);
   await sh('ip', ['link', 'add', HOST_VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NETNS]);
@@ -90,9 +127,9 @@ async function teardownNet(): Promise<void> {
 }
 
 /** The 500 containers plus the dnsperf client (aardvark answers registered containers only). */
-function recordSet(): DnsRecordSet {
+function recordSet(gateway: string): DnsRecordSet {
   let set = emptyRecordSet();
-  const record = { gateways: [GATEWAY], internal: false };
+  const record = { gateways: [gateway], internal: false };
   for (let i = 0; i < RECORDS; i++) {
     set = applyJoin(set, {
       namespace: 'bench',
@@ -121,13 +158,24 @@ async function queryFile(dir: string): Promise<string> {
   return path;
 }
 
-function parsePerf(out: string): Omit<PerfResult, 'p50Ms' | 'p99Ms'> {
+type Saturated = Omit<PerfResult, 'p50Ms' | 'p99Ms' | 'cpuUs' | 'perfCpuUs'> & { completed: number };
+
+function parsePerf(out: string): Saturated {
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 'NaN');
   return {
     qps: num(/Queries per second:\s+([\d.]+)/),
     avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
     lost: num(/Queries lost:\s+(\d+)/),
+    completed: num(/Queries completed:\s+(\d+)/),
   };
+}
+
+/** utime + stime of a process (all its threads), in µs. */
+async function cpuTimeUs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime), here 11 and 12 after the name; clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -149,9 +197,18 @@ const perfArgs = (gateway: string, queries: string) => [
 ];
 const PERF_TIMEOUT_MS = (DURATION_S + 30) * 1000;
 
-/** Queries/s, average latency and losses at saturation. */
-async function saturate(gateway: string, queries: string): Promise<Omit<PerfResult, 'p50Ms' | 'p99Ms'>> {
-  return parsePerf((await mustTime('ip', [...perfArgs(gateway, queries), '-c', '4', '-q', '200'], { timeoutMs: PERF_TIMEOUT_MS })).stdout);
+/** Queries/s, average latency, losses and the resolver's CPU per query at saturation. */
+async function saturate(r: Running, queries: string): Promise<Omit<PerfResult, 'p50Ms' | 'p99Ms'>> {
+  const cpuBefore = await cpuTimeUs(r.pid);
+  // GNU time's user and system seconds of dnsperf (ip netns exec execs it: the same process).
+  const run = await mustTime('/usr/bin/time', ['-f', 'dnsperf-cpu %U %S', 'ip', ...perfArgs(r.gateway, queries), '-c', '4', '-q', '200'], {
+    timeoutMs: PERF_TIMEOUT_MS,
+  });
+  const cpuUs = await cpuTimeUs(r.pid);
+  const o = parsePerf(run.stdout);
+  const perfCpu = /dnsperf-cpu ([\d.]+) ([\d.]+)/.exec(run.stderr);
+  const perfCpuUs = perfCpu ? ((Number(perfCpu[1]) + Number(perfCpu[2])) * 1e6) / o.completed : NaN;
+  return { qps: o.qps, avgMs: o.avgMs, lost: o.lost, cpuUs: (cpuUs - cpuBefore) / o.completed, perfCpuUs };
 }
 
 /** p50 and p99 of every answer at LATENCY_QPS. */
@@ -198,6 +255,16 @@ interface Measured {
   rssLoaded: number;
 }
 
+/** One resolver's medians, and in how many rounds it beat aardvark-dns (`aa`) on queries/s. */
+function variantLine(name: string, m: ReturnType<typeof combine>, runs: readonly Measured[], aa: readonly Measured[]): string {
+  const won = runs.filter((r, i) => r.perf.qps > aa[i]!.perf.qps).length;
+  const ratios = runs.map((r, i) => (r.perf.qps / aa[i]!.perf.qps).toFixed(2)).join(' ');
+  return (
+    `${name}: ${Math.round(m.perf.qps)} q/s (${m.qpsAll.join(', ')}; vs aardvark ${ratios}, ${won} won), ` +
+    `${f1(m.perf.cpuUs)} µs CPU/query (dnsperf ${f1(m.perf.perfCpuUs)}), p99 ${f3(m.perf.p99Ms)} ms, RSS ${mib(m.rssIdle)} / ${mib(m.rssLoaded)}`
+  );
+}
+
 /** Medians over the rounds for speed; the largest RSS seen. */
 function combine(runs: readonly Measured[]): Measured & { qpsAll: number[]; p99All: number[] } {
   const med = (pick: (m: Measured) => number) => {
@@ -211,6 +278,8 @@ function combine(runs: readonly Measured[]): Measured & { qpsAll: number[]; p99A
       p50Ms: med((m) => m.perf.p50Ms),
       p99Ms: med((m) => m.perf.p99Ms),
       lost: med((m) => m.perf.lost),
+      cpuUs: med((m) => m.perf.cpuUs),
+      perfCpuUs: med((m) => m.perf.perfCpuUs),
     },
     rssIdle: Math.max(...runs.map((m) => m.rssIdle)),
     rssLoaded: Math.max(...runs.map((m) => m.rssLoaded)),
@@ -226,20 +295,25 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startTsnerd(dir: string): Promise<Running> {
-  const dnsDir = join(dir, 'tsnerd-dns');
+/** As the hook starts it (src/adapters/dns/process-dns-server.ts); DNS_BENCH_NODE_FLAGS to try other V8 flags. */
+const SHIPPED: Variant = {
+  name: 'tsnerd',
+  script: SERVER,
+  flags: process.env['DNS_BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? DNS_SERVER_NODE_FLAGS,
+};
+
+async function startTsnerd(dir: string, variant: Variant, gateway: string): Promise<Running> {
+  const dnsDir = join(dir, `tsnerd-dns-${variant.name}`);
   await mkdir(dnsDir, { recursive: true });
-  await writeFile(join(dnsDir, 'records.json'), JSON.stringify(recordSet()));
+  await writeFile(join(dnsDir, 'records.json'), JSON.stringify(recordSet(gateway)));
   await writeFile(join(dnsDir, 'resolv.conf'), ''); // nothing forwarded
-  // As the hook starts it (src/adapters/dns/process-dns-server.ts); DNS_BENCH_NODE_FLAGS to try other V8 flags.
-  const flags = process.env['DNS_BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? DNS_SERVER_NODE_FLAGS;
-  const child = spawn(process.execPath, [...flags, SERVER, dnsDir], {
+  const child = spawn(process.execPath, [...variant.flags, variant.script, dnsDir], {
     stdio: ['ignore', 'ignore', 'ignore'],
     env: { ...process.env, ...DNS_SERVER_ENV },
   });
-  const running = { gateway: GATEWAY, pid: child.pid!, stop: () => stop(child) };
+  const running = { gateway, pid: child.pid!, stop: () => stop(child) };
   try {
-    await waitFor(async () => (await ask(GATEWAY, 'c499')).length > 0, 10_000);
+    await waitFor(async () => (await ask(gateway, 'c499')).length > 0, 10_000);
     return running;
   } catch (err) {
     await running.stop();
@@ -276,28 +350,35 @@ async function startAardvark(dir: string): Promise<Running> {
 }
 
 /**
- * One round: both resolvers up; RSS with the records loaded; each saturated in turn
- * (`tsnerdFirst` decides the order); both at LATENCY_QPS at the same time; RSS after.
+ * One round: all resolvers up (tsnerd, the variants, aardvark-dns); RSS with the records
+ * loaded; each saturated in turn (the order rotates with `round`); all at LATENCY_QPS at the
+ * same time; RSS after. The results in the order tsnerd, variants, aardvark-dns.
  */
-async function benchRound(dir: string, queries: string, tsnerdFirst: boolean): Promise<{ ts: Measured; aa: Measured }> {
-  const ts = await startTsnerd(dir);
+async function benchRound(dir: string, queries: string, round: number): Promise<Measured[]> {
+  const servers: Running[] = [];
   try {
-    const aa = await startAardvark(dir);
-    try {
-      const idle = [await rssKiB(ts.pid), await rssKiB(aa.pid)];
-      const sat = new Map<Running, Awaited<ReturnType<typeof saturate>>>();
-      for (const r of tsnerdFirst ? [ts, aa] : [aa, ts]) sat.set(r, await saturate(r.gateway, queries));
-      const [lt, la] = await Promise.all([latency(ts.gateway, queries), latency(aa.gateway, queries)]);
-      return {
-        ts: { perf: { ...sat.get(ts)!, ...lt }, rssIdle: idle[0]!, rssLoaded: await rssKiB(ts.pid) },
-        aa: { perf: { ...sat.get(aa)!, ...la }, rssIdle: idle[1]!, rssLoaded: await rssKiB(aa.pid) },
-      };
-    } finally {
-      await aa.stop();
+    servers.push(await startTsnerd(dir, SHIPPED, GATEWAY));
+    for (let i = 0; i < VARIANTS.length; i++) servers.push(await startTsnerd(dir, VARIANTS[i]!, variantGateway(i)));
+    servers.push(await startAardvark(dir));
+    const idle = await Promise.all(servers.map((r) => rssKiB(r.pid)));
+    const sat = new Map<Running, Awaited<ReturnType<typeof saturate>>>();
+    // Two resolvers: tsnerd first in even rounds (as before the variants); more: a rotation.
+    const order = servers.length === 2 ? (round % 2 === 0 ? servers : [...servers].reverse()) : rotate(servers, round);
+    for (const r of order) sat.set(r, await saturate(r, queries));
+    const lat = await Promise.all(servers.map((r) => latency(r.gateway, queries)));
+    const out: Measured[] = [];
+    for (const [i, r] of servers.entries()) {
+      out.push({ perf: { ...sat.get(r)!, ...lat[i]! }, rssIdle: idle[i]!, rssLoaded: await rssKiB(r.pid) });
     }
+    return out;
   } finally {
-    await ts.stop();
+    for (const r of servers.reverse()) await r.stop();
   }
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const k = by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -354,19 +435,26 @@ async function main(): Promise<void> {
   try {
     await setupNet();
     const queries = await queryFile(dir);
-    const tsRuns: Measured[] = [];
-    const aaRuns: Measured[] = [];
+    const names = [SHIPPED.name, ...VARIANTS.map((v) => v.name), 'aardvark'];
+    const runs: Measured[][] = names.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}…\n`);
-      const { ts, aa } = await benchRound(dir, queries, round % 2 === 0);
-      tsRuns.push(ts);
-      aaRuns.push(aa);
+      const measured = await benchRound(dir, queries, round);
+      measured.forEach((m, i) => runs[i]!.push(m));
+      process.stderr.write(
+        `${names.map((n, i) => `${n} ${Math.round(measured[i]!.perf.qps)} q/s ${f1(measured[i]!.perf.cpuUs)}+${f1(measured[i]!.perf.perfCpuUs)} µs/q`).join(', ')}\n`,
+      );
     }
-    const ts = combine(tsRuns);
-    const aa = combine(aaRuns);
+    const all = runs.map(combine);
+    const ts = all[0]!;
+    const aa = all.at(-1)!;
     await teardownNet();
+    if (VARIANTS.length > 0) {
+      process.stderr.write(`${ROUNDS} rounds, load ${loadBefore.map(f1).join(' ')} → ${loadavg().map(f1).join(' ')}\n`);
+      for (const [i, n] of names.entries()) process.stderr.write(`${variantLine(n, all[i]!, runs[i]!, runs.at(-1)!)}\n`);
+    }
     if (ONLY_PERF) {
-      console.log(JSON.stringify({ tsnerd: ts, aardvark: aa }));
+      console.log(JSON.stringify(Object.fromEntries(names.map((n, i) => [n, all[i]]))));
       return;
     }
     process.stderr.write('first answer after run…\n');
@@ -395,6 +483,7 @@ async function main(): Promise<void> {
       `| p50 latency at ${LATENCY_QPS} q/s | ${f3(ts.perf.p50Ms)} ms | ${f3(aa.perf.p50Ms)} ms | |`,
       `| p99 latency at ${LATENCY_QPS} q/s | ${f3(ts.perf.p99Ms)} ms | ${f3(aa.perf.p99Ms)} ms | tsnerd ≤ aardvark: ${verdict(ts.perf.p99Ms <= aa.perf.p99Ms)} |`,
       `| queries lost (saturating) | ${ts.perf.lost} | ${aa.perf.lost} | |`,
+      `| CPU per query at saturation, the resolver's (dnsperf's) | ${f1(ts.perf.cpuUs)} µs (${f1(ts.perf.perfCpuUs)}) | ${f1(aa.perf.cpuUs)} µs (${f1(aa.perf.perfCpuUs)}) | |`,
       `| RSS, ${RECORDS} records loaded | ${mib(ts.rssIdle)} | ${mib(aa.rssIdle)} | tsnerd ≤ 60 MiB: ${verdict(ts.rssIdle <= 60 * 1024)} |`,
       `| RSS after the load | ${mib(ts.rssLoaded)} | ${mib(aa.rssLoaded)} | tsnerd ≤ 60 MiB: ${verdict(ts.rssLoaded <= 60 * 1024)} |`,
       '',

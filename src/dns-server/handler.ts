@@ -118,6 +118,8 @@ interface CacheEntry {
   /** The query's bytes after its ID. */
   query: Buffer;
   reply: Buffer;
+  /** The lending cache's batch in which `reply` was last lent (-1: never). */
+  lentIn: number;
 }
 
 /**
@@ -145,18 +147,22 @@ let nextSeed = 1;
  * integer: no key string to build and hash per query), checked byte by byte
  * on a hit.
  *
- * A lending cache (UDP) hands out its own buffer with the ID patched in: the
- * caller sends it at once and, once dgram has handed it to the socket (dgram
- * reads the buffer a tick after send() returns), calls `sent` with whether the
- * socket queued it (a send the kernel did not take at once keeps the buffer:
- * the entry then gets a copy, so the next hit cannot change the queued reply's ID). Without
- * lending (TCP, whose answers leave a tick later) a hit is a copy.
+ * A lending cache (UDP) hands out its own buffer with the ID patched in, once
+ * per batch: the caller sends a batch of replies (the queries of one read from
+ * the socket) and then calls `sent` with whether the socket queued any of them
+ * (a send the kernel did not take at once keeps the buffer: those entries then
+ * get copies, so a later hit cannot change a queued reply's ID). A second hit on
+ * the same entry within a batch gets a copy (the first is still waiting to be
+ * sent with its own ID). Without lending (TCP, whose answers leave a tick later)
+ * a hit is a copy.
  */
 export class AnswerCache {
   private readonly store: AnswerStore;
   private readonly lend: boolean;
   private readonly seed: number;
-  private lent: CacheEntry | undefined;
+  /** Entries lent in the current batch. */
+  private readonly lent: CacheEntry[] = [];
+  private batch = 0;
 
   constructor(opts: { lend?: boolean; store?: AnswerStore } = {}) {
     this.lend = opts.lend ?? false;
@@ -170,8 +176,10 @@ export class AnswerCache {
     const entry = this.store.entries.get(hashKey(this.seed, source, msg));
     if (entry === undefined || entry.owner !== this || entry.source !== source || !sameAfterId(entry.query, msg)) return undefined;
     let out = entry.reply;
-    if (this.lend) this.lent = entry;
-    else {
+    if (this.lend && entry.lentIn !== this.batch) {
+      entry.lentIn = this.batch;
+      this.lent.push(entry);
+    } else {
       out = Buffer.allocUnsafeSlow(out.length);
       entry.reply.copy(out);
     }
@@ -180,12 +188,13 @@ export class AnswerCache {
     return out;
   }
 
-  /** After sending what `get` lent: `queued`, the socket still holds it. */
+  /** After sending a batch with what `get` lent: `queued`, the socket still holds some of it. */
   sent(queued: boolean): void {
-    const entry = this.lent;
-    this.lent = undefined;
-    if (entry === undefined || !queued) return;
-    entry.reply = standalone(entry.reply);
+    this.batch++;
+    const lent = this.lent;
+    if (lent.length === 0) return;
+    if (queued) for (const entry of lent) entry.reply = standalone(entry.reply);
+    lent.length = 0;
   }
 
   set(zones: DnsZones, source: string, msg: Buffer, answer: Buffer): void {
@@ -200,6 +209,7 @@ export class AnswerCache {
       source,
       query: standalone(msg.subarray(2)),
       reply: standalone(answer),
+      lentIn: -1,
     });
   }
 }

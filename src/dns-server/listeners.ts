@@ -100,11 +100,33 @@ export class GatewayListeners {
       udp.on('error', (err) => this.log(`udp ${gw}: ${err.message}`));
       tcp.on('error', (err) => this.log(`tcp ${gw}: ${err.message}`));
       const udpCache = new AnswerCache({ lend: true, store: this.answers });
+      // Local answers to one read of the socket (libuv reads up to 32 datagrams per wake-up,
+      // each a 'message') leave together, after the read (setImmediate: the loop's check
+      // phase, right after its poll phase): the client's receiving thread is then woken once
+      // for several replies instead of once per reply (docs/performance.md).
+      const replies: Buffer[] = [];
+      const ports: number[] = [];
+      const addresses: string[] = [];
+      let flushing = false;
+      const flush = (): void => {
+        flushing = false;
+        const open = this.bound.get(gw)?.udp === udp; // closed meanwhile: send would throw
+        const n = open ? replies.length : 0;
+        for (let i = 0; i < n; i++) {
+          try {
+            udp.send(replies[i]!, ports[i], addresses[i]);
+          } catch {
+            // A client dgram refuses to send to (source port 0): nobody to answer.
+          }
+        }
+        replies.length = 0;
+        ports.length = 0;
+        addresses.length = 0;
+        // What the cache lent has reached the socket; if the kernel did not take it all at
+        // once (queued), the cache stops lending those buffers.
+        udpCache.sent(open && udp.getSendQueueCount() > 0);
+      };
       udp.on('message', (msg, rinfo) => {
-        // The reply lent for the previous message has reached the socket by now: dgram sends
-        // after an address lookup that ends in a nextTick, run before the next message. If the
-        // kernel did not take it at once (queued), the cache stops lending that buffer.
-        udpCache.sent(udp.getSendQueueCount() > 0);
         const reply = this.handle(msg, gw, rinfo.address, 'udp', udpCache);
         // A failed send is an 'error' event (logged above), not a callback per reply.
         if (reply instanceof Promise)
@@ -116,7 +138,13 @@ export class GatewayListeners {
             () => undefined,
           );
         else if (reply) {
-          udp.send(reply, rinfo.port, rinfo.address);
+          replies.push(reply);
+          ports.push(rinfo.port);
+          addresses.push(rinfo.address);
+          if (!flushing) {
+            flushing = true;
+            setImmediate(flush);
+          }
         }
       });
       this.bound.set(gw, { udp, tcp });

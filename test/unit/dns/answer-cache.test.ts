@@ -1,7 +1,7 @@
 /**
  * The resolver's answer cache (src/dns-server/handler.ts): hits carry the
  * query's ID, keys are checked byte by byte, a lent buffer the socket queued
- * is never changed again, a new records snapshot empties the cache, and the
+ * is never changed again, an entry is lent once per batch of replies, a new records snapshot empties the cache, and the
  * sockets' caches share one bound.
  */
 import { describe, it } from 'node:test';
@@ -65,6 +65,20 @@ describe('AnswerCache', () => {
     assert.notEqual(c, b);
     assert.equal(b.readUInt16BE(0), 11);
     assert.equal(c.readUInt16BE(0), 12);
+  });
+
+  it('lends an entry once per batch: a second hit before `sent` gets a copy, and both keep their IDs', () => {
+    const z = zones('10.216.3.5');
+    const cache = new AnswerCache({ lend: true });
+    ask({ zones: z, cache, source: CLIENT }, query(1));
+    const a = cache.get(z, CLIENT, query(30))!;
+    const b = cache.get(z, CLIENT, query(31))!;
+    assert.notEqual(a, b);
+    assert.equal(a.readUInt16BE(0), 30);
+    assert.equal(b.readUInt16BE(0), 31);
+    cache.sent(false);
+    assert.equal(cache.get(z, CLIENT, query(32)), a, 'the next batch borrows the entry again');
+    cache.sent(false);
   });
 
   it('hands out copies when it does not lend (TCP)', () => {
