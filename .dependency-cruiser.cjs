@@ -7,6 +7,7 @@ const HEAVY = ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/',
 const DAEMON_SELF = [
   '^src/adapters/host/(daemon-self|proc)[.]ts$',
   '^src/adapters/store/flock(-helper)?[.]ts$',
+  '^src/adapters/host/request-env[.]ts$',
   '^src/domain/errors[.]ts$',
 ];
 
@@ -17,6 +18,13 @@ const DAEMON_SELF = [
  */
 const LEAN_ENTRIES = [
   { name: 'hook', from: '^src/hook/', deny: HEAVY, comment: 'the OCI hook must not load oclif or gRPC' },
+  {
+    name: 'hook-server',
+    from: '^src/hook-server/',
+    deny: [...HEAVY, 'execa', '^src/hook/main[.]ts$', '^src/(reserver|dns-server|overlay-agent)/'],
+    comment:
+      'the hook server runs the hooks of every container and lives between them: what the hook loads (src/hook/run-hook.ts), never oclif, gRPC, execa or the CLI, nor the hook process entry or another daemon',
+  },
   {
     name: 'reserver',
     from: '^src/reserver/',
@@ -38,7 +46,7 @@ const LEAN_ENTRIES = [
   },
   {
     name: 'daemon-launchers',
-    from: '^src/adapters/(host/(daemon-process|daemon-self|proc|process-port-reserver)|dns/process-dns-server|overlay/agent-process|store/flock)[.]ts$',
+    from: '^src/adapters/(host/(daemon-process|daemon-self|proc|process-port-reserver|hook-server-process|request-env)|dns/process-dns-server|overlay/agent-process|store/flock)[.]ts$',
     allow: [
       '^src/domain/',
       '^src/interfaces/',

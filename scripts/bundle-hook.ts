@@ -7,9 +7,15 @@
  *
  * Safe by construction: if bundling or the smoke check fails, tsc's own
  * dist/hook/main.js is put back and the build still succeeds.
+ *
+ * Then the hook server (src/hook-server/main.ts) is bundled the same way into
+ * dist/hook-server/main.js, its perl client copied beside it, and the build's id
+ * (a hash of the server, the hook and the client) written to
+ * dist/hook-server/build-id: the server's socket carries it (docs/architecture.md).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { DIST, NODE_ESM_OPTIONS, SRC, keepModuleUrls } from './esbuild-node.ts';
@@ -17,6 +23,9 @@ import { DIST, NODE_ESM_OPTIONS, SRC, keepModuleUrls } from './esbuild-node.ts';
 const STUB = join(DIST, 'hook/main.js');
 const BUNDLE = join(DIST, 'hook/oci-hook.bundle.js');
 const TSC_COPY = join(DIST, 'hook/main.tsc.js');
+const SERVER = join(DIST, 'hook-server/main.js');
+const CLIENT = join(DIST, 'hook-server/hook-client.pl');
+const BUILD_ID = join(DIST, 'hook-server/build-id');
 
 // import.meta.url of each module, rewritten relative to the bundle.
 const keepUrls = keepModuleUrls((fromDist) => {
@@ -58,6 +67,34 @@ function smokeCheck(): void {
   }
 }
 
+/** The hook server as one file (tsc's output stays if bundling fails), its client, the build's id. */
+async function hookServer(): Promise<void> {
+  rmSync(BUILD_ID, { force: true });
+  if (!existsSync(SERVER)) throw new Error('dist/hook-server/main.js is missing: run tsc first');
+  const serverUrls = keepModuleUrls((fromDist) => {
+    const rel = relative(dirname(SERVER), join(DIST, fromDist));
+    return `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
+  });
+  const result = await build({
+    ...NODE_ESM_OPTIONS,
+    entryPoints: [join(SRC, 'hook-server/main.ts')],
+    write: false,
+    outfile: SERVER,
+    plugins: [serverUrls],
+  }).catch((err: unknown) => {
+    process.stderr.write(`bundle-hook: the hook server was not bundled (${(err as Error).message}); keeping tsc's output\n`);
+    if (process.env['CI']) throw err;
+    return undefined;
+  });
+  if (result) writeFileSync(SERVER, result.outputFiles[0]!.text);
+  copyFileSync(join(SRC, 'hook-server/hook-client.pl'), CLIENT);
+  const perl = spawnSync('perl', ['-c', CLIENT], { encoding: 'utf8', timeout: 30_000 });
+  if (perl.status !== 0 && !perl.error) throw new Error(`the hook client does not compile: ${perl.stderr.trim()}`);
+  const hash = createHash('sha256');
+  for (const file of [SERVER, CLIENT, BUNDLE]) if (existsSync(file)) hash.update(readFileSync(file));
+  writeFileSync(BUILD_ID, `${hash.digest('hex').slice(0, 12)}\n`);
+}
+
 try {
   await main();
 } catch (err) {
@@ -69,4 +106,12 @@ try {
     process.exit(1);
   }
   process.stderr.write(`bundle-hook: ${(err as Error).message}; keeping the unbundled hook\n`);
+}
+
+try {
+  await hookServer();
+} catch (err) {
+  rmSync(BUILD_ID, { force: true }); // no id: the CLI runs the node hook process, as without a server
+  process.stderr.write(`bundle-hook: ${(err as Error).message}; no hook server in this build\n`);
+  if (process.env['CI']) process.exit(1);
 }

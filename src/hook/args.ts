@@ -5,7 +5,10 @@ import { quote } from '../domain/text.ts';
 
 const FLAG_KEYS = settingSpellings();
 
-export function parseHookArgs(args: readonly string[]): { event: string; settings: Settings } {
+export function parseHookArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { event: string; settings: Settings } {
   const [event, ...rest] = args;
   if (!event) throw usage('missing event (createRuntime or postStop)');
   const flags: Partial<Record<SettingKey, string>> & { debug?: boolean } = {};
@@ -24,5 +27,5 @@ export function parseHookArgs(args: readonly string[]): { event: string; setting
     flags[key] = value;
   }
   // The CLI passes every setting explicitly, so the hook never reads the TOML file.
-  return { event, settings: resolveSettings({ flags, env: process.env, file: {}, defaultCniPath: '/usr/lib/cni' }) };
+  return { event, settings: resolveSettings({ flags, env, file: {}, defaultCniPath: '/usr/lib/cni' }) };
 }

@@ -10,6 +10,7 @@
  * Node built-ins only: the OCI hook loads it.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -18,9 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { TsnerdError, internal } from '../../domain/errors.ts';
 import { READY_FD } from './daemon-self.ts';
 import { procStat } from './proc.ts';
+import { requestEnv } from './request-env.ts';
 
 /** The entry processes, by their folder under src/ (compiled: dist/). */
-export type DaemonName = 'reserver' | 'dns-server' | 'overlay-agent';
+export type DaemonName = 'reserver' | 'dns-server' | 'overlay-agent' | 'hook-server';
 
 /** The first line a process writes on its readiness pipe. */
 export interface ReadyMessage {
@@ -54,7 +56,7 @@ const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
  * of `env` (this process's), with the sbin dirs it lacks appended (a hook's own
  * hooks and exit commands inherit it: it does not grow with each generation).
  */
-export function hookPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function hookPath(env: Readonly<Record<string, string | undefined>> = requestEnv()): string {
   const path = env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
   const dirs = path.split(':');
   return [path, ...SBIN.filter((d) => !dirs.includes(d))].join(':');
@@ -93,7 +95,7 @@ export async function spawnDaemon<T extends ReadyMessage = ReadyMessage>(
     child = spawn(command, argv, {
       detached: true,
       cwd: '/',
-      env: { PATH: process.env['PATH'] ?? DEFAULT_PATH, ...opts.env },
+      env: { PATH: requestEnv()['PATH'] ?? DEFAULT_PATH, ...opts.env },
       stdio: ['ignore', log.fd, log.fd, 'pipe'],
     });
   } finally {
@@ -107,6 +109,31 @@ export async function spawnDaemon<T extends ReadyMessage = ReadyMessage>(
     return ready;
   } finally {
     child.unref();
+  }
+}
+
+/**
+ * Starts script detached as spawnDaemon does, without waiting for it: its
+ * readiness pipe is closed at once (its readiness line goes nowhere). For a
+ * starter that must not wait (an OCI hook starting the hook server for the
+ * next hooks); a start that fails shows in the log only. Throws only when
+ * the log cannot be opened.
+ */
+export function launchDaemon(script: string, args: readonly string[], opts: Omit<SpawnDaemonOptions, 'readyTimeoutMs'>): void {
+  const log = openSync(opts.log, 'a', 0o600);
+  try {
+    const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
+    const child = spawn(command, argv, {
+      detached: true,
+      cwd: '/',
+      env: { PATH: requestEnv()['PATH'] ?? DEFAULT_PATH, ...opts.env },
+      stdio: ['ignore', log, log, 'pipe'],
+    });
+    child.on('error', () => undefined); // e.g. the runtime is gone: the hook goes on without a server
+    (child.stdio[READY_FD] as Readable | null)?.destroy();
+    child.unref();
+  } finally {
+    closeSync(log);
   }
 }
 

@@ -4,12 +4,15 @@
  * it reaches <step>; TSNERD_FAULT=fail:<step> makes the step fail with an
  * error; TSNERD_FAULT=stop:<step> makes it SIGSTOP itself there (an operation
  * held in flight until the test sends SIGCONT). Unset, a fault point costs one comparison. The OCI hooks inherit the
- * CLI's environment, so the same variable reaches their steps.
+ * CLI's environment, so the same variable reaches their steps (in the hook server: the request's
+ * environment, and the server is what is killed or stopped; the hook client sends a request with
+ * TSNERD_FAULT to the server only when TSNERD_HOOK_SERVER_FAULTS=1, else to a hook process of its own).
  */
 import { internal } from '../../domain/errors.ts';
+import { requestEnv } from './request-env.ts';
 
 export function faultPoint(step: string): void {
-  const fault = process.env['TSNERD_FAULT'];
+  const fault = requestEnv()['TSNERD_FAULT'];
   if (fault === undefined) return;
   if (fault === step) process.kill(process.pid, 'SIGKILL');
   if (fault === `fail:${step}`) throw internal(`injected fault at ${step}`);

@@ -12,6 +12,7 @@ import { readUsedHostPorts } from './proc-net-ports.ts';
 import { readCreationClaim } from './creation-claim.ts';
 import { hostBootTime } from './proc.ts';
 import { hookPath, runtimeArgv } from './daemon-process.ts';
+import { hookCommand } from './hook-server-process.ts';
 import { withFlock } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
@@ -43,8 +44,10 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
 
   hook(event: 'createRuntime' | 'postStop'): OciHook {
     const env = [...Object.entries(process.env).flatMap(([k, v]) => (k === 'PATH' ? [] : [`${k}=${v}`])), `PATH=${hookPath()}`];
-    const [path, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', event, ...settingsToArgs(this.settings)]);
-    return { path, args: [path, ...args], env };
+    const [node, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', event, ...settingsToArgs(this.settings)]);
+    // The perl hook client in front when the hook server is on (hook-server-process.ts), else the node hook process.
+    const argv = hookCommand(this.layout.root, [node, ...args], process.env);
+    return { path: argv[0]!, args: argv, env };
   }
 
   /** Ports of every container of this data store (all namespaces) that has not been stopped nor abandoned while being created. */

@@ -21,6 +21,7 @@ import { settingsToArgs, type Settings } from '../../domain/settings.ts';
 import type { HeldReservation, PortReservation, PortReserver, WatchedContainer } from '../../interfaces/port-reserver.ts';
 import { HolderFiles, type ExitCommand, type Registry, type Reply, type Request } from '../../reserver/protocol.ts';
 import { daemonScript, hookPath, runtimeArgv, spawnDaemon } from './daemon-process.ts';
+import { requestEnv } from './request-env.ts';
 
 const START_TIMEOUT_MS = 10_000;
 /** Whole request, a holder start included; binding 1,000 ports takes well under this. */
@@ -152,7 +153,7 @@ export class ProcessPortReserver implements PortReserver {
   private async startHolder(): Promise<Reply> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (k.startsWith('TSNERD_PORTHOLDER_') && v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries(requestEnv())) if (k.startsWith('TSNERD_PORTHOLDER_') && v !== undefined) env[k] = v;
     return spawnDaemon<Reply>(daemonScript('reserver'), [this.dir], {
       log: join(this.dir, HolderFiles.log),
       env,

@@ -5,11 +5,12 @@
  * spawn (docs/performance.md). The CLI keeps execa.
  */
 import { spawn } from 'node:child_process';
+import { requestEnv } from './request-env.ts';
 
 export interface RunOptions {
   /** Written to stdin, which is then closed; without it stdin is /dev/null. */
   input?: string;
-  /** Added to (and overriding) this process's environment. */
+  /** Added to (and overriding) this process's environment (the hook server: the request's, request-env.ts). */
   env?: Record<string, string>;
   /** false: `env` is the whole environment. */
   extendEnv?: boolean;
@@ -36,7 +37,7 @@ export function runProcess(file: string, args: readonly string[], opts: RunOptio
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.inheritFds ?? [])],
-      env: opts.extendEnv === false ? (opts.env ?? {}) : { ...process.env, ...opts.env },
+      env: opts.extendEnv === false ? (opts.env ?? {}) : { ...requestEnv(), ...opts.env },
       detached: opts.detached ?? false,
     });
     const stdout: Buffer[] = [];

@@ -94,8 +94,11 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   return value as T;
 }
 
+/** Two writers of one file in one process (the hook server's requests) each have their own temporary file. */
+let tmpCounter = 0;
+
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${process.pid}-${++tmpCounter}.tmp`;
   await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
   await rename(tmp, path);
 }

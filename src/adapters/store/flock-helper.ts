@@ -126,6 +126,17 @@ export class FlockHelper {
     });
   }
 
+  /**
+   * Ends the helper: it exits once its stdin closes, dropping the locks it holds (a forked
+   * copy still waiting for a lock answers into a closed pipe and exits). For a scope that
+   * ends while its process lives on (a request of the hook server).
+   */
+  stop(): void {
+    this.fail(new FlockHelperUnavailable('the lock helper was stopped'));
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
   /** Starts the helper (otherwise started by the first request); undefined when it cannot run. */
   start(): ChildProcess | undefined {
     if (this.dead) return undefined;

@@ -30,9 +30,10 @@ export interface LockOptions {
  * even if this process dies first.
  */
 export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const registeredFd = registered.get(path);
-  if (registeredFd !== undefined && opts.timeoutMs === undefined && helper?.usable) {
-    return withRegistered(path, registeredFd, fn, opts.shared ?? false);
+  const scope = currentScope();
+  const registeredFd = scope.registered.get(path);
+  if (registeredFd !== undefined && opts.timeoutMs === undefined && scope.helper?.usable) {
+    return withRegistered(scope, path, registeredFd, fn, opts.shared ?? false);
   }
   await mkdir(opts.directory ? path : dirname(path), { recursive: true });
   const handle = opts.directory ? await open(path, 'r') : await open(path, 'a', 0o600);
@@ -46,24 +47,19 @@ export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>,
 }
 
 /**
- * One lock helper per process for the locks withLockedDir takes (started by the first
- * one, then shared: a later lock is a round trip over its pipe, not a process).
- */
-let pathHelper: FlockHelper | undefined;
-
-/**
  * Runs fn holding the exclusive flock(2) of the directory `dir` (made if missing), as nerdctl's
  * stores lock theirs. The lock is taken on the helper's own descriptor of the directory: for
  * locks fn hands to no child (no descriptor is given to fn). A `run --rm` takes the name
  * store's lock twice and the hosts store's two to four times: one helper process instead of
- * a flock(1) child per lock. A directory this process registered (the hook's) is locked
+ * a flock(1) child per lock. A directory the scope registered (the hook's) is locked
  * through registerLockFiles' helper as before. Without perl, withFlock's flock(1). Killing
  * the helper alone (not this process) drops the lock.
  */
 export async function withLockedDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  if (registered.has(dir)) return withFlock(dir, () => fn(), { directory: true });
+  const scope = currentScope();
+  if (scope.registered.has(dir)) return withFlock(dir, () => fn(), { directory: true });
   await mkdir(dir, { recursive: true });
-  pathHelper ??= new FlockHelper([]);
+  const pathHelper = (scope.pathHelper ??= new FlockHelper([]));
   let handle: string;
   try {
     handle = await pathHelper.lockPath(dir, false);
@@ -125,40 +121,82 @@ function flockFd(fd: number, path: string, opts: LockOptions & { nonblock?: bool
 }
 
 /**
- * Lock files this process opened up front (registerLockFiles): their locks are
+ * Lock files a scope opened up front (registerLockFiles): their locks are
  * taken by one helper process (flock-helper.ts) instead of a flock(1) child each.
  * Each serves one withFlock: it is released as every lock here is, by closing
  * the descriptor (ours and the helper's copy), so a child given a copy (a CNI
  * plugin) still holds it until it exits. Later locks of the same path, and a
  * second one meanwhile, open their own descriptor and use flock(1) as before.
+ *
+ * A scope is a process (the OCI hook, the CLI: the default scope) or one request of
+ * the hook server (src/hook-server/main.ts), which serves several at once: each
+ * request has its own scope, so its locks are its own open file descriptions and
+ * its own helper, and two requests exclude each other as two hook processes do.
  */
-const registered = new Map<string, number>();
-let helper: FlockHelper | undefined;
+export class LockScope {
+  readonly registered = new Map<string, number>();
+  helper: FlockHelper | undefined;
+  /** The helper for withLockedDir (started by the first one, then shared within the scope). */
+  pathHelper: FlockHelper | undefined;
+
+  /**
+   * Ends the scope: closes the descriptors it opened and never locked, and stops its
+   * helpers (a lock still held through them is dropped: call it once nothing runs).
+   */
+  close(): void {
+    for (const fd of this.registered.values()) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.registered.clear();
+    this.helper?.stop();
+    this.pathHelper?.stop();
+    this.helper = undefined;
+    this.pathHelper = undefined;
+  }
+}
+
+const processScope = new LockScope();
+let scopeOf: () => LockScope | undefined = () => undefined;
+
+/** How the hook server gives each request its own scope (an AsyncLocalStorage lookup); unset, the process's scope. */
+export function setLockScopeProvider(provider: () => LockScope | undefined): void {
+  scopeOf = provider;
+}
+
+function currentScope(): LockScope {
+  return scopeOf() ?? processScope;
+}
 
 /**
- * Opens the lock files this process is going to take (those that exist: a
+ * Opens the lock files the current scope is going to take (those that exist: a
  * missing one is created by its first withFlock, the usual way) and starts
  * one lock helper with them. Call it once, before any of them is locked.
  */
 export function registerLockFiles(paths: readonly string[]): void {
-  if (helper) return;
+  const scope = currentScope();
+  if (scope.helper) return;
   for (const path of new Set(paths)) {
     try {
-      registered.set(path, openSync(path, 'r')); // flock(2) needs no write access; a directory opens so too
+      scope.registered.set(path, openSync(path, 'r')); // flock(2) needs no write access; a directory opens so too
     } catch {
       // not there yet (or not ours to open): withFlock opens it the usual way
     }
   }
-  if (registered.size === 0) return;
-  helper = new FlockHelper([...registered.values()]);
-  helper.start(); // perl starts while this process reads what it needs before its first lock
+  if (scope.registered.size === 0) return;
+  scope.helper = new FlockHelper([...scope.registered.values()]);
+  scope.helper.start(); // perl starts while this process reads what it needs before its first lock
 }
 
-async function withRegistered<T>(path: string, fd: number, fn: (fd: number) => Promise<T>, shared: boolean): Promise<T> {
-  registered.delete(path);
+async function withRegistered<T>(scope: LockScope, path: string, fd: number, fn: (fd: number) => Promise<T>, shared: boolean): Promise<T> {
+  scope.registered.delete(path);
+  const helper = scope.helper!;
   try {
     try {
-      await helper!.lock(fd, shared);
+      await helper.lock(fd, shared);
     } catch (err) {
       if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
       await flockFd(fd, path, { shared }); // no perl, or it died: flock(1) on the same descriptor
@@ -167,6 +205,6 @@ async function withRegistered<T>(path: string, fd: number, fn: (fd: number) => P
   } finally {
     // Closing the last copy of our open file description drops the lock (the helper closes its copy too).
     closeSync(fd);
-    await helper!.close(fd).catch(() => undefined);
+    await helper.close(fd).catch(() => undefined);
   }
 }

@@ -156,6 +156,10 @@ describe('faults leave nothing behind', { timeout: 900_000 }, () => {
   before(async () => {
     const t0 = Date.now();
     env = await startEnv('flt-faults');
+    // The faults here kill or stop "the hook process": a node process per hook, not the hook
+    // server (whose own crashes test/e2e/attach/hook-server.test.ts covers). A hook with
+    // TSNERD_FAULT runs in its own process anyway; the plugin wrappers' kill-hook needs it too.
+    env.env['TSNERD_HOOK_SERVER'] = '0';
     if (process.env['FAULTS_DEBUG']) console.log(`env up after ${Date.now() - t0} ms`);
     await importTestImage(env);
     if (process.env['FAULTS_DEBUG']) console.log(`image in after ${Date.now() - t0} ms`);

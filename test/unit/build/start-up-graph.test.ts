@@ -50,6 +50,19 @@ describe('start-up import graph', () => {
     assert.ok(![...graph].some((f) => /node_modules\/zod\/v4\/classic\//.test(f)), 'the hook imports classic zod');
   });
 
+  it('the hook server loads what the hook loads and no more: neither oclif, gRPC, protobufjs, execa, ip-num nor classic zod', async () => {
+    const graph = await staticGraph('src/hook-server/main.ts');
+    const packages = new Set([...graph].map(pkg).filter((p) => p !== undefined));
+    assert.ok(graph.has('src/hook/run-hook.ts') && graph.has('src/hook-server/protocol.ts'), 'the graph was walked');
+    for (const heavy of ['@oclif/core', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'execa', 'ip-num']) {
+      assert.ok(!packages.has(heavy), `the hook server imports ${heavy}`);
+    }
+    assert.ok(![...graph].some((f) => /node_modules\/zod\/v4\/classic\//.test(f)), 'the hook server imports classic zod');
+    const hook = await staticGraph('src/hook/main.ts');
+    const extra = [...graph].filter((f) => !hook.has(f) && !f.startsWith('src/hook-server/'));
+    assert.deepEqual(extra, [], 'the hook server imports modules the hook process does not');
+  });
+
   it('run/create/start/rm/network ls on the fast path load no oclif, execa or ip-num up front', async () => {
     for (const entry of ['src/cli/container-actions.ts', 'src/cli/network-actions.ts', 'src/cli/fast-path.ts', 'src/cli/fast-main.ts']) {
       const packages = new Set([...(await staticGraph(entry))].map(pkg).filter((p) => p !== undefined));

@@ -1,0 +1,91 @@
+/**
+ * The starter's side of the hook server (src/hook-server/main.ts): which command
+ * the CLI puts into a container's spec as its OCI hooks (the perl hook client,
+ * src/hook-server/hook-client.pl, or the node hook process as before), where the
+ * server of a data store listens, and how a hook process starts one. Node
+ * built-ins only: the OCI hook loads it.
+ *
+ * The socket's name carries the build's id (dist/hook-server/build-id, a hash of
+ * the server, hook and client the build made): hooks of containers created by
+ * another build never reach this build's server, and the reverse; each build's
+ * server starts on demand for its own hooks.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { daemonScript, launchDaemon } from './daemon-process.ts';
+
+/** 1: hooks go through the hook server; 0: each hook is a node process of its own. */
+export const HOOK_SERVER_ENV = 'TSNERD_HOOK_SERVER';
+/** Set by the hook client when it runs the hook process because no server answered: that process starts one. */
+export const HOOK_SERVER_START_ENV = 'TSNERD_HOOK_SERVER_START';
+/** Variables of a hook's environment the server it starts is given (test knobs: TSNERD_HOOK_SERVER_IDLE_MS). */
+const SERVER_ENV_PREFIX = 'TSNERD_HOOK_SERVER_';
+/** Off unless asked for, until the whole suite has run with it. */
+const DEFAULT_ON = false;
+
+const BUILD_ID_FILE = new URL('../../hook-server/build-id', import.meta.url);
+const CLIENT_SCRIPT = new URL('../../hook-server/hook-client.pl', import.meta.url);
+/** perl-base's interpreter (essential on Debian). */
+const PERL_CANDIDATES = ['/usr/bin/perl', '/bin/perl'];
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+/** The server's files beside its socket: `<dir>/<build id>.{sock,lock,pid,log}`. */
+export function hookServerFiles(socket: string): { socket: string; lock: string; pid: string; log: string } {
+  const base = socket.replace(/\.sock$/, '');
+  return { socket, lock: `${base}.lock`, pid: `${base}.pid`, log: `${base}.log` };
+}
+
+/** The socket of the hook server of the data store at layoutRoot (StoreLayout.root), for build `buildId`. */
+export function hookServerSocket(layoutRoot: string, buildId: string): string {
+  return join(layoutRoot, 'hook-server', `${buildId}.sock`);
+}
+
+/** This build's id; undefined when the build has no hook server (the sources, or a build that failed to make it). */
+export function hookServerBuildId(): string | undefined {
+  try {
+    const id = readFileSync(BUILD_ID_FILE, 'utf8').trim();
+    return /^[0-9a-f]{8,64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The OCI hook's argv: the hook client (perl) in front of `hookArgv` (the node hook
+ * process's argv, which the client runs itself when no server answers), or
+ * `hookArgv` alone when the hook server is off, there is no perl, the build has
+ * no server or the socket's path would be too long.
+ */
+export function hookCommand(layoutRoot: string, hookArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {
+  const setting = env[HOOK_SERVER_ENV];
+  if (setting === undefined ? !DEFAULT_ON : setting !== '1') return [...hookArgv];
+  const perl = PERL_CANDIDATES.find((p) => existsSync(p));
+  const id = hookServerBuildId();
+  const client = fileURLToPath(CLIENT_SCRIPT);
+  if (!perl || !id || !existsSync(client)) return [...hookArgv];
+  const socket = hookServerSocket(layoutRoot, id);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) return [...hookArgv];
+  return [perl, client, socket, ...hookArgv];
+}
+
+/**
+ * Starts the hook server for `socket`, detached, without waiting for it (the
+ * calling hook does its own work meanwhile). Several hooks may start one at
+ * once: one wins the lock, the others exit. A failure to start is not the
+ * hook's: the next hook starts one again.
+ */
+export function launchHookServer(socket: string, env: Readonly<Record<string, string | undefined>>): void {
+  try {
+    const files = hookServerFiles(socket);
+    mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+    const serverEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) {
+      if (k.startsWith(SERVER_ENV_PREFIX) && k !== HOOK_SERVER_START_ENV && v !== undefined) serverEnv[k] = v;
+    }
+    launchDaemon(daemonScript('hook-server'), [socket], { log: files.log, env: serverEnv, what: 'the hook server' });
+  } catch {
+    // no server this time: this hook runs on, the next one tries again
+  }
+}
