@@ -64,7 +64,16 @@ async function waitFor<T>(
   }
 }
 const liveServer = () =>
-  waitFor('a live hook server', async () => ((await pidOf()) ?? 0) > 0 && alive((await pidOf())!) && (await pidOf()), 15_000);
+  waitFor(
+    'a live hook server',
+    async () => {
+      const pid = await pidOf();
+      return pid !== undefined && alive(pid) && pid;
+    },
+    15_000,
+  );
+/** A process killed with -9 is gone, reaped: all its threads too, so its lock and socket are closed. */
+const reaped = (pid: number) => waitFor(`process ${pid} to be gone`, () => !existsSync(`/proc/${pid}`), 10_000);
 const stateDir = (id: string) => join(env.dataRoot, addressHash(env.address), 'containers', env.namespace, id);
 const idOf = async (name: string) => (JSON.parse(await ok(['inspect', name])) as { Id: string }[])[0]!.Id;
 const hookLog = async (name: string) => readFile(join(stateDir(await idOf(name)), 'oci-hook.createRuntime.log'), 'utf8');
@@ -95,7 +104,7 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     await mkdir(pluginDir);
     const wrapper = [
       '#!/bin/sh',
-      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'slow')} ]; then touch ${join(pluginDir, 'inflight.')}"$CNI_CONTAINERID"; sleep 3; fi`,
+      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'slow')} ]; then touch ${join(pluginDir, 'inflight.')}"$CNI_CONTAINERID"; sleep 8; fi`,
       `exec ${env.cniPath}/bridge`,
       '',
     ].join('\n');
@@ -110,7 +119,8 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
   });
 
-  it('a fresh data root: the first hook runs in its own process and starts the server, which serves the next ones', async () => {
+  it('a fresh data root: the first hook runs in its own process and starts the server, which serves the next ones', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hs-a', 'hs-b']));
     assert.ok(!existsSync(serverDir()), 'no server dir yet');
     await ok(sleeper('hs-a', P));
     assert.doesNotMatch(await hookLog('hs-a'), /hook server/, 'the first hook ran in a process of its own');
@@ -131,7 +141,7 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     baseline = await snapshotHostState(env, SCOPE);
   });
 
-  it('kill -9 of the server while ADDs of several containers are in flight: the runs fail, nothing is left, the next run works', async () => {
+  it('kill -9 of the server while ADDs of several containers are in flight: the runs fail, nothing is left, the next run works', async (t) => {
     await ok(sleeper('hs-warm', P + 2)); // a server, warm
     await ok(['rm', '-f', 'hs-warm']);
     const before = await liveServer();
@@ -140,9 +150,10 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     const names = ['hs-k0', 'hs-k1', 'hs-k2'];
     const runs: Promise<RunResult>[] = names.map((n, i) => tsnerd(env, sleeper(n, P + 3 + i), { timeoutMs: 120_000 }));
     try {
+      // The bridge is set up: the three ADDs share the CNI lock, each held 8 s in its plugin.
       await waitFor(
-        'ADDs in flight in the server',
-        async () => (await readdir(pluginDir)).filter((f) => f.startsWith('inflight.')).length >= 2,
+        'the ADDs of all three in flight in the server',
+        async () => (await readdir(pluginDir)).filter((f) => f.startsWith('inflight.')).length >= names.length,
         60_000,
       );
       process.kill(before, 'SIGKILL');
@@ -150,6 +161,8 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
       await rm(join(pluginDir, 'slow'), { force: true });
     }
     const results = await Promise.all(runs);
+    t.after(() => tsnerd(env, ['rm', '-f', ...names, 'hs-after']));
+    await reaped(before);
     for (const [i, r] of results.entries()) {
       assert.notEqual(r.exitCode, 0, `run ${names[i]} should fail: ${r.stdout}`);
       assert.match(r.stderr, /hook server ended before it answered \(createRuntime/, `run ${names[i]}: ${r.stderr}`);
@@ -167,7 +180,8 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     for (const f of (await readdir(pluginDir)).filter((f) => f.startsWith('inflight.'))) await rm(join(pluginDir, f));
   });
 
-  it('the server killed by its own fault point after ADD and the hosts join: the run fails, its rollback leaves nothing', async () => {
+  it('the server killed by its own fault point after ADD and the hosts join: the run fails, its rollback leaves nothing', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hs-peer', 'hs-f']));
     const state = baseline ?? (await snapshotHostState(env, SCOPE));
     await ok(sleeper('hs-peer', P + 7)); // a peer whose hosts file gets the newcomer's line
     const peerHosts = await ok(['exec', 'hs-peer', 'cat', '/etc/hosts']);
@@ -182,17 +196,18 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     assert.deepEqual(await waitForHostState(env, SCOPE, state, 10_000), []);
   });
 
-  it('a stale socket (its server killed while idle) is replaced by the next server', async () => {
+  it('a stale socket (its server killed while idle) is replaced by the next server', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hs-s', 'hs-s2']));
     await ok(sleeper('hs-s', P + 9));
     const first = await liveServer();
-    const inode = (await stat(socketPath())).ino;
     process.kill(first, 'SIGKILL');
-    await waitFor('the server gone', () => !alive(first), 5000);
+    await reaped(first);
     assert.ok((await stat(socketPath())).isSocket(), 'the killed server left its socket');
     await ok(['rm', '-f', 'hs-s']); // postStop: the client finds the stale socket and runs the hook itself
     const second = await liveServer();
     assert.notEqual(second, first);
-    assert.notEqual((await stat(socketPath())).ino, inode);
+    await ok(sleeper('hs-s2', P + 9));
+    assert.match(await hookLog('hs-s2'), new RegExp(`\\(hook server ${second}\\)`), 'the new server serves on the socket');
   });
 
   it("a hook pointed at another build's socket runs in its own process and starts that socket's server", async () => {
