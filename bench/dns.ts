@@ -52,7 +52,8 @@ const variantGateway = (i: number) => `${NET}.128.${10 + i}`;
 const PREFIX = 17;
 const NETWORK = 'dns-bench';
 const AARDVARK = '/usr/lib/podman/aardvark-dns';
-const SERVER = join(REPO_ROOT, 'dist/dns-server/main.js');
+/** As daemonScript picks it: the build's one-file bundle (scripts/bundle-dns-server.ts) when there is one. */
+const SERVER = ['main.cjs', 'main.js'].map((f) => join(REPO_ROOT, 'dist/dns-server', f)).find((f) => existsSync(f)) ?? '';
 const DURATION_S = Number(process.env['DNS_BENCH_SECONDS'] ?? 5);
 /** Rounds of both resolvers, alternating which goes first: the machine's load moves between runs. */
 const ROUNDS = Number(process.env['DNS_BENCH_ROUNDS'] ?? 5);
@@ -427,7 +428,7 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 const ONLY_PERF = process.env['DNS_BENCH_ONLY'] === 'perf';
 
 async function main(): Promise<void> {
-  if (!existsSync(SERVER)) throw new Error('dist/dns-server/main.js is missing: run `npm run build` first');
+  if (!SERVER) throw new Error('dist/dns-server/main.js is missing: run `npm run build` first');
   if (!existsSync(AARDVARK)) throw new Error(`${AARDVARK} is missing: apt-get install aardvark-dns`);
   const dir = await mkdtemp(join(tmpdir(), 'dns-bench-'));
   const started = new Date();

@@ -175,10 +175,9 @@ async function main(): Promise<void> {
   reportReady({ ok: true, pid: process.pid, failed });
 }
 
-try {
-  await main();
-} catch (err) {
+// No top-level await: the build bundles this entry into CommonJS (scripts/bundle-dns-server.ts).
+main().catch((err: unknown) => {
   reportReady({ ok: false, message: (err as Error).message });
   log(`fatal: ${(err as Error).message}`);
   process.exit(1);
-}
+});

@@ -10,7 +10,7 @@
  * Node built-ins only: the OCI hook loads it.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -62,9 +62,15 @@ export function hookPath(env: Readonly<Record<string, string | undefined>> = req
   return [path, ...SBIN.filter((d) => !dirs.includes(d))].join(':');
 }
 
-/** The entry script of a daemon, next to this module's tree. */
+/**
+ * The entry script of a daemon, next to this module's tree: compiled, its
+ * one-file CommonJS bundle when the build made one (main.cjs: the resolver,
+ * scripts/bundle-dns-server.ts), else tsc's main.js.
+ */
 export function daemonScript(name: DaemonName): string {
-  return fileURLToPath(new URL(`../../${name}/main${EXT}`, import.meta.url));
+  const script = fileURLToPath(new URL(`../../${name}/main${EXT}`, import.meta.url));
+  const bundled = EXT === '.js' ? `${script.slice(0, -EXT.length)}.cjs` : undefined;
+  return bundled !== undefined && existsSync(bundled) ? bundled : script;
 }
 
 /**
@@ -176,7 +182,7 @@ export async function daemonPid(pidFile: string, script: DaemonName, arg: string
 
 /** True while pid is a live (not zombie) `script arg` process. */
 export async function isDaemon(pid: number, script: DaemonName, arg: string): Promise<boolean> {
-  const pattern = new RegExp(`[/\\\\]${script}[/\\\\]main\\.[jt]s$`);
+  const pattern = new RegExp(`[/\\\\]${script}[/\\\\]main\\.(c?js|ts)$`);
   try {
     if (!(await procStat(pid))?.live) return false;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
