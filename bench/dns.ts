@@ -262,7 +262,7 @@ function variantLine(name: string, m: ReturnType<typeof combine>, runs: readonly
   const ratios = runs.map((r, i) => (r.perf.qps / aa[i]!.perf.qps).toFixed(2)).join(' ');
   return (
     `${name}: ${Math.round(m.perf.qps)} q/s (${m.qpsAll.join(', ')}; vs aardvark ${ratios}, ${won} won), ` +
-    `${f1(m.perf.cpuUs)} µs CPU/query (dnsperf ${f1(m.perf.perfCpuUs)}), p99 ${f3(m.perf.p99Ms)} ms, RSS ${mib(m.rssIdle)} / ${mib(m.rssLoaded)}`
+    `${f1(m.perf.cpuUs)} µs CPU/query (dnsperf ${f1(m.perf.perfCpuUs)}), p99 ${f3(m.perf.p99Ms)} ms (${m.p99All.join(', ')}), RSS ${mib(m.rssIdle)} / ${mib(m.rssLoaded)}`
   );
 }
 
