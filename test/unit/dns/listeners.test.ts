@@ -2,17 +2,23 @@
  * The resolver's sockets (src/dns-server/listeners.ts) on a loopback address
  * (no root: port 41054 on a random 127.236.x.y): a forwarded answer that comes
  * back after its gateway was closed (the network's last container left while
- * the upstream was asked) is dropped, not thrown where nothing catches it.
+ * the upstream was asked) is dropped, not thrown where nothing catches it; a
+ * burst of the same question (answered from the cache, replies sent per read)
+ * gets one reply per query, each with its own ID.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as dnsPacket from 'dns-packet';
+import { applyJoin, emptyRecordSet } from '../../../src/domain/dns/records.ts';
+import { DnsZones } from '../../../src/domain/dns/zone.ts';
+import { handleQuery } from '../../../src/dns-server/handler.ts';
 import { GatewayListeners } from '../../../src/dns-server/listeners.ts';
 
 const PORT = 41054;
-const GW = `127.236.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+const randomGateway = () => `127.236.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+const GW = randomGateway();
 
 describe('GatewayListeners', () => {
   it('drops a forwarded answer whose socket was closed meanwhile', async () => {
@@ -43,6 +49,47 @@ describe('GatewayListeners', () => {
       assert.deepEqual(unhandled, []);
     } finally {
       process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('answers a burst of the same question once per query, each reply with its query ID', async () => {
+    const gw = randomGateway();
+    const zones = new DnsZones(
+      applyJoin(emptyRecordSet(), {
+        namespace: 'default',
+        id: 'burst',
+        endpoints: [{ network: 'burst', record: { gateways: [gw], internal: false }, names: ['b'], aliases: [], ips: ['10.216.9.9'] }],
+      }),
+    );
+    const noForward = { forward: () => Promise.reject(new Error('not expected')) };
+    const listeners = new GatewayListeners(
+      (msg, gateway, source, transport, cache) => handleQuery(msg, { zones, cache, forwarder: noForward, gateway, source, transport }),
+      () => undefined,
+      PORT,
+    );
+    await listeners.reconcile([gw]);
+    const client = createSocket('udp4');
+    try {
+      const ids = Array.from({ length: 64 }, (_, i) => 1000 + i);
+      const replies: dnsPacket.DecodedPacket[] = [];
+      const all = new Promise<void>((resolve) =>
+        client.on('message', (m) => {
+          replies.push(dnsPacket.decode(m));
+          if (replies.length === ids.length) resolve();
+        }),
+      );
+      // Bound first so every query leaves from one port and the burst queues up at the resolver.
+      await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+      for (const id of ids) client.send(dnsPacket.encode({ id, type: 'query', questions: [{ name: 'b.burst', type: 'A' }] }), PORT, gw);
+      await Promise.race([all, sleep(5_000)]);
+      assert.deepEqual(
+        replies.map((r) => r.id).sort((a, b) => a! - b!),
+        ids,
+      );
+      for (const r of replies) assert.equal((r.answers?.[0] as { data?: string } | undefined)?.data, '10.216.9.9');
+    } finally {
+      client.close();
+      listeners.closeAll();
     }
   });
 });
