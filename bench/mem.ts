@@ -7,6 +7,7 @@
  * podman keeps running for its containers. Host ports 41500-41999 (bench range).
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchEnv } from './env.ts';
 import { REPO_ROOT } from './env.ts';
 import type { BenchConfig } from './config.ts';
@@ -25,7 +26,7 @@ interface ProcMem {
 
 export async function benchMem(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   const n = Math.min(cfg.memContainers, 240);
-  const tsLabel = `MEM tsnerd's own processes, ${n} running containers with -p`;
+  const tsLabel = `MEM tsnerd's own processes at rest, ${n} running containers with -p`;
   const pmLabel = `MEM podman's own processes (conmon …), ${n} running containers with -p`;
   const names: string[] = [];
   try {
@@ -48,7 +49,14 @@ export async function benchMem(env: BenchEnv, cfg: BenchConfig, results: Results
       names.push(name);
       if ((i + 1) % 25 === 0) process.stderr.write(`MEM tsnerd ${i + 1}/${n} containers\n`);
     }
-    const procs = await processes((cmd) => cmd.includes(`${REPO_ROOT}/dist/`) || cmd.includes(`${REPO_ROOT}/bin/`));
+    const ours = (cmd: string) => cmd.includes(`${REPO_ROOT}/dist/`) || cmd.includes(`${REPO_ROOT}/bin/`);
+    const isServer = (cmd: string) => cmd.includes(`${REPO_ROOT}/dist/hook-server/`);
+    // Right after the last start the hook server is still alive (it exits when idle): what it adds.
+    const server = (await processes(isServer)).filter((p) => p.rssKiB > 0);
+    if (server.length > 0) record(results, 'mem.hookserver', 'MEM hook server while alive (right after the last start)', server);
+    // At rest: once the hook server has gone (5 s idle, docs/architecture.md).
+    for (let waited = 0; waited < 30_000 && (await processes(isServer)).length > 0; waited += 250) await sleep(250);
+    const procs = await processes(ours);
     record(results, 'mem.tsnerd', tsLabel, procs);
   } catch (e) {
     results.fail('mem.tsnerd', tsLabel, e, 'MiB');
@@ -113,7 +121,12 @@ async function processes(match: (cmdline: string, name: string) => boolean): Pro
       const rollup = await readFile(`/proc/${entry}/smaps_rollup`, 'utf8').catch(() => '');
       out.push({
         pid: Number(entry),
-        name: name === 'node' && cmdline.includes('reserver/main') ? 'port holder (node)' : name,
+        name:
+          name === 'node' && cmdline.includes('reserver/main')
+            ? 'port holder (node)'
+            : name === 'node' && cmdline.includes('hook-server/main')
+              ? 'hook server (node)'
+              : name,
         rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
         pssKiB: Number(/Pss:\s+(\d+)/.exec(rollup)?.[1] ?? 0),
       });

@@ -202,12 +202,16 @@ async function main(): Promise<void> {
   }
   const files = hookServerFiles(socket);
   if (!(await holdInstanceLock(files.lock))) {
+    // Another server serves (or is exiting): its socket is the one to use; a stale start marker
+    // would keep the next cold hooks from starting one once it is gone.
+    rmSync(files.starting, { force: true });
     reportReady({ ok: false, code: 'BUSY', message: 'another hook server runs for this socket' });
     process.exit(0);
   }
   const server = new HookServer(socket);
   await server.listen();
   writePidFile(files.pid);
+  rmSync(files.starting, { force: true }); // the next cold hook may start a server again (after we are gone)
   log(`listening on ${socket}`);
   reportReady({ ok: true, pid: process.pid });
   server.maybeIdle();

@@ -10,7 +10,7 @@
  * another build never reach this build's server, and the reverse; each build's
  * server starts on demand for its own hooks.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonScript, launchDaemon } from './daemon-process.ts';
@@ -28,14 +28,22 @@ const BUILD_ID_FILE = new URL('../../hook-server/build-id', import.meta.url);
 const CLIENT_SCRIPT = new URL('../../hook-server/hook-client.pl', import.meta.url);
 /** perl-base's interpreter (essential on Debian). */
 const PERL_CANDIDATES = ['/usr/bin/perl', '/bin/perl'];
+/**
+ * The server's V8 flags (TSNERD_HOOK_SERVER_NODE_FLAGS replaces them, for measurements): a small
+ * young generation, as the port holder's (docs/performance.md).
+ */
+const NODE_FLAGS = ['--max-semi-space-size=1'];
 /** sun_path holds 108 bytes with the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
 
-/** The server's files beside its socket: `<dir>/<build id>.{sock,lock,pid,log}`. */
-export function hookServerFiles(socket: string): { socket: string; lock: string; pid: string; log: string } {
+/** The server's files beside its socket: `<dir>/<build id>.{sock,lock,pid,log,starting}`. */
+export function hookServerFiles(socket: string): { socket: string; lock: string; pid: string; log: string; starting: string } {
   const base = socket.replace(/\.sock$/, '');
-  return { socket, lock: `${base}.lock`, pid: `${base}.pid`, log: `${base}.log` };
+  return { socket, lock: `${base}.lock`, pid: `${base}.pid`, log: `${base}.log`, starting: `${base}.starting` };
 }
+
+/** A start marker older than this is a start that failed: the next cold hook starts one again. */
+const STARTING_MS = 5000;
 
 /** The socket of the hook server of the data store at layoutRoot (StoreLayout.root), for build `buildId`. */
 export function hookServerSocket(layoutRoot: string, buildId: string): string {
@@ -80,12 +88,31 @@ export function launchHookServer(socket: string, env: Readonly<Record<string, st
   try {
     const files = hookServerFiles(socket);
     mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+    // 32 cold hooks at once start one server, not 32 node processes of which 31 lose the lock.
+    if (!claimStart(files.starting)) return;
     const serverEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) {
       if (k.startsWith(SERVER_ENV_PREFIX) && k !== HOOK_SERVER_START_ENV && v !== undefined) serverEnv[k] = v;
     }
-    launchDaemon(daemonScript('hook-server'), [socket], { log: files.log, env: serverEnv, what: 'the hook server' });
+    const flags = env['TSNERD_HOOK_SERVER_NODE_FLAGS']?.split(' ').filter(Boolean) ?? NODE_FLAGS;
+    launchDaemon(daemonScript('hook-server'), [socket], { log: files.log, env: serverEnv, nodeFlags: flags, what: 'the hook server' });
   } catch {
     // no server this time: this hook runs on, the next one tries again
   }
+}
+
+/** Creates the start marker (the server removes it once it listens); false while another start is under way. */
+function claimStart(marker: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(marker, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no marker: start anyway
+      const age = Date.now() - (statSync(marker, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+      if (age < STARTING_MS) return false;
+      rmSync(marker, { force: true }); // a start that failed (or was killed): ours now
+    }
+  }
+  return false;
 }

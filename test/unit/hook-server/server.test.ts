@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { decodeReply, encodeRequest, type HookWireRequest } from '../../../src/hook-server/protocol.ts';
-import { hookServerFiles } from '../../../src/adapters/host/hook-server-process.ts';
+import { hookServerFiles, launchHookServer } from '../../../src/adapters/host/hook-server-process.ts';
 
 const SERVER = new URL('../../../src/hook-server/main.ts', import.meta.url).pathname;
 
@@ -111,5 +111,26 @@ describe('hook server process', { timeout: 60_000 }, () => {
     assert.equal(server.child.exitCode, 0);
     assert.ok(!existsSync(socket) && !existsSync(hookServerFiles(socket).pid));
     await sleep(10);
+  });
+
+  it('cold hooks launching at once start one server process; its start marker is gone once it listens', async () => {
+    const socket = join(dir, 'launch', 'x.sock');
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TSNERD_HOOK_SERVER_IDLE_MS: '300', TSNERD_HOOK_SERVER_NODE_FLAGS: '' };
+    for (let i = 0; i < 8; i++) launchHookServer(socket, env);
+    const servers = async () => {
+      const pids: number[] = [];
+      for (const e of await readdir('/proc')) {
+        const argv = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+        if (/^\d+$/.test(e) && argv.split('\0').includes(socket)) pids.push(Number(e));
+      }
+      return pids;
+    };
+    const started = await servers();
+    assert.equal(started.length, 1, `one server started, not ${started.length}`);
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
+    assert.ok(existsSync(socket), 'it listens');
+    assert.ok(!existsSync(hookServerFiles(socket).starting), 'the start marker is removed');
+    for (let i = 0; i < 200 && (await servers()).length > 0; i++) await sleep(25);
+    assert.deepEqual(await servers(), [], 'it exited when idle');
   });
 });
