@@ -25,6 +25,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { setPriority } from 'node:os';
 import { dirname } from 'node:path';
 import { holdInstanceLock, removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { setRequestEnvProvider, type Env } from '../adapters/host/request-env.ts';
@@ -212,6 +213,11 @@ async function main(): Promise<void> {
   await server.listen();
   writePidFile(files.pid);
   rmSync(files.starting, { force: true }); // the next cold hook may start a server again (after we are gone)
+  try {
+    setPriority(0); // started niced (hook-server-process.ts): it serves hooks at the normal priority
+  } catch {
+    // not allowed to raise it (not root): serves niced
+  }
   log(`listening on ${socket}`);
   reportReady({ ok: true, pid: process.pid });
   server.maybeIdle();

@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { open, readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -125,7 +126,14 @@ export async function spawnDaemon<T extends ReadyMessage = ReadyMessage>(
  * next hooks); a start that fails shows in the log only. Throws only when
  * the log cannot be opened.
  */
-export function launchDaemon(script: string, args: readonly string[], opts: Omit<SpawnDaemonOptions, 'readyTimeoutMs'>): void {
+export function launchDaemon(
+  script: string,
+  args: readonly string[],
+  opts: Omit<SpawnDaemonOptions, 'readyTimeoutMs'> & {
+    /** Start it at this nice value (it may restore its own once up): its start-up then yields the CPU to the starter. */
+    nice?: number;
+  },
+): void {
   const log = openSync(opts.log, 'a', 0o600);
   try {
     const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
@@ -136,6 +144,13 @@ export function launchDaemon(script: string, args: readonly string[], opts: Omit
       stdio: ['ignore', log, log, 'pipe'],
     });
     child.on('error', () => undefined); // e.g. the runtime is gone: the hook goes on without a server
+    if (opts.nice !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, opts.nice);
+      } catch {
+        // it starts at our priority
+      }
+    }
     (child.stdio[READY_FD] as Readable | null)?.destroy();
     child.unref();
   } finally {

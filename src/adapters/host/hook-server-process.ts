@@ -42,6 +42,9 @@ export function hookServerFiles(socket: string): { socket: string; lock: string;
   return { socket, lock: `${base}.lock`, pid: `${base}.pid`, log: `${base}.log`, starting: `${base}.starting` };
 }
 
+/** The nice value the server starts at (hook-server/main.ts takes 0 back once it listens). */
+export const STARTING_NICE = 19;
+
 /** A start marker older than this is a start that failed: the next cold hook starts one again. */
 const STARTING_MS = 5000;
 
@@ -95,7 +98,15 @@ export function launchHookServer(socket: string, env: Readonly<Record<string, st
       if (k.startsWith(SERVER_ENV_PREFIX) && k !== HOOK_SERVER_START_ENV && v !== undefined) serverEnv[k] = v;
     }
     const flags = env['TSNERD_HOOK_SERVER_NODE_FLAGS']?.split(' ').filter(Boolean) ?? NODE_FLAGS;
-    launchDaemon(daemonScript('hook-server'), [socket], { log: files.log, env: serverEnv, nodeFlags: flags, what: 'the hook server' });
+    // Niced while it starts (node and its bundle, ~50 ms of CPU), so that on a busy machine the
+    // hook that starts it is not slowed down by it; it takes the normal priority back once it listens.
+    launchDaemon(daemonScript('hook-server'), [socket], {
+      log: files.log,
+      env: serverEnv,
+      nodeFlags: flags,
+      nice: STARTING_NICE,
+      what: 'the hook server',
+    });
   } catch {
     // no server this time: this hook runs on, the next one tries again
   }

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
@@ -129,6 +129,9 @@ describe('hook server process', { timeout: 60_000 }, () => {
     assert.equal(started.length, 1, `one server started, not ${started.length}`);
     for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
     assert.ok(existsSync(socket), 'it listens');
+    // Started niced, so that its start yields the CPU to the hook that started it; normal once it listens.
+    for (let i = 0; i < 100 && getPriority(started[0]!) !== 0; i++) await sleep(20);
+    assert.equal(getPriority(started[0]!), 0, 'it serves at the normal priority');
     assert.ok(!existsSync(hookServerFiles(socket).starting), 'the start marker is removed');
     for (let i = 0; i < 200 && (await servers()).length > 0; i++) await sleep(25);
     assert.deepEqual(await servers(), [], 'it exited when idle');
