@@ -15,14 +15,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonScript, launchDaemon } from './daemon-process.ts';
 
-/** 1: hooks go through the hook server; 0: each hook is a node process of its own. */
+/** 1 (the default): hooks go through the hook server; 0: each hook is a node process of its own. */
 export const HOOK_SERVER_ENV = 'TSNERD_HOOK_SERVER';
 /** Set by the hook client when it runs the hook process because no server answered: that process starts one. */
 export const HOOK_SERVER_START_ENV = 'TSNERD_HOOK_SERVER_START';
 /** Variables of a hook's environment the server it starts is given (test knobs: TSNERD_HOOK_SERVER_IDLE_MS). */
 const SERVER_ENV_PREFIX = 'TSNERD_HOOK_SERVER_';
-/** Off unless asked for, until the whole suite has run with it. */
-const DEFAULT_ON = false;
+/** On unless TSNERD_HOOK_SERVER=0. */
+const DEFAULT_ON = true;
 
 const BUILD_ID_FILE = new URL('../../hook-server/build-id', import.meta.url);
 const CLIENT_SCRIPT = new URL('../../hook-server/hook-client.pl', import.meta.url);
@@ -71,7 +71,7 @@ export function hookServerBuildId(): string | undefined {
  */
 export function hookCommand(layoutRoot: string, hookArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {
   const setting = env[HOOK_SERVER_ENV];
-  if (setting === undefined ? !DEFAULT_ON : setting !== '1') return [...hookArgv];
+  if (setting === undefined ? !DEFAULT_ON : setting === '0') return [...hookArgv];
   const perl = PERL_CANDIDATES.find((p) => existsSync(p));
   const id = hookServerBuildId();
   const client = fileURLToPath(CLIENT_SCRIPT);
