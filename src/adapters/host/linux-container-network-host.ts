@@ -13,7 +13,7 @@ import { readCreationClaim } from './creation-claim.ts';
 import { hostBootTime } from './proc.ts';
 import { hookPath, runtimeArgv } from './daemon-process.ts';
 import { hookCommand } from './hook-server-process.ts';
-import { withFlock } from '../store/flock.ts';
+import { withLockedFile } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
 const CLI_ENTRY = fileURLToPath(new URL('../../cli.js', import.meta.url));
@@ -39,7 +39,7 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
   }
 
   withPortLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withFlock(join(this.layout.root, 'ports.lock'), fn);
+    return withLockedFile(join(this.layout.root, 'ports.lock'), fn);
   }
 
   hook(event: 'createRuntime' | 'postStop'): OciHook {

@@ -7,7 +7,7 @@ import { AnyConflist } from '../../domain/network/conflist-schema.ts';
 import { LOCK_FILE } from '../../domain/network/constants.ts';
 import type { ConfFile, NetworkConfDir } from '../../interfaces/network-conf-dir.ts';
 import { loadConfDir, loadConfFile } from '../cni/conf-dir.ts';
-import { withFlock } from './flock.ts';
+import { withLockedFile } from './flock.ts';
 
 export class ConfDirStore implements NetworkConfDir {
   private readonly dir: string;
@@ -72,6 +72,6 @@ export class ConfDirStore implements NetworkConfDir {
   }
 
   withLock<T>(fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
-    return withFlock(this.lockFile, fn, opts);
+    return withLockedFile(this.lockFile, fn, opts);
   }
 }

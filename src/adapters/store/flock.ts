@@ -55,17 +55,35 @@ export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>,
  * through registerLockFiles' helper as before. Without perl, withFlock's flock(1). Killing
  * the helper alone (not this process) drops the lock.
  */
-export async function withLockedDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+export function withLockedDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return withHelperLock(dir, fn, { directory: true, shared: false });
+}
+
+/**
+ * Runs fn holding the flock(2) of the lock file `path` (made if missing), exclusive unless
+ * `shared`: withFlock for a lock fn hands to no child, taken through the same helper as
+ * withLockedDir's (a `run` takes the conf dir's shared lock and, with -p, the ports lock:
+ * no flock(1) child for either). A path the scope registered is locked as withFlock does.
+ */
+export function withLockedFile<T>(path: string, fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
+  return withHelperLock(path, fn, { directory: false, shared: opts.shared ?? false });
+}
+
+async function withHelperLock<T>(path: string, fn: () => Promise<T>, opts: { directory: boolean; shared: boolean }): Promise<T> {
   const scope = currentScope();
-  if (scope.registered.has(dir)) return withFlock(dir, () => fn(), { directory: true });
-  await mkdir(dir, { recursive: true });
+  if (scope.registered.has(path)) return withFlock(path, () => fn(), opts);
+  if (opts.directory) await mkdir(path, { recursive: true });
+  else {
+    await mkdir(dirname(path), { recursive: true });
+    await (await open(path, 'a', 0o600)).close(); // the helper opens it read-only: it must exist
+  }
   const pathHelper = (scope.pathHelper ??= new FlockHelper([]));
   let handle: string;
   try {
-    handle = await pathHelper.lockPath(dir, false);
+    handle = await pathHelper.lockPath(path, opts.shared);
   } catch (err) {
-    if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${dir}": ${(err as Error).message}`);
-    return withFlock(dir, () => fn(), { directory: true });
+    if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
+    return withFlock(path, () => fn(), opts);
   }
   try {
     return await fn();

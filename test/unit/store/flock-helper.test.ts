@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerLockFiles, withFlock, withLockedDir } from '../../../src/adapters/store/flock.ts';
+import { registerLockFiles, withFlock, withLockedDir, withLockedFile } from '../../../src/adapters/store/flock.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
 
 /** Whether another process could take the lock right now (flock -n). */
@@ -154,5 +154,49 @@ describe('withLockedDir (a lock the helper takes on its own descriptor of the di
     await Promise.all([first, second, exited]);
     assert.deepEqual(order, ['first in (other done: true)', 'first out', 'second in']);
     assert.equal(othersCanLock(store, '-x'), true);
+  });
+});
+
+describe('withLockedFile (a lock file taken by the helper, as the conf dir and ports locks are)', () => {
+  it('makes a missing lock file, holds it shared or exclusive for fn with no flock(1), then releases it', async () => {
+    const lock = file('conf/.nerdctl.lock');
+    await withLockedFile(
+      lock,
+      async () => {
+        assert.equal(othersCanLock(lock, '-s'), true, 'a shared lock admits other readers');
+        assert.equal(othersCanLock(lock, '-x'), false, 'and no writer');
+        assert.deepEqual(children('flock'), []);
+      },
+      { shared: true },
+    );
+    await withLockedFile(lock, async () => assert.equal(othersCanLock(lock, '-s'), false));
+    assert.equal(othersCanLock(lock, '-x'), true);
+  });
+
+  it('waits for a writer in another process (flock(1), as nerdctl), and two readers in this process hold it at once', async () => {
+    const lock = file('ports.lock');
+    writeFileSync(lock, '');
+    const held = file('ports.held');
+    const other = spawn('flock', ['-x', lock, 'sh', '-c', `touch "${held}"; sleep 0.4; touch "${held}.done"`], { stdio: 'ignore' });
+    const exited = new Promise((r) => other.on('exit', r));
+    while (!readdirSync(dir).includes('ports.held')) await new Promise((r) => setTimeout(r, 5));
+    let inside = 0;
+    let both = false;
+    const reader = () =>
+      withLockedFile(
+        lock,
+        async () => {
+          assert.equal(readdirSync(dir).includes('ports.held.done'), true, 'the writer was waited for');
+          inside++;
+          for (let i = 0; i < 40 && inside < 2; i++) await new Promise((r) => setTimeout(r, 5));
+          both ||= inside === 2;
+          await new Promise((r) => setTimeout(r, 20));
+          inside--;
+        },
+        { shared: true },
+      );
+    await Promise.all([reader(), reader(), exited]);
+    assert.equal(both, true);
+    assert.equal(othersCanLock(lock, '-x'), true);
   });
 });
