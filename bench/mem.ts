@@ -121,12 +121,8 @@ async function processes(match: (cmdline: string, name: string) => boolean): Pro
       const rollup = await readFile(`/proc/${entry}/smaps_rollup`, 'utf8').catch(() => '');
       out.push({
         pid: Number(entry),
-        name:
-          name === 'node' && cmdline.includes('reserver/main')
-            ? 'port holder (node)'
-            : name === 'node' && cmdline.includes('hook-server/main')
-              ? 'hook server (node)'
-              : name,
+        // node's main thread names itself MainThread in comm: the command line tells which process it is
+        name: cmdline.includes('reserver/main') ? 'port holder (node)' : cmdline.includes('hook-server/main') ? 'hook server (node)' : name,
         rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
         pssKiB: Number(/Pss:\s+(\d+)/.exec(rollup)?.[1] ?? 0),
       });
