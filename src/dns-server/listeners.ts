@@ -122,9 +122,11 @@ export class GatewayListeners {
         replies.length = 0;
         ports.length = 0;
         addresses.length = 0;
-        // What the cache lent has reached the socket; if the kernel did not take it all at
-        // once (queued), the cache stops lending those buffers.
-        udpCache.sent(open && udp.getSendQueueCount() > 0);
+        // What the cache lent reaches the socket one tick later: dgram sends after an address
+        // lookup that ends in a nextTick, and those ticks run before this one. Then, if the
+        // kernel did not take it all at once (queued), the cache stops lending those buffers.
+        // Checked right here, the queue would always look empty. No message comes in between.
+        process.nextTick(() => udpCache.sent(open && udp.getSendQueueCount() > 0));
       };
       udp.on('message', (msg, rinfo) => {
         const reply = this.handle(msg, gw, rinfo.address, 'udp', udpCache);

@@ -4,11 +4,12 @@
  * back after its gateway was closed (the network's last container left while
  * the upstream was asked) is dropped, not thrown where nothing catches it; a
  * burst of the same question (answered from the cache, replies sent per read)
- * gets one reply per query, each with its own ID.
+ * gets one reply per query, each with its own ID; a cached reply the kernel has
+ * queued is not rewritten by a later hit.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
+import { Socket, createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as dnsPacket from 'dns-packet';
 import { applyJoin, emptyRecordSet } from '../../../src/domain/dns/records.ts';
@@ -88,6 +89,71 @@ describe('GatewayListeners', () => {
       );
       for (const r of replies) assert.equal((r.answers?.[0] as { data?: string } | undefined)?.data, '10.216.9.9');
     } finally {
+      client.close();
+      listeners.closeAll();
+    }
+  });
+
+  it('stops lending a cached reply once the kernel queued it (a later hit does not rewrite it)', async () => {
+    const gw = randomGateway();
+    const zones = new DnsZones(
+      applyJoin(emptyRecordSet(), {
+        namespace: 'default',
+        id: 'queued',
+        endpoints: [{ network: 'queued', record: { gateways: [gw], internal: false }, names: ['q'], aliases: [], ips: ['10.216.9.8'] }],
+      }),
+    );
+    const noForward = { forward: () => Promise.reject(new Error('not expected')) };
+    // The resolver's socket as if the kernel's send buffer were full: every send that has reached
+    // the socket (dgram passes it on one tick after send() returns) counts as queued, and each
+    // buffer handed over is kept with the bytes it had then.
+    const sent: { buf: Buffer; bytes: Buffer }[] = [];
+    let calls = 0;
+    let reached = 0;
+    const ours = (s: Socket) => {
+      try {
+        return s.address().address === gw;
+      } catch {
+        return false;
+      }
+    };
+    const proto = Socket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const { send, getSendQueueCount } = proto;
+    proto['send'] = function (this: Socket, ...args: unknown[]) {
+      if (ours(this)) {
+        const buf = args[0] as Buffer;
+        sent.push({ buf, bytes: Buffer.from(buf) });
+        calls++;
+        process.nextTick(() => reached++);
+      }
+      return send!.apply(this, args);
+    };
+    proto['getSendQueueCount'] = function (this: Socket) {
+      return ours(this) ? (calls > 0 && reached === calls ? 1 : 0) : getSendQueueCount!.apply(this);
+    };
+    const listeners = new GatewayListeners(
+      (msg, gateway, source, transport, cache) => handleQuery(msg, { zones, cache, forwarder: noForward, gateway, source, transport }),
+      () => undefined,
+      PORT,
+    );
+    const client = createSocket('udp4');
+    try {
+      await listeners.reconcile([gw]);
+      await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+      let answered = 0;
+      client.on('message', () => answered++);
+      // One query per read of the socket: a miss (cached), then hits, each a batch of its own.
+      for (const id of [1, 2, 3, 4]) {
+        client.send(dnsPacket.encode({ id, type: 'query', questions: [{ name: 'q.queued', type: 'A' }] }), PORT, gw);
+        for (let waited = 0; answered < id && waited < 2000; waited += 10) await sleep(10);
+      }
+      assert.equal(answered, 4);
+      assert.equal(sent.length, 4);
+      for (const [i, s] of sent.entries())
+        assert.deepEqual(s.buf, s.bytes, `reply ${i + 1} was rewritten after it was handed to the socket`);
+    } finally {
+      proto['send'] = send!;
+      proto['getSendQueueCount'] = getSendQueueCount!;
       client.close();
       listeners.closeAll();
     }
