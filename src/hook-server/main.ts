@@ -27,7 +27,7 @@ import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { dirname } from 'node:path';
-import { holdInstanceLock, removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
+import { envMs, holdInstanceLock, removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { setRequestEnvProvider, type Env } from '../adapters/host/request-env.ts';
 import { hookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { LockScope, setLockScopeProvider } from '../adapters/store/flock.ts';
@@ -41,11 +41,6 @@ import { ACK, ProtocolError, decodeRequest, encodeReply, type HookWireRequest } 
  * allows a process to outlive its containers.
  */
 const IDLE_MS = envMs('TSNERD_HOOK_SERVER_IDLE_MS', 5000);
-
-function envMs(name: string, fallback: number): number {
-  const n = Number(process.env[name]);
-  return Number.isFinite(n) && n >= 0 && process.env[name] !== '' ? n : fallback;
-}
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} [${process.pid}] ${line}\n`);

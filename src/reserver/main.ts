@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import { procStatSync, processExists } from '../adapters/host/proc.ts';
-import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
+import { envMs, holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
 import {
   HolderFiles,
@@ -55,11 +55,6 @@ interface Entry {
   unbound: HostBinding[];
   /** Set once its pid was seen gone; the exit command runs once. */
   exiting?: boolean;
-}
-
-function envMs(name: string, fallback: number): number {
-  const n = Number(process.env[name]);
-  return Number.isFinite(n) && n >= 0 && process.env[name] !== '' ? n : fallback;
 }
 
 function log(line: string): void {

@@ -98,13 +98,7 @@ export async function spawnDaemon<T extends ReadyMessage = ReadyMessage>(
   const log = await open(opts.log, 'a');
   let child;
   try {
-    const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
-    child = spawn(command, argv, {
-      detached: true,
-      cwd: '/',
-      env: { PATH: requestEnv()['PATH'] ?? DEFAULT_PATH, ...opts.env },
-      stdio: ['ignore', log.fd, log.fd, 'pipe'],
-    });
+    child = spawnDetached(script, args, opts, log.fd);
   } finally {
     await log.close();
   }
@@ -136,13 +130,7 @@ export function launchDaemon(
 ): void {
   const log = openSync(opts.log, 'a', 0o600);
   try {
-    const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
-    const child = spawn(command, argv, {
-      detached: true,
-      cwd: '/',
-      env: { PATH: requestEnv()['PATH'] ?? DEFAULT_PATH, ...opts.env },
-      stdio: ['ignore', log, log, 'pipe'],
-    });
+    const child = spawnDetached(script, args, opts, log);
     child.on('error', () => undefined); // e.g. the runtime is gone: the hook goes on without a server
     if (opts.nice !== undefined && child.pid !== undefined) {
       try {
@@ -156,6 +144,17 @@ export function launchDaemon(
   } finally {
     closeSync(log);
   }
+}
+
+/** script run detached in its own session from /, its output appended to the log `logFd`, fd 3 its readiness pipe. */
+function spawnDetached(script: string, args: readonly string[], opts: Pick<SpawnDaemonOptions, 'env' | 'nodeFlags'>, logFd: number) {
+  const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
+  return spawn(command, argv, {
+    detached: true,
+    cwd: '/',
+    env: { PATH: requestEnv()['PATH'] ?? DEFAULT_PATH, ...opts.env },
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+  });
 }
 
 function readReady<T extends ReadyMessage>(pipe: Readable, opts: SpawnDaemonOptions, kill: () => void): Promise<T> {

@@ -1,7 +1,8 @@
 /**
  * The process's side of tsnerd's on-demand processes (the port holder, the DNS
  * resolver, the overlay agent; src/adapters/host/daemon-process.ts starts
- * them): the readiness line on fd 3, the single-instance lock and the pid file.
+ * them): the readiness line on fd 3, the single-instance lock, the pid file and
+ * the timing knobs tests set in the environment.
  * Node built-ins only (and flock(1)): these processes are lean on purpose.
  */
 import { closeSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -47,4 +48,10 @@ export function removeOwnPidFile(pidFile: string): void {
   } catch {
     // already gone
   }
+}
+
+/** A duration knob of this process's environment (tests shorten them): `name`'s value in ms, else `fallback`. */
+export function envMs(name: string, fallback: number): number {
+  const n = Number(process.env[name]);
+  return Number.isFinite(n) && n >= 0 && process.env[name] !== '' ? n : fallback;
 }

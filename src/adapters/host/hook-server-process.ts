@@ -72,13 +72,21 @@ export function hookServerBuildId(): string | undefined {
 export function hookCommand(layoutRoot: string, hookArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {
   const setting = env[HOOK_SERVER_ENV];
   if (setting === undefined ? !DEFAULT_ON : setting === '0') return [...hookArgv];
+  const setup = (clientSetup ??= findClientSetup());
+  if (!setup) return [...hookArgv];
+  const socket = hookServerSocket(layoutRoot, setup.id);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) return [...hookArgv];
+  return [setup.perl, setup.client, socket, ...hookArgv];
+}
+
+/** perl, the client script and the build's id, looked up once per process (a `run` writes two hooks); null: one is missing. */
+let clientSetup: { perl: string; client: string; id: string } | null | undefined;
+
+function findClientSetup(): { perl: string; client: string; id: string } | null {
   const perl = PERL_CANDIDATES.find((p) => existsSync(p));
   const id = hookServerBuildId();
   const client = fileURLToPath(CLIENT_SCRIPT);
-  if (!perl || !id || !existsSync(client)) return [...hookArgv];
-  const socket = hookServerSocket(layoutRoot, id);
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) return [...hookArgv];
-  return [perl, client, socket, ...hookArgv];
+  return perl && id && existsSync(client) ? { perl, client, id } : null;
 }
 
 /**
