@@ -127,6 +127,8 @@ export class ContainerdClient {
   readonly version: Service<VersionClient>;
   private readonly raw: RawClients;
   private readonly timeoutMs: number;
+  /** Calls nothing waits for (see inBackground), shared with the withLease copies. */
+  private readonly background: Set<Promise<unknown>>;
 
   /** Checks that the socket exists before dialling, so a stopped containerd fails at once. */
   static async connect(options: ContainerdOptions): Promise<ContainerdClient> {
@@ -135,15 +137,16 @@ export class ContainerdClient {
       throw cannotConnect(options.address, err);
     });
     if (!info.isSocket()) throw cannotConnect(options.address);
-    return new ContainerdClient({ ...options, address: path }, dial(path), undefined);
+    return new ContainerdClient({ ...options, address: path }, dial(path), undefined, new Set());
   }
 
-  private constructor(options: ContainerdOptions, raw: RawClients, lease: string | undefined) {
+  private constructor(options: ContainerdOptions, raw: RawClients, lease: string | undefined, background: Set<Promise<unknown>>) {
     this.address = options.address;
     this.namespace = options.namespace;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.lease = lease;
     this.raw = raw;
+    this.background = background;
     const wrap = <C extends Client>(client: C, service: string): Service<C> =>
       wrapService<C>(client, (client.constructor as unknown as { service: ServiceDefinition }).service, {
         address: this.address,
@@ -166,10 +169,31 @@ export class ContainerdClient {
 
   /** The same connection, with every call made under the given containerd lease. */
   withLease(lease: string): ContainerdClient {
-    return new ContainerdClient({ address: this.address, namespace: this.namespace, timeoutMs: this.timeoutMs }, this.raw, lease);
+    return new ContainerdClient(
+      { address: this.address, namespace: this.namespace, timeoutMs: this.timeoutMs },
+      this.raw,
+      lease,
+      this.background,
+    );
+  }
+
+  /**
+   * A call whose answer nothing waits for (its failure is the caller's to swallow): it
+   * goes on beside the next calls, and close() lets it finish before the channels close.
+   */
+  inBackground(call: Promise<unknown>): void {
+    const settled: Promise<unknown> = call.then(
+      (): unknown => this.background.delete(settled),
+      (): unknown => this.background.delete(settled),
+    );
+    this.background.add(settled);
   }
 
   close(): void {
-    for (const c of Object.values(this.raw) as Client[]) c.close();
+    const closeAll = () => {
+      for (const c of Object.values(this.raw) as Client[]) c.close();
+    };
+    if (this.background.size === 0) closeAll();
+    else void Promise.allSettled([...this.background]).then(closeAll);
   }
 }

@@ -51,8 +51,10 @@ export class GrpcContainerRuntime implements ContainerRuntime {
         snapshot_key: c.snapshotKey,
       },
     });
-    // The container record now keeps the snapshot alive; the lease has done its job.
-    await this.dropSnapshotLease(c.snapshotKey);
+    // The container record now keeps the snapshot alive; the lease has done its job. Nothing
+    // waits for its end (the task is created meanwhile): a lease left by a failure expires by
+    // itself, and removing the snapshot drops it too.
+    this.client.inBackground(this.dropSnapshotLease(c.snapshotKey));
   }
 
   async getContainer(id: string): Promise<ContainerRecord> {

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { internal } from '../../domain/errors.ts';
 import { runProcess } from './run-process.ts';
+import { makeFifoByHelper } from '../store/flock.ts';
 import type { AttachedIo, ProcessIo } from '../../interfaces/process-io.ts';
 import type { TaskStdio } from '../../interfaces/container-runtime.ts';
 
@@ -24,12 +25,7 @@ export class FifoProcessIo implements ProcessIo {
     const stdout = join(dir, 'stdout');
     const stderr = join(dir, 'stderr');
     const stdin = options.stdin ? join(dir, 'stdin') : '';
-    // Every attached run makes these: node:child_process, not execa (~15 ms to load).
-    const made = await runProcess('mkfifo', ['-m', '600', stdout, stderr, ...(stdin ? [stdin] : [])]);
-    if (made.exitCode !== 0)
-      throw internal(
-        `cannot make the stdio FIFOs in "${dir}": ${made.stderr.trim() || made.spawnError?.message || `mkfifo exited with ${made.exitCode}`}`,
-      );
+    await makeFifos(dir, [stdout, stderr, ...(stdin ? [stdin] : [])]);
 
     const outputs = [copyOut(stdout, process.stdout), copyOut(stderr, process.stderr)];
     const drained = Promise.all(outputs.map((o) => o.done)).then(() => undefined);
@@ -158,4 +154,23 @@ function write(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
     if (stream.write(data)) resolve();
     else stream.once('drain', resolve);
   });
+}
+
+/**
+ * Every attached run makes these: through the process's perl lock helper (no fork of node),
+ * else mkfifo(1) by node:child_process, not execa (~15 ms to load).
+ */
+async function makeFifos(dir: string, paths: string[]): Promise<void> {
+  const left: string[] = [];
+  try {
+    for (const path of paths) if (!(await makeFifoByHelper(path, 0o600))) left.push(path);
+  } catch (err) {
+    throw internal(`cannot make the stdio FIFOs in "${dir}": ${(err as Error).message}`);
+  }
+  if (left.length === 0) return;
+  const made = await runProcess('mkfifo', ['-m', '600', ...left]);
+  if (made.exitCode !== 0)
+    throw internal(
+      `cannot make the stdio FIFOs in "${dir}": ${made.stderr.trim() || made.spawnError?.message || `mkfifo exited with ${made.exitCode}`}`,
+    );
 }

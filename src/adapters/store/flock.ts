@@ -92,6 +92,23 @@ async function withHelperLock<T>(path: string, fn: () => Promise<T>, opts: { dir
   }
 }
 
+/**
+ * Makes the FIFO `path` through the scope's lock helper (the perl process a `run` has
+ * started for its name lock by then): no fork of this process for mkfifo(1), ~3.5 ms of
+ * the event loop each (docs/performance.md). False where the helper cannot (no perl,
+ * another architecture, it died): the caller makes it another way.
+ */
+export async function makeFifoByHelper(path: string, mode: number): Promise<boolean> {
+  const scope = currentScope();
+  try {
+    await (scope.pathHelper ??= new FlockHelper([])).mkfifo(path, mode);
+    return true;
+  } catch (err) {
+    if (err instanceof FlockHelperUnavailable) return false;
+    throw new TsnerdError('internal', (err as Error).message);
+  }
+}
+
 /** flock(1)'s exit status when --nonblock finds the lock taken. */
 const LOCK_BUSY = 75;
 

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerLockFiles, withFlock, withLockedDir, withLockedFile } from '../../../src/adapters/store/flock.ts';
+import { makeFifoByHelper, registerLockFiles, withFlock, withLockedDir, withLockedFile } from '../../../src/adapters/store/flock.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
 
 /** Whether another process could take the lock right now (flock -n). */
@@ -198,5 +198,25 @@ describe('withLockedFile (a lock file taken by the helper, as the conf dir and p
     await Promise.all([reader(), reader(), exited]);
     assert.equal(both, true);
     assert.equal(othersCanLock(lock, '-x'), true);
+  });
+});
+
+describe('makeFifoByHelper (the stdio FIFOs of an attached run)', () => {
+  it('makes a FIFO with the given mode through the helper, no mkfifo(1) child', async (t) => {
+    if (process.arch !== 'x64' && process.arch !== 'arm64') return t.skip('mknodat through the helper only on x64 and arm64');
+    const fifo = file('fifo-made');
+    assert.equal(await makeFifoByHelper(fifo, 0o600), true);
+    const st = statSync(fifo);
+    assert.equal(st.isFIFO(), true);
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.deepEqual(children('mkfifo'), []);
+  });
+
+  it('reports the path that cannot be made, with the reason', async (t) => {
+    if (process.arch !== 'x64' && process.arch !== 'arm64') return t.skip('mknodat through the helper only on x64 and arm64');
+    const fifo = file('fifo-twice');
+    await makeFifoByHelper(fifo, 0o600);
+    await assert.rejects(makeFifoByHelper(fifo, 0o600), /exists/);
+    await assert.rejects(makeFifoByHelper(file('no-such-dir/fifo'), 0o600), /No such file/);
   });
 });
