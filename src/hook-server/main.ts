@@ -7,7 +7,7 @@
  * It runs the same function as the hook process (src/hook/run-hook.ts), once per
  * request and several at once: each request has its own environment (the
  * hook's, request-env.ts) and its own lock scope (its lock files opened by it,
- * its own perl lock helper: flock.ts), so two requests exclude each other
+ * handed to the server's one perl lock helper: flock.ts), so two requests exclude each other
  * exactly as two hook processes do, and the host-wide CNI lock still
  * serialises their ADDs. Nothing else is shared between requests.
  *
@@ -30,7 +30,7 @@ import { dirname } from 'node:path';
 import { envMs, holdInstanceLock, removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { setRequestEnvProvider, type Env } from '../adapters/host/request-env.ts';
 import { hookServerFiles } from '../adapters/host/hook-server-process.ts';
-import { LockScope, setLockScopeProvider } from '../adapters/store/flock.ts';
+import { LockScope, setLockScopeProvider, shareLockHelper } from '../adapters/store/flock.ts';
 import { runHook } from '../hook/run-hook.ts';
 import { ACK, ProtocolError, decodeRequest, encodeReply, type HookWireRequest } from './protocol.ts';
 
@@ -204,6 +204,8 @@ async function main(): Promise<void> {
     reportReady({ ok: false, code: 'BUSY', message: 'another hook server runs for this socket' });
     process.exit(0);
   }
+  // One lock helper for every request, started now: no perl start on a request's path (flock.ts).
+  shareLockHelper();
   const server = new HookServer(socket);
   await server.listen();
   writePidFile(files.pid);

@@ -1,6 +1,6 @@
 /**
  * The DnsRegistry over the data store: the record set is a lowdb document,
- * `<root>/dns/records.json` (replaced atomically by steno, so the resolver
+ * `<root>/dns/records.json` (replaced atomically: a temp file renamed, so the resolver
  * never reads half a file), and the resolver process is started and stopped
  * by process-dns-server.ts. Every change, and the start that follows it, holds
  * `<root>/dns/dns.lock` (flock), as does the resolver when it exits for want of
@@ -9,8 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { LowSync } from 'lowdb';
+import { JSONFileSync } from 'lowdb/node';
 import { internal } from '../../domain/errors.ts';
 import {
   applyJoin,
@@ -88,14 +88,19 @@ export class StoreDnsRegistry implements DnsRegistry {
     const before = JSON.stringify(db.data);
     db.data = change(db.data);
     // Unchanged (a leave of a container without DNS): no write, no reload in the resolver.
-    if (JSON.stringify(db.data) !== before) await db.write();
+    if (JSON.stringify(db.data) !== before) db.write();
     return db.data;
   }
 
-  private async open(): Promise<Low<DnsRecordSet>> {
+  /**
+   * Read (and written, by update) synchronously: one small document under the lock, on the path
+   * of every start (an async read and write are ~9 thread-pool round trips and loop turns).
+   * Written to a temp file and renamed, so the resolver never reads half a file.
+   */
+  private async open(): Promise<LowSync<DnsRecordSet>> {
     const path = join(this.dir, DNS_RECORDS_FILE);
-    const db = new Low<DnsRecordSet>(new JSONFile<DnsRecordSet>(path), emptyRecordSet());
-    await db.read();
+    const db = new LowSync<DnsRecordSet>(new JSONFileSync<DnsRecordSet>(path), emptyRecordSet());
+    db.read();
     try {
       db.data = parseRecordSet(db.data);
     } catch (err) {

@@ -10,16 +10,16 @@
  * Node built-ins only: the OCI hook loads it.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TsnerdError, internal } from '../../domain/errors.ts';
 import { READY_FD } from './daemon-self.ts';
-import { procStat } from './proc.ts';
+import { procStatSync } from './proc.ts';
 import { requestEnv } from './request-env.ts';
 
 /** The entry processes, by their folder under src/ (compiled: dist/). */
@@ -183,9 +183,11 @@ function readReady<T extends ReadyMessage>(pipe: Readable, opts: SpawnDaemonOpti
  * with `arg` right after it (its state dir): a recycled pid is never taken for it.
  */
 export async function daemonPid(pidFile: string, script: DaemonName, arg: string): Promise<number | undefined> {
+  // Synchronous reads (here and in isDaemon): three small files, on the path of every DNS join and
+  // port reserve, where each async read is four thread-pool round trips.
   let text: string;
   try {
-    text = await readFile(pidFile, 'utf8');
+    text = readFileSync(pidFile, 'utf8');
   } catch {
     return undefined;
   }
@@ -198,8 +200,8 @@ export async function daemonPid(pidFile: string, script: DaemonName, arg: string
 export async function isDaemon(pid: number, script: DaemonName, arg: string): Promise<boolean> {
   const pattern = new RegExp(`[/\\\\]${script}[/\\\\]main\\.(c?js|ts)$`);
   try {
-    if (!(await procStat(pid))?.live) return false;
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    if (!procStatSync(pid)?.live) return false;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const at = argv.findIndex((a) => pattern.test(a));
     return at > 0 && argv[at + 1] === arg;
   } catch {

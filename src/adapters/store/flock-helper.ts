@@ -28,16 +28,27 @@ import { TsnerdError } from '../../domain/errors.ts';
  * handle `p<n>` and lock it, shared or exclusive (`c p<n>` closes it, dropping the lock);
  * `<id> F <mode> <path>` makes a FIFO (mknodat(2) through perl's syscall, its number the
  * script's second argument: POSIX::mkfifo would load a module of ~8 ms);
+ * `<id> g a<n> <fd>`: take a copy of the parent's descriptor `fd` (the same open file
+ * description: pidfd_getfd(2), Linux 5.6) as handle `a<n>`, then locked and closed as a
+ * descriptor given at start is (`s a<n>`, `c a<n>`);
  * answers: `<id> ok` or `<id> err <reason>`. flock constants are Linux's
- * (LOCK_SH 1, LOCK_EX 2, LOCK_NB 4; EWOULDBLOCK 11); no module is
+ * (LOCK_SH 1, LOCK_EX 2, LOCK_NB 4; EWOULDBLOCK 11), so are the syscall numbers
+ * (pidfd_open 434, pidfd_getfd 438: the same on every architecture); no module is
  * loaded, so perl starts in ~2 ms.
  */
 const SCRIPT = `
-$| = 1; $SIG{CHLD} = 'IGNORE'; my %h;
+$| = 1; $SIG{CHLD} = 'IGNORE'; my %h; my $pidfd;
 while (my $l = <STDIN>) {
   chomp $l;
   my ($id, $op, $fd, $path) = split ' ', $l, 4;
   if ($op eq 'F') { print syscall($ARGV[1], -100, $path, 0010000 | oct($fd), 0) == 0 ? "$id ok\\n" : "$id err $!\\n"; next }
+  if ($op eq 'g') {
+    $pidfd = syscall(434, getppid(), 0) unless defined $pidfd;
+    my $n = $pidfd < 0 ? -1 : syscall(438, $pidfd, $path + 0, 0);
+    my $o;
+    if ($n < 0 || !open($o, '<&=', $n)) { print "$id err $!\\n"; next }
+    $h{$fd} = $o; print "$id ok\\n"; next;
+  }
   if ($op eq 'S' || $op eq 'X') {
     my $o;
     unless (open($o, '<', $path)) { print "$id err $!\\n"; next }
@@ -77,6 +88,10 @@ export class FlockHelper {
   private nextHandle = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private buffered = '';
+  /** Descriptors taken over after the start (adopt): this process's fd → the helper's handle, and the take-over's answer. */
+  private readonly adopted = new Map<number, { handle: string; done: Promise<void> }>();
+  /** Set once a take-over failed (no pidfd_getfd: an older kernel, or not allowed): the caller stops adopting. */
+  adoptFailed = false;
 
   /** `fds`: open descriptors of this process; they become the helper's fds 3, 4, … */
   constructor(fds: readonly number[]) {
@@ -87,9 +102,30 @@ export class FlockHelper {
     return !this.dead;
   }
 
-  /** Takes the lock on `fd` (one of the constructor's), waiting for it as flock(2) does. */
-  lock(fd: number, shared: boolean): Promise<void> {
+  /** Takes the lock on `fd` (one of the constructor's, or adopted), waiting for it as flock(2) does. */
+  async lock(fd: number, shared: boolean): Promise<void> {
+    const adopted = this.adopted.get(fd);
+    if (adopted) {
+      try {
+        await adopted.done;
+      } catch (err) {
+        throw new FlockHelperUnavailable(`the lock helper could not take over the descriptor: ${(err as Error).message}`);
+      }
+    }
     return this.request(shared ? 's' : 'x', fd);
+  }
+
+  /**
+   * Gives the running helper a copy of `fd`, an open descriptor of this process (the same open
+   * file description, so a lock taken through the copy is this descriptor's lock, as for the
+   * constructor's): a helper started before the descriptor existed serves it. lock and close
+   * then take it as one of the constructor's. A failure shows in lock (FlockHelperUnavailable).
+   */
+  adopt(fd: number): void {
+    const handle = `a${this.nextHandle++}`;
+    const done = this.send(`g ${handle} ${fd}`);
+    done.catch(() => (this.adoptFailed = true));
+    this.adopted.set(fd, { handle, done });
   }
 
   /** Closes the helper's copy of `fd`: once ours is closed too, the lock is gone (unless a child holds a copy). */
@@ -124,6 +160,12 @@ export class FlockHelper {
   }
 
   private request(op: string, fd: number): Promise<void> {
+    const adopted = this.adopted.get(fd);
+    if (adopted) {
+      // Forgotten at once: the fd number may be this process's again before the helper answers.
+      if (op === 'c') this.adopted.delete(fd);
+      return this.send(`${op} ${adopted.handle}`);
+    }
     const index = this.fds.indexOf(fd);
     if (index < 0) return Promise.reject(new Error(`descriptor ${fd} was not given to the lock helper`));
     return this.send(`${op} ${index + 3}`);

@@ -171,6 +171,8 @@ function flockFd(fd: number, path: string, opts: LockOptions & { nonblock?: bool
 export class LockScope {
   readonly registered = new Map<string, number>();
   helper: FlockHelper | undefined;
+  /** `helper` is the process's shared one (shareLockHelper): it outlives the scope, which gives back only its own descriptors. */
+  sharesHelper = false;
   /** The helper for withLockedDir (started by the first one, then shared within the scope). */
   pathHelper: FlockHelper | undefined;
 
@@ -185,9 +187,10 @@ export class LockScope {
       } catch {
         // already closed
       }
+      if (this.sharesHelper) this.helper?.close(fd).catch(() => undefined); // the helper's copy, never locked
     }
     this.registered.clear();
-    this.helper?.stop();
+    if (!this.sharesHelper) this.helper?.stop();
     this.pathHelper?.stop();
     this.helper = undefined;
     this.pathHelper = undefined;
@@ -196,6 +199,37 @@ export class LockScope {
 
 const processScope = new LockScope();
 let scopeOf: () => LockScope | undefined = () => undefined;
+
+/** The process's one lock helper for every scope (shareLockHelper), and whether taking descriptors over works here. */
+let shared: { helper: FlockHelper | undefined; broken: boolean } | undefined;
+
+/**
+ * For a process with many scopes (the hook server: one per request): one lock helper, started
+ * now, serves the lock files every later scope registers, each handed to it when registered
+ * (FlockHelper.adopt: a copy of the scope's own descriptor, pidfd_getfd(2)), instead of a perl
+ * start per scope on the request's path. The locks stay on each scope's own open file
+ * descriptions: a scope's end closes its descriptors and the helper's copies of them (its locks
+ * go, the other scopes' stay); a dead process takes the helper with it (its stdin closes), and
+ * with it every copy. Where taking over fails (a kernel before 5.6), or once the helper died,
+ * scopes start their own helper as before.
+ */
+export function shareLockHelper(): void {
+  shared = { helper: undefined, broken: false };
+  sharedHelper();
+}
+
+function sharedHelper(): FlockHelper | undefined {
+  if (!shared || shared.broken) return undefined;
+  if (shared.helper?.adoptFailed) {
+    shared.broken = true;
+    return undefined;
+  }
+  if (!shared.helper?.usable) {
+    shared.helper = new FlockHelper([]);
+    shared.helper.start();
+  }
+  return shared.helper;
+}
 
 /** How the hook server gives each request its own scope (an AsyncLocalStorage lookup); unset, the process's scope. */
 export function setLockScopeProvider(provider: () => LockScope | undefined): void {
@@ -222,6 +256,13 @@ export function registerLockFiles(paths: readonly string[]): void {
     }
   }
   if (scope.registered.size === 0) return;
+  const common = scope === processScope ? undefined : sharedHelper();
+  if (common) {
+    scope.helper = common;
+    scope.sharesHelper = true;
+    for (const fd of scope.registered.values()) common.adopt(fd);
+    return;
+  }
   scope.helper = new FlockHelper([...scope.registered.values()]);
   scope.helper.start(); // perl starts while this process reads what it needs before its first lock
 }

@@ -26,18 +26,20 @@ import {
   closeSync,
   existsSync,
   fstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
+  renameSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { LowSync } from 'lowdb';
+import { DataFileSync } from 'lowdb/node';
 import { END_MARKER, hostsRenderer, joinLines, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
@@ -89,18 +91,23 @@ export class FileHostsStore implements HostsStore {
     return path;
   }
 
+  /**
+   * Synchronous under the lock, as the join's reads and writes are: a burst of small file
+   * operations with nothing to overlap them with, where each async one would be a thread-pool
+   * round trip and a loop turn (the hook server runs other requests' work meanwhile).
+   */
   async acquire(ns: string, meta: HostsMeta): Promise<void> {
     await this.locked(ns, async () => {
       const dir = this.layout.hostsDir(ns, meta.ID);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       const metaPath = join(dir, StateFiles.meta);
       // Listed already (a restart without release): its old lines must go, so all files are rewritten.
       const known = existsSync(metaPath);
       const tmp = join(dir, `.${StateFiles.meta}.tmp`);
-      await writeFile(tmp, JSON.stringify(meta), { mode: 0o600 });
-      await rename(tmp, metaPath);
-      if (known) await this.rewriteAll(ns);
-      else await this.join(ns, meta);
+      writeFileSync(tmp, JSON.stringify(meta), { mode: 0o600 });
+      renameSync(tmp, metaPath);
+      if (known) this.rewriteAll(ns);
+      else this.join(ns, meta);
     });
   }
 
@@ -110,10 +117,12 @@ export class FileHostsStore implements HostsStore {
    * rewrite of n lines: the start time must not grow with the number of
    * containers, issue 6). A peer file not ending with the marker is rendered whole.
    */
-  private async join(ns: string, newcomer: HostsMeta): Promise<void> {
-    const all = await this.members(ns, newcomer);
+  private join(ns: string, newcomer: HostsMeta): void {
+    const all = this.members(ns, newcomer);
     const render = hostsRenderer(all);
     const tail = Buffer.from(`${END_MARKER}\n`);
+    // Peers on the same networks get the same lines: one buffer (lines and tail) for all of them.
+    const inserts = new Map<string, Buffer>();
     for (const meta of all) {
       const path = join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts);
       if (meta.ID === newcomer.ID) {
@@ -122,7 +131,10 @@ export class FileHostsStore implements HostsStore {
       }
       const lines = joinLines(meta, newcomer);
       if (lines.length === 0) continue;
-      if (!insertBeforeTail(path, tail, Buffer.from(`${lines.join('\n')}\n`))) this.renderSync(path, meta, render);
+      const text = lines.join('\n');
+      let insert = inserts.get(text);
+      if (!insert) inserts.set(text, (insert = Buffer.from(`${text}\n${END_MARKER}\n`)));
+      if (!insertBeforeTail(path, tail, insert)) this.renderSync(path, meta, render);
     }
   }
 
@@ -141,7 +153,7 @@ export class FileHostsStore implements HostsStore {
     await this.locked(ns, async () => {
       const leaving = this.readMeta(ns, id);
       await rm(join(this.layout.hostsDir(ns, id), StateFiles.meta), { force: true });
-      await this.rewriteAll(ns);
+      this.rewriteAll(ns);
       if (leaving) this.dropFromUnreadable(ns, leaving);
     });
   }
@@ -172,7 +184,7 @@ export class FileHostsStore implements HostsStore {
   async delete(ns: string, id: string): Promise<void> {
     await this.locked(ns, async () => {
       await rm(this.layout.hostsDir(ns, id), { recursive: true, force: true });
-      await this.rewriteAll(ns);
+      this.rewriteAll(ns);
     });
   }
 
@@ -220,12 +232,12 @@ export class FileHostsStore implements HostsStore {
   }
 
   /** Rewrites the managed block of every running container's hosts file, and the members index from the metas read. */
-  private async rewriteAll(ns: string): Promise<void> {
+  private rewriteAll(ns: string): void {
     const stamped = this.readAllSync(ns);
     const all = stamped.map((m) => m.meta);
     const render = hostsRenderer(all);
     for (const meta of all) this.renderSync(join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts), meta, render);
-    await this.writeIndex(ns, stamped);
+    this.writeIndex(ns, stamped);
   }
 
   /**
@@ -235,9 +247,13 @@ export class FileHostsStore implements HostsStore {
    * meta.json another tool wrote again), and a container without one (gone, or
    * stopped by nerdctl, which removes only meta.json) is no member. The index is written back.
    */
-  private async members(ns: string, newcomer: HostsMeta): Promise<HostsMeta[]> {
+  private members(ns: string, newcomer: HostsMeta): HostsMeta[] {
     const db = this.index(ns);
-    await db.read().catch(() => undefined); // unreadable: rebuilt from the metas below
+    try {
+      db.read();
+    } catch {
+      // unreadable: rebuilt from the metas below
+    }
     const known = isMembersDoc(db.data) ? db.data.members : {};
     const next: Record<string, Member> = {};
     for (const id of readdirSync(this.layout.etchostsDir(ns))) {
@@ -256,23 +272,24 @@ export class FileHostsStore implements HostsStore {
       if (read?.meta.ID === id) next[id] = member(read.meta, read.stamp);
     }
     db.data = { members: next };
-    await db.write();
+    db.write();
     return Object.values(next);
   }
 
-  private async writeIndex(ns: string, all: readonly StampedMeta[]): Promise<void> {
+  private writeIndex(ns: string, all: readonly StampedMeta[]): void {
     const db = this.index(ns);
     db.data = { members: Object.fromEntries(all.map((m) => [m.meta.ID, member(m.meta, m.stamp)])) };
-    await db.write();
+    db.write();
   }
 
-  private index(ns: string): Low<MembersDoc> {
+  private index(ns: string): LowSync<MembersDoc> {
     // Compact (lowdb's JSONFile indents): read and written whole at every join, ~250 bytes a member.
-    const file = new DataFile<MembersDoc>(join(this.layout.etchostsDir(ns), MEMBERS_INDEX), {
+    // Written to a temp file and renamed (lowdb's sync adapter), under the hosts store's lock.
+    const file = new DataFileSync<MembersDoc>(join(this.layout.etchostsDir(ns), MEMBERS_INDEX), {
       parse: (text) => JSON.parse(text) as MembersDoc,
       stringify: (data) => JSON.stringify(data),
     });
-    return new Low<MembersDoc>(file, { members: {} });
+    return new LowSync<MembersDoc>(file, { members: {} });
   }
 
   /** nerdctl's lock of the namespace's hosts store: the directory itself, so the two tools never change it at once. */
@@ -282,15 +299,16 @@ export class FileHostsStore implements HostsStore {
 
   private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.lockFile(ns);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     return withLockedDir(dir, fn);
   }
 }
 
 /**
- * Writes `insert` where the file's last bytes `tail` are, then `tail` again, in
- * place (the file is bind-mounted: same inode). false when the file does not
- * end with `tail` (edited by the user, or missing): the caller renders it whole.
+ * Writes `insert` (the new lines, then `tail` again) where the file's last bytes
+ * `tail` are, in place (the file is bind-mounted: same inode). false when the
+ * file does not end with `tail` (edited by the user, or missing): the caller
+ * renders it whole.
  */
 function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
   let fd: number;
@@ -304,8 +322,7 @@ function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
     if (at < 0) return false;
     const last = Buffer.alloc(tail.length);
     if (readSync(fd, last, 0, tail.length, at) !== tail.length || !last.equals(tail)) return false;
-    const out = Buffer.concat([insert, tail]);
-    writeSync(fd, out, 0, out.length, at);
+    writeSync(fd, insert, 0, insert.length, at);
     return true;
   } finally {
     closeSync(fd);
