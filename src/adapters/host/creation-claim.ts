@@ -9,23 +9,30 @@
  *
  * One line, `<pid> <start time> <boot id> <name>` (names have no spaces).
  */
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CreationClaim } from '../../interfaces/container-host.ts';
-import { bootId, liveStartTime } from './proc.ts';
+import { bootId, liveStartTime, procStatSync } from './proc.ts';
 
 export const CREATION_CLAIM_FILE = 'creating';
 
-/** Written with O_EXCL: a state dir is claimed once. */
+/**
+ * Written with O_EXCL: a state dir is claimed once. Here and below synchronous: a `run`'s
+ * few small files each cost a thread-pool round trip and a loop turn per open, write and
+ * close otherwise (docs/performance.md).
+ */
 export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
-  const start = await liveStartTime(process.pid);
-  await writeFile(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { flag: 'wx', mode: 0o600 });
+  const start = procStatSync(process.pid)?.startTime;
+  writeFileSync(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { flag: 'wx', mode: 0o600 });
 }
 
 export async function removeCreationClaim(stateDir: string): Promise<void> {
-  await unlink(join(stateDir, CREATION_CLAIM_FILE)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  try {
+    unlinkSync(join(stateDir, CREATION_CLAIM_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** Undefined without a claim (a committed container, or no state dir). */

@@ -3,8 +3,8 @@
  * FIFOs, the shim opens the other ends. Opening a FIFO blocks until the peer
  * opens it, so close() holds the peer end itself until our open has returned.
  */
-import { constants, createReadStream, createWriteStream, openSync, closeSync, type ReadStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream, mkdirSync, openSync, closeSync, rmSync, type ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +21,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 
 export class FifoProcessIo implements ProcessIo {
   async attach(dir: string, options: { stdin: boolean }): Promise<AttachedIo> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stdout = join(dir, 'stdout');
     const stderr = join(dir, 'stderr');
     const stdin = options.stdin ? join(dir, 'stdin') : '';
@@ -47,7 +47,7 @@ export class FifoProcessIo implements ProcessIo {
           pending.push(releaseOpen(stdin, stdinOpened));
         }
         await Promise.all(pending);
-        await rm(dir, { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
       },
     };
   }

@@ -3,7 +3,8 @@
  * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
@@ -46,11 +47,12 @@ export class LinuxContainerHost implements ContainerHost {
    * leaves it to gc once that process is gone.
    */
   async createStateDir(path: string, name: string): Promise<void> {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const staging = await mkdtemp(join(dirname(path), `.${basename(path)}.${process.pid}.`));
+    // Synchronous, as the claim (creation-claim.ts): four small steps on every run's path.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const staging = mkdtempSync(join(dirname(path), `.${basename(path)}.${process.pid}.`));
     try {
       await writeCreationClaim(staging, name);
-      await rename(staging, path);
+      renameSync(staging, path);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
@@ -70,11 +72,11 @@ export class LinuxContainerHost implements ContainerHost {
   }
 
   async removeStateDir(path: string): Promise<void> {
-    await rm(path, { recursive: true, force: true });
+    rmSync(path, { recursive: true, force: true }); // a handful of small files: synchronous
   }
 
   async nofileLimit(): Promise<{ soft: number; hard: number }> {
-    const text = await readFile('/proc/self/limits', 'utf8');
+    const text = readFileSync('/proc/self/limits', 'utf8');
     const line = text.split('\n').find((l) => l.startsWith('Max open files'));
     const [soft, hard] = (line?.slice('Max open files'.length).trim().split(/\s+/) ?? []).map((v) =>
       v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v),

@@ -1,5 +1,6 @@
 /** Host side of create-time networking: mounted files, used ports, the hook command. */
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settingsToArgs, type Settings } from '../../domain/settings.ts';
@@ -31,7 +32,7 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
 
   async writeMountedFile(path: string, content: string): Promise<void> {
     // 'w' truncates in place: the inode a bind mount points at stays the same.
-    await writeFile(path, content, { mode: 0o644 });
+    writeFileSync(path, content, { mode: 0o644 }); // small, on every run's path: synchronous
   }
 
   async usedPorts(exceptStateDir?: string): Promise<UsedPort[]> {

@@ -1,6 +1,6 @@
 /** JSON files in a container's state dir, replaced atomically (none of them is bind-mounted). */
-import { readFileSync } from 'node:fs';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
 import { JSONFile, JSONFileSync } from 'lowdb/node';
@@ -99,8 +99,9 @@ let tmpCounter = 0;
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}-${++tmpCounter}.tmp`;
-  await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
-  await rename(tmp, path);
+  // Synchronous: a few small documents per run and per hook, each three thread-pool round trips otherwise.
+  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+  renameSync(tmp, path);
 }
 
 /** The fields of a lifecycle document that have their expected types; anything else is dropped. */

@@ -5,7 +5,7 @@
  * then renames its own over it under that lock, so without it both tools
  * could own one name. The exclusive create stays, as a second guard.
  */
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
@@ -27,7 +27,8 @@ export class FileNameStore implements NameStore {
     await this.locked(async () => {
       for (;;) {
         try {
-          await writeFile(join(this.dir, name), id, { flag: 'wx', mode: 0o600 });
+          // Synchronous (a small file on every run's path): no thread-pool round trips under the lock.
+          writeFileSync(join(this.dir, name), id, { flag: 'wx', mode: 0o600 });
           return;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -55,22 +56,24 @@ export class FileNameStore implements NameStore {
   }
 
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     return withLockedDir(this.dir, fn);
   }
 
   /** Deletes the name file if it still holds `owner` (re-read just before, against a writer that does not lock). */
   private async removeIfStill(name: string, owner: string): Promise<boolean> {
     if ((await this.owner(name)) !== owner) return false;
-    await unlink(join(this.dir, name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    try {
+      unlinkSync(join(this.dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     return true;
   }
 
   async owner(name: string): Promise<string | undefined> {
     try {
-      return (await readFile(join(this.dir, name), 'utf8')).trim();
+      return readFileSync(join(this.dir, name), 'utf8').trim();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

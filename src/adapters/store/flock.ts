@@ -9,7 +9,7 @@
  * dies, so a crash never leaves a stale lock behind (unlike O_EXCL or mkdir locks).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsnerdError } from '../../domain/errors.ts';
@@ -72,10 +72,11 @@ export function withLockedFile<T>(path: string, fn: () => Promise<T>, opts: { sh
 async function withHelperLock<T>(path: string, fn: () => Promise<T>, opts: { directory: boolean; shared: boolean }): Promise<T> {
   const scope = currentScope();
   if (scope.registered.has(path)) return withFlock(path, () => fn(), opts);
-  if (opts.directory) await mkdir(path, { recursive: true });
+  // Synchronous: two or three small steps per lock, several locks per `run`.
+  if (opts.directory) mkdirSync(path, { recursive: true });
   else {
-    await mkdir(dirname(path), { recursive: true });
-    await (await open(path, 'a', 0o600)).close(); // the helper opens it read-only: it must exist
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a', 0o600)); // the helper opens it read-only: it must exist
   }
   const pathHelper = (scope.pathHelper ??= new FlockHelper([]));
   let handle: string;
