@@ -22,6 +22,8 @@ import type { HeldReservation, PortReservation, PortReserver, WatchedContainer }
 import { HolderFiles, type ExitCommand, type Registry, type Reply, type Request } from '../../reserver/protocol.ts';
 import { daemonScript, hookPath, runtimeArgv, spawnDaemon } from './daemon-process.ts';
 import { requestEnv } from './request-env.ts';
+import { hookCommand } from './hook-server-process.ts';
+import { StoreLayout } from '../../domain/store-layout.ts';
 
 const START_TIMEOUT_MS = 10_000;
 /** Whole request, a holder start included; binding 1,000 ports takes well under this. */
@@ -188,11 +190,18 @@ function send(path: string, request: Request): Promise<Reply> {
   });
 }
 
+/**
+ * The hook's `exited` event, run as the OCI hooks are: through the hook client, so a warm
+ * hook server serves it (no node process per container that exits by itself); the node
+ * hook process where the server is off (TSNERD_HOOK_SERVER=0 in the hook's env), or when
+ * no server answers (the client runs it then, and it starts one).
+ */
 function exitCommand(settings: Settings, c: WatchedContainer): ExitCommand {
   const env: Record<string, string> = { PATH: hookPath() };
   const stdin = JSON.stringify({ ociVersion: '1.0.2', id: c.id, status: 'stopped', pid: c.pid, bundle: '', annotations: c.annotations });
   const [command, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', 'exited', ...settingsToArgs(settings)]);
-  return { argv: [command, ...args], env, stdin };
+  const argv = hookCommand(new StoreLayout(settings.dataRoot, settings.address).root, [command, ...args], requestEnv());
+  return { argv, env, stdin };
 }
 
 function describeBinding(b: HostBinding): string {

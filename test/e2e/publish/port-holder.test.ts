@@ -69,6 +69,7 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
 const inspect = async (name: string) =>
   (
     JSON.parse(await ok(['inspect', name])) as {
+      Id: string;
       State: { Pid: number; Status: string };
       NetworkSettings: { Networks?: Record<string, { IPAddress: string }> };
     }[]
@@ -145,6 +146,9 @@ describe('the port holder (e2e)', { timeout: 900_000 }, () => {
       throw new Error(`${(err as Error).message}; ip file ${existsSync(ipFile)}, port free ${await canBind('127.0.0.1', port)}\n${logs}`);
     });
     assert.ok(freed < 2000, `released ${freed} ms after the exit`);
+    // The exit command is the OCI hooks' own: the warm hook server that ran this container's createRuntime serves it.
+    const exitedLog = (await execa('sh', ['-c', `cat ${env.dataRoot}/*/containers/*/${running.Id}/oci-hook.exited.log`])).stdout;
+    assert.match(exitedLog.split('\n')[0] ?? '', /\(hook server \d+\)/, 'the exited event went to the hook server');
 
     const after = await inspect('prf-exit');
     assert.equal(after.State.Status, 'exited');
