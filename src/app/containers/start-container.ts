@@ -116,7 +116,17 @@ export async function runAttached(
 async function hookFailure(ctx: ContainerContext, stateDir: string, since: number, cause: unknown): Promise<TsnerdError | undefined> {
   const failure = await ctx.stateFiles.readHookFailure(stateDir);
   // mtime has a coarser clock than Date.now() on some file systems
-  if (!failure || failure.at.getTime() < since - 1000) return undefined;
+  if (!failure || failure.at.getTime() < since - 1000) return ownHookMessage(cause);
   const kind = (ERROR_KINDS as readonly string[]).includes(failure.kind) ? (failure.kind as ErrorKind) : 'plugin';
   return new TsnerdError(kind, failure.message, { cause });
+}
+
+/**
+ * A hook that could record nothing (its hook server died mid-request, killed or crashed)
+ * still said why on its stderr, which runc wraps into its own message: that line alone.
+ */
+function ownHookMessage(cause: unknown): TsnerdError | undefined {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const line = /stderr: (tsnerd oci-hook: [^\n]*?)(?:\\n|\n|: unknown|$)/.exec(text)?.[1];
+  return line === undefined ? undefined : new TsnerdError('internal', line.replace(/^tsnerd oci-hook: /, 'OCI hook: '), { cause });
 }

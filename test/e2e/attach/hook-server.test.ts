@@ -166,6 +166,8 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     for (const [i, r] of results.entries()) {
       assert.notEqual(r.exitCode, 0, `run ${names[i]} should fail: ${r.stdout}`);
       assert.match(r.stderr, /hook server ended before it answered \(createRuntime/, `run ${names[i]}: ${r.stderr}`);
+      // The hook's own line, not runc's wrapping of it.
+      assert.doesNotMatch(r.stderr, /OCI runtime create failed/, `run ${names[i]}: ${r.stderr}`);
       if (process.env['HS_DEBUG']) console.log(`${names[i]}: ${r.stderr}`);
     }
     // The CLI's rollback (postStop, through a hook process and a new server) released everything.
@@ -189,7 +191,7 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     const faulty = { ...env, env: { ...env.env, TSNERD_FAULT: 'hook-joined', TSNERD_HOOK_SERVER_FAULTS: '1' } };
     const r = await tsnerd(faulty, sleeper('hs-f', P + 8));
     assert.notEqual(r.exitCode, 0);
-    assert.match(r.stderr, /hook server ended before it answered \(createRuntime/);
+    assert.match(r.stderr, /^tsnerd: OCI hook: the hook server ended before it answered \(createRuntime[^\n]*$/);
     await waitFor('the server gone', () => !alive(pid), 5000);
     assert.equal(await ok(['exec', 'hs-peer', 'cat', '/etc/hosts']), peerHosts, "the peer's hosts file is as before");
     await ok(['rm', '-f', 'hs-peer']);
