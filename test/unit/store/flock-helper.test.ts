@@ -1,31 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFifoByHelper, registerLockFiles, withFlock, withLockedDir, withLockedFile } from '../../../src/adapters/store/flock.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
-
-/** Whether another process could take the lock right now (flock -n). */
-function othersCanLock(path: string, mode: '-x' | '-s'): boolean {
-  return spawnSync('flock', ['-n', mode, path, 'true']).status === 0;
-}
-
-/** This process's children named `comm` (the helper is a perl process). */
-function children(comm: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return stat.includes(`(${comm})`) && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { children, othersCanLock } from './lock-probes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsnerd-flock-helper-'));
 const file = (name: string) => join(dir, name);
