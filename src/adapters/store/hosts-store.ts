@@ -40,7 +40,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LowSync } from 'lowdb';
 import { DataFileSync } from 'lowdb/node';
-import { END_MARKER, hostsRenderer, joinLines, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
+import { END_MARKER, hostsRenderer, joinLinesOf, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
@@ -54,6 +54,12 @@ type Member = Pick<HostsMeta, 'ID' | 'Hostname' | 'Domainname' | 'ExtraHosts' | 
   Networks: Record<string, { ips: { address: string }[] }> | null;
   /** metaStamp of the meta.json the entry was made from (none in an index written before stamps: read again). */
   stamp?: string;
+  /**
+   * The size of its hosts file after tsnerd last wrote it: where the end marker is expected, so
+   * a join reads the file's last bytes without an fstat first. A hint: checked at every use (the
+   * bytes there must be the marker and the file's end), anything else falls back to the fstat.
+   */
+  size?: number;
 };
 
 /** A meta.json as read, with the stamp taken just before the read (a later change shows as another stamp). */
@@ -118,27 +124,37 @@ export class FileHostsStore implements HostsStore {
    * containers, issue 6). A peer file not ending with the marker is rendered whole.
    */
   private join(ns: string, newcomer: HostsMeta): void {
-    const all = this.members(ns, newcomer);
+    const { db, members } = this.members(ns, newcomer);
+    const all = Object.values(members);
     const render = hostsRenderer(all);
+    const linesFor = joinLinesOf(newcomer);
     const tail = Buffer.from(`${END_MARKER}\n`);
+    const scratch = Buffer.alloc(tail.length + 1);
     // Peers on the same networks get the same lines: one buffer (lines and tail) for all of them.
     const inserts = new Map<string, Buffer>();
-    for (const meta of all) {
-      const path = join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts);
-      if (meta.ID === newcomer.ID) {
-        this.renderSync(path, meta, render);
+    const base = this.layout.etchostsDir(ns); // a path made once: path.join per peer was ~3 % of a join
+    for (const entry of all) {
+      const path = `${base}/${entry.ID}/${StateFiles.hosts}`;
+      if (entry.ID === newcomer.ID) {
+        entry.size = this.renderSync(path, entry, render);
         continue;
       }
-      const lines = joinLines(meta, newcomer);
+      const lines = linesFor(entry);
       if (lines.length === 0) continue;
       const text = lines.join('\n');
       let insert = inserts.get(text);
       if (!insert) inserts.set(text, (insert = Buffer.from(`${text}\n${END_MARKER}\n`)));
-      if (!insertBeforeTail(path, tail, insert)) this.renderSync(path, meta, render);
+      const size = insertBeforeTail(path, tail, insert, scratch, entry.size);
+      entry.size = size ?? this.renderSync(path, entry, render);
     }
+    // After the files: an index written before them would give sizes they do not have yet
+    // (harmless, as every size is checked before it is used, but each would cost a fallback).
+    db.data = { members };
+    db.write();
   }
 
-  private renderSync(path: string, meta: HostsMeta, render: (current: string, me: HostsMeta) => string): void {
+  /** Renders path whole (written only if it changes); its size in bytes, undefined if it could not be written. */
+  private renderSync(path: string, meta: HostsMeta, render: (current: string, me: HostsMeta) => string): number | undefined {
     let current = '';
     try {
       current = readFileSync(path, 'utf8');
@@ -147,6 +163,7 @@ export class FileHostsStore implements HostsStore {
     }
     const next = render(current, meta);
     if (next !== current) writeFileSync(path, next, { mode: 0o644 });
+    return Buffer.byteLength(next);
   }
 
   async release(ns: string, id: string): Promise<void> {
@@ -236,8 +253,9 @@ export class FileHostsStore implements HostsStore {
     const stamped = this.readAllSync(ns);
     const all = stamped.map((m) => m.meta);
     const render = hostsRenderer(all);
-    for (const meta of all) this.renderSync(join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts), meta, render);
-    this.writeIndex(ns, stamped);
+    const sizes = new Map<string, number | undefined>();
+    for (const meta of all) sizes.set(meta.ID, this.renderSync(join(this.layout.hostsDir(ns, meta.ID), StateFiles.hosts), meta, render));
+    this.writeIndex(ns, stamped, sizes);
   }
 
   /**
@@ -245,9 +263,9 @@ export class FileHostsStore implements HostsStore {
    * counts while its container's meta.json has the stamp it was read with; any
    * other meta.json is read (an index lost, a container another tool started, a
    * meta.json another tool wrote again), and a container without one (gone, or
-   * stopped by nerdctl, which removes only meta.json) is no member. The index is written back.
+   * stopped by nerdctl, which removes only meta.json) is no member. The caller writes the index back.
    */
-  private members(ns: string, newcomer: HostsMeta): HostsMeta[] {
+  private members(ns: string, newcomer: HostsMeta): { db: LowSync<MembersDoc>; members: Record<string, Member> } {
     const db = this.index(ns);
     try {
       db.read();
@@ -256,29 +274,29 @@ export class FileHostsStore implements HostsStore {
     }
     const known = isMembersDoc(db.data) ? db.data.members : {};
     const next: Record<string, Member> = {};
-    for (const id of readdirSync(this.layout.etchostsDir(ns))) {
+    const base = this.layout.etchostsDir(ns);
+    for (const id of readdirSync(base)) {
       if (id.startsWith('.')) continue;
+      const metaPath = `${base}/${id}/${StateFiles.meta}`;
       if (id === newcomer.ID) {
         // Written by this join, under the lock.
-        next[id] = member(newcomer, metaStamp(join(this.layout.hostsDir(ns, id), StateFiles.meta)));
+        next[id] = member(newcomer, metaStamp(metaPath));
         continue;
       }
       const entry = known[id];
-      if (entry?.ID === id && entry.stamp !== undefined && entry.stamp === metaStamp(join(this.layout.hostsDir(ns, id), StateFiles.meta))) {
+      if (entry?.ID === id && entry.stamp !== undefined && entry.stamp === metaStamp(metaPath)) {
         next[id] = entry;
         continue;
       }
       const read = this.readStampedSync(ns, id);
       if (read?.meta.ID === id) next[id] = member(read.meta, read.stamp);
     }
-    db.data = { members: next };
-    db.write();
-    return Object.values(next);
+    return { db, members: next };
   }
 
-  private writeIndex(ns: string, all: readonly StampedMeta[]): void {
+  private writeIndex(ns: string, all: readonly StampedMeta[], sizes: ReadonlyMap<string, number | undefined>): void {
     const db = this.index(ns);
-    db.data = { members: Object.fromEntries(all.map((m) => [m.meta.ID, member(m.meta, m.stamp)])) };
+    db.data = { members: Object.fromEntries(all.map((m) => [m.meta.ID, member(m.meta, m.stamp, sizes.get(m.meta.ID))])) };
     db.write();
   }
 
@@ -306,31 +324,37 @@ export class FileHostsStore implements HostsStore {
 
 /**
  * Writes `insert` (the new lines, then `tail` again) where the file's last bytes
- * `tail` are, in place (the file is bind-mounted: same inode). false when the
- * file does not end with `tail` (edited by the user, or missing): the caller
+ * `tail` are, in place (the file is bind-mounted: same inode): first at
+ * `sizeHint` (the size tsnerd last left it with), else where fstat puts its end;
+ * `scratch` is a buffer of tail's length + 1. The file's new size, or undefined
+ * when it does not end with `tail` (edited by the user, or missing): the caller
  * renders it whole.
  */
-function insertBeforeTail(path: string, tail: Buffer, insert: Buffer): boolean {
+function insertBeforeTail(path: string, tail: Buffer, insert: Buffer, scratch: Buffer, sizeHint: number | undefined): number | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r+');
   } catch {
-    return false;
+    return undefined;
   }
   try {
-    const at = fstatSync(fd).size - tail.length;
-    if (at < 0) return false;
-    const last = Buffer.alloc(tail.length);
-    if (readSync(fd, last, 0, tail.length, at) !== tail.length || !last.equals(tail)) return false;
+    const endsAt = (at: number): boolean =>
+      // One byte more than the tail is asked for: exactly the tail's bytes back means the file ends there.
+      at >= 0 && readSync(fd, scratch, 0, tail.length + 1, at) === tail.length && tail.compare(scratch, 0, tail.length) === 0;
+    let at = sizeHint === undefined ? -1 : sizeHint - tail.length;
+    if (!endsAt(at)) {
+      at = fstatSync(fd).size - tail.length;
+      if (!endsAt(at)) return undefined;
+    }
     writeSync(fd, insert, 0, insert.length, at);
-    return true;
+    return at + insert.length;
   } finally {
     closeSync(fd);
   }
 }
 
 /** The index entry of a meta: only what hosts lines are made of. */
-function member(m: HostsMeta, stamp: string | undefined): Member {
+function member(m: HostsMeta, stamp: string | undefined, size?: number): Member {
   const networks = m.Networks
     ? Object.fromEntries(Object.entries(m.Networks).map(([net, r]) => [net, { ips: (r.ips ?? []).map(({ address }) => ({ address })) }]))
     : null;
@@ -343,6 +367,7 @@ function member(m: HostsMeta, stamp: string | undefined): Member {
     Name: m.Name,
     ...(m.Aliases ? { Aliases: m.Aliases } : {}),
     ...(stamp === undefined ? {} : { stamp }),
+    ...(size === undefined ? {} : { size }),
   };
 }
 

@@ -65,8 +65,18 @@ export function hostsRenderer(all: readonly HostsMeta[]): (current: string, me: 
  * end marker, they give the same names as a full render, the newcomer last.
  */
 export function joinLines(peer: HostsMeta, newcomer: HostsMeta): string[] {
-  const peerNets = new Set(Object.keys(peer.Networks ?? {}));
-  return netLines(newcomer).flatMap(({ net, line }) => (peerNets.has(net) ? [line] : []));
+  return joinLinesOf(newcomer)(peer);
+}
+
+/** joinLines for one newcomer and many peers: the newcomer's lines are made once. */
+export function joinLinesOf(newcomer: HostsMeta): (peer: HostsMeta) => string[] {
+  const lines = netLines(newcomer);
+  return (peer) => {
+    const peerNets = peer.Networks ?? {};
+    const out: string[] = [];
+    for (const { net, line } of lines) if (Object.hasOwn(peerNets, net)) out.push(line);
+    return out;
+  };
 }
 
 interface NetLine {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +191,29 @@ describe('FileHostsStore', () => {
         assert.match(text, /^10\.1\.0\.2 +h1 /m, 'a, from its meta.json');
         assert.match(text, /^10\.2\.0\.4 +h3 /m, "c, from another tool's meta.json");
         assert.doesNotMatch(text, /h2/, 'b is gone');
+      });
+    });
+
+    it("remembers each hosts file's size, and inserts right when another writer changed a file since (the size no longer ends it)", async () => {
+      await withStore(async (store, path, layout) => {
+        await join2(store, a, b, d);
+        const indexPath = join(layout.etchostsDir('ns'), MEMBERS_INDEX);
+        const sizes = async () => (JSON.parse(await readFile(indexPath, 'utf8')) as { members: Record<string, { size?: number }> }).members;
+        for (const m of [a, b, d]) assert.equal((await sizes())[m.ID]!.size, (await stat(path(m))).size, `size of ${m.Name}'s file`);
+        // Shorter, still ending with the block (d's line taken out, as a re-render without it would),
+        // and longer, with a comment before the block: the remembered end is past or before the real one.
+        await writeFile(path(a), (await readFile(path(a), 'utf8')).replace(/^10\.1\.0\.5 .*\n/m, ''));
+        await writeFile(path(b), `# a comment\n${await readFile(path(b), 'utf8')}`);
+        const e = meta(6, { n1: '10.1.0.7', n2: '10.2.0.7' });
+        await join2(store, e);
+        for (const m of [a, b, d]) {
+          const text = await readFile(path(m), 'utf8');
+          assert.equal(text.match(/^10\.1\.0\.7 +h6 /gm)?.length, 1, `e's line once in ${m.Name}'s file`);
+          assert.ok(text.endsWith('# </nerdctl>\n'), `${m.Name}'s file ends with the block`);
+          assert.equal((await sizes())[m.ID]!.size, Buffer.byteLength(text));
+        }
+        assert.match(await readFile(path(b), 'utf8'), /^# a comment\n/);
+        assert.match(await readFile(path(b), 'utf8'), /^10\.2\.0\.7 +h6 /m, 'b shares n2 with e');
       });
     });
 
