@@ -7,6 +7,8 @@
  * TSNERD_HOOK_SERVER=0), `ctr`. Prints medians, min and max per variant and
  * the load average before and after.
  *   AB_BASE=/path/to/main AB_ROUNDS=12 scripts/node bench/hook-ab.ts
+ * AB_NAME (startEnv name and network, default hs-ab), AB_SUBNET (10.240.201.0/24) and
+ * AB_PORT (45100) let runs from different checkouts keep to their own resources.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,13 +20,14 @@ const BASE = process.env['AB_BASE'];
 const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 12);
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-const env = await startEnv('hs-ab');
+const NAME = process.env['AB_NAME'] ?? 'hs-ab';
+const env = await startEnv(NAME);
 try {
   const image = await importTestImage(env);
-  const net = 'hs-ab';
-  const created = await tsnerd(env, ['network', 'create', net, '--subnet', '10.240.201.0/24']);
+  const net = NAME;
+  const created = await tsnerd(env, ['network', 'create', net, '--subnet', process.env['AB_SUBNET'] ?? '10.240.201.0/24']);
   if (created.exitCode !== 0) throw new Error(created.stderr);
-  const runArgs = ['run', '--rm', '--net', net, '-p', '127.0.0.1:45100:80', 'busybox', 'sh', '-c', ':'];
+  const runArgs = ['run', '--rm', '--net', net, '-p', `127.0.0.1:${process.env['AB_PORT'] ?? 45100}:80`, 'busybox', 'sh', '-c', ':'];
   const cli = (bin: string, extra: Record<string, string>) => async () => {
     const r = await execa(bin, runArgs, { env: { ...env.env, ...extra }, reject: false, timeout: 60_000 });
     if (r.exitCode !== 0) throw new Error(`${bin}: ${r.stderr}`);
@@ -36,7 +39,7 @@ try {
     [
       'ctr',
       async () => {
-        const r = await ctr(env, ['run', '--rm', image, `hs-ab-ctr-${Date.now()}`, 'sh', '-c', ':'], { timeoutMs: 60_000 });
+        const r = await ctr(env, ['run', '--rm', image, `${NAME}-ctr-${Date.now()}`, 'sh', '-c', ':'], { timeoutMs: 60_000 });
         if (r.exitCode !== 0) throw new Error(`ctr: ${r.stderr}`);
       },
     ],

@@ -1,4 +1,5 @@
 /** The CNI conf dir (NETCONFPATH) as the store of network definitions. */
+import { statSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { conflict, isTsnerdError } from '../../domain/errors.ts';
@@ -11,22 +12,27 @@ import { withLockedFile } from './flock.ts';
 
 export class ConfDirStore implements NetworkConfDir {
   private readonly dir: string;
+  private readonly sync: boolean;
 
-  constructor(dir: string) {
+  /** `sync`: the listing read with synchronous calls (loadConfDir's `sync`: the OCI hook's). */
+  constructor(dir: string, opts: { sync?: boolean } = {}) {
     this.dir = dir;
+    this.sync = opts.sync ?? false;
   }
 
   async list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }> {
-    const { lists, warnings } = await loadConfDir(this.dir, { namespace });
+    const { lists, warnings } = await loadConfDir(this.dir, { namespace, sync: this.sync });
     const files: ConfFile[] = [];
     const modified = await Promise.all(
       lists.map((l) =>
         l.file === undefined
           ? undefined
-          : stat(l.file).then(
-              (s) => s.mtime,
-              () => undefined,
-            ),
+          : this.sync
+            ? mtimeSync(l.file)
+            : stat(l.file).then(
+                (s) => s.mtime,
+                () => undefined,
+              ),
       ),
     );
     for (const [i, list] of lists.entries()) {
@@ -73,5 +79,14 @@ export class ConfDirStore implements NetworkConfDir {
 
   withLock<T>(fn: () => Promise<T>, opts: { shared?: boolean } = {}): Promise<T> {
     return withLockedFile(this.lockFile, fn, opts);
+  }
+}
+
+/** A file's mtime; undefined when it cannot be stat'ed (gone since the listing), as the async listing's. */
+function mtimeSync(file: string): Date | undefined {
+  try {
+    return statSync(file).mtime;
+  } catch {
+    return undefined;
   }
 }

@@ -105,14 +105,14 @@ export class FlockHelper {
   /** Takes the lock on `fd` (one of the constructor's, or adopted), waiting for it as flock(2) does. */
   async lock(fd: number, shared: boolean): Promise<void> {
     const adopted = this.adopted.get(fd);
-    if (adopted) {
-      try {
-        await adopted.done;
-      } catch (err) {
-        throw new FlockHelperUnavailable(`the lock helper could not take over the descriptor: ${(err as Error).message}`);
-      }
+    const locking = this.request(shared ? 's' : 'x', fd);
+    if (!adopted) return locking;
+    // Sent right behind the take-over, which the helper answers first: no round trip waits for the other.
+    const [took, locked] = await Promise.allSettled([adopted.done, locking]);
+    if (took.status === 'rejected') {
+      throw new FlockHelperUnavailable(`the lock helper could not take over the descriptor: ${(took.reason as Error).message}`);
     }
-    return this.request(shared ? 's' : 'x', fd);
+    if (locked.status === 'rejected') throw locked.reason;
   }
 
   /**

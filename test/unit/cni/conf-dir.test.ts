@@ -76,6 +76,17 @@ describe('loadConfDir', () => {
     assert.equal(c!.disableGC, false);
   });
 
+  it('reads the same with synchronous calls (the hook): lists, order, warnings', async () => {
+    for (const namespace of [undefined, 'ns1']) {
+      const opts = namespace === undefined ? {} : { namespace };
+      const asynchronous = await loadConfDir(dir, opts);
+      const synchronous = await loadConfDir(dir, { ...opts, sync: true });
+      assert.deepEqual(synchronous, asynchronous);
+      assert.ok(synchronous.lists.length > 0 && synchronous.warnings.length > 0);
+    }
+    assert.deepEqual(await loadConfDir(join(dir, 'missing'), { sync: true }), { lists: [], warnings: [] });
+  });
+
   it('returns nothing for a missing dir', async () => {
     assert.deepEqual(await loadConfDir(join(dir, 'nope')), { lists: [], warnings: [] });
   });
