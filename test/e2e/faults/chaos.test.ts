@@ -4,7 +4,11 @@
  * iteration starts one or two commands (`run -d -p`, `run --rm -p`, `rm -f`,
  * `network connect`/`disconnect`, `stop`, `start`) on a user-defined network
  * with DNS and on the default bridge, and after a random 0-400 ms kills one of:
- * the CLI, the hook server, the port holder, the DNS resolver, or nothing.
+ * the CLI, the hook server, the port holder, the DNS resolver, or nothing; or,
+ * the first seen from then on, an OCI hook process, a CNI plugin working for
+ * one of the env's containers, or a perl lock helper; or kills containerd and
+ * starts it again. Names and ports come from small pools, so later commands
+ * meet what a killed one left; a second user network is created and removed.
  * Then everything is removed (`rm -f`, `network gc`), and the host must be
  * exactly as before: links, rules and chains, IP leases, CNI cache entries,
  * ports held, hosts lines, data store entries, tsnerd's registries (port
@@ -13,24 +17,30 @@
  *
  * The schedule comes from a seed, printed at the start and on failure:
  * CHAOS_SEED=<n> replays it (the timing of the machine is not replayed);
- * CHAOS_ITERATIONS=<n> changes the length (default 40).
+ * CHAOS_ITERATIONS=<n> changes the length (default 40), CHAOS_MAX_DELAY_MS the
+ * latest kill (default 400), CHAOS_PARALLEL the most commands at once (default 2).
  *
  * Names ch-*, subnet in 10.245.0.0/16, host ports 47000-47499.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { importTestImage, lines, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { ctr, importTestImage, lines, linkExists, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
 const SEED = Number(process.env['CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const ITERATIONS = Number(process.env['CHAOS_ITERATIONS'] ?? 40);
+/** The kill comes after 0 to this many ms. */
+const MAX_DELAY_MS = Number(process.env['CHAOS_MAX_DELAY_MS'] ?? 400);
+/** Up to this many commands at once per iteration. */
+const PARALLEL = Number(process.env['CHAOS_PARALLEL'] ?? 2);
 const TSNERD_BIN = resolve(fileURLToPath(import.meta.url), '../../../../bin/tsnerd');
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
@@ -54,15 +64,22 @@ function weighted<T extends string>(table: Record<T, number>): T {
 }
 
 const NET = 'ch-net';
-const SUBNET_OCTET = 1 + Math.floor(random() * 250);
+const SUBNET_OCTET = 1 + 2 * Math.floor(random() * 120);
 const SUBNET = `10.245.${SUBNET_OCTET}.0/24`;
 const SUBNET_PREFIX = `10.245.${SUBNET_OCTET}.`;
-/** A block of 100 host ports per run, one per container. */
+/** A second user network, created and removed by the commands. */
+const NET2 = 'ch-net2';
+const SUBNET2_PREFIX = `10.245.${SUBNET_OCTET + 1}.`;
+const SUBNET2 = `${SUBNET2_PREFIX}0/24`;
+/** The containers' names are ch0 .. ch<NAME_POOL - 1>, their host ports PORT_BASE + 0 .. NAME_POOL - 1. */
+const NAME_POOL = 8;
 const PORT_BASE = 47000 + 100 * Math.floor(random() * 4);
-const SCOPE: HostStateScope = { networks: [NET], ports: [47000, 47499] };
+const SCOPE: HostStateScope = { networks: [NET, NET2], ports: [47000, 47499] };
 
-type Op = 'run-d' | 'run-rm' | 'rm' | 'connect' | 'disconnect' | 'stop' | 'start';
-type Target = 'cli' | 'hook-server' | 'port-holder' | 'dns' | 'none';
+type Op = 'run-d' | 'run-rm' | 'rm' | 'connect' | 'disconnect' | 'stop' | 'start' | 'net-create' | 'net-rm';
+type Target =
+  'cli' | 'hook-server' | 'busy-hook-server' | 'port-holder' | 'dns' | 'hook' | 'plugin' | 'lock-helper' | 'containerd' | 'none';
+type Daemon = 'hook-server' | 'port-holder' | 'dns';
 
 let env: TestEnv;
 const journal: string[] = [];
@@ -79,7 +96,7 @@ async function pidIn(file: string): Promise<number | undefined> {
 }
 
 /** The pid of a daemon of the env, from its pid file (the hook server's is named after the build). */
-async function daemonPid(target: Exclude<Target, 'cli' | 'none'>): Promise<number | undefined> {
+async function daemonPid(target: Daemon): Promise<number | undefined> {
   if (target === 'port-holder') return pidIn(join(env.dataRoot, 'portholder', 'holder.pid'));
   if (target === 'dns') return pidIn(join(storeRoot(), 'dns', 'server.pid'));
   const dir = join(storeRoot(), 'hook-server');
@@ -88,10 +105,76 @@ async function daemonPid(target: Exclude<Target, 'cli' | 'none'>): Promise<numbe
   return file ? pidIn(join(dir, file)) : undefined;
 }
 
+interface Proc {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+/** Live processes (zombies left out); synchronous reads: a poll every few ms must be quick. */
+async function processes(): Promise<Proc[]> {
+  const out: Proc[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      if (cmdline === '') continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z') out.push({ pid: Number(entry), ppid: Number(fields[1]), cmdline });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * Processes of the env that live for a moment only, found by polling: an OCI hook (the perl
+ * client or a node hook process, `exited` included), a CNI plugin working for one of the
+ * env's containers (its environment names the container), a perl lock helper of one of the
+ * env's processes.
+ */
+async function transientPids(target: 'hook' | 'plugin' | 'lock-helper'): Promise<number[]> {
+  const all = await processes();
+  const ofEnv = (p: Proc) => p.cmdline.includes(env.dir);
+  if (target === 'hook') return all.filter((p) => ofEnv(p) && / oci-hook /.test(p.cmdline)).map((p) => p.pid);
+  if (target === 'lock-helper') {
+    const envPids = new Set(all.filter(ofEnv).map((p) => p.pid));
+    return all.filter((p) => /^perl -e /.test(p.cmdline) && envPids.has(p.ppid)).map((p) => p.pid);
+  }
+  const found: number[] = [];
+  for (const p of all.filter((q) => q.cmdline.startsWith('/usr/lib/cni/'))) {
+    const environ = await readFile(`/proc/${p.pid}/environ`, 'utf8').catch(() => '');
+    if (environ.includes(`CNI_CONTAINERID=${env.namespace}-`)) found.push(p.pid);
+  }
+  return found;
+}
+
 /** Whether pid is a live process whose command line names the env dir (a pid file may name a recycled pid). */
 async function isEnvProcess(pid: number): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   return cmdline.replaceAll('\0', ' ').includes(env.dir) || cmdline.includes(env.dataRoot);
+}
+
+/** kill -9 of the env's containerd, then the same daemon started again on its config; resolves with how long it was down. */
+async function restartContainerd(): Promise<number> {
+  const t0 = Date.now();
+  const config = join(env.dir, 'containerd.toml');
+  for (const p of await processes()) {
+    const argv = p.cmdline.split(' ');
+    if (argv[0]?.endsWith('containerd') && argv.includes(config)) process.kill(p.pid, 'SIGKILL');
+  }
+  await sleep(100);
+  const logFd = openSync(join(env.dir, 'containerd.log'), 'a');
+  // The harness's teardown stops every process whose command line names the env dir: this one too.
+  spawn('containerd', ['--config', config], { stdio: ['ignore', logFd, logFd], detached: true }).unref();
+  closeSync(logFd);
+  for (let i = 0; i < 300; i++) {
+    if ((await ctr(env, ['version'], { timeoutMs: 5_000 })).exitCode === 0) return Date.now() - t0;
+    await sleep(50);
+  }
+  throw new Error('containerd did not come back');
 }
 
 interface Outcome {
@@ -125,11 +208,13 @@ async function extraState(): Promise<string[]> {
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     const saved = await execa(tool, [], { reject: false });
     for (const l of String(saved.stdout).split('\n'))
-      if (l.includes(SUBNET_PREFIX) || l.includes(env.namespace)) out.push(`${tool}: ${l.replace(/^\[\d+:\d+\] /, '')}`);
+      if (l.includes(SUBNET_PREFIX) || l.includes(SUBNET2_PREFIX) || l.includes(env.namespace))
+        out.push(`${tool}: ${l.replace(/^\[\d+:\d+\] /, '')}`);
   }
   const nft = await execa('nft', ['list', 'ruleset'], { reject: false });
   for (const l of String(nft.stdout).split('\n'))
-    if (l.includes(SUBNET_PREFIX) || l.includes(env.namespace)) out.push(`nft: ${l.trim().replace(/ counter packets \d+ bytes \d+/, '')}`);
+    if (l.includes(SUBNET_PREFIX) || l.includes(SUBNET2_PREFIX) || l.includes(env.namespace))
+      out.push(`nft: ${l.trim().replace(/ counter packets \d+ bytes \d+/, '')}`);
   // Sockets bound on an address of our subnet (the DNS resolver on the gateway).
   for (const file of ['/proc/net/tcp', '/proc/net/udp']) {
     const text = await readFile(file, 'utf8').catch(() => '');
@@ -138,7 +223,8 @@ async function extraState(): Promise<string[]> {
       const [hex, port] = local.split(':');
       if (!hex || hex.length !== 8) continue;
       const ip = [3, 2, 1, 0].map((i) => Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)).join('.');
-      if (ip.startsWith(SUBNET_PREFIX)) out.push(`socket ${file.slice(10)} ${ip}:${Number.parseInt(port ?? '', 16)}`);
+      if (ip.startsWith(SUBNET_PREFIX) || ip.startsWith(SUBNET2_PREFIX))
+        out.push(`socket ${file.slice(10)} ${ip}:${Number.parseInt(port ?? '', 16)}`);
     }
   }
   // tsnerd's registries: port reservations, DNS records, the hosts members index.
@@ -155,11 +241,17 @@ async function extraState(): Promise<string[]> {
   await keysOf(join(env.dataRoot, 'portholder', 'reservations.json'), 'reservations', 'port reservation');
   await keysOf(join(storeRoot(), 'dns', 'records.json'), 'endpoints', 'dns endpoint');
   await keysOf(join(storeRoot(), 'etchosts', env.namespace, '.members.json'), 'members', 'hosts member');
-  // Processes of the env other than containerd and its shims (the daemons linger a few seconds).
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ').trim();
-    if (cmdline.includes(env.dir) && !/^(?:\S*\/)?containerd(?:-shim\S*)? /.test(cmdline)) out.push(`process ${cmdline}`);
+  for (const entry of await readdir(env.dataRoot, { recursive: true }).catch(() => [] as string[])) {
+    if (entry === 'bridges.json' || entry.endsWith('/bridges.json')) await keysOf(join(env.dataRoot, entry), 'bridges', 'bridge record');
+  }
+  // host-local's dir of the second network, which goes with it.
+  if (await readdir(`/var/lib/cni/networks/${NET2}`).catch(() => undefined)) out.push(`host-local dir ${NET2}`);
+  // Processes of the env other than containerd and its shims (the daemons linger a few seconds),
+  // by command line or environment (a perl lock helper or a plugin names the env only there).
+  for (const p of await processes()) {
+    if (p.pid === process.pid || /^(?:\S*\/)?containerd(?:-shim\S*)? /.test(p.cmdline)) continue;
+    if (p.cmdline.includes(env.dir) || (await readFile(`/proc/${p.pid}/environ`, 'utf8').catch(() => '')).includes(env.dir))
+      out.push(`process ${p.cmdline.slice(0, 200)}`);
   }
   return out.sort();
 }
@@ -212,63 +304,89 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
     if (!env) return;
     const ids = lines((await tsnerd(env, ['ps', '-aq'])).stdout);
     if (ids.length > 0) await tsnerd(env, ['rm', '-f', ...ids]);
-    await tsnerd(env, ['network', 'rm', NET]);
+    await tsnerd(env, ['network', 'rm', NET, NET2]);
     await env.stop();
   });
 
-  it(`${ITERATIONS} iterations of commands with kill -9 of the CLI, hook server, port holder or DNS resolver; then the host is as before`, async () => {
-    const names: string[] = []; // containers that may exist
-    const connected = new Set<string>(); // names on the default bridge that were connected to NET
-    const onBridge = new Set<string>();
+  it(`${ITERATIONS} iterations of commands with kill -9 at random moments; then the host is as before`, async () => {
     const hung: string[] = [];
-    let next = 0;
-    const commandFor = (op: Op): string[] | undefined => {
-      const n = next++;
-      const port = PORT_BASE + (n % 100);
-      const net = random() < 0.6 ? NET : 'bridge';
+    const net2Bridges = new Set<string>();
+    // Small pools of names and ports, so that a later command meets what a killed one left. What
+    // the commands issued so far would have made (not what they did: the schedule stays the
+    // seed's) steers the choice: most commands name a container or network that should be there.
+    const issued = new Set<string>();
+    let net2Issued = false;
+    const pool = Array.from({ length: NAME_POOL }, (_, k) => `ch${k}`);
+    const existing = () => (issued.size > 0 && random() < 0.85 ? pick([...issued]) : pick(pool));
+    const fresh = () => {
+      const free = pool.filter((n) => !issued.has(n));
+      return free.length > 0 && random() < 0.85 ? pick(free) : pick(pool);
+    };
+    const port = () => PORT_BASE + Math.floor(random() * NAME_POOL);
+    const network = () => pick(net2Issued || random() < 0.1 ? [NET, NET, NET2, 'bridge'] : [NET, NET, 'bridge']);
+    const userNetwork = () => (net2Issued && random() < 0.5 ? NET2 : NET);
+    const commandFor = (op: Op): string[] => {
       switch (op) {
-        case 'run-d':
-          names.push(`ch${n}`);
-          if (net === 'bridge') onBridge.add(`ch${n}`);
-          return ['run', '-d', '--name', `ch${n}`, '--net', net, '-p', `${port}:80`, 'busybox', 'sleep', '600'];
+        case 'run-d': {
+          const n = fresh();
+          issued.add(n);
+          return ['run', '-d', '--name', n, '--net', network(), '-p', `${port()}:80`, 'busybox', 'sleep', '600'];
+        }
         case 'run-rm':
-          return ['run', '--rm', '--net', net, '-p', `${port}:80`, 'busybox', 'true'];
+          return ['run', '--rm', '--net', network(), '-p', `${port()}:80`, 'busybox', 'true'];
         case 'rm': {
-          if (names.length === 0) return undefined;
-          const name = pick(names);
-          names.splice(names.indexOf(name), 1);
-          return ['rm', '-f', name];
+          const n = existing();
+          issued.delete(n);
+          return ['rm', '-f', n];
         }
-        case 'connect': {
-          const candidates = names.filter((c) => onBridge.has(c) && !connected.has(c));
-          if (candidates.length === 0) return undefined;
-          return ['network', 'connect', NET, pick(candidates)];
-        }
+        case 'connect':
+          return ['network', 'connect', userNetwork(), existing()];
         case 'disconnect':
-          if (names.length === 0) return undefined;
-          return ['network', 'disconnect', NET, connected.size > 0 && random() < 0.7 ? pick([...connected]) : pick(names)];
+          return ['network', 'disconnect', userNetwork(), existing()];
         case 'stop':
-          if (names.length === 0) return undefined;
-          return ['stop', '-t', '1', pick(names)];
+          return ['stop', '-t', '1', existing()];
         case 'start':
-          if (names.length === 0) return undefined;
-          return ['start', pick(names)];
+          return ['start', existing()];
+        case 'net-create':
+          net2Issued = true;
+          return ['network', 'create', NET2, '--subnet', SUBNET2];
+        case 'net-rm':
+          net2Issued = false;
+          return ['network', 'rm', NET2];
       }
     };
 
     try {
       for (let i = 0; i < ITERATIONS; i++) {
-        const count = random() < 0.25 ? 2 : 1;
+        const count = PARALLEL > 1 && random() < 0.3 ? 2 + Math.floor(random() * (PARALLEL - 1)) : 1;
         const cmds: string[][] = [];
         for (let k = 0; k < count; k++) {
-          const op = weighted<Op>({ 'run-d': 4, 'run-rm': 2, rm: 2, connect: 1, disconnect: 1, stop: 0.5, start: 0.5 });
-          const args = commandFor(op) ?? commandFor('run-d')!;
-          if (args[0] === 'network' && args[1] === 'connect') connected.add(args[3]!);
-          if (args[0] === 'network' && args[1] === 'disconnect') connected.delete(args[3]!);
-          cmds.push(args);
+          const op = weighted<Op>({
+            'run-d': 5,
+            'run-rm': 2,
+            rm: 2.5,
+            connect: 1,
+            disconnect: 1,
+            stop: 0.5,
+            start: 0.5,
+            'net-create': 0.5,
+            'net-rm': 0.5,
+          });
+          cmds.push(commandFor(op));
         }
-        const target = weighted<Target>({ cli: 7, 'hook-server': 4, 'port-holder': 4, dns: 2, none: 3 });
-        const delay = Math.floor(random() * 400);
+        const target = weighted<Target>({
+          cli: 6,
+          'hook-server': 2,
+          'busy-hook-server': 3,
+          'port-holder': 3,
+          dns: 2,
+          hook: 2,
+          plugin: 2,
+          'lock-helper': 1,
+          containerd: 0.5,
+          none: 2,
+        });
+        const delay = Math.floor(random() * MAX_DELAY_MS);
         const victim = Math.floor(random() * count);
         const running = cmds.map((args) => start(args));
         await sleep(delay);
@@ -276,6 +394,33 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
         if (target === 'cli') {
           running[victim]!.kill();
           killed = `the CLI of command ${victim}`;
+        } else if (target === 'hook' || target === 'plugin' || target === 'lock-helper' || target === 'busy-hook-server') {
+          // The first one seen from the delay on, while the commands run, a little later (into its work).
+          const later = Math.floor(random() * (target === 'busy-hook-server' ? 200 : 60));
+          let pids: number[] = [];
+          const settled = Promise.all(running.map((r) => r.done));
+          let over = false;
+          void settled.then(() => (over = true));
+          const what = target === 'busy-hook-server' ? 'hook' : target;
+          while (!over && (pids = await transientPids(what)).length === 0) await sleep(5);
+          let pid = pids.length > 0 ? pick(pids) : undefined;
+          killed = `${target} (none seen)`;
+          if (pid !== undefined) {
+            await sleep(later);
+            if (target === 'busy-hook-server') pid = await daemonPid('hook-server');
+            const cmdline = (await processes()).find((p) => p.pid === pid)?.cmdline;
+            killed = `${target} (gone after ${later} ms)`;
+            if (pid !== undefined && cmdline !== undefined) {
+              try {
+                process.kill(pid, 'SIGKILL');
+                killed = `${target} ${pid} ${later} ms after a hook was seen: ${cmdline.slice(0, 60)}`;
+              } catch {
+                /* gone */
+              }
+            }
+          }
+        } else if (target === 'containerd') {
+          killed = `containerd, restarted after ${await restartContainerd()} ms`;
         } else if (target !== 'none') {
           const pid = await daemonPid(target);
           if (pid !== undefined && (await isEnvProcess(pid))) {
@@ -301,6 +446,9 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             return o;
           }),
         );
+        const conf = await readFile(join(env.netconfPath, `nerdctl-${NET2}.conflist`), 'utf8').catch(() => undefined);
+        const bridge = conf && (JSON.parse(conf) as { plugins: { bridge?: string }[] }).plugins[0]?.bridge;
+        if (bridge) net2Bridges.add(bridge);
         log(
           `#${i} kill ${killed} at ${delay} ms: ${cmds
             .map((c, k) => {
@@ -313,20 +461,29 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
       }
       assert.deepEqual(hung, [], `commands that did not end within 90 s: ${hung.join('; ')}`);
 
-      // The host recovered: a new container publishes on the user network.
-      const port = PORT_BASE + 99;
-      await ok(['run', '-d', '--name', 'ch-final', '--net', NET, '-p', `${port}:80`, 'busybox', 'sleep', '600']);
-
-      // Everything removed, then gc: the host is as before.
-      const ids = lines(await ok(['ps', '-aq']));
-      if (ids.length > 0) {
-        const r = await tsnerd(env, ['rm', '-f', ...ids]);
-        log(`rm -f of ${ids.length} containers: exit ${r.exitCode} ${r.stderr.trim()}`);
+      const removeAll = async () => {
+        const ids = lines(await ok(['ps', '-aq']));
+        if (ids.length > 0) {
+          const r = await tsnerd(env, ['rm', '-f', ...ids]);
+          log(`rm -f of ${ids.length} containers: exit ${r.exitCode} ${r.stderr.trim()}`);
+        }
+        assert.deepEqual(lines(await ok(['ps', '-a', '--format', '{{.Names}}'])), [], 'no container left after rm -f');
+      };
+      await removeAll();
+      // Once the containers are removed, their names and ports serve new ones (before any gc).
+      for (const [k, net] of [NET, 'bridge'].entries()) {
+        await ok(['run', '-d', '--name', `ch${k}`, '--net', net, '-p', `${PORT_BASE + k}:80`, 'busybox', 'sleep', '600']);
       }
-      assert.deepEqual(lines(await ok(['ps', '-a', '--format', '{{.Names}}'])), [], 'no container left after rm -f');
+      await removeAll();
+      const beforeGc = diff(baseline, await snapshot()).filter((l) => !/^extra: \+ (process|socket) /.test(l));
+      if (beforeGc.length > 0) log(`differences left by rm -f, for network gc:\n  ${beforeGc.join('\n  ')}`);
+      const net2 = await tsnerd(env, ['network', 'rm', NET2]);
+      log(`network rm ${NET2}: exit ${net2.exitCode} ${net2.stderr.trim()}`);
       const gc = await tsnerd(env, ['network', 'gc']);
       log(`network gc: exit ${gc.exitCode}\n  ${gc.stdout.trim().split('\n').join('\n  ')}${gc.stderr.trim()}`);
       const differences = await waitForState(baseline, 15_000);
+      for (const bridge of net2Bridges)
+        if (await linkExists(bridge)) differences.push(`bridge ${bridge} of ${NET2} (removed) is still there`);
       assert.deepEqual(differences, [], `host state differs from the baseline:\n${differences.join('\n')}`);
     } catch (e) {
       console.log(`chaos failed: CHAOS_SEED=${SEED} CHAOS_ITERATIONS=${ITERATIONS} replays this schedule\n${journal.join('\n')}`);
