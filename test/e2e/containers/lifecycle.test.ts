@@ -243,6 +243,8 @@ describe('containers: lifecycle', { timeout: 600_000 }, () => {
     cleanup(t, ['t-ctr-cs']);
     const created = await tsnerd(env, ['create', '--name', 't-ctr-cs', '--net', 'none', 'busybox', 'sleep', '1000']);
     assert.equal(created.exitCode, 0, created.stderr);
+    // The snapshot's lease is dropped beside the later calls, but before the command returns.
+    assert.doesNotMatch((await ctr(env, ['leases', 'ls'])).stdout, /tsnerd-snapshot-/);
     assert.match((await tsnerd(env, ['ps', '-a'])).stdout, /Created\s+t-ctr-cs$/m);
     assert.equal((await tsnerd(env, ['start', 't-ctr-cs'])).exitCode, 0);
     assert.match((await tsnerd(env, ['ps'])).stdout, /Up .*t-ctr-cs$/m);
