@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockScope, registerLockFiles, setLockScopeProvider, shareLockHelper, withFlock } from '../../../src/adapters/store/flock.ts';
+import { FlockHelper, FlockHelperUnavailable } from '../../../src/adapters/store/flock-helper.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
 import { children, othersCanLock } from './lock-probes.ts';
 
@@ -121,5 +122,13 @@ describe('one lock helper shared by the scopes of a process (the hook server)', 
     assert.equal(othersCanLock(file('child'), '-x'), false, 'the child holds the lock');
     await child;
     assert.equal(othersCanLock(file('child'), '-x'), true);
+  });
+
+  it('says so when it cannot take a descriptor over (the caller then locks another way)', async () => {
+    const helper = new FlockHelper([]);
+    helper.adopt(987654); // no such descriptor in this process: pidfd_getfd fails
+    await assert.rejects(helper.lock(987654, false), FlockHelperUnavailable);
+    assert.equal(helper.adoptFailed, true);
+    helper.stop();
   });
 });
