@@ -90,8 +90,13 @@ class HookServer {
     this.cancelIdle();
     const chunks: Buffer[] = [];
     let taken = false;
+    // The client went away before the answer (killed): runc has failed the hook already.
+    let replied = false;
+    let abandoned = false;
     socket.on('error', () => undefined);
+    socket.on('end', () => (abandoned ||= !replied));
     socket.on('close', () => {
+      abandoned ||= !replied;
       this.connections--;
       this.maybeIdle();
     });
@@ -122,9 +127,10 @@ class HookServer {
           this.maybeIdle();
           return;
         }
-        void this.run(req).then((reply) => {
+        void this.run(req, () => abandoned).then((reply) => {
           this.inFlight--;
           this.served++;
+          replied = true;
           socket.end(reply);
           this.maybeIdle();
         });
@@ -132,7 +138,7 @@ class HookServer {
     });
   }
 
-  private async run(request: HookWireRequest): Promise<Buffer> {
+  private async run(request: HookWireRequest, abandoned: () => boolean): Promise<Buffer> {
     const started = performance.now();
     const locks = new LockScope();
     try {
@@ -143,6 +149,7 @@ class HookServer {
           readStdin: () => Promise.resolve(request.stdin),
           elapsedMs: () => performance.now() - started,
           via: ` (hook server ${process.pid})`,
+          abandoned,
         }),
       );
       return encodeReply(outcome);

@@ -31,6 +31,12 @@ export interface HookRequest {
   elapsedMs: () => number;
   /** Appended to the log's first line: who ran the hook (the hook server says so). */
   via?: string;
+  /**
+   * Whether the hook's caller is gone (the hook server's client was killed): runc has failed the
+   * hook and sent postStop, so a createRuntime still attaching undoes its work instead of going on.
+   * A hook process has no such case: killed, it stops.
+   */
+  abandoned?: () => boolean;
 }
 
 export interface HookOutcome {
@@ -72,7 +78,7 @@ export async function runHook(request: HookRequest): Promise<HookOutcome> {
         deps.log(`after restart: ${String(err)}`),
       );
     }
-    await runEvent(event, container, deps);
+    await runEvent(event, container, deps, request.abandoned);
     deps.log('done');
     return { code: 0, stderr: '' };
   } catch (err) {
@@ -88,12 +94,20 @@ export async function runHook(request: HookRequest): Promise<HookOutcome> {
   }
 }
 
-async function runEvent(event: string, c: HookContainer, deps: ReturnType<typeof createNetworkingDeps>): Promise<void> {
+async function runEvent(
+  event: string,
+  c: HookContainer,
+  deps: ReturnType<typeof createNetworkingDeps>,
+  abandoned?: () => boolean,
+): Promise<void> {
   switch (event) {
     case 'createRuntime':
       try {
-        await setupContainerNetworks(deps, c, () =>
-          deps.state.writeLifecycle(c.stateDir, { started_at: new Date().toISOString(), pid: c.pid, create_error: false }),
+        await setupContainerNetworks(
+          deps,
+          c,
+          () => deps.state.writeLifecycle(c.stateDir, { started_at: new Date().toISOString(), pid: c.pid, create_error: false }),
+          abandoned,
         );
       } catch (err) {
         await deps.state.writeLifecycle(c.stateDir, { create_error: true }).catch(() => undefined);

@@ -28,6 +28,7 @@ export async function setupContainerNetworks(
   deps: AttachDeps,
   c: HookContainer,
   finish: () => Promise<void> = async () => {},
+  abandoned: () => boolean = () => false,
 ): Promise<void> {
   const netRefs = decodeContainerLabels(c.annotations).networks;
   const mode = parseNetworkMode(netRefs);
@@ -41,7 +42,14 @@ export async function setupContainerNetworks(
     deps.state.readLifecycle(c.stateDir),
   ]);
   // Past the CLI's deadline nobody waits for this attachment: roll it back (with time to spare for that).
+  // Nor once the hook's caller is gone (the hook server's client killed): runc has failed the hook and
+  // sent postStop, which may have run already; what is done from then on is undone here.
+  const assertWanted = (): void => {
+    if (abandoned())
+      throw new TsnerdError('unavailable', "the hook's caller was killed before the hook finished; its networks were detached again");
+  };
   const assertInTime = (): void => {
+    assertWanted();
     if (deadline !== undefined && Date.now() > deadline - DEADLINE_MARGIN_MS) {
       throw new TsnerdError('timeout', 'the container start ran past its deadline; its networks were detached again');
     }
@@ -135,6 +143,7 @@ export async function setupContainerNetworks(
   deps.log('ADD done');
   try {
     deps.faultPoint('hook-added');
+    assertWanted();
     // The hosts files and the DNS records have locks of their own: both joins at once (concurrent starts queue on each).
     const dnsJoined = joinDns(deps, c, results.endpoints, joined, results.added).catch((e: unknown) => deps.log(`DNS: ${String(e)}`));
     try {
@@ -144,6 +153,8 @@ export async function setupContainerNetworks(
       await dnsJoined; // settled before any rollback leaves DNS
     }
     deps.faultPoint('hook-joined');
+    // Joins that ended after the caller died may have come after postStop's leave: undone below.
+    assertWanted();
     await finish();
   } catch (err) {
     deps.log(`failed after ADD, rolling back: ${String(err)}`);

@@ -1,0 +1,120 @@
+/**
+ * A hook client killed while the hook server runs its createRuntime (found by
+ * the chaos soak, chaos.test.ts): runc fails the start and sends postStop at
+ * once, while the server's request is still attaching. Whatever that request
+ * does after its client is gone (ADD, the hosts files of peers, DNS records,
+ * port reservation) must not outlive the failed start: peers do not list the
+ * dead container, and once the peer is removed the host is as before, without
+ * `network gc`. The wrapper of the last plugin of the chain (tuning) holds the
+ * attachment after its real ADD until the test has killed the client.
+ *
+ * Names chk-*, subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports 47450-47499.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closeEnv, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
+import { addressHash } from '../../../src/domain/settings.ts';
+
+const NET = 'chk-net';
+const SUBNET = `10.245.${250 + Math.floor(Math.random() * 4)}.0/24`;
+const PORT = 47450 + Math.floor(Math.random() * 40);
+const SCOPE: HostStateScope = { networks: [NET], ports: [47450, 47499] };
+
+let env: TestEnv;
+let pluginDir: string;
+
+const ok = async (args: string[], e: TestEnv = env): Promise<string> => {
+  const r = await tsnerd(e, args, { timeoutMs: 120_000 });
+  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+};
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** The perl hook clients of the env (their argv names the data root). */
+async function hookClients(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    if (cmdline.includes('hook-client.pl') && cmdline.includes(env.dataRoot)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+describe('a hook client killed while the hook server attaches its container', { timeout: 300_000 }, () => {
+  let baseline: HostState;
+
+  before(async () => {
+    env = await startEnv('chk-client');
+    env.env['TSNERD_HOOK_SERVER'] = '1';
+    await importTestImage(env);
+    pluginDir = join(env.dir, 'chk-plugins');
+    await mkdir(pluginDir);
+    // tuning, the chain's last plugin: its real ADD, then, while `hold` exists, `added` and a wait.
+    const wrapper = [
+      '#!/bin/sh',
+      `out=$(${env.cniPath}/tuning); rc=$?`,
+      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'hold')} ]; then`,
+      `  touch ${join(pluginDir, 'added')}`,
+      `  while [ -f ${join(pluginDir, 'hold')} ]; do sleep 0.05; done`,
+      'fi',
+      'printf "%s" "$out"',
+      'exit $rc',
+      '',
+    ].join('\n');
+    await writeFile(join(pluginDir, 'tuning'), wrapper);
+    await chmod(join(pluginDir, 'tuning'), 0o755);
+    env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
+    await ok(['network', 'create', NET, '--subnet', SUBNET]);
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // the bridge: part of the baseline
+    baseline = await snapshotHostState(env, SCOPE);
+  });
+
+  after(async () => {
+    await rm(join(pluginDir ?? '/nonexistent', 'hold'), { force: true });
+    await closeEnv(env, [NET]);
+  });
+
+  it('after ADD: the run fails, peers never list it, and rm of the peer leaves the host as before (no gc)', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'chk-peer', 'chk-victim']));
+    await ok(['run', '-d', '--name', 'chk-peer', '--net', NET, 'busybox', 'sleep', '600']);
+    const peerHosts = await ok(['exec', 'chk-peer', 'cat', '/etc/hosts']);
+    await writeFile(join(pluginDir, 'hold'), '');
+    const run = tsnerd(env, ['run', '-d', '--name', 'chk-victim', '--net', NET, '-p', `${PORT}:80`, 'busybox', 'sleep', '600']);
+    await waitFor('the victim ADD done up to tuning', async () => (await readdir(pluginDir)).includes('added'), 60_000);
+    const clients = await hookClients();
+    assert.equal(clients.length, 1, `one hook client in flight: ${clients.join(', ')}`);
+    process.kill(clients[0]!, 'SIGKILL');
+    // runc fails the start and sends postStop; give it the time to do so before the ADD goes on.
+    await sleep(1500);
+    await rm(join(pluginDir, 'hold'));
+    const r = await run;
+    assert.notEqual(r.exitCode, 0, `the run should fail: ${r.stdout}`);
+    // The server's request after its client died: give it the time to finish what it would do.
+    await sleep(3000);
+    if (process.env['CHK_DEBUG']) console.log(r.stderr);
+    const problems: string[] = [];
+    const records = await readFile(join(env.dataRoot, addressHash(env.address), 'dns', 'records.json'), 'utf8').catch(() => '');
+    if (records.includes('chk-victim')) problems.push('a DNS record of the failed container');
+    const hosts = await ok(['exec', 'chk-peer', 'cat', '/etc/hosts']);
+    if (hosts !== peerHosts) problems.push(`the peer's hosts file changed:\n${hosts}`);
+    assert.deepEqual(problems, []);
+    await ok(['rm', '-f', 'chk-peer']);
+    assert.deepEqual(await tsnerd(env, ['ps', '-a', '--format', '{{.Names}}']).then((p) => p.stdout.trim()), '');
+    const differences = await waitForHostState(env, SCOPE, baseline, 10_000);
+    assert.deepEqual(differences, [], `host state differs without gc:\n${differences.join('\n')}`);
+  });
+});
