@@ -26,7 +26,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -256,6 +257,36 @@ async function extraState(): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * CHAOS_DIAG=1 (debugging): the containers' hook logs, copied every 20 ms to a dir of its own
+ * before rm takes them away, with the iteration each container was first seen in; printed for
+ * the containers of what rm -f left for gc.
+ */
+const DIAG = process.env['CHAOS_DIAG'] ? join(tmpdir(), `tsnerd-chaos-diag-${SEED}`) : undefined;
+const firstSeen = new Map<string, number>();
+let iteration = -1;
+async function collectLogs(): Promise<void> {
+  if (!DIAG) return;
+  const dir = join(storeRoot(), 'containers', env.namespace);
+  for (const id of await readdir(dir).catch(() => [] as string[])) {
+    if (!firstSeen.has(id)) firstSeen.set(id, iteration);
+    for (const f of (await readdir(join(dir, id)).catch(() => [] as string[])).filter((n) => n.endsWith('.log'))) {
+      await mkdir(join(DIAG, id), { recursive: true });
+      await copyFile(join(dir, id, f), join(DIAG, id, f)).catch(() => {});
+    }
+  }
+}
+async function diagnose(lines: readonly string[]): Promise<string> {
+  if (!DIAG) return '';
+  const out: string[] = [];
+  for (const id of new Set(lines.flatMap((l) => l.match(/[0-9a-f]{64}/g) ?? []))) {
+    out.push(`container ${id}: first seen in iteration #${firstSeen.get(id) ?? '?'}`);
+    for (const f of await readdir(join(DIAG, id)).catch(() => [] as string[]))
+      out.push(`  ${f}:\n    ${(await readFile(join(DIAG, id, f), 'utf8')).trim().split('\n').join('\n    ')}`);
+  }
+  return out.join('\n');
+}
+
 type State = { host: HostState; extra: string[] };
 const snapshot = async (): Promise<State> => ({ host: await snapshotHostState(env, SCOPE), extra: await extraState() });
 
@@ -356,8 +387,16 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
       }
     };
 
+    let collecting = true;
+    const collector = (async () => {
+      while (collecting && DIAG) {
+        await collectLogs();
+        await sleep(20);
+      }
+    })();
     try {
       for (let i = 0; i < ITERATIONS; i++) {
+        iteration = i;
         const count = PARALLEL > 1 && random() < 0.3 ? 2 + Math.floor(random() * (PARALLEL - 1)) : 1;
         const cmds: string[][] = [];
         for (let k = 0; k < count; k++) {
@@ -476,7 +515,9 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
       }
       await removeAll();
       const beforeGc = diff(baseline, await snapshot()).filter((l) => !/^extra: \+ (process|socket) /.test(l));
-      if (beforeGc.length > 0) log(`differences left by rm -f, for network gc:\n  ${beforeGc.join('\n  ')}`);
+      collecting = false;
+      await collector;
+      if (beforeGc.length > 0) log(`differences left by rm -f, for network gc:\n  ${beforeGc.join('\n  ')}\n${await diagnose(beforeGc)}`);
       const net2 = await tsnerd(env, ['network', 'rm', NET2]);
       log(`network rm ${NET2}: exit ${net2.exitCode} ${net2.stderr.trim()}`);
       const gc = await tsnerd(env, ['network', 'gc']);
@@ -488,6 +529,8 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
     } catch (e) {
       console.log(`chaos failed: CHAOS_SEED=${SEED} CHAOS_ITERATIONS=${ITERATIONS} replays this schedule\n${journal.join('\n')}`);
       throw e;
+    } finally {
+      collecting = false;
     }
     if (process.env['CHAOS_DEBUG']) console.log(journal.join('\n'));
   });
