@@ -85,7 +85,7 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     // Without a netns the bridge plugin's DEL leaves the masquerade chain alone (only IPAM is released):
     // its removal runs beside the plugins' DEL (docs/performance.md). With one, after it, as the plugin may remove it too.
     const masqBeside = masq && netns === '' ? failureOf(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips)) : undefined;
-    await errors.attempt(() => deps.cni.delNetworkList(t.list, t.rt));
+    await errors.attempt(() => delInRollback(deps, t.list, t.rt, options.rollback === true));
     if (masqBeside) {
       const failure = await masqBeside;
       if (failure !== undefined) errors.add(failure);
@@ -94,6 +94,31 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     }
   }
   errors.throwIfAny();
+}
+
+/**
+ * DEL; in a rollback, one that fails in the netns is run again without it. The container
+ * is going away (runc kills it after a failed createRuntime), so what is inside its netns
+ * goes with it; outside, the plugins still release their IPs and rules, and libcni's cache
+ * entry goes once they have. The case: a bridge plugin killed between the veth and its
+ * masquerade chain; its DEL then finds the address on the container's interface, and with
+ * the plugins' older go-iptables a rule jumping to a chain that does not exist reads as a
+ * failure under iptables-nft ("Chain ... does not exist", exit 2), not as already gone. The
+ * chain's own cleanup is `removeIpMasqChain`'s (a rollback runs it).
+ */
+async function delInRollback(
+  deps: Pick<AttachDeps, 'cni' | 'log'>,
+  list: NetworkConfigList,
+  rt: RuntimeConf,
+  rollback: boolean,
+): Promise<void> {
+  try {
+    await deps.cni.delNetworkList(list, rt);
+  } catch (err) {
+    if (!rollback || rt.netns === '') throw err;
+    deps.log(`DEL ${list.name} ${rt.ifName} in the netns failed, again without it: ${String(err)}`);
+    await deps.cni.delNetworkList(list, { ...rt, netns: '' });
+  }
 }
 
 /** fn's failure, if any (started now, awaited later: its error is recorded in the caller's order). */

@@ -18,7 +18,9 @@
  * The schedule comes from a seed, printed at the start and on failure:
  * CHAOS_SEED=<n> replays it (the timing of the machine is not replayed);
  * CHAOS_ITERATIONS=<n> changes the length (default 40), CHAOS_MAX_DELAY_MS the
- * latest kill (default 400), CHAOS_PARALLEL the most commands at once (default 2).
+ * latest kill (default 400), CHAOS_PARALLEL the most commands at once (default 2),
+ * CHAOS_HOOK_SERVER=0 turns the hook server off (node hook processes), CHAOS_DIAG=1
+ * keeps the containers' hook logs for what rm -f left for gc.
  *
  * Names ch-*, subnet in 10.245.0.0/16, host ports 47000-47499.
  */
@@ -321,6 +323,8 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
   before(async () => {
     console.log(`chaos: CHAOS_SEED=${SEED} CHAOS_ITERATIONS=${ITERATIONS} subnet ${SUBNET} ports ${PORT_BASE}+`);
     env = await startEnv('ch-chaos');
+    // CHAOS_HOOK_SERVER=0: the hooks run in node hook processes of their own (the hook server off).
+    if (process.env['CHAOS_HOOK_SERVER'] === '0') env.env['TSNERD_HOOK_SERVER'] = '0';
     await importTestImage(env);
     await ok(['network', 'create', NET, '--subnet', SUBNET]);
     // The bridges appear with the first container and stay: part of the baseline.

@@ -1,12 +1,18 @@
 /**
- * A hook client killed while the hook server runs its createRuntime (found by
- * the chaos soak, chaos.test.ts): runc fails the start and sends postStop at
- * once, while the server's request is still attaching. Whatever that request
- * does after its client is gone (ADD, the hosts files of peers, DNS records,
- * port reservation) must not outlive the failed start: peers do not list the
- * dead container, and once the peer is removed the host is as before, without
- * `network gc`. The wrapper of the last plugin of the chain (tuning) holds the
- * attachment after its real ADD until the test has killed the client.
+ * Leaks the chaos soak (chaos.test.ts) found, each made deterministic:
+ *
+ * - A hook client killed while the hook server runs its createRuntime: runc
+ *   fails the start and sends postStop at once, while the server's request is
+ *   still attaching. Whatever that request does after its client is gone (ADD,
+ *   the hosts files of peers, DNS records, port reservation) must not outlive
+ *   the failed start: peers do not list the dead container, and once the peer
+ *   is removed the host is as before, without `network gc`. The wrapper of the
+ *   last plugin of the chain (tuning) holds the attachment after its real ADD
+ *   until the test has killed the client.
+ * - A bridge plugin killed between the container's veth and its masquerade
+ *   chain (a wrapper runs the real ADD without ipMasq, then kills itself): the
+ *   rollback's DEL in the netns fails on the missing chain; the failed run must
+ *   still leave no IP, rule or CNI cache entry, without `network gc`.
  *
  * Names chk-*, subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports 47450-47499.
  */
@@ -54,11 +60,11 @@ async function hookClients(): Promise<number[]> {
   return pids;
 }
 
-describe('a hook client killed while the hook server attaches its container', { timeout: 300_000 }, () => {
+describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
   let baseline: HostState;
 
   before(async () => {
-    env = await startEnv('chk-client');
+    env = await startEnv('chk-found');
     env.env['TSNERD_HOOK_SERVER'] = '1';
     await importTestImage(env);
     pluginDir = join(env.dir, 'chk-plugins');
@@ -77,6 +83,19 @@ describe('a hook client killed while the hook server attaches its container', { 
     ].join('\n');
     await writeFile(join(pluginDir, 'tuning'), wrapper);
     await chmod(join(pluginDir, 'tuning'), 0o755);
+    // bridge: once `cut-bridge` exists, the real ADD without the masquerade chain, then a kill -9 of itself.
+    const bridge = [
+      '#!/bin/sh',
+      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'cut-bridge')} ]; then`,
+      `  rm -f ${join(pluginDir, 'cut-bridge')}`,
+      `  sed -E 's/"ipMasq": ?true/"ipMasq":false/' | ${env.cniPath}/bridge >/dev/null`,
+      '  kill -9 $$',
+      'fi',
+      `exec ${env.cniPath}/bridge`,
+      '',
+    ].join('\n');
+    await writeFile(join(pluginDir, 'bridge'), bridge);
+    await chmod(join(pluginDir, 'bridge'), 0o755);
     env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
     await ok(['network', 'create', NET, '--subnet', SUBNET]);
     await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // the bridge: part of the baseline
@@ -88,7 +107,7 @@ describe('a hook client killed while the hook server attaches its container', { 
     await closeEnv(env, [NET]);
   });
 
-  it('after ADD: the run fails, peers never list it, and rm of the peer leaves the host as before (no gc)', async (t) => {
+  it('a hook client killed after ADD: the run fails, peers never list it, and rm of the peer leaves the host as before (no gc)', async (t) => {
     t.after(() => tsnerd(env, ['rm', '-f', 'chk-peer', 'chk-victim']));
     await ok(['run', '-d', '--name', 'chk-peer', '--net', NET, 'busybox', 'sleep', '600']);
     const peerHosts = await ok(['exec', 'chk-peer', 'cat', '/etc/hosts']);
@@ -114,6 +133,16 @@ describe('a hook client killed while the hook server attaches its container', { 
     assert.deepEqual(problems, []);
     await ok(['rm', '-f', 'chk-peer']);
     assert.deepEqual(await tsnerd(env, ['ps', '-a', '--format', '{{.Names}}']).then((p) => p.stdout.trim()), '');
+    const differences = await waitForHostState(env, SCOPE, baseline, 10_000);
+    assert.deepEqual(differences, [], `host state differs without gc:\n${differences.join('\n')}`);
+  });
+
+  it('a bridge plugin killed between the veth and the masquerade chain: the failed run leaves nothing (no gc)', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'chk-cut']));
+    await writeFile(join(pluginDir, 'cut-bridge'), '');
+    const r = await tsnerd(env, ['run', '-d', '--name', 'chk-cut', '--net', NET, '-p', `${PORT + 1}:80`, 'busybox', 'sleep', '600']);
+    assert.notEqual(r.exitCode, 0, `the run should fail: ${r.stdout}`);
+    assert.match(r.stderr, /plugin "bridge" failed \(add\).*SIGKILL/);
     const differences = await waitForHostState(env, SCOPE, baseline, 10_000);
     assert.deepEqual(differences, [], `host state differs without gc:\n${differences.join('\n')}`);
   });
