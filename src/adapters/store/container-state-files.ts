@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
 import { JSONFile, JSONFileSync } from 'lowdb/node';
 import { StateFiles } from '../../domain/store-layout.ts';
-import { internal } from '../../domain/errors.ts';
+import { internal, notFound } from '../../domain/errors.ts';
 import { describeErrno } from '../../domain/errno.ts';
 import { quote } from '../../domain/text.ts';
 import { parseEndpointsFile, type Endpoint } from '../../domain/network/endpoint.ts';
@@ -66,7 +66,14 @@ export class FileContainerStateFiles implements ContainerStateFiles {
 
   async writeEndpoints(stateDir: string, endpoints: readonly Endpoint[]): Promise<void> {
     const db = new Low<{ endpoints: readonly Endpoint[] }>(new JSONFile(join(stateDir, StateFiles.endpoints)), { endpoints });
-    await db.write();
+    try {
+      await db.write();
+    } catch (err) {
+      // A `network connect`/`disconnect` racing an `rm -f` of the same container: its state dir went meanwhile.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw notFound(`the container was removed meanwhile (${quote(stateDir)} is gone)`, { cause: err });
+      throw err;
+    }
   }
 }
 
