@@ -24,6 +24,22 @@ export async function ok(env: TestEnv, args: string[], opts: { input?: string; t
   return r.stdout.trim();
 }
 
+/** Polls `check` every `pollMs` until it gives a value (not undefined or false): that value; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  pollMs = 25,
+): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
+
 /** `tsnerd args` that must fail: its stderr, trimmed, without the `tsnerd: ` prefix. */
 export async function fails(env: TestEnv, args: string[]): Promise<string> {
   const r = await tsnerd(env, args, { timeoutMs: 120_000 });

@@ -15,9 +15,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { closeEnv, ctr, importTestImage, startEnv, tsnerd, type RunResult, type TestEnv } from '../harness.ts';
+import { closeEnv, ctr, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type RunResult, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
@@ -34,11 +33,7 @@ const IDLE_MS = 3000;
 let env: TestEnv;
 let pluginDir: string;
 
-const ok = async (args: string[], e: TestEnv = env): Promise<string> => {
-  const r = await tsnerd(e, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
+const ok = (args: string[], e: TestEnv = env): Promise<string> => okIn(e, args);
 const serverDir = () => join(env.dataRoot, addressHash(env.address), 'hook-server');
 const socketPath = () => join(serverDir(), `${BUILD_ID()}.sock`);
 const pidOf = async (): Promise<number | undefined> =>
@@ -48,19 +43,6 @@ function alive(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
-  }
-}
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
   }
 }
 const liveServer = () =>

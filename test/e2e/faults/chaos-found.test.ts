@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeEnv, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { closeEnv, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
@@ -33,21 +33,7 @@ const SCOPE: HostStateScope = { networks: [NET], ports: [47450, 47499] };
 let env: TestEnv;
 let pluginDir: string;
 
-const ok = async (args: string[], e: TestEnv = env): Promise<string> => {
-  const r = await tsnerd(e, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-};
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const ok = (args: string[], e: TestEnv = env): Promise<string> => okIn(e, args);
 
 /** The perl hook clients of the env (their argv names the data root). */
 async function hookClients(): Promise<number[]> {
@@ -113,7 +99,7 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
     const peerHosts = await ok(['exec', 'chk-peer', 'cat', '/etc/hosts']);
     await writeFile(join(pluginDir, 'hold'), '');
     const run = tsnerd(env, ['run', '-d', '--name', 'chk-victim', '--net', NET, '-p', `${PORT}:80`, 'busybox', 'sleep', '600']);
-    await waitFor('the victim ADD done up to tuning', async () => (await readdir(pluginDir)).includes('added'), 60_000);
+    await waitFor('the victim ADD done up to tuning', async () => (await readdir(pluginDir)).includes('added'), 60_000, 10);
     const clients = await hookClients();
     assert.equal(clients.length, 1, `one hook client in flight: ${clients.join(', ')}`);
     process.kill(clients[0]!, 'SIGKILL');
