@@ -34,6 +34,8 @@ function snapshotLease(key: string): string {
 
 export class GrpcContainerRuntime implements ContainerRuntime {
   private readonly client: ContainerdClient;
+  /** Snapshots whose lease this process has already dropped (`run --rm` removes its own). */
+  private readonly leaseDropped = new Set<string>();
 
   constructor(client: ContainerdClient) {
     this.client = client;
@@ -86,9 +88,11 @@ export class GrpcContainerRuntime implements ContainerRuntime {
   }
 
   private async dropSnapshotLease(key: string): Promise<void> {
+    if (this.leaseDropped.has(key)) return;
     await this.client.leases.Delete({ id: snapshotLease(key), sync: false }).catch((err: unknown) => {
       if (!isTsnerdError(err, 'not-found')) throw err;
     });
+    this.leaseDropped.add(key);
   }
 
   async snapshotMounts(key: string): Promise<RootfsMount[]> {

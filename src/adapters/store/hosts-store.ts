@@ -32,11 +32,12 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LowSync } from 'lowdb';
 import { DataFileSync } from 'lowdb/node';
@@ -169,7 +170,7 @@ export class FileHostsStore implements HostsStore {
   async release(ns: string, id: string): Promise<void> {
     await this.locked(ns, async () => {
       const leaving = this.readMeta(ns, id);
-      await rm(join(this.layout.hostsDir(ns, id), StateFiles.meta), { force: true });
+      rmSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), { force: true });
       this.rewriteAll(ns);
       if (leaving) this.dropFromUnreadable(ns, leaving);
     });
@@ -200,7 +201,7 @@ export class FileHostsStore implements HostsStore {
 
   async delete(ns: string, id: string): Promise<void> {
     await this.locked(ns, async () => {
-      await rm(this.layout.hostsDir(ns, id), { recursive: true, force: true });
+      rmSync(this.layout.hostsDir(ns, id), { recursive: true, force: true }); // ~10 ms of thread-pool turns as a promise
       this.rewriteAll(ns);
     });
   }

@@ -55,15 +55,20 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
   // networks; now drop the hosts entry.
   // (The state and hosts dirs are in tsnerd's data store whoever made the container: `start` of
   // another tool's container writes its log there. nerdctl's own records stay in nerdctl's.)
-  // The snapshot beside them: a snapshot may go before its record (a second `rm` finds it gone).
+  // The snapshot beside them and the record: a snapshot may go before its record (a second
+  // `rm` finds it gone), and the record's removal leaves the snapshot alone.
   await sideBySide(errors, [
-    (list) => list.attempt(() => ctx.networking.releaseLeftovers(networked(view))),
-    (list) => list.attempt(() => ctx.networking.removed(view.id, view.stateDir)),
+    async (list) => {
+      await sideBySide(list, [
+        (l) => l.attempt(() => ctx.networking.releaseLeftovers(networked(view))),
+        (l) => l.attempt(() => ctx.networking.removed(view.id, view.stateDir)),
+      ]);
+      // The record once the networks are left: until then a second `rm` can still find the container.
+      await ignoreMissing(() => ctx.runtime.deleteContainer(view.id), list);
+    },
     (list) =>
       view.record.snapshotKey ? ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey), list) : Promise.resolve(),
   ]);
-  // The record once the networks are left: until then a second `rm` can still find the container.
-  await ignoreMissing(() => ctx.runtime.deleteContainer(view.id));
   // The name only once the record is gone: a new container must not take it while this one is listed.
   if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));
   await errors.attempt(() => ctx.host.removeStateDir(view.stateDir));

@@ -25,7 +25,7 @@ export async function runContainer(ctx: ContainerContext, input: RunContainerInp
   const created = await createContainer(ctx, input, undo);
   const view = toView(ctx, created.record, undefined);
   if (input.detach) {
-    await undo.guard(() => startTask(ctx, view, ctx.io.logTo(join(created.stateDir, LOG_FILE)), undefined, created.rootfs));
+    await undo.guard(() => startTask(ctx, view, ctx.io.logTo(join(created.stateDir, LOG_FILE)), { rootfs: created.rootfs }));
     if (input.autoRemove) ctx.host.spawnAutoRemove(created.id);
     return { id: created.id, detached: true };
   }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ERROR_KINDS, TsnerdError, conflict, isTsnerdError, type ErrorKind } from '../../domain/errors.ts';
-import type { RootfsMount, TaskStdio } from '../../interfaces/container-runtime.ts';
+import type { ExitResult, RootfsMount, TaskStdio } from '../../interfaces/container-runtime.ts';
 import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
 import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';
@@ -21,14 +21,23 @@ export async function startContainer(ctx: ContainerContext, ref: string): Promis
   return view.id;
 }
 
-/** Creates and starts the task; the task is deleted again if starting fails. `rootfs`: the snapshot's mounts, if known. */
+export interface StartTaskOptions {
+  /** The caller's undo stack (its rollback deletes the task); a stack of its own by default. */
+  undo?: UndoStack;
+  /** The snapshot's mounts, if known (else asked of containerd). */
+  rootfs?: RootfsMount[] | undefined;
+  /** Called once the task exists, before it starts (e.g. to wait for its exit without missing it). */
+  onCreated?: () => void;
+}
+
+/** Creates and starts the task; the task is deleted again if starting fails. */
 export async function startTask(
   ctx: ContainerContext,
   view: ContainerView,
   stdio: TaskStdio,
-  undo = new UndoStack(),
-  rootfs?: RootfsMount[],
+  options: StartTaskOptions = {},
 ): Promise<number> {
+  const { undo = new UndoStack(), rootfs, onCreated } = options;
   if (isRunning(view.task)) throw conflict(`container "${view.name ?? view.id}" is already running`);
   if (view.task) {
     // A restart: the published ports must still be free (Docker checks at start).
@@ -65,6 +74,7 @@ export async function startTask(
       throw (await hookFailure(ctx, view.stateDir, since, err)) ?? err;
     }
     ctx.host.faultPoint('task-created');
+    onCreated?.();
     const pid = await ctx.runtime.startTask(view.id);
     ctx.host.faultPoint('task-started');
     const lifecycle = await ctx.stateFiles.readLifecycle(view.stateDir);
@@ -91,8 +101,17 @@ export async function runAttached(
   try {
     // Its own undo stack: the caller's rollback removes the state dir holding
     // the FIFOs, which must wait until close() has released our blocked opens.
-    await startTask(ctx, view, io.stdio, undefined, options.rootfs);
-    const exited = ctx.runtime.waitTask(view.id);
+    // The wait is asked for between create and start (as ctr does): it is in flight when
+    // the task starts, so its answer comes with the exit instead of one round trip later.
+    let waiting: Promise<ExitResult> | undefined;
+    await startTask(ctx, view, io.stdio, {
+      rootfs: options.rootfs,
+      onCreated: () => {
+        waiting = ctx.runtime.waitTask(view.id);
+        waiting.catch(() => {}); // a failed start deletes the task: the wait's own failure is not the news
+      },
+    });
+    const exited = waiting ?? ctx.runtime.waitTask(view.id);
     if (options.interactive) {
       io.stdinEnded.then(
         () => ctx.runtime.closeStdin(view.id).catch(() => {}),
