@@ -9,8 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LowSync } from 'lowdb';
-import { DataFileSync } from 'lowdb/node';
+import { TextFileSync } from 'lowdb/node';
 import { internal } from '../../domain/errors.ts';
 import {
   applyJoin,
@@ -41,7 +40,7 @@ export class StoreDnsRegistry implements DnsRegistry {
 
   join(joining: DnsJoin): Promise<void> {
     return this.locked(async () => {
-      await this.update((set) => applyJoin(set, joining));
+      this.update((set) => applyJoin(set, joining));
       await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
     });
   }
@@ -50,15 +49,15 @@ export class StoreDnsRegistry implements DnsRegistry {
     // Most containers have no records (no DNS network): no lock for them (~5 ms of each postStop).
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     const prefix = `${namespace}/${id}/`;
-    if (!Object.keys((await this.open()).data.endpoints).some((key) => key.startsWith(prefix))) return;
+    if (!Object.keys(this.read().endpoints).some((key) => key.startsWith(prefix))) return;
     // The resolver exits by itself once no container is left (src/dns-server/main.ts, under the same lock).
-    await this.locked(() => this.update((s) => applyLeave(s, namespace, id)));
+    await this.locked(async () => this.update((s) => applyLeave(s, namespace, id)));
   }
 
   async containers(): Promise<{ namespace: string; id: string; names: string[] }[]> {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return [];
     const byId = new Map<string, { namespace: string; id: string; names: string[] }>();
-    for (const e of Object.values((await this.open()).data.endpoints)) {
+    for (const e of Object.values(this.read().endpoints)) {
       const key = `${e.namespace}/${e.id}`;
       const c = byId.get(key) ?? { namespace: e.namespace, id: e.id, names: [] };
       c.names = [...new Set([...c.names, ...e.names, ...e.aliases])];
@@ -70,53 +69,54 @@ export class StoreDnsRegistry implements DnsRegistry {
   async ensureServing(): Promise<void> {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     await this.locked(async () => {
-      if (hasEndpoints((await this.open()).data)) await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
+      if (hasEndpoints(this.read())) await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
     });
   }
 
   async names(namespace: string, id: string): Promise<Record<string, string[]>> {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return {};
     const out: Record<string, string[]> = {};
-    for (const e of Object.values((await this.open()).data.endpoints)) {
+    for (const e of Object.values(this.read().endpoints)) {
       if (e.namespace === namespace && e.id === id) out[e.network] = [...e.names, ...e.aliases];
     }
     return out;
   }
 
-  private async update(change: (set: DnsRecordSet) => DnsRecordSet): Promise<DnsRecordSet> {
-    // The text is made once (~80 KB with 200 containers): compared with the file's and written as it is.
-    const file = { read: undefined as string | undefined, next: '' };
-    const db = await this.open(file);
-    db.data = change(db.data);
-    file.next = JSON.stringify(db.data, null, 2);
-    // Unchanged (a leave of a container without DNS): no write, no reload in the resolver.
-    if (file.next !== file.read) db.write();
-    return db.data;
+  /**
+   * Read, change, write: the caller holds the lock. The text is made once (~80 KB with 200
+   * containers): compared with the file's and written as it is; unchanged (a leave of a
+   * container without DNS), no write and no reload in the resolver.
+   */
+  private update(change: (set: DnsRecordSet) => DnsRecordSet): void {
+    const file = this.file();
+    const read = file.read();
+    const next = change(this.parse(read));
+    const text = JSON.stringify(next, null, 2);
+    if (text !== read) file.write(text);
   }
 
   /**
-   * Read (and written, by update) synchronously: one small document under the lock, on the path
-   * of every start (an async read and write are ~9 thread-pool round trips and loop turns).
-   * Written to a temp file and renamed, so the resolver never reads half a file; as lowdb's
-   * JSONFile writes it (2-space indents). `text`: where update keeps the text read and finds the one to write.
+   * The record set, read synchronously: one small document under the lock, on the path of
+   * every start (an async read and write are ~9 thread-pool round trips and loop turns).
    */
-  private async open(text?: { read: string | undefined; next: string }): Promise<LowSync<DnsRecordSet>> {
-    const path = join(this.dir, DNS_RECORDS_FILE);
-    const adapter = new DataFileSync<DnsRecordSet>(path, {
-      parse: (raw) => {
-        if (text) text.read = raw;
-        return JSON.parse(raw) as DnsRecordSet;
-      },
-      stringify: (data) => text?.next || JSON.stringify(data, null, 2),
-    });
-    const db = new LowSync<DnsRecordSet>(adapter, emptyRecordSet());
-    db.read();
+  private read(): DnsRecordSet {
+    return this.parse(this.file().read());
+  }
+
+  /**
+   * lowdb's synchronous text file: written to a temp file and renamed, so the resolver never
+   * reads half a file; as lowdb's JSONFile writes it (2-space indents).
+   */
+  private file(): TextFileSync {
+    return new TextFileSync(join(this.dir, DNS_RECORDS_FILE));
+  }
+
+  private parse(text: string | null): DnsRecordSet {
     try {
-      db.data = parseRecordSet(db.data);
+      return text === null ? emptyRecordSet() : parseRecordSet(JSON.parse(text));
     } catch (err) {
-      throw internal(`DNS record set "${path}" is corrupt: ${(err as Error).message}`);
+      throw internal(`DNS record set "${join(this.dir, DNS_RECORDS_FILE)}" is corrupt: ${(err as Error).message}`);
     }
-    return db;
   }
 
   /** The lock every change of the records takes. */
