@@ -5,7 +5,7 @@
  * then renames its own over it under that lock, so without it both tools
  * could own one name. The exclusive create stays, as a second guard.
  */
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
@@ -55,9 +55,8 @@ export class FileNameStore implements NameStore {
     });
   }
 
-  private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    return withLockedDir(this.dir, fn);
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withLockedDir(this.dir, fn, { mode: 0o700 });
   }
 
   /** Deletes the name file if it still holds `owner` (re-read just before, against a writer that does not lock). */

@@ -53,10 +53,11 @@ export async function withFlock<T>(path: string, fn: (fd: number) => Promise<T>,
  * store's lock twice and the hosts store's two to four times: one helper process instead of
  * a flock(1) child per lock. A directory the scope registered (the hook's) is locked
  * through registerLockFiles' helper as before. Without perl, withFlock's flock(1). Killing
- * the helper alone (not this process) drops the lock.
+ * the helper alone (not this process) drops the lock. `mode`: of the directories made (one
+ * mkdir per lock, so a store works on after its data root was removed).
  */
-export function withLockedDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  return withHelperLock(dir, fn, { directory: true, shared: false });
+export function withLockedDir<T>(dir: string, fn: () => Promise<T>, opts: { mode?: number } = {}): Promise<T> {
+  return withHelperLock(dir, fn, { directory: true, shared: false, ...opts });
 }
 
 /**
@@ -69,11 +70,15 @@ export function withLockedFile<T>(path: string, fn: () => Promise<T>, opts: { sh
   return withHelperLock(path, fn, { directory: false, shared: opts.shared ?? false });
 }
 
-async function withHelperLock<T>(path: string, fn: () => Promise<T>, opts: { directory: boolean; shared: boolean }): Promise<T> {
+async function withHelperLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  opts: { directory: boolean; shared: boolean; mode?: number },
+): Promise<T> {
   const scope = currentScope();
   if (scope.registered.has(path)) return withFlock(path, () => fn(), opts);
   // Synchronous: two or three small steps per lock, several locks per `run`.
-  if (opts.directory) mkdirSync(path, { recursive: true });
+  if (opts.directory) mkdirSync(path, { recursive: true, ...(opts.mode === undefined ? {} : { mode: opts.mode }) });
   else {
     mkdirSync(dirname(path), { recursive: true });
     closeSync(openSync(path, 'a', 0o600)); // the helper opens it read-only: it must exist

@@ -316,10 +316,8 @@ export class FileHostsStore implements HostsStore {
     return this.layout.etchostsDir(ns);
   }
 
-  private async locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
-    const dir = this.lockFile(ns);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return withLockedDir(dir, fn);
+  private locked<T>(ns: string, fn: () => Promise<T>): Promise<T> {
+    return withLockedDir(this.lockFile(ns), fn, { mode: 0o700 });
   }
 }
 
