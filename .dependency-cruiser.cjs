@@ -6,7 +6,8 @@ const HEAVY = ['@oclif', '@grpc', '^src/adapters/containerd/', '^src/commands/',
 /** The on-demand processes' side of start-up (readiness pipe, single-instance lock, pid file): node built-ins only. */
 const DAEMON_SELF = [
   '^src/adapters/host/(daemon-self|proc)[.]ts$',
-  '^src/adapters/store/flock(-helper)?[.]ts$',
+  '^src/adapters/store/flock[.]ts$',
+  '^src/adapters/host/perl-helper[.]ts$',
   '^src/adapters/host/request-env[.]ts$',
   '^src/domain/errors[.]ts$',
 ];

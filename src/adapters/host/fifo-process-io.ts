@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { internal } from '../../domain/errors.ts';
 import { runProcess } from './run-process.ts';
-import { makeFifoByHelper } from '../store/flock.ts';
+import { scopeHelper } from '../store/flock.ts';
+import { PerlHelperUnavailable } from './perl-helper.ts';
 import type { AttachedIo, ProcessIo } from '../../interfaces/process-io.ts';
 import type { TaskStdio } from '../../interfaces/container-runtime.ts';
 
@@ -157,15 +158,20 @@ function write(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
 }
 
 /**
- * Every attached run makes these: through the process's perl lock helper (no fork of node),
- * else mkfifo(1) by node:child_process, not execa (~15 ms to load).
+ * Every attached run makes these: through the process's perl helper (no fork of node: ~3.5 ms
+ * of the event loop each, docs/performance.md), else (no perl, another architecture, it died)
+ * mkfifo(1) by node:child_process, not execa (~15 ms to load).
  */
 async function makeFifos(dir: string, paths: string[]): Promise<void> {
   const left: string[] = [];
-  try {
-    for (const path of paths) if (!(await makeFifoByHelper(path, 0o600))) left.push(path);
-  } catch (err) {
-    throw internal(`cannot make the stdio FIFOs in "${dir}": ${(err as Error).message}`);
+  const helper = scopeHelper();
+  for (const path of paths) {
+    try {
+      await helper.mkfifo(path, 0o600);
+    } catch (err) {
+      if (!(err instanceof PerlHelperUnavailable)) throw internal(`cannot make the stdio FIFOs in "${dir}": ${(err as Error).message}`);
+      left.push(path);
+    }
   }
   if (left.length === 0) return;
   const made = await runProcess('mkfifo', ['-m', '600', ...left]);

@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TsnerdError } from '../../domain/errors.ts';
-import { FlockHelper, FlockHelperUnavailable } from './flock-helper.ts';
+import { PerlHelper, PerlHelperUnavailable } from '../host/perl-helper.ts';
 
 export interface LockOptions {
   /** Shared (reader) lock; the default is exclusive. */
@@ -83,12 +83,12 @@ async function withHelperLock<T>(
     mkdirSync(dirname(path), { recursive: true });
     closeSync(openSync(path, 'a', 0o600)); // the helper opens it read-only: it must exist
   }
-  const pathHelper = (scope.pathHelper ??= new FlockHelper([]));
+  const pathHelper = scopeHelper();
   let handle: string;
   try {
     handle = await pathHelper.lockPath(path, opts.shared);
   } catch (err) {
-    if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
+    if (!(err instanceof PerlHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
     return withFlock(path, () => fn(), opts);
   }
   try {
@@ -99,20 +99,12 @@ async function withHelperLock<T>(
 }
 
 /**
- * Makes the FIFO `path` through the scope's lock helper (the perl process a `run` has
- * started for its name lock by then): no fork of this process for mkfifo(1), ~3.5 ms of
- * the event loop each (docs/performance.md). False where the helper cannot (no perl,
- * another architecture, it died): the caller makes it another way.
+ * The current scope's own helper (perl-helper.ts), started by its first use: its path locks
+ * (withLockedDir, withLockedFile) and what else the scope asks of perl (the FIFOs of an
+ * attached run: a `run` has started it for its name lock by then) share one process.
  */
-export async function makeFifoByHelper(path: string, mode: number): Promise<boolean> {
-  const scope = currentScope();
-  try {
-    await (scope.pathHelper ??= new FlockHelper([])).mkfifo(path, mode);
-    return true;
-  } catch (err) {
-    if (err instanceof FlockHelperUnavailable) return false;
-    throw new TsnerdError('internal', (err as Error).message);
-  }
+export function scopeHelper(): PerlHelper {
+  return (currentScope().ownHelper ??= new PerlHelper([]));
 }
 
 /** flock(1)'s exit status when --nonblock finds the lock taken. */
@@ -163,7 +155,7 @@ function flockFd(fd: number, path: string, opts: LockOptions & { nonblock?: bool
 
 /**
  * Lock files a scope opened up front (registerLockFiles): their locks are
- * taken by one helper process (flock-helper.ts) instead of a flock(1) child each.
+ * taken by one helper process (perl-helper.ts) instead of a flock(1) child each.
  * Each serves one withFlock: it is released as every lock here is, by closing
  * the descriptor (ours and the helper's copy), so a child given a copy (a CNI
  * plugin) still holds it until it exits. Later locks of the same path, and a
@@ -176,11 +168,11 @@ function flockFd(fd: number, path: string, opts: LockOptions & { nonblock?: bool
  */
 export class LockScope {
   readonly registered = new Map<string, number>();
-  helper: FlockHelper | undefined;
+  helper: PerlHelper | undefined;
   /** `helper` is the process's shared one (shareLockHelper): it outlives the scope, which gives back only its own descriptors. */
   sharesHelper = false;
-  /** The helper for withLockedDir (started by the first one, then shared within the scope). */
-  pathHelper: FlockHelper | undefined;
+  /** The scope's own helper (scopeHelper: started by the first path lock or FIFO, then shared within the scope). */
+  ownHelper: PerlHelper | undefined;
 
   /**
    * Ends the scope: closes the descriptors it opened and never locked, and stops its
@@ -197,9 +189,9 @@ export class LockScope {
     }
     this.registered.clear();
     if (!this.sharesHelper) this.helper?.stop();
-    this.pathHelper?.stop();
+    this.ownHelper?.stop();
     this.helper = undefined;
-    this.pathHelper = undefined;
+    this.ownHelper = undefined;
   }
 }
 
@@ -207,12 +199,12 @@ const processScope = new LockScope();
 let scopeOf: () => LockScope | undefined = () => undefined;
 
 /** The process's one lock helper for every scope (shareLockHelper), and whether taking descriptors over works here. */
-let shared: { helper: FlockHelper | undefined; broken: boolean } | undefined;
+let shared: { helper: PerlHelper | undefined; broken: boolean } | undefined;
 
 /**
  * For a process with many scopes (the hook server: one per request): one lock helper, started
  * now, serves the lock files every later scope registers, each handed to it when registered
- * (FlockHelper.adopt: a copy of the scope's own descriptor, pidfd_getfd(2)), instead of a perl
+ * (PerlHelper.adopt: a copy of the scope's own descriptor, pidfd_getfd(2)), instead of a perl
  * start per scope on the request's path. The locks stay on each scope's own open file
  * descriptions: a scope's end closes its descriptors and the helper's copies of them (its locks
  * go, the other scopes' stay); a dead process takes the helper with it (its stdin closes), and
@@ -224,14 +216,14 @@ export function shareLockHelper(): void {
   sharedHelper();
 }
 
-function sharedHelper(): FlockHelper | undefined {
+function sharedHelper(): PerlHelper | undefined {
   if (!shared || shared.broken) return undefined;
   if (shared.helper?.adoptFailed) {
     shared.broken = true;
     return undefined;
   }
   if (!shared.helper?.usable) {
-    shared.helper = new FlockHelper([]);
+    shared.helper = new PerlHelper([]);
     shared.helper.start();
   }
   return shared.helper;
@@ -269,7 +261,7 @@ export function registerLockFiles(paths: readonly string[]): void {
     for (const fd of scope.registered.values()) common.adopt(fd);
     return;
   }
-  scope.helper = new FlockHelper([...scope.registered.values()]);
+  scope.helper = new PerlHelper([...scope.registered.values()]);
   scope.helper.start(); // perl starts while this process reads what it needs before its first lock
 }
 
@@ -280,7 +272,7 @@ async function withRegistered<T>(scope: LockScope, path: string, fd: number, fn:
     try {
       await helper.lock(fd, shared);
     } catch (err) {
-      if (!(err instanceof FlockHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
+      if (!(err instanceof PerlHelperUnavailable)) throw new TsnerdError('internal', `cannot lock "${path}": ${(err as Error).message}`);
       await flockFd(fd, path, { shared }); // no perl, or it died: flock(1) on the same descriptor
     }
     return await fn(fd);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeFifoByHelper, registerLockFiles, withFlock, withLockedDir, withLockedFile } from '../../../src/adapters/store/flock.ts';
+import { registerLockFiles, scopeHelper, withFlock, withLockedDir, withLockedFile } from '../../../src/adapters/store/flock.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
 import { children, othersCanLock } from './lock-probes.ts';
 
@@ -182,11 +182,11 @@ describe('withLockedFile (a lock file taken by the helper, as the conf dir and p
   });
 });
 
-describe('makeFifoByHelper (the stdio FIFOs of an attached run)', () => {
+describe("the scope's helper makes FIFOs (the stdio FIFOs of an attached run)", () => {
   it('makes a FIFO with the given mode through the helper, no mkfifo(1) child', async (t) => {
     if (process.arch !== 'x64' && process.arch !== 'arm64') return t.skip('mknodat through the helper only on x64 and arm64');
     const fifo = file('fifo-made');
-    assert.equal(await makeFifoByHelper(fifo, 0o600), true);
+    await scopeHelper().mkfifo(fifo, 0o600);
     const st = statSync(fifo);
     assert.equal(st.isFIFO(), true);
     assert.equal(st.mode & 0o777, 0o600);
@@ -196,8 +196,8 @@ describe('makeFifoByHelper (the stdio FIFOs of an attached run)', () => {
   it('reports the path that cannot be made, with the reason', async (t) => {
     if (process.arch !== 'x64' && process.arch !== 'arm64') return t.skip('mknodat through the helper only on x64 and arm64');
     const fifo = file('fifo-twice');
-    await makeFifoByHelper(fifo, 0o600);
-    await assert.rejects(makeFifoByHelper(fifo, 0o600), /exists/);
-    await assert.rejects(makeFifoByHelper(file('no-such-dir/fifo'), 0o600), /No such file/);
+    await scopeHelper().mkfifo(fifo, 0o600);
+    await assert.rejects(scopeHelper().mkfifo(fifo, 0o600), /exists/);
+    await assert.rejects(scopeHelper().mkfifo(file('no-such-dir/fifo'), 0o600), /No such file/);
   });
 });

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockScope, registerLockFiles, setLockScopeProvider, shareLockHelper, withFlock } from '../../../src/adapters/store/flock.ts';
-import { FlockHelper, FlockHelperUnavailable } from '../../../src/adapters/store/flock-helper.ts';
+import { PerlHelper, PerlHelperUnavailable } from '../../../src/adapters/host/perl-helper.ts';
 import { runProcess } from '../../../src/adapters/host/run-process.ts';
 import { children, othersCanLock } from './lock-probes.ts';
 
@@ -125,9 +125,9 @@ describe('one lock helper shared by the scopes of a process (the hook server)', 
   });
 
   it('says so when it cannot take a descriptor over (the caller then locks another way)', async () => {
-    const helper = new FlockHelper([]);
+    const helper = new PerlHelper([]);
     helper.adopt(987654); // no such descriptor in this process: pidfd_getfd fails
-    await assert.rejects(helper.lock(987654, false), FlockHelperUnavailable);
+    await assert.rejects(helper.lock(987654, false), PerlHelperUnavailable);
     assert.equal(helper.adoptFailed, true);
     helper.stop();
   });

@@ -1,8 +1,11 @@
 /**
- * One small lock-taking child per process, for the lock files the process
- * registered before its first lock (the OCI hook: docs/performance.md).
+ * The process's perl helper: one small child per process (per request scope in the
+ * hook server) for the system calls node has no API for and would otherwise fork a
+ * tool for: flock(2) on descriptors and paths (flock.ts, the locks), mknodat(2) for
+ * FIFOs (fifo-process-io.ts), pidfd_getfd(2) to take a descriptor over.
  *
- * Node cannot call flock(2), and a flock(1) child per lock costs a fork of the
+ * Locks: the lock files the process registered before its first lock (the OCI hook:
+ * docs/performance.md). Node cannot call flock(2), and a flock(1) child per lock costs a fork of the
  * whole node process plus an exec (~5–8 ms each, three or four per hook). Here
  * the lock files are opened by this process first and handed to one perl
  * process at its start (as its fds 3, 4, …); perl then calls flock(2) on those
@@ -77,10 +80,10 @@ while (my $l = <STDIN>) {
 /** mknodat(2)'s number where Linux has one table for all (x86_64 has its own); elsewhere no FIFOs through the helper. */
 const MKNODAT: Partial<Record<string, number>> = { x64: 259, arm64: 33, riscv64: 33, loong64: 33 };
 
-/** The helper could not serve the request (no perl, or it died): the caller takes the lock another way. */
-export class FlockHelperUnavailable extends Error {}
+/** The helper could not serve the request (no perl, or it died): the caller takes the lock (or makes the FIFO) another way. */
+export class PerlHelperUnavailable extends Error {}
 
-export class FlockHelper {
+export class PerlHelper {
   private readonly fds: readonly number[];
   private child: ChildProcess | undefined;
   private dead = false;
@@ -110,7 +113,7 @@ export class FlockHelper {
     // Sent right behind the take-over, which the helper answers first: no round trip waits for the other.
     const [took, locked] = await Promise.allSettled([adopted.done, locking]);
     if (took.status === 'rejected') {
-      throw new FlockHelperUnavailable(`the lock helper could not take over the descriptor: ${(took.reason as Error).message}`);
+      throw new PerlHelperUnavailable(`the lock helper could not take over the descriptor: ${(took.reason as Error).message}`);
     }
     if (locked.status === 'rejected') throw locked.reason;
   }
@@ -119,7 +122,7 @@ export class FlockHelper {
    * Gives the running helper a copy of `fd`, an open descriptor of this process (the same open
    * file description, so a lock taken through the copy is this descriptor's lock, as for the
    * constructor's): a helper started before the descriptor existed serves it. lock and close
-   * then take it as one of the constructor's. A failure shows in lock (FlockHelperUnavailable).
+   * then take it as one of the constructor's. A failure shows in lock (PerlHelperUnavailable).
    */
   adopt(fd: number): void {
     const handle = `a${this.nextHandle++}`;
@@ -139,7 +142,7 @@ export class FlockHelper {
    * follows it). For locks no child of ours needs to hold; the handle to pass to unlockPath.
    */
   async lockPath(path: string, shared: boolean): Promise<string> {
-    if (path.includes('\n')) throw new FlockHelperUnavailable('a path with a newline');
+    if (path.includes('\n')) throw new PerlHelperUnavailable('a path with a newline');
     const handle = `p${this.nextHandle++}`;
     await this.send(`${shared ? 'S' : 'X'} ${handle} ${path}`);
     return handle;
@@ -147,10 +150,10 @@ export class FlockHelper {
 
   /**
    * Makes the FIFO `path` with the permission bits `mode` (umask applied, as mkfifo(3)
-   * does). FlockHelperUnavailable where the helper cannot (then mkfifo(1) can).
+   * does). PerlHelperUnavailable where the helper cannot (then mkfifo(1) can).
    */
   mkfifo(path: string, mode: number): Promise<void> {
-    if (path.includes('\n') || MKNODAT[process.arch] === undefined) return Promise.reject(new FlockHelperUnavailable('no mknodat'));
+    if (path.includes('\n') || MKNODAT[process.arch] === undefined) return Promise.reject(new PerlHelperUnavailable('no mknodat'));
     return this.send(`F ${mode.toString(8)} ${path}`);
   }
 
@@ -173,7 +176,7 @@ export class FlockHelper {
 
   private send(request: string): Promise<void> {
     const child = this.start();
-    if (!child) return Promise.reject(new FlockHelperUnavailable('the lock helper is not running'));
+    if (!child) return Promise.reject(new PerlHelperUnavailable('the lock helper is not running'));
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -189,7 +192,7 @@ export class FlockHelper {
    * ends while its process lives on (a request of the hook server).
    */
   stop(): void {
-    this.fail(new FlockHelperUnavailable('the lock helper was stopped'));
+    this.fail(new PerlHelperUnavailable('the lock helper was stopped'));
     this.child?.stdin?.end();
     this.child = undefined;
   }
@@ -209,8 +212,8 @@ export class FlockHelper {
       return undefined;
     }
     this.child = child;
-    child.on('error', (err) => this.fail(new FlockHelperUnavailable(`lock helper: ${err.message}`)));
-    child.on('exit', () => this.fail(new FlockHelperUnavailable('the lock helper exited')));
+    child.on('error', (err) => this.fail(new PerlHelperUnavailable(`lock helper: ${err.message}`)));
+    child.on('exit', () => this.fail(new PerlHelperUnavailable('the lock helper exited')));
     child.stdin!.on('error', () => undefined); // reported through 'exit'
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (text: string) => this.answer(text));
