@@ -7,7 +7,8 @@
  * Every change holds the namespace's lock: flock of `etchosts/<ns>` itself, as
  * nerdctl's hosts store takes it (tsnerd locked a `.lock` file in it before,
  * which nerdctl does not see). A container that joins is inserted
- * into its peers' files; a leave, a re-join or a delete re-renders all of them.
+ * into its peers' files; a leave or a delete re-renders the files of the peers it
+ * shared a network with; a re-join (new addresses) re-renders all of them.
  *
  * The members index (`etchosts/<ns>/.members.json`, a lowdb document, tsnerd
  * only) holds what the hosts lines need of every running container, so a join
@@ -19,8 +20,8 @@
  * without tsnerd (it does not take tsnerd's lock) is seen at the next join: a
  * meta.json it wrote again (a restart with new addresses, a dir it re-created)
  * is read, one it removed (its stop releases only meta.json) or a dir removed
- * drops the member. A leave or delete, which reads every meta.json anyway,
- * rewrites the index whole.
+ * drops the member. A leave or delete re-renders only the files that list the
+ * container (the members on a network it was on), and writes the index back.
  */
 import {
   closeSync,
@@ -41,7 +42,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LowSync } from 'lowdb';
 import { DataFileSync } from 'lowdb/node';
-import { END_MARKER, hostsRenderer, joinLinesOf, withoutContainer, type HostsMeta } from '../../domain/dns/hosts-file.ts';
+import { END_MARKER, hostsRenderer, joinLinesOf, withoutContainer, withoutLines, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
@@ -169,41 +170,71 @@ export class FileHostsStore implements HostsStore {
 
   async release(ns: string, id: string): Promise<void> {
     await this.locked(ns, async () => {
+      const metaPath = join(this.layout.hostsDir(ns, id), StateFiles.meta);
+      const had = existsSync(metaPath);
       const leaving = this.readMeta(ns, id);
-      rmSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), { force: true });
-      this.rewriteAll(ns);
-      if (leaving) this.dropFromUnreadable(ns, leaving);
+      rmSync(metaPath, { force: true });
+      this.leave(ns, id, leaving, had);
+    });
+  }
+
+  async delete(ns: string, id: string): Promise<void> {
+    await this.locked(ns, async () => {
+      const dir = this.layout.hostsDir(ns, id);
+      const had = existsSync(join(dir, StateFiles.meta));
+      const leaving = this.readMeta(ns, id);
+      rmSync(dir, { recursive: true, force: true }); // ~10 ms of thread-pool turns as a promise
+      this.leave(ns, id, leaving, had);
     });
   }
 
   private readMeta(ns: string, id: string): HostsMeta | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as HostsMeta;
+      const meta = JSON.parse(readFileSync(join(this.layout.hostsDir(ns, id), StateFiles.meta), 'utf8')) as unknown;
+      return isHostsMeta(meta) ? meta : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** Peers whose meta.json is damaged are not re-rendered: the leaving container's lines are cut out of their files. */
-  private dropFromUnreadable(ns: string, leaving: HostsMeta): void {
-    let ids: string[];
-    try {
-      ids = readdirSync(this.layout.etchostsDir(ns));
-    } catch {
+  /**
+   * `id` has left (its meta.json is gone): only the files that list it change. The
+   * members that share a network with it are rendered whole; a container dir that is
+   * no member (stopped by nerdctl, or its meta.json damaged) cannot be rendered, so
+   * its file has the leaving lines cut out. What it listed is its meta.json as read
+   * before, else its index entry (a release killed after removing meta.json left it
+   * there). A meta.json that existed but could not be read, with no index entry, says
+   * nothing of its networks: every file is rendered again.
+   */
+  private leave(ns: string, id: string, read: HostsMeta | undefined, had: boolean): void {
+    const { db, members, known, outside } = this.members(ns);
+    const leaving: HostsMeta | undefined = read ?? (known[id]?.ID === id ? known[id] : undefined);
+    if (!leaving && had) {
+      this.rewriteAll(ns);
       return;
     }
-    for (const id of ids) {
-      if (id.startsWith('.') || id === leaving.ID || this.readMeta(ns, id)) continue;
-      const path = join(this.layout.hostsDir(ns, id), StateFiles.hosts);
-      this.renderSync(path, leaving, (current) => withoutContainer(current, leaving));
+    if (leaving) {
+      const all = Object.values(members);
+      let render: ((current: string, me: HostsMeta) => string) | undefined;
+      const linesFor = joinLinesOf(leaving);
+      const base = this.layout.etchostsDir(ns);
+      for (const entry of all) {
+        // The lines its join inserted (none: no shared network, the file stays as it is); a
+        // file without them exactly (written by nerdctl, edited) is rendered whole.
+        const lines = linesFor(entry);
+        if (lines.length === 0) continue;
+        entry.size = this.renderSync(`${base}/${entry.ID}/${StateFiles.hosts}`, entry, (current, me) => {
+          const cut = withoutLines(current, lines);
+          return cut ?? (render ??= hostsRenderer(all))(current, me);
+        });
+      }
+      for (const other of outside) {
+        if (other === id) continue;
+        this.renderSync(`${base}/${other}/${StateFiles.hosts}`, leaving, (current) => withoutContainer(current, leaving));
+      }
     }
-  }
-
-  async delete(ns: string, id: string): Promise<void> {
-    await this.locked(ns, async () => {
-      rmSync(this.layout.hostsDir(ns, id), { recursive: true, force: true }); // ~10 ms of thread-pool turns as a promise
-      this.rewriteAll(ns);
-    });
+    db.data = { members };
+    db.write();
   }
 
   async list(ns: string): Promise<HostsMeta[]> {
@@ -260,13 +291,18 @@ export class FileHostsStore implements HostsStore {
   }
 
   /**
-   * The running members with `newcomer` among them, from the index: an entry
+   * The running members (with `newcomer` among them, if given), from the index: an entry
    * counts while its container's meta.json has the stamp it was read with; any
    * other meta.json is read (an index lost, a container another tool started, a
    * meta.json another tool wrote again), and a container without one (gone, or
-   * stopped by nerdctl, which removes only meta.json) is no member. The caller writes the index back.
+   * stopped by nerdctl, which removes only meta.json) is no member. Also the index
+   * as read (`known`) and the container dirs that are no member (`outside`). The
+   * caller writes the index back.
    */
-  private members(ns: string, newcomer: HostsMeta): { db: LowSync<MembersDoc>; members: Record<string, Member> } {
+  private members(
+    ns: string,
+    newcomer?: HostsMeta,
+  ): { db: LowSync<MembersDoc>; members: Record<string, Member>; known: Record<string, Member>; outside: string[] } {
     const db = this.index(ns);
     try {
       db.read();
@@ -275,11 +311,19 @@ export class FileHostsStore implements HostsStore {
     }
     const known = isMembersDoc(db.data) ? db.data.members : {};
     const next: Record<string, Member> = {};
+    const outside: string[] = [];
     const base = this.layout.etchostsDir(ns);
-    for (const id of readdirSync(base)) {
+    let ids: string[];
+    try {
+      ids = readdirSync(base);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      ids = [];
+    }
+    for (const id of ids) {
       if (id.startsWith('.')) continue;
       const metaPath = `${base}/${id}/${StateFiles.meta}`;
-      if (id === newcomer.ID) {
+      if (id === newcomer?.ID) {
         // Written by this join, under the lock.
         next[id] = member(newcomer, metaStamp(metaPath));
         continue;
@@ -291,8 +335,9 @@ export class FileHostsStore implements HostsStore {
       }
       const read = this.readStampedSync(ns, id);
       if (read?.meta.ID === id) next[id] = member(read.meta, read.stamp);
+      else outside.push(id);
     }
-    return { db, members: next };
+    return { db, members: next, known, outside };
   }
 
   private writeIndex(ns: string, all: readonly StampedMeta[], sizes: ReadonlyMap<string, number | undefined>): void {

@@ -158,3 +158,32 @@ export function withoutContainer(current: string, leaving: HostsMeta): string {
   }
   return kept.join('\n');
 }
+
+/**
+ * `current` with `lines` (what a join inserted: joinLines) taken out of the managed block,
+ * each once; undefined when one of them is not there (a file written otherwise, e.g. by
+ * nerdctl): the caller renders it whole then. Lines are matched whole, so a peer that has
+ * since taken a leaving container's address keeps its own line.
+ */
+export function withoutLines(current: string, lines: readonly string[]): string | undefined {
+  if (lines.length === 0) return current;
+  const pending = new Map<string, number>();
+  for (const line of lines) pending.set(line, (pending.get(line) ?? 0) + 1);
+  let inBlock = false;
+  let left = lines.length;
+  const kept: string[] = [];
+  for (const line of current.split('\n')) {
+    if (line === BEGIN_MARKER) inBlock = true;
+    else if (line === END_MARKER) inBlock = false;
+    else if (inBlock && left > 0) {
+      const n = pending.get(line);
+      if (n !== undefined && n > 0) {
+        pending.set(line, n - 1);
+        left--;
+        continue;
+      }
+    }
+    kept.push(line);
+  }
+  return left === 0 ? kept.join('\n') : undefined;
+}

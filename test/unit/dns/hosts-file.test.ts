@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostsRenderer, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
+import { hostsRenderer, joinLines, withoutLines, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
 
 const renderHostsFile = (current: string, me: HostsMeta, all: readonly HostsMeta[]): string => hostsRenderer(all)(current, me);
 
@@ -55,5 +55,29 @@ describe('renderHostsFile', () => {
   it('adds --add-host entries', () => {
     const out = renderHostsFile('', { ...foo, ExtraHosts: { 'db.local': '10.9.9.9' } }, [foo]);
     assert.match(out, /^10\.9\.9\.9 {7} db\.local$/m);
+  });
+});
+
+describe('withoutLines', () => {
+  const foo = meta('foo1', 'foo', { n1: '10.1.0.2' });
+  const bar = meta('bar1', 'bar', { n1: '10.1.0.3' });
+  const baz = meta('baz1', 'baz', { n1: '10.1.0.4' });
+
+  it('takes a leaving peer out as a render without it would', () => {
+    const file = renderHostsFile('192.0.2.1 user-line\n', foo, [foo, bar, baz]);
+    const cut = withoutLines(file, joinLines(foo, bar));
+    assert.equal(cut, renderHostsFile(file, foo, [foo, baz]));
+  });
+
+  it('keeps the line of a peer that has taken the address of the one leaving', () => {
+    const reused = meta('qux1', 'qux', { n1: '10.1.0.3' });
+    const file = renderHostsFile('', foo, [foo, bar, reused]);
+    assert.match(withoutLines(file, joinLines(foo, bar)) ?? '', /^10\.1\.0\.3 +qux1 /m);
+  });
+
+  it('is undefined when a line is not in the managed block (a file written otherwise is rendered whole)', () => {
+    const file = renderHostsFile('', foo, [foo, baz]);
+    assert.equal(withoutLines(file, joinLines(foo, bar)), undefined);
+    assert.equal(withoutLines(`${joinLines(foo, bar)[0]}\n${file}`, joinLines(foo, bar)), undefined, 'outside the block it is a user line');
   });
 });

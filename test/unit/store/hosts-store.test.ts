@@ -217,6 +217,38 @@ describe('FileHostsStore', () => {
       });
     });
 
+    it('on a leave, renders only the files of the peers it shared a network with', async () => {
+      await withStore(async (store, path) => {
+        await join2(store, a, b, c);
+        // A stale line in c's block: a render of c's file would drop it; a's leave must not render it (no shared network).
+        const stale = (await readFile(path(c), 'utf8')).replace('# </nerdctl>\n', '192.0.2.77      stale-peer\n# </nerdctl>\n');
+        await writeFile(path(c), stale);
+        await store.release('ns', a.ID);
+        assert.doesNotMatch(await readFile(path(b), 'utf8'), /h1/, "b shared n1 with a: a's line is gone");
+        assert.equal(await readFile(path(c), 'utf8'), stale, 'c shares no network with a: its file is left as it was');
+        await store.delete('ns', b.ID);
+        assert.doesNotMatch(await readFile(path(c), 'utf8'), /h2/, "c shared n2 with b: b's line is gone");
+      });
+    });
+
+    it("takes a container's lines out of its peers' files on delete when a release was killed after removing its meta.json", async () => {
+      await withStore(async (store, path, layout) => {
+        await join2(store, a, d);
+        await rm(join(layout.hostsDir('ns', a.ID), 'meta.json'));
+        await store.delete('ns', a.ID);
+        assert.doesNotMatch(await readFile(path(d), 'utf8'), /h1/, "the index still listed a: its line is gone from d's file");
+      });
+    });
+
+    it("cuts a leaving container's lines out of the file of a container stopped by nerdctl (meta.json removed)", async () => {
+      await withStore(async (store, path, layout) => {
+        await join2(store, a, d);
+        await rm(join(layout.hostsDir('ns', d.ID), 'meta.json'));
+        await store.release('ns', a.ID);
+        assert.doesNotMatch(await readFile(path(d), 'utf8'), /10\.1\.0\.2/);
+      });
+    });
+
     it('forgets a container that leaves', async () => {
       await withStore(async (store, path) => {
         await join2(store, a, d);
