@@ -40,10 +40,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
       heldLockFd: () => heldLockFd,
       onPluginDone: (type, verb, ms) => log(`plugin ${type} ${verb} ${ms.toFixed(0)}ms`),
     }),
-    // Synchronous reads of the conf dir: a few small files before the CNI lock, on every start.
-    resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log, syncReads: true }), {
-      sync: true,
-    }),
+    resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(settings.dataRoot, settings),

@@ -29,8 +29,6 @@ function runningContainers(settings: Pick<Settings, 'dataRoot' | 'address'>): Co
 export interface NetworkWiringOptions {
   containers?: ContainerIndex;
   warn?: (line: string) => void;
-  /** The conf dir read with synchronous calls (the OCI hook: ConfDirStore). */
-  syncReads?: boolean;
 }
 
 export function createNetworkDeps(
@@ -38,7 +36,7 @@ export function createNetworkDeps(
   options: NetworkWiringOptions = {},
 ): NetworksDeps {
   return {
-    confDir: new ConfDirStore(settings.cniNetconfPath, { sync: options.syncReads ?? false }),
+    confDir: new ConfDirStore(settings.cniNetconfPath),
     host: new LinuxNetworkHost(settings.cniPath),
     containers: options.containers ?? runningContainers(settings),
     netconfPath: settings.cniNetconfPath,

@@ -4,8 +4,7 @@
  * NetworkByNameOrID) and creates the default `bridge` on first need; the file
  * is then read with the CNI loader, as libcni would.
  */
-import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { invalid } from '../../domain/errors.ts';
 import { DEFAULT_NETWORK_NAME } from '../../domain/network/constants.ts';
 import type { Network } from '../../domain/network/network.ts';
@@ -20,32 +19,20 @@ export interface NetworkFinder {
 
 export class StoreNetworkResolver implements NetworkResolver {
   private readonly finder: (namespace: string) => NetworkFinder;
-  private readonly sync: boolean;
 
-  /** `sync`: the conflist read and checked with synchronous calls (the OCI hook's, as its conf dir listing). */
-  constructor(finder: (namespace: string) => NetworkFinder, opts: { sync?: boolean } = {}) {
+  constructor(finder: (namespace: string) => NetworkFinder) {
     this.finder = finder;
-    this.sync = opts.sync ?? false;
   }
 
   async resolve(namespace: string, netRef: string): Promise<ResolvedNetwork> {
     const store = this.finder(namespace);
     const network = netRef === DEFAULT_NETWORK_NAME ? await store.ensureDefaultBridge() : await store.resolve(netRef, 'full-or-short');
     if (network.pseudo || !network.file) throw invalid(`network "${netRef}" cannot be combined with other networks`);
-    const list = await loadConfFile(network.file, { sync: this.sync });
+    const list = loadConfFile(network.file); // synchronous, as the conf dir's listing
     return { name: list.name, list };
   }
 
   async stillDefined(net: ResolvedNetwork): Promise<boolean> {
-    if (net.list.file === undefined) return true;
-    if (this.sync) {
-      try {
-        statSync(net.list.file);
-        return true;
-      } catch {
-        return false;
-      }
-    }
-    return (await stat(net.list.file).catch(() => undefined)) !== undefined;
+    return net.list.file === undefined || existsSync(net.list.file);
   }
 }

@@ -1,6 +1,6 @@
 /** The CNI conf dir (NETCONFPATH) as the store of network definitions. */
 import { statSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { conflict, isTsnerdError } from '../../domain/errors.ts';
 import { describeErrno } from '../../domain/errno.ts';
@@ -12,36 +12,22 @@ import { withLockedFile } from './flock.ts';
 
 export class ConfDirStore implements NetworkConfDir {
   private readonly dir: string;
-  private readonly sync: boolean;
 
-  /** `sync`: the listing read with synchronous calls (loadConfDir's `sync`: the OCI hook's). */
-  constructor(dir: string, opts: { sync?: boolean } = {}) {
+  constructor(dir: string) {
     this.dir = dir;
-    this.sync = opts.sync ?? false;
   }
 
+  /** Read with synchronous calls, as loadConfDir reads. */
   async list(namespace: string): Promise<{ files: ConfFile[]; warnings: string[] }> {
-    const { lists, warnings } = await loadConfDir(this.dir, { namespace, sync: this.sync });
+    const { lists, warnings } = loadConfDir(this.dir, { namespace });
     const files: ConfFile[] = [];
-    const modified = await Promise.all(
-      lists.map((l) =>
-        l.file === undefined
-          ? undefined
-          : this.sync
-            ? mtimeSync(l.file)
-            : stat(l.file).then(
-                (s) => s.mtime,
-                () => undefined,
-              ),
-      ),
-    );
-    for (const [i, list] of lists.entries()) {
+    for (const list of lists) {
       const parsed = AnyConflist.safeParse(list.raw);
       if (!parsed.success || list.file === undefined) {
         warnings.push(`skipping CNI config "${list.file}": not a network definition`);
         continue;
       }
-      const mtime = modified[i];
+      const mtime = mtimeOf(list.file);
       if (mtime) files.push({ path: list.file, conflist: parsed.data, modified: mtime });
     }
     return { files, warnings };
@@ -50,7 +36,7 @@ export class ConfDirStore implements NetworkConfDir {
   async explain(path: string): Promise<string | undefined> {
     let list;
     try {
-      list = await loadConfFile(path);
+      list = loadConfFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       return isTsnerdError(err) ? err.message : `cannot read CNI config "${path}": ${describeErrno((err as NodeJS.ErrnoException).code)}`;
@@ -82,8 +68,8 @@ export class ConfDirStore implements NetworkConfDir {
   }
 }
 
-/** A file's mtime; undefined when it cannot be stat'ed (gone since the listing), as the async listing's. */
-function mtimeSync(file: string): Date | undefined {
+/** A file's mtime; undefined when it cannot be stat'ed (gone since the listing). */
+function mtimeOf(file: string): Date | undefined {
   try {
     return statSync(file).mtime;
   } catch {

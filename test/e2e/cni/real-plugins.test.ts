@@ -153,7 +153,7 @@ describe('a hand-written single-plugin .conf with extra routes', { timeout: 60_0
       },
     };
     await writeFile(join(confDir, '10-tcni.conf'), JSON.stringify(conf, null, 2));
-    const { lists, warnings } = await loadConfDir(confDir);
+    const { lists, warnings } = loadConfDir(confDir);
     assert.deepEqual(warnings, []);
     list = lists[0]!;
     runtime = new ExecCniRuntime({ cniPath: CNI_PATH, cacheDir: join(slot.dir, 'cache') });

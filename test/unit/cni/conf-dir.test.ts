@@ -38,7 +38,7 @@ describe('loadConfDir', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('loads the good files in lexical order and names each skipped one', async () => {
-    const { lists, warnings } = await loadConfDir(dir);
+    const { lists, warnings } = loadConfDir(dir);
     assert.deepEqual(
       lists.map((l) => l.name),
       ['a', 'b', 'c'],
@@ -50,7 +50,7 @@ describe('loadConfDir', () => {
   });
 
   it('adds the namespace subfolder, not nested folders', async () => {
-    const { lists } = await loadConfDir(dir, { namespace: 'ns1' });
+    const { lists } = loadConfDir(dir, { namespace: 'ns1' });
     assert.deepEqual(
       lists.map((l) => l.name),
       ['a', 'b', 'c', 'e'],
@@ -59,7 +59,7 @@ describe('loadConfDir', () => {
   });
 
   it('upconverts a .conf to a one-plugin list and reads flags and capabilities', async () => {
-    const { lists } = await loadConfDir(dir);
+    const { lists } = loadConfDir(dir);
     const [a, b, c] = lists;
     assert.deepEqual(
       a!.plugins.map((p) => p.type),
@@ -76,19 +76,8 @@ describe('loadConfDir', () => {
     assert.equal(c!.disableGC, false);
   });
 
-  it('reads the same with synchronous calls (the hook): lists, order, warnings', async () => {
-    for (const namespace of [undefined, 'ns1']) {
-      const opts = namespace === undefined ? {} : { namespace };
-      const asynchronous = await loadConfDir(dir, opts);
-      const synchronous = await loadConfDir(dir, { ...opts, sync: true });
-      assert.deepEqual(synchronous, asynchronous);
-      assert.ok(synchronous.lists.length > 0 && synchronous.warnings.length > 0);
-    }
-    assert.deepEqual(await loadConfDir(join(dir, 'missing'), { sync: true }), { lists: [], warnings: [] });
-  });
-
   it('returns nothing for a missing dir', async () => {
-    assert.deepEqual(await loadConfDir(join(dir, 'nope')), { lists: [], warnings: [] });
+    assert.deepEqual(loadConfDir(join(dir, 'nope')), { lists: [], warnings: [] });
   });
 });
 
