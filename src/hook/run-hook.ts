@@ -10,6 +10,7 @@
 import { existsSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHookArgs } from './args.ts';
+import { procStatSync } from '../adapters/host/proc.ts';
 import { parseOciState, type HookContainer } from '../domain/oci/state.ts';
 import { invalid, notFound, usage, toTsnerdError, type TsnerdError } from '../domain/errors.ts';
 import { Labels } from '../domain/labels.ts';
@@ -106,7 +107,15 @@ async function runEvent(
         await setupContainerNetworks(
           deps,
           c,
-          () => deps.state.writeLifecycle(c.stateDir, { started_at: new Date().toISOString(), pid: c.pid, create_error: false }),
+          () => {
+            const pidStart = procStatSync(c.pid)?.startTime;
+            return deps.state.writeLifecycle(c.stateDir, {
+              started_at: new Date().toISOString(),
+              pid: c.pid,
+              ...(pidStart === undefined ? {} : { pid_start: pidStart }),
+              create_error: false,
+            });
+          },
           abandoned,
         );
       } catch (err) {

@@ -19,6 +19,12 @@ export interface ContainerHost {
   creationClaim(path: string): Promise<CreationClaim | undefined>;
   /** The container IDs that have a state dir under `containersDir`. */
   listStateDirs(containersDir: string): Promise<string[]>;
+  /**
+   * SIGKILLs the process `pid` if it is still the one that started at `startTime` (/proc's
+   * clock ticks after boot) and waits (a few seconds at most) until it has exited. False when
+   * no such process is left (gone, or the pid names another process now).
+   */
+  killProcess(pid: number, startTime: string): Promise<boolean>;
   /** Removes the state dir and everything in it; a missing dir is fine. */
   removeStateDir(path: string): Promise<void>;
   /** The host's RLIMIT_NOFILE, which a container must not exceed. */

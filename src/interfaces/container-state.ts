@@ -11,6 +11,11 @@ export interface Lifecycle {
   started_at?: string;
   /** The container's init pid as the createRuntime hook saw it (liveness checks without containerd). */
   pid?: number;
+  /**
+   * The init's start time (/proc/<pid>/stat field 22, clock ticks after boot) as the hook saw
+   * it: with `pid`, names that very process across pid reuse (rm kills it when containerd lost it).
+   */
+  pid_start?: string;
   /** Set when createRuntime failed: runc still sends postStop, which must then do nothing. */
   create_error?: boolean;
   /** Set by stop/kill: the container no longer holds its published ports. Cleared at the next start. */

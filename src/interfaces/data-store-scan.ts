@@ -32,4 +32,6 @@ export interface DataStoreScan {
   creationClaim(stateDir: string): Promise<CreationClaim | undefined>;
   /** The `start_deadline` a start in flight wrote into the state dir's lifecycle.json (epoch ms). */
   startDeadline(stateDir: string): Promise<number | undefined>;
+  /** The init process the createRuntime hook recorded in lifecycle.json: its pid and start time. */
+  initProcess(stateDir: string): Promise<{ pid: number; start: string } | undefined>;
 }

@@ -6,6 +6,7 @@ import type { ReclaimDeps } from '../app/reclaim/deps.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
+import { isProcess, killProcess } from '../adapters/host/proc.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 import { createNetworkingDeps } from './attach.ts';
@@ -33,6 +34,8 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     storeRoot: layout.root,
     removeIpMasqChain: attach.removeIpMasqChain,
     withCniLock: attach.withCniLock,
+    processAlive: isProcess,
+    killProcess,
     now: () => new Date(),
     graceMs: GRACE_MS,
   };

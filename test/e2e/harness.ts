@@ -213,6 +213,35 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
   return env;
 }
 
+/**
+ * kill -9 of the env's containerd, then the same daemon started again on its config (its
+ * shims and containers live on, as after a crash); resolves with how long it was down. The
+ * teardown stops every process whose command line names the env dir: the new one too.
+ */
+export async function restartContainerd(env: TestEnv): Promise<number> {
+  const t0 = Date.now();
+  const config = join(env.dir, 'containerd.toml');
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.endsWith('containerd') && argv.includes(config)) process.kill(Number(entry), 'SIGKILL');
+  }
+  await sleep(100);
+  const logFd = openSync(join(env.dir, 'containerd.log'), 'a');
+  try {
+    const [cmd, args] = inNetns(env.netns, 'containerd', ['--config', config]);
+    spawn(cmd, args, { stdio: ['ignore', logFd, logFd], detached: true }).unref();
+  } finally {
+    closeSync(logFd);
+  }
+  const deadline = Date.now() + 30_000;
+  while (!(await isUp(env.address))) {
+    if (Date.now() > deadline) throw new Error('containerd did not come back');
+    await sleep(50);
+  }
+  return Date.now() - t0;
+}
+
 async function isUp(address: string): Promise<boolean> {
   if (!existsSync(address)) return false;
   return (await run('ctr', ['-a', address, 'version'], { timeoutMs: 5_000 })).exitCode === 0;

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
 import { faultPoint } from './fault-injection.ts';
+import { killProcess } from './proc.ts';
 import { runtimeArgv } from './daemon-process.ts';
 import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
@@ -69,6 +70,10 @@ export class LinuxContainerHost implements ContainerHost {
 
   async listStateDirs(containersDir: string): Promise<string[]> {
     return readdir(containersDir).catch(() => []);
+  }
+
+  killProcess(pid: number, startTime: string): Promise<boolean> {
+    return killProcess(pid, startTime);
   }
 
   async removeStateDir(path: string): Promise<void> {

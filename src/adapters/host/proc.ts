@@ -46,6 +46,27 @@ export async function liveStartTime(pid: number): Promise<string | undefined> {
   return s?.live ? s.startTime : undefined;
 }
 
+/** Whether `pid` is a live (not zombie) process that started at `startTime`: the same process, across pid reuse. */
+export async function isProcess(pid: number, startTime: string): Promise<boolean> {
+  return (await liveStartTime(pid)) === startTime;
+}
+
+/**
+ * SIGKILLs `pid` if it is still the process that started at `startTime`, then waits (2 s at
+ * most) until it has exited: its namespaces go then (a netns with its veths), before it is
+ * reaped. False when no such process was left.
+ */
+export async function killProcess(pid: number, startTime: string): Promise<boolean> {
+  if (!(await isProcess(pid, startTime))) return false;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return false; // gone meanwhile
+  }
+  for (let i = 0; i < 100 && (await isProcess(pid, startTime)); i++) await new Promise((r) => setTimeout(r, 20));
+  return true;
+}
+
 /** Whether the pid exists (a zombie included); another user's process counts. */
 export function processExists(pid: number): boolean {
   try {

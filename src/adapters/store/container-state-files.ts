@@ -118,6 +118,7 @@ function lifecycleFields(data: unknown): Lifecycle {
   return {
     ...(typeof d['started_at'] === 'string' ? { started_at: d['started_at'] } : {}),
     ...(Number.isInteger(d['pid']) ? { pid: d['pid'] as number } : {}),
+    ...(typeof d['pid_start'] === 'string' ? { pid_start: d['pid_start'] } : {}),
     ...(typeof d['create_error'] === 'boolean' ? { create_error: d['create_error'] } : {}),
     ...(typeof d['stopped_at'] === 'string' ? { stopped_at: d['stopped_at'] } : {}),
     ...(typeof d['start_deadline'] === 'number' ? { start_deadline: d['start_deadline'] } : {}),

@@ -72,6 +72,13 @@ export class FileDataStoreScan implements DataStoreScan {
     return (await new FileContainerStateFiles().readLifecycle(stateDir).catch(() => undefined))?.start_deadline;
   }
 
+  async initProcess(stateDir: string): Promise<{ pid: number; start: string } | undefined> {
+    const lifecycle = await new FileContainerStateFiles().readLifecycle(stateDir).catch(() => undefined);
+    return lifecycle?.pid !== undefined && lifecycle.pid_start !== undefined
+      ? { pid: lifecycle.pid, start: lifecycle.pid_start }
+      : undefined;
+  }
+
   private async perContainer(kind: string): Promise<StoredDir[]> {
     const out: StoredDir[] = [];
     for (const namespace of await dirs(join(this.root, kind))) {

@@ -48,6 +48,15 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
       });
     }
     await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
+  } else if (view.owner === 'tsnerd') {
+    // containerd has no task, yet the init the createRuntime hook saw may live on: containerd
+    // restarted while the task was being created (a `run` killed then leaves the shim waiting
+    // on its stdio FIFOs) forgets it. Found by the chaos soak: its netns, and the veth in it,
+    // outlived the container. Killed here, the netns goes with it; then the DEL below.
+    await errors.attempt(async () => {
+      const { pid, pid_start: start } = await ctx.stateFiles.readLifecycle(view.stateDir);
+      if (pid !== undefined && start !== undefined) await ctx.host.killProcess(pid, start);
+    });
   }
   // What no postStop released (there is none without a task, after a reboot or crash; or it
   // failed on a damaged or deleted state dir): DEL of the attachments the CNI cache still holds;

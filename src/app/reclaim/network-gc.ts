@@ -16,7 +16,7 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, snapshot, hosts-dir, name, state-dir */
+  /** process, cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -40,6 +40,17 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     await errors.attempt(fn);
     if (errors.errors.length === failed) items.push(item);
   };
+
+  // A dead container's init that lives on: containerd lost the task while creating it (restarted
+  // then; rm -f kills it too). Its netns, and the veths in it, go with it; the DEL below then
+  // releases the rest. Found by the chaos soak.
+  const stateDirs = await deps.store.stateDirs();
+  for (const d of stateDirs) {
+    if ((await owners.verdictOf(d.namespace, d.id)) !== 'dead') continue;
+    const init = await deps.store.initProcess(d.path);
+    if (!init || !(await deps.processAlive(init.pid, init.start))) continue;
+    await act({ kind: 'process', item: `init ${init.pid}`, container: shortId(d.id) }, () => deps.killProcess(init.pid, init.start));
+  }
 
   await deps.withCniLock(async () => {
     const released = new Set<string>();
@@ -114,7 +125,6 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   });
 
   const keep = await owners.liveStateDirs();
-  const stateDirs = await deps.store.stateDirs();
   // A container being created has a state dir (with its creation claim) before containerd has its record.
   for (const d of stateDirs) if (!(await owners.abandoned(d.namespace, d.id, d.path))) keep.add(d.path);
   await errors.attempt(async () => {

@@ -13,15 +13,34 @@
  *   chain (a wrapper runs the real ADD without ipMasq, then kills itself): the
  *   rollback's DEL in the netns fails on the missing chain; the failed run must
  *   still leave no IP, rule or CNI cache entry, without `network gc`.
+ * - A `run` (attached) killed while its createRuntime hook attaches, then
+ *   containerd killed and restarted before the shim gave up on the task: the
+ *   shim waits on the dead CLI's stdio FIFOs, and the restarted containerd does
+ *   not list a task it never finished creating, while runc's container lives
+ *   on (created, its netns and veth with it). `rm -f`, and `network gc`, must
+ *   kill that process: no veth, IP or rule left.
  *
- * Names chk-*, subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports 47450-47499.
+ * Names chk-* (hrl-orphan), subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports
+ * 47450-47499 and 48000-48499.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeEnv, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
+import { fileURLToPath } from 'node:url';
+import {
+  closeEnv,
+  importTestImage,
+  inspectContainer,
+  ok as okIn,
+  restartContainerd,
+  startEnv,
+  tsnerd,
+  waitFor,
+  type TestEnv,
+} from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
@@ -29,6 +48,9 @@ const NET = 'chk-net';
 const SUBNET = `10.245.${250 + Math.floor(Math.random() * 4)}.0/24`;
 const PORT = 47450 + Math.floor(Math.random() * 40);
 const SCOPE: HostStateScope = { networks: [NET], ports: [47450, 47499] };
+const ORPHAN_PORT = 48000 + Math.floor(Math.random() * 400);
+const ORPHAN_SCOPE: HostStateScope = { networks: [NET], ports: [48000, 48499] };
+const TSNERD_BIN = resolve(fileURLToPath(import.meta.url), '../../../../bin/tsnerd');
 
 let env: TestEnv;
 let pluginDir: string;
@@ -122,6 +144,41 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
     const differences = await waitForHostState(env, SCOPE, baseline, 10_000);
     assert.deepEqual(differences, [], `host state differs without gc:\n${differences.join('\n')}`);
   });
+
+  for (const reclaim of ['rm -f', 'network gc'] as const) {
+    it(`a run killed while its hook attaches, containerd restarted before the shim gave up: ${reclaim} kills the container runc kept`, async (t) => {
+      const before = await snapshotHostState(env, ORPHAN_SCOPE);
+      t.after(async () => {
+        await rm(join(pluginDir, 'hold'), { force: true });
+        await tsnerd(env, ['rm', '-f', 'hrl-orphan']);
+      });
+      await rm(join(pluginDir, 'added'), { force: true });
+      await writeFile(join(pluginDir, 'hold'), '');
+      // Attached (stdio FIFOs the shim opens once runc has created the container), as `run --rm` is.
+      const args = ['run', '--name', 'hrl-orphan', '--net', NET, '-p', `${ORPHAN_PORT}:80`, 'busybox', 'sleep', '600'];
+      const cli = spawn(TSNERD_BIN, args, { env: { ...process.env, ...env.env }, stdio: 'ignore' });
+      const exited = new Promise((r) => cli.once('close', r));
+      await waitFor('the ADD done up to tuning', async () => (await readdir(pluginDir)).includes('added'), 60_000, 10);
+      const id = (await inspectContainer(env, 'hrl-orphan')).Id;
+      const stateDir = join(env.dataRoot, addressHash(env.address), 'containers', env.namespace, id);
+      cli.kill('SIGKILL');
+      await exited;
+      await rm(join(pluginDir, 'hold'));
+      // The hook finishes (its lifecycle record names the init), runc has created the container
+      // and the shim waits for a reader of the FIFOs: containerd dies now.
+      const lifecycle = async () =>
+        JSON.parse(await readFile(join(stateDir, 'lifecycle.json'), 'utf8').catch(() => '{}')) as { pid?: number };
+      await waitFor('the hook done', async () => (await lifecycle()).pid !== undefined, 30_000, 10);
+      const pid = (await lifecycle()).pid!;
+      await restartContainerd(env);
+      await ok(reclaim === 'rm -f' ? ['rm', '-f', 'hrl-orphan'] : ['network', 'gc']);
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      assert.ok(stat === '' || / [ZX] /.test(stat.slice(stat.lastIndexOf(')'))), `the container's init ${pid} still runs: ${stat}`);
+      if (reclaim === 'network gc') await ok(['rm', '-f', 'hrl-orphan']);
+      const differences = await waitForHostState(env, ORPHAN_SCOPE, before, 10_000);
+      assert.deepEqual(differences, [], `host state differs:\n${differences.join('\n')}`);
+    });
+  }
 
   it('a bridge plugin killed between the veth and the masquerade chain: the failed run leaves nothing (no gc)', async (t) => {
     t.after(() => tsnerd(env, ['rm', '-f', 'chk-cut']));

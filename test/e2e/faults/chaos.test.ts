@@ -28,14 +28,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { ctr, importTestImage, lines, linkExists, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { importTestImage, lines, linkExists, restartContainerd, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 
@@ -45,6 +45,8 @@ const ITERATIONS = Number(process.env['CHAOS_ITERATIONS'] ?? 40);
 const MAX_DELAY_MS = Number(process.env['CHAOS_MAX_DELAY_MS'] ?? 400);
 /** Up to this many commands at once per iteration. */
 const PARALLEL = Number(process.env['CHAOS_PARALLEL'] ?? 2);
+/** Kills of containerd (CHAOS_CONTAINERD=1), each kind this weight (CHAOS_CONTAINERD_WEIGHT). */
+const CONTAINERD_WEIGHT = process.env['CHAOS_CONTAINERD'] === '1' ? Number(process.env['CHAOS_CONTAINERD_WEIGHT'] ?? 0.5) : 0;
 const TSNERD_BIN = resolve(fileURLToPath(import.meta.url), '../../../../bin/tsnerd');
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
@@ -82,7 +84,17 @@ const SCOPE: HostStateScope = { networks: [NET, NET2], ports: [47000, 47499] };
 
 type Op = 'run-d' | 'run-rm' | 'rm' | 'connect' | 'disconnect' | 'stop' | 'start' | 'net-create' | 'net-rm';
 type Target =
-  'cli' | 'hook-server' | 'busy-hook-server' | 'port-holder' | 'dns' | 'hook' | 'plugin' | 'lock-helper' | 'containerd' | 'none';
+  | 'cli'
+  | 'hook-server'
+  | 'busy-hook-server'
+  | 'port-holder'
+  | 'dns'
+  | 'hook'
+  | 'plugin'
+  | 'lock-helper'
+  | 'containerd'
+  | 'busy-containerd'
+  | 'none';
 type Daemon = 'hook-server' | 'port-holder' | 'dns';
 
 let env: TestEnv;
@@ -161,26 +173,6 @@ async function isEnvProcess(pid: number): Promise<boolean> {
   return cmdline.replaceAll('\0', ' ').includes(env.dir) || cmdline.includes(env.dataRoot);
 }
 
-/** kill -9 of the env's containerd, then the same daemon started again on its config; resolves with how long it was down. */
-async function restartContainerd(): Promise<number> {
-  const t0 = Date.now();
-  const config = join(env.dir, 'containerd.toml');
-  for (const p of await processes()) {
-    const argv = p.cmdline.split(' ');
-    if (argv[0]?.endsWith('containerd') && argv.includes(config)) process.kill(p.pid, 'SIGKILL');
-  }
-  await sleep(100);
-  const logFd = openSync(join(env.dir, 'containerd.log'), 'a');
-  // The harness's teardown stops every process whose command line names the env dir: this one too.
-  spawn('containerd', ['--config', config], { stdio: ['ignore', logFd, logFd], detached: true }).unref();
-  closeSync(logFd);
-  for (let i = 0; i < 300; i++) {
-    if ((await ctr(env, ['version'], { timeoutMs: 5_000 })).exitCode === 0) return Date.now() - t0;
-    await sleep(50);
-  }
-  throw new Error('containerd did not come back');
-}
-
 interface Outcome {
   code: number | null;
   signal: string | null;
@@ -248,6 +240,12 @@ async function extraState(): Promise<string[]> {
   for (const entry of await readdir(env.dataRoot, { recursive: true }).catch(() => [] as string[])) {
     if (entry === 'bridges.json' || entry.endsWith('/bridges.json')) await keysOf(join(env.dataRoot, entry), 'bridges', 'bridge record');
   }
+  // runc containers of the env's namespace: one that containerd no longer lists (killed while it
+  // created the task) would keep its netns and veth alive; the harness's teardown deletes them silently.
+  const runc = await execa('runc', ['--root', `/run/containerd/runc/${env.namespace}`, 'list', '--format', 'json'], { reject: false });
+  if (runc.exitCode === 0)
+    for (const c of (JSON.parse(String(runc.stdout) || 'null') ?? []) as { id: string; status: string }[])
+      out.push(`runc container ${c.id} ${c.status}`);
   // host-local's dir of the second network, which goes with it.
   if (await readdir(`/var/lib/cni/networks/${NET2}`).catch(() => undefined)) out.push(`host-local dir ${NET2}`);
   // Processes of the env other than containerd and its shims (the daemons linger a few seconds),
@@ -429,7 +427,9 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
           'lock-helper': 1,
           // Off by default: after a containerd killed during a task's creation, a container can live on
           // that the restarted containerd does not list (its veth stays; docs/architecture.md, the chaos soak).
-          containerd: process.env['CHAOS_CONTAINERD'] === '1' ? 0.5 : 0,
+          containerd: CONTAINERD_WEIGHT,
+          // ...or while a hook is in flight (a task being created or deleted).
+          'busy-containerd': CONTAINERD_WEIGHT,
           none: 2,
         });
         const delay = Math.floor(random() * MAX_DELAY_MS);
@@ -440,18 +440,27 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
         if (target === 'cli') {
           running[victim]!.kill();
           killed = `the CLI of command ${victim}`;
-        } else if (target === 'hook' || target === 'plugin' || target === 'lock-helper' || target === 'busy-hook-server') {
+        } else if (
+          target === 'hook' ||
+          target === 'plugin' ||
+          target === 'lock-helper' ||
+          target === 'busy-hook-server' ||
+          target === 'busy-containerd'
+        ) {
           // The first one seen from the delay on, while the commands run, a little later (into its work).
-          const later = Math.floor(random() * (target === 'busy-hook-server' ? 200 : 60));
+          const later = Math.floor(random() * (target === 'busy-hook-server' || target === 'busy-containerd' ? 200 : 60));
           let pids: number[] = [];
           const settled = Promise.all(running.map((r) => r.done));
           let over = false;
           void settled.then(() => (over = true));
-          const what = target === 'busy-hook-server' ? 'hook' : target;
+          const what = target === 'busy-hook-server' || target === 'busy-containerd' ? 'hook' : target;
           while (!over && (pids = await transientPids(what)).length === 0) await sleep(5);
           let pid = pids.length > 0 ? pick(pids) : undefined;
           killed = `${target} (none seen)`;
-          if (pid !== undefined) {
+          if (pid !== undefined && target === 'busy-containerd') {
+            await sleep(later);
+            killed = `containerd ${later} ms after a hook was seen, restarted after ${await restartContainerd(env)} ms`;
+          } else if (pid !== undefined) {
             await sleep(later);
             if (target === 'busy-hook-server') pid = await daemonPid('hook-server');
             const cmdline = (await processes()).find((p) => p.pid === pid)?.cmdline;
@@ -466,7 +475,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             }
           }
         } else if (target === 'containerd') {
-          killed = `containerd, restarted after ${await restartContainerd()} ms`;
+          killed = `containerd, restarted after ${await restartContainerd(env)} ms`;
         } else if (target !== 'none') {
           const pid = await daemonPid(target);
           if (pid !== undefined && (await isEnvProcess(pid))) {
@@ -534,6 +543,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
         if (await linkExists(bridge)) differences.push(`bridge ${bridge} of ${NET2} (removed) is still there`);
       assert.deepEqual(differences, [], `host state differs from the baseline:\n${differences.join('\n')}`);
     } catch (e) {
+      if (DIAG) await copyFile(join(env.dir, 'containerd.log'), join(DIAG, 'containerd.log')).catch(() => {});
       console.log(`chaos failed: CHAOS_SEED=${SEED} CHAOS_ITERATIONS=${ITERATIONS} replays this schedule\n${journal.join('\n')}`);
       throw e;
     } finally {
