@@ -7,9 +7,6 @@ import { IMAGE } from './env.ts';
 import { firstLine, type Timed } from './proc.ts';
 import type { BenchConfig } from './config.ts';
 import type { Results } from './results.ts';
-import { bridgeConfList } from './cni-chain.ts';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 interface Variant {
   key: string;
@@ -19,10 +16,7 @@ interface Variant {
 }
 
 export async function benchB1(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
-  // ctr loads the first network of its conf dir; same chain as tsnerd's bridge template
-  const ctrList = await bridgeConfList(env.ownNetwork('tsnerd-bench-ctr'), 'tsb-ctr0', '10.210.3.0/24', '10.210.3.1');
-  await writeFile(join(env.ctrConfDir, '10-bench.conflist'), JSON.stringify(ctrList));
-  env.onStop(() => env.deleteLink('tsb-ctr0'));
+  await env.ctrNetwork();
   const ulimits = await env.podman.ulimitFlags();
   const variants: Variant[] = [
     {

@@ -9,10 +9,14 @@ import { randomBytes } from 'node:crypto';
 import type { BenchEnv } from './env.ts';
 import type { BenchConfig } from './config.ts';
 import type { Results } from './results.ts';
-import { firstLine, lines } from './proc.ts';
+import { IMAGE } from './env.ts';
+import { firstLine, lines, mustTime, timeCmd } from './proc.ts';
 import { median } from './stats.ts';
+import { bridgeConfList, chainAdd, chainDel, type ConfList } from './cni-chain.ts';
 
 const SCALE_NET = 'tsbench-scale';
+/** Containers of each floor batch (before the run's first and after its last `run -d`). */
+const FLOOR_N = 10;
 
 export async function benchB3(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
   await scale(env, cfg, results).catch((e: unknown) => results.fail('b3.first10.1', 'B3 run -d, first 10', e));
@@ -30,10 +34,14 @@ async function scale(env: BenchEnv, cfg: BenchConfig, results: Results): Promise
 }
 
 async function scaleRuns(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
+  await env.ctrNetwork();
+  const raw = await bridgeConfList(env.ownNetwork('tsnerd-bench-b3raw'), 'tsb-b3raw0', '10.210.7.0/24', '10.210.7.1');
+  env.onStop(() => env.deleteLink('tsb-b3raw0'));
   for (let run = 1; run <= cfg.scaleRuns; run++) {
     const ids: string[] = [];
     const times: number[] = [];
     const tag = cfg.scaleRuns > 1 ? ` (run ${run}/${cfg.scaleRuns})` : '';
+    const floor = { first: await floorBatch(env, raw, `${run}a`), last: { ctr: [] as number[], raw: [] as number[] } };
     try {
       for (let i = 0; i < cfg.scale; i++) {
         const r = await env.tsnerd(['run', '-d', '--net', SCALE_NET, '--name', `bs${run}x${i}`, 'busybox', 'sleep', '3600']);
@@ -42,6 +50,7 @@ async function scaleRuns(env: BenchEnv, cfg: BenchConfig, results: Results): Pro
         times.push(r.ms);
         if ((i + 1) % 50 === 0) process.stderr.write(`B3${tag} ${i + 1}/${cfg.scale} containers\n`);
       }
+      floor.last = await floorBatch(env, raw, `${run}b`);
       results.add({
         key: `b3.first10.${run}`,
         label: `B3 run -d, containers 1-10 of ${cfg.scale}${tag}`,
@@ -63,6 +72,21 @@ async function scaleRuns(env: BenchEnv, cfg: BenchConfig, results: Results): Pro
           .map((c) => median(c).toFixed(0))
           .join(' / ')}`,
       });
+      for (const [what, label] of [
+        ['ctr', 'ctr run -d --cni'],
+        ['raw', 'raw CNI chain ADD'],
+      ] as const) {
+        const first = floor.first[what];
+        const last = floor.last[what];
+        results.add({ key: `b3.floor.${what}.first.${run}`, label: `B3   floor: ${label}, none running${tag}`, unit: 'ms', values: first });
+        results.add({
+          key: `b3.floor.${what}.last.${run}`,
+          label: `B3   floor: ${label}, ${cfg.scale} running${tag}`,
+          unit: 'ms',
+          values: last,
+          note: `${FLOOR_N} each; last / first ${(median(last) / median(first)).toFixed(2)} (tsnerd's ${(median(times.slice(-10)) / median(times.slice(0, 10))).toFixed(2)})`,
+        });
+      }
       if (run === 1) {
         // with N containers around, the commands that look at all of them
         const ps = await env.tsnerd(['ps', '-a']);
@@ -78,6 +102,44 @@ async function scaleRuns(env: BenchEnv, cfg: BenchConfig, results: Results): Pro
       await removeContainers(env, ids, results);
     }
   }
+}
+
+/**
+ * The floor's growth in the same run (docs/performance.md, B3): FLOOR_N `ctr run -d --cni` on the
+ * bench's ctr network (containerd and the same plugin chain through libcni, no tsnerd) and FLOOR_N
+ * raw chain ADDs in fresh netns (the plugins alone), each batch removed before B3 goes on.
+ */
+async function floorBatch(env: BenchEnv, raw: ConfList, tag: string): Promise<{ ctr: number[]; raw: number[] }> {
+  const out = { ctr: [] as number[], raw: [] as number[] };
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < FLOOR_N; i++) {
+      const id = `b3floor-${tag}-${i}`;
+      ids.push(id);
+      const r = await env.ctrCni(['run', '-d', '--cni', IMAGE, id, 'sleep', '3600']);
+      if (r.exitCode !== 0) throw new Error(`ctr run -d --cni: ${firstLine(r.stderr)}`);
+      out.ctr.push(r.ms);
+    }
+  } finally {
+    await env.removeCtrContainers(ids);
+  }
+  for (let i = 0; i < FLOOR_N; i++) {
+    const ns = `tsnerd-bench-b3raw-${process.pid}-${tag}-${i}`;
+    await mustTime('ip', ['netns', 'add', ns]);
+    const a = { containerId: `bench-b3raw-${tag}-${i}`, netns: `/run/netns/${ns}`, ifName: 'eth0', portMappings: [] };
+    let added: unknown;
+    try {
+      const up = await chainAdd(raw, a);
+      added = up.result;
+      out.raw.push(up.totalMs);
+      await chainDel(raw, a, up.result);
+      added = undefined;
+    } finally {
+      if (added !== undefined) await chainDel(raw, a, added).catch(() => undefined);
+      await timeCmd('ip', ['netns', 'del', ns]);
+    }
+  }
+  return out;
 }
 
 async function removeContainers(env: BenchEnv, ids: string[], results: Results): Promise<void> {

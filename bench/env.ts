@@ -13,12 +13,15 @@ import { importTestImage, startEnv, testImageArchive, type TestEnv } from '../te
 import { removeCniLeftovers } from '../test/e2e/cni-leftovers.ts';
 import { lines, mustTime, timeCmd, type SpawnOpts, type Timed } from './proc.ts';
 import { PodmanEnv } from './podman.ts';
+import { bridgeConfList, chainDel, type ConfList } from './cni-chain.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TSNERD_BIN = join(REPO_ROOT, 'bin/tsnerd');
 export const IMAGE = 'docker.io/library/busybox:latest';
 /** host-local's default dataDir: one folder per network name, shared by every runtime on the host. */
 const HOST_LOCAL_DIR = '/var/lib/cni/networks';
+/** libcni's result cache (ctr's attachments): `<network>-<container ID>-<ifname>`. */
+const CNI_CACHE_DIR = '/var/lib/cni/results';
 const PACKAGES = ['podman', 'netavark', 'containernetworking-plugins', 'containerd', 'runc'];
 
 export class BenchEnv {
@@ -92,6 +95,24 @@ export class BenchEnv {
     );
   }
 
+  private ctrList: Promise<ConfList> | undefined;
+
+  /** The network `ctrCni` runs on, written once (B1 and B3 use it): ctr loads the first of its conf dir; tsnerd's bridge template. */
+  ctrNetwork(): Promise<ConfList> {
+    return (this.ctrList ??= (async () => {
+      const list = await bridgeConfList(this.ownNetwork('tsnerd-bench-ctr'), 'tsb-ctr0', '10.210.3.0/24', '10.210.3.1');
+      await writeFile(join(this.ctrConfDir, '10-bench.conflist'), JSON.stringify(list));
+      this.onStop(() => this.deleteLink('tsb-ctr0'));
+      return list;
+    })());
+  }
+
+  /** Removes containers `ctrCni` ran detached (removeDetachedCtr). */
+  async removeCtrContainers(ids: readonly string[]): Promise<void> {
+    await removeDetachedCtr(this.test.address, this.test.namespace, this.ctrConfDir, await this.ctrNetwork(), ids);
+    for (const id of ids) this.ctrIds.delete(id);
+  }
+
   /** A CNI network of the bench's own (unique name): its host-local state dir goes at the end. */
   ownNetwork(name: string): string {
     this.onStop(() => rm(join(HOST_LOCAL_DIR, name), { recursive: true, force: true }));
@@ -123,6 +144,44 @@ export class BenchEnv {
     );
     await step(() => rm(this.dir, { recursive: true, force: true, maxRetries: 3 }));
   }
+}
+
+/**
+ * Removes containers `ctr run -d --cni` started on `list` (in conf dir `confDir`). ctr never runs
+ * DEL for them, so the chain's DEL runs here in each one's netns while it lives, with the result
+ * libcni cached (the bridge plugin's masquerade chain and firewall's rules need both); then tasks
+ * and containers go, and whatever their attachments still left (cache entries) by their IDs.
+ */
+export async function removeDetachedCtr(
+  address: string,
+  namespace: string,
+  confDir: string,
+  list: ConfList,
+  ids: readonly string[],
+): Promise<void> {
+  const ctr = (args: string[]) => timeCmd('ctr', ['-a', address, '-n', namespace, ...args]);
+  const pids = new Map(
+    lines((await ctr(['task', 'ls'])).stdout)
+      .map((l) => l.split(/\s+/))
+      .map(([id, pid]) => [id, Number(pid)] as const),
+  );
+  for (const id of ids) {
+    const cniId = `${namespace}-${id}`;
+    const pid = pids.get(id);
+    const cached = await readFile(join(CNI_CACHE_DIR, `${list.name}-${cniId}-eth0`), 'utf8')
+      .then((t) => (JSON.parse(t) as { result?: unknown }).result)
+      .catch(() => undefined);
+    if (pid && cached !== undefined)
+      await chainDel(list, { containerId: cniId, netns: `/proc/${pid}/ns/net`, ifName: 'eth0', portMappings: [] }, cached).catch(
+        (e: unknown) => console.error(`DEL of ctr container ${id}: ${String(e)}`),
+      );
+  }
+  for (const id of ids) await ctr(['task', 'rm', '-f', id]);
+  for (const id of ids) await ctr(['container', 'rm', id]);
+  await removeCniLeftovers(
+    confDir,
+    ids.map((id) => `${namespace}-${id}`),
+  );
 }
 
 /** The container ID of `run [flags] IMAGE ID …` (flags are all boolean here). */
