@@ -1,7 +1,7 @@
 /** JSON files in a container's state dir, replaced atomically (none of them is bind-mounted). */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
 import { JSONFile, JSONFileSync } from 'lowdb/node';
 import { StateFiles } from '../../domain/store-layout.ts';
@@ -66,14 +66,8 @@ export class FileContainerStateFiles implements ContainerStateFiles {
 
   async writeEndpoints(stateDir: string, endpoints: readonly Endpoint[]): Promise<void> {
     const db = new Low<{ endpoints: readonly Endpoint[] }>(new JSONFile(join(stateDir, StateFiles.endpoints)), { endpoints });
-    try {
-      await db.write();
-    } catch (err) {
-      // A `network connect`/`disconnect` racing an `rm -f` of the same container: its state dir went meanwhile.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        throw notFound(`the container was removed meanwhile (${quote(stateDir)} is gone)`, { cause: err });
-      throw err;
-    }
+    // A `network connect`/`disconnect` racing an `rm -f` of the same container: its state dir went meanwhile.
+    await db.write().catch((err: unknown) => removedMeanwhile(err, stateDir));
   }
 }
 
@@ -107,8 +101,20 @@ let tmpCounter = 0;
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}-${++tmpCounter}.tmp`;
   // Synchronous: a few small documents per run and per hook, each three thread-pool round trips otherwise.
-  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (err) {
+    // A `start` racing an `rm -f` of the same container (found by the chaos soak): its state dir went meanwhile.
+    removedMeanwhile(err, dirname(path));
+  }
+}
+
+/** A write into a container's state dir that is gone: the container was removed meanwhile ("not found"). */
+function removedMeanwhile(err: unknown, stateDir: string): never {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+    throw notFound(`the container was removed meanwhile (${quote(stateDir)} is gone)`, { cause: err });
+  throw err;
 }
 
 /** The fields of a lifecycle document that have their expected types; anything else is dropped. */

@@ -21,3 +21,18 @@ describe('FileContainerStateFiles.writeEndpoints', () => {
     });
   });
 });
+
+describe('FileContainerStateFiles.writeLifecycle', () => {
+  it('a state dir removed meanwhile (rm -f racing a start) is "not found", not a raw ENOENT of the temporary file', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnerd-state-files-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const files = new FileContainerStateFiles();
+    await files.writeLifecycle(dir, { start_deadline: 1 });
+    assert.deepEqual(await files.readLifecycle(dir), { start_deadline: 1 });
+    await assert.rejects(files.writeLifecycle(join(dir, 'gone'), { start_deadline: 1 }), (err: unknown) => {
+      assert.ok(isTsnerdError(err, 'not-found'), String(err));
+      assert.match((err as Error).message, /removed meanwhile .*gone/);
+      return true;
+    });
+  });
+});
