@@ -23,7 +23,7 @@
  * argv: <socket path>. fd 3: readiness pipe (its starter does not wait on it).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { dirname } from 'node:path';
@@ -42,8 +42,14 @@ import { ACK, ProtocolError, decodeRequest, encodeReply, type HookWireRequest } 
  */
 const IDLE_MS = envMs('TSNERD_HOOK_SERVER_IDLE_MS', 5000);
 
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} [${process.pid}] ${line}\n`);
+/** What this life wrote to its log (stderr), and whether any of it is more than the routine lines. */
+const logged = { bytes: 0, noteworthy: false };
+
+function log(line: string, routine = false): void {
+  const text = `${new Date().toISOString()} [${process.pid}] ${line}\n`;
+  logged.bytes += Buffer.byteLength(text);
+  logged.noteworthy ||= !routine;
+  process.stderr.write(text);
 }
 
 interface RequestContext {
@@ -179,7 +185,7 @@ class HookServer {
 
   /** Stops taking requests (a connection that comes now gets no acknowledgement) and exits once none is in flight. */
   exit(why: string): void {
-    if (!this.exiting) log(`exiting: ${why}`);
+    if (!this.exiting) log(`exiting: ${why}`, true);
     this.exiting = true;
     this.server?.close();
     if (this.inFlight > 0) {
@@ -188,7 +194,21 @@ class HookServer {
     }
     rmSync(this.files.socket, { force: true });
     removeOwnPidFile(this.files.pid);
+    this.removeOwnFiles();
     process.exit(0);
+  }
+
+  /**
+   * A clean exit leaves nothing behind. The lock file goes while we hold it (a starter that
+   * opened it meanwhile finds it gone once it has the lock, and leaves it to the next start:
+   * holdInstanceLock). The log goes when this life wrote all of it and nothing but the routine
+   * lines (a crash's lines of an earlier life, a failed request, node's own warnings: kept),
+   * unless a successor is being started (its start marker): it writes to the same file.
+   */
+  private removeOwnFiles(): void {
+    rmSync(this.files.lock, { force: true });
+    const size = statSync(this.files.log, { throwIfNoEntry: false })?.size;
+    if (size === logged.bytes && !logged.noteworthy && !existsSync(this.files.starting)) rmSync(this.files.log, { force: true });
   }
 
   /** The data store was removed under us: nothing to serve. */
@@ -222,7 +242,7 @@ async function main(): Promise<void> {
   } catch {
     // not allowed to raise it (not root): serves niced
   }
-  log(`listening on ${socket}`);
+  log(`listening on ${socket}`, true);
   reportReady({ ok: true, pid: process.pid });
   server.maybeIdle();
   setInterval(() => server.checkDir(), 1000).unref();

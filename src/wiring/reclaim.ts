@@ -7,6 +7,7 @@ import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
 import { isProcess, killProcess } from '../adapters/host/proc.ts';
+import { removeStaleHookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 import { createNetworkingDeps } from './attach.ts';
@@ -34,6 +35,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     storeRoot: layout.root,
     removeIpMasqChain: attach.removeIpMasqChain,
     withCniLock: attach.withCniLock,
+    removeStaleHookServerFiles: (dryRun) => removeStaleHookServerFiles(layout.root, dryRun),
     processAlive: isProcess,
     killProcess,
     now: () => new Date(),

@@ -5,7 +5,7 @@
  * the timing knobs tests set in the environment.
  * Node built-ins only (and flock(1)): these processes are lean on purpose.
  */
-import { closeSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { holdFlock } from '../store/flock.ts';
 
@@ -24,13 +24,23 @@ export function reportReady<T extends { ok: boolean }>(message: T): void {
 
 /**
  * Takes lockFile (flock(2), exclusive, without waiting) for this process's
- * life: false when another instance holds it.
+ * life: false when another instance holds it, or when the file was removed
+ * between our open and our lock (an instance exiting, or `network gc`, removes
+ * it while holding it): a lock on a file no longer at its path excludes
+ * nobody, so the next start locks the file made anew.
  */
 export async function holdInstanceLock(lockFile: string): Promise<boolean> {
   const handle = await holdFlock(lockFile);
+  if (!handle) return false;
+  const held = await handle.stat();
+  const atPath = statSync(lockFile, { throwIfNoEntry: false });
+  if (atPath?.ino !== held.ino || atPath.dev !== held.dev) {
+    await handle.close();
+    return false;
+  }
   // Referenced until the process exits: a FileHandle that is garbage collected is closed, and the lock with it.
-  if (handle) heldLocks.push(handle);
-  return handle !== undefined;
+  heldLocks.push(handle);
+  return true;
 }
 
 const heldLocks: FileHandle[] = [];

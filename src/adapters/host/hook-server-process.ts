@@ -11,8 +11,10 @@
  * server starts on demand for its own hooks.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { holdFlock } from '../store/flock.ts';
 import { daemonScript, launchDaemon } from './daemon-process.ts';
 
 /** 1 (the default): hooks go through the hook server; 0: each hook is a node process of its own. */
@@ -118,6 +120,35 @@ export function launchHookServer(socket: string, env: Readonly<Record<string, st
   } catch {
     // no server this time: this hook runs on, the next one tries again
   }
+}
+
+/**
+ * `network gc`: the files of hook servers that do not run (killed with -9, or of another build):
+ * `<dir>/<id>.{sock,pid,starting,lock,log}` of every id whose lock nobody holds and whose start
+ * is not under way. They go while gc holds that lock (a server starting meanwhile finds its lock
+ * file gone: holdInstanceLock). The files removed (with dryRun: that would be).
+ */
+export async function removeStaleHookServerFiles(layoutRoot: string, dryRun: boolean): Promise<string[]> {
+  const dir = join(layoutRoot, 'hook-server');
+  const names = new Set(await readdir(dir).catch(() => [] as string[]));
+  const ids = new Set([...names].map((n) => /^(.+)\.(?:sock|pid|starting|lock|log)$/.exec(n)?.[1]).filter((id) => id !== undefined));
+  const removed: string[] = [];
+  for (const id of ids) {
+    const files = hookServerFiles(join(dir, `${id}.sock`));
+    const marker = statSync(files.starting, { throwIfNoEntry: false });
+    if (marker && Date.now() - marker.mtimeMs < STARTING_MS) continue;
+    const handle = await holdFlock(files.lock); // made if missing: then it goes too
+    if (!handle) continue; // its server runs
+    try {
+      const present = [files.socket, files.pid, files.starting, files.log, files.lock].filter((f) => names.has(basename(f)));
+      for (const f of dryRun ? [] : present) rmSync(f, { force: true });
+      if (!names.has(basename(files.lock))) rmSync(files.lock, { force: true });
+      removed.push(...present);
+    } finally {
+      await handle.close();
+    }
+  }
+  return removed;
 }
 
 /** Creates the start marker (the server removes it once it listens); false while another start is under way. */

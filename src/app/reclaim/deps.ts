@@ -27,6 +27,8 @@ export interface ReclaimDeps {
   /** Removes a bridge plugin's masquerade chain after a DEL without netns. */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Removes (or, dry, lists) the files of hook servers that do not run: their socket, pid, start marker, lock and log. */
+  removeStaleHookServerFiles(dryRun: boolean): Promise<string[]>;
   /** Whether `pid` is still the live process that started at `start` (/proc's clock ticks). */
   processAlive(pid: number, start: string): Promise<boolean>;
   /** SIGKILLs `pid` if it is still the process that started at `start`, and waits until it has exited. */

@@ -223,4 +223,22 @@ describe('the hook server (e2e)', { timeout: 900_000 }, () => {
     await waitFor('the idle server to exit', () => !alive(pid) && !existsSync(socketPath()), IDLE_MS + 10_000);
     assert.ok(Date.now() - t0 >= IDLE_MS - 1000, 'it waited for its idle time');
   });
+
+  it('a killed server leaves its files to network gc; a clean exit leaves none', async () => {
+    const files = async () => (await readdir(serverDir()).catch(() => [] as string[])).filter((f) => f.startsWith(`${BUILD_ID()}.`)).sort();
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']);
+    const pid = await liveServer();
+    process.kill(pid, 'SIGKILL');
+    await reaped(pid);
+    const id = BUILD_ID();
+    for (const ext of ['lock', 'log', 'sock'])
+      assert.ok((await files()).includes(`${id}.${ext}`), `the killed server left its ${ext}: ${await files()}`);
+    assert.match(await ok(['network', 'gc']), /hook-server-file/);
+    assert.deepEqual(await files(), [], 'network gc removed them');
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // its first hook starts a server again
+    const next = await liveServer();
+    await waitFor('the idle server to exit', () => !alive(next), IDLE_MS + 10_000);
+    await waitFor('no file of its left', async () => (await files()).length === 0, 5_000).catch(() => undefined);
+    assert.deepEqual(await files(), [], 'a clean exit removes its socket, pid, lock and log');
+  });
 });

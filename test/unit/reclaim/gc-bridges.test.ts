@@ -32,6 +32,7 @@ function fixture(records: OwnBridge[]) {
     },
     storeRoot: '/s',
     removeIpMasqChain: async () => undefined,
+    removeStaleHookServerFiles: async () => [],
     withCniLock: async <T>(fn: () => Promise<T>): Promise<T> => {
       locked = true;
       try {
