@@ -215,8 +215,7 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
 
 /**
  * kill -9 of the env's containerd, then the same daemon started again on its config (its
- * shims and containers live on, as after a crash); resolves with how long it was down. The
- * teardown stops every process whose command line names the env dir: the new one too.
+ * shims and containers live on, as after a crash); resolves with how long it was down.
  */
 export async function restartContainerd(env: TestEnv): Promise<number> {
   const t0 = Date.now();
@@ -227,9 +226,18 @@ export async function restartContainerd(env: TestEnv): Promise<number> {
     if (argv[0]?.endsWith('containerd') && argv.includes(config)) process.kill(Number(entry), 'SIGKILL');
   }
   await sleep(100);
+  await startContainerd(env);
+  return Date.now() - t0;
+}
+
+/**
+ * Starts the env's containerd again on its config (after a kill or a simulated reboot). The
+ * teardown stops every process whose command line names the env dir: this one too.
+ */
+export async function startContainerd(env: TestEnv): Promise<void> {
   const logFd = openSync(join(env.dir, 'containerd.log'), 'a');
   try {
-    const [cmd, args] = inNetns(env.netns, 'containerd', ['--config', config]);
+    const [cmd, args] = inNetns(env.netns, 'containerd', ['--config', join(env.dir, 'containerd.toml')]);
     spawn(cmd, args, { stdio: ['ignore', logFd, logFd], detached: true }).unref();
   } finally {
     closeSync(logFd);
@@ -239,7 +247,6 @@ export async function restartContainerd(env: TestEnv): Promise<number> {
     if (Date.now() > deadline) throw new Error('containerd did not come back');
     await sleep(50);
   }
-  return Date.now() - t0;
 }
 
 async function isUp(address: string): Promise<boolean> {

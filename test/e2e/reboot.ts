@@ -5,13 +5,12 @@
  * the same root: containers and snapshots survive, tasks do not. Processes
  * that are not the env's (tsnerd's port reservers among them) are left alone.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ctr, type TestEnv } from './harness.ts';
+import { ctr, startContainerd, type TestEnv } from './harness.ts';
 
 const RUNC_ROOT = '/run/containerd/runc';
 
@@ -41,21 +40,6 @@ export async function simulateReboot(env: TestEnv): Promise<void> {
   await unmountUnder(state);
   await rm(state, { recursive: true, force: true });
   await startContainerd(env);
-}
-
-/** Starts containerd again with the env's config; the harness's stop() kills it (its command line names the env dir). */
-export async function startContainerd(env: TestEnv): Promise<void> {
-  const logFd = openSync(join(env.dir, 'containerd.log'), 'a');
-  try {
-    spawn('containerd', ['--config', join(env.dir, 'containerd.toml')], { stdio: ['ignore', logFd, logFd], detached: true }).unref();
-  } finally {
-    closeSync(logFd);
-  }
-  const deadline = Date.now() + 30_000;
-  while ((await ctr(env, ['version'], { timeoutMs: 5_000 })).exitCode !== 0) {
-    if (Date.now() > deadline) throw new Error('containerd did not come back after the simulated reboot');
-    await sleep(100);
-  }
 }
 
 async function pidsMentioning(text: string): Promise<number[]> {

@@ -22,13 +22,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as h from '../harness.ts';
-import { ctr, httpGet, importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { httpGet, importTestImage, restartContainerd, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
 import { MAX_PUBLISHED_PORTS } from '../../../src/domain/publish/index.ts';
@@ -95,25 +94,6 @@ async function recoverAndCompare(fault: string, recovery: 'run' | 'rm' | 'rm-id'
   lap('compared');
   report.push({ fault, differences, gcNeeded });
   assert.deepEqual(differences, [], `${fault}: host state differs from the baseline:\n${differences.join('\n')}`);
-}
-
-/** kill -9 of the env's containerd, then the same daemon started again on its config. */
-async function restartContainerd(): Promise<void> {
-  const config = join(env.dir, 'containerd.toml');
-  for (const entry of await readdir('/proc')) {
-    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (/^\d+$/.test(entry) && argv[0]?.endsWith('containerd') && argv.includes(config)) process.kill(Number(entry), 'SIGKILL');
-  }
-  await sleep(200);
-  const log = openSync(join(env.dir, 'containerd.log'), 'a');
-  // The harness's teardown kills every process whose command line names the env dir: this one too.
-  spawn('containerd', ['--config', config], { stdio: ['ignore', log, log], detached: true }).unref();
-  closeSync(log);
-  for (let i = 0; i < 300; i++) {
-    if ((await ctr(env, ['version'], { timeoutMs: 5_000 })).exitCode === 0) return;
-    await sleep(100);
-  }
-  throw new Error('containerd did not come back');
 }
 
 /** IDs whose state dir still holds a creation claim. */
@@ -307,7 +287,7 @@ describe('faults leave nothing behind', { timeout: 900_000 }, () => {
     await ok(runArgs('one'));
     await ok(['run', '-d', '--name', `${NAME}2`, '--net', NET, '-p', `127.0.0.1:${PORT + 1}:80`, ...httpd('two')]);
     assert.equal(await page(), 'one');
-    await restartContainerd();
+    await restartContainerd(env);
     // The shims kept the containers running; rm -f kills them, and their postStop detaches them.
     await ok(['rm', '-f', NAME, `${NAME}2`]);
     await recoverAndCompare('containerd-kill-restart', 'run');
