@@ -8,6 +8,7 @@
  *     names/<ns>/<name>       the owning container ID
  *     imagecache/<digest>.json what `run` needs of an image (tsnerd only)
  *     dns/                    records.json (the resolver's record set), dns.lock, server.pid, server.log (tsnerd only)
+ *     hook-server/            <build id>.{sock,pid,lock,log} while the hook server runs (tsnerd only)
  */
 import { join } from 'node:path';
 import { addressHash } from './settings.ts';
