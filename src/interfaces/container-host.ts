@@ -25,6 +25,11 @@ export interface ContainerHost {
    * no such process is left (gone, or the pid names another process now).
    */
   killProcess(pid: number, startTime: string): Promise<boolean>;
+  /**
+   * SIGKILLs the containerd shims of task `id` (this namespace, this containerd), for a
+   * container containerd lists no task of: a shim left by a containerd that lost the task.
+   */
+  killShims(id: string): Promise<void>;
   /** Removes the state dir and everything in it; a missing dir is fine. */
   removeStateDir(path: string): Promise<void>;
   /** The host's RLIMIT_NOFILE, which a container must not exceed. */

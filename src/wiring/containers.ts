@@ -32,7 +32,7 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     images: new BackendImageResolver(new ContainerdImageBackend(client), new FileRunConfigCache(layout.imageCacheDir())),
     names: new FileNameStore(layout.namesDir(settings.namespace)),
     io: new FifoProcessIo(),
-    host: new LinuxContainerHost(settingsToArgs(settings)),
+    host: new LinuxContainerHost(settingsToArgs(settings), settings),
     hostFacts: new LinuxHostFacts(),
     stateFiles: new FileContainerStateFiles(),
     networking: createContainerNetworking(settings, (ref) => joinTarget(ctx, ref)),

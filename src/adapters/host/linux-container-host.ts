@@ -10,17 +10,19 @@ import { basename, dirname, join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
 import { faultPoint } from './fault-injection.ts';
-import { killProcess } from './proc.ts';
+import { killProcess, shimPids, sigkill } from './proc.ts';
 import { runtimeArgv } from './daemon-process.ts';
 import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
 
 export class LinuxContainerHost implements ContainerHost {
   private readonly cliArgs: string[];
+  private readonly containerd: { address: string; namespace: string };
 
-  /** `cliArgs`: the global flags the reaper needs to see our settings. */
-  constructor(cliArgs: string[]) {
+  /** `cliArgs`: the global flags the reaper needs to see our settings; `containerd`: whose shims are ours. */
+  constructor(cliArgs: string[], containerd: { address: string; namespace: string }) {
     this.cliArgs = cliArgs;
+    this.containerd = containerd;
   }
 
   async readRootfsFiles(mounts: RootfsMount[], paths: string[]): Promise<(string | undefined)[]> {
@@ -74,6 +76,10 @@ export class LinuxContainerHost implements ContainerHost {
 
   killProcess(pid: number, startTime: string): Promise<boolean> {
     return killProcess(pid, startTime);
+  }
+
+  async killShims(id: string): Promise<void> {
+    for (const pid of await shimPids(this.containerd.address, this.containerd.namespace, id)) await sigkill(pid);
   }
 
   async removeStateDir(path: string): Promise<void> {

@@ -5,7 +5,7 @@
  * other lean processes load it.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 export interface ProcStat {
   /** One letter: R, S, D, Z (zombie), X (dead)... */
@@ -65,6 +65,31 @@ export async function killProcess(pid: number, startTime: string): Promise<boole
   }
   for (let i = 0; i < 100 && (await isProcess(pid, startTime)); i++) await new Promise((r) => setTimeout(r, 20));
   return true;
+}
+
+/**
+ * The containerd shims (runtime v2) of task `id` in `namespace` of the containerd at `address`:
+ * their argv names all three (`-namespace <ns> -id <id> -address <socket>`).
+ */
+export async function shimPids(address: string, namespace: string, id: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const flag = (name: string) => argv[argv.indexOf(name) + 1];
+    if (!/containerd-shim/.test(argv[0] ?? '') || argv.indexOf('-id') < 0) continue;
+    if (flag('-namespace') === namespace && flag('-id') === id && flag('-address') === address) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** SIGKILL, a process already gone being fine. */
+export async function sigkill(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
 }
 
 /** Whether the pid exists (a zombie included); another user's process counts. */

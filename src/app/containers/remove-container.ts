@@ -52,10 +52,12 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
     // containerd has no task, yet the init the createRuntime hook saw may live on: containerd
     // restarted while the task was being created (a `run` killed then leaves the shim waiting
     // on its stdio FIFOs) forgets it. Found by the chaos soak: its netns, and the veth in it,
-    // outlived the container. Killed here, the netns goes with it; then the DEL below.
+    // outlived the container. Killed here, the netns goes with it; then the DEL below. Its shim
+    // (no task for containerd to delete) goes too.
     await errors.attempt(async () => {
       const { pid, pid_start: start } = await ctx.stateFiles.readLifecycle(view.stateDir);
       if (pid !== undefined && start !== undefined) await ctx.host.killProcess(pid, start);
+      await ctx.host.killShims(view.id);
     });
   }
   // What no postStop released (there is none without a task, after a reboot or crash; or it

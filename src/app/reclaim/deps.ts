@@ -33,6 +33,10 @@ export interface ReclaimDeps {
   processAlive(pid: number, start: string): Promise<boolean>;
   /** SIGKILLs `pid` if it is still the process that started at `start`, and waits until it has exited. */
   killProcess(pid: number, start: string): Promise<boolean>;
+  /** The containerd shims of task `id` in `namespace` (of this containerd). */
+  shimPids(namespace: string, id: string): Promise<number[]>;
+  /** SIGKILLs a shim (one shimPids named). */
+  killShim(pid: number): Promise<void>;
   now(): Date;
   /**
    * How long a container of another tool (nerdctl's: no start deadline of

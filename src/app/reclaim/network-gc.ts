@@ -48,8 +48,12 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   for (const d of stateDirs) {
     if ((await owners.verdictOf(d.namespace, d.id)) !== 'dead') continue;
     const init = await deps.store.initProcess(d.path);
-    if (!init || !(await deps.processAlive(init.pid, init.start))) continue;
-    await act({ kind: 'process', item: `init ${init.pid}`, container: shortId(d.id) }, () => deps.killProcess(init.pid, init.start));
+    if (init && (await deps.processAlive(init.pid, init.start)))
+      await act({ kind: 'process', item: `init ${init.pid}`, container: shortId(d.id) }, () => deps.killProcess(init.pid, init.start));
+    // Its shim, when containerd has no task of it (a stopped task's shim is containerd's to end).
+    if (owners.container(d.namespace, d.id)?.task) continue;
+    for (const pid of await deps.shimPids(d.namespace, d.id))
+      await act({ kind: 'process', item: `shim ${pid}`, container: shortId(d.id) }, () => deps.killShim(pid));
   }
 
   await deps.withCniLock(async () => {

@@ -18,7 +18,7 @@
  *   shim waits on the dead CLI's stdio FIFOs, and the restarted containerd does
  *   not list a task it never finished creating, while runc's container lives
  *   on (created, its netns and veth with it). `rm -f`, and `network gc`, must
- *   kill that process: no veth, IP or rule left.
+ *   kill that process and the shim: no veth, IP, rule or process left.
  *
  * Names chk-* (hrl-orphan), subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports
  * 47450-47499 and 48000-48499.
@@ -56,6 +56,19 @@ let env: TestEnv;
 let pluginDir: string;
 
 const ok = (args: string[], e: TestEnv = env): Promise<string> => okIn(e, args);
+
+/** Live containerd shims of task `id` (argv `-id <id>`). */
+async function shimsOf(id: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (/containerd-shim/.test(argv[0] ?? '') && argv.includes(id) && !/ [ZX] /.test(stat.slice(stat.lastIndexOf(')'))))
+      pids.push(Number(entry));
+  }
+  return pids;
+}
 
 /** The perl hook clients of the env (their argv names the data root). */
 async function hookClients(): Promise<number[]> {
@@ -174,6 +187,9 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
       await ok(reclaim === 'rm -f' ? ['rm', '-f', 'hrl-orphan'] : ['network', 'gc']);
       const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
       assert.ok(stat === '' || / [ZX] /.test(stat.slice(stat.lastIndexOf(')'))), `the container's init ${pid} still runs: ${stat}`);
+      // ...and its shim, which containerd lost with the task (it would wait on the FIFOs for ever).
+      const shims = await waitFor('its shim gone', async () => (await shimsOf(id)).length === 0, 5_000).catch(async () => shimsOf(id));
+      assert.ok(shims === true, `the container's shim still runs: ${String(shims)}`);
       if (reclaim === 'network gc') await ok(['rm', '-f', 'hrl-orphan']);
       const differences = await waitForHostState(env, ORPHAN_SCOPE, before, 10_000);
       assert.deepEqual(differences, [], `host state differs:\n${differences.join('\n')}`);

@@ -243,9 +243,9 @@ async function extraState(): Promise<string[]> {
     if (entry === 'bridges.json' || entry.endsWith('/bridges.json')) await keysOf(join(env.dataRoot, entry), 'bridges', 'bridge record');
   }
   // runc containers of the env's namespace with a process: one that containerd no longer lists (it was
-  // killed while it created the task) keeps its netns and veth alive (rm -f and gc kill it). runc's
-  // state of such a container once stopped, like the shim still waiting on its FIFOs, is containerd's:
-  // not compared (the harness's teardown deletes both).
+  // killed while it created the task) keeps its netns and veth alive (rm -f and gc kill it and its
+  // shim). runc's state of such a container once stopped is containerd's: not compared (the harness's
+  // teardown deletes it).
   const runc = await execa('runc', ['--root', `/run/containerd/runc/${env.namespace}`, 'list', '--format', 'json'], { reject: false });
   if (runc.exitCode === 0)
     for (const c of (JSON.parse(String(runc.stdout) || 'null') ?? []) as { id: string; status: string }[])

@@ -8,7 +8,7 @@ const ID = 'a'.repeat(64);
 const DIR = `/s/containers/ns/${ID}`;
 
 /** gc over one container of ours, whose state dir records the init the createRuntime hook saw. */
-function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boolean; deadline?: number } = {}) {
+function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boolean; deadline?: number; shim?: number[] } = {}) {
   const killed: number[] = [];
   const container: InventoryContainer | undefined = c && {
     namespace: 'ns',
@@ -44,6 +44,8 @@ function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boo
     withCniLock: <T>(fn: () => Promise<T>): Promise<T> => fn(),
     processAlive: async (pid: number, start: string) => (opts.alive ?? true) && pid === 4242 && start === '777',
     killProcess: async (pid: number) => (killed.push(pid), true),
+    shimPids: async () => opts.shim ?? [],
+    killShim: async (pid: number) => void killed.push(pid),
     now: () => new Date(),
     graceMs: 60_000,
   } as unknown as ReclaimDeps;
@@ -80,5 +82,18 @@ describe('network gc: the init of a container containerd lost', () => {
       assert.deepEqual(killed, []);
       assert.equal(items.filter((i) => i.kind === 'process').length, dryRun ? 1 : 0);
     }
+  });
+
+  it("kills the shim of a task containerd does not list, never a listed (stopped) task's", async () => {
+    const lost = fixture({}, { shim: [99] });
+    const { items } = await networkGc(lost.deps, { dryRun: false });
+    assert.deepEqual(lost.killed, [4242, 99]);
+    assert.deepEqual(
+      items.filter((i) => i.kind === 'process').map((i) => i.item),
+      ['init 4242', 'shim 99'],
+    );
+    const stopped = fixture({ task: { status: 'stopped', pid: 0 } }, { shim: [99], alive: false });
+    await networkGc(stopped.deps, { dryRun: false });
+    assert.deepEqual(stopped.killed, []);
   });
 });
