@@ -6,7 +6,7 @@ import type { ReclaimDeps } from '../app/reclaim/deps.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
-import { isProcess, killProcess, shimPids, sigkill } from '../adapters/host/proc.ts';
+import { isProcess, killProcess, shimPids, signalIfAlive } from '../adapters/host/proc.ts';
 import { removeStaleHookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
@@ -39,7 +39,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     processAlive: isProcess,
     killProcess,
     shimPids: (namespace, id) => shimPids(settings.address, namespace, id),
-    killShim: sigkill,
+    killShim: async (pid) => signalIfAlive(pid, 'SIGKILL'),
     now: () => new Date(),
     graceMs: GRACE_MS,
   };

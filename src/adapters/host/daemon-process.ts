@@ -15,11 +15,10 @@ import { setPriority } from 'node:os';
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TsnerdError, internal } from '../../domain/errors.ts';
 import { READY_FD } from './daemon-self.ts';
-import { procStatSync } from './proc.ts';
+import { procStatSync, signalIfAlive, waitUntilGone } from './proc.ts';
 import { requestEnv } from './request-env.ts';
 
 /** The entry processes, by their folder under src/ (compiled: dist/). */
@@ -207,24 +206,6 @@ export async function isDaemon(pid: number, script: DaemonName, arg: string): Pr
   } catch {
     return false;
   }
-}
-
-/** Sends sig to pid; a pid already gone is no error. */
-export function signalIfAlive(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-/** Polls until stillThere is false; false if it still is after timeoutMs. */
-export async function waitUntilGone(stillThere: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs; waited += 20) {
-    if (!(await stillThere())) return true;
-    await sleep(20);
-  }
-  return false;
 }
 
 /** SIGTERM, then SIGKILL when it has not gone within timeoutMs; fails if it survives both. */

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import type { ContainerHost, CreationClaim } from '../../interfaces/container-host.ts';
 import { faultPoint } from './fault-injection.ts';
-import { killProcess, shimPids, sigkill } from './proc.ts';
+import { killProcess, shimPids, signalIfAlive } from './proc.ts';
 import { runtimeArgv } from './daemon-process.ts';
 import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
@@ -79,7 +79,7 @@ export class LinuxContainerHost implements ContainerHost {
   }
 
   async killShims(id: string): Promise<void> {
-    for (const pid of await shimPids(this.containerd.address, this.containerd.namespace, id)) await sigkill(pid);
+    for (const pid of await shimPids(this.containerd.address, this.containerd.namespace, id)) signalIfAlive(pid, 'SIGKILL');
   }
 
   async removeStateDir(path: string): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * What /proc says of a process and of the host: one reading of
  * /proc/<pid>/stat (state, parent, start time), whether a pid exists, when
- * the host booted and the boot's ID. Node built-ins only: the hook, the port holder and the
- * other lean processes load it.
+ * the host booted and the boot's ID; and signalling a process, waiting for it to go.
+ * Node built-ins only: the hook, the port holder and the other lean processes load it.
  */
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcStat {
   /** One letter: R, S, D, Z (zombie), X (dead)... */
@@ -58,13 +59,27 @@ export async function isProcess(pid: number, startTime: string): Promise<boolean
  */
 export async function killProcess(pid: number, startTime: string): Promise<boolean> {
   if (!(await isProcess(pid, startTime))) return false;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return false; // gone meanwhile
-  }
-  for (let i = 0; i < 100 && (await isProcess(pid, startTime)); i++) await new Promise((r) => setTimeout(r, 20));
+  signalIfAlive(pid, 'SIGKILL');
+  await waitUntilGone(() => isProcess(pid, startTime), 2000);
   return true;
+}
+
+/** Sends sig to pid; a pid already gone is no error. */
+export function signalIfAlive(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Polls until stillThere is false; false if it still is after timeoutMs. */
+export async function waitUntilGone(stillThere: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs; waited += 20) {
+    if (!(await stillThere())) return true;
+    await sleep(20);
+  }
+  return false;
 }
 
 /**
@@ -81,15 +96,6 @@ export async function shimPids(address: string, namespace: string, id: string): 
     if (flag('-namespace') === namespace && flag('-id') === id && flag('-address') === address) pids.push(Number(entry));
   }
   return pids;
-}
-
-/** SIGKILL, a process already gone being fine. */
-export async function sigkill(pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone meanwhile
-  }
 }
 
 /** Whether the pid exists (a zombie included); another user's process counts. */
