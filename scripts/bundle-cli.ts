@@ -10,12 +10,13 @@
  * ORCA, never on a client's path; bundled, it brought ~300 KB of protobufjs
  * reflection code that every start parsed) and the OCI hook (dist/hook/main.js,
  * bundled by bundle-hook.ts).
+ * The CLI server's perl client is copied beside the fast path's bundle.
  * Safe by construction: if bundling fails or the bundled CLI cannot show a
  * command's help, tsc's output is put back and the build still succeeds.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { DIST, NODE_ESM_OPTIONS, ROOT, SRC, keepModuleUrls } from './esbuild-node.ts';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     }
     await bundleFastMain(out);
     install(out);
+    installCliClient();
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -94,6 +96,20 @@ async function bundleFastMain(out: string): Promise<void> {
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 32);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `// tsnerd-build:${hash}\n${text}`);
+}
+
+/**
+ * The CLI server's perl client (src/cli/cli-client.pl) beside the bundle whose build id it
+ * reads; bin/tsnerd runs it only when it is there.
+ */
+function installCliClient(): void {
+  const client = join(DIST, 'cli', 'cli-client.pl');
+  copyFileSync(join(SRC, 'cli', 'cli-client.pl'), client);
+  const perl = spawnSync('perl', ['-c', client], { encoding: 'utf8', timeout: 30_000 });
+  if (perl.status !== 0 && !perl.error) {
+    rmSync(client, { force: true });
+    throw new Error(`the CLI client does not compile: ${perl.stderr.trim()}`);
+  }
 }
 
 /** In a CommonJS bundle import.meta is empty: any use keepModuleUrls did not rewrite fails the build. */

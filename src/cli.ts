@@ -17,6 +17,13 @@ const argv = process.argv.slice(2);
 if (argv[0] === 'internal' && argv[1] === 'oci-hook') {
   const { runHookMain } = await import('./hook/main.ts');
   process.exitCode = await runHookMain(argv.slice(2));
+} else if (argv[0] === 'internal' && argv[1] === 'cli-server') {
+  // The CLI server (cli/cli-server.ts) runs the fast path's code, from the same bundle and its own cache.
+  const { loadCachedScript } = await import('./cli/cached-script.ts');
+  const fast =
+    loadCachedScript<typeof import('./cli/fast-main.ts')>(fileURLToPath(new URL('./cli/fast-main.cjs', import.meta.url)), 'cli-server') ??
+    (await import('./cli/fast-main.ts'));
+  await fast.serveCli(argv[2]);
 } else {
   // `tsnerd ps | head -1`: a reader that has gone away is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -10,6 +10,7 @@ import { startContainer } from '../app/containers/start-container.ts';
 import { openContainers, type ContainersHandle } from '../wiring/containers.ts';
 import { toCreateInput, type CreateFlagValues } from './create-input.ts';
 import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
+import { setRequestExitCode } from '../adapters/host/request-env.ts';
 
 export type RunFlagValues = CreateFlagValues & GlobalFlagValues & { detach?: boolean | undefined; interactive?: boolean | undefined };
 
@@ -19,7 +20,7 @@ export async function runAction(flags: RunFlagValues, image: string, args: strin
   await withContainers(flags, async (handle) => {
     const result = await runContainer(handle.ctx, input);
     if (result.detached) out(result.id);
-    else process.exitCode = result.exitCode;
+    else setRequestExitCode(result.exitCode);
   });
 }
 

@@ -3,6 +3,7 @@ import type { CreateContainerInput } from '../app/containers/create-container.ts
 import { parseEnvFlags, parseLabelFlags } from '../domain/container-flags.ts';
 import { parseNetworkMode } from '../domain/network-mode.ts';
 import { parseNetworkSpecs } from '../domain/network/endpoint.ts';
+import { requestEnv } from '../adapters/host/request-env.ts';
 
 export interface CreateFlagValues {
   name?: string | undefined;
@@ -34,7 +35,7 @@ export function toCreateInput(flags: CreateFlagValues, image: string, args: stri
     image,
     args,
     name: flags.name,
-    env: parseEnvFlags(flags.env ?? [], process.env),
+    env: parseEnvFlags(flags.env ?? [], requestEnv()),
     workdir: flags.workdir,
     user: flags.user,
     entrypoint: flags.entrypoint,

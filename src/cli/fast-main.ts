@@ -6,3 +6,4 @@
  */
 export { hoistGlobalFlags } from './argv.ts';
 export { runFastPath } from './fast-path.ts';
+export { serveCli } from './cli-server.ts';

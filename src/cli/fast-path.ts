@@ -13,7 +13,9 @@ import { readFileSync } from 'node:fs';
 import { toTsnerdError } from '../domain/errors.ts';
 import { splitAtPositional } from './command-argv.ts';
 import { parsePlainFlags, type FlagSpec, type ParsedArgv } from './flag-parser.ts';
-import { failWith } from './global-flags.ts';
+import { failWith, settingsFromFlags } from './global-flags.ts';
+import { CLI_SERVER_START_ENV, startRequestedCliServer } from '../adapters/host/cli-server-process.ts';
+import { requestEnv } from '../adapters/host/request-env.ts';
 
 interface ManifestCommand {
   flags: Record<string, FlagSpec>;
@@ -74,36 +76,66 @@ const ALIASES: Record<string, string> = { 'network:list': 'network:ls' };
 
 const MANIFEST = new URL('../../oclif.manifest.json', import.meta.url);
 
-/** Runs the command and returns true, or returns false for oclif to run it. */
-export async function runFastPath(argv: readonly string[]): Promise<boolean> {
+/** A command line the fast path runs: its command, flags and what follows the image. */
+export interface FastCommand {
+  id: string;
+  parsed: ParsedArgv;
+  rest: string[];
+  debug: boolean;
+  /** Runs it; throws its failure. */
+  run(): Promise<void>;
+}
+
+/** The fast path's reading of argv (global flags hoisted), or undefined: oclif runs it. */
+export function parseFastCommand(argv: readonly string[]): FastCommand | undefined {
   const topic = argv[0] === 'network' && argv[1] !== undefined;
   const typed = topic ? `network:${argv[1]}` : argv[0];
   const id = typed === undefined ? undefined : (ALIASES[typed] ?? typed);
   const args = argv.slice(topic ? 2 : 1);
   const fast = id === undefined ? undefined : FAST[id];
-  if (!fast || process.env['TSNERD_NO_FAST_PATH']) return false;
-  const command = readManifest()?.[id!];
-  if (!command) return false;
+  if (!fast || id === undefined || requestEnv()['TSNERD_NO_FAST_PATH']) return undefined;
+  const command = readManifest()?.[id];
+  if (!command) return undefined;
   const { own, rest } = fast.splitsAtImage ? splitAtPositional(args, command.flags, 1) : { own: [...args], rest: [] };
   const parsed = parsePlainFlags(own, command.flags);
-  if (!parsed) return false;
+  if (!parsed) return undefined;
   const argSpecs = Object.values(command.args);
-  if (parsed.positionals.length < argSpecs.filter((a) => a.required).length) return false;
-  if (command.strict !== false && parsed.positionals.length > argSpecs.length) return false;
-  const debug = parsed.flags['debug'] === true;
+  if (parsed.positionals.length < argSpecs.filter((a) => a.required).length) return undefined;
+  if (command.strict !== false && parsed.positionals.length > argSpecs.length) return undefined;
+  return { id, parsed, rest, debug: parsed.flags['debug'] === true, run: async () => (await fast.action())(parsed, rest) };
+}
+
+/** Runs the command and returns true, or returns false for oclif to run it. */
+export async function runFastPath(argv: readonly string[]): Promise<boolean> {
+  const command = parseFastCommand(argv);
+  if (!command) return false;
+  if (process.env[CLI_SERVER_START_ENV]) startCliServer(command);
   try {
-    await (
-      await fast.action()
-    )(parsed, rest);
+    await command.run();
   } catch (err) {
-    failWith(toTsnerdError(err), debug);
+    failWith(toTsnerdError(err), command.debug);
   }
   return true;
 }
 
+/** Read once per process (the CLI server runs many commands). */
+let manifest: Record<string, ManifestCommand> | undefined;
+
+/** The client found no CLI server for this command's data root: one is started for the next commands. */
+function startCliServer(command: FastCommand): void {
+  let dataRoot: string;
+  try {
+    dataRoot = settingsFromFlags(command.parsed.flags).dataRoot;
+  } catch {
+    delete process.env[CLI_SERVER_START_ENV];
+    return; // the command reports its bad setting
+  }
+  startRequestedCliServer(dataRoot);
+}
+
 function readManifest(): Record<string, ManifestCommand> | undefined {
   try {
-    return (JSON.parse(readFileSync(MANIFEST, 'utf8')) as { commands: Record<string, ManifestCommand> }).commands;
+    return (manifest ??= (JSON.parse(readFileSync(MANIFEST, 'utf8')) as { commands: Record<string, ManifestCommand> }).commands);
   } catch {
     return undefined; // not built yet (tests of the sources): oclif finds the commands itself
   }

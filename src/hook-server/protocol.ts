@@ -30,8 +30,8 @@ export interface HookWireReply {
 
 export class ProtocolError extends Error {}
 
-function netstring(value: string | number): Buffer {
-  const bytes = Buffer.from(String(value), 'utf8');
+export function netstring(value: string | number | Buffer): Buffer {
+  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
   return Buffer.concat([Buffer.from(`${bytes.length}:`), bytes, Buffer.from(',')]);
 }
 
@@ -52,7 +52,7 @@ export function encodeReply(r: HookWireReply): Buffer {
 }
 
 /** Reads netstrings from a buffer that may still be incomplete. */
-class Reader {
+export class Reader {
   private pos = 0;
   private readonly buf: Buffer;
 

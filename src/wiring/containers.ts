@@ -7,6 +7,7 @@ import { ContainerdImageBackend } from '../adapters/containerd/image-backend.ts'
 import { BackendImageResolver } from '../app/images/image-resolver.ts';
 import { GrpcContainerRuntime } from '../adapters/containerd/grpc-container-runtime.ts';
 import { FifoProcessIo } from '../adapters/host/fifo-process-io.ts';
+import { requestEnv } from '../adapters/host/request-env.ts';
 import { LinuxContainerHost } from '../adapters/host/linux-container-host.ts';
 import { LinuxHostFacts } from '../adapters/host/linux-host-facts.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
@@ -37,7 +38,7 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     stateFiles: new FileContainerStateFiles(),
     networking: createContainerNetworking(settings, (ref) => joinTarget(ctx, ref)),
     // TSNERD_TASK_CREATE_TIMEOUT_MS: test only (the fault suite lets the deadline fire).
-    taskCreateTimeoutMs: Number(process.env['TSNERD_TASK_CREATE_TIMEOUT_MS']) || TASK_CREATE_TIMEOUT_MS,
+    taskCreateTimeoutMs: Number(requestEnv()['TSNERD_TASK_CREATE_TIMEOUT_MS']) || TASK_CREATE_TIMEOUT_MS,
   };
   return { ctx, close: () => client.close() };
 }

@@ -12,6 +12,7 @@ import { RunningContainerIndex } from '../adapters/store/running-container-index
 import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
+import { requestStderr } from '../adapters/host/request-env.ts';
 
 /**
  * etcd3 and gRPC are loaded only when an overlay network is involved. The
@@ -43,7 +44,7 @@ export function createNetworkDeps(
     cniPath: settings.cniPath,
     namespace: settings.namespace,
     bridges: new LowdbBridgeRegistry(new StoreLayout(settings.dataRoot, settings.address).root),
-    warn: options.warn ?? ((line) => process.stderr.write(`tsnerd: warning: ${line}\n`)),
+    warn: options.warn ?? ((line) => requestStderr().write(`tsnerd: warning: ${line}\n`)),
     overlay: async () => ((await import(OVERLAY_WIRING)) as typeof import('./overlay.ts')).createOverlayDeps(settings),
   };
 }

@@ -8,6 +8,7 @@ import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-in
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
 import { isProcess, killProcess, shimPids, signalIfAlive } from '../adapters/host/proc.ts';
 import { removeStaleHookServerFiles } from '../adapters/host/hook-server-process.ts';
+import { removeStaleCliServerFiles } from '../adapters/host/cli-server-process.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 import { createNetworkingDeps } from './attach.ts';
@@ -36,6 +37,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     removeIpMasqChain: attach.removeIpMasqChain,
     withCniLock: attach.withCniLock,
     removeStaleHookServerFiles: (dryRun) => removeStaleHookServerFiles(layout.root, dryRun),
+    removeStaleCliServerFiles: (dryRun) => removeStaleCliServerFiles(settings.dataRoot, dryRun),
     processAlive: isProcess,
     killProcess,
     shimPids: (namespace, id) => shimPids(settings.address, namespace, id),

@@ -21,6 +21,7 @@ import type { CachedAttachment, CniRuntime, GcAttachment, RuntimeConf } from '..
 import { findPlugin, splitCniPath } from './find-plugin.ts';
 import { execPlugin } from './plugin-exec.ts';
 import { ResultCache, type AttachmentKey } from './result-cache.ts';
+import { requestStderr } from '../host/request-env.ts';
 
 export interface ExecCniRuntimeOptions {
   /** Plugin dirs, colon-separated or as a list. */
@@ -55,7 +56,7 @@ export class ExecCniRuntime implements CniRuntime {
     this.dirs = splitCniPath(options.cniPath);
     this.cache = new ResultCache(options.cacheDir);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
-    this.onStderr = options.onStderr ?? ((type, text) => process.stderr.write(`cni plugin "${type}": ${text.trimEnd()}\n`));
+    this.onStderr = options.onStderr ?? ((type, text) => requestStderr().write(`cni plugin "${type}": ${text.trimEnd()}\n`));
     this.heldLockFd = options.heldLockFd ?? (() => undefined);
     this.onPluginDone = options.onPluginDone;
   }

@@ -13,6 +13,7 @@ import { internal } from '../../domain/errors.ts';
 import { runProcess } from './run-process.ts';
 import { scopeHelper } from '../store/flock.ts';
 import { PerlHelperUnavailable } from './perl-helper.ts';
+import { inRequest, onRequestSignal, requestStderr, requestStdout } from './request-env.ts';
 import type { AttachedIo, ProcessIo } from '../../interfaces/process-io.ts';
 import type { TaskStdio } from '../../interfaces/container-runtime.ts';
 
@@ -25,10 +26,12 @@ export class FifoProcessIo implements ProcessIo {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stdout = join(dir, 'stdout');
     const stderr = join(dir, 'stderr');
+    // A CLI server's request has no stdin to give (the client asks for -i only of a CLI process).
+    if (options.stdin && inRequest()) throw internal('the CLI server cannot attach stdin');
     const stdin = options.stdin ? join(dir, 'stdin') : '';
     await makeFifos(dir, [stdout, stderr, ...(stdin ? [stdin] : [])]);
 
-    const outputs = [copyOut(stdout, process.stdout), copyOut(stderr, process.stderr)];
+    const outputs = [copyOut(stdout, requestStdout()), copyOut(stderr, requestStderr())];
     const drained = Promise.all(outputs.map((o) => o.done)).then(() => undefined);
     const { ended: stdinEnded, settled: stdinOpened } = stdin ? copyIn(stdin) : { ended: Promise.resolve(), settled: Promise.resolve() };
     stdinEnded.catch(() => {});
@@ -54,11 +57,7 @@ export class FifoProcessIo implements ProcessIo {
   }
 
   forwardSignals(handler: (signal: number) => void): () => void {
-    const listeners = FORWARDED.map((name) => {
-      const listener = () => handler(osConstants.signals[name]);
-      process.on(name, listener);
-      return () => process.off(name, listener);
-    });
+    const listeners = FORWARDED.map((name) => onRequestSignal(name, () => handler(osConstants.signals[name])));
     return () => listeners.forEach((off) => off());
   }
 
@@ -86,7 +85,7 @@ export class FifoProcessIo implements ProcessIo {
         const { bytesRead } = await file.read(buf, 0, buf.length, offset);
         if (bytesRead > 0) {
           offset += bytesRead;
-          await write(process.stdout, buf.subarray(0, bytesRead));
+          await write(requestStdout(), buf.subarray(0, bytesRead));
           continue;
         }
         // One last read after the process ended catches its final output.

@@ -129,7 +129,11 @@ export function launchHookServer(socket: string, env: Readonly<Record<string, st
  * file gone: holdInstanceLock). The files removed (with dryRun: that would be).
  */
 export async function removeStaleHookServerFiles(layoutRoot: string, dryRun: boolean): Promise<string[]> {
-  const dir = join(layoutRoot, 'hook-server');
+  return removeStaleServerFiles(join(layoutRoot, 'hook-server'), dryRun);
+}
+
+/** removeStaleHookServerFiles for any server of that kind (the CLI server too): the dir of its sockets. */
+export async function removeStaleServerFiles(dir: string, dryRun: boolean): Promise<string[]> {
   const names = new Set(await readdir(dir).catch(() => [] as string[]));
   const ids = new Set([...names].map((n) => /^(.+)\.(?:sock|pid|starting|lock|log)$/.exec(n)?.[1]).filter((id) => id !== undefined));
   const removed: string[] = [];
@@ -152,7 +156,7 @@ export async function removeStaleHookServerFiles(layoutRoot: string, dryRun: boo
 }
 
 /** Creates the start marker (the server removes it once it listens); false while another start is under way. */
-function claimStart(marker: string): boolean {
+export function claimStart(marker: string): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(marker, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });

@@ -14,6 +14,7 @@ import { readCreationClaim } from './creation-claim.ts';
 import { hostBootTime } from './proc.ts';
 import { hookPath, runtimeArgv } from './daemon-process.ts';
 import { hookCommand } from './hook-server-process.ts';
+import { requestEnv } from './request-env.ts';
 import { withLockedFile } from '../store/flock.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
@@ -44,10 +45,10 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
   }
 
   hook(event: 'createRuntime' | 'postStop'): OciHook {
-    const env = [...Object.entries(process.env).flatMap(([k, v]) => (k === 'PATH' ? [] : [`${k}=${v}`])), `PATH=${hookPath()}`];
+    const env = [...Object.entries(requestEnv()).flatMap(([k, v]) => (k === 'PATH' ? [] : [`${k}=${v}`])), `PATH=${hookPath()}`];
     const [node, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', event, ...settingsToArgs(this.settings)]);
     // The perl hook client in front when the hook server is on (hook-server-process.ts), else the node hook process.
-    const argv = hookCommand(this.layout.root, [node, ...args], process.env);
+    const argv = hookCommand(this.layout.root, [node, ...args], requestEnv());
     return { path: argv[0]!, args: argv, env };
   }
 

@@ -19,3 +19,56 @@ export function setRequestEnvProvider(provider: () => Env | undefined): void {
 export function requestEnv(): Env {
   return envOf() ?? process.env;
 }
+
+/**
+ * What a command reads and writes besides its environment: in the CLI server
+ * (src/cli/cli-server.ts), the client's working directory, its stdout and stderr
+ * (frames on the client's connection), the signals it forwards and its exit
+ * code; in a CLI process, the process's own.
+ */
+export interface RequestIo {
+  cwd: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Emits the signals the client received, by name ('SIGINT'). */
+  signals: NodeJS.EventEmitter;
+  exitCode: number | undefined;
+}
+
+let ioOf: () => RequestIo | undefined = () => undefined;
+
+/** Installed by the CLI server: the current request's I/O (an AsyncLocalStorage lookup). */
+export function setRequestIoProvider(provider: () => RequestIo | undefined): void {
+  ioOf = provider;
+}
+
+export function requestCwd(): string {
+  return ioOf()?.cwd ?? process.cwd();
+}
+
+export function requestStdout(): NodeJS.WritableStream {
+  return ioOf()?.stdout ?? process.stdout;
+}
+
+export function requestStderr(): NodeJS.WritableStream {
+  return ioOf()?.stderr ?? process.stderr;
+}
+
+/** The command's exit code (the container's, for an attached `run`). */
+export function setRequestExitCode(code: number): void {
+  const io = ioOf();
+  if (io) io.exitCode = code;
+  else process.exitCode = code;
+}
+
+/** Calls listener for each of the signals the command receives; returns its removal. */
+export function onRequestSignal(name: NodeJS.Signals, listener: () => void): () => void {
+  const emitter: NodeJS.EventEmitter = ioOf()?.signals ?? process;
+  emitter.on(name, listener);
+  return () => emitter.off(name, listener);
+}
+
+/** True inside a CLI server's request: the command has no stdin of its own. */
+export function inRequest(): boolean {
+  return ioOf() !== undefined;
+}

@@ -13,10 +13,12 @@ import {
 import { invalid } from '../../domain/errors.ts';
 import { describeErrno } from '../../domain/errno.ts';
 import { quote } from '../../domain/text.ts';
+import { requestCwd, requestEnv } from './request-env.ts';
 
 export type SettingFlags = Partial<Record<SettingKey, string | undefined>> & { debug?: boolean | undefined };
 
-export function loadSettings(flags: SettingFlags, env: Record<string, string | undefined> = process.env): Settings {
+export function loadSettings(flags: SettingFlags, env: Readonly<Record<string, string | undefined>> = requestEnv()): Settings {
+  const cwd = requestCwd();
   const fileName = env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
   const settings = resolveSettings({
     flags,
@@ -28,11 +30,11 @@ export function loadSettings(flags: SettingFlags, env: Record<string, string | u
   // The OCI hook runs in the bundle dir, not here: relative paths would name other dirs there.
   return {
     ...settings,
-    dataRoot: resolve(settings.dataRoot),
-    cniNetconfPath: resolve(settings.cniNetconfPath),
+    dataRoot: resolve(cwd, settings.dataRoot),
+    cniNetconfPath: resolve(cwd, settings.cniNetconfPath),
     cniPath: settings.cniPath
       .split(':')
-      .map((p) => (p === '' ? p : resolve(p)))
+      .map((p) => (p === '' ? p : resolve(cwd, p)))
       .join(':'),
   };
 }

@@ -29,6 +29,8 @@ export interface ReclaimDeps {
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Removes (or, dry, lists) the files of hook servers that do not run: their socket, pid, start marker, lock and log. */
   removeStaleHookServerFiles(dryRun: boolean): Promise<string[]>;
+  /** The same for the data root's CLI servers. */
+  removeStaleCliServerFiles(dryRun: boolean): Promise<string[]>;
   /** Whether `pid` is still the live process that started at `start` (/proc's clock ticks). */
   processAlive(pid: number, start: string): Promise<boolean>;
   /** SIGKILLs `pid` if it is still the process that started at `start`, and waits until it has exited. */

@@ -16,7 +16,7 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** process, cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, snapshot, hosts-dir, name, state-dir */
+  /** process, cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -159,6 +159,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   // Hook servers killed with -9 (or of another build) that no hook runs again: their files.
   await errors.attempt(async () => {
     for (const f of await deps.removeStaleHookServerFiles(options.dryRun)) items.push({ kind: 'hook-server-file', item: f, container: '' });
+    for (const f of await deps.removeStaleCliServerFiles(options.dryRun)) items.push({ kind: 'cli-server-file', item: f, container: '' });
   });
   // Records of live containers with no resolver serving them (a reboot, a kill): start it again.
   if (!options.dryRun) await errors.attempt(() => deps.dns.ensureServing());

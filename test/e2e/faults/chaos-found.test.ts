@@ -169,7 +169,8 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
       await writeFile(join(pluginDir, 'hold'), '');
       // Attached (stdio FIFOs the shim opens once runc has created the container), as `run --rm` is.
       const args = ['run', '--name', 'hrl-orphan', '--net', NET, '-p', `${ORPHAN_PORT}:80`, 'busybox', 'sleep', '600'];
-      const cli = spawn(TSNERD_BIN, args, { env: { ...process.env, ...env.env }, stdio: 'ignore' });
+      // A CLI process (not the CLI server's client: a command the server runs goes on when its client dies).
+      const cli = spawn(TSNERD_BIN, args, { env: { ...process.env, ...env.env, TSNERD_CLI_SERVER: '0' }, stdio: 'ignore' });
       const exited = new Promise((r) => cli.once('close', r));
       await waitFor('the ADD done up to tuning', async () => (await readdir(pluginDir)).includes('added'), 60_000, 10);
       const id = (await inspectContainer(env, 'hrl-orphan')).Id;

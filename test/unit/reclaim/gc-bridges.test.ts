@@ -33,6 +33,7 @@ function fixture(records: OwnBridge[]) {
     storeRoot: '/s',
     removeIpMasqChain: async () => undefined,
     removeStaleHookServerFiles: async () => [],
+    removeStaleCliServerFiles: async () => [],
     withCniLock: async <T>(fn: () => Promise<T>): Promise<T> => {
       locked = true;
       try {

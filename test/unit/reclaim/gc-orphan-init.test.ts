@@ -41,6 +41,7 @@ function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boo
     storeRoot: '/s',
     removeIpMasqChain: async () => undefined,
     removeStaleHookServerFiles: async () => [],
+    removeStaleCliServerFiles: async () => [],
     withCniLock: <T>(fn: () => Promise<T>): Promise<T> => fn(),
     processAlive: async (pid: number, start: string) => (opts.alive ?? true) && pid === 4242 && start === '777',
     killProcess: async (pid: number) => (killed.push(pid), true),
