@@ -50,12 +50,16 @@ export async function benchMem(env: BenchEnv, cfg: BenchConfig, results: Results
       if ((i + 1) % 25 === 0) process.stderr.write(`MEM tsnerd ${i + 1}/${n} containers\n`);
     }
     const ours = (cmd: string) => cmd.includes(`${REPO_ROOT}/dist/`) || cmd.includes(`${REPO_ROOT}/bin/`);
-    const isServer = (cmd: string) => cmd.includes(`${REPO_ROOT}/dist/hook-server/`);
-    // Right after the last start the hook server is still alive (it exits when idle): what it adds.
-    const server = (await processes(isServer)).filter((p) => p.rssKiB > 0);
+    const isHookServer = (cmd: string) => cmd.includes(`${REPO_ROOT}/dist/hook-server/`);
+    const isCliServer = (cmd: string) => cmd.includes(`${REPO_ROOT}/dist/cli.js internal cli-server `);
+    // Right after the last start the hook server and the CLI server are still alive (each exits when idle): what they add.
+    const server = (await processes(isHookServer)).filter((p) => p.rssKiB > 0);
     if (server.length > 0) record(results, 'mem.hookserver', 'MEM hook server while alive (right after the last start)', server);
-    // At rest: once the hook server has gone (5 s idle, docs/architecture.md).
-    for (let waited = 0; waited < 30_000 && (await processes(isServer)).length > 0; waited += 250) await sleep(250);
+    const cliServer = (await processes(isCliServer)).filter((p) => p.rssKiB > 0);
+    if (cliServer.length > 0) record(results, 'mem.cliserver', 'MEM CLI server while alive (right after the last start)', cliServer);
+    // At rest: once both have gone (5 s idle, docs/architecture.md).
+    const servers = (cmd: string) => isHookServer(cmd) || isCliServer(cmd);
+    for (let waited = 0; waited < 30_000 && (await processes(servers)).length > 0; waited += 250) await sleep(250);
     const procs = await processes(ours);
     record(results, 'mem.tsnerd', tsLabel, procs);
   } catch (e) {
@@ -122,7 +126,13 @@ async function processes(match: (cmdline: string, name: string) => boolean): Pro
       out.push({
         pid: Number(entry),
         // node's main thread names itself MainThread in comm: the command line tells which process it is
-        name: cmdline.includes('reserver/main') ? 'port holder (node)' : cmdline.includes('hook-server/main') ? 'hook server (node)' : name,
+        name: cmdline.includes('reserver/main')
+          ? 'port holder (node)'
+          : cmdline.includes('hook-server/main')
+            ? 'hook server (node)'
+            : cmdline.includes('internal cli-server')
+              ? 'CLI server (node)'
+              : name,
         rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
         pssKiB: Number(/Pss:\s+(\d+)/.exec(rollup)?.[1] ?? 0),
       });
