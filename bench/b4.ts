@@ -1,5 +1,10 @@
 /**
- * B4: C detached containers started at once on one network, tsnerd vs podman; wall time until all are up.
+ * B4: C detached containers started at once, tsnerd vs podman; wall time until all are up. Two
+ * pairings, each with its own ratio: both tools on their default network (`--net bridge`: no name
+ * resolver on either side), and both on a user network with DNS (tsnerd's resolver against
+ * aardvark-dns, which podman starts for a network created with DNS, as Docker and podman users
+ * get on user networks). The earlier B4 put tsnerd on a user network with its resolver against
+ * podman's default network without aardvark-dns.
  * The note gives the machine's CPU time (all processes, /proc/stat) per container and its idle share
  * during those rounds: on 2 cores, a tool that leaves no CPU idle is bound by the CPU it spends.
  */
@@ -9,29 +14,82 @@ import type { BenchConfig } from './config.ts';
 import type { Results } from './results.ts';
 import { firstLine, lines, type Timed } from './proc.ts';
 
+/** tsnerd's user network (its bridge goes with `network rm`). */
 const CONC_NET = 'tsbench-conc';
+/** podman's user network, in the bench's private podman config. */
+const PODMAN_NET = 'tsbench-pconc';
+const PODMAN_SUBNET = '10.210.8.0/24';
 
 export async function benchB4(env: BenchEnv, cfg: BenchConfig, results: Results): Promise<void> {
-  const label = (tool: string) => `B4 ${cfg.concurrency} concurrent run -d, ${tool} (wall)`;
-  const created = await env.tsnerd(['network', 'create', env.ownNetwork(CONC_NET), '--subnet', '10.210.7.0/24']);
-  if (created.exitCode !== 0) results.fail('b4.tsnerd', label('tsnerd'), `network create: ${firstLine(created.stderr)}`);
-  else
-    await rounds(cfg, results, 'b4.tsnerd', label('tsnerd'), async (round) => {
-      const names = Array.from({ length: cfg.concurrency }, (_, i) => `bc${round}x${i}`);
-      const t = await wall(names.map((n) => () => env.tsnerd(['run', '-d', '--net', CONC_NET, '--name', n, 'busybox', 'sleep', '3600'])));
-      await env.tsnerd(['rm', '-f', ...names], { timeoutMs: 600_000 });
-      return t;
-    });
-  await env.tsnerd(['network', 'rm', CONC_NET]); // and with it its bridge
   const ulimits = await env.podman.ulimitFlags();
-  await rounds(cfg, results, 'b4.podman', label('podman'), async (round) => {
-    const names = Array.from({ length: cfg.concurrency }, (_, i) => `pc${round}x${i}`);
+  const label = (what: string, tool: string) => `B4 ${cfg.concurrency} concurrent run -d, ${what}, ${tool} (wall)`;
+
+  // 1. default networks, no DNS on either side
+  const bridge = 'default network (--net bridge, no DNS)';
+  await rounds(cfg, results, 'b4.bridge.tsnerd', label(bridge, 'tsnerd'), (round) => tsnerdRound(env, cfg, `bb${round}x`, 'bridge'));
+  await rounds(cfg, results, 'b4.bridge.podman', label(bridge, 'podman'), (round) =>
+    podmanRound(env, cfg, ulimits, `pb${round}x`, 'bridge'),
+  );
+
+  // 2. user networks with DNS: tsnerd's resolver, podman's aardvark-dns
+  const tsDns = "user network with DNS (tsnerd's resolver)";
+  const created = await env.tsnerd(['network', 'create', env.ownNetwork(CONC_NET), '--subnet', '10.210.7.0/24']);
+  if (created.exitCode !== 0) results.fail('b4.dns.tsnerd', label(tsDns, 'tsnerd'), `network create: ${firstLine(created.stderr)}`);
+  else await rounds(cfg, results, 'b4.dns.tsnerd', label(tsDns, 'tsnerd'), (round) => tsnerdRound(env, cfg, `bc${round}x`, CONC_NET));
+  await env.tsnerd(['network', 'rm', CONC_NET]); // and with it its bridge
+
+  const pmDns = 'user network with DNS (aardvark-dns)';
+  // podman 4.3 names the bridge itself (the next free podmanN): read back, to check and remove it
+  let bridgeName = '';
+  try {
+    const pcreated = await env.podman.run(['network', 'create', '--subnet', PODMAN_SUBNET, PODMAN_NET]);
+    const inspect = await env.podman.run(['network', 'inspect', '--format', '{{.NetworkInterface}} {{.DNSEnabled}}', PODMAN_NET]);
+    const [iface = '', dns = ''] = inspect.stdout.trim().split(' ');
+    bridgeName = iface;
+    if (pcreated.exitCode !== 0) results.fail('b4.dns.podman', label(pmDns, 'podman'), `network create: ${firstLine(pcreated.stderr)}`);
+    else if (dns !== 'true') results.fail('b4.dns.podman', label(pmDns, 'podman'), `network ${PODMAN_NET}: DNS enabled is "${dns}"`);
+    else
+      await rounds(cfg, results, 'b4.dns.podman', label(pmDns, 'podman'), (round) =>
+        podmanRound(env, cfg, ulimits, `pc${round}x`, PODMAN_NET, async () => {
+          if (!(await env.podman.aardvarkServes(PODMAN_NET))) throw new Error(`no aardvark-dns serves ${PODMAN_NET}`);
+        }),
+      );
+  } finally {
+    // the last container's teardown takes the bridge and aardvark-dns; the network's config goes here
+    await env.podman.run(['network', 'rm', '-f', PODMAN_NET], { timeoutMs: 600_000 });
+    if (bridgeName && (await env.linkExists(bridgeName))) await env.deleteLink(bridgeName);
+  }
+}
+
+/** One round of tsnerd: `names` started at once on `net`, removed after. */
+async function tsnerdRound(env: BenchEnv, cfg: BenchConfig, prefix: string, net: string): Promise<Wall> {
+  const names = Array.from({ length: cfg.concurrency }, (_, i) => `${prefix}${i}`);
+  try {
+    return await wall(names.map((n) => () => env.tsnerd(['run', '-d', '--net', net, '--name', n, 'busybox', 'sleep', '3600'])));
+  } finally {
+    await env.tsnerd(['rm', '-f', ...names], { timeoutMs: 600_000 });
+  }
+}
+
+/** One round of podman, the same; `check` runs while they are up. */
+async function podmanRound(
+  env: BenchEnv,
+  cfg: BenchConfig,
+  ulimits: string[],
+  prefix: string,
+  net: string,
+  check?: () => Promise<void>,
+): Promise<Wall> {
+  const names = Array.from({ length: cfg.concurrency }, (_, i) => `${prefix}${i}`);
+  try {
     const t = await wall(
-      names.map((n) => () => env.podman.run(['run', '-d', ...ulimits, '--network', 'bridge', '--name', n, 'busybox', 'sleep', '3600'])),
+      names.map((n) => () => env.podman.run(['run', '-d', ...ulimits, '--network', net, '--name', n, 'busybox', 'sleep', '3600'])),
     );
-    await env.podman.run(['rm', '-f', '-t', '0', ...names], { timeoutMs: 600_000 });
+    await check?.();
     return t;
-  });
+  } finally {
+    await env.podman.run(['rm', '-f', '-t', '0', ...names], { timeoutMs: 600_000 });
+  }
 }
 
 async function rounds(

@@ -22,7 +22,7 @@ export const IMAGE = 'docker.io/library/busybox:latest';
 const HOST_LOCAL_DIR = '/var/lib/cni/networks';
 /** libcni's result cache (ctr's attachments): `<network>-<container ID>-<ifname>`. */
 const CNI_CACHE_DIR = '/var/lib/cni/results';
-const PACKAGES = ['podman', 'netavark', 'containernetworking-plugins', 'containerd', 'runc'];
+const PACKAGES = ['podman', 'netavark', 'aardvark-dns', 'containernetworking-plugins', 'containerd', 'runc'];
 
 export class BenchEnv {
   readonly test: TestEnv;
@@ -124,6 +124,10 @@ export class BenchEnv {
     await timeCmd('ip', ['link', 'del', name]);
   }
 
+  async linkExists(name: string): Promise<boolean> {
+    return (await timeCmd('ip', ['link', 'show', 'dev', name])).exitCode === 0;
+  }
+
   async stop(): Promise<void> {
     const step = async (fn: () => Promise<unknown>) => {
       try {
@@ -220,6 +224,7 @@ export async function machineFacts(): Promise<Record<string, string>> {
     runc: await pkg('runc'),
     podman: await pkg('podman'),
     netavark: await pkg('netavark'),
+    'aardvark-dns': await pkg('aardvark-dns'),
     'CNI plugins': await pkg('containernetworking-plugins'),
     iptables: await first('iptables', ['--version']),
     node: process.version,

@@ -2,17 +2,26 @@
  * A private podman: its own storage root, run root, tmp dir and netavark config
  * dir, with the default network on a bench subnet. The host's podman storage and
  * networks are untouched; netavark's top-level iptables chains are removed at the
- * end unless they existed before.
+ * end unless they existed before. Rootful netavark keeps its IPAM db and aardvark-dns's config
+ * in the host-wide /run/containers/networks whatever the run root: the bench's networks use
+ * subnets and names of their own there.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lines, mustTime, timeCmd, type SpawnOpts, type Timed } from './proc.ts';
 
 export const PODMAN_SUBNET = '10.210.4.0/24';
+/**
+ * Where netavark keeps aardvark-dns's config (a file per network with DNS): rootful podman shares
+ * /run/containers/networks (and its IPAM db) between all of its instances, whatever --runroot says.
+ */
+const AARDVARK_DIR = '/run/containers/networks/aardvark-dns';
 
 export class PodmanEnv {
   readonly dir: string;
   private netavarkChainsBefore = new Set<string>();
+  private aardvarkDirBefore = true;
   private started = false;
 
   constructor(dir: string) {
@@ -21,6 +30,7 @@ export class PodmanEnv {
 
   async start(archive: string): Promise<void> {
     this.netavarkChainsBefore = await netavarkChains();
+    this.aardvarkDirBefore = existsSync(AARDVARK_DIR);
     this.started = true;
     for (const d of ['root', 'runroot', 'tmp', 'net']) await mkdir(join(this.dir, d), { recursive: true });
     const q = (s: string) => JSON.stringify(s);
@@ -50,6 +60,21 @@ export class PodmanEnv {
     return ['--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', 'nproc=4096:4096'];
   }
 
+  /**
+   * Whether aardvark-dns serves `network`: netavark wrote its config file and an aardvark-dns runs
+   * on that config dir. Rootful podman keeps both in the host-wide run dir, whatever the run root.
+   */
+  async aardvarkServes(network: string): Promise<boolean> {
+    if (!existsSync(join(AARDVARK_DIR, network))) return false;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      const [bin = '', ...args] = cmdline.split('\0');
+      if (bin.endsWith('aardvark-dns') && args.includes(AARDVARK_DIR)) return true;
+    }
+    return false;
+  }
+
   run(args: readonly string[], opts: SpawnOpts = {}): Promise<Timed> {
     return timeCmd('podman', [...this.globals(), ...args], this.opts(opts));
   }
@@ -58,6 +83,8 @@ export class PodmanEnv {
     if (!this.started) return;
     await this.run(['rm', '-f', '-a', '-t', '0'], { timeoutMs: 120_000 });
     await this.run(['system', 'reset', '-f'], { timeoutMs: 120_000 });
+    // netavark stops aardvark-dns with the last container of its networks; its config dir stays
+    if (!this.aardvarkDirBefore) await rmdir(AARDVARK_DIR).catch(() => undefined);
     await unmountUnder(this.dir);
     await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
     if (this.netavarkChainsBefore.size === 0) await removeNetavarkChains();

@@ -108,7 +108,21 @@ export function targets(scaleRuns: number): Target[] {
     overhead(['b2.hook.poststop'], ['b2.raw.del'], 30, 'B2', 'postStop hook ≤ raw DEL chain + 30 ms (hook server running)'),
     overhead(['b2.hookcold.create'], ['b2.raw.add'], 40, 'B2', 'createRuntime hook ≤ raw ADD chain + 40 ms, cold (no hook server)'),
     overhead(['b2.hookcold.poststop'], ['b2.raw.del'], 30, 'B2', 'postStop hook ≤ raw DEL chain + 30 ms, cold (no hook server)'),
-    ratio('b4.tsnerd', 'b4.podman', 1.5, 'B4', 'BENCH_CONCURRENCY (32) concurrent run -d ≤ 1.5 × podman'),
+    // one goal, two pairings: like with like, default networks without DNS and user networks with it
+    ratio(
+      'b4.bridge.tsnerd',
+      'b4.bridge.podman',
+      1.5,
+      'B4',
+      'BENCH_CONCURRENCY (32) concurrent run -d ≤ 1.5 × podman, default networks (--net bridge, no DNS)',
+    ),
+    ratio(
+      'b4.dns.tsnerd',
+      'b4.dns.podman',
+      1.5,
+      'B4',
+      "BENCH_CONCURRENCY (32) concurrent run -d ≤ 1.5 × podman, user networks with DNS (tsnerd's resolver, aardvark-dns)",
+    ),
     ...Array.from({ length: scaleRuns }, (_, i) =>
       ratio(
         `b3.last10.${i + 1}`,
