@@ -4,7 +4,7 @@
  * iteration starts one or two commands (`run -d -p`, `run --rm -p`, `rm -f`,
  * `network connect`/`disconnect`, `stop`, `start`) on a user-defined network
  * with DNS and on the default bridge, and after a random 0-400 ms kills one of:
- * the CLI, the hook server, the port holder, the DNS resolver, or nothing; or,
+ * the CLI, the CLI server, the hook server, the port holder, the DNS resolver, or nothing; or,
  * the first seen from then on, an OCI hook process, a CNI plugin working for
  * one of the env's containers, or a perl lock helper; or kills containerd (at
  * that moment, or once a hook is in flight) and starts it again. Names and ports come from small pools, so later commands
@@ -20,6 +20,8 @@
  * CHAOS_SEED=<n> replays it (the timing of the machine is not replayed);
  * CHAOS_ITERATIONS=<n> changes the length (default 40), CHAOS_MAX_DELAY_MS the
  * latest kill (default 400), CHAOS_PARALLEL the most commands at once (default 2),
+ * CHAOS_LOCAL_SHARE the share of commands run by a CLI process rather than the CLI server
+ * (default 0.4; "the CLI" killed is then the node process, else the server's perl client),
  * CHAOS_HOOK_SERVER=0 turns the hook server off (node hook processes), CHAOS_CONTAINERD=0
  * the kills of containerd (CHAOS_CONTAINERD_WEIGHT: their weight, 0.5 for each of the two
  * kinds, against 25 for the rest), CHAOS_DIAG=1 keeps the containers' hook logs (and
@@ -49,6 +51,8 @@ const MAX_DELAY_MS = Number(process.env['CHAOS_MAX_DELAY_MS'] ?? 400);
 const PARALLEL = Number(process.env['CHAOS_PARALLEL'] ?? 2);
 /** Kills of containerd (off with CHAOS_CONTAINERD=0), each kind this weight (CHAOS_CONTAINERD_WEIGHT). */
 const CONTAINERD_WEIGHT = process.env['CHAOS_CONTAINERD'] === '0' ? 0 : Number(process.env['CHAOS_CONTAINERD_WEIGHT'] ?? 0.5);
+/** The share of commands run by a CLI process rather than the CLI server (CHAOS_LOCAL_SHARE). */
+const LOCAL_SHARE = Number(process.env['CHAOS_LOCAL_SHARE'] ?? 0.4);
 const TSNERD_BIN = resolve(fileURLToPath(import.meta.url), '../../../../bin/tsnerd');
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
@@ -89,6 +93,7 @@ type Target =
   | 'cli'
   | 'hook-server'
   | 'busy-hook-server'
+  | 'cli-server'
   | 'port-holder'
   | 'dns'
   | 'hook'
@@ -97,7 +102,7 @@ type Target =
   | 'containerd'
   | 'busy-containerd'
   | 'none';
-type Daemon = 'hook-server' | 'port-holder' | 'dns';
+type Daemon = 'hook-server' | 'cli-server' | 'port-holder' | 'dns';
 
 let env: TestEnv;
 const journal: string[] = [];
@@ -117,7 +122,7 @@ async function pidIn(file: string): Promise<number | undefined> {
 async function daemonPid(target: Daemon): Promise<number | undefined> {
   if (target === 'port-holder') return pidIn(join(env.dataRoot, 'portholder', 'holder.pid'));
   if (target === 'dns') return pidIn(join(storeRoot(), 'dns', 'server.pid'));
-  const dir = join(storeRoot(), 'hook-server');
+  const dir = target === 'cli-server' ? join(env.dataRoot, 'cli-server') : join(storeRoot(), 'hook-server');
   const pids = await readdir(dir).catch(() => [] as string[]);
   const file = pids.find((f) => f.endsWith('.pid'));
   return file ? pidIn(join(dir, file)) : undefined;
@@ -183,9 +188,13 @@ interface Outcome {
 }
 
 /** One tsnerd command, spawned directly (the launcher execs node: its pid is the CLI's). */
-function start(args: string[]): { pid: number; done: Promise<Outcome>; kill: () => void } {
+function start(args: string[], local: boolean): { pid: number; done: Promise<Outcome>; kill: () => void } {
   const t0 = Date.now();
-  const child = spawn(TSNERD_BIN, args, { env: { ...process.env, ...env.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Served by the CLI server (killing its client leaves the command running there), or a CLI process.
+  const child = spawn(TSNERD_BIN, args, {
+    env: { ...process.env, ...env.env, ...(local ? { TSNERD_CLI_SERVER: '0' } : {}) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const done = new Promise<Outcome>((res) =>
@@ -424,6 +433,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
           cli: 6,
           'hook-server': 2,
           'busy-hook-server': 3,
+          'cli-server': 3,
           'port-holder': 3,
           dns: 2,
           hook: 2,
@@ -438,7 +448,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
         });
         const delay = Math.floor(random() * MAX_DELAY_MS);
         const victim = Math.floor(random() * count);
-        const running = cmds.map((args) => start(args));
+        const running = cmds.map((args) => start(args, random() < LOCAL_SHARE));
         await sleep(delay);
         let killed = 'nothing';
         if (target === 'cli') {
