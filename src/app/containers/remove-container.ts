@@ -40,14 +40,30 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
       }
     });
   if (view.task) {
-    if (isRunning(view.task)) {
-      await ignoreMissing(async () => {
-        const exited = ctx.runtime.waitTask(view.id);
-        await ctx.runtime.killTask(view.id, SIGKILL, { all: true });
-        await exited;
-      });
+    const kill = async () => {
+      const exited = ctx.runtime.waitTask(view.id);
+      await ctx.runtime.killTask(view.id, SIGKILL, { all: true });
+      await exited;
+    };
+    if (isRunning(view.task)) await ignoreMissing(kill);
+    const taskLeft = new ErrorList();
+    await ignoreMissing(async () => {
+      try {
+        await ctx.runtime.deleteTask(view.id);
+      } catch (err) {
+        if (isTsnerdError(err, 'not-found')) throw err;
+        // Started since we looked (a `run` of this very container racing this `rm -f`; found by the
+        // chaos soak): killed now, then deleted.
+        await kill();
+        await ctx.runtime.deleteTask(view.id);
+      }
+    }, taskLeft);
+    if (taskLeft.errors.length > 0) {
+      // A task that stays must keep its record, name and networks: a later `rm -f` finds them all.
+      for (const err of taskLeft.errors) errors.add(err);
+      errors.add(new Error(`container ${shortId(view.id)} was not removed: its task is still there`));
+      errors.throwIfAny();
     }
-    await ignoreMissing(() => ctx.runtime.deleteTask(view.id));
   } else if (view.owner === 'tsnerd') {
     // containerd has no task, yet the init the createRuntime hook saw may live on: containerd
     // restarted while the task was being created (a `run` killed then leaves the shim waiting
