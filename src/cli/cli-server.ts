@@ -347,9 +347,10 @@ export async function serveCli(socket: string | undefined): Promise<void> {
     server.maybeIdle();
     setInterval(() => server.checkDir(), 1000).unref();
     process.on('SIGTERM', () => server.exit('SIGTERM'));
-    // A stray failure of one command's code must not take the others down with the process.
+    // A stray rejection of one command's code must not take the others down with the process. A thrown
+    // exception does (as in the hook server): its clients then fail at once, rather than wait on a
+    // command that cannot end, and rm -f or network gc clean up as after a CLI killed with -9.
     process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
-    process.on('uncaughtException', (err) => log(`uncaught exception: ${err.stack ?? String(err)}`));
   } catch (err) {
     reportReady({ ok: false, message: (err as Error).message });
     log(`failed: ${(err as Error).stack ?? String(err)}`);
