@@ -31,17 +31,16 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { setPriority } from 'node:os';
-import { dirname } from 'node:path';
+import { readlinkSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { toTsnerdError } from '../domain/errors.ts';
-import { envMs, holdInstanceLock, removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
+import { envMs, holdInstanceLock, reportReady } from '../adapters/host/daemon-self.ts';
+import { ServerLog, SocketServer } from '../adapters/host/socket-server.ts';
 import { cliServerDataRoot, cliServerFiles } from '../adapters/host/cli-server-process.ts';
 import { setRequestEnvProvider, setRequestIoProvider, type Env, type RequestIo } from '../adapters/host/request-env.ts';
 import { LockScope, setLockScopeProvider, shareLockHelper } from '../adapters/store/flock.ts';
-import { netstring, ProtocolError, Reader } from '../hook-server/protocol.ts';
+import { netstring, ProtocolError, Reader, readArgsAndEnv } from '../hook-server/protocol.ts';
 import { hoistGlobalFlags } from './argv.ts';
 import { parseFastCommand } from './fast-path.ts';
 import { reportFailure, settingsFromFlags } from './global-flags.ts';
@@ -68,15 +67,8 @@ interface RequestContext {
 
 const context = new AsyncLocalStorage<RequestContext>();
 
-/** What this life wrote to its log (stderr), and whether any of it is more than the routine lines. */
-const logged = { bytes: 0, noteworthy: false };
-
-function log(line: string, routine = false): void {
-  const text = `${new Date().toISOString()} [${process.pid}] ${line}\n`;
-  logged.bytes += Buffer.byteLength(text);
-  logged.noteworthy ||= !routine;
-  process.stderr.write(text);
-}
+const serverLog = new ServerLog();
+const log = (line: string, routine = false): void => serverLog.write(line, routine);
 
 /** The request at the start of buf and the bytes after it; undefined while more is to come. */
 export function decodeCliRequest(buf: Buffer): { request: CliRequest; rest: Buffer } | undefined {
@@ -86,28 +78,13 @@ export function decodeCliRequest(buf: Buffer): { request: CliRequest; rest: Buff
   if (version === undefined) return undefined;
   if (version.toString('latin1') !== CLI_PROTOCOL)
     throw new ProtocolError(`unknown protocol ${JSON.stringify(version.toString('latin1'))}`);
-  const pid = r.count('pid');
-  if (pid === undefined) return undefined;
-  const argc = r.count('argument');
-  if (argc === undefined) return undefined;
-  const args: string[] = [];
-  for (let i = 0; i < argc; i++) {
-    const a = r.next();
-    if (a === undefined) return undefined;
-    args.push(a.toString('utf8'));
-  }
-  const envc = r.count('environment');
-  if (envc === undefined) return undefined;
-  const env: Record<string, string> = {};
-  for (let i = 0; i < envc; i++) {
-    const e = r.next();
-    if (e === undefined) return undefined;
-    const text = e.toString('utf8');
-    const eq = text.indexOf('=');
-    if (eq <= 0) throw new ProtocolError(`an environment entry without a name: ${JSON.stringify(text.slice(0, 40))}`);
-    env[text.slice(0, eq)] = text.slice(eq + 1);
-  }
-  return { request: { pid, args, env }, rest: buf.subarray(buf.length - r.rest) };
+  const pidField = r.next();
+  if (pidField === undefined) return undefined;
+  const pid = Number(pidField.toString('latin1'));
+  if (!/^\d{1,10}$/.test(pidField.toString('latin1')) || pid < 1) throw new ProtocolError('a bad client pid');
+  const fields = readArgsAndEnv(r);
+  if (fields === undefined) return undefined;
+  return { request: { pid, ...fields }, rest: buf.subarray(buf.length - r.rest) };
 }
 
 /** What a process sees of the system: its namespaces and its root. */
@@ -139,47 +116,22 @@ function ended(stream: Writable): Promise<void> {
 }
 
 class CliServer {
-  private readonly files: ReturnType<typeof cliServerFiles>;
+  readonly life: SocketServer;
   private readonly dataRoot: string;
-  private server: Server | undefined;
-  private connections = 0;
-  private inFlight = 0;
-  private served = 0;
-  private exiting = false;
-  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: string) {
-    this.files = cliServerFiles(socket);
+    this.life = new SocketServer(cliServerFiles(socket), IDLE_MS, serverLog, 'command(s)');
     this.dataRoot = cliServerDataRoot(socket);
   }
 
   listen(): Promise<void> {
-    rmSync(this.files.socket, { force: true }); // a socket left by a killed server: we hold the lock now
-    return new Promise((resolve, reject) => {
-      const server = createServer((socket) => this.serve(socket));
-      server.once('error', reject);
-      server.listen(this.files.socket, () => {
-        chmodSync(this.files.socket, 0o600);
-        this.server = server;
-        resolve();
-      });
-    });
+    return this.life.listen((socket) => this.serve(socket));
   }
 
   private serve(socket: Socket): void {
-    if (this.exiting) {
-      socket.destroy(); // no answer: the client runs the command itself
-      return;
-    }
-    this.connections++;
-    this.cancelIdle();
     let pending: Buffer = Buffer.alloc(0);
     let signals: EventEmitter | undefined;
     socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.connections--;
-      this.maybeIdle();
-    });
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       if (signals) {
@@ -221,7 +173,7 @@ class CliServer {
   }
 
   private async run(request: CliRequest, socket: Socket, signals: EventEmitter): Promise<void> {
-    if (this.exiting || LOCAL_ENV.some((k) => request.env[k])) {
+    if (this.life.exiting || LOCAL_ENV.some((k) => request.env[k])) {
       socket.end('L');
       return;
     }
@@ -239,7 +191,8 @@ class CliServer {
     const stderr = frameStream(socket, 'e');
     const io: RequestIo = { cwd, stdout, stderr, signals, exitCode: undefined };
     const locks = new LockScope();
-    this.inFlight++;
+    this.life.begin();
+    let served = false;
     try {
       await context.run({ env: request.env, locks, io }, async () => {
         const command = parseFastCommand(hoistGlobalFlags(request.args));
@@ -257,7 +210,7 @@ class CliServer {
         }
         await Promise.all([ended(stdout), ended(stderr)]);
         socket.end(frame('x', String(code)));
-        this.served++;
+        served = true;
       });
     } catch (err) {
       // the command's failures are reported above: this is a bug of ours
@@ -265,8 +218,7 @@ class CliServer {
       socket.destroy();
     } finally {
       locks.close();
-      this.inFlight--;
-      this.maybeIdle();
+      this.life.done(served);
     }
   }
 
@@ -277,42 +229,6 @@ class CliServer {
     } catch {
       return false; // a bad setting: the CLI process reports it
     }
-  }
-
-  private cancelIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-  }
-
-  maybeIdle(): void {
-    if (this.inFlight > 0 || this.connections > 0 || this.idleTimer || this.exiting) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.inFlight > 0 || this.connections > 0) return;
-      this.exit(`idle for ${IDLE_MS} ms after ${this.served} command(s)`);
-    }, IDLE_MS);
-  }
-
-  /** Stops taking requests and exits once none is in flight; a clean exit leaves no file behind. */
-  exit(why: string): void {
-    if (!this.exiting) log(`exiting: ${why}`, true);
-    this.exiting = true;
-    this.server?.close();
-    if (this.inFlight > 0) {
-      setTimeout(() => this.exit(why), 50);
-      return;
-    }
-    rmSync(this.files.socket, { force: true });
-    removeOwnPidFile(this.files.pid);
-    rmSync(this.files.lock, { force: true });
-    // The log goes when this life wrote all of it and only routine lines (as the hook server's).
-    const size = statSync(this.files.log, { throwIfNoEntry: false })?.size;
-    if (size === logged.bytes && !logged.noteworthy && !existsSync(this.files.starting)) rmSync(this.files.log, { force: true });
-    process.exit(0);
-  }
-
-  checkDir(): void {
-    if (!existsSync(dirname(this.files.socket))) this.exit('its directory is gone');
   }
 }
 
@@ -335,22 +251,9 @@ export async function serveCli(socket: string | undefined): Promise<void> {
     shareLockHelper();
     const server = new CliServer(socket);
     await server.listen();
-    writePidFile(files.pid);
-    rmSync(files.starting, { force: true });
-    try {
-      setPriority(0); // started niced: it serves at the normal priority
-    } catch {
-      // not allowed to raise it: serves niced
-    }
-    log(`listening on ${socket}`, true);
-    reportReady({ ok: true, pid: process.pid });
-    server.maybeIdle();
-    setInterval(() => server.checkDir(), 1000).unref();
-    process.on('SIGTERM', () => server.exit('SIGTERM'));
-    // A stray rejection of one command's code must not take the others down with the process. A thrown
-    // exception does (as in the hook server): its clients then fail at once, rather than wait on a
-    // command that cannot end, and rm -f or network gc clean up as after a CLI killed with -9.
-    process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+    // A thrown exception ends the server (as the hook server): its clients fail at once rather than
+    // wait on a command that cannot end, and rm -f or network gc clean up as after a killed CLI.
+    server.life.serving();
   } catch (err) {
     reportReady({ ok: false, message: (err as Error).message });
     log(`failed: ${(err as Error).stack ?? String(err)}`);

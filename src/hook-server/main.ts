@@ -23,11 +23,10 @@
  * argv: <socket path>. fd 3: readiness pipe (its starter does not wait on it).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync, existsSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { setPriority } from 'node:os';
-import { dirname } from 'node:path';
-import { envMs, holdInstanceLock, removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
+import { rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { envMs, holdInstanceLock, reportReady } from '../adapters/host/daemon-self.ts';
+import { ServerLog, SocketServer } from '../adapters/host/socket-server.ts';
 import { setRequestEnvProvider, type Env } from '../adapters/host/request-env.ts';
 import { hookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { LockScope, setLockScopeProvider, shareLockHelper } from '../adapters/store/flock.ts';
@@ -42,15 +41,8 @@ import { ACK, ProtocolError, decodeRequest, encodeReply, type HookWireRequest } 
  */
 const IDLE_MS = envMs('TSNERD_HOOK_SERVER_IDLE_MS', 5000);
 
-/** What this life wrote to its log (stderr), and whether any of it is more than the routine lines. */
-const logged = { bytes: 0, noteworthy: false };
-
-function log(line: string, routine = false): void {
-  const text = `${new Date().toISOString()} [${process.pid}] ${line}\n`;
-  logged.bytes += Buffer.byteLength(text);
-  logged.noteworthy ||= !routine;
-  process.stderr.write(text);
-}
+const serverLog = new ServerLog();
+const log = (line: string, routine = false): void => serverLog.write(line, routine);
 
 interface RequestContext {
   env: Env;
@@ -62,38 +54,17 @@ setRequestEnvProvider(() => context.getStore()?.env);
 setLockScopeProvider(() => context.getStore()?.locks);
 
 class HookServer {
-  private readonly files: ReturnType<typeof hookServerFiles>;
-  private server: Server | undefined;
-  private connections = 0;
-  private inFlight = 0;
-  private served = 0;
-  private exiting = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  readonly life: SocketServer;
 
   constructor(socket: string) {
-    this.files = hookServerFiles(socket);
+    this.life = new SocketServer(hookServerFiles(socket), IDLE_MS, serverLog, 'hook(s)');
   }
 
   listen(): Promise<void> {
-    rmSync(this.files.socket, { force: true }); // a socket left by a killed server: we hold the lock now
-    return new Promise((resolve, reject) => {
-      const server = createServer((socket) => this.serve(socket));
-      server.once('error', reject);
-      server.listen(this.files.socket, () => {
-        chmodSync(this.files.socket, 0o600);
-        this.server = server;
-        resolve();
-      });
-    });
+    return this.life.listen((socket) => this.serve(socket));
   }
 
   private serve(socket: Socket): void {
-    if (this.exiting) {
-      socket.destroy(); // not acknowledged: the client runs the hook itself
-      return;
-    }
-    this.connections++;
-    this.cancelIdle();
     const chunks: Buffer[] = [];
     let taken = false;
     // The client went away before the answer (killed): runc has failed the hook already.
@@ -101,11 +72,7 @@ class HookServer {
     let abandoned = false;
     socket.on('error', () => undefined);
     socket.on('end', () => (abandoned ||= !replied));
-    socket.on('close', () => {
-      abandoned ||= !replied;
-      this.connections--;
-      this.maybeIdle();
-    });
+    socket.on('close', () => (abandoned ||= !replied));
     socket.on('data', (chunk: Buffer) => {
       if (taken) return;
       chunks.push(chunk);
@@ -118,27 +85,24 @@ class HookServer {
         return;
       }
       if (request === undefined) return;
-      if (this.exiting) {
+      if (this.life.exiting) {
         socket.destroy();
         return;
       }
       taken = true;
-      this.inFlight++;
+      this.life.begin();
       const req = request;
       // Nothing runs before the client has the acknowledgement: without it, it runs the hook itself.
       socket.write(ACK, (err) => {
         if (err) {
-          this.inFlight--;
           socket.destroy();
-          this.maybeIdle();
+          this.life.done(false);
           return;
         }
         void this.run(req, () => abandoned).then((reply) => {
-          this.inFlight--;
-          this.served++;
           replied = true;
           socket.end(reply);
-          this.maybeIdle();
+          this.life.done(true);
         });
       });
     });
@@ -167,54 +131,6 @@ class HookServer {
       locks.close();
     }
   }
-
-  private cancelIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-  }
-
-  /** Nothing in flight and nobody connected: exit after IDLE_MS. */
-  maybeIdle(): void {
-    if (this.inFlight > 0 || this.connections > 0 || this.idleTimer || this.exiting) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.inFlight > 0 || this.connections > 0) return;
-      this.exit(`idle for ${IDLE_MS} ms after ${this.served} hook(s)`);
-    }, IDLE_MS);
-  }
-
-  /** Stops taking requests (a connection that comes now gets no acknowledgement) and exits once none is in flight. */
-  exit(why: string): void {
-    if (!this.exiting) log(`exiting: ${why}`, true);
-    this.exiting = true;
-    this.server?.close();
-    if (this.inFlight > 0) {
-      setTimeout(() => this.exit(why), 50);
-      return;
-    }
-    rmSync(this.files.socket, { force: true });
-    removeOwnPidFile(this.files.pid);
-    this.removeOwnFiles();
-    process.exit(0);
-  }
-
-  /**
-   * A clean exit leaves nothing behind. The lock file goes while we hold it (a starter that
-   * opened it meanwhile finds it gone once it has the lock, and leaves it to the next start:
-   * holdInstanceLock). The log goes when this life wrote all of it and nothing but the routine
-   * lines (a crash's lines of an earlier life, a failed request, node's own warnings: kept),
-   * unless a successor is being started (its start marker): it writes to the same file.
-   */
-  private removeOwnFiles(): void {
-    rmSync(this.files.lock, { force: true });
-    const size = statSync(this.files.log, { throwIfNoEntry: false })?.size;
-    if (size === logged.bytes && !logged.noteworthy && !existsSync(this.files.starting)) rmSync(this.files.log, { force: true });
-  }
-
-  /** The data store was removed under us: nothing to serve. */
-  checkDir(): void {
-    if (!existsSync(dirname(this.files.socket))) this.exit('its directory is gone');
-  }
 }
 
 async function main(): Promise<void> {
@@ -235,20 +151,7 @@ async function main(): Promise<void> {
   shareLockHelper();
   const server = new HookServer(socket);
   await server.listen();
-  writePidFile(files.pid);
-  rmSync(files.starting, { force: true }); // the next cold hook may start a server again (after we are gone)
-  try {
-    setPriority(0); // started niced (hook-server-process.ts): it serves hooks at the normal priority
-  } catch {
-    // not allowed to raise it (not root): serves niced
-  }
-  log(`listening on ${socket}`, true);
-  reportReady({ ok: true, pid: process.pid });
-  server.maybeIdle();
-  setInterval(() => server.checkDir(), 1000).unref();
-  process.on('SIGTERM', () => server.exit('SIGTERM'));
-  // A stray rejection of one request's code must not take the others' hooks down with the process.
-  process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+  server.life.serving();
 }
 
 try {

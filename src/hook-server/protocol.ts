@@ -89,13 +89,8 @@ export class Reader {
   }
 }
 
-/** The request in buf; undefined while more is to come; ProtocolError when it is not one (the server then refuses it). */
-export function decodeRequest(buf: Buffer): HookWireRequest | undefined {
-  if (buf.length > MAX_REQUEST_BYTES) throw new ProtocolError(`a request of more than ${MAX_REQUEST_BYTES} bytes`);
-  const r = new Reader(buf);
-  const version = r.next();
-  if (version === undefined) return undefined;
-  if (version.toString('latin1') !== PROTOCOL) throw new ProtocolError(`unknown protocol ${JSON.stringify(version.toString('latin1'))}`);
+/** The argument count and arguments, then the environment count and `NAME=value` entries (both protocols); undefined while more is to come. */
+export function readArgsAndEnv(r: Reader): { args: string[]; env: Record<string, string> } | undefined {
   const argc = r.count('argument');
   if (argc === undefined) return undefined;
   const args: string[] = [];
@@ -115,10 +110,22 @@ export function decodeRequest(buf: Buffer): HookWireRequest | undefined {
     if (eq <= 0) throw new ProtocolError(`an environment entry without a name: ${JSON.stringify(text.slice(0, 40))}`);
     env[text.slice(0, eq)] = text.slice(eq + 1);
   }
+  return { args, env };
+}
+
+/** The request in buf; undefined while more is to come; ProtocolError when it is not one (the server then refuses it). */
+export function decodeRequest(buf: Buffer): HookWireRequest | undefined {
+  if (buf.length > MAX_REQUEST_BYTES) throw new ProtocolError(`a request of more than ${MAX_REQUEST_BYTES} bytes`);
+  const r = new Reader(buf);
+  const version = r.next();
+  if (version === undefined) return undefined;
+  if (version.toString('latin1') !== PROTOCOL) throw new ProtocolError(`unknown protocol ${JSON.stringify(version.toString('latin1'))}`);
+  const fields = readArgsAndEnv(r);
+  if (fields === undefined) return undefined;
   const stdin = r.next();
   if (stdin === undefined) return undefined;
   if (r.rest !== 0) throw new ProtocolError('bytes after the request');
-  return { args, env, stdin: stdin.toString('utf8') };
+  return { ...fields, stdin: stdin.toString('utf8') };
 }
 
 /**

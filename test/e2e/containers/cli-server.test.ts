@@ -53,6 +53,17 @@ function served(args: string[], opts: { prefix?: string[] } = {}) {
   return execa(cmd!, pre, { env: env.env, reject: false, stdin: 'ignore' });
 }
 
+/** A served attached command, in the background, once its container has printed "up". */
+async function servedUntilUp(args: string[]) {
+  const child = spawn('perl', [CLIENT, BUNDLE, '1', '/bin/false', ...args], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const seen = { out: '', err: '' };
+  child.stdout.on('data', (d: Buffer) => (seen.out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (seen.err += d.toString()));
+  const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  await waitFor('the container to be up', () => seen.out.includes('up'), 30_000);
+  return { child, code, seen };
+}
+
 describe('the CLI server (e2e)', { timeout: 600_000 }, () => {
   let baseline: HostState;
 
@@ -134,34 +145,19 @@ describe('the CLI server (e2e)', { timeout: 600_000 }, () => {
   it('signals the client gets go to an attached container', async () => {
     await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
     await liveServer();
-    const child = spawn(
-      'perl',
-      [
-        CLIENT,
-        BUNDLE,
-        '1',
-        '/bin/false',
-        'run',
-        '--rm',
-        '--net',
-        'none',
-        'busybox',
-        'sh',
-        '-c',
-        'trap "echo got TERM; exit 7" TERM; echo up; while :; do sleep 0.1; done',
-      ],
-      {
-        env: env.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    await waitFor('the container to be up', () => out.includes('up'), 30_000);
+    const { child, code, seen } = await servedUntilUp([
+      'run',
+      '--rm',
+      '--net',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "echo got TERM; exit 7" TERM; echo up; while :; do sleep 0.1; done',
+    ]);
     child.kill('SIGTERM');
     assert.equal(await code, 7);
-    assert.match(out, /got TERM/);
+    assert.match(seen.out, /got TERM/);
   });
 
   it('what the server cannot run where it was typed runs in a CLI process', async () => {
@@ -187,39 +183,22 @@ describe('the CLI server (e2e)', { timeout: 600_000 }, () => {
     t.after(() => tsnerd(env, ['rm', '-f', 'cs-killed']));
     await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
     const pid = await liveServer();
-    const child = spawn(
-      'perl',
-      [
-        CLIENT,
-        BUNDLE,
-        '1',
-        '/bin/false',
-        'run',
-        '--name',
-        'cs-killed',
-        '--net',
-        NET,
-        '-p',
-        `127.0.0.1:${P + 1}:80`,
-        'busybox',
-        'sh',
-        '-c',
-        'echo up; sleep 600',
-      ],
-      {
-        env: env.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    await waitFor('the container to be up', () => out.includes('up'), 30_000);
+    const { code, seen } = await servedUntilUp([
+      'run',
+      '--name',
+      'cs-killed',
+      '--net',
+      NET,
+      '-p',
+      `127.0.0.1:${P + 1}:80`,
+      'busybox',
+      'sh',
+      '-c',
+      'echo up; sleep 600',
+    ]);
     process.kill(pid, 'SIGKILL');
     assert.equal(await code, 1);
-    assert.match(err, /the CLI server ended before the command did/);
+    assert.match(seen.err, /the CLI server ended before the command did/);
     await ok(['rm', '-f', 'cs-killed']);
     assert.deepEqual(await waitForHostState(env, SCOPE, baseline), []);
     // The killed server's socket is stale: the next command runs in a CLI process and starts a new one.

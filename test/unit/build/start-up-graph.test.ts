@@ -59,8 +59,15 @@ describe('start-up import graph', () => {
     }
     assert.ok(![...graph].some((f) => /node_modules\/zod\/v4\/classic\//.test(f)), 'the hook server imports classic zod');
     const hook = await staticGraph('src/hook/main.ts');
-    const extra = [...graph].filter((f) => !hook.has(f) && !f.startsWith('src/hook-server/'));
+    // Its own files, and the socket server's life it shares with the CLI server (node built-ins only).
+    const extra = [...graph].filter((f) => !hook.has(f) && !f.startsWith('src/hook-server/') && f !== 'src/adapters/host/socket-server.ts');
     assert.deepEqual(extra, [], 'the hook server imports modules the hook process does not');
+    const life = await staticGraph('src/adapters/host/socket-server.ts');
+    assert.deepEqual(
+      [...life].filter((f) => !hook.has(f) && f !== 'src/adapters/host/socket-server.ts'),
+      [],
+      'the socket server imports modules the hook process does not',
+    );
   });
 
   it('run/create/start/rm/network ls on the fast path load no oclif, execa or ip-num up front', async () => {

@@ -94,6 +94,8 @@ describe('the CLI client (perl)', () => {
       assert.deepEqual(seen!.request.args, ['run', 'busybox', 'sh', '-c', 'echo "a b"; exit 3', 'ünï']);
       assert.equal(seen!.request.env['MARK'], 'x=y');
       assert.ok(seen!.request.pid > 1);
+      // pids past the protocol's count limit (pid_max is up to 4194304)
+      assert.equal(decodeCliRequest(Buffer.from('12:tsnerd-cli-1,7:4194000,1:0,1:0,'))?.request.pid, 4194000);
     } finally {
       await closeServer(server);
     }
