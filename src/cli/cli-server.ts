@@ -189,7 +189,7 @@ class CliServer {
     }
     const stdout = frameStream(socket, 'o');
     const stderr = frameStream(socket, 'e');
-    const io: RequestIo = { cwd, stdout, stderr, signals, exitCode: undefined };
+    const io: RequestIo = { pid: request.pid, cwd, stdout, stderr, signals, exitCode: undefined };
     const locks = new LockScope();
     this.life.begin();
     let served = false;

@@ -12,6 +12,7 @@ import type { ContainerHost, CreationClaim } from '../../interfaces/container-ho
 import { faultPoint } from './fault-injection.ts';
 import { killProcess, shimPids, signalIfAlive } from './proc.ts';
 import { runtimeArgv } from './daemon-process.ts';
+import { requestEnv, requestProc } from './request-env.ts';
 import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
 
@@ -87,7 +88,14 @@ export class LinuxContainerHost implements ContainerHost {
   }
 
   async nofileLimit(): Promise<{ soft: number; hard: number }> {
-    const text = readFileSync('/proc/self/limits', 'utf8');
+    // The limits of the process the command was typed in (in the CLI server, its client's), as a
+    // CLI process's own; this process's if that one is gone.
+    let text: string;
+    try {
+      text = readFileSync(`${requestProc()}/limits`, 'utf8');
+    } catch {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    }
     const line = text.split('\n').find((l) => l.startsWith('Max open files'));
     const [soft, hard] = (line?.slice('Max open files'.length).trim().split(/\s+/) ?? []).map((v) =>
       v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v),
@@ -99,9 +107,12 @@ export class LinuxContainerHost implements ContainerHost {
     const script = process.argv[1];
     if (!script) return;
     const [command, args] = runtimeArgv(script, ['internal', 'auto-remove', id, ...this.cliArgs]);
+    // The command's environment, not the process's: in the CLI server, the client's (PATH for the
+    // plugins' DEL, the knobs of the hook server and port holder it may start).
     const child = spawn(command, args, {
       detached: true,
       stdio: 'ignore',
+      env: { ...requestEnv() },
     });
     child.unref();
   }

@@ -27,6 +27,8 @@ export function requestEnv(): Env {
  * code; in a CLI process, the process's own.
  */
 export interface RequestIo {
+  /** The client's pid: the process whose limits the command's containers get, as a CLI process's own. */
+  pid: number;
   cwd: string;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
@@ -44,6 +46,12 @@ export function setRequestIoProvider(provider: () => RequestIo | undefined): voi
 
 export function requestCwd(): string {
   return ioOf()?.cwd ?? process.cwd();
+}
+
+/** The /proc directory of the process the command was typed in: the client's, or this process's. */
+export function requestProc(): string {
+  const pid = ioOf()?.pid;
+  return pid === undefined ? '/proc/self' : `/proc/${pid}`;
 }
 
 export function requestStdout(): NodeJS.WritableStream {

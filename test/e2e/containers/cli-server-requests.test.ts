@@ -1,0 +1,101 @@
+/**
+ * The CLI server runs each request as the client's own CLI process would
+ * (docs/architecture.md, "The CLI server"): what a served command starts
+ * carries the client's environment, not the server's (which is its starter's PATH
+ * and little else), and its containers get the client's open files limit, not the
+ * server's.
+ *
+ * "Served" is observed as in cli-server.test.ts: the client run by hand in front
+ * of a node that cannot run anything (/bin/false).
+ * Names hsk-*, subnet in 10.251.0.0/16 (none here), host ports 48700-48799 (none here).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { closeEnv, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
+
+const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
+const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
+const BUNDLE = join(REPO, 'dist/cli/fast-main.cjs');
+const BUILD_ID = () => /^\/\/ tsnerd-build:([0-9a-f]{12})/.exec(readFileSync(BUNDLE, 'utf8').slice(0, 64))![1]!;
+
+let env: TestEnv;
+const ok = (args: string[]): Promise<string> => okIn(env, args);
+const pidOf = (): number | undefined => {
+  try {
+    return Number(readFileSync(join(env.dataRoot, 'cli-server', `${BUILD_ID()}.pid`), 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+};
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+const liveServer = () => waitFor('a live CLI server', () => (pidOf() !== undefined && alive(pidOf()!) ? pidOf()! : false), 15_000);
+
+/** The client in front of a "node" that fails: exit 1 and no output unless the server ran the command. */
+function served(args: string[], extraEnv: Record<string, string> = {}, prefix: string[] = []) {
+  const [cmd, ...pre] = [...prefix, 'perl', CLIENT, BUNDLE, '1', '/bin/false', ...args];
+  return execa(cmd!, pre, { env: { ...env.env, ...extraEnv }, reject: false, stdin: 'ignore' });
+}
+
+/** Live processes whose argv has all of `words`. */
+async function processesWith(words: string[]): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (words.every((w) => argv.includes(w))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+describe('the CLI server runs requests as the client would (e2e)', { timeout: 300_000 }, () => {
+  before(async () => {
+    env = await startEnv('hsk-cliserver');
+    env.env['TSNERD_CLI_SERVER_IDLE_MS'] = '3000';
+    await importTestImage(env);
+  });
+  after(async () => {
+    const pid = env ? pidOf() : undefined;
+    await closeEnv(env, []);
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it("run -d --rm: the reaper it starts has the client's environment", async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hsk-reaped']));
+    await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']); // starts the server
+    await liveServer();
+    const mark = `hsk-${process.pid}-${Date.now()}`;
+    const run = await served(['run', '-d', '--rm', '--name', 'hsk-reaped', '--net', 'none', 'busybox', 'sleep', '600'], { HSK_MARK: mark });
+    assert.equal(run.exitCode, 0, `served: ${run.stderr}`);
+    const id = run.stdout.trim();
+    const [reaper] = await waitFor(
+      'the auto-remove process',
+      async () => {
+        const pids = await processesWith(['auto-remove', id]);
+        return pids.length > 0 ? pids : false;
+      },
+      15_000,
+    );
+    const environ = (await readFile(`/proc/${reaper}/environ`, 'utf8')).split('\0');
+    assert.ok(environ.includes(`HSK_MARK=${mark}`), `the reaper's environment is the client's: ${environ.join(' ')}`);
+    // And it reaps: the container goes once its process ends.
+    await ok(['stop', '-t', '1', 'hsk-reaped']);
+    await waitFor('the container removed', async () => !(await ok(['ps', '-a', '--format', '{{.Names}}'])).includes('hsk-reaped'), 30_000);
+  });
+
+  it("a served run's container gets the client's open files limit, as a CLI process's would", async () => {
+    await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
+    const server = await liveServer();
+    const serverHard = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync(`/proc/${server}/limits`, 'utf8'))![1];
+    const limit = serverHard === '777' ? '779' : '777';
+    const run = await served(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', 'ulimit -Hn'], {}, [
+      'prlimit',
+      `--nofile=${limit}:${limit}`,
+    ]);
+    assert.deepEqual([run.exitCode, run.stdout.trim()], [0, limit], `served: ${run.stderr}`);
+  });
+});
