@@ -1,6 +1,6 @@
 /**
  * `run`: create, then start attached or detached. A failure before the
- * process started rolls back everything `create` made. `--rm` in the
+ * process started rolls back everything `create` made; after it, the container stays. `--rm` in the
  * foreground removes the container after it exits; with `-d` a detached
  * `tsnerd internal auto-remove` process waits for the exit and removes it.
  */
@@ -30,10 +30,23 @@ export async function runContainer(ctx: ContainerContext, input: RunContainerInp
     return { id: created.id, detached: true };
   }
   let exitCode: number;
+  let started = false;
   try {
-    exitCode = await runAttached(ctx, view, { interactive: input.interactive, rootfs: created.rootfs });
+    exitCode = await runAttached(ctx, view, {
+      interactive: input.interactive,
+      rootfs: created.rootfs,
+      onStarted: () => {
+        started = true;
+        undo.commit();
+      },
+    });
   } catch (err) {
-    await undo.rollback();
+    // Before the start: everything `create` made goes. After it (the wait for the exit failed:
+    // containerd restarted under us), the container runs and stays, listed, as with -d; with
+    // --rm it is still removed once it exits. Rolling it back then took its record, name and
+    // state dir from under a running task (found with the CLI server, which outlives that).
+    if (!started) await undo.rollback();
+    else if (input.autoRemove) ctx.host.spawnAutoRemove(created.id);
     throw err;
   }
   if (input.autoRemove) {

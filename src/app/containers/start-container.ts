@@ -91,7 +91,7 @@ export async function startTask(
 export async function runAttached(
   ctx: ContainerContext,
   view: ContainerView,
-  options: { interactive: boolean; rootfs?: RootfsMount[] },
+  options: { interactive: boolean; rootfs?: RootfsMount[]; onStarted?: () => void },
 ): Promise<number> {
   const io = await ctx.io.attach(join(view.stateDir, 'io'), { stdin: options.interactive });
   // Installed before the start, so a signal arriving with the first output is not lost.
@@ -111,6 +111,7 @@ export async function runAttached(
         waiting.catch(() => {}); // a failed start deletes the task: the wait's own failure is not the news
       },
     });
+    options.onStarted?.();
     const exited = waiting ?? ctx.runtime.waitTask(view.id);
     if (options.interactive) {
       io.stdinEnded.then(

@@ -197,6 +197,38 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
     });
   }
 
+  it('containerd restarted under a served attached run once its process runs: the run fails, the container stays listed and attached, rm -f leaves nothing', async (t) => {
+    const before = await snapshotHostState(env, ORPHAN_SCOPE);
+    t.after(async () => {
+      await rm(join(pluginDir, 'hold'), { force: true });
+      await tsnerd(env, ['rm', '-f', 'hrl-served']);
+    });
+    await rm(join(pluginDir, 'added'), { force: true });
+    await writeFile(join(pluginDir, 'hold'), '');
+    // Served by the CLI server (no -i, no fault knob): it reads the FIFOs, so the task starts.
+    const args = ['run', '--name', 'hrl-served', '--net', NET, '-p', `${ORPHAN_PORT}:80`, 'busybox', 'sh', '-c', 'echo up; sleep 600'];
+    const cli = spawn(TSNERD_BIN, args, { env: { ...process.env, ...env.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => cli.once('close', (code) => r(code)));
+    await waitFor('the ADD done up to tuning', async () => (await readdir(pluginDir)).includes('added'), 60_000, 10);
+    await rm(join(pluginDir, 'hold'));
+    await waitFor('the container up', () => out.includes('up'), 30_000);
+    await restartContainerd(env);
+    assert.notEqual(await exited, 0, 'the run lost its wait for the exit');
+    // Its record, name and state stay: it is listed, and rm -f removes all of it.
+    const listed = await ok(['ps', '-a', '--format', '{{.Names}}']);
+    assert.match(listed, /hrl-served/);
+    // ...still on its network, and its name still its own: the rollback used to release the name
+    // and remove the state dir (the containerd steps failed while containerd was away).
+    assert.match(await ok(['exec', 'hrl-served', 'ip', '-4', 'addr', 'show', 'eth0']), /inet 10\./);
+    const again = await tsnerd(env, ['run', '-d', '--name', 'hrl-served', '--net', 'none', 'busybox', 'true']);
+    assert.match(again.stderr, /name "hrl-served" is already used/);
+    await ok(['rm', '-f', 'hrl-served']);
+    const differences = await waitForHostState(env, ORPHAN_SCOPE, before, 10_000);
+    assert.deepEqual(differences, [], `host state differs:\n${differences.join('\n')}`);
+  });
+
   it('a bridge plugin killed between the veth and the masquerade chain: the failed run leaves nothing (no gc)', async (t) => {
     t.after(() => tsnerd(env, ['rm', '-f', 'chk-cut']));
     await writeFile(join(pluginDir, 'cut-bridge'), '');
