@@ -94,7 +94,7 @@ for my $name (keys %signo) {
   $SIG{$name} = sub { write_all($sock, netstring("SIG$name")) };
 }
 
-my ($out_ok, $err_ok) = (1, 1);
+my $err_ok = 1;
 for (;;) {
   while (length($buf) >= 3) {
     my $colon = index($buf, ':', 1);
@@ -109,7 +109,8 @@ for (;;) {
     my $data = substr($buf, $colon + 1, $len);
     substr($buf, 0, $colon + $len + 2, '');
     if ($type eq 'o') {
-      $out_ok &&= write_all(\*STDOUT, $data);
+      # A reader gone (`tsnerd run ... | head -1`): done, as the CLI process exits 0 on EPIPE; the command runs on.
+      exit 0 if !write_all(\*STDOUT, $data) && $! + 0 == 32;
     } elsif ($type eq 'e') {
       $err_ok &&= write_all(\*STDERR, $data);
     } elsif ($type eq 'x') {

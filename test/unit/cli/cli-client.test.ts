@@ -119,6 +119,28 @@ describe('the CLI client (perl)', () => {
     }
   });
 
+  it('a reader gone from its stdout ends the client with 0, as the CLI process does on EPIPE', { timeout: 10_000 }, async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const server = await fakeServer((_, socket) => {
+      socket.write('A');
+      timer = setInterval(() => socket.writable && socket.write(Buffer.concat([Buffer.from('o'), netstring('y\n'.repeat(1000))])), 10);
+      socket.on('close', () => clearInterval(timer));
+    });
+    try {
+      const child = spawn('perl', [CLIENT, bundle, String(FAKE_NODE.length), ...FAKE_NODE, 'run', 'busybox', 'yes'], {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TSNERD_DATA_ROOT: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const code = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+      await new Promise((res) => child.stdout.once('data', res));
+      child.stdout.destroy(); // `| head -1`
+      assert.equal(await code, 0);
+    } finally {
+      clearInterval(timer);
+      await closeServer(server);
+    }
+  });
+
   it('forwards a signal; dies of one the command does not forward', async () => {
     const got: string[] = [];
     let client: Socket | undefined;
