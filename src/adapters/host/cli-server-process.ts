@@ -26,7 +26,7 @@ export const CLI_SERVER_ENV = 'TSNERD_CLI_SERVER';
 export const CLI_SERVER_START_ENV = 'TSNERD_CLI_SERVER_START';
 /** Variables of the starter's environment the server is given (test knobs: TSNERD_CLI_SERVER_IDLE_MS). */
 const SERVER_ENV_PREFIX = 'TSNERD_CLI_SERVER_';
-/** As bin/tsnerd's: the bundle's code cache is keyed by them. */
+/** As bin/tsnerd's (TSNERD_CLI_SERVER_NODE_FLAGS replaces them, for measurements). */
 const NODE_FLAGS = ['--min-semi-space-size=16'];
 const CLI_SCRIPT = new URL('../../cli.js', import.meta.url);
 const SOCKET_NAME = /^[0-9a-f]{12}\.sock$/;
@@ -59,7 +59,7 @@ export function startRequestedCliServer(dataRoot: string): void {
     launchDaemon(fileURLToPath(CLI_SCRIPT), ['internal', 'cli-server', socket], {
       log: files.log,
       env,
-      nodeFlags: NODE_FLAGS,
+      nodeFlags: env['TSNERD_CLI_SERVER_NODE_FLAGS']?.split(' ').filter(Boolean) ?? NODE_FLAGS,
       nice: STARTING_NICE,
       what: 'the CLI server',
     });
