@@ -15,6 +15,13 @@ export interface ContainerHost {
   createStateDir(path: string, name: string): Promise<void>;
   /** containerd holds the container's record now: drops the claim. */
   commitCreation(path: string): Promise<void>;
+  /**
+   * Before a removal deletes the container's record: the state dir (if any) claims the container
+   * for this process again, as a creation does. A removal killed once the record is gone then
+   * leaves a claim whose owner is dead, and its name and state dir are reclaimed as those of a
+   * killed creation (`run --name`, `rm`, `network gc`). commitCreation gives it back.
+   */
+  claimRemoval(path: string, name: string): Promise<void>;
   /** The state dir's creation claim; undefined when there is none (a committed container or no dir). */
   creationClaim(path: string): Promise<CreationClaim | undefined>;
   /** The container IDs that have a state dir under `containersDir`. */

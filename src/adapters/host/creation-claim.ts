@@ -27,6 +27,17 @@ export async function writeCreationClaim(stateDir: string, name: string): Promis
   writeFileSync(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { flag: 'wx', mode: 0o600 });
 }
 
+/** A removal's claim (ContainerHost.claimRemoval): this process's, whoever claimed before; none without a state dir. */
+export async function writeRemovalClaim(stateDir: string, name: string): Promise<void> {
+  const start = procStatSync(process.pid)?.startTime;
+  try {
+    writeFileSync(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { mode: 0o600 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+  }
+}
+
 export async function removeCreationClaim(stateDir: string): Promise<void> {
   try {
     unlinkSync(join(stateDir, CREATION_CLAIM_FILE));

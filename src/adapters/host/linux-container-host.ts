@@ -13,7 +13,7 @@ import { faultPoint } from './fault-injection.ts';
 import { killProcess, shimPids, signalIfAlive } from './proc.ts';
 import { runtimeArgv } from './daemon-process.ts';
 import { requestEnv, requestProc } from './request-env.ts';
-import { readCreationClaim, removeCreationClaim, writeCreationClaim } from './creation-claim.ts';
+import { readCreationClaim, removeCreationClaim, writeCreationClaim, writeRemovalClaim } from './creation-claim.ts';
 import type { RootfsMount } from '../../interfaces/container-runtime.ts';
 
 export class LinuxContainerHost implements ContainerHost {
@@ -65,6 +65,10 @@ export class LinuxContainerHost implements ContainerHost {
 
   commitCreation(path: string): Promise<void> {
     return removeCreationClaim(path);
+  }
+
+  claimRemoval(path: string, name: string): Promise<void> {
+    return writeRemovalClaim(path, name);
   }
 
   creationClaim(path: string): Promise<CreationClaim | undefined> {

@@ -91,11 +91,30 @@ export async function destroyContainer(ctx: ContainerContext, view: ContainerVie
         (l) => l.attempt(() => ctx.networking.removed(view.id, view.stateDir)),
       ]);
       // The record once the networks are left: until then a second `rm` can still find the container.
-      await ignoreMissing(() => ctx.runtime.deleteContainer(view.id), list);
+      // Claimed first, as a creation is: a removal killed once the record is gone (found by the
+      // chaos soak: its name stayed taken by a container nothing listed) leaves a claim whose
+      // owner is dead, and `run --name`, `rm` and `network gc` reclaim the name and state dir.
+      // Without the claim the record stays; a removal that fails gives the claim back.
+      try {
+        await ctx.host.claimRemoval(view.stateDir, view.name ?? '');
+      } catch (err) {
+        list.add(err);
+        return;
+      }
+      await list.attempt(async () => {
+        try {
+          await ctx.runtime.deleteContainer(view.id);
+        } catch (err) {
+          if (isTsnerdError(err, 'not-found')) return;
+          await ctx.host.commitCreation(view.stateDir);
+          throw err;
+        }
+      });
     },
     (list) =>
       view.record.snapshotKey ? ignoreMissing(() => ctx.runtime.removeSnapshot(view.record.snapshotKey), list) : Promise.resolve(),
   ]);
+  ctx.host.faultPoint('record-removed');
   // The name only once the record is gone: a new container must not take it while this one is listed.
   if (view.name) await errors.attempt(() => ctx.names.release(view.name!, view.id));
   await errors.attempt(() => ctx.host.removeStateDir(view.stateDir));

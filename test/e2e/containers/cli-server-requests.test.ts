@@ -11,12 +11,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { closeEnv, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
+import { closeEnv, importTestImage, ok as okIn, restartContainerd, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
 const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
@@ -97,5 +98,47 @@ describe('the CLI server runs requests as the client would (e2e)', { timeout: 30
       `--nofile=${limit}:${limit}`,
     ]);
     assert.deepEqual([run.exitCode, run.stdout.trim()], [0, limit], `served: ${run.stderr}`);
+  });
+
+  it('an attached run whose container outlives the command (containerd restarted under it) does not take the server down', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hsk-ticking']));
+    await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
+    const server = await liveServer();
+    const child = spawn(
+      'perl',
+      [
+        CLIENT,
+        BUNDLE,
+        '1',
+        '/bin/false',
+        'run',
+        '--name',
+        'hsk-ticking',
+        '--net',
+        'none',
+        'busybox',
+        'sh',
+        '-c',
+        'while :; do echo tick; sleep 0.1; done',
+      ],
+      {
+        env: env.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const seen = { out: '', err: '' };
+    child.stdout.on('data', (d: Buffer) => (seen.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (seen.err += d.toString()));
+    const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    await waitFor('the container to tick', () => seen.out.includes('tick'), 30_000);
+    // The run's wait on the task breaks: the command fails, while its task lives on in its shim
+    // and goes on writing to the FIFOs the command read.
+    await restartContainerd(env);
+    assert.equal(await code, 1, `the run fails with containerd gone: ${seen.err}`);
+    await new Promise((r) => setTimeout(r, 1500)); // ticks after the command's end
+    assert.ok(alive(server), `the server lives on: ${seen.err}`);
+    const next = await served(['run', '--rm', '--net', 'none', 'busybox', 'echo', 'next']);
+    assert.deepEqual([next.exitCode, next.stdout.trim()], [0, 'next'], next.stderr);
+    assert.equal(pidOf(), server, 'served by the same server');
   });
 });

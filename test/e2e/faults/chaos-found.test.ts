@@ -20,8 +20,13 @@
  *   on (created, its netns and veth with it). `rm -f`, and `network gc`, must
  *   kill that process and the shim: no veth, IP, rule or process left.
  *
- * Names chk-* (hrl-orphan), subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports
- * 47450-47499 and 48000-48499.
+ * - An `rm -f` killed between the deletion of the container's record and the
+ *   release of its name (the CLI server killed while it ran the removal of a
+ *   client killed before): the name stayed taken by a container nothing listed.
+ *   `run --name` and `rm -f` of the name must reclaim it and leave nothing.
+ *
+ * Names chk-* (hrl-orphan, hsk-rmkilled), subnet in 10.245.0.0/16 (10.245.250-253.0/24), host ports
+ * 47450-47499, 48000-48499 and 48700-48799.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +55,9 @@ const PORT = 47450 + Math.floor(Math.random() * 40);
 const SCOPE: HostStateScope = { networks: [NET], ports: [47450, 47499] };
 const ORPHAN_PORT = 48000 + Math.floor(Math.random() * 400);
 const ORPHAN_SCOPE: HostStateScope = { networks: [NET], ports: [48000, 48499] };
+/** hsk-* tests: host ports 48700-48799. */
+const RM_PORT = 48700 + Math.floor(Math.random() * 100);
+const RM_SCOPE: HostStateScope = { networks: [NET], ports: [48700, 48799] };
 const TSNERD_BIN = resolve(fileURLToPath(import.meta.url), '../../../../bin/tsnerd');
 
 let env: TestEnv;
@@ -238,4 +246,39 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
     const differences = await waitForHostState(env, SCOPE, baseline, 10_000);
     assert.deepEqual(differences, [], `host state differs without gc:\n${differences.join('\n')}`);
   });
+
+  for (const reclaim of ['run --name', 'rm -f'] as const) {
+    it(`an rm -f killed once the record is gone (a CLI server killed under it): ${reclaim} of the name reclaims it, nothing left (no gc)`, async (t) => {
+      t.after(() => tsnerd(env, ['rm', '-f', 'hsk-rmkilled']));
+      const before = await snapshotHostState(env, RM_SCOPE);
+      const id = await ok(['run', '-d', '--name', 'hsk-rmkilled', '--net', NET, '-p', `${RM_PORT}:80`, 'busybox', 'sleep', '600']);
+      const stateDir = join(env.dataRoot, 'containers', env.namespace, id);
+      const killed = await tsnerd({ ...env, env: { ...env.env, TSNERD_FAULT: 'record-removed' } }, ['rm', '-f', 'hsk-rmkilled']);
+      assert.notEqual(killed.exitCode, 0, `the fault did not fire: ${killed.stdout}`);
+      assert.equal((await ok(['ps', '-a', '--format', '{{.Names}}'])).includes('hsk-rmkilled'), false, 'its record is gone');
+      if (reclaim === 'run --name') {
+        const again = await tsnerd(env, [
+          'run',
+          '-d',
+          '--name',
+          'hsk-rmkilled',
+          '--net',
+          NET,
+          '-p',
+          `${RM_PORT}:80`,
+          'busybox',
+          'sleep',
+          '600',
+        ]);
+        assert.equal(again.exitCode, 0, `the name is free again: ${again.stderr}`);
+        await ok(['rm', '-f', 'hsk-rmkilled']);
+      } else {
+        const rmAgain = await tsnerd(env, ['rm', '-f', 'hsk-rmkilled']);
+        assert.equal(rmAgain.exitCode, 0, `rm -f finds what is left: ${rmAgain.stderr}`);
+      }
+      await assert.rejects(readdir(stateDir), 'its state dir is gone');
+      const differences = await waitForHostState(env, RM_SCOPE, before, 10_000);
+      assert.deepEqual(differences, [], `host state differs without gc:\n${differences.join('\n')}`);
+    });
+  }
 });
