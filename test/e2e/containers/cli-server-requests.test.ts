@@ -7,13 +7,16 @@
  *
  * "Served" is observed as in cli-server.test.ts: the client run by hand in front
  * of a node that cannot run anything (/bin/false).
- * Names hsk-*, subnet in 10.251.0.0/16 (none here), host ports 48700-48799 (none here).
+ * Attached runs held in their createRuntime hook (a wrapper of the chain's last plugin, tuning,
+ * waits while a hold file exists) keep the FIFO opens of their stdio waiting for the shim: the
+ * commands served beside them must not wait for those (the thread pool).
+ * Names hsk-*, subnet in 10.251.0.0/16, host ports 48700-48799 (none here).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -24,7 +27,11 @@ const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
 const BUNDLE = join(REPO, 'dist/cli/fast-main.cjs');
 const BUILD_ID = () => /^\/\/ tsnerd-build:([0-9a-f]{12})/.exec(readFileSync(BUNDLE, 'utf8').slice(0, 64))![1]!;
 
+const NET = 'hsk-net';
+const SUBNET = `10.251.${1 + Math.floor(Math.random() * 250)}.0/24`;
+
 let env: TestEnv;
+let pluginDir: string;
 const ok = (args: string[]): Promise<string> => okIn(env, args);
 const pidOf = (): number | undefined => {
   try {
@@ -58,10 +65,29 @@ describe('the CLI server runs requests as the client would (e2e)', { timeout: 30
     env = await startEnv('hsk-cliserver');
     env.env['TSNERD_CLI_SERVER_IDLE_MS'] = '3000';
     await importTestImage(env);
+    pluginDir = join(env.dir, 'hsk-plugins');
+    await mkdir(pluginDir);
+    const wrapper = [
+      '#!/bin/sh',
+      `out=$(${env.cniPath}/tuning); rc=$?`,
+      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'hold')} ]; then`,
+      `  touch ${join(pluginDir, 'added')}.$CNI_CONTAINERID`,
+      `  while [ -f ${join(pluginDir, 'hold')} ]; do sleep 0.05; done`,
+      'fi',
+      'printf "%s" "$out"',
+      'exit $rc',
+      '',
+    ].join('\n');
+    await writeFile(join(pluginDir, 'tuning'), wrapper);
+    await chmod(join(pluginDir, 'tuning'), 0o755);
+    env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
+    await ok(['network', 'create', NET, '--subnet', SUBNET]);
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // the bridge
   });
   after(async () => {
     const pid = env ? pidOf() : undefined;
-    await closeEnv(env, []);
+    if (pluginDir) await rm(join(pluginDir, 'hold'), { force: true });
+    await closeEnv(env, [NET]);
     if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
   });
 
@@ -140,5 +166,29 @@ describe('the CLI server runs requests as the client would (e2e)', { timeout: 30
     const next = await served(['run', '--rm', '--net', 'none', 'busybox', 'echo', 'next']);
     assert.deepEqual([next.exitCode, next.stdout.trim()], [0, 'next'], next.stderr);
     assert.equal(pidOf(), server, 'served by the same server');
+  });
+
+  it('attached runs waiting in their hook do not hold up the commands served beside them', async (t) => {
+    await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
+    await liveServer();
+    await writeFile(join(pluginDir, 'hold'), '');
+    t.after(() => rm(join(pluginDir, 'hold'), { force: true }));
+    // Each holds two FIFO opens (stdout, stderr) until its shim opens the other ends, after the
+    // hook: two of them, the four threads of node's default pool.
+    const held = [0, 1].map(() => served(['run', '--rm', '--net', NET, 'busybox', 'echo', 'done']));
+    await waitFor(
+      'two runs in their hook',
+      async () => (await readdir(pluginDir)).filter((f) => f.startsWith('added.')).length === 2,
+      30_000,
+    );
+    const t0 = Date.now();
+    const beside = served(['rm', '-f', 'hsk-nosuch']);
+    const inTime = await Promise.race([beside.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 8_000))]);
+    const ms = Date.now() - t0;
+    await rm(join(pluginDir, 'hold'));
+    const r = await beside;
+    assert.ok(inTime, `served beside the held runs: only once they went on, after ${ms} ms`);
+    assert.deepEqual([r.exitCode, r.stderr], [1, 'tsnerd: no such container: "hsk-nosuch"']);
+    for (const h of await Promise.all(held)) assert.deepEqual([h.exitCode, h.stdout], [0, 'done'], h.stderr);
   });
 });
