@@ -188,7 +188,7 @@ interface Outcome {
 }
 
 /** One tsnerd command, spawned directly (the launcher execs node: its pid is the CLI's). */
-function start(args: string[], local: boolean): { pid: number; done: Promise<Outcome>; kill: () => void } {
+function start(args: string[], local: boolean): { pid: number; local: boolean; done: Promise<Outcome>; kill: () => void } {
   const t0 = Date.now();
   // Served by the CLI server (killing its client leaves the command running there), or a CLI process.
   const child = spawn(TSNERD_BIN, args, {
@@ -200,7 +200,7 @@ function start(args: string[], local: boolean): { pid: number; done: Promise<Out
   const done = new Promise<Outcome>((res) =>
     child.once('close', (code, signal) => res({ code, signal, stderr: stderr.trim(), ms: Date.now() - t0 })),
   );
-  return { pid: child.pid!, done, kill: () => child.kill('SIGKILL') };
+  return { pid: child.pid!, local, done, kill: () => child.kill('SIGKILL') };
 }
 
 /** Lines that compare the host with the baseline beyond host-state.ts, scoped to this env. */
@@ -523,7 +523,9 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             .map((c, k) => {
               const o = outcomes[k]!;
               const how = o.signal ?? `exit ${o.code}`;
-              return `[tsnerd ${c.join(' ')} -> ${how} in ${o.ms} ms${o.code ? `: ${o.stderr.split('\n')[0]}` : ''}]`;
+              // (cli): run by a CLI process; else handed to the CLI server (or run by a CLI process the client started).
+              const mode = running[k]!.local ? ' (cli)' : '';
+              return `[tsnerd ${c.join(' ')}${mode} -> ${how} in ${o.ms} ms${o.code ? `: ${o.stderr.split('\n')[0]}` : ''}]`;
             })
             .join(' ')}`,
         );
