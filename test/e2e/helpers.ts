@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { readdir } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -166,4 +166,39 @@ export async function closeEnv(env: TestEnv | undefined, networks: readonly stri
   await removeAllContainers(env);
   if (networks.length > 0) await tsnerd(env, ['network', 'rm', ...networks]);
   await env.stop();
+}
+
+/**
+ * A `tuning` plugin in `dir` (put `dir` first in CNI_PATH) that runs the real one from
+ * `cniPath` and then, on ADD while `<dir>/hold` exists, touches `marker` (shell words:
+ * `$CNI_CONTAINERID` expands) and waits until `hold` is gone: an ADD held after the chain's
+ * last plugin, for tests that act while a hook attaches.
+ */
+export async function holdingTuning(dir: string, cniPath: string, marker: string): Promise<void> {
+  const hold = join(dir, 'hold');
+  const wrapper = [
+    '#!/bin/sh',
+    `out=$(${cniPath}/tuning); rc=$?`,
+    `if [ "$CNI_COMMAND" = ADD ] && [ -f ${hold} ]; then`,
+    `  touch ${marker}`,
+    `  while [ -f ${hold} ]; do sleep 0.05; done`,
+    'fi',
+    'printf "%s" "$out"',
+    'exit $rc',
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'tuning'), wrapper);
+  await chmod(join(dir, 'tuning'), 0o755);
+}
+
+/** Pids of the live processes whose argv (and /proc stat line) `match` accepts. */
+export async function processesWhere(match: (argv: string[], stat: string) => boolean): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (stat !== '' && !/ [ZX] /.test(stat.slice(stat.lastIndexOf(')'))) && match(argv, stat)) pids.push(Number(entry));
+  }
+  return pids;
 }

@@ -20,7 +20,18 @@ import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { closeEnv, importTestImage, ok as okIn, restartContainerd, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
+import {
+  closeEnv,
+  holdingTuning,
+  importTestImage,
+  ok as okIn,
+  processesWhere,
+  restartContainerd,
+  startEnv,
+  tsnerd,
+  waitFor,
+  type TestEnv,
+} from '../harness.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
 const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
@@ -50,15 +61,7 @@ function served(args: string[], extraEnv: Record<string, string> = {}, prefix: s
 }
 
 /** Live processes whose argv has all of `words`. */
-async function processesWith(words: string[]): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (words.every((w) => argv.includes(w))) pids.push(Number(entry));
-  }
-  return pids;
-}
+const processesWith = (words: string[]) => processesWhere((argv) => words.every((w) => argv.includes(w)));
 
 describe('the CLI server runs requests as the client would (e2e)', { timeout: 300_000 }, () => {
   before(async () => {
@@ -67,19 +70,7 @@ describe('the CLI server runs requests as the client would (e2e)', { timeout: 30
     await importTestImage(env);
     pluginDir = join(env.dir, 'hsk-plugins');
     await mkdir(pluginDir);
-    const wrapper = [
-      '#!/bin/sh',
-      `out=$(${env.cniPath}/tuning); rc=$?`,
-      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'hold')} ]; then`,
-      `  touch ${join(pluginDir, 'added')}.$CNI_CONTAINERID`,
-      `  while [ -f ${join(pluginDir, 'hold')} ]; do sleep 0.05; done`,
-      'fi',
-      'printf "%s" "$out"',
-      'exit $rc',
-      '',
-    ].join('\n');
-    await writeFile(join(pluginDir, 'tuning'), wrapper);
-    await chmod(join(pluginDir, 'tuning'), 0o755);
+    await holdingTuning(pluginDir, env.cniPath, `${join(pluginDir, 'added')}.$CNI_CONTAINERID`);
     env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
     await ok(['network', 'create', NET, '--subnet', SUBNET]);
     await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // the bridge

@@ -44,6 +44,8 @@ import {
   startEnv,
   tsnerd,
   waitFor,
+  holdingTuning,
+  processesWhere,
   type TestEnv,
 } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
@@ -66,28 +68,11 @@ let pluginDir: string;
 const ok = (args: string[], e: TestEnv = env): Promise<string> => okIn(e, args);
 
 /** Live containerd shims of task `id` (argv `-id <id>`). */
-async function shimsOf(id: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (/containerd-shim/.test(argv[0] ?? '') && argv.includes(id) && !/ [ZX] /.test(stat.slice(stat.lastIndexOf(')'))))
-      pids.push(Number(entry));
-  }
-  return pids;
-}
+const shimsOf = (id: string) => processesWhere((argv) => /containerd-shim/.test(argv[0] ?? '') && argv.includes(id));
 
 /** The perl hook clients of the env (their argv names the data root). */
-async function hookClients(): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
-    if (cmdline.includes('hook-client.pl') && cmdline.includes(env.dataRoot)) pids.push(Number(entry));
-  }
-  return pids;
-}
+const hookClients = () =>
+  processesWhere((argv) => argv.some((w) => w.endsWith('hook-client.pl')) && argv.some((w) => w.includes(env.dataRoot)));
 
 describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
   let baseline: HostState;
@@ -99,19 +84,7 @@ describe('leaks found by the chaos soak', { timeout: 300_000 }, () => {
     pluginDir = join(env.dir, 'chk-plugins');
     await mkdir(pluginDir);
     // tuning, the chain's last plugin: its real ADD, then, while `hold` exists, `added` and a wait.
-    const wrapper = [
-      '#!/bin/sh',
-      `out=$(${env.cniPath}/tuning); rc=$?`,
-      `if [ "$CNI_COMMAND" = ADD ] && [ -f ${join(pluginDir, 'hold')} ]; then`,
-      `  touch ${join(pluginDir, 'added')}`,
-      `  while [ -f ${join(pluginDir, 'hold')} ]; do sleep 0.05; done`,
-      'fi',
-      'printf "%s" "$out"',
-      'exit $rc',
-      '',
-    ].join('\n');
-    await writeFile(join(pluginDir, 'tuning'), wrapper);
-    await chmod(join(pluginDir, 'tuning'), 0o755);
+    await holdingTuning(pluginDir, env.cniPath, join(pluginDir, 'added'));
     // bridge: once `cut-bridge` exists, the real ADD without the masquerade chain, then a kill -9 of itself.
     const bridge = [
       '#!/bin/sh',
