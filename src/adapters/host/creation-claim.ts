@@ -23,15 +23,18 @@ export const CREATION_CLAIM_FILE = 'creating';
  * close otherwise (docs/performance.md).
  */
 export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
-  const start = procStatSync(process.pid)?.startTime;
-  writeFileSync(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { flag: 'wx', mode: 0o600 });
+  writeFileSync(join(stateDir, CREATION_CLAIM_FILE), claimLine(name), { flag: 'wx', mode: 0o600 });
+}
+
+/** This process as a claim's owner: pid, start time (a reused pid is not it), boot and the name. */
+function claimLine(name: string): string {
+  return `${process.pid} ${procStatSync(process.pid)?.startTime ?? '?'} ${bootId()} ${name}\n`;
 }
 
 /** A removal's claim (ContainerHost.claimRemoval): this process's, whoever claimed before; none without a state dir. */
 export async function writeRemovalClaim(stateDir: string, name: string): Promise<void> {
-  const start = procStatSync(process.pid)?.startTime;
   try {
-    writeFileSync(join(stateDir, CREATION_CLAIM_FILE), `${process.pid} ${start ?? '?'} ${bootId()} ${name}\n`, { mode: 0o600 });
+    writeFileSync(join(stateDir, CREATION_CLAIM_FILE), claimLine(name), { mode: 0o600 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
