@@ -215,14 +215,19 @@ describe('overlay network across hosts (e2e)', { timeout: 900_000 }, () => {
     const mac = '02:42:0a:d9:63:0e';
     const ipE = (args: string[]) => inNs(e.netns, 'ip', args);
     const must = async (p: Promise<{ exitCode: number; stderr: string }>) => assert.equal((await p).exitCode, 0, (await p).stderr);
+    // E's /24 is one no host leased: the hosts lease random subnets of the /17, and E's VTEP
+    // address on a host's own subnet would make that host's lease unroutable from E.
+    const leased = new Set(Object.keys(await leases()).map((k) => k.slice(k.lastIndexOf('/') + 1)));
+    const third = [...Array(127).keys()].map((n) => ((98 + n) % 127) + 1).find((n) => !leased.has(`10.217.${n}.0-24`))!;
+    const net = `10.217.${third}`;
     await must(
       ipE(['link', 'add', DEVICE, 'type', 'vxlan', 'id', String(VNI), 'local', e.ip, 'dev', e.link, 'dstport', '48472', 'nolearning']),
     );
     await must(ipE(['link', 'set', DEVICE, 'address', mac, 'mtu', '1450', 'up']));
-    await must(ipE(['addr', 'add', '10.217.99.0/32', 'dev', DEVICE]));
+    await must(ipE(['addr', 'add', `${net}.0/32`, 'dev', DEVICE]));
     // A container's address on E (its bridge would hold .1): the kernel here has no dummy links.
-    await must(ipE(['addr', 'add', '10.217.99.1/32', 'dev', 'lo']));
-    const key = `${PREFIX}/subnets/10.217.99.0-24`;
+    await must(ipE(['addr', 'add', `${net}.1/32`, 'dev', 'lo']));
+    const key = `${PREFIX}/subnets/${net}.0-24`;
     const value = { PublicIP: e.ip, PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI, VtepMAC: mac } };
     assert.equal((await fabric.etcdctl(['put', key, JSON.stringify(value)])).exitCode, 0);
     // What flanneld programs for a peer from its lease: route via the VTEP address, neighbour, FDB.
@@ -232,13 +237,13 @@ describe('overlay network across hosts (e2e)', { timeout: 900_000 }, () => {
     await must(inNs(e.netns, 'bridge', ['fdb', 'append', lease.VtepMAC, 'dev', DEVICE, 'dst', lease.PublicIP, 'self', 'permanent']));
     await must(ipE(['route', 'replace', lease.Subnet, 'via', vtepA, 'dev', DEVICE, 'onlink']));
 
-    await eventually('A reaches the flannel-style host', () => ping(a, 'cli-a', '10.217.99.1'));
+    await eventually('A reaches the flannel-style host', () => ping(a, 'cli-a', `${net}.1`));
     const peers = (await inspectNet(a, 'ovl-net')).Overlay.Peers!.map((p) => p.Subnet);
-    assert.ok(peers.includes('10.217.99.0/24'), peers.join(' '));
+    assert.ok(peers.includes(`${net}.0/24`), peers.join(' '));
     assert.equal((await fabric.etcdctl(['del', key])).exitCode, 0);
     await eventually('A drops the flannel-style host', async () => {
       const routes = await inNs(a.netns, 'ip', ['-j', 'route', 'show', 'dev', DEVICE]);
-      assert.ok(!routes.stdout.includes('10.217.99.0/24'), routes.stdout);
+      assert.ok(!routes.stdout.includes(`${net}.0/24`), routes.stdout);
     });
     await sh('ip', ['netns', 'del', e.netns]);
   });
