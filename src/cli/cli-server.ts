@@ -38,7 +38,7 @@ import { toTsnerdError } from '../domain/errors.ts';
 import { envMs, holdInstanceLock, reportReady } from '../adapters/host/daemon-self.ts';
 import { ServerLog, SocketServer } from '../adapters/host/socket-server.ts';
 import { cliServerDataRoot, cliServerFiles } from '../adapters/host/cli-server-process.ts';
-import { setRequestEnvProvider, setRequestIoProvider, type Env, type RequestIo } from '../adapters/host/request-env.ts';
+import { endRequest, setRequestEnvProvider, setRequestIoProvider, type Env, type RequestIo } from '../adapters/host/request-env.ts';
 import { LockScope, setLockScopeProvider, shareLockHelper } from '../adapters/store/flock.ts';
 import { netstring, ProtocolError, Reader, readArgsAndEnv } from '../hook-server/protocol.ts';
 import { hoistGlobalFlags } from './argv.ts';
@@ -189,7 +189,7 @@ class CliServer {
     }
     const stdout = frameStream(socket, 'o');
     const stderr = frameStream(socket, 'e');
-    const io: RequestIo = { pid: request.pid, cwd, stdout, stderr, signals, exitCode: undefined };
+    const io: RequestIo = { pid: request.pid, cwd, stdout, stderr, signals, exitCode: undefined, atEnd: [] };
     const locks = new LockScope();
     this.life.begin();
     let served = false;
@@ -217,6 +217,7 @@ class CliServer {
       log(`request failed: ${(err as Error).stack ?? String(err)}`);
       socket.destroy();
     } finally {
+      endRequest(io, (err) => log(`request end: ${(err as Error).message}`));
       locks.close();
       this.life.done(served);
     }

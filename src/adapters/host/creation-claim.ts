@@ -8,22 +8,31 @@
  * hosts file and snapshot may be reclaimed (app/containers/reclaim-creation.ts).
  *
  * One line, `<pid> <start time> <boot id> <name>` (names have no spaces).
+ *
+ * In the CLI server the process lives on after the command: when a request ends, a claim it
+ * wrote that is still there (its clean-up failed partway) is marked ended, `0 - - <name>`, as
+ * the exit of a CLI process would have ended it. Otherwise the name stayed "being created"
+ * until the server's idle exit.
  */
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CreationClaim } from '../../interfaces/container-host.ts';
 import { bootId, liveStartTime, procStatSync } from './proc.ts';
+import { onRequestEnd } from './request-env.ts';
 
 export const CREATION_CLAIM_FILE = 'creating';
 
 /**
- * Written with O_EXCL: a state dir is claimed once. Here and below synchronous: a `run`'s
+ * Written with O_EXCL: a state dir is claimed once. finalDir: where the claim will be when
+ * the request ends (a staging dir is renamed into place). Here and below synchronous: a `run`'s
  * few small files each cost a thread-pool round trip and a loop turn per open, write and
  * close otherwise (docs/performance.md).
  */
-export async function writeCreationClaim(stateDir: string, name: string): Promise<void> {
-  writeFileSync(join(stateDir, CREATION_CLAIM_FILE), claimLine(name), { flag: 'wx', mode: 0o600 });
+export async function writeCreationClaim(stateDir: string, name: string, finalDir = stateDir): Promise<void> {
+  const line = claimLine(name);
+  writeFileSync(join(stateDir, CREATION_CLAIM_FILE), line, { flag: 'wx', mode: 0o600 });
+  onRequestEnd(() => endClaim(finalDir, line));
 }
 
 /** This process as a claim's owner: pid, start time (a reused pid is not it), boot and the name. */
@@ -33,12 +42,32 @@ function claimLine(name: string): string {
 
 /** A removal's claim (ContainerHost.claimRemoval): this process's, whoever claimed before; none without a state dir. */
 export async function writeRemovalClaim(stateDir: string, name: string): Promise<void> {
+  const line = claimLine(name);
   try {
-    writeFileSync(join(stateDir, CREATION_CLAIM_FILE), claimLine(name), { mode: 0o600 });
+    writeFileSync(join(stateDir, CREATION_CLAIM_FILE), line, { mode: 0o600 });
+    onRequestEnd(() => endClaim(stateDir, line));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
   }
+}
+
+/**
+ * A served request's claim at its end: still this line (no one claimed after us: our owner was
+ * alive until now), it becomes an ended owner's; renamed into place, never half written.
+ */
+function endClaim(stateDir: string, line: string): void {
+  const path = join(stateDir, CREATION_CLAIM_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return; // removed: committed or cleaned up
+  }
+  if (text !== line) return;
+  const name = line.trimEnd().split(' ').at(-1) ?? '';
+  writeFileSync(`${path}.ended`, `0 - - ${name}\n`, { mode: 0o600 });
+  renameSync(`${path}.ended`, path);
 }
 
 export async function removeCreationClaim(stateDir: string): Promise<void> {

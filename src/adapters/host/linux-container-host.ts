@@ -55,7 +55,7 @@ export class LinuxContainerHost implements ContainerHost {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const staging = mkdtempSync(join(dirname(path), `.${basename(path)}.${process.pid}.`));
     try {
-      await writeCreationClaim(staging, name);
+      await writeCreationClaim(staging, name, path);
       renameSync(staging, path);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });

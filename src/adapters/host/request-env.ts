@@ -35,6 +35,8 @@ export interface RequestIo {
   /** Emits the signals the client received, by name ('SIGINT'). */
   signals: NodeJS.EventEmitter;
   exitCode: number | undefined;
+  /** What runs when the command has ended, however it ended (onRequestEnd). */
+  atEnd: (() => void)[];
 }
 
 let ioOf: () => RequestIo | undefined = () => undefined;
@@ -79,4 +81,26 @@ export function onRequestSignal(name: NodeJS.Signals, listener: () => void): () 
 /** True inside a CLI server's request: the command has no stdin of its own. */
 export function inRequest(): boolean {
   return ioOf() !== undefined;
+}
+
+/**
+ * Runs fn when the current CLI server request has ended, however it ended: what a CLI process's
+ * exit would end for it (a creation claim names the process, and a served command's process
+ * lives on). Outside a request, nothing: the process's exit does it. False then.
+ */
+export function onRequestEnd(fn: () => void): boolean {
+  const io = ioOf();
+  io?.atEnd.push(fn);
+  return io !== undefined;
+}
+
+/** Called by the CLI server once a request's command has ended: its onRequestEnd work, each failure left to the next. */
+export function endRequest(io: RequestIo, report: (err: unknown) => void): void {
+  for (const fn of io.atEnd.splice(0)) {
+    try {
+      fn();
+    } catch (err) {
+      report(err);
+    }
+  }
 }

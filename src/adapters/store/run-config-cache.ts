@@ -7,6 +7,8 @@ import { readFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CachedRunConfig, RunConfigCache } from '../../interfaces/run-config-cache.ts';
 
+let tmpCounter = 0;
+
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
 export class FileRunConfigCache implements RunConfigCache {
@@ -32,7 +34,7 @@ export class FileRunConfigCache implements RunConfigCache {
     if (!path) return;
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const tmp = `${path}.${process.pid}.tmp`;
+      const tmp = `${path}.${process.pid}-${++tmpCounter}.tmp`; // the CLI server writes for several requests at once
       await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
       await rename(tmp, path);
     } catch {
