@@ -58,6 +58,13 @@ export interface CniRuntime {
    * ADD's args and capabilityArgs are replayed from the cache when rt has none.
    */
   delNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void>;
+  /**
+   * ADD again, with the cached result as prevResult and the cached args and capabilities, of the
+   * list's plugins of `types` only (plugins whose ADD only programs the firewall and finds its own
+   * rules before adding them: portmap, firewall): what `network reload` restores after a flush.
+   * False when nothing is cached for the attachment.
+   */
+  reapplyNetworkList(list: NetworkConfigList, rt: RuntimeConf, types: readonly string[]): Promise<boolean>;
   /** CHECK each plugin in order (no-op with disableCheck; error below 0.4.0). */
   checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void>;
   getCachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult | undefined>;

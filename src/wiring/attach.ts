@@ -16,7 +16,7 @@ import { registerLockFiles, withFlock } from '../adapters/store/flock.ts';
 import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
 import { StoreDnsRegistry } from '../adapters/dns/store-dns-registry.ts';
-import { removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+import { ensureIpMasqChain, removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
 import { faultPoint } from '../adapters/host/fault-injection.ts';
 import { addBridgeAddress } from '../adapters/host/bridge-address.ts';
@@ -46,6 +46,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     reserver: new ProcessPortReserver(settings.dataRoot, settings),
     dns: new StoreDnsRegistry(layout.dnsDir()),
     removeIpMasqChain,
+    ensureIpMasqChain,
     removeDeadBridge,
     faultPoint,
     addBridgeAddress,

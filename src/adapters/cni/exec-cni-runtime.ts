@@ -116,6 +116,23 @@ export class ExecCniRuntime implements CniRuntime {
     });
   }
 
+  async reapplyNetworkList(list: NetworkConfigList, rt: RuntimeConf, types: readonly string[]): Promise<boolean> {
+    requirePlugins(list);
+    const key = keyOf(list, rt);
+    return this.serialised(key, async () => {
+      const entry = await this.cache.read(key);
+      if (!entry?.result) return false;
+      const prevResult = convertRawResult(entry.result, list.cniVersion, list.cniVersion);
+      const replayed: RuntimeConf = {
+        ...rt,
+        ...(rt.args === undefined && entry.cniArgs ? { args: entry.cniArgs } : {}),
+        ...(rt.capabilityArgs === undefined && entry.capabilityArgs ? { capabilityArgs: entry.capabilityArgs } : {}),
+      };
+      for (const plugin of list.plugins) if (types.includes(plugin.type)) await this.invoke(plugin, 'ADD', list, replayed, prevResult);
+      return true;
+    });
+  }
+
   async checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     if (!versionAtLeast(list.cniVersion, '0.4.0')) {
       throw invalid(`configuration version "${list.cniVersion}" does not support the CHECK command`);

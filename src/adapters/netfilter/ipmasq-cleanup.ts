@@ -1,6 +1,10 @@
-/** Removes a bridge plugin's per-container masquerade chain after its netns is gone. */
+/**
+ * A bridge plugin's per-container masquerade chain: removed after its netns is gone, put back
+ * by `network reload` after a firewall flush.
+ */
 import { isIPv6 } from 'node:net';
-import { cniChainName, ipMasqTeardownScript, masqueradedSources } from '../../domain/netfilter/ipmasq.ts';
+import { cniChainName, ipMasqJump, ipMasqSetupScript, ipMasqTeardownScript, masqueradedSources } from '../../domain/netfilter/ipmasq.ts';
+import { internal } from '../../domain/errors.ts';
 import { runProcess } from '../host/run-process.ts';
 
 export async function removeIpMasqChain(network: string, containerId: string, ips: readonly string[]): Promise<void> {
@@ -25,4 +29,29 @@ export async function removeIpMasqChain(network: string, containerId: string, ip
 async function sourcesJumpingTo(tool: string, chain: string): Promise<string[]> {
   const listed = await runProcess(tool, ['-w', '-t', 'nat', '-S', 'POSTROUTING']);
   return listed.exitCode === 0 ? masqueradedSources(listed.stdout, chain) : [];
+}
+
+/**
+ * Makes the chain and its POSTROUTING jumps what the bridge plugin's ADD made for `addresses`
+ * (CIDRs, one container's): idempotent, one iptables-restore per family, a jump appended only
+ * where `-C` does not find it.
+ */
+export async function ensureIpMasqChain(network: string, containerId: string, addresses: readonly string[]): Promise<void> {
+  for (const [restore, tool, v6] of [
+    ['iptables-restore', 'iptables', false],
+    ['ip6tables-restore', 'ip6tables', true],
+  ] as const) {
+    const cidrs = addresses.filter((a) => isIPv6(a.split('/')[0]!) === v6);
+    if (cidrs.length === 0) continue;
+    const missing: string[] = [];
+    for (const ip of new Set(cidrs.map((c) => c.split('/')[0]!))) {
+      const found = await runProcess(tool, ['-w', '-t', 'nat', '-C', 'POSTROUTING', ...ipMasqJump(network, containerId, ip)]);
+      if (found.exitCode !== 0) missing.push(ip);
+    }
+    const done = await runProcess(restore, ['--noflush', '--wait'], { input: ipMasqSetupScript(network, containerId, cidrs, missing) });
+    if (done.exitCode !== 0)
+      throw internal(
+        `cannot restore the masquerade chain ${cniChainName(network, containerId)}: ${restore}: ${done.stderr.trim() || `exit ${done.exitCode}`}`,
+      );
+  }
 }

@@ -23,6 +23,7 @@ import { prepareNetworking, type PrepareAttachDeps, type PrepareNetworkingInput,
 import { detachForStop, releaseCached, releaseWithoutTask } from './teardown.ts';
 import { cniContainerId, heldPortMappings } from './attachment.ts';
 import { connectNetwork, disconnectNetwork, type ConnectResult } from './connect.ts';
+import { reloadAttachments } from './reload.ts';
 import { effectiveEndpoints, type Endpoint, type EndpointOptions } from '../../domain/network/endpoint.ts';
 import { parseNetworkMode } from '../../domain/network-mode.ts';
 import { shortId } from '../../domain/container-ref.ts';
@@ -104,6 +105,11 @@ export class ContainerNetworking {
   /** `network connect`: attached now when running, else at the next start. */
   connect(c: NetworkedContainer, name: string, network: string, options: EndpointOptions): Promise<ConnectResult> {
     return connectNetwork(this.deps, { container: this.hookView(c), name, running: c.pid > 0 }, network, options);
+  }
+
+  /** `network reload` of a running container of tsnerd's: the networks whose rules were put back. */
+  reload(c: NetworkedContainer): Promise<string[]> {
+    return reloadAttachments(this.deps, this.hookView(c));
   }
 
   /** `network disconnect [-f]`. */

@@ -20,6 +20,8 @@ export interface AttachDeps {
    * container's netns; with no `ips`, the sources its POSTROUTING rules name.
    */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  /** Makes a bridge plugin's masquerade chain and jumps what its ADD made for `addresses` (CIDRs); idempotent (`network reload`). */
+  ensureIpMasqChain(network: string, cniContainerId: string, addresses: readonly string[]): Promise<void>;
   /**
    * Deletes a bridge left with no ports and an all-zero MAC. The kernel gives
    * a bridge that address when its last port goes before the bridge plugin

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cniChainName, ipMasqTeardownScript, masqueradedSources } from '../../../src/domain/netfilter/ipmasq.ts';
+import {
+  cniChainName,
+  ipMasqJump,
+  ipMasqSetupScript,
+  ipMasqTeardownScript,
+  masqueradedSources,
+} from '../../../src/domain/netfilter/ipmasq.ts';
 
 describe('CNI masquerade chain', () => {
   it('is named like the plugins name it (CNI- + sha512 prefix, 28 chars)', () => {
@@ -28,5 +34,34 @@ describe('CNI masquerade chain', () => {
     ].join('\n');
     assert.deepEqual(masqueradedSources(rules, chain), ['10.4.0.5', 'fd00::5']);
     assert.deepEqual(masqueradedSources(rules, cniChainName('n1', 'default-x')), []);
+  });
+
+  it('setup script (network reload) makes the chain as the bridge plugin does: each rule once, only the missing jumps', () => {
+    const chain = cniChainName('n1', 'default-abc');
+    const c = '-m comment --comment "name: \\"n1\\" id: \\"default-abc\\""';
+    assert.equal(
+      ipMasqSetupScript('n1', 'default-abc', ['10.4.0.5/24', '10.4.0.6/24'], ['10.4.0.6']),
+      [
+        '*nat',
+        `:${chain} - [0:0]`,
+        `-A ${chain} -d 10.4.0.5/24 ${c} -j ACCEPT`,
+        `-A ${chain} ! -d 224.0.0.0/4 ${c} -j MASQUERADE`,
+        `-A ${chain} -d 10.4.0.6/24 ${c} -j ACCEPT`,
+        `-A POSTROUTING -s 10.4.0.6/32 ${c} -j ${chain}`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    assert.match(ipMasqSetupScript('n1', 'default-abc', ['fd00::5/64'], []), /! -d ff00::\/8 .* -j MASQUERADE/);
+    assert.deepEqual(ipMasqJump('n1', 'default-abc', 'fd00::5'), [
+      '-s',
+      'fd00::5/128',
+      '-m',
+      'comment',
+      '--comment',
+      'name: "n1" id: "default-abc"',
+      '-j',
+      chain,
+    ]);
   });
 });
