@@ -1,14 +1,22 @@
 /**
  * An unscripted fault check: a randomized soak that kills with -9 at random
  * moments rather than at the named fault points of faults.test.ts. Each
- * iteration starts one or two commands (`run -d -p`, `run --rm -p`, `rm -f`,
- * `network connect`/`disconnect`, `stop`, `start`) on a user-defined network
- * with DNS and on the default bridge, and after a random 0-400 ms kills one of:
+ * iteration starts one or two commands on a user-defined network with DNS, a
+ * second one, or the default bridge: `run -d -p` (a port, a pool of host ports,
+ * an automatic host port, a range; sometimes `--ip` from a pool of four, or
+ * `--network-alias`), `run -d` of a container that exits on its own (its network
+ * released by the port holder's watcher), `run -d --rm` of one (its reaper),
+ * `run -d --net container:<peer>`, `create` (started later by `start`), `run --rm`
+ * attached (its output checked when it succeeds), `rm -f` and `rm`, `kill`
+ * (KILL, or TERM that the container's init ignores), `network connect [--alias]`/
+ * `disconnect`, `stop`, `start`, `network create`/`rm` of the second network
+ * and `network prune` (the first network made again after it); and after a
+ * random 0-400 ms kills one of:
  * the CLI, the CLI server, the hook server, the port holder, the DNS resolver, or nothing; or,
  * the first seen from then on, an OCI hook process, a CNI plugin working for
  * one of the env's containers, or a perl lock helper; or kills containerd (at
  * that moment, or once a hook is in flight) and starts it again. Names and ports come from small pools, so later commands
- * meet what a killed one left; a second user network is created and removed.
+ * meet what a killed one left.
  * Then everything is removed (`rm -f`, `network gc`), and the host must be
  * exactly as before: links, rules and chains, IP leases, CNI cache entries,
  * ports held, hosts lines, data store entries, tsnerd's registries (port
@@ -88,7 +96,22 @@ const NAME_POOL = 8;
 const PORT_BASE = 47000 + 100 * Math.floor(random() * 4);
 const SCOPE: HostStateScope = { networks: [NET, NET2], ports: [47000, 47499] };
 
-type Op = 'run-d' | 'run-rm' | 'rm' | 'connect' | 'disconnect' | 'stop' | 'start' | 'net-create' | 'net-rm';
+type Op =
+  | 'run-d'
+  | 'run-rm'
+  | 'run-exit'
+  | 'run-d-rm'
+  | 'run-join'
+  | 'create'
+  | 'rm'
+  | 'kill'
+  | 'connect'
+  | 'disconnect'
+  | 'stop'
+  | 'start'
+  | 'net-create'
+  | 'net-rm'
+  | 'net-prune';
 type Target =
   | 'cli'
   | 'hook-server'
@@ -108,6 +131,8 @@ let env: TestEnv;
 const journal: string[] = [];
 
 const storeRoot = () => join(env.dataRoot, addressHash(env.address));
+/** A user network's conflist (in the namespace's folder of the conf dir). */
+const conflistOf = (name: string) => join(env.netconfPath, env.namespace, `nerdctl-${name}.conflist`);
 const log = (line: string) => {
   journal.push(line);
   if (process.env['CHAOS_DEBUG']) console.log(line);
@@ -183,6 +208,7 @@ async function isEnvProcess(pid: number): Promise<boolean> {
 interface Outcome {
   code: number | null;
   signal: string | null;
+  stdout: string;
   stderr: string;
   ms: number;
 }
@@ -193,12 +219,14 @@ function start(args: string[], local: boolean): { pid: number; local: boolean; d
   // Served by the CLI server (killing its client leaves the command running there), or a CLI process.
   const child = spawn(TSNERD_BIN, args, {
     env: { ...process.env, ...env.env, ...(local ? { TSNERD_CLI_SERVER: '0' } : {}) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const done = new Promise<Outcome>((res) =>
-    child.once('close', (code, signal) => res({ code, signal, stderr: stderr.trim(), ms: Date.now() - t0 })),
+    child.once('close', (code, signal) => res({ code, signal, stdout: stdout.trim(), stderr: stderr.trim(), ms: Date.now() - t0 })),
   );
   return { pid: child.pid!, local, done, kill: () => child.kill('SIGKILL') };
 }
@@ -357,6 +385,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
 
   it(`${ITERATIONS} iterations of commands with kill -9 at random moments; then the host is as before`, async () => {
     const hung: string[] = [];
+    const wrongOutput: string[] = [];
     const net2Bridges = new Set<string>();
     // Small pools of names and ports, so that a later command meets what a killed one left. What
     // the commands issued so far would have made (not what they did: the schedule stays the
@@ -372,22 +401,85 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
     const port = () => PORT_BASE + Math.floor(random() * NAME_POOL);
     const network = () => pick(net2Issued || random() < 0.1 ? [NET, NET, NET2, 'bridge'] : [NET, NET, 'bridge']);
     const userNetwork = () => (net2Issued && random() < 0.5 ? NET2 : NET);
+    // How a container publishes: one port, a pool of four host ports, an automatic host port,
+    // or a range of two.
+    const publish = (): string[] => {
+      const p = port();
+      return pick([
+        ['-p', `${p}:80`],
+        ['-p', `${p}:80`],
+        ['-p', `${p}:80`],
+        ['-p', `${p}-${p + 3}:80`],
+        ['-p', '80'],
+        ['-p', `${p}-${p + 1}:80-81`],
+      ]);
+    };
+    // A network, and sometimes a fixed address (on the first user network: from a pool of four,
+    // so that two containers ask for one) or an alias.
+    const networkFlags = (): string[] => {
+      const net = network();
+      const r = random();
+      if (net === NET && r < 0.2) return ['--net', net, '--ip', `${SUBNET_PREFIX}${200 + Math.floor(random() * 4)}`];
+      if (net !== 'bridge' && r > 0.85) return ['--net', net, '--network-alias', `alias${Math.floor(random() * 3)}`];
+      return ['--net', net];
+    };
     const commandFor = (op: Op): string[] => {
       switch (op) {
         case 'run-d': {
           const n = fresh();
           issued.add(n);
-          return ['run', '-d', '--name', n, '--net', network(), '-p', `${port()}:80`, 'busybox', 'sleep', '600'];
+          return ['run', '-d', '--name', n, ...networkFlags(), ...publish(), 'busybox', 'sleep', '600'];
         }
         case 'run-rm':
-          return ['run', '--rm', '--net', network(), '-p', `${port()}:80`, 'busybox', 'true'];
+          // Attached, its output checked when it succeeds.
+          return random() < 0.5
+            ? ['run', '--rm', ...networkFlags(), ...publish(), 'busybox', 'true']
+            : ['run', '--rm', ...networkFlags(), 'busybox', 'echo', `out${Math.floor(random() * 1000)}`];
+        case 'run-exit': {
+          // Exits on its own while the kills go on: the port holder's watcher releases its network.
+          const n = fresh();
+          issued.add(n);
+          return [
+            'run',
+            '-d',
+            '--name',
+            n,
+            ...networkFlags(),
+            ...publish(),
+            'busybox',
+            'sh',
+            '-c',
+            `sleep 0.${1 + Math.floor(random() * 5)}`,
+          ];
+        }
+        case 'run-d-rm':
+          // Removed by its reaper when it exits.
+          return ['run', '-d', '--rm', ...networkFlags(), ...publish(), 'busybox', 'sh', '-c', `sleep 0.${1 + Math.floor(random() * 5)}`];
+        case 'run-join': {
+          // Joins a peer's network namespace (the peer may go under it).
+          const peer = existing();
+          const n = fresh();
+          issued.add(n);
+          return ['run', '-d', '--name', n, '--net', `container:${peer}`, 'busybox', 'sleep', '600'];
+        }
+        case 'create': {
+          // Created now, started later by `start`.
+          const n = fresh();
+          issued.add(n);
+          return ['create', '--name', n, ...networkFlags(), ...publish(), 'busybox', 'sleep', '600'];
+        }
         case 'rm': {
           const n = existing();
           issued.delete(n);
-          return ['rm', '-f', n];
+          // Without -f: refused for a running container, removes a stopped or created one.
+          return random() < 0.2 ? ['rm', n] : ['rm', '-f', n];
         }
+        case 'kill':
+          return random() < 0.8 ? ['kill', existing()] : ['kill', '-s', 'TERM', existing()];
         case 'connect':
-          return ['network', 'connect', userNetwork(), existing()];
+          return random() < 0.3
+            ? ['network', 'connect', '--alias', `alias${Math.floor(random() * 3)}`, userNetwork(), existing()]
+            : ['network', 'connect', userNetwork(), existing()];
         case 'disconnect':
           return ['network', 'disconnect', userNetwork(), existing()];
         case 'stop':
@@ -400,6 +492,10 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
         case 'net-rm':
           net2Issued = false;
           return ['network', 'rm', NET2];
+        case 'net-prune':
+          // Removes the networks no running container uses: the second one, and the first (made again after the iteration).
+          net2Issued = false;
+          return ['network', 'prune', '-f'];
       }
     };
 
@@ -417,15 +513,21 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
         const cmds: string[][] = [];
         for (let k = 0; k < count; k++) {
           const op = weighted<Op>({
-            'run-d': 5,
-            'run-rm': 2,
+            'run-d': 4,
+            'run-rm': 1.5,
+            'run-exit': 1,
+            'run-d-rm': 0.5,
+            'run-join': 0.7,
+            create: 0.8,
             rm: 2.5,
+            kill: 0.6,
             connect: 1,
             disconnect: 1,
             stop: 0.5,
-            start: 0.5,
+            start: 0.8,
             'net-create': 0.5,
             'net-rm': 0.5,
+            'net-prune': 0.25,
           });
           cmds.push(commandFor(op));
         }
@@ -482,7 +584,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             if (pid !== undefined && cmdline !== undefined) {
               try {
                 process.kill(pid, 'SIGKILL');
-                killed = `${target} ${pid} ${later} ms after a hook was seen: ${cmdline.slice(0, 60)}`;
+                killed = `${target} ${pid} ${later} ms after a hook was seen: ${cmdline.replace(/\s+/g, ' ').slice(0, 60)}`;
               } catch {
                 /* gone */
               }
@@ -515,7 +617,13 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             return o;
           }),
         );
-        const conf = await readFile(join(env.netconfPath, `nerdctl-${NET2}.conflist`), 'utf8').catch(() => undefined);
+        // An attached `run --rm ... echo X` that succeeded printed X.
+        for (const [k, c] of cmds.entries()) {
+          const o = outcomes[k]!;
+          if (c[0] === 'run' && c.at(-2) === 'echo' && o.code === 0 && o.stdout !== c.at(-1))
+            wrongOutput.push(`#${i} ${c.join(' ')}: printed ${JSON.stringify(o.stdout)}`);
+        }
+        const conf = await readFile(conflistOf(NET2), 'utf8').catch(() => undefined);
         const bridge = conf && (JSON.parse(conf) as { plugins: { bridge?: string }[] }).plugins[0]?.bridge;
         if (bridge) net2Bridges.add(bridge);
         log(
@@ -529,8 +637,14 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             })
             .join(' ')}`,
         );
+        // `network prune` removed the first network too (no running container used it): made again.
+        if (!(await readFile(conflistOf(NET), 'utf8').catch(() => undefined))) {
+          await ok(['network', 'create', NET, '--subnet', SUBNET]);
+          log(`  ${NET} made again`);
+        }
       }
       assert.deepEqual(hung, [], `commands that did not end within 90 s: ${hung.join('; ')}`);
+      assert.deepEqual(wrongOutput, [], 'attached runs that succeeded printed what their container wrote');
 
       const removeAll = async () => {
         const ids = lines(await ok(['ps', '-aq']));
