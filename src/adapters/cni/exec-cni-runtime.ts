@@ -9,7 +9,7 @@
  * (validateNetworkList, GC, STATUS) and is cached per binary.
  */
 import { TsnerdError, ErrorList, invalid, isTsnerdError } from '../../domain/errors.ts';
-import { validateAttachment } from '../../domain/cni/attachment.ts';
+import { hostVethsOf, validateAttachment } from '../../domain/cni/attachment.ts';
 import { formatCniArgs } from '../../domain/cni/cni-args.ts';
 import type { NetworkConfigList, PluginConf } from '../../domain/cni/net-conf.ts';
 import { CniPluginError, CNI_ERR_UNKNOWN, type CniVerb } from '../../domain/cni/plugin-error.ts';
@@ -22,6 +22,7 @@ import { findPlugin, splitCniPath } from './find-plugin.ts';
 import { execPlugin } from './plugin-exec.ts';
 import { ResultCache, type AttachmentKey } from './result-cache.ts';
 import { requestStderr } from '../host/request-env.ts';
+import { removeVethOnBridge } from '../host/left-veth.ts';
 
 export interface ExecCniRuntimeOptions {
   /** Plugin dirs, colon-separated or as a list. */
@@ -103,6 +104,11 @@ export class ExecCniRuntime implements CniRuntime {
           prevResult = undefined;
         }
       }
+      // Without the netns (its container is gone), the plugins leave the host end of the veth: the
+      // netns may live on in a container that joined it (`--net container:`), and the veth with it,
+      // on the bridge, holding the address the DEL releases. Deleted first, so that the address is
+      // never free while an interface still has it (found by the chaos soak).
+      const leftVeth = rt.netns === '' && entry?.result ? await this.removeHostVeths(list, entry.result) : undefined;
       // portmap and bridge need the ADD's arguments again; replay them when the caller has none.
       const replayed: RuntimeConf = {
         ...rt,
@@ -112,6 +118,7 @@ export class ExecCniRuntime implements CniRuntime {
       for (const plugin of [...list.plugins].reverse()) {
         await this.invoke(plugin, 'DEL', list, replayed, prevResult);
       }
+      if (leftVeth !== undefined) throw leftVeth;
       await this.cache.remove(key);
     });
   }
@@ -131,6 +138,19 @@ export class ExecCniRuntime implements CniRuntime {
       for (const plugin of list.plugins) if (types.includes(plugin.type)) await this.invoke(plugin, 'ADD', list, replayed, prevResult);
       return true;
     });
+  }
+
+  /** The host ends of the veths a cached result names, deleted if still on the bridge; the failure, if any. */
+  private async removeHostVeths(list: NetworkConfigList, raw: RawResult): Promise<unknown> {
+    let interfaces: { name: string; sandbox?: string }[];
+    try {
+      interfaces = parseResult(raw, list.cniVersion).interfaces;
+    } catch {
+      return undefined;
+    }
+    const errors = new ErrorList();
+    for (const { link, bridge } of hostVethsOf(list.plugins, interfaces)) await errors.attempt(() => removeVethOnBridge(link, bridge));
+    return errors.errors[0];
   }
 
   async checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
