@@ -34,8 +34,12 @@ export async function stopContainer(ctx: ContainerContext, ref: string, timeoutS
 export async function killContainer(ctx: ContainerContext, ref: string, signal: number): Promise<string> {
   const view = await findContainerView(ctx, ref);
   if (!isRunning(view.task)) throw invalid(`cannot kill container ${view.id}: container is not running`);
-  // Docker and nerdctl drop the port forwards on every kill, whatever the signal (nerdctl #2699).
-  await ctx.networking.beforeStop(networked(view));
+  // SIGKILL ends the container: its network goes first, while the netns exists (as `stop`).
+  // Another signal may not end it (HUP to reload a server, TERM to an init that ignores it):
+  // as with Docker, the container keeps its network, and if it does exit, the port holder's
+  // watcher releases the network within ~1 s. (nerdctl detaches on every signal, so a
+  // container that lives on has lost its ports and addresses for good: finch #1795.)
+  if (signal === SIGKILL) await ctx.networking.beforeStop(networked(view));
   await ctx.runtime.killTask(view.id, signal);
   return view.id;
 }

@@ -6,11 +6,17 @@
  *   without a netns released its IP but left its veth on the bridge, with that IP, in the
  *   joiner's namespace. The next container given the IP answered beside it.
  *
+ * - `kill -s <signal>` of a container that lives on (HUP to ask a server to reload, TERM to an
+ *   init that ignores it): the kill had first detached it as for a stop (DEL, ports released,
+ *   hosts and DNS left, `stopped_at` recorded), so it ran on without its network, its port
+ *   free for another container and its network removable by `network rm` and `prune`. Docker
+ *   keeps a container's network when it survives the signal.
+ *
  * Names hs2-*, subnet in 10.253.0.0/16, host ports 48900-48999, env hsoak2.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeEnv, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
+import { closeEnv, httpGet, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, type HostState, type HostStateScope } from '../host-state.ts';
 
 const NET = 'hs2-net';
@@ -56,4 +62,36 @@ describe('wrong states found by the widened chaos soak', { timeout: 300_000 }, (
       assert.doesNotMatch(await ok(['exec', 'hs2-joiner', 'ip', '-o', 'link']), /eth0/);
     });
   }
+
+  /** The network kinds of the host state (a container's own records are there while it exists). */
+  const networkDiff = async (): Promise<string[]> =>
+    diffHostState(baseline, await snapshotHostState(env, SCOPE)).filter((l) => !/^(data-store|containerd|hosts-lines): /.test(l));
+
+  it('kill -s HUP (or TERM) of a container that survives it leaves it running with its network and port', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hs2-hup']));
+    // busybox httpd reloads on HUP; as the init it ignores TERM.
+    const httpd = ['busybox', 'sh', '-c', 'echo hs2 > /tmp/index.html && exec httpd -f -p 80 -h /tmp'];
+    await ok(['run', '-d', '--name', 'hs2-hup', '--net', NET, '-p', `${PORT + 1}:80`, ...httpd]);
+    assert.equal((await httpGet(`http://127.0.0.1:${PORT + 1}/`)).trim(), 'hs2');
+    const attached = await networkDiff();
+    for (const signal of ['HUP', 'TERM']) {
+      await ok(['kill', '-s', signal, 'hs2-hup']);
+      await new Promise((r) => setTimeout(r, 1500)); // what an exit would have released by now
+      assert.match(await ok(['ps', '--format', '{{.Names}} {{.Status}}']), /hs2-hup Up/);
+      assert.deepEqual(await networkDiff(), attached, `its network after kill -s ${signal}`);
+      assert.equal((await httpGet(`http://127.0.0.1:${PORT + 1}/`, 5)).trim(), 'hs2', `its port after kill -s ${signal}`);
+      const rm = await tsnerd(env, ['network', 'rm', NET]);
+      assert.notEqual(rm.exitCode, 0, `network rm of the network it uses after kill -s ${signal}`);
+    }
+  });
+
+  it('kill -s TERM of a container that exits on it: its network is released at the exit', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hs2-term']));
+    const cmd = ['busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done'];
+    await ok(['run', '-d', '--name', 'hs2-term', '--net', NET, '-p', `${PORT + 2}:80`, ...cmd]);
+    await ok(['kill', '-s', 'TERM', 'hs2-term']);
+    await waitFor('its network released', async () => (await networkDiff()).length === 0, 10_000).catch(() => {});
+    assert.deepEqual(await networkDiff(), []);
+    assert.match(await ok(['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /hs2-term Exited/);
+  });
 });
