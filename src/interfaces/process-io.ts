@@ -8,7 +8,13 @@ export interface AttachedIo {
   drained: Promise<void>;
   /** Resolves when our stdin ended and was flushed into the process (only with `stdin`). */
   stdinEnded: Promise<void>;
-  /** Unblocks anything still waiting on a FIFO and removes them. Safe to call twice. */
+  /**
+   * The shim has opened its ends of the FIFOs (Tasks.Create returned; Tasks.Start for an exec):
+   * our own write ends, which kept the readers from an early end of file, close, so that
+   * `drained` comes when the process and every other writer have closed their ends.
+   */
+  taskCreated(): void;
+  /** Unblocks anything still waiting on a FIFO, stops reading and removes them. Safe to call twice. */
   close(): Promise<void>;
 }
 

@@ -172,16 +172,17 @@ export async function closeEnv(env: TestEnv | undefined, networks: readonly stri
  * A `tuning` plugin in `dir` (put `dir` first in CNI_PATH) that runs the real one from
  * `cniPath` and then, on ADD while `<dir>/hold` exists, touches `marker` (shell words:
  * `$CNI_CONTAINERID` expands) and waits until `hold` is gone: an ADD held after the chain's
- * last plugin, for tests that act while a hook attaches.
+ * last plugin, for tests that act while a hook attaches. `pollSeconds`: how often a held ADD
+ * looks for `hold` (a longer one for many held at once: each look is a `sleep` child).
  */
-export async function holdingTuning(dir: string, cniPath: string, marker: string): Promise<void> {
+export async function holdingTuning(dir: string, cniPath: string, marker: string, pollSeconds = 0.05): Promise<void> {
   const hold = join(dir, 'hold');
   const wrapper = [
     '#!/bin/sh',
     `out=$(${cniPath}/tuning); rc=$?`,
     `if [ "$CNI_COMMAND" = ADD ] && [ -f ${hold} ]; then`,
     `  touch ${marker}`,
-    `  while [ -f ${hold} ]; do sleep 0.05; done`,
+    `  while [ -f ${hold} ]; do sleep ${pollSeconds}; done`,
     'fi',
     'printf "%s" "$out"',
     'exit $rc',

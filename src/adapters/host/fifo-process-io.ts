@@ -1,10 +1,20 @@
 /**
  * Process stdio through named pipes, as containerd's `cio` does: we make the
- * FIFOs, the shim opens the other ends. Opening a FIFO blocks until the peer
- * opens it, so close() holds the peer end itself until our open has returned.
+ * FIFOs, the shim opens the other ends. The read ends of stdout and stderr are
+ * opened non-blocking and read on the event loop (a pipe handle, epoll), never
+ * on libuv's thread pool: a blocking open(2) would hold a pool thread until the
+ * shim opens its end, after the createRuntime hook, and in the CLI server enough
+ * attached runs waiting in their hooks would stall every request's file I/O. Our
+ * own write end of each ("keep-alive", as containerd's fifo package holds one)
+ * keeps the reader from an end of file before the shim has opened its end, and
+ * is closed once the task exists (`taskCreated`): then end of file comes when the
+ * container's process, the shim's copy of it and every other writer have closed.
+ * stdin (`-i`, CLI processes only) keeps the blocking open of its write end, and
+ * close() holds the peer end itself until that open has returned.
  */
-import { constants, createReadStream, createWriteStream, mkdirSync, openSync, closeSync, rmSync, type ReadStream } from 'node:fs';
+import { constants, createWriteStream, mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +41,14 @@ export class FifoProcessIo implements ProcessIo {
     const stdin = options.stdin ? join(dir, 'stdin') : '';
     await makeFifos(dir, [stdout, stderr, ...(stdin ? [stdin] : [])]);
 
-    const outputs = [copyOut(stdout, requestStdout()), copyOut(stderr, requestStderr())];
+    const outputs: FifoReader[] = [];
+    try {
+      outputs.push(readFifo(stdout, requestStdout()), readFifo(stderr, requestStderr()));
+    } catch (err) {
+      for (const o of outputs) o.destroy();
+      rmSync(dir, { recursive: true, force: true });
+      throw internal(`cannot open the stdio FIFOs in "${dir}": ${(err as Error).message}`);
+    }
     const drained = Promise.all(outputs.map((o) => o.done)).then(() => undefined);
     const { ended: stdinEnded, settled: stdinOpened } = stdin ? copyIn(stdin) : { ended: Promise.resolve(), settled: Promise.resolve() };
     stdinEnded.catch(() => {});
@@ -41,10 +58,16 @@ export class FifoProcessIo implements ProcessIo {
       stdio: { stdin, stdout, stderr },
       drained,
       stdinEnded,
+      taskCreated: () => {
+        for (const o of outputs) o.release();
+      },
       close: async () => {
         if (closed) return;
         closed = true;
-        const pending = outputs.filter((o) => !o.opened()).map((o) => releaseOpen(o.path, o.settled));
+        // The command is over: what the process still writes has no reader here (the shim holds
+        // a read end of its own, so the process does not die of SIGPIPE).
+        for (const o of outputs) o.destroy();
+        const pending: Promise<void>[] = [];
         if (stdin) {
           process.stdin.unpipe();
           process.stdin.destroy();
@@ -98,18 +121,51 @@ export class FifoProcessIo implements ProcessIo {
   }
 }
 
-function copyOut(path: string, to: NodeJS.WritableStream) {
-  let opened = false;
-  const stream: ReadStream = createReadStream(path);
-  stream.once('open', () => (opened = true));
-  const settled = openSettled(stream);
+export interface FifoReader {
+  /** Resolves at end of file (every write end closed), or once destroyed or failed. */
+  done: Promise<void>;
+  /** Closes our keep-alive write end: the next end of file is the writers' own. */
+  release(): void;
+  /** Closes both our ends at once. */
+  destroy(): void;
+}
+
+/**
+ * Reads the FIFO at `path` into `to` from a non-blocking read end on the event
+ * loop, with a keep-alive write end held until release(). Neither open blocks:
+ * the read end's never does, and the write end's finds the read end (no ENXIO).
+ */
+export function readFifo(path: string, to: NodeJS.WritableStream): FifoReader {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let keepAlive: number | undefined;
+  try {
+    keepAlive = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  // A FIFO's descriptor becomes a pipe handle (uv_pipe_open), read through epoll.
+  const stream = new Socket({ fd, readable: true, writable: false });
   const done = new Promise<void>((resolve) => {
     stream.on('end', resolve);
     stream.on('close', resolve);
     stream.on('error', () => resolve());
   });
   stream.pipe(to, { end: false });
-  return { path, done, settled, opened: () => opened };
+  const release = () => {
+    if (keepAlive === undefined) return;
+    closeSync(keepAlive);
+    keepAlive = undefined;
+  };
+  return {
+    done,
+    release,
+    destroy: () => {
+      release();
+      stream.unpipe(to);
+      stream.destroy();
+    },
+  };
 }
 
 function copyIn(path: string): { ended: Promise<void>; settled: Promise<void> } {

@@ -28,6 +28,7 @@ export async function execInContainer(ctx: ContainerContext, ref: string, input:
     try {
       const exited = ctx.runtime.waitTask(view.id, execId);
       await ctx.runtime.startTask(view.id, execId);
+      io.taskCreated(); // an exec's shim opens its FIFOs in Start
       if (input.interactive) {
         io.stdinEnded.then(
           () => ctx.runtime.closeStdin(view.id, execId).catch(() => {}),

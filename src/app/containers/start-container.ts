@@ -100,13 +100,14 @@ export async function runAttached(
   });
   try {
     // Its own undo stack: the caller's rollback removes the state dir holding
-    // the FIFOs, which must wait until close() has released our blocked opens.
+    // the FIFOs, which must wait until close() has released them.
     // The wait is asked for between create and start (as ctr does): it is in flight when
     // the task starts, so its answer comes with the exit instead of one round trip later.
     let waiting: Promise<ExitResult> | undefined;
     await startTask(ctx, view, io.stdio, {
       rootfs: options.rootfs,
       onCreated: () => {
+        io.taskCreated();
         waiting = ctx.runtime.waitTask(view.id);
         waiting.catch(() => {}); // a failed start deletes the task: the wait's own failure is not the news
       },
