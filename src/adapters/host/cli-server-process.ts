@@ -30,8 +30,6 @@ const SERVER_ENV_PREFIX = 'TSNERD_CLI_SERVER_';
 const NODE_FLAGS = ['--min-semi-space-size=16'];
 const CLI_SCRIPT = new URL('../../cli.js', import.meta.url);
 const SOCKET_NAME = /^[0-9a-f]{12}\.sock$/;
-/** The server's libuv thread pool (node's default is 4). */
-const THREADPOOL_SIZE = 64;
 
 /** The data root a CLI server's socket serves. */
 export function cliServerDataRoot(socket: string): string {
@@ -54,12 +52,12 @@ export function startRequestedCliServer(dataRoot: string): void {
     const files = cliServerFiles(socket);
     mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
     if (!claimStart(files.starting)) return; // 32 commands at once start one server
-    // A pool thread for each FIFO open of an attached run waiting for its shim (which opens the
-    // other ends only after the createRuntime hook): node's default four would let two such runs
-    // hold up every other request's file I/O, and a request holding a lock the hooks wait for
-    // then never ends (the likely cause of a served run the chaos soak saw hang, with three commands
-    // at once and containerd killed under a hook). 64: 32 runs at once in their hooks.
-    const env: Record<string, string> = { UV_THREADPOOL_SIZE: String(THREADPOOL_SIZE) };
+    // libuv's thread pool stays node's default of four: nothing a request does holds a pool thread
+    // for long. An attached run's stdio FIFOs, which a blocking open held until its shim opened
+    // them after the createRuntime hook, are opened non-blocking and read on the event loop
+    // (fifo-process-io.ts); the rest is short file I/O on local files (no fsync, no DNS lookup).
+    // A pool of 64 measured the same at 20 runs at once (docs/performance.md).
+    const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(requestEnv())) {
       if (k.startsWith(SERVER_ENV_PREFIX) && k !== CLI_SERVER_START_ENV && v !== undefined) env[k] = v;
     }

@@ -5,6 +5,7 @@
  * blocking opens until its shim opened the other ends (after the createRuntime hook), and the
  * server's pool of 64 let 32 runs at once in their hooks stall every other request.
  *
+ * The server now runs with node's default pool of four threads.
  * 40 attached runs (80 FIFO opens, more than the old pool of 64) are held in their hook (a
  * wrapper of the chain's last plugin, tuning, waits while a hold file exists); a request served
  * beside them must complete meanwhile; once released, each run prints its own output on
@@ -107,6 +108,8 @@ describe('attached runs served at once wait for their shims off the thread pool 
     const beside = Promise.all([served(['rm', '-f', 'hf-nosuch']), served(['run', '--rm', '--net', 'none', 'busybox', 'echo', 'beside'])]);
     const inTime = await Promise.race([beside.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000).unref())]);
     const ms = Date.now() - t0;
+    const threads = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${server}/status`, 'utf8'))?.[1];
+    t.diagnostic(`served beside ${RUNS} held runs in ${ms} ms (the server has ${threads} threads)`);
     assert.equal(await held(), RUNS, 'the runs were still held meanwhile');
     await rm(join(pluginDir, 'hold'));
     const [rmNoSuch, besideRun] = await beside;
