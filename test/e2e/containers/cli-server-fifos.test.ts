@@ -9,20 +9,32 @@
  * 40 attached runs (80 FIFO opens, more than the old pool of 64) are held in their hook (a
  * wrapper of the chain's last plugin, tuning, waits while a hold file exists); a request served
  * beside them must complete meanwhile; once released, each run prints its own output on
- * stdout and stderr and exits 0.
+ * stdout and stderr and exits 0. Outputs of 8 MiB and none arrive whole; `| head -1` exits 0;
+ * a run that fails while its container goes on writing leaves no FIFO descriptor in the server.
  *
  * "Served" as in cli-server.test.ts: the client run by hand in front of a node that cannot
  * run anything (/bin/false). Names hf-*, subnet in 10.252.0.0/16, no host ports.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { closeEnv, holdingTuning, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
+import {
+  closeEnv,
+  holdingTuning,
+  importTestImage,
+  ok as okIn,
+  restartContainerd,
+  startEnv,
+  tsnerd,
+  waitFor,
+  type TestEnv,
+} from '../harness.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
 const TSNERD = join(REPO, 'bin/tsnerd');
@@ -52,6 +64,18 @@ const liveServer = () => waitFor('a live CLI server', () => (pidOf() !== undefin
 function served(args: string[]) {
   return execa('perl', [CLIENT, BUNDLE, '1', '/bin/false', ...args], { env: env.env, reject: false, stdin: 'ignore' });
 }
+
+/** The server's descriptors of stdio FIFOs (`…/io/stdout`, ` (deleted)` once removed). */
+const fifoFds = (pid: number) =>
+  readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((link) => /\/io\/std(out|err)/.test(link));
 
 const held = async () => (await readdir(pluginDir)).filter((f) => f.startsWith('added.')).length;
 
@@ -162,5 +186,25 @@ describe('attached runs served at once wait for their shims off the thread pool 
       );
       assert.deepEqual([r.exitCode, r.stdout], [0, '1'], `${name}: ${r.stderr}`);
     }
+  });
+
+  it('a run that fails while its container lives on (containerd restarted) leaves no FIFO descriptor in the server', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hf-ticking']));
+    await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
+    const server = await liveServer();
+    const args = ['run', '--name', 'hf-ticking', '--net', 'none', 'busybox', 'sh', '-c', 'while :; do echo tick; sleep 0.1; done'];
+    const child = spawn('perl', [CLIENT, BUNDLE, '1', '/bin/false', ...args], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const seen = { out: '', err: '' };
+    child.stdout.on('data', (d: Buffer) => (seen.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (seen.err += d.toString()));
+    const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    await waitFor('the container to tick', () => seen.out.includes('tick'), 30_000);
+    assert.equal(fifoFds(server).length, 2, 'reading its stdout and stderr');
+    // The run's wait on the task breaks and the command fails; the shim goes on writing ticks.
+    await restartContainerd(env);
+    assert.equal(await code, 1, `the run fails with containerd gone: ${seen.err}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(fifoFds(server), [], 'the ended command closed its FIFOs');
+    assert.ok(alive(server), 'the server lives on');
   });
 });
