@@ -17,6 +17,11 @@
  * one of the env's containers, or a perl lock helper; or kills containerd (at
  * that moment, or once a hook is in flight) and starts it again. Names and ports come from small pools, so later commands
  * meet what a killed one left.
+ * Every 10 iterations and at the end, the running containers must be attached to every
+ * network their endpoints.json names, and every veth on the user networks' bridges must be
+ * a host end some CNI cache entry names (what holds for 2 s: a command served on after its
+ * client was killed may be between steps): a container running on without its network, or
+ * a veth no container owns, goes unseen by the end's comparison.
  * Then everything is removed (`rm -f`, `network gc`), and the host must be
  * exactly as before: links, rules and chains, IP leases, CNI cache entries,
  * ports held, hosts lines, data store entries, tsnerd's registries (port
@@ -329,6 +334,50 @@ async function diagnose(lines: readonly string[]): Promise<string> {
   return out.join('\n');
 }
 
+/**
+ * What the host must agree with while containers live (the end's comparison, after `rm -f` of
+ * everything, cannot see a running container without its network, nor an orphan veth that goes
+ * with a joiner's netns): each running container is attached to every network its
+ * `endpoints.json` names (a CNI cache entry), and each veth on the user networks' bridges is
+ * the host end a cache entry of a container names.
+ */
+async function inconsistencies(): Promise<string[]> {
+  const out: string[] = [];
+  const running = lines((await tsnerd(env, ['ps', '-q'])).stdout);
+  const dir = join(storeRoot(), 'containers', env.namespace);
+  const cacheDir = '/var/lib/cni/results';
+  const cache = (await readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.includes(`-${env.namespace}-`));
+  for (const id of await readdir(dir).catch(() => [] as string[])) {
+    if (!running.some((r) => id.startsWith(r))) continue;
+    const text = await readFile(join(dir, id, 'endpoints.json'), 'utf8').catch(() => '');
+    if (text === '') continue;
+    const endpoints = (JSON.parse(text) as { endpoints?: { network: string; ifname: string }[] }).endpoints ?? [];
+    for (const e of endpoints)
+      if (!cache.includes(`${e.network}-${env.namespace}-${id}-${e.ifname}`))
+        out.push(`running ${id.slice(0, 12)}: no attachment to ${e.network} (${e.ifname})`);
+  }
+  const hostVeths = new Set<string>();
+  for (const f of cache) {
+    const entry = JSON.parse(await readFile(join(cacheDir, f), 'utf8').catch(() => '{}')) as {
+      result?: { interfaces?: { name: string; sandbox?: string }[] };
+    };
+    for (const i of entry.result?.interfaces ?? []) if (!i.sandbox) hostVeths.add(i.name);
+  }
+  const bridges: string[] = [];
+  for (const name of [NET, NET2]) {
+    const conf = await readFile(conflistOf(name), 'utf8').catch(() => undefined);
+    const bridge = conf && (JSON.parse(conf) as { plugins: { bridge?: string }[] }).plugins[0]?.bridge;
+    if (bridge) bridges.push(bridge);
+  }
+  const links = JSON.parse(String((await execa('ip', ['-j', 'link', 'show'], { reject: false })).stdout) || '[]') as {
+    ifname: string;
+    master?: string;
+  }[];
+  for (const l of links)
+    if (l.master && bridges.includes(l.master) && !hostVeths.has(l.ifname)) out.push(`veth ${l.ifname} on ${l.master}: no container's`);
+  return out;
+}
+
 type State = { host: HostState; extra: string[] };
 const snapshot = async (): Promise<State> => ({ host: await snapshotHostState(env, SCOPE), extra: await extraState() });
 
@@ -386,6 +435,18 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
   it(`${ITERATIONS} iterations of commands with kill -9 at random moments; then the host is as before`, async () => {
     const hung: string[] = [];
     const wrongOutput: string[] = [];
+    // Every 10 iterations and before the end's rm -f; what holds for 2 s (a command served on
+    // after its client was killed may be between its steps; an exit is released within ~1 s).
+    const wrong: string[] = [];
+    const checkConsistency = async (when: string) => {
+      const first = await inconsistencies();
+      if (first.length === 0) return;
+      await sleep(2000);
+      const again = await inconsistencies();
+      const lasting = first.filter((l) => again.includes(l)).map((l) => `${when}: ${l}`);
+      if (lasting.length > 0) log(`inconsistent ${when}:\n  ${lasting.join('\n  ')}`);
+      wrong.push(...lasting);
+    };
     const net2Bridges = new Set<string>();
     // Small pools of names and ports, so that a later command meets what a killed one left. What
     // the commands issued so far would have made (not what they did: the schedule stays the
@@ -637,6 +698,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
             })
             .join(' ')}`,
         );
+        if ((i + 1) % 10 === 0) await checkConsistency(`after #${i}`);
         // `network prune` removed the first network too (no running container used it): made again.
         if (!(await readFile(conflistOf(NET), 'utf8').catch(() => undefined))) {
           await ok(['network', 'create', NET, '--subnet', SUBNET]);
@@ -645,6 +707,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
       }
       assert.deepEqual(hung, [], `commands that did not end within 90 s: ${hung.join('; ')}`);
       assert.deepEqual(wrongOutput, [], 'attached runs that succeeded printed what their container wrote');
+      await checkConsistency('before rm -f');
 
       const removeAll = async () => {
         const ids = lines(await ok(['ps', '-aq']));
@@ -672,6 +735,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
       for (const bridge of net2Bridges)
         if (await linkExists(bridge)) differences.push(`bridge ${bridge} of ${NET2} (removed) is still there`);
       assert.deepEqual(differences, [], `host state differs from the baseline:\n${differences.join('\n')}`);
+      assert.deepEqual(wrong, [], 'running containers attached to their networks, and no veth of none before rm -f');
     } catch (e) {
       if (DIAG) await copyFile(join(env.dir, 'containerd.log'), join(DIAG, 'containerd.log')).catch(() => {});
       console.log(`chaos failed: CHAOS_SEED=${SEED} CHAOS_ITERATIONS=${ITERATIONS} replays this schedule\n${journal.join('\n')}`);
