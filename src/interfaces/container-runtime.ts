@@ -54,6 +54,8 @@ export interface ContainerRuntime {
   getContainer(id: string): Promise<ContainerRecord>;
   listContainers(): Promise<ContainerRecord[]>;
   deleteContainer(id: string): Promise<void>;
+  /** Replaces the container's OCI spec (the next task is created from it). */
+  updateSpec(id: string, spec: OciSpec): Promise<void>;
 
   /** Makes a writable snapshot on top of the image's top layer; returns its mounts. */
   prepareSnapshot(key: string, parentChainId: string): Promise<RootfsMount[]>;

@@ -69,6 +69,13 @@ export class GrpcContainerRuntime implements ContainerRuntime {
     return res.containers.map(toRecord);
   }
 
+  async updateSpec(id: string, spec: OciSpec): Promise<void> {
+    await this.client.containers.Update({
+      container: { id, spec: { type_url: OCI_SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)) } },
+      update_mask: { paths: ['spec'] },
+    });
+  }
+
   async deleteContainer(id: string): Promise<void> {
     await this.client.containers.Delete({ id });
   }

@@ -10,6 +10,9 @@ import type { ContainerContext } from './context.ts';
 import { LOG_FILE } from './context.ts';
 import { findContainerView, isRunning, networked, type ContainerView } from './container-view.ts';
 import { UndoStack } from './undo-stack.ts';
+import { joinTarget } from './join-target.ts';
+import { parseNetworkMode } from '../../domain/network-mode.ts';
+import { decodeContainerLabels } from '../../domain/labels.ts';
 
 /** After the process exits, how long its output may still be flowing (e.g. from a background child). */
 const DRAIN_GRACE_MS = 3000;
@@ -17,8 +20,28 @@ const DRAIN_GRACE_MS = 3000;
 export async function startContainer(ctx: ContainerContext, ref: string): Promise<string> {
   const view = await findContainerView(ctx, ref);
   if (isRunning(view.task)) return view.id;
+  await rejoinNetworkNamespace(ctx, view);
   await startTask(ctx, view, ctx.io.logTo(join(view.stateDir, LOG_FILE)));
   return view.id;
+}
+
+/**
+ * `--net container:<ref>`: the spec names the network namespace of the joined container's init
+ * as it was at create (`/proc/<pid>/ns/net`). At a later start that container must run, and
+ * the spec names its init now, as Docker and nerdctl rejoin it: the old pid is gone (runc's
+ * `lstat /proc/<pid>/ns/net` failed), or worse, reused by another process, whose network
+ * namespace (the host's, say) the container would have joined.
+ */
+async function rejoinNetworkNamespace(ctx: ContainerContext, view: ContainerView): Promise<void> {
+  if (view.owner !== 'tsnerd') return;
+  const mode = parseNetworkMode(decodeContainerLabels(view.record.labels).networks);
+  if (mode.kind !== 'container') return;
+  const target = await joinTarget(ctx, mode.container);
+  const path = `/proc/${target.pid}/ns/net`;
+  const spec = view.record.spec;
+  if (spec.linux.namespaces.some((n) => n.type === 'network' && n.path === path)) return;
+  const namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { ...n, path } : n));
+  await ctx.runtime.updateSpec(view.id, { ...spec, linux: { ...spec.linux, namespaces } });
 }
 
 export interface StartTaskOptions {

@@ -12,6 +12,11 @@
  *   free for another container and its network removable by `network rm` and `prune`. Docker
  *   keeps a container's network when it survives the signal.
  *
+ * - `start` of a container that joined another's network namespace (`--net container:<peer>`)
+ *   once that peer had been restarted: the spec still named the peer's old init
+ *   (`/proc/<pid>/ns/net`), so the start failed in runc (`lstat ... no such file`), or, had the
+ *   pid been reused, joined that other process's network namespace. It now rejoins the peer.
+ *
  * Names hs2-*, subnet in 10.253.0.0/16, host ports 48900-48999, env hsoak2.
  */
 import { after, before, describe, it } from 'node:test';
@@ -93,5 +98,21 @@ describe('wrong states found by the widened chaos soak', { timeout: 300_000 }, (
     await waitFor('its network released', async () => (await networkDiff()).length === 0, 10_000).catch(() => {});
     assert.deepEqual(await networkDiff(), []);
     assert.match(await ok(['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /hs2-term Exited/);
+  });
+
+  it('start of a joiner after its peer restarted joins the peer again (and is refused while the peer is stopped)', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hs2-peer2', 'hs2-joiner2']));
+    await ok(['run', '-d', '--name', 'hs2-peer2', '--net', NET, 'busybox', 'sleep', '600']);
+    await ok(['run', '-d', '--name', 'hs2-joiner2', '--net', 'container:hs2-peer2', 'busybox', 'sleep', '600']);
+    await ok(['stop', '-t', '0', 'hs2-joiner2']);
+    await ok(['stop', '-t', '0', 'hs2-peer2']);
+    const refused = await tsnerd(env, ['start', 'hs2-joiner2']);
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(refused.stderr, /container "hs2-peer2" is not running: cannot join its network namespace/);
+    await ok(['start', 'hs2-peer2']);
+    await ok(['start', 'hs2-joiner2']);
+    const netnsOf = (name: string) => ok(['exec', name, 'readlink', '/proc/1/ns/net']);
+    assert.equal(await netnsOf('hs2-joiner2'), await netnsOf('hs2-peer2'));
+    assert.match(await ok(['exec', 'hs2-joiner2', 'ip', '-o', 'link']), /eth0/);
   });
 });
