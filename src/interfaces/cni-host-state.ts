@@ -51,4 +51,8 @@ export interface CniHostState {
   /** True when the link exists, is a bridge and has no ports. */
   isIdleBridge(name: string): Promise<boolean>;
   deleteLink(name: string): Promise<void>;
+  /** The bridges the firewall plugin's isolation rules name (CNI-ISOLATION-STAGE-1/2, IPv4 and IPv6). */
+  isolatedBridges(): Promise<Set<string>>;
+  /** Deletes the firewall plugin's isolation rules of a bridge that is gone (no DEL removes them). */
+  removeIsolationRules(bridge: string): Promise<void>;
 }

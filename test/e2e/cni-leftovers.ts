@@ -9,6 +9,7 @@
 import { execa } from 'execa';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isolationRuleBridge } from '../../src/domain/netfilter/isolation.ts';
 
 const CNI_STATE = '/var/lib/cni';
 /** Per-container chains the plugins name after a hash (bridge ipMasq, portmap DNAT/SNAT). */
@@ -28,6 +29,12 @@ export interface EnvObjects {
   netconfPath: string;
   /** The network namespace (under /run/netns) its containerd ran in, for its rules and bridges; undefined: the caller's. */
   netns?: string | undefined;
+  /**
+   * The bridges the firewall plugin's isolation rules named when the env started: a rule for a
+   * bridge that is gone and was not there then is the env's (no DEL removes them; `network rm`
+   * must). Undefined: not looked at.
+   */
+  isolatedAtStart?: readonly string[] | undefined;
 }
 
 export interface Leftovers {
@@ -77,6 +84,21 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
   for (const file of await findCachedResults(isOurs)) {
     found.push(`CNI cache entry: ${file}`);
     removers.push(() => rm(file, { force: true }));
+  }
+  if (owned.isolatedAtStart) {
+    const before = new Set(owned.isolatedAtStart);
+    for (const tool of ['iptables', 'ip6tables']) {
+      const rules = await isolationRules(exec, tool);
+      const gone = [...new Set(rules.map((r) => r.bridge))].filter((b) => !before.has(b));
+      for (const bridge of gone) {
+        if ((await bridgePorts(exec, bridge)) !== undefined) continue;
+        const doomed = rules.filter((r) => r.bridge === bridge).map((r) => r.rule);
+        found.push(...doomed.map((r) => `${tool} -t filter isolation rule of the removed bridge ${bridge}: ${r}`));
+        removers.push(async () => {
+          for (const r of doomed) await exec(`${tool}-restore`, ['--noflush', '--wait'], `*filter\n-D${r.slice(2)}\nCOMMIT\n`);
+        });
+      }
+    }
   }
   for (const net of networks.filter((n) => !n.isDefault)) {
     for (const bridge of net.bridges) {
@@ -194,6 +216,28 @@ async function findCachedResults(isOurs: (id: string) => boolean): Promise<strin
     if (ours) found.push(join(dir, file));
   }
   return found;
+}
+
+/** The bridges the firewall plugin's isolation rules name, in the env's network namespace (or the caller's). */
+export async function isolatedBridgesIn(netns: string | undefined): Promise<string[]> {
+  const exec: Exec = (cmd, args) =>
+    netns === undefined
+      ? execa(cmd, args, { reject: false })
+      : execa('nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args], { reject: false });
+  const bridges = new Set<string>();
+  for (const tool of ['iptables', 'ip6tables']) for (const r of await isolationRules(exec, tool)) bridges.add(r.bridge);
+  return [...bridges];
+}
+
+async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string; bridge: string }[]> {
+  const listed = await exec(tool, ['-w', '-t', 'filter', '-S']);
+  if (listed.exitCode !== 0) return [];
+  return String(listed.stdout)
+    .split('\n')
+    .flatMap((rule) => {
+      const bridge = isolationRuleBridge(rule);
+      return bridge === undefined ? [] : [{ rule, bridge }];
+    });
 }
 
 /** The links attached to a bridge, or undefined when there is no such bridge. */

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { findCniLeftovers } from './cni-leftovers.ts';
+import { findCniLeftovers, isolatedBridgesIn } from './cni-leftovers.ts';
 
 export interface TestEnv {
   dir: string;
@@ -60,6 +60,8 @@ const ENV_DIR_PREFIX = 'tsnerd-e2e-';
 const REGISTRY_DIR_PREFIX = 'tsnerd-registry-';
 const OWNER_FILE = 'owner.pid';
 const NAMESPACE_FILE = 'namespace';
+/** The bridges the firewall plugin's isolation rules named when the env started (cni-leftovers.ts). */
+const ISOLATED_FILE = 'isolated-bridges.json';
 
 /** Runs a command with a deadline; never throws (a missing binary is exit code 127). */
 async function run(
@@ -160,6 +162,8 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
     .toLowerCase()
     .replace(/[^a-z0-9]/g, '0')}`;
   await writeFile(join(dir, NAMESPACE_FILE), namespace);
+  // What isolation rules exist now: one the env's tests leave for a bridge that is gone is theirs.
+  await writeFile(join(dir, ISOLATED_FILE), JSON.stringify(await isolatedBridgesIn(opts.netns)));
   const address = join(dir, 'containerd.sock');
   const dataRoot = join(dir, 'data');
   const netconfPath = join(dir, 'netconf');
@@ -323,11 +327,13 @@ async function teardown(
   });
   await step(async () => {
     for (const id of await storedContainerIds(join(dir, 'data'))) cniIds.add(id);
+    const isolated = await readFile(join(dir, ISOLATED_FILE), 'utf8').catch(() => undefined);
     const leftovers = await findCniLeftovers({
       cniIds: [...cniIds],
       ownNamespaces: recorded ? [recorded] : [],
       netconfPath: join(dir, 'netconf'),
       netns: opts.netns,
+      isolatedAtStart: reaping || isolated === undefined ? undefined : (JSON.parse(isolated) as string[]),
     });
     if (!reaping) found.push(...leftovers.found);
     await leftovers.remove();

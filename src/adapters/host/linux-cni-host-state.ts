@@ -6,6 +6,8 @@ import type { CachedAttachment } from '../../interfaces/cni.ts';
 import { attachmentCacheName } from '../../domain/cni/attachment.ts';
 import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
 import { runProcess } from './run-process.ts';
+import { isolatedBridges, removeIsolationRules } from '../netfilter/isolation-rules.ts';
+import { restoreEach } from '../netfilter/restore.ts';
 import { hostBootTime, procStat } from './proc.ts';
 
 /** host-local's default dataDir. */
@@ -99,6 +101,14 @@ export class LinuxCniHostState implements CniHostState {
   async deleteLink(name: string): Promise<void> {
     await runProcess('ip', ['link', 'del', 'dev', name]);
   }
+
+  isolatedBridges(): Promise<Set<string>> {
+    return isolatedBridges();
+  }
+
+  removeIsolationRules(bridge: string): Promise<void> {
+    return removeIsolationRules(bridge);
+  }
 }
 
 /**
@@ -145,10 +155,5 @@ async function removeFrom(tool: string, table: string, doomed: readonly string[]
   const remaining = all.filter((r) => r.startsWith('-A ') && !present.includes(r));
   const referenced = (c: string) => remaining.some((r) => !r.startsWith(`-A ${c} `) && new RegExp(` -[jg] ${c}( |$)`).test(r));
   const orphanChains = [...chains].filter((c) => all.includes(`-N ${c}`) && !referenced(c));
-  const commands = [...present.map((r) => `-D${r.slice(2)}`), ...orphanChains.flatMap((c) => [`-F ${c}`, `-X ${c}`])];
-  if (commands.length === 0) return;
-  const restore = (lines: string[]) =>
-    runProcess(`${tool}-restore`, ['--noflush', '--wait'], { input: [`*${table}`, ...lines, 'COMMIT', ''].join('\n') });
-  // iptables-restore is all or nothing: if a rule vanished meanwhile, one command at a time.
-  if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
+  await restoreEach(tool, table, [...present.map((r) => `-D${r.slice(2)}`), ...orphanChains.flatMap((c) => [`-F ${c}`, `-X ${c}`])]);
 }

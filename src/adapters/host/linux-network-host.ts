@@ -8,6 +8,7 @@ import type { NetworkHost } from '../../interfaces/network-host.ts';
 import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
 import { runProcess } from './run-process.ts';
 import { removeIdleHostLocalDir } from './linux-cni-host-state.ts';
+import { removeIsolationRules } from '../netfilter/isolation-rules.ts';
 
 const TEMPLATES_DIR = new URL('../../../templates/', import.meta.url);
 
@@ -56,6 +57,10 @@ export class LinuxNetworkHost implements NetworkHost {
     const del = await runProcess('ip', ['link', 'del', 'dev', name]);
     if (del.exitCode !== 0)
       throw new TsnerdError('internal', `cannot delete link "${name}": ${del.stderr.trim() || `ip exited with ${del.exitCode}`}`);
+  }
+
+  removeIsolationRules(bridge: string): Promise<void> {
+    return removeIsolationRules(bridge);
   }
 
   removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void> {

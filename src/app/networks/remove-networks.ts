@@ -42,6 +42,7 @@ async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {
   const link = bridgeLinkName(n);
   if (link !== undefined) {
     await deps.host.deleteLink(link);
+    await deps.host.removeIsolationRules(link);
     await deps.bridges?.forget(link, n.file!);
   }
   const hostLocal = hostLocalIpam(n);

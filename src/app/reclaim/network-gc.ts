@@ -119,12 +119,23 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
           { kind: 'bridge', item: `${link} (${[...new Set(records.map((b) => b.network))].join(', ')})`, container: '' },
           async () => {
             await deps.hostCni.deleteLink(link);
+            await deps.hostCni.removeIsolationRules(link);
             await forget();
           },
         );
       } else if (!options.dryRun && !(await deps.hostCni.linkExists(link))) {
         await errors.attempt(forget);
       }
+    }
+    // The firewall plugin's isolation rules of a bridge of tsnerd's that is gone (deleted by hand, or by a
+    // network rm of a version that left them): no DEL removes them, and the plugin adds them again with
+    // the next ADD on that bridge. Other bridges' are other tools'.
+    const ours = new Set([...inUse, ...byLink.keys()]);
+    for (const bridge of await deps.hostCni.isolatedBridges()) {
+      if (!ours.has(bridge) || (await deps.hostCni.linkExists(bridge))) continue;
+      await act({ kind: 'iptables-rules', item: `isolation of bridge ${bridge}`, container: '' }, () =>
+        deps.hostCni.removeIsolationRules(bridge),
+      );
     }
   });
 

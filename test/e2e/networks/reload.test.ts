@@ -33,21 +33,14 @@ async function rulesOf(cniId: string, ip: string): Promise<string[]> {
   return out.sort();
 }
 
-/** What a flush does to the container: each of its rules deleted, its own chains removed. */
+/** What a flush does to the container: each of its rules deleted, then its own chains. */
 async function flushOf(rules: readonly string[]): Promise<void> {
-  const chains: [string, string][] = [];
-  for (const r of rules) {
-    const [table, ...rest] = r.split(' ');
-    const line = rest.join(' ');
-    if (line.startsWith('-N ')) chains.push([table!, line.slice(3)]);
-    else if (line.startsWith('-A ')) {
-      const argv = (line.slice(3).match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? []).map((a) =>
-        a.startsWith('"') ? a.slice(1, -1).replaceAll('\\"', '"') : a,
-      );
-      await execa('iptables', ['-w', '-t', table!, '-D', ...argv]);
-    }
+  for (const table of ['nat', 'filter']) {
+    const mine = rules.filter((r) => r.startsWith(`${table} `)).map((r) => r.slice(table.length + 1));
+    const deletes = mine.filter((l) => l.startsWith('-A ')).map((l) => `-D${l.slice(2)}`);
+    const chains = mine.filter((l) => l.startsWith('-N ')).map((l) => `-X${l.slice(2)}`);
+    await execa('iptables-restore', ['--noflush', '--wait'], { input: [`*${table}`, ...deletes, ...chains, 'COMMIT', ''].join('\n') });
   }
-  for (const [table, chain] of chains) await execa('iptables', ['-w', '-t', table, '-X', chain]);
 }
 
 describe('network reload (e2e)', { timeout: 300_000 }, () => {

@@ -49,6 +49,7 @@ class MemoryConfDir implements NetworkConfDir {
 function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: string[]; firewall?: string; bridges?: BridgeRegistry } = {}) {
   const confDir = new MemoryConfDir();
   const deletedLinks: string[] = [];
+  const isolationRemoved: string[] = [];
   const hostLocalDirs: string[] = [];
   const warnings: string[] = [];
   const deps: NetworksDeps = {
@@ -61,6 +62,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
       missingPlugins: async (types) => types.filter((t) => (opts.missing ?? []).includes(t)),
       pluginAbout: async () => opts.firewall ?? 'CNI firewall plugin v1.7.1',
       deleteLink: async (name) => void deletedLinks.push(name),
+      removeIsolationRules: async (bridge) => void isolationRemoved.push(bridge),
       removeHostLocalDir: async (network, dataDir) => void hostLocalDirs.push(`${network} ${dataDir ?? 'default'}`),
       templates: async () => templates(),
     },
@@ -76,7 +78,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
     warn: (line) => void warnings.push(line),
     ...(opts.bridges ? { bridges: opts.bridges } : {}),
   };
-  return { deps, confDir, deletedLinks, hostLocalDirs, warnings, store: new NetworkStore(deps) };
+  return { deps, confDir, deletedLinks, isolationRemoved, hostLocalDirs, warnings, store: new NetworkStore(deps) };
 }
 
 describe('NetworkStore and network use cases', () => {
@@ -178,8 +180,8 @@ describe('NetworkStore and network use cases', () => {
     await assert.rejects(store.ensureDefaultBridge(), { message: 'subnet 10.4.0.0/24 overlaps with other one on this address space' });
   });
 
-  it('rm removes the file and the bridge link, and refuses bridge, foreign files, pseudo and in-use networks', async () => {
-    const { deps, store, confDir, deletedLinks, hostLocalDirs } = setup({ inUse: ['busy'] });
+  it('rm removes the file, the bridge link and its isolation rules, and refuses bridge, foreign files, pseudo and in-use networks', async () => {
+    const { deps, store, confDir, deletedLinks, isolationRemoved, hostLocalDirs } = setup({ inUse: ['busy'] });
     await store.ensureDefaultBridge();
     await createNetwork(deps, { name: 'foo' });
     await createNetwork(deps, { name: 'busy' });
@@ -187,6 +189,7 @@ describe('NetworkStore and network use cases', () => {
     const { removed, errors } = await removeNetworks(deps, ['2c26b46b', 'bridge', 'hand', 'host', 'busy', 'nope']);
     assert.deepEqual(removed, ['2c26b46b']);
     assert.deepEqual(deletedLinks, ['br-2c26b46b68ff']);
+    assert.deepEqual(isolationRemoved, ['br-2c26b46b68ff'], "the firewall plugin's isolation rules go with the bridge");
     assert.deepEqual(hostLocalDirs, ['foo default'], "host-local's dir of the network removed (its IPAM has no dataDir)");
     assert.deepEqual(
       errors.errors.map((e) => e.message),

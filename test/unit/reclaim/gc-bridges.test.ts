@@ -4,8 +4,8 @@ import { networkGc } from '../../../src/app/reclaim/network-gc.ts';
 import type { ReclaimDeps } from '../../../src/app/reclaim/deps.ts';
 import type { OwnBridge } from '../../../src/interfaces/bridge-registry.ts';
 
-/** gc over an empty host but for recorded bridges: what it does to them, and whether under the CNI lock. */
-function fixture(records: OwnBridge[]) {
+/** gc over an empty host but for recorded bridges (and `isolated`: bridges with isolation rules): what it does to them, and whether under the CNI lock. */
+function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: string[] } = {}) {
   const events: string[] = [];
   let locked = false;
   const mark = (what: string) => events.push(`${what}${locked ? ' (locked)' : ''}`);
@@ -16,9 +16,11 @@ function fixture(records: OwnBridge[]) {
     hostCni: {
       allocations: async () => [],
       taggedRules: async () => [],
-      isIdleBridge: async (link: string) => (mark(`idle? ${link}`), true),
-      linkExists: async () => true,
+      isIdleBridge: async (link: string) => (mark(`idle? ${link}`), opts.links?.includes(link) ?? true),
+      linkExists: async (link: string) => opts.links?.includes(link) ?? true,
       deleteLink: async (link: string) => mark(`delete ${link}`),
+      isolatedBridges: async () => new Set(opts.isolated ?? []),
+      removeIsolationRules: async (link: string) => mark(`isolation rules ${link}`),
       removeHostLocalDir: async (network: string, dataDir: string | undefined) => mark(`host-local dir ${network} ${dataDir ?? 'default'}`),
     },
     reserver: { reconcile: async () => [] },
@@ -58,9 +60,25 @@ describe('network gc: bridges of hand-removed networks', () => {
       'records (locked)',
       'idle? br-fx (locked)',
       'delete br-fx (locked)',
+      'isolation rules br-fx (locked)',
       'forget br-fx /c/ns/nerdctl-fx.conflist (locked)',
       'host-local dir fx default (locked)',
     ]);
+  });
+
+  it("removes the isolation rules of its own bridges that are gone, and no other tool's", async () => {
+    const { deps, events } = fixture([{ link: 'br-gone', network: 'gone', file: '/c/ns/nerdctl-gone.conflist', conflistPresent: false }], {
+      isolated: ['br-gone', 'br-kept', 'br-other'],
+      links: ['br-kept'],
+    });
+    (deps as { networks: unknown }).networks = async () => [
+      { name: 'kept', conflist: { plugins: [{ type: 'bridge', bridge: 'br-kept', ipam: { type: 'host-local' } }] } },
+    ];
+    const { items, errors } = await networkGc(deps, { dryRun: false });
+    assert.deepEqual(errors.errors, []);
+    assert.deepEqual(items, [{ kind: 'iptables-rules', item: 'isolation of bridge br-gone', container: '' }]);
+    assert.ok(events.includes('isolation rules br-gone (locked)'), events.join('\n'));
+    assert.ok(!events.some((e) => e.includes('br-kept') || e.includes('br-other')), events.join('\n'));
   });
 
   it('keeps a link whose name another namespace still has a conflist for, and deletes one whose conflists are all gone', async () => {
@@ -77,6 +95,7 @@ describe('network gc: bridges of hand-removed networks', () => {
       [
         'idle? br-fy (locked)',
         'delete br-fy (locked)',
+        'isolation rules br-fy (locked)',
         'forget br-fy /c/a/nerdctl-fy.conflist (locked)',
         'forget br-fy /c/b/nerdctl-fy.conflist (locked)',
         'host-local dir fy default (locked)',

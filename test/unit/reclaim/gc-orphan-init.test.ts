@@ -24,7 +24,7 @@ function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boo
     },
     networks: async () => [],
     cni: { getCachedAttachments: async () => [] },
-    hostCni: { allocations: async () => [], taggedRules: async () => [] },
+    hostCni: { allocations: async () => [], taggedRules: async () => [], isolatedBridges: async () => new Set() },
     reserver: { reconcile: async () => [] },
     hosts: { list: async () => [] },
     dns: { containers: async () => [], ensureServing: async () => undefined },

@@ -1,0 +1,9 @@
+/** iptables-restore --noflush of commands in one table; all or nothing, so on failure one command at a time (a rule may have vanished meanwhile). */
+import { runProcess } from '../host/run-process.ts';
+
+export async function restoreEach(tool: string, table: string, commands: readonly string[]): Promise<void> {
+  if (commands.length === 0) return;
+  const restore = (lines: readonly string[]) =>
+    runProcess(`${tool}-restore`, ['--noflush', '--wait'], { input: [`*${table}`, ...lines, 'COMMIT', ''].join('\n') });
+  if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
+}
