@@ -72,6 +72,8 @@ export interface OverlayHost {
   syncPeers(device: string, peers: readonly Peer[]): Promise<void>;
   /** Masquerades what leaves the overlay from `subnet`, nothing inside `network`; accepts forwarding inside it. */
   ensureMasquerade(vni: number, network: string, subnet: string): Promise<void>;
+  /** Whether every rule ensureMasquerade makes is there (a firewall flush takes them). */
+  masqueradeIntact(vni: number, network: string, subnet: string): Promise<boolean>;
   /** Removes the device (its routes, neighbours and FDB go with it) and the rules; absent parts are fine. */
   teardown(device: string, vni: number): Promise<void>;
   deviceExists(device: string): Promise<boolean>;

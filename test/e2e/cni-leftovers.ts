@@ -30,11 +30,11 @@ export interface EnvObjects {
   /** The network namespace (under /run/netns) its containerd ran in, for its rules and bridges; undefined: the caller's. */
   netns?: string | undefined;
   /**
-   * The bridges the firewall plugin's isolation rules named when the env started: a rule for a
-   * bridge that is gone and was not there then is the env's (no DEL removes them; `network rm`
-   * must). Undefined: not looked at.
+   * The bridges of every network the env had (its conflists', as seen after each command): an
+   * isolation rule of the firewall plugin for one of them that is gone is the env's (no DEL
+   * removes them; `network rm` must). Undefined: not looked at.
    */
-  isolatedAtStart?: readonly string[] | undefined;
+  bridgesSeen?: readonly string[] | undefined;
 }
 
 export interface Leftovers {
@@ -85,12 +85,11 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
     found.push(`CNI cache entry: ${file}`);
     removers.push(() => rm(file, { force: true }));
   }
-  if (owned.isolatedAtStart) {
-    const before = new Set(owned.isolatedAtStart);
+  if (owned.bridgesSeen) {
+    const seen = new Set(owned.bridgesSeen);
     for (const tool of ['iptables', 'ip6tables']) {
       const rules = await isolationRules(exec, tool);
-      const gone = [...new Set(rules.map((r) => r.bridge))].filter((b) => !before.has(b));
-      for (const bridge of gone) {
+      for (const bridge of [...new Set(rules.map((r) => r.bridge))].filter((b) => seen.has(b))) {
         if ((await bridgePorts(exec, bridge)) !== undefined) continue;
         const doomed = rules.filter((r) => r.bridge === bridge).map((r) => r.rule);
         found.push(...doomed.map((r) => `${tool} -t filter isolation rule of the removed bridge ${bridge}: ${r}`));
@@ -216,17 +215,6 @@ async function findCachedResults(isOurs: (id: string) => boolean): Promise<strin
     if (ours) found.push(join(dir, file));
   }
   return found;
-}
-
-/** The bridges the firewall plugin's isolation rules name, in the env's network namespace (or the caller's). */
-export async function isolatedBridgesIn(netns: string | undefined): Promise<string[]> {
-  const exec: Exec = (cmd, args) =>
-    netns === undefined
-      ? execa(cmd, args, { reject: false })
-      : execa('nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args], { reject: false });
-  const bridges = new Set<string>();
-  for (const tool of ['iptables', 'ip6tables']) for (const r of await isolationRules(exec, tool)) bridges.add(r.bridge);
-  return [...bridges];
 }
 
 async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string; bridge: string }[]> {

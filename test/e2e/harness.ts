@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { findCniLeftovers, isolatedBridgesIn } from './cni-leftovers.ts';
+import { findCniLeftovers, networksIn } from './cni-leftovers.ts';
 
 export interface TestEnv {
   dir: string;
@@ -60,8 +60,8 @@ const ENV_DIR_PREFIX = 'tsnerd-e2e-';
 const REGISTRY_DIR_PREFIX = 'tsnerd-registry-';
 const OWNER_FILE = 'owner.pid';
 const NAMESPACE_FILE = 'namespace';
-/** The bridges the firewall plugin's isolation rules named when the env started (cni-leftovers.ts). */
-const ISOLATED_FILE = 'isolated-bridges.json';
+/** Per env dir: the bridges of every network its conf dir had after each tsnerd command (cni-leftovers.ts). */
+const bridgesSeen = new Map<string, Set<string>>();
 
 /** Runs a command with a deadline; never throws (a missing binary is exit code 127). */
 async function run(
@@ -162,8 +162,6 @@ async function startLockedEnv(name: string, unlock: () => Promise<void>, opts: E
     .toLowerCase()
     .replace(/[^a-z0-9]/g, '0')}`;
   await writeFile(join(dir, NAMESPACE_FILE), namespace);
-  // What isolation rules exist now: one the env's tests leave for a bridge that is gone is theirs.
-  await writeFile(join(dir, ISOLATED_FILE), JSON.stringify(await isolatedBridgesIn(opts.netns)));
   const address = join(dir, 'containerd.sock');
   const dataRoot = join(dir, 'data');
   const netconfPath = join(dir, 'netconf');
@@ -327,13 +325,12 @@ async function teardown(
   });
   await step(async () => {
     for (const id of await storedContainerIds(join(dir, 'data'))) cniIds.add(id);
-    const isolated = await readFile(join(dir, ISOLATED_FILE), 'utf8').catch(() => undefined);
     const leftovers = await findCniLeftovers({
       cniIds: [...cniIds],
       ownNamespaces: recorded ? [recorded] : [],
       netconfPath: join(dir, 'netconf'),
       netns: opts.netns,
-      isolatedAtStart: reaping || isolated === undefined ? undefined : (JSON.parse(isolated) as string[]),
+      bridgesSeen: reaping ? undefined : [...(bridgesSeen.get(dir) ?? [])],
     });
     if (!reaping) found.push(...leftovers.found);
     await leftovers.remove();
@@ -484,11 +481,16 @@ export async function tsnerd(env: TestEnv, args: string[], opts: { input?: strin
   // bin/tsnerd runs the compiled CLI; `npm test` builds it, a single test file run does not
   if (!existsSync(join(REPO_ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
   const [cmd, argv] = inNetns(env.netns, TSNERD_BIN, args);
-  return run(cmd, argv, {
+  const result = await run(cmd, argv, {
     env: env.env,
     timeoutMs: opts.timeoutMs ?? 120_000,
     ...(opts.input === undefined ? {} : { input: opts.input }),
   });
+  // The env's bridges, for the isolation rules a removed one must not leave (the default network's is everyone's).
+  const seen = bridgesSeen.get(env.dir) ?? new Set<string>();
+  for (const n of await networksIn(env.netconfPath)) if (!n.isDefault) for (const b of n.bridges) seen.add(b);
+  bridgesSeen.set(env.dir, seen);
+  return result;
 }
 
 /**

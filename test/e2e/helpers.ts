@@ -11,6 +11,7 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { tsnerd, type TestEnv } from './harness.ts';
+import { removeIsolationRules } from '../../src/adapters/netfilter/isolation-rules.ts';
 
 /** Non-empty lines. */
 export function lines(text: string): string[] {
@@ -202,4 +203,14 @@ export async function processesWhere(match: (argv: string[], stat: string) => bo
     if (stat !== '' && !/ [ZX] /.test(stat.slice(stat.lastIndexOf(')'))) && match(argv, stat)) pids.push(Number(entry));
   }
   return pids;
+}
+
+/**
+ * Deletes a bridge a test made or its plugins made for it, with the firewall plugin's isolation
+ * rules of it (its first ADD on the bridge adds them and no DEL removes them; `network rm` does
+ * for tsnerd's networks). Best effort: runs after a failed test too.
+ */
+export async function deleteBridge(name: string): Promise<void> {
+  await execa('ip', ['link', 'del', 'dev', name], { reject: false });
+  await removeIsolationRules(name);
 }

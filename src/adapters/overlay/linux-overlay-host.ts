@@ -45,6 +45,23 @@ interface LinkJson {
 const natChain = (vni: number) => `TSNERD-OVL-POST-${vni}`;
 const filterChain = (vni: number) => `TSNERD-OVL-FWD-${vni}`;
 
+/** An overlay's rules: per table its chain, the chain's rules and the jump to it (after `-A POSTROUTING`/`-A FORWARD`). */
+function masquerade(vni: number, network: string, subnet: string) {
+  const comment = `-m comment --comment "tsnerd overlay vni ${vni}"`;
+  return {
+    nat: {
+      chain: natChain(vni),
+      rules: [`-s ${subnet} -d ${network} -j RETURN`, `-s ${subnet} ! -d 224.0.0.0/4 -j MASQUERADE`],
+      jump: `-s ${subnet} ${comment} -j ${natChain(vni)}`,
+    },
+    filter: {
+      chain: filterChain(vni),
+      rules: [`-s ${network} -j ACCEPT`, `-d ${network} -j ACCEPT`],
+      jump: `${comment} -j ${filterChain(vni)}`,
+    },
+  };
+}
+
 export class LinuxOverlayHost implements OverlayHost {
   async underlay(etcdEndpoints: readonly string[], explicitIp: string | undefined): Promise<Underlay> {
     if (explicitIp !== undefined) {
@@ -134,32 +151,39 @@ export class LinuxOverlayHost implements OverlayHost {
   }
 
   async ensureMasquerade(vni: number, network: string, subnet: string): Promise<void> {
-    const nat = natChain(vni);
-    const filter = filterChain(vni);
-    const comment = `-m comment --comment "tsnerd overlay vni ${vni}"`;
-    const natJump = `-s ${subnet} ${comment} -j ${nat}`;
-    const filterJump = `${comment} -j ${filter}`;
+    const m = masquerade(vni, network, subnet);
     const [hasNat, hasFilter] = await Promise.all([
-      tryRun('iptables', ['-w', '-t', 'nat', '-C', 'POSTROUTING', ...splitRule(natJump)]),
-      tryRun('iptables', ['-w', '-t', 'filter', '-C', 'FORWARD', ...splitRule(filterJump)]),
+      tryRun('iptables', ['-w', '-t', 'nat', '-C', 'POSTROUTING', ...splitRule(m.nat.jump)]),
+      tryRun('iptables', ['-w', '-t', 'filter', '-C', 'FORWARD', ...splitRule(m.filter.jump)]),
     ]);
     // One iptables-restore: declaring a chain under --noflush creates it or empties it.
     const rules = [
       '*nat',
-      `:${nat} - [0:0]`,
-      `-A ${nat} -s ${subnet} -d ${network} -j RETURN`,
-      `-A ${nat} -s ${subnet} ! -d 224.0.0.0/4 -j MASQUERADE`,
-      ...(hasNat ? [] : [`-A POSTROUTING ${natJump}`]),
+      `:${m.nat.chain} - [0:0]`,
+      ...m.nat.rules.map((r) => `-A ${m.nat.chain} ${r}`),
+      ...(hasNat ? [] : [`-A POSTROUTING ${m.nat.jump}`]),
       'COMMIT',
       '*filter',
-      `:${filter} - [0:0]`,
-      `-A ${filter} -s ${network} -j ACCEPT`,
-      `-A ${filter} -d ${network} -j ACCEPT`,
-      ...(hasFilter ? [] : [`-A FORWARD ${filterJump}`]),
+      `:${m.filter.chain} - [0:0]`,
+      ...m.filter.rules.map((r) => `-A ${m.filter.chain} ${r}`),
+      ...(hasFilter ? [] : [`-A FORWARD ${m.filter.jump}`]),
       'COMMIT',
       '',
     ];
     await run('iptables-restore', ['-w', '--noflush'], rules.join('\n'));
+  }
+
+  async masqueradeIntact(vni: number, network: string, subnet: string): Promise<boolean> {
+    const m = masquerade(vni, network, subnet);
+    const checks = [
+      ['nat', 'POSTROUTING', m.nat.jump],
+      ['filter', 'FORWARD', m.filter.jump],
+      ...m.nat.rules.map((r) => ['nat', m.nat.chain, r]),
+      ...m.filter.rules.map((r) => ['filter', m.filter.chain, r]),
+    ] as const;
+    for (const [table, chain, rule] of checks)
+      if (!(await tryRun('iptables', ['-w', '-t', table, '-C', chain, ...splitRule(rule)]))) return false;
+    return true;
   }
 
   async teardown(device: string, vni: number): Promise<void> {

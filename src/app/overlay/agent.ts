@@ -20,6 +20,8 @@ export interface AgentDeps {
 /** flannel renews its 24 h leases an hour before they end; an hourly keepalive is well inside that. */
 const RENEW_MS = (LEASE_TTL_SECONDS * 1000) / 24;
 const RETRY_MS = [250, 500, 1000, 2000];
+/** As flanneld's iptables resync (`--iptables-resync`, 5 s): rules a firewall flush took are put back. */
+const RULES_RESYNC_MS = 5000;
 
 export class OverlayAgentLoop {
   private readonly deps: AgentDeps;
@@ -28,6 +30,7 @@ export class OverlayAgentLoop {
   private lease: EtcdLease | undefined;
   private watch: { cancel(): Promise<void> } | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  private rulesTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private running: Promise<void> = Promise.resolve();
@@ -67,11 +70,25 @@ export class OverlayAgentLoop {
     });
     this.schedule();
     this.renewTimer = setInterval(() => this.schedule(true), RENEW_MS);
+    this.rulesTimer = setInterval(() => void this.resyncRules(), RULES_RESYNC_MS);
+  }
+
+  /** The masquerade and forward rules, made again when any is missing (one check per rule, no change when all are there). */
+  private async resyncRules(): Promise<void> {
+    const s = this.state;
+    try {
+      if (await this.deps.host.masqueradeIntact(s.vni, s.network, s.subnet)) return;
+      this.deps.log('rules missing (a firewall flush?): putting them back');
+      await this.deps.host.ensureMasquerade(s.vni, s.network, s.subnet);
+    } catch (err) {
+      this.deps.log(`rules resync failed: ${(err as Error).message}`);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.rulesTimer) clearInterval(this.rulesTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.watch?.cancel().catch(() => undefined);
     await this.running.catch(() => undefined);

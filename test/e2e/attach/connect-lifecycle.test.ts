@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, waitForHostState, type HostStateScope } from '../host-state.ts';
+import { deleteBridge } from '../helpers.ts';
 import { simulateReboot } from '../reboot.ts';
 
 let env: TestEnv;
@@ -296,7 +297,7 @@ describe('network connect: inspect, IPv6, lifecycle, failures (e2e)', { timeout:
     const bridge = (JSON.parse(await readFile(file, 'utf8')) as { plugins: { bridge: string }[] }).plugins[0]!.bridge;
     t.after(async () => {
       await tsnerd(env, ['network', 'rm', 'con2-tmp']);
-      await execa('ip', ['link', 'del', bridge], { reject: false }); // this test's bridge, left when its file went by hand
+      await deleteBridge(bridge); // this test's bridge, left when its file went by hand
     });
     await ok(['run', '-d', '--name', 'con2-g', '--net', 'con2-a', 'busybox', 'sleep', '1000']);
     await ok(['network', 'connect', 'con2-tmp', 'con2-g']);

@@ -14,6 +14,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { execa } from 'execa';
 import * as h from '../harness.ts';
 import { allocations, importTestImage, linkExists, removeAfter, startEnv, type TestEnv } from '../harness.ts';
+import { StoreLayout } from '../../../src/domain/store-layout.ts';
 
 let env: TestEnv;
 
@@ -30,7 +31,7 @@ const inspectNetwork = async (name: string) =>
     }[]
   )[0]!;
 const networkNames = async () => (await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean);
-const storeRoot = async () => join(env.dataRoot, (await readdir(env.dataRoot))[0]!);
+const storeRoot = async () => new StoreLayout(env.dataRoot, env.address).root; // not readdir's first: the servers' dirs are there too
 const entries = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((e) => !e.startsWith('.')).sort();
 const cacheEntries = async () =>
   (await readdir('/var/lib/cni/results').catch(() => [] as string[])).filter((f) => f.includes(`-${env.namespace}-`));

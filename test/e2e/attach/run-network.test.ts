@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { execa } from 'execa';
 import * as h from '../harness.ts';
+import { deleteBridge } from '../helpers.ts';
 import { allocations, importTestImage, lines, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { StoreLayout } from '../../../src/domain/store-layout.ts';
 
 let env: TestEnv;
 const ok = (args: string[]) => h.ok(env, args);
@@ -86,7 +88,7 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     const files = [join(env.netconfPath, '10-t-nr-hand.conf'), join(env.netconfPath, '99-loopback.conf')];
     t.after(async () => {
       for (const f of files) await rm(f, { force: true });
-      await execa('ip', ['link', 'del', 'tnr-hnd1'], { reject: false }); // the bridge plugin made it for this network
+      await deleteBridge('tnr-hnd1'); // the bridge plugin made it for this network
     });
     await writeFile(
       files[0]!,
@@ -159,7 +161,7 @@ describe('run --net (e2e)', { timeout: 900_000 }, () => {
     assert.deepEqual(cache, []);
     const rules = lines((await execa('iptables-save')).stdout).filter((l) => l.includes(`id: \\"${env.namespace}-`));
     assert.deepEqual(rules, []);
-    const stateDirs = await readdir(join(env.dataRoot, (await readdir(env.dataRoot))[0]!, 'containers', env.namespace)).catch(() => []);
+    const stateDirs = await readdir(join(new StoreLayout(env.dataRoot, env.address).root, 'containers', env.namespace)).catch(() => []);
     assert.deepEqual(stateDirs, []);
   });
 });

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { deleteBridge } from '../helpers.ts';
 import { execa } from 'execa';
 
 export interface Slot {
@@ -75,7 +76,7 @@ export async function iptablesLinesWith(needle: string): Promise<string[]> {
 /** Best effort; runs after a failed test too. Shared CNI-* chains stay for the other users of the plugins. */
 export async function releaseSlot(slot: Slot): Promise<void> {
   await execa('ip', ['netns', 'del', slot.netns], { reject: false });
-  if (await linkExists(slot.bridge)) await execa('ip', ['link', 'del', slot.bridge], { reject: false });
+  if (await linkExists(slot.bridge)) await deleteBridge(slot.bridge);
   for (const line of await iptablesLinesWith(slot.containerId)) {
     const [table, rule] = line.split(': ', 2) as [string, string];
     if (!rule.startsWith('-A ')) continue;

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { deleteBridge } from '../helpers.ts';
 import { LeftoversError, startEnv, type TestEnv } from '../harness.ts';
 
 const HOST_LOCAL = '/var/lib/cni/networks';
@@ -88,7 +89,7 @@ describe('the harness reports leftovers', { timeout: 180_000 }, () => {
     const cacheFile = `/var/lib/cni/results/${net}-${cniId}-eth0`;
     t.after(async () => {
       await execa('ip', ['netns', 'del', netns], { reject: false });
-      await execa('ip', ['link', 'del', bridgeName], { reject: false });
+      await deleteBridge(bridgeName);
       await rm(join(HOST_LOCAL, net), { recursive: true, force: true });
       await rm(cacheFile, { force: true });
     });

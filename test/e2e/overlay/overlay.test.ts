@@ -248,6 +248,37 @@ describe('overlay network across hosts (e2e)', { timeout: 900_000 }, () => {
     await sh('ip', ['netns', 'del', e.netns]);
   });
 
+  it("after a flush of host A's firewall, its agent puts the overlay's rules back and network reload the containers': the same rules as before", async () => {
+    const a = fabric.host('a');
+    const rules = async () => {
+      const out: string[] = [];
+      for (const table of ['nat', 'filter']) {
+        const listed = await inNs(a.netns, 'iptables', ['-w', '-t', table, '-S']);
+        assert.equal(listed.exitCode, 0, listed.stderr);
+        out.push(...listed.stdout.split('\n').map((l) => `${table} ${l}`));
+      }
+      return out.sort();
+    };
+    const before = await rules();
+    assert.ok(
+      before.some((r) => r.includes(`TSNERD-OVL-POST-${VNI}`)),
+      before.join('\n'),
+    );
+    // What a firewall service's reload does to a host: every rule and chain of ours and the plugins' gone.
+    for (const table of ['nat', 'filter']) for (const op of ['-F', '-X']) await inNs(a.netns, 'iptables', ['-w', '-t', table, op]);
+    assert.ok(!(await rules()).some((r) => r.includes('TSNERD-OVL') || r.includes('CNI-')), 'flushed');
+    await eventually(
+      "the agent's resync puts the overlay's rules back",
+      async () =>
+        assert.ok((await rules()).some((r) => r.includes(`-A POSTROUTING -s ${ips['a']!.split('.').slice(0, 3).join('.')}.0/24`))),
+      15_000,
+    );
+    assert.equal(await ok(a, ['network', 'reload', '--all']), (JSON.parse(await ok(a, ['inspect', 'cli-a'])) as { Id: string }[])[0]!.Id);
+    assert.deepEqual(await rules(), before);
+    await ping(a, 'cli-a', ips['b']!);
+    assert.equal(await fetchSource(a, 'cli-a', ips['b']!), ips['a']);
+  });
+
   it('network rm on host C gives its lease back, the others drop their paths to C, nothing is left on C', async () => {
     const c = fabric.host('c');
     const subnet = (await inspectNet(c, 'ovl-net')).Overlay.Lease!.Subnet;

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
+import { StoreLayout } from '../../../src/domain/store-layout.ts';
 
 const NET = 'gc-c';
 const PORT = 39120;
@@ -49,8 +50,7 @@ describe('rm -f with damaged store files', { timeout: 600_000 }, () => {
     await importTestImage(env);
     await ok(['network', 'create', NET, '--subnet', '10.211.5.0/24']);
     peer = await ok(['run', '-d', '--name', 'gc-c-peer', '--net', NET, 'busybox', 'sleep', '600']);
-    const [hash] = await readdir(env.dataRoot);
-    store = join(env.dataRoot, hash!);
+    store = new StoreLayout(env.dataRoot, env.address).root; // not readdir's first: the CLI server's dir is there too
     baseline = await snapshotHostState(env, scope);
   });
   after(async () => {

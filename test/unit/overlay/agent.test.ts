@@ -76,6 +76,9 @@ class FakeHost implements OverlayHost {
   async ensureMasquerade(vni: number, network: string, subnet: string) {
     this.masq.push(`${vni} ${network} ${subnet}`);
   }
+  async masqueradeIntact() {
+    return this.masq.length > 0;
+  }
   async teardown() {}
   async deviceExists() {
     return this.devices.length > 0;

@@ -54,6 +54,7 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
       ensureDevice: async () => undefined,
       syncPeers: async () => undefined,
       ensureMasquerade: async () => undefined,
+      masqueradeIntact: async () => true,
       teardown: async () => undefined,
       deviceExists: async () => false,
     },
