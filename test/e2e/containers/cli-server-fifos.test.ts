@@ -18,7 +18,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -35,12 +35,10 @@ import {
   waitFor,
   type TestEnv,
 } from '../harness.ts';
+import { alive, BUNDLE, CLIENT, liveServer as liveServerOf, served as servedBy, serverPid } from './cli-server-kit.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
 const TSNERD = join(REPO, 'bin/tsnerd');
-const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
-const BUNDLE = join(REPO, 'dist/cli/fast-main.cjs');
-const BUILD_ID = () => /^\/\/ tsnerd-build:([0-9a-f]{12})/.exec(readFileSync(BUNDLE, 'utf8').slice(0, 64))![1]!;
 
 const NET = 'hf-net';
 const SUBNET = `10.252.${1 + Math.floor(Math.random() * 250)}.0/24`;
@@ -50,20 +48,10 @@ const RUNS = 40;
 let env: TestEnv;
 let pluginDir: string;
 const ok = (args: string[]): Promise<string> => okIn(env, args);
-const pidOf = (): number | undefined => {
-  try {
-    return Number(readFileSync(join(env.dataRoot, 'cli-server', `${BUILD_ID()}.pid`), 'utf8').trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-const liveServer = () => waitFor('a live CLI server', () => (pidOf() !== undefined && alive(pidOf()!) ? pidOf()! : false), 15_000);
+const pidOf = (): number | undefined => serverPid(env);
+const liveServer = (): Promise<number> => liveServerOf(env);
 
-/** The client in front of a "node" that fails: exit 1 and no output unless the server ran the command. */
-function served(args: string[]) {
-  return execa('perl', [CLIENT, BUNDLE, '1', '/bin/false', ...args], { env: env.env, reject: false, stdin: 'ignore' });
-}
+const served = (args: string[]) => servedBy(env, args);
 
 /** The server's descriptors of stdio FIFOs (`…/io/stdout`, ` (deleted)` once removed). */
 const fifoFds = (pid: number) =>

@@ -15,11 +15,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { join } from 'node:path';
 import {
   closeEnv,
   holdingTuning,
@@ -32,11 +30,7 @@ import {
   waitFor,
   type TestEnv,
 } from '../harness.ts';
-
-const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
-const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
-const BUNDLE = join(REPO, 'dist/cli/fast-main.cjs');
-const BUILD_ID = () => /^\/\/ tsnerd-build:([0-9a-f]{12})/.exec(readFileSync(BUNDLE, 'utf8').slice(0, 64))![1]!;
+import { alive, BUNDLE, CLIENT, liveServer as liveServerOf, served as servedBy, serverPid } from './cli-server-kit.ts';
 
 const NET = 'hsk-net';
 const SUBNET = `10.251.${1 + Math.floor(Math.random() * 250)}.0/24`;
@@ -44,21 +38,10 @@ const SUBNET = `10.251.${1 + Math.floor(Math.random() * 250)}.0/24`;
 let env: TestEnv;
 let pluginDir: string;
 const ok = (args: string[]): Promise<string> => okIn(env, args);
-const pidOf = (): number | undefined => {
-  try {
-    return Number(readFileSync(join(env.dataRoot, 'cli-server', `${BUILD_ID()}.pid`), 'utf8').trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-const liveServer = () => waitFor('a live CLI server', () => (pidOf() !== undefined && alive(pidOf()!) ? pidOf()! : false), 15_000);
+const pidOf = (): number | undefined => serverPid(env);
+const liveServer = (): Promise<number> => liveServerOf(env);
 
-/** The client in front of a "node" that fails: exit 1 and no output unless the server ran the command. */
-function served(args: string[], extraEnv: Record<string, string> = {}, prefix: string[] = []) {
-  const [cmd, ...pre] = [...prefix, 'perl', CLIENT, BUNDLE, '1', '/bin/false', ...args];
-  return execa(cmd!, pre, { env: { ...env.env, ...extraEnv }, reject: false, stdin: 'ignore' });
-}
+const served = (args: string[], extraEnv: Record<string, string> = {}, prefix: string[] = []) => servedBy(env, args, { extraEnv, prefix });
 
 /** Live processes whose argv has all of `words`. */
 const processesWith = (words: string[]) => processesWhere((argv) => words.every((w) => argv.includes(w)));

@@ -15,43 +15,28 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { closeEnv, httpGet, importTestImage, ipOf, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
+import { alive, BUNDLE, CLIENT, liveServer as liveServerOf, served as servedBy, serverPid } from './cli-server-kit.ts';
 
 const NET = 'cs-net';
 const SUBNET = `10.250.${1 + Math.floor(Math.random() * 250)}.0/24`;
 const P = 48600 + 10 * Math.floor(Math.random() * 10);
 const SCOPE: HostStateScope = { networks: [NET], ports: [48600, 48699] };
-const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
-const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
-const BUNDLE = join(REPO, 'dist/cli/fast-main.cjs');
-const BUILD_ID = () => /^\/\/ tsnerd-build:([0-9a-f]{12})/.exec(readFileSync(BUNDLE, 'utf8').slice(0, 64))![1]!;
 /** The server exits this long after its last command (the default is 5 s). */
 const IDLE_MS = 3000;
 
 let env: TestEnv;
 const ok = (args: string[]): Promise<string> => okIn(env, args);
 const serverDir = () => join(env.dataRoot, 'cli-server');
-const pidOf = (): number | undefined => {
-  try {
-    return Number(readFileSync(join(serverDir(), `${BUILD_ID()}.pid`), 'utf8').trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-};
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-const liveServer = () => waitFor('a live CLI server', () => (pidOf() !== undefined && alive(pidOf()!) ? pidOf()! : false), 15_000);
+const pidOf = (): number | undefined => serverPid(env);
+const liveServer = (): Promise<number> => liveServerOf(env);
 
-/** The client in front of a "node" that fails: exit 1 and no output unless the server ran the command. */
-function served(args: string[], opts: { prefix?: string[] } = {}) {
-  const [cmd, ...pre] = [...(opts.prefix ?? []), 'perl', CLIENT, BUNDLE, '1', '/bin/false', ...args];
-  return execa(cmd!, pre, { env: env.env, reject: false, stdin: 'ignore' });
-}
+const served = (args: string[], opts: { prefix?: string[] } = {}) => servedBy(env, args, opts);
 
 /** A served attached command, in the background, once its container has printed "up". */
 async function servedUntilUp(args: string[]) {

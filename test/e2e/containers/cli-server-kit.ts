@@ -1,0 +1,48 @@
+/**
+ * What the CLI server's e2e files share: the client and bundle of this checkout's build, the
+ * live server of an env's data root, and a served command (the client in front of a "node"
+ * that fails: exit 1 and no output unless the server ran the command).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { waitFor, type TestEnv } from '../harness.ts';
+
+export const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
+export const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
+export const BUNDLE = join(REPO, 'dist/cli/fast-main.cjs');
+
+/** The build id the server's socket and pid file are named by (the bundle's first line). */
+export const buildId = (): string => /^\/\/ tsnerd-build:([0-9a-f]{12})/.exec(readFileSync(BUNDLE, 'utf8').slice(0, 64))![1]!;
+
+export const serverDir = (env: TestEnv): string => join(env.dataRoot, 'cli-server');
+
+/** The pid in the env's server pid file, if any. */
+export function serverPid(env: TestEnv): number | undefined {
+  try {
+    return Number(readFileSync(join(serverDir(env), `${buildId()}.pid`), 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive and not a zombie. */
+export const alive = (pid: number): boolean =>
+  existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+export const liveServer = (env: TestEnv): Promise<number> =>
+  waitFor(
+    'a live CLI server',
+    () => {
+      const pid = serverPid(env);
+      return pid !== undefined && alive(pid) ? pid : false;
+    },
+    15_000,
+  );
+
+/** A served command, its stdin closed; `prefix` runs the client under another command, `extraEnv` adds to the env's. */
+export function served(env: TestEnv, args: string[], opts: { extraEnv?: Record<string, string>; prefix?: string[] } = {}) {
+  const [cmd, ...pre] = [...(opts.prefix ?? []), 'perl', CLIENT, BUNDLE, '1', '/bin/false', ...args];
+  return execa(cmd!, pre, { env: { ...env.env, ...opts.extraEnv }, reject: false, stdin: 'ignore' });
+}
