@@ -19,23 +19,22 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { ok as okIn, restartContainerd, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 import {
-  closeEnv,
-  holdingTuning,
-  importTestImage,
-  ok as okIn,
-  restartContainerd,
-  startEnv,
-  tsnerd,
-  waitFor,
-  type TestEnv,
-} from '../harness.ts';
-import { alive, BUNDLE, CLIENT, liveServer as liveServerOf, served as servedBy, serverPid } from './cli-server-kit.ts';
+  alive,
+  BUNDLE,
+  CLIENT,
+  closeHeldEnv,
+  liveServer as liveServerOf,
+  served as servedBy,
+  serverPid,
+  startHeldEnv,
+} from './cli-server-kit.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
 const TSNERD = join(REPO, 'bin/tsnerd');
@@ -69,24 +68,9 @@ const held = async () => (await readdir(pluginDir)).filter((f) => f.startsWith('
 
 describe('attached runs served at once wait for their shims off the thread pool (e2e)', { timeout: 600_000 }, () => {
   before(async () => {
-    env = await startEnv('hfifo');
-    // The runs wait in their hooks for longer than the default deadline of tasks.Create (30 s).
-    env.env['TSNERD_TASK_CREATE_TIMEOUT_MS'] = '300000';
-    env.env['TSNERD_CLI_SERVER_IDLE_MS'] = '5000';
-    await importTestImage(env);
-    pluginDir = join(env.dir, 'hf-plugins');
-    await mkdir(pluginDir);
-    await holdingTuning(pluginDir, env.cniPath, `${join(pluginDir, 'added')}.$CNI_CONTAINERID`, 0.5);
-    env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
-    await ok(['network', 'create', NET, '--subnet', SUBNET]);
-    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // the bridge
+    ({ env, pluginDir } = await startHeldEnv('hfifo', { idleMs: 5000, net: NET, subnet: SUBNET, pollSeconds: 0.5 }));
   });
-  after(async () => {
-    const pid = env ? pidOf() : undefined;
-    if (pluginDir) await rm(join(pluginDir, 'hold'), { force: true });
-    await closeEnv(env, [NET]);
-    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
-  });
+  after(() => closeHeldEnv(env, pluginDir, NET));
 
   it(`${RUNS} attached runs held in their hooks: a request beside them is served meanwhile; each prints its output and exits 0`, async (t) => {
     await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']); // starts the server

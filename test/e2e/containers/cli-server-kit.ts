@@ -4,10 +4,11 @@
  * that fails: exit 1 and no output unless the server ran the command).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { waitFor, type TestEnv } from '../harness.ts';
+import { closeEnv, holdingTuning, importTestImage, ok, startEnv, waitFor, type TestEnv } from '../harness.ts';
 
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const CLIENT = join(REPO, 'dist/cli/cli-client.pl');
@@ -45,4 +46,33 @@ export const liveServer = (env: TestEnv): Promise<number> =>
 export function served(env: TestEnv, args: string[], opts: { extraEnv?: Record<string, string>; prefix?: string[] } = {}) {
   const [cmd, ...pre] = [...(opts.prefix ?? []), 'perl', CLIENT, BUNDLE, '1', '/bin/false', ...args];
   return execa(cmd!, pre, { env: { ...env.env, ...opts.extraEnv }, reject: false, stdin: 'ignore' });
+}
+
+/**
+ * An env whose tuning plugin holds every ADD while `<pluginDir>/hold` exists (holdingTuning,
+ * marking `<pluginDir>/added.<CNI ID>`), the CLI server's idle exit at `idleMs`, and network
+ * `net` with its bridge made (so that a held ADD is the only thing a run waits for).
+ */
+export async function startHeldEnv(
+  name: string,
+  opts: { idleMs: number; net: string; subnet: string; pollSeconds?: number },
+): Promise<{ env: TestEnv; pluginDir: string }> {
+  const env = await startEnv(name);
+  env.env['TSNERD_CLI_SERVER_IDLE_MS'] = String(opts.idleMs);
+  await importTestImage(env);
+  const pluginDir = join(env.dir, `${name}-plugins`);
+  await mkdir(pluginDir);
+  await holdingTuning(pluginDir, env.cniPath, `${join(pluginDir, 'added')}.$CNI_CONTAINERID`, opts.pollSeconds);
+  env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
+  await ok(env, ['network', 'create', opts.net, '--subnet', opts.subnet]);
+  await ok(env, ['run', '--rm', '--net', opts.net, 'busybox', 'true']); // the bridge
+  return { env, pluginDir };
+}
+
+/** The after hook of startHeldEnv's file: nothing held, the env closed, its CLI server gone. */
+export async function closeHeldEnv(env: TestEnv | undefined, pluginDir: string | undefined, net: string): Promise<void> {
+  const pid = env ? serverPid(env) : undefined;
+  if (pluginDir) await rm(join(pluginDir, 'hold'), { force: true });
+  await closeEnv(env, [net]);
+  if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
 }

@@ -16,21 +16,19 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ok as okIn, processesWhere, restartContainerd, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 import {
-  closeEnv,
-  holdingTuning,
-  importTestImage,
-  ok as okIn,
-  processesWhere,
-  restartContainerd,
-  startEnv,
-  tsnerd,
-  waitFor,
-  type TestEnv,
-} from '../harness.ts';
-import { alive, BUNDLE, CLIENT, liveServer as liveServerOf, served as servedBy, serverPid } from './cli-server-kit.ts';
+  alive,
+  BUNDLE,
+  CLIENT,
+  closeHeldEnv,
+  liveServer as liveServerOf,
+  served as servedBy,
+  serverPid,
+  startHeldEnv,
+} from './cli-server-kit.ts';
 
 const NET = 'hsk-net';
 const SUBNET = `10.251.${1 + Math.floor(Math.random() * 250)}.0/24`;
@@ -48,22 +46,9 @@ const processesWith = (words: string[]) => processesWhere((argv) => words.every(
 
 describe('the CLI server runs requests as the client would (e2e)', { timeout: 300_000 }, () => {
   before(async () => {
-    env = await startEnv('hsk-cliserver');
-    env.env['TSNERD_CLI_SERVER_IDLE_MS'] = '3000';
-    await importTestImage(env);
-    pluginDir = join(env.dir, 'hsk-plugins');
-    await mkdir(pluginDir);
-    await holdingTuning(pluginDir, env.cniPath, `${join(pluginDir, 'added')}.$CNI_CONTAINERID`);
-    env.env['CNI_PATH'] = `${pluginDir}:${env.cniPath}`;
-    await ok(['network', 'create', NET, '--subnet', SUBNET]);
-    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']); // the bridge
+    ({ env, pluginDir } = await startHeldEnv('hsk-cliserver', { idleMs: 3000, net: NET, subnet: SUBNET }));
   });
-  after(async () => {
-    const pid = env ? pidOf() : undefined;
-    if (pluginDir) await rm(join(pluginDir, 'hold'), { force: true });
-    await closeEnv(env, [NET]);
-    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
-  });
+  after(() => closeHeldEnv(env, pluginDir, NET));
 
   it("run -d --rm: the reaper it starts has the client's environment", async (t) => {
     t.after(() => tsnerd(env, ['rm', '-f', 'hsk-reaped']));
