@@ -17,7 +17,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -33,6 +32,7 @@ import {
   liveServer as liveServerOf,
   served as servedBy,
   serverPid,
+  servedUntil,
   startHeldEnv,
 } from './cli-server-kit.ts';
 
@@ -165,12 +165,7 @@ describe('attached runs served at once wait for their shims off the thread pool 
     await ok(['run', '--rm', '--net', 'none', 'busybox', 'true']);
     const server = await liveServer();
     const args = ['run', '--name', 'hf-ticking', '--net', 'none', 'busybox', 'sh', '-c', 'while :; do echo tick; sleep 0.1; done'];
-    const child = spawn('perl', [CLIENT, BUNDLE, '1', '/bin/false', ...args], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const seen = { out: '', err: '' };
-    child.stdout.on('data', (d: Buffer) => (seen.out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (seen.err += d.toString()));
-    const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    await waitFor('the container to tick', () => seen.out.includes('tick'), 30_000);
+    const { child, code, seen } = await servedUntil(env, args, 'tick');
     assert.equal(fifoFds(server).length, 2, 'reading its stdout and stderr');
     // The run's wait on the task breaks and the command fails; the shim goes on writing ticks.
     await restartContainerd(env);

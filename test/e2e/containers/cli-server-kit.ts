@@ -3,6 +3,7 @@
  * live server of an env's data root, and a served command (the client in front of a "node"
  * that fails: exit 1 and no output unless the server ran the command).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -75,4 +76,15 @@ export async function closeHeldEnv(env: TestEnv | undefined, pluginDir: string |
   if (pluginDir) await rm(join(pluginDir, 'hold'), { force: true });
   await closeEnv(env, [net]);
   if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+/** A served attached command in the background, once its output has shown `word`. */
+export async function servedUntil(env: TestEnv, args: string[], word: string) {
+  const child = spawn('perl', [CLIENT, BUNDLE, '1', '/bin/false', ...args], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const seen = { out: '', err: '' };
+  child.stdout.on('data', (d: Buffer) => (seen.out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (seen.err += d.toString()));
+  const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  await waitFor(`the container to print "${word}"`, () => seen.out.includes(word), 30_000);
+  return { child, code, seen };
 }
