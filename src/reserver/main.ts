@@ -13,16 +13,21 @@
  * exclusive flock(2) on `holder.lock` for its whole life (taken through
  * flock(1), which Node lacks), which the kernel drops when it dies.
  *
+ * It also checks every TSNERD_PORTHOLDER_FORWARD_CHECK_MS (5 s; 0: never) that the port
+ * forwards of the containers it holds are still in the firewall, and runs `network reload`
+ * for those a flush took (forward-watch.ts).
+ *
  * argv: <holder dir>. fd 3: readiness pipe, one JSON line: {"ok":true} once
  * listening, {"ok":false,"code":"BUSY"} if another holder has the lock.
  * Lean on purpose (node built-ins and lowdb): it lives as long as containers run.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import { procStatSync, processExists } from '../adapters/host/proc.ts';
@@ -38,12 +43,25 @@ import {
   type Reservation,
   type StoredReservation,
 } from './protocol.ts';
+import { familiesOf, forwardsIn, listingCommand, missingForwards, reloadRuns, type Family } from './forward-watch.ts';
 
 const POLL_MS = envMs('TSNERD_PORTHOLDER_POLL_MS', 200);
 /** After a watched pid is gone: time for a postStop already on its way (run --rm) to release it first. */
 const GRACE_MS = envMs('TSNERD_PORTHOLDER_GRACE_MS', 500);
 /** With nothing left to hold, wait this long for the next container before exiting. */
 const LINGER_MS = envMs('TSNERD_PORTHOLDER_LINGER_MS', 2000);
+/**
+ * How often the held containers' port forwards are looked for (0: never). 5 s, as flanneld
+ * and the overlay agent re-check their rules: one `iptables -S` per address family in use,
+ * whatever the number of containers, ~5 ms of CPU with the fork (0.1% of a core; docs/performance.md).
+ */
+const FORWARD_CHECK_MS = envMs('TSNERD_PORTHOLDER_FORWARD_CHECK_MS', 5000);
+/** Forwards found gone are looked for again after this, before a reload: a stop or rm takes them before its release. */
+const FORWARD_CONFIRM_MS = 1000;
+/** A listing that takes longer is given up (the next check tries again). */
+const LISTING_TIMEOUT_MS = 10_000;
+/** A reload that takes longer is no longer waited for: the checks go on (it still runs). */
+const RELOAD_WAIT_MS = 120_000;
 
 type Held = Server | UdpSocket;
 
@@ -55,6 +73,15 @@ interface Entry {
   unbound: HostBinding[];
   /** Set once its pid was seen gone; the exit command runs once. */
   exiting?: boolean;
+  /** Its port forwards the check has seen (`<family>/<network>`): only those count as missing when gone. */
+  seen: Set<string>;
+}
+
+/** A held container whose forwards the check found gone, with what went. */
+interface Lacking {
+  key: string;
+  entry: Entry;
+  missing: string[];
 }
 
 function log(line: string): void {
@@ -110,7 +137,7 @@ function startTimeOf(pid: number): string | undefined {
 /** An exit program's id: the same argv and env give the same id. */
 function programId(cmd: ExitCommand): string {
   return createHash('sha256')
-    .update(JSON.stringify([cmd.argv, cmd.env]))
+    .update(JSON.stringify([cmd.argv, cmd.env, cmd.reloadArgv ?? null]))
     .digest('hex')
     .slice(0, 16);
 }
@@ -135,6 +162,8 @@ class Holder {
   private queue: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly poller: NodeJS.Timeout;
+  /** A forward check (and the reloads it runs) under way: the next one waits for its end. */
+  private checking = false;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -146,6 +175,7 @@ class Holder {
     this.db = new Low<Registry>(file, { reservations: {} });
     this.poller = setInterval(() => this.poll(), POLL_MS);
     this.poller.unref();
+    if (FORWARD_CHECK_MS > 0) setInterval(() => void this.checkForwards(), FORWARD_CHECK_MS).unref();
   }
 
   /**
@@ -172,7 +202,7 @@ class Holder {
         log(`dropping ${key}: its pid ${pid} died while no holder ran`);
         continue;
       }
-      const entry: Entry = { ...this.interned(reservation), held: new Map(), unbound: [] };
+      const entry: Entry = { ...this.interned(reservation), held: new Map(), unbound: [], seen: new Set() };
       this.entries.set(key, entry);
       for (const b of reservation.bindings) {
         try {
@@ -279,7 +309,12 @@ class Holder {
       }
     }
     const startTime = reservation.pid === undefined ? undefined : startTimeOf(reservation.pid);
-    this.entries.set(key, { ...this.interned({ ...reservation, ...(startTime === undefined ? {} : { startTime }) }), held, unbound: [] });
+    this.entries.set(key, {
+      ...this.interned({ ...reservation, ...(startTime === undefined ? {} : { startTime }) }),
+      held,
+      unbound: [],
+      seen: new Set(),
+    });
     await this.persist();
     return { ok: true };
   }
@@ -301,7 +336,8 @@ class Holder {
     if (!cmd) return { reservation };
     const program = programId(cmd);
     let shared = this.programs.get(program);
-    if (!shared) this.programs.set(program, (shared = { argv: cmd.argv, env: cmd.env }));
+    if (!shared)
+      this.programs.set(program, (shared = { argv: cmd.argv, env: cmd.env, ...(cmd.reloadArgv ? { reloadArgv: cmd.reloadArgv } : {}) }));
     return { reservation: { ...reservation, onExit: { ...shared, stdin: cmd.stdin } }, program };
   }
 
@@ -369,6 +405,88 @@ class Holder {
     }, graceMs);
   }
 
+  /**
+   * The forward check: one listing of portmap's jumps per family in use; the containers whose
+   * seen forwards are gone, and still gone a second later, get one `network reload` per
+   * reload command (their own settings), one run at a time. Nothing runs while nothing is held
+   * with ports, nor while the previous check's reloads run.
+   */
+  private async checkForwards(): Promise<void> {
+    if (this.checking) return;
+    const watched = [...this.entries].filter(
+      ([, e]) =>
+        !e.exiting &&
+        e.reservation.id !== undefined &&
+        e.reservation.cniId !== undefined &&
+        e.reservation.onExit?.reloadArgv &&
+        e.reservation.bindings.length > 0,
+    );
+    if (watched.length === 0) return;
+    this.checking = true;
+    try {
+      let lacking = await this.lacking(watched);
+      if (lacking.length === 0) return;
+      await sleep(FORWARD_CONFIRM_MS, undefined, { ref: false });
+      lacking = await this.lacking(
+        lacking.filter((l) => this.entries.get(l.key) === l.entry && !l.entry.exiting).map((l) => [l.key, l.entry] as [string, Entry]),
+      );
+      if (lacking.length === 0) return;
+      for (const { key, entry, missing } of lacking) {
+        for (const k of missing) entry.seen.delete(k);
+        log(`port forwards of ${entry.reservation.id} (${key}) are gone (${missing.join(', ')}): reloading its network rules`);
+      }
+      const runs = reloadRuns(
+        lacking.map(({ entry: { reservation: r } }) => ({ reloadArgv: r.onExit!.reloadArgv!, env: r.onExit!.env, id: r.id! })),
+      );
+      for (const { argv, env } of runs) await this.runReload(argv, env);
+    } catch (err) {
+      log(`forward check failed: ${(err as Error).message}`);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Of these entries, those with seen forwards gone from their family's listing. */
+  private async lacking(entries: readonly [string, Entry][]): Promise<Lacking[]> {
+    if (entries.length === 0) return [];
+    const families = new Set(entries.flatMap(([, e]) => familiesOf(e.reservation.bindings)));
+    const path = entries[0]![1].reservation.onExit?.env['PATH'] ?? process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+    const listings = new Map<Family, Map<string, Set<string>>>();
+    for (const family of families) {
+      const forwards = await listForwards(family, path);
+      if (forwards) listings.set(family, forwards);
+    }
+    const out: Lacking[] = [];
+    for (const [key, entry] of entries) {
+      const missing = missingForwards(entry.seen, entry.reservation.cniId!, listings);
+      if (missing.length > 0) out.push({ key, entry, missing });
+    }
+    return out;
+  }
+
+  /** Runs one `network reload` (stdout and stderr to the holder's log) and waits for its end. */
+  private async runReload(argv: readonly string[], env: Record<string, string>): Promise<void> {
+    log(`running ${argv.slice(argv.indexOf('network')).join(' ')}`);
+    const started = Date.now();
+    const logFd = openSync(join(this.dir, HolderFiles.log), 'a');
+    try {
+      const child = spawn(argv[0]!, argv.slice(1), { cwd: '/', env, stdio: ['ignore', logFd, logFd], detached: true });
+      const ended = new Promise<void>((resolve) => {
+        child.on('error', (err) => {
+          log(`network reload failed to start: ${err.message}`);
+          resolve();
+        });
+        child.on('close', (code) => {
+          log(`network reload exited with ${code} after ${Date.now() - started} ms`);
+          resolve();
+        });
+      });
+      await Promise.race([ended, sleep(RELOAD_WAIT_MS, undefined, { ref: false })]);
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
   idleCheck(): void {
     this.maybeIdle();
   }
@@ -391,6 +509,22 @@ class Holder {
       process.exit(0);
     }, LINGER_MS);
   }
+}
+
+/** portmap's jumps in one family's nat table by CNI container ID; an empty map when the chain is gone; undefined when iptables failed otherwise. */
+function listForwards(family: Family, path: string): Promise<Map<string, Set<string>> | undefined> {
+  const [command, args] = listingCommand(family);
+  return new Promise((resolve) => {
+    execFile(command, args, { env: { PATH: path }, timeout: LISTING_TIMEOUT_MS, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (!err) resolve(forwardsIn(stdout));
+      // exit 1: no such chain (a flush that deleted it: every forward is gone)
+      else if (err.code === 1) resolve(new Map());
+      else {
+        log(`${command} ${args.join(' ')} failed: ${String(stderr).trim() || err.message}`);
+        resolve(undefined);
+      }
+    });
+  });
 }
 
 async function main(): Promise<void> {

@@ -21,6 +21,12 @@ export interface ExitCommand {
   env: Record<string, string>;
   /** Written to the command's stdin: the container's OCI state as its hooks got it. */
   stdin: string;
+  /**
+   * `network reload` with the same settings (namespace, data root, address, ...), the
+   * container IDs to append: what the holder runs when a held container's port forwards
+   * are gone from the firewall (forward-watch.ts).
+   */
+  reloadArgv?: string[];
 }
 
 /** One container's entry in the registry, keyed by its state dir. */
@@ -30,6 +36,9 @@ export interface Reservation {
   pid?: number;
   startTime?: string;
   onExit?: ExitCommand;
+  /** The container's ID and its CNI container ID (the one portmap's rules name), for the forward check. */
+  id?: string;
+  cniId?: string;
 }
 
 /** An exit command without its stdin: the same for every container of one CLI (same runtime, settings, PATH). */

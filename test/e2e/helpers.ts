@@ -214,3 +214,31 @@ export async function deleteBridge(name: string): Promise<void> {
   await execa('ip', ['link', 'del', 'dev', name], { reject: false });
   await removeIsolationRules(name);
 }
+
+/** Every rule of the host (nat and filter) that is the container's: names its CNI ID, its address, or a chain that does. */
+export async function rulesOf(cniId: string, ip: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const table of ['nat', 'filter']) {
+    const lines = (await execa('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n');
+    const chains = new Set<string>();
+    for (const l of lines) {
+      if (!l.startsWith('-A ') || !l.includes(cniId)) continue;
+      for (const c of [l.split(' ')[1], / -j (\S+)/.exec(l)?.[1]]) if (c && /^CNI-(DN-)?[0-9a-f]{20,}$/.test(c)) chains.add(c);
+    }
+    for (const l of lines) {
+      const chain = l.split(' ')[1] ?? '';
+      if (l.includes(cniId) || l.includes(`${ip}/32`) || l.includes(`${ip}:`) || chains.has(chain)) out.push(`${table} ${l}`);
+    }
+  }
+  return out.sort();
+}
+
+/** What a flush does to the container: each of its rules deleted, then its own chains. */
+export async function flushOf(rules: readonly string[]): Promise<void> {
+  for (const table of ['nat', 'filter']) {
+    const mine = rules.filter((r) => r.startsWith(`${table} `)).map((r) => r.slice(table.length + 1));
+    const deletes = mine.filter((l) => l.startsWith('-A ')).map((l) => `-D${l.slice(2)}`);
+    const chains = mine.filter((l) => l.startsWith('-N ')).map((l) => `-X${l.slice(2)}`);
+    await execa('iptables-restore', ['--noflush', '--wait'], { input: [`*${table}`, ...deletes, ...chains, 'COMMIT', ''].join('\n') });
+  }
+}

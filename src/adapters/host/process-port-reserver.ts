@@ -24,6 +24,7 @@ import { daemonScript, hookPath, runtimeArgv, spawnDaemon } from './daemon-proce
 import { requestEnv } from './request-env.ts';
 import { hookCommand } from './hook-server-process.ts';
 import { StoreLayout } from '../../domain/store-layout.ts';
+import { cniContainerId } from '../../domain/cni/container-id.ts';
 
 const START_TIMEOUT_MS = 10_000;
 /** Whole request, a holder start included; binding 1,000 ports takes well under this. */
@@ -68,7 +69,9 @@ export class ProcessPortReserver implements PortReserver {
     const reservation = {
       bindings,
       ...(container ? { pid: container.pid } : {}),
-      ...(container && this.settings ? { onExit: exitCommand(this.settings, container) } : {}),
+      ...(container && this.settings
+        ? { onExit: exitCommand(this.settings, container), id: container.id, cniId: cniContainerId(this.settings.namespace, container.id) }
+        : {}),
     };
     const reply = await this.request({ op: 'reserve', key, reservation }, true);
     if (reply?.ok) return;
@@ -201,7 +204,9 @@ function exitCommand(settings: Settings, c: WatchedContainer): ExitCommand {
   const stdin = JSON.stringify({ ociVersion: '1.0.2', id: c.id, status: 'stopped', pid: c.pid, bundle: '', annotations: c.annotations });
   const [command, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', 'exited', ...settingsToArgs(settings)]);
   const argv = hookCommand(new StoreLayout(settings.dataRoot, settings.address).root, [command, ...args], requestEnv());
-  return { argv, env, stdin };
+  // What the holder runs when the container's port forwards are gone (a firewall flush): the CLI itself, with the same settings.
+  const [cli, cliArgs] = runtimeArgv(CLI_ENTRY, ['network', 'reload', ...settingsToArgs(settings)]);
+  return { argv, env, stdin, reloadArgv: [cli, ...cliArgs] };
 }
 
 function describeBinding(b: HostBinding): string {

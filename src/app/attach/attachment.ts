@@ -6,14 +6,13 @@ import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
 import type { Endpoint } from '../../domain/network/endpoint.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
 import type { HostsMeta } from '../../domain/dns/hosts-file.ts';
+import { cniContainerId } from '../../domain/cni/container-id.ts';
 
 /** The bridge plugin's default link name when the conf gives none. */
 const DEFAULT_BRIDGE_LINK = 'cni0';
 
-/** CNI container ID: namespace-qualified, as nerdctl, so namespaces never collide. */
-export function cniContainerId(namespace: string, id: string): string {
-  return `${namespace}-${id}`;
-}
+/** In domain/ for the port holder's launcher, which names the forwards the holder checks. */
+export { cniContainerId };
 
 export function toCapabilityPortMappings(mappings: readonly NerdctlPortMapping[]): CapabilityArgs['portMappings'] {
   return mappings.map((m) => ({

@@ -8,46 +8,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
-import { httpGet, ok, removeAllContainers } from '../helpers.ts';
+import { flushOf, httpGet, ok, removeAllContainers, rulesOf } from '../helpers.ts';
 
 const NET = 'rl-net';
 const PORT = 49010;
-
-/** Every rule of the host (nat and filter) that is the container's: names its CNI ID, its address, or a chain that does. */
-async function rulesOf(cniId: string, ip: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const table of ['nat', 'filter']) {
-    const lines = (await execa('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n');
-    const chains = new Set<string>();
-    for (const l of lines) {
-      if (!l.startsWith('-A ') || !l.includes(cniId)) continue;
-      for (const c of [l.split(' ')[1], / -j (\S+)/.exec(l)?.[1]]) if (c && /^CNI-(DN-)?[0-9a-f]{20,}$/.test(c)) chains.add(c);
-    }
-    for (const l of lines) {
-      const chain = l.split(' ')[1] ?? '';
-      if (l.includes(cniId) || l.includes(`${ip}/32`) || l.includes(`${ip}:`) || chains.has(chain)) out.push(`${table} ${l}`);
-    }
-  }
-  return out.sort();
-}
-
-/** What a flush does to the container: each of its rules deleted, then its own chains. */
-async function flushOf(rules: readonly string[]): Promise<void> {
-  for (const table of ['nat', 'filter']) {
-    const mine = rules.filter((r) => r.startsWith(`${table} `)).map((r) => r.slice(table.length + 1));
-    const deletes = mine.filter((l) => l.startsWith('-A ')).map((l) => `-D${l.slice(2)}`);
-    const chains = mine.filter((l) => l.startsWith('-N ')).map((l) => `-X${l.slice(2)}`);
-    await execa('iptables-restore', ['--noflush', '--wait'], { input: [`*${table}`, ...deletes, ...chains, 'COMMIT', ''].join('\n') });
-  }
-}
 
 describe('network reload (e2e)', { timeout: 300_000 }, () => {
   let env: TestEnv;
 
   before(async () => {
     env = await startEnv('rl-reload');
+    // the port holder's own reload (its forward check) would race this file's flush and manual reload
+    env.env['TSNERD_PORTHOLDER_FORWARD_CHECK_MS'] = '0';
     await importTestImage(env);
     await ok(env, ['network', 'create', NET, '--subnet', '10.254.1.0/24']);
   });

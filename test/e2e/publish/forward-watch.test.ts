@@ -1,0 +1,120 @@
+/**
+ * The port holder puts back, by itself, the firewall rules of a held container that something
+ * removed (a firewall service's reload, `iptables -t nat -F`), as netavark's firewalld-reload
+ * service does for Podman: its forward check (every 5 s, the default) sees the container's
+ * portmap jump gone and runs `network reload` for exactly that container. The rules come back
+ * the same set as before and the port answers; another container's rules are not touched, and
+ * nothing runs while nothing is missing. The "flush" removes only this file's container's rules.
+ * Env hw-watch, network hw-net 10.255.1.0/24, host ports 49100-49101.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { flushOf, httpGet, ok, removeAllContainers, rulesOf } from '../helpers.ts';
+
+const NET = 'hw-net';
+const PORT = 49100;
+const OTHER_PORT = 49101;
+
+interface Started {
+  id: string;
+  cniId: string;
+  ip: string;
+}
+
+describe('port holder: forwards put back after a flush (e2e)', { timeout: 300_000 }, () => {
+  let env: TestEnv;
+  let web: Started;
+  let other: Started;
+  const holderLog = async () => readFile(join(env.dataRoot, 'portholder', 'holder.log'), 'utf8');
+  const reloadsIn = (log: string) => log.split('\n').filter((l) => l.includes(' running network reload '));
+
+  async function runWeb(name: string, port: number): Promise<Started> {
+    const id = await ok(env, [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--net',
+      NET,
+      '-p',
+      `127.0.0.1:${port}:80`,
+      'busybox',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+    ]);
+    const [info] = JSON.parse(await ok(env, ['inspect', name])) as { NetworkSettings: { IPAddress: string } }[];
+    await httpGet(`http://127.0.0.1:${port}/`);
+    return { id, cniId: `${env.namespace}-${id}`, ip: info!.NetworkSettings.IPAddress };
+  }
+
+  before(async () => {
+    env = await startEnv('hw-watch');
+    await importTestImage(env);
+    await ok(env, ['network', 'create', NET, '--subnet', '10.255.1.0/24']);
+    web = await runWeb('hw-web', PORT);
+    other = await runWeb('hw-other', OTHER_PORT);
+  });
+  after(async () => {
+    if (!env) return;
+    await removeAllContainers(env);
+    await tsnerd(env, ['network', 'rm', NET]);
+    await env.stop();
+  });
+
+  it('runs nothing while nothing is missing', async () => {
+    // two checks (5 s apart) and more: the holder only lists, it reloads nothing
+    await sleep(12_000);
+    assert.deepEqual(reloadsIn(await holderLog()), []);
+    assert.doesNotMatch(await holderLog(), /port forwards of .* are gone/);
+  });
+
+  it('puts back exactly the rules a flush took from one container, by itself, and the port answers again', async () => {
+    const made = await rulesOf(web.cniId, web.ip);
+    const others = await rulesOf(other.cniId, other.ip);
+    assert.ok(
+      made.some((r) => r.includes(`--to-destination ${web.ip}:80`)),
+      made.join('\n'),
+    );
+    assert.ok(made.filter((r) => r.includes(' -j MASQUERADE')).length >= 1, made.join('\n'));
+
+    await flushOf(made);
+    assert.deepEqual(await rulesOf(web.cniId, web.ip), [], 'the flush took them');
+    const flushedAt = Date.now();
+
+    // within a check (5 s), its confirmation (1 s) and a reload
+    let back: string[] = [];
+    while (Date.now() - flushedAt < 20_000) {
+      back = await rulesOf(web.cniId, web.ip);
+      if (back.length === made.length) break;
+      await sleep(250);
+    }
+    assert.deepEqual(back, made, `the same rules, once each, within 20 s:\n${await holderLog()}`);
+    await httpGet(`http://127.0.0.1:${PORT}/`);
+    console.log(`# rules back and port answering ${Date.now() - flushedAt} ms after the flush`);
+
+    // the other container's rules are as they were, and only hw-web was reloaded, once
+    assert.deepEqual(await rulesOf(other.cniId, other.ip), others);
+    await httpGet(`http://127.0.0.1:${OTHER_PORT}/`);
+    const log = await holderLog();
+    const reloads = reloadsIn(log);
+    assert.equal(reloads.length, 1, log);
+    assert.ok(reloads[0]!.endsWith(` ${web.id}`), reloads[0]);
+    assert.match(log, new RegExp(`port forwards of ${web.id} .* are gone \\(4/${NET}\\)`));
+    assert.match(log, /network reload exited with 0 /);
+
+    for (const l of log.split('\n')) if (/forwards|network reload/.test(l)) console.log(`# holder.log: ${l.slice(0, 160)}`);
+
+    // intact again: the next checks run nothing more; nor does a removal, which takes the
+    // rules of a container the holder still holds for a moment
+    await ok(env, ['rm', '-f', 'hw-other']);
+    await sleep(11_000);
+    assert.equal(reloadsIn(await holderLog()).length, 1, await holderLog());
+    assert.deepEqual(await rulesOf(web.cniId, web.ip), made);
+  });
+});
