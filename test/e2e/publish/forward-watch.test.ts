@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
-import { flushOf, httpGet, ok, removeAllContainers, rulesOf } from '../helpers.ts';
+import { canBind, flushOf, httpGet, ok, removeAllContainers, rulesOf, waitFor } from '../helpers.ts';
 
 const NET = 'hw-net';
 const PORT = 49100;
@@ -31,6 +31,19 @@ describe('port holder: forwards put back after a flush (e2e)', { timeout: 300_00
   let other: Started;
   const holderLog = async () => readFile(join(env.dataRoot, 'portholder', 'holder.log'), 'utf8');
   const reloadsIn = (log: string) => log.split('\n').filter((l) => l.includes(' running network reload '));
+
+  /** Waits until web's rules are `made` again (at most 20 s after the flush), and its port answers. */
+  async function rulesBack(made: readonly string[], flushedAt: number): Promise<void> {
+    let back: string[] = [];
+    while (Date.now() - flushedAt < 20_000) {
+      back = await rulesOf(web.cniId, web.ip);
+      if (back.length === made.length) break;
+      await sleep(250);
+    }
+    assert.deepEqual(back, made, `the same rules, once each, within 20 s:\n${await holderLog()}`);
+    await httpGet(`http://127.0.0.1:${PORT}/`);
+    console.log(`# rules back and port answering ${Date.now() - flushedAt} ms after the flush`);
+  }
 
   async function runWeb(name: string, port: number): Promise<Started> {
     const id = await ok(env, [
@@ -88,20 +101,18 @@ describe('port holder: forwards put back after a flush (e2e)', { timeout: 300_00
     const flushedAt = Date.now();
 
     // within a check (5 s), its confirmation (1 s) and a reload
-    let back: string[] = [];
-    while (Date.now() - flushedAt < 20_000) {
-      back = await rulesOf(web.cniId, web.ip);
-      if (back.length === made.length) break;
-      await sleep(250);
-    }
-    assert.deepEqual(back, made, `the same rules, once each, within 20 s:\n${await holderLog()}`);
-    await httpGet(`http://127.0.0.1:${PORT}/`);
-    console.log(`# rules back and port answering ${Date.now() - flushedAt} ms after the flush`);
+    await rulesBack(made, flushedAt);
 
     // the other container's rules are as they were, and only hw-web was reloaded, once
     assert.deepEqual(await rulesOf(other.cniId, other.ip), others);
     await httpGet(`http://127.0.0.1:${OTHER_PORT}/`);
-    const log = await holderLog();
+    // the rules are back before the reload's CLI has exited
+    const log = await waitFor(
+      'the reload to end',
+      async () => /network reload exited with/.test(await holderLog()) && holderLog(),
+      10_000,
+      100,
+    );
     const reloads = reloadsIn(log);
     assert.equal(reloads.length, 1, log);
     assert.ok(reloads[0]!.endsWith(` ${web.id}`), reloads[0]);
@@ -116,5 +127,22 @@ describe('port holder: forwards put back after a flush (e2e)', { timeout: 300_00
     await sleep(11_000);
     assert.equal(reloadsIn(await holderLog()).length, 1, await holderLog());
     assert.deepEqual(await rulesOf(web.cniId, web.ip), made);
+  });
+
+  it('a holder started again after a kill -9 watches the containers of its registry', async () => {
+    const made = await rulesOf(web.cniId, web.ip);
+    const pidFile = join(env.dataRoot, 'portholder', 'holder.pid');
+    const killed = Number((await readFile(pidFile, 'utf8')).trim());
+    process.kill(killed, 'SIGKILL');
+    // a killed node's threads may hold its sockets a little longer than its pid shows
+    await waitFor('the killed holder to free the port', () => canBind('127.0.0.1', PORT), 10_000, 100);
+    const before = reloadsIn(await holderLog()).length;
+    await ok(env, ['network', 'gc', '--dry-run']); // makes sure a holder runs while anything is registered
+    const restarted = Number((await readFile(pidFile, 'utf8')).trim());
+    assert.notEqual(restarted, killed);
+    await sleep(6_000); // its first check sees the forward
+    await flushOf(made);
+    await rulesBack(made, Date.now());
+    assert.equal(reloadsIn(await holderLog()).length, before + 1, await holderLog());
   });
 });
