@@ -5,13 +5,17 @@
  * portmap jump gone and runs `network reload` for exactly that container. The rules come back
  * the same set as before and the port answers; another container's rules are not touched, and
  * nothing runs while nothing is missing. The "flush" removes only this file's container's rules.
- * Env hw-watch, network hw-net 10.255.1.0/24, host ports 49100-49101.
+ * A full flush (nat and filter tables flushed and their chains deleted) runs in a network
+ * namespace of the test's own, where every rule is this file's.
+ * Env hw-watch, network hw-net 10.255.1.0/24, host ports 49100-49101; env hw-watch-full in netns
+ * hw-watch-ns, network hw-full 10.255.2.0/24, port 49102 (in that netns).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { canBind, flushOf, httpGet, ok, removeAllContainers, rulesOf, waitFor } from '../helpers.ts';
 
@@ -144,5 +148,79 @@ describe('port holder: forwards put back after a flush (e2e)', { timeout: 300_00
     await flushOf(made);
     await rulesBack(made, Date.now());
     assert.equal(reloadsIn(await holderLog()).length, before + 1, await holderLog());
+  });
+});
+
+describe('port holder: forwards put back after a full flush, in a netns (e2e)', { timeout: 300_000 }, () => {
+  const NETNS = 'hw-watch-ns';
+  const FULL_PORT = 49102;
+  let env: TestEnv | undefined;
+  const inNs = (cmd: string, args: string[]) => execa('nsenter', [`--net=/run/netns/${NETNS}`, '--', cmd, ...args], { reject: false });
+  /** Every rule of the netns's nat and filter tables: all of them are this test's. */
+  const allRules = async () => {
+    const out: string[] = [];
+    for (const table of ['nat', 'filter'])
+      for (const l of (await inNs('iptables', ['-w', '-t', table, '-S'])).stdout.split('\n')) out.push(`${table} ${l}`);
+    return out.sort();
+  };
+  const answers = async () =>
+    (
+      await inNs(process.execPath, [
+        '-e',
+        `fetch('http://127.0.0.1:${FULL_PORT}/', { signal: AbortSignal.timeout(1500) }).then(() => process.exit(0), () => process.exit(1))`,
+      ])
+    ).exitCode === 0;
+
+  before(async () => {
+    await execa('ip', ['netns', 'del', NETNS], { reject: false });
+    await execa('ip', ['netns', 'add', NETNS]);
+    await execa('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
+    env = await startEnv('hw-watch-full', { netns: NETNS });
+    await importTestImage(env);
+    await ok(env, ['network', 'create', 'hw-full', '--subnet', '10.255.2.0/24']);
+  });
+  after(async () => {
+    try {
+      if (env) {
+        await removeAllContainers(env);
+        await tsnerd(env, ['network', 'rm', 'hw-full']);
+        await env.stop();
+      }
+    } finally {
+      await execa('ip', ['netns', 'del', NETNS], { reject: false });
+    }
+  });
+
+  it('iptables -t nat -F -X and -t filter -F -X: the same rules come back and the port answers', async () => {
+    await ok(env!, [
+      'run',
+      '-d',
+      '--name',
+      'hw-full-web',
+      '--net',
+      'hw-full',
+      '-p',
+      `127.0.0.1:${FULL_PORT}:80`,
+      'busybox',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+    ]);
+    await waitFor('the port to answer', answers, 20_000, 200);
+    await sleep(6_000); // a check sees its forward
+    const made = await allRules();
+    assert.ok(
+      made.some((r) => r.startsWith('nat -A CNI-HOSTPORT-DNAT ')),
+      made.join('\n'),
+    );
+    for (const table of ['nat', 'filter']) for (const op of ['-F', '-X']) await inNs('iptables', ['-w', '-t', table, op]);
+    assert.ok(!(await allRules()).some((r) => r.includes('CNI-')), 'flushed');
+    assert.equal(await answers(), false);
+    const flushedAt = Date.now();
+    await waitFor('the rules to come back', async () => (await allRules()).length >= made.length, 20_000, 250);
+    assert.deepEqual(await allRules(), made);
+    assert.ok(await answers());
+    console.log(`# full flush: rules back and port answering ${Date.now() - flushedAt} ms after it`);
   });
 });
