@@ -37,6 +37,12 @@ export interface ContainerHost {
    * container containerd lists no task of: a shim left by a containerd that lost the task.
    */
   killShims(id: string): Promise<void>;
+  /**
+   * Holds the network namespace of process `pid` open until `release()`: `path` names it for the
+   * CNI plugins (a path of this process's descriptor) even once that process has exited.
+   * undefined when the process is gone already.
+   */
+  holdNetns(pid: number): { path: string; release(): void } | undefined;
   /** Removes the state dir and everything in it; a missing dir is fine. */
   removeStateDir(path: string): Promise<void>;
   /** The host's RLIMIT_NOFILE, which a container must not exceed. */

@@ -3,7 +3,7 @@
  * `tsnerd internal auto-remove <id>` process that reaps `run -d --rm`.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -119,6 +119,23 @@ export class LinuxContainerHost implements ContainerHost {
       env: { ...requestEnv() },
     });
     child.unref();
+  }
+
+  holdNetns(pid: number): { path: string; release(): void } | undefined {
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${pid}/ns/net`, 'r');
+    } catch {
+      return undefined;
+    }
+    let open = true;
+    return {
+      path: `/proc/${process.pid}/fd/${fd}`,
+      release: () => {
+        if (open) closeSync(fd);
+        open = false;
+      },
+    };
   }
 
   faultPoint(step: string): void {

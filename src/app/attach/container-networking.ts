@@ -62,11 +62,14 @@ export class ContainerNetworking {
     assertPortsFree(mine, await this.prepareDeps.host.usedPorts(c.stateDir));
   }
 
-  /** stop/kill, before the signal: forwards and IPs go while the netns still exists. */
-  beforeStop(c: NetworkedContainer): Promise<void> {
+  /**
+   * stop/kill: forwards and IPs go while the netns still exists (`netns`: held open by the
+   * caller past the container's exit; by default the running init's).
+   */
+  beforeStop(c: NetworkedContainer, netns?: string): Promise<void> {
     switch (containerOwner(c.labels)) {
       case 'tsnerd':
-        return detachForStop(this.deps, this.hookView(c));
+        return detachForStop(this.deps, this.hookView(c), netns);
       case 'nerdctl': {
         // What nerdctl's stop and kill do: DEL without netns, so the forwards go; its records are nerdctl's.
         const ns = c.labels[NERDCTL_NAMESPACE_LABEL] ?? this.namespace;

@@ -137,29 +137,31 @@ function masquerades(list: NetworkConfigList): boolean {
 }
 
 /**
- * `stop` and `kill`, before the signal: drop the port forwards and free the
- * IPs while the netns still exists, so the plugins clean up fully and a new
- * container can take the ports at once; its hosts entry goes with the IPs.
+ * `stop` and `kill`, once the container has exited: drop the port forwards and free the
+ * IPs in its netns, which the caller holds open (`heldNetns`), so the plugins clean up fully
+ * and a new container can take the ports at once; its hosts entry goes with the IPs.
  * The task stays, so postStop comes later (at rm or start) and finds nothing
  * left to do.
  */
-export async function detachForStop(deps: AttachDeps, c: HookContainer): Promise<void> {
+export async function detachForStop(deps: AttachDeps, c: HookContainer, heldNetns?: string): Promise<void> {
   const mode = parseNetworkMode(decodeContainerLabels(c.annotations).networks);
   if (mode.kind === 'cni') {
-    const netns = c.pid > 0 ? `/proc/${c.pid}/ns/net` : '';
-    // If the DEL fails, stop fails before any signal: the container keeps its ports and networks.
+    const netns = heldNetns ?? (c.pid > 0 ? `/proc/${c.pid}/ns/net` : '');
+    // If the DEL fails, the stop fails; the port holder's watcher, which still holds the exited
+    // container's reservation, releases it as any exit.
     await deps.withCniLock(() => detachAll(deps, c, netns));
     const errors = new ErrorList();
-    await errors.attempt(() => deps.reserver.stop(c.stateDir));
     // Its IPs are free for the next container now: peers must stop resolving its names to them.
     await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
     await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
-    // Not recorded as stopped unless it is: its ports and networks still count as used, and the stop fails.
     errors.throwIfAny();
   }
   // Recorded only now that it is true: its ports count as free and its networks as unused.
   const lifecycle = await deps.state.readLifecycle(c.stateDir).catch(() => ({}));
   await deps.state.writeLifecycle(c.stateDir, { ...lifecycle, stopped_at: new Date().toISOString() });
+  // The reservation last: until it goes, the port holder's watcher of the exited init does all of
+  // the above again (its `exited` event) for a stop killed midway.
+  if (mode.kind === 'cni') await deps.reserver.stop(c.stateDir);
 }
 
 /**

@@ -17,10 +17,21 @@
  *   (`/proc/<pid>/ns/net`), so the start failed in runc (`lstat ... no such file`), or, had the
  *   pid been reused, joined that other process's network namespace. It now rejoins the peer.
  *
+ * - A `stop` killed between its DEL and its signal: the network went first, so the container
+ *   ran on without it, its host port free for another container. Now the signal comes first
+ *   (the DEL runs in the netns held open past the exit) and the reservation goes last: a stop
+ *   killed after the signal is finished by the port holder's watcher of the exited init. The
+ *   test holds the hosts store's lock (the step after the DEL) and kills the stop there.
+ *
  * Names hs2-*, subnet in 10.253.0.0/16, host ports 48900-48999, env hsoak2.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addressHash } from '../../../src/domain/settings.ts';
 import { closeEnv, httpGet, importTestImage, ok as okIn, startEnv, tsnerd, waitFor, type TestEnv } from '../harness.ts';
 import { diffHostState, snapshotHostState, type HostState, type HostStateScope } from '../host-state.ts';
 
@@ -28,6 +39,8 @@ const NET = 'hs2-net';
 const SUBNET = `10.253.${1 + Math.floor(Math.random() * 200)}.0/24`;
 const PORT = 48900 + Math.floor(Math.random() * 90);
 const SCOPE: HostStateScope = { networks: [NET], ports: [48900, 48999] };
+
+const TSNERD_BIN = resolve(fileURLToPath(import.meta.url), '../../../../bin/tsnerd');
 
 let env: TestEnv;
 const ok = (args: string[]): Promise<string> => okIn(env, args);
@@ -114,5 +127,37 @@ describe('wrong states found by the widened chaos soak', { timeout: 300_000 }, (
     const netnsOf = (name: string) => ok(['exec', name, 'readlink', '/proc/1/ns/net']);
     assert.equal(await netnsOf('hs2-joiner2'), await netnsOf('hs2-peer2'));
     assert.match(await ok(['exec', 'hs2-joiner2', 'ip', '-o', 'link']), /eth0/);
+  });
+
+  it('a stop killed after its DEL leaves a running container with its network, or an exited one without', async (t) => {
+    const hostsDir = join(env.dataRoot, addressHash(env.address), 'etchosts', env.namespace);
+    const marker = join(env.dir, 'hs2-hosts-locked');
+    let holder: ReturnType<typeof spawn> | undefined;
+    t.after(async () => {
+      holder?.kill('SIGKILL');
+      await tsnerd(env, ['rm', '-f', 'hs2-stop']);
+    });
+    // busybox httpd as the init ignores TERM: the stop ends it with SIGKILL after 1 s.
+    const httpd = ['busybox', 'sh', '-c', 'echo hs2 > /tmp/index.html && exec httpd -f -p 80 -h /tmp'];
+    await ok(['run', '-d', '--name', 'hs2-stop', '--net', NET, '-p', `${PORT + 3}:80`, ...httpd]);
+    const attached = await networkDiff();
+    // The hosts store's lock (nerdctl's flock of the directory), which the stop takes after its DEL.
+    holder = spawn('flock', ['-o', hostsDir, 'sh', '-c', `touch ${marker}; exec sleep 600`], { stdio: 'ignore' });
+    await waitFor('the hosts lock held', () => existsSync(marker), 10_000);
+    const stop = spawn(TSNERD_BIN, ['stop', '-t', '1', 'hs2-stop'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
+    const stopped = new Promise((r) => stop.once('close', r));
+    await waitFor('the DEL done', async () => !(await networkDiff()).some((l) => l.startsWith('cni-cache')), 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    stop.kill('SIGKILL');
+    await stopped;
+    holder.kill('SIGKILL');
+    holder = undefined;
+    const status = async () => (await ok(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).match(/hs2-stop (\w+)/)?.[1];
+    if ((await status()) === 'Up') {
+      assert.deepEqual(await networkDiff(), attached, 'a running container keeps its network');
+    } else {
+      await waitFor('its network released', async () => (await networkDiff()).length === 0, 10_000).catch(() => {});
+      assert.deepEqual(await networkDiff(), [], 'an exited container holds no network');
+    }
   });
 });

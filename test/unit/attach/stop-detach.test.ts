@@ -43,13 +43,20 @@ describe('detachForStop', () => {
   it('frees the IPs in the live netns and drops the hosts entry and DNS records, so peers stop resolving the freed IP', async () => {
     const { calls, deps } = fixture();
     await detachForStop(deps, container(['n1']));
+    // The reservation last: a stop killed before it is finished by the port holder's watcher.
     assert.deepEqual(calls, [
       'DEL n1 eth0 /proc/42/ns/net',
-      'reserver.stop',
       'hosts.release ns c1',
       'dns.leave ns c1',
       'lifecycle stopped=true',
+      'reserver.stop',
     ]);
+  });
+
+  it('detaches in the netns the caller holds open (the container has exited)', async () => {
+    const { calls, deps } = fixture();
+    await detachForStop(deps, container(['n1']), '/proc/7/fd/21');
+    assert.equal(calls[0], 'DEL n1 eth0 /proc/7/fd/21');
   });
 
   it('records the container as stopped only once the DEL worked (issue 12, item 7)', async () => {
