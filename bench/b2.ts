@@ -148,6 +148,8 @@ interface HookSetup {
 async function hookSetup(env: BenchEnv): Promise<HookSetup> {
   const created = await env.tsnerd(['network', 'create', env.ownNetwork(HOOK_NET), '--subnet', '10.210.5.0/24']);
   if (created.exitCode !== 0) throw new Error(`network create: ${firstLine(created.stderr)}`);
+  // network rm, not the env's leftover sweep: with its bridge go the firewall plugin's isolation rules.
+  env.onStop(() => env.tsnerd(['network', 'rm', HOOK_NET]));
   const t = env.test;
   const settings: Settings = {
     address: t.address,

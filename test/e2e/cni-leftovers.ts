@@ -94,7 +94,7 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
         const doomed = rules.filter((r) => r.bridge === bridge).map((r) => r.rule);
         found.push(...doomed.map((r) => `${tool} -t filter isolation rule of the removed bridge ${bridge}: ${r}`));
         removers.push(async () => {
-          for (const r of doomed) await exec(`${tool}-restore`, ['--noflush', '--wait'], `*filter\n-D${r.slice(2)}\nCOMMIT\n`);
+          for (const r of doomed) await deleteFilterRule(exec, tool, r);
         });
       }
     }
@@ -108,6 +108,9 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
       if (ports.length === 0)
         removers.push(async () => {
           await exec('ip', ['link', 'del', bridge]);
+          for (const tool of ['iptables', 'ip6tables'])
+            for (const r of (await isolationRules(exec, tool)).filter((x) => x.bridge === bridge))
+              await deleteFilterRule(exec, tool, r.rule);
         });
     }
   }
@@ -215,6 +218,11 @@ async function findCachedResults(isOurs: (id: string) => boolean): Promise<strin
     if (ours) found.push(join(dir, file));
   }
   return found;
+}
+
+/** Deletes one `-A …` rule of the filter table, as `iptables -S` printed it. */
+async function deleteFilterRule(exec: Exec, tool: string, rule: string): Promise<void> {
+  await exec(`${tool}-restore`, ['--noflush', '--wait'], `*filter\n-D${rule.slice(2)}\nCOMMIT\n`);
 }
 
 async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string; bridge: string }[]> {
