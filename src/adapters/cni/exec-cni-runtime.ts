@@ -21,6 +21,7 @@ import type { CachedAttachment, CniRuntime, GcAttachment, RuntimeConf } from '..
 import { findPlugin, splitCniPath } from './find-plugin.ts';
 import { execPlugin } from './plugin-exec.ts';
 import { ResultCache, type AttachmentKey } from './result-cache.ts';
+import type { CacheEntry } from '../../domain/cni/cache-entry.ts';
 import { requestStderr } from '../host/request-env.ts';
 import { removeVethOnBridge } from '../host/left-veth.ts';
 
@@ -109,12 +110,7 @@ export class ExecCniRuntime implements CniRuntime {
       // on the bridge, holding the address the DEL releases. Deleted first, so that the address is
       // never free while an interface still has it (found by the chaos soak).
       const leftVeth = rt.netns === '' && entry?.result ? await this.removeHostVeths(list, entry.result) : undefined;
-      // portmap and bridge need the ADD's arguments again; replay them when the caller has none.
-      const replayed: RuntimeConf = {
-        ...rt,
-        ...(rt.args === undefined && entry?.cniArgs ? { args: entry.cniArgs } : {}),
-        ...(rt.capabilityArgs === undefined && entry?.capabilityArgs ? { capabilityArgs: entry.capabilityArgs } : {}),
-      };
+      const replayed = withCachedArgs(rt, entry);
       for (const plugin of [...list.plugins].reverse()) {
         await this.invoke(plugin, 'DEL', list, replayed, prevResult);
       }
@@ -130,11 +126,7 @@ export class ExecCniRuntime implements CniRuntime {
       const entry = await this.cache.read(key);
       if (!entry?.result) return false;
       const prevResult = convertRawResult(entry.result, list.cniVersion, list.cniVersion);
-      const replayed: RuntimeConf = {
-        ...rt,
-        ...(rt.args === undefined && entry.cniArgs ? { args: entry.cniArgs } : {}),
-        ...(rt.capabilityArgs === undefined && entry.capabilityArgs ? { capabilityArgs: entry.capabilityArgs } : {}),
-      };
+      const replayed = withCachedArgs(rt, entry);
       for (const plugin of list.plugins) if (types.includes(plugin.type)) await this.invoke(plugin, 'ADD', list, replayed, prevResult);
       return true;
     });
@@ -337,6 +329,15 @@ export class ExecCniRuntime implements CniRuntime {
       if (this.busy.get(id) === settled) this.busy.delete(id);
     }
   }
+}
+
+/** portmap and bridge need the ADD's arguments again (DEL, reapply): the cached ones where the caller gives none. */
+function withCachedArgs(rt: RuntimeConf, entry: CacheEntry | undefined): RuntimeConf {
+  return {
+    ...rt,
+    ...(rt.args === undefined && entry?.cniArgs ? { args: entry.cniArgs } : {}),
+    ...(rt.capabilityArgs === undefined && entry?.capabilityArgs ? { capabilityArgs: entry.capabilityArgs } : {}),
+  };
 }
 
 function keyOf(list: NetworkConfigList, rt: RuntimeConf): AttachmentKey {

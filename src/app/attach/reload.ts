@@ -14,6 +14,7 @@ import { ErrorList } from '../../domain/errors.ts';
 import { parseConfList } from '../../domain/cni/net-conf.ts';
 import type { AttachDeps } from './deps.ts';
 import { cniContainerId } from './attachment.ts';
+import { masquerades } from './teardown.ts';
 
 /** The chained plugins whose ADD is safe to run again on a live attachment. */
 export const REAPPLIED_PLUGINS = ['portmap', 'firewall'] as const;
@@ -31,8 +32,7 @@ export async function reloadAttachments(
       if (!a.config || !a.result) continue; // an ADD cut short: nothing it made is the container's yet
       await errors.attempt(async () => {
         const list = parseConfList(a.config!);
-        const bridge = list.plugins.find((p) => p.type === 'bridge' && p.raw['ipMasq'] === true);
-        if (bridge)
+        if (masquerades(list))
           await deps.ensureIpMasqChain(
             list.name,
             a.containerId,

@@ -4,7 +4,6 @@
  * failures are reported together after the others were done.
  */
 import { ErrorList, TsnerdError } from '../../domain/errors.ts';
-import { containerOwner } from '../../domain/labels.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning, listContainerViews, networked, type ContainerView } from './container-view.ts';
 
@@ -28,7 +27,7 @@ export async function reloadContainerNetworks(
     for (const ref of refs) {
       await errors.attempt(async () => {
         const view = await findContainerView(ctx, ref);
-        if (containerOwner(view.record.labels) !== 'tsnerd')
+        if (view.owner !== 'tsnerd')
           throw new TsnerdError('precondition', `container ${ref} was not made by tsnerd: its tool reloads its rules`);
         if (!isRunning(view.task))
           throw new TsnerdError('precondition', `container ${ref} is not running: its rules are made at its next start`);
