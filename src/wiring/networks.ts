@@ -13,6 +13,7 @@ import { FileHostsStore } from '../adapters/store/hosts-store.ts';
 import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 import { requestStderr } from '../adapters/host/request-env.ts';
+import { faultPoint } from '../adapters/host/fault-injection.ts';
 
 /**
  * etcd3 and gRPC are loaded only when an overlay network is involved. The
@@ -46,6 +47,7 @@ export function createNetworkDeps(
     bridges: new LowdbBridgeRegistry(new StoreLayout(settings.dataRoot, settings.address).root),
     warn: options.warn ?? ((line) => requestStderr().write(`tsnerd: warning: ${line}\n`)),
     overlay: async () => ((await import(OVERLAY_WIRING)) as typeof import('./overlay.ts')).createOverlayDeps(settings),
+    faultPoint,
   };
 }
 

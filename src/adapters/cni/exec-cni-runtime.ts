@@ -24,6 +24,7 @@ import { ResultCache, type AttachmentKey } from './result-cache.ts';
 import type { CacheEntry } from '../../domain/cni/cache-entry.ts';
 import { requestStderr } from '../host/request-env.ts';
 import { removeVethOnBridge } from '../host/left-veth.ts';
+import { faultPoint } from '../host/fault-injection.ts';
 
 export interface ExecCniRuntimeOptions {
   /** Plugin dirs, colon-separated or as a list. */
@@ -127,7 +128,11 @@ export class ExecCniRuntime implements CniRuntime {
       if (!entry?.result) return false;
       const prevResult = convertRawResult(entry.result, list.cniVersion, list.cniVersion);
       const replayed = withCachedArgs(rt, entry);
-      for (const plugin of list.plugins) if (types.includes(plugin.type)) await this.invoke(plugin, 'ADD', list, replayed, prevResult);
+      for (const plugin of list.plugins) {
+        if (!types.includes(plugin.type)) continue;
+        await this.invoke(plugin, 'ADD', list, replayed, prevResult);
+        faultPoint(`reapplied-${plugin.type}`);
+      }
       return true;
     });
   }

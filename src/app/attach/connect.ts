@@ -135,6 +135,7 @@ export async function connectNetwork(
         undo.push(() => deps.cni.delNetworkList(net.list, rt));
         deps.log(`ADD ${net.name} ${rt.ifName}`);
         result = await deps.cni.addNetworkList(net.list, rt);
+        deps.faultPoint('connect-added');
       }
       await deps.state.writeEndpoints(c.stateDir, [...endpoints, endpoint]);
       undo.push(() => deps.state.writeEndpoints(c.stateDir, endpoints));
@@ -179,6 +180,7 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
         } catch (err) {
           if (!force) throw err;
         }
+        deps.faultPoint('disconnect-deleted');
       }
       await deps.state.writeEndpoints(c.stateDir, rest);
       await updateHosts(

@@ -21,7 +21,7 @@ export const REAPPLIED_PLUGINS = ['portmap', 'firewall'] as const;
 
 /** The networks whose rules were put back, one per cached attachment of the container (its pid's netns). */
 export async function reloadAttachments(
-  deps: Pick<AttachDeps, 'cni' | 'withCniLock' | 'ensureIpMasqChain' | 'log'>,
+  deps: Pick<AttachDeps, 'cni' | 'withCniLock' | 'ensureIpMasqChain' | 'log' | 'faultPoint'>,
   c: { namespace: string; id: string; pid: number },
 ): Promise<string[]> {
   const cniId = cniContainerId(c.namespace, c.id);
@@ -38,6 +38,7 @@ export async function reloadAttachments(
             a.containerId,
             a.result!.ips.map((ip) => ip.address),
           );
+        deps.faultPoint('reload-masq');
         await deps.cni.reapplyNetworkList(
           list,
           { containerId: a.containerId, ifName: a.ifName, netns: `/proc/${c.pid}/ns/net` },

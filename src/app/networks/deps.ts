@@ -22,4 +22,6 @@ export interface NetworksDeps {
   bridges?: BridgeRegistry;
   /** Overlay networks (etcd, VXLAN), loaded only when one is involved. */
   overlay?: () => Promise<OverlayDeps>;
+  /** Test-only fault injection at a named step (see ContainerHost.faultPoint). */
+  faultPoint?: (step: string) => void;
 }

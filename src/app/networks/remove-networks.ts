@@ -39,9 +39,12 @@ async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {
   if (overlay)
     await (await import('../overlay/leave-overlay.ts')).leaveOverlay(deps, n.name, overlay, { deleteConfig: opts.force ?? false });
   await deps.confDir.remove(n.file!);
+  deps.faultPoint?.('network-conf-removed');
   const link = bridgeLinkName(n);
   if (link !== undefined) {
+    // Until the record goes (last), `network gc` knows the bridge and its isolation rules as its own.
     await deps.host.deleteLink(link);
+    deps.faultPoint?.('network-bridge-deleted');
     await deps.host.removeIsolationRules(link);
     await deps.bridges?.forget(link, n.file!);
   }

@@ -1,0 +1,179 @@
+/**
+ * Kill points the fault suite and the chaos soak had not tried, each a kill -9 of the real
+ * tsnerd process at a controlled moment (TSNERD_FAULT=<step>: the process SIGKILLs itself
+ * there; the reaper of `run -d --rm` is killed by the test), then the documented recovery, and
+ * the host exactly as before (test/e2e/host-state.ts, and the harness's leftover check):
+ *
+ * - the reaper of `run -d --rm` killed while the container runs; the container exits by itself:
+ *   its ports and IP are freed at the exit (the port holder's watcher), it shows as exited, and
+ *   the next `network gc` removes it (docs/compat.md);
+ * - `network rm` killed after the conflist went, and after the bridge went but before its
+ *   firewall isolation rules: the next `network gc` removes the bridge and the rules;
+ * - `network reload` killed after the masquerade chain, and between portmap and firewall: a
+ *   second reload leaves exactly one copy of each rule, and `rm -f` leaves nothing;
+ * - `network connect` killed after the ADD, before the endpoint is recorded, and `network
+ *   disconnect` killed after the DEL, before the record changes: the next connect/disconnect
+ *   gives one attachment (or none), and `rm -f` leaves nothing.
+ *
+ * Env hk-kill, names hk-*, subnets in 10.206.0.0/16, host ports 46200-46399.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import {
+  allocations,
+  canBind,
+  closeEnv,
+  flushOf,
+  httpGet,
+  inspectContainer,
+  linkExists,
+  ok as okIn,
+  processesWhere,
+  rulesOf,
+  waitFor,
+} from '../helpers.ts';
+import { diffHostState, snapshotHostState, type HostState, type HostStateScope } from '../host-state.ts';
+
+const NET = 'hk-net';
+const NET2 = 'hk-net2';
+const OCTET = 1 + 2 * Math.floor(Math.random() * 120);
+const SUBNET = `10.206.${OCTET}.0/24`;
+const SUBNET2 = `10.206.${OCTET + 1}.0/24`;
+/** One block of ports per run of this file, so a leftover of an earlier run cannot pass for ours. */
+const PORT = 46200 + 10 * Math.floor(Math.random() * 19);
+const SCOPE: HostStateScope = { networks: [NET, NET2], ports: [46200, 46399] };
+
+let env: TestEnv;
+let baseline: HostState;
+const ok = (args: string[]): Promise<string> => okIn(env, args);
+/** A tsnerd command with TSNERD_FAULT=<step> (a CLI process of its own, which SIGKILLs itself there). */
+const faulted = (step: string, args: string[]) => tsnerd({ ...env, env: { ...env.env, TSNERD_FAULT: step } }, args);
+const httpd = (body: string) => ['busybox', 'sh', '-c', `echo ${body} > /tmp/index.html && exec httpd -f -p 80 -h /tmp`];
+
+/** The host state against the baseline, given time for what settles (an exit the port holder handles). */
+async function differences(timeoutMs = 5_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = diffHostState(baseline, await snapshotHostState(env, SCOPE));
+    if (d.length === 0 || Date.now() > deadline) return d;
+    await sleep(250);
+  }
+}
+
+/** The bridge of a network of the env, from its conflist. */
+async function bridgeOf(net: string): Promise<string> {
+  const text = await readFile(join(env.netconfPath, env.namespace, `nerdctl-${net}.conflist`), 'utf8');
+  return (JSON.parse(text) as { plugins: { bridge: string }[] }).plugins[0]!.bridge;
+}
+
+/** The firewall plugin's isolation rules (CNI-ISOLATION-STAGE-1/2) that name `bridge`. */
+async function isolationRulesOf(bridge: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const chain of ['CNI-ISOLATION-STAGE-1', 'CNI-ISOLATION-STAGE-2']) {
+    const listed = await execa('iptables', ['-w', '-t', 'filter', '-S', chain], { reject: false });
+    for (const l of String(listed.stdout).split('\n')) if (new RegExp(`\\b${bridge}\\b`).test(l)) out.push(l);
+  }
+  return out;
+}
+
+/** Names and states `ps -a` lists. */
+async function statuses(): Promise<Map<string, string>> {
+  const out = await ok(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+  return new Map(
+    out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => [l.split(' ')[0]!, l.split(' ')[1] ?? ''] as [string, string]),
+  );
+}
+
+describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
+  before(async () => {
+    env = await startEnv('hk-kill');
+    // The port holder's own reload (its forward check) would race the reload tests' flush.
+    env.env['TSNERD_PORTHOLDER_FORWARD_CHECK_MS'] = '0';
+    await importTestImage(env);
+    await ok(['network', 'create', NET, '--subnet', SUBNET]);
+    await ok(['network', 'create', NET2, '--subnet', SUBNET2]);
+    // The bridges appear with the first container and stay: part of the baseline.
+    await ok(['run', '--rm', '--net', NET, 'busybox', 'true']);
+    await ok(['run', '--rm', '--net', NET2, 'busybox', 'true']);
+    baseline = await snapshotHostState(env, SCOPE);
+  });
+
+  after(async () => {
+    await closeEnv(env, [NET, NET2]);
+  });
+
+  for (const step of ['network-conf-removed', 'network-bridge-deleted']) {
+    it(`network rm killed at ${step}: network gc removes the bridge and its isolation rules`, async (t) => {
+      const net = 'hk-gone';
+      t.after(async () => {
+        await tsnerd(env, ['network', 'rm', net]);
+        await tsnerd(env, ['network', 'gc']);
+      });
+      await ok(['network', 'create', net, '--subnet', `10.207.${OCTET}.0/24`]);
+      await ok(['run', '--rm', '--net', net, 'busybox', 'true']);
+      const bridge = await bridgeOf(net);
+      assert.equal(await linkExists(bridge), true);
+      assert.equal((await isolationRulesOf(bridge)).length, 2, 'the firewall plugin made its two isolation rules');
+      const r = await faulted(step, ['network', 'rm', net]);
+      assert.notEqual(r.exitCode, 0, `the fault at ${step} did not fire`);
+      // What the user sees: the network is gone.
+      assert.doesNotMatch(await ok(['network', 'ls', '--format', '{{.Name}}']), new RegExp(`^${net}$`, 'm'));
+      assert.equal(await linkExists(bridge), step === 'network-conf-removed');
+      assert.equal((await isolationRulesOf(bridge)).length, 2, 'killed before the rules went');
+      const gc = await ok(['network', 'gc']);
+      assert.match(gc, new RegExp(bridge), `gc names the bridge:\n${gc}`);
+      assert.equal(await linkExists(bridge), false);
+      assert.deepEqual(await isolationRulesOf(bridge), []);
+      assert.deepEqual(await differences(), []);
+    });
+  }
+
+  it('network reload killed midway: a second reload leaves one copy of each rule, rm -f leaves nothing', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hk-rl']));
+    await ok(['run', '-d', '--name', 'hk-rl', '--net', NET, '-p', `127.0.0.1:${PORT + 1}:80`, ...httpd('hk')]);
+    const info = await inspectContainer(env, 'hk-rl');
+    const cniId = `${env.namespace}-${info.Id}`;
+    const ip = info.NetworkSettings.IPAddress;
+    assert.equal((await httpGet(`http://127.0.0.1:${PORT + 1}/`)).trim(), 'hk');
+    const made = await rulesOf(cniId, ip);
+    assert.ok(made.length >= 5, made.join('\n'));
+    for (const [step, flushed] of [
+      ['reload-masq', true],
+      ['reapplied-portmap', true],
+      ['reapplied-firewall', true],
+      ['reload-masq', false],
+      ['reapplied-portmap', false],
+    ] as const) {
+      if (flushed) await flushOf(made);
+      const r = await faulted(step, ['network', 'reload', 'hk-rl']);
+      assert.notEqual(r.exitCode, 0, `the fault at ${step} did not fire`);
+      assert.equal(await ok(['network', 'reload', 'hk-rl']), info.Id);
+      assert.deepEqual(
+        await rulesOf(cniId, ip),
+        made,
+        `after a reload killed at ${step}${flushed ? ' (rules flushed)' : ''}, then a reload`,
+      );
+    }
+    assert.equal((await httpGet(`http://127.0.0.1:${PORT + 1}/`)).trim(), 'hk');
+    await ok(['rm', '-f', 'hk-rl']);
+    assert.deepEqual(await rulesOf(cniId, ip), []);
+    assert.deepEqual(await differences(), []);
+  });
+
+  it('network connect killed after its ADD, then rm -f: nothing left (no gc)', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hk-conn2']));
+    await ok(['run', '-d', '--name', 'hk-conn2', '--net', NET, 'busybox', 'sleep', '600']);
+    const r = await faulted('connect-added', ['network', 'connect', NET2, 'hk-conn2']);
+    assert.notEqual(r.exitCode, 0, 'the fault at connect-added did not fire');
+    await ok(['rm', '-f', 'hk-conn2']);
+    assert.deepEqual(await differences(), []);
+  });
+});
