@@ -13,8 +13,11 @@
  *
  * A forward counts as missing only once it was seen: a container is armed by the first check
  * that finds its forward (its ADD may still be running when it registers; a network without
- * portmap never arms it). A reload disarms what it was run for, so a forward that does not
- * come back (its network disconnected meanwhile) is reloaded once, never in a loop.
+ * portmap never arms it), or, once its start is over (the hook wrote its lifecycle record for
+ * that very init), by its attachments' result cache: a flush in its first seconds, before any
+ * listing saw the forward, or while no holder ran (a kill -9) is mended too. A reload disarms
+ * what it was run for and the cache arms an entry once, so a forward that does not come back
+ * (its network disconnected meanwhile) is reloaded once, never in a loop.
  */
 import { isIPv6 } from 'node:net';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
@@ -68,6 +71,51 @@ export function missingForwards(
     const forwards = listings.get(Number(family) as Family);
     return forwards !== undefined && !(forwards.get(cniId)?.has(rest.join('/')) ?? false);
   });
+}
+
+/**
+ * Whether a container's start is over: its lifecycle record (`lifecycle.json` text, '' when
+ * absent) names this init (pid and start time) and no failure. Only then does the result
+ * cache say what its ADD made (an ADD in progress writes the entry before its first plugin).
+ */
+export function startFinished(lifecycleText: string, pid: number | undefined, startTime: string | undefined): boolean {
+  if (pid === undefined) return false;
+  const record = parseObject(lifecycleText);
+  return (
+    record !== undefined &&
+    record['pid'] === pid &&
+    record['create_error'] !== true &&
+    (startTime === undefined || record['pid_start'] === startTime)
+  );
+}
+
+/**
+ * The forwards (`<family>/<network>`) one libcni result cache entry (its file's text) says
+ * portmap made for cniId: its network list has a portmap plugin taking the `portMappings`
+ * capability and the entry carries some mappings; one key per family of the container's
+ * bindings (held `0.0.0.0`: IPv4's jump, `::`: IPv6's). None for anything else.
+ */
+export function cachedForwards(entryText: string, cniId: string, families: readonly Family[]): string[] {
+  const entry = parseObject(entryText);
+  if (!entry || entry['containerId'] !== cniId || typeof entry['networkName'] !== 'string') return [];
+  const mappings = (entry['capabilityArgs'] as Record<string, unknown> | null | undefined)?.['portMappings'];
+  if (!Array.isArray(mappings) || mappings.length === 0 || typeof entry['config'] !== 'string') return [];
+  const list = parseObject(Buffer.from(entry['config'], 'base64').toString('utf8'));
+  const plugins = Array.isArray(list?.['plugins']) ? (list['plugins'] as unknown[]) : [list];
+  const portmap = plugins.some((p) => {
+    const plugin = p as Record<string, unknown> | undefined;
+    return plugin?.['type'] === 'portmap' && (plugin['capabilities'] as Record<string, unknown> | undefined)?.['portMappings'] === true;
+  });
+  return portmap ? families.map((f) => `${f}/${entry['networkName'] as string}`) : [];
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `network reload` runs for the containers found lacking: one per reload command and environment (same settings), IDs appended in order. */

@@ -23,7 +23,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -43,7 +43,18 @@ import {
   type Reservation,
   type StoredReservation,
 } from './protocol.ts';
-import { familiesOf, forwardsIn, listingCommand, missingForwards, reloadRuns, type Family } from './forward-watch.ts';
+import { DEFAULT_CNI_CACHE_DIR } from '../domain/cni/cache-dir.ts';
+import { StateFiles } from '../domain/store-layout.ts';
+import {
+  cachedForwards,
+  familiesOf,
+  forwardsIn,
+  listingCommand,
+  missingForwards,
+  reloadRuns,
+  startFinished,
+  type Family,
+} from './forward-watch.ts';
 
 const POLL_MS = envMs('TSNERD_PORTHOLDER_POLL_MS', 200);
 /** After a watched pid is gone: time for a postStop already on its way (run --rm) to release it first. */
@@ -75,6 +86,8 @@ interface Entry {
   exiting?: boolean;
   /** Its port forwards the check has seen (`<family>/<network>`): only those count as missing when gone. */
   seen: Set<string>;
+  /** Its finished start's result cache was read for its forwards (once: forward-watch.ts). */
+  cacheRead?: boolean;
 }
 
 /** A held container whose forwards the check found gone, with what went. */
@@ -82,6 +95,26 @@ interface Lacking {
   key: string;
   entry: Entry;
   missing: string[];
+}
+
+/** libcni's results, where the forward check reads what a finished start made. */
+const RESULTS_DIR = join(DEFAULT_CNI_CACHE_DIR, 'results');
+
+/** A file's text; '' when it cannot be read (gone meanwhile). */
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }
 
 function log(line: string): void {
@@ -424,6 +457,7 @@ class Holder {
     if (watched.length === 0) return;
     this.checking = true;
     try {
+      this.armFromCache(watched);
       let lacking = await this.lacking(watched);
       if (lacking.length === 0) return;
       await sleep(FORWARD_CONFIRM_MS, undefined, { ref: false });
@@ -443,6 +477,24 @@ class Holder {
       log(`forward check failed: ${(err as Error).message}`);
     } finally {
       this.checking = false;
+    }
+  }
+
+  /**
+   * Arms the forwards that the finished start of each entry not yet looked at made, as its
+   * attachments' result cache says (forward-watch.ts): one listing of the results dir per check
+   * with such an entry, and its own cache files read (a few KB each), once per entry.
+   */
+  private armFromCache(entries: readonly [string, Entry][]): void {
+    let names: string[] | undefined;
+    for (const [key, entry] of entries) {
+      const r = entry.reservation;
+      if (entry.cacheRead || !startFinished(readText(join(key, StateFiles.lifecycle)), r.pid, r.startTime)) continue;
+      entry.cacheRead = true;
+      names ??= listDir(RESULTS_DIR);
+      const families = familiesOf(r.bindings);
+      for (const name of names.filter((n) => n.includes(`-${r.cniId!}-`)))
+        for (const k of cachedForwards(readText(join(RESULTS_DIR, name)), r.cniId!, families)) entry.seen.add(k);
     }
   }
 

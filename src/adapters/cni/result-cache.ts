@@ -13,9 +13,10 @@ import { join } from 'node:path';
 
 import { internal } from '../../domain/errors.ts';
 import { attachmentCacheName } from '../../domain/cni/attachment.ts';
+import { DEFAULT_CNI_CACHE_DIR } from '../../domain/cni/cache-dir.ts';
 import { CACHE_KIND, decodeCacheEntry, encodeCacheEntry, type CacheEntry } from '../../domain/cni/cache-entry.ts';
 
-export const DEFAULT_CNI_CACHE_DIR = '/var/lib/cni';
+export { DEFAULT_CNI_CACHE_DIR };
 
 export interface AttachmentKey {
   networkName: string;

@@ -7,6 +7,8 @@
  * nothing runs while nothing is missing. The "flush" removes only this file's container's rules.
  * A full flush (nat and filter tables flushed and their chains deleted) runs in a network
  * namespace of the test's own, where every rule is this file's.
+ * A flush no check saw the forward before (while no holder ran, or in a start's first seconds) is
+ * mended as well: the holder arms a finished start's forwards from its result cache.
  * Env hw-watch, network hw-net 10.255.1.0/24, host ports 49100-49101; env hw-watch-full in netns
  * hw-watch-ns, network hw-full 10.255.2.0/24, port 49102 (in that netns).
  */
@@ -148,6 +150,39 @@ describe('port holder: forwards put back after a flush (e2e)', { timeout: 300_00
     await flushOf(made);
     await rulesBack(made, Date.now());
     assert.equal(reloadsIn(await holderLog()).length, before + 1, await holderLog());
+  });
+
+  it('mends a flush that no check saw the forward before: while no holder ran, and right after a start', async () => {
+    // a flush while the holder is dead: the next holder arms web from its result cache
+    const made = await rulesOf(web.cniId, web.ip);
+    const pidFile = join(env.dataRoot, 'portholder', 'holder.pid');
+    process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
+    await waitFor('the killed holder to free the port', () => canBind('127.0.0.1', PORT), 10_000, 100);
+    const before = reloadsIn(await holderLog()).length;
+    await flushOf(made);
+    const flushedAt = Date.now();
+    await ok(env, ['network', 'gc', '--dry-run']); // a holder runs again while anything is registered
+    await rulesBack(made, flushedAt);
+    assert.equal(reloadsIn(await holderLog()).length, before + 1, await holderLog());
+
+    // a flush right after `run`, before the running holder's next check
+    const early = await runWeb('hw-early', OTHER_PORT);
+    const earlyRules = await rulesOf(early.cniId, early.ip);
+    await flushOf(earlyRules);
+    const earlyAt = Date.now();
+    let back: string[] = [];
+    while (Date.now() - earlyAt < 20_000 && back.length !== earlyRules.length) {
+      await sleep(250);
+      back = await rulesOf(early.cniId, early.ip);
+    }
+    assert.deepEqual(back, earlyRules, `the same rules within 20 s:\n${await holderLog()}`);
+    await httpGet(`http://127.0.0.1:${OTHER_PORT}/`);
+    const reloads = reloadsIn(await holderLog());
+    assert.equal(reloads.length, before + 2, await holderLog());
+    assert.ok(reloads.at(-1)!.endsWith(` ${early.id}`), reloads.at(-1));
+    // nothing more runs once all is intact
+    await sleep(11_000);
+    assert.equal(reloadsIn(await holderLog()).length, before + 2, await holderLog());
   });
 });
 

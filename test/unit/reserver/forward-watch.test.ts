@@ -1,6 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiesOf, forwardsIn, listingCommand, missingForwards, reloadRuns, type Family } from '../../../src/reserver/forward-watch.ts';
+import {
+  cachedForwards,
+  familiesOf,
+  forwardsIn,
+  listingCommand,
+  missingForwards,
+  reloadRuns,
+  startFinished,
+  type Family,
+} from '../../../src/reserver/forward-watch.ts';
 
 const ID_A = 'hw-ns-aaaa';
 const ID_B = 'hw-ns-bbbb';
@@ -82,5 +91,50 @@ describe('forward watch', () => {
       ],
     );
     assert.deepEqual(reloadRuns([]), []);
+  });
+
+  it('takes a start as finished once its lifecycle record names this very init and no failure', () => {
+    const record = (r: Record<string, unknown>) => JSON.stringify(r);
+    assert.equal(startFinished(record({ started_at: 'x', pid: 42, pid_start: '777', create_error: false }), 42, '777'), true);
+    assert.equal(startFinished(record({ pid: 42, pid_start: '777' }), 42, undefined), true);
+    // another init (a pid reused, an earlier start), a failed start, no record, no pid
+    assert.equal(startFinished(record({ pid: 42, pid_start: '776', create_error: false }), 42, '777'), false);
+    assert.equal(startFinished(record({ pid: 41, pid_start: '777' }), 42, '777'), false);
+    assert.equal(startFinished(record({ pid: 42, pid_start: '777', create_error: true }), 42, '777'), false);
+    assert.equal(startFinished(record({ create_error: true }), 42, '777'), false);
+    assert.equal(startFinished('', 42, '777'), false);
+    assert.equal(startFinished('{"pid": 4', 42, '777'), false);
+    assert.equal(startFinished(record({ pid: 42 }), undefined, undefined), false);
+  });
+
+  it('reads from a result cache entry the forwards portmap made: one per family of the bindings', () => {
+    const list = (plugins: unknown[]) => Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: 'hw-net', plugins })).toString('base64');
+    const withPortmap = list([{ type: 'bridge' }, { type: 'portmap', capabilities: { portMappings: true } }, { type: 'firewall' }]);
+    const entry = (over: Record<string, unknown>) =>
+      JSON.stringify({
+        kind: 'cniCacheV1',
+        containerId: ID_A,
+        config: withPortmap,
+        ifName: 'eth0',
+        networkName: 'hw-net',
+        capabilityArgs: { portMappings: [{ hostPort: 49100, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] },
+        result: {},
+        ...over,
+      });
+    assert.deepEqual(cachedForwards(entry({}), ID_A, [4]), ['4/hw-net']);
+    assert.deepEqual(cachedForwards(entry({}), ID_A, [4, 6]), ['4/hw-net', '6/hw-net']);
+    // no mappings, no portmap, a portmap not taking them, another container, not an entry
+    assert.deepEqual(cachedForwards(entry({ capabilityArgs: { portMappings: [] } }), ID_A, [4]), []);
+    assert.deepEqual(cachedForwards(entry({ capabilityArgs: null }), ID_A, [4]), []);
+    assert.deepEqual(cachedForwards(entry({ config: list([{ type: 'bridge' }, { type: 'firewall' }]) }), ID_A, [4]), []);
+    assert.deepEqual(cachedForwards(entry({ config: list([{ type: 'bridge' }, { type: 'portmap' }]) }), ID_A, [4]), []);
+    assert.deepEqual(cachedForwards(entry({}), ID_B, [4]), []);
+    assert.deepEqual(cachedForwards('', ID_A, [4]), []);
+    assert.deepEqual(cachedForwards(entry({ config: 'bm90IGpzb24=' }), ID_A, [4]), []);
+    // a single-plugin conf (no list)
+    const single = Buffer.from(JSON.stringify({ name: 'hw-net', type: 'portmap', capabilities: { portMappings: true } })).toString(
+      'base64',
+    );
+    assert.deepEqual(cachedForwards(entry({ config: single }), ID_A, [6]), ['6/hw-net']);
   });
 });
