@@ -6,7 +6,7 @@ import type { ReclaimDeps } from '../app/reclaim/deps.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
-import { isProcess, killProcess, shimPids, signalIfAlive } from '../adapters/host/proc.ts';
+import { isProcess, killProcess, reaperAlive, shimPids, signalIfAlive } from '../adapters/host/proc.ts';
 import { removeStaleHookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { removeStaleCliServerFiles } from '../adapters/host/cli-server-process.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
@@ -42,6 +42,20 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     killProcess,
     shimPids: (namespace, id) => shimPids(settings.address, namespace, id),
     killShim: async (pid) => signalIfAlive(pid, 'SIGKILL'),
+    reaperAlive,
+    removeContainer: async (namespace, id) => {
+      // The container use cases (containerd's images and tasks) only when there is one to remove.
+      const [{ openContainers }, { removeContainer }] = await Promise.all([
+        import('./containers.ts'),
+        import('../app/containers/remove-container.ts'),
+      ]);
+      const handle = await openContainers({ ...settings, namespace });
+      try {
+        await removeContainer(handle.ctx, id, { force: false });
+      } finally {
+        handle.close();
+      }
+    },
     now: () => new Date(),
     graceMs: GRACE_MS,
   };

@@ -98,6 +98,20 @@ export async function shimPids(address: string, namespace: string, id: string): 
   return pids;
 }
 
+/**
+ * Whether a reaper of `run -d --rm` (`tsnerd internal auto-remove <id> ...`) of container `id`
+ * is alive (its argv names the ID after `auto-remove`).
+ */
+export async function reaperAlive(id: string): Promise<boolean> {
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const at = argv.indexOf('auto-remove');
+    if (at > 0 && argv[at - 1] === 'internal' && argv[at + 1] === id) return true;
+  }
+  return false;
+}
+
 /** Whether the pid exists (a zombie included); another user's process counts. */
 export function processExists(pid: number): boolean {
   try {

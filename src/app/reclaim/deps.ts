@@ -39,6 +39,10 @@ export interface ReclaimDeps {
   shimPids(namespace: string, id: string): Promise<number[]>;
   /** SIGKILLs a shim (one shimPids named). */
   killShim(pid: number): Promise<void>;
+  /** Whether the reaper of a `run -d --rm` container (`internal auto-remove <id>`) still runs. */
+  reaperAlive(id: string): Promise<boolean>;
+  /** Removes a stopped container, as `rm` does (refused if it runs again by then). */
+  removeContainer(namespace: string, id: string): Promise<void>;
   now(): Date;
   /**
    * How long a container of another tool (nerdctl's: no start deadline of

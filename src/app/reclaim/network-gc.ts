@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { ErrorList } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
+import { Labels } from '../../domain/labels.ts';
 import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
@@ -16,7 +17,7 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** process, cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
+  /** container (an exited `run -d --rm` whose reaper is gone), process, cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -40,6 +41,17 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     await errors.attempt(fn);
     if (errors.errors.length === failed) items.push(item);
   };
+
+  // A `run -d --rm` container that exited after its reaper was killed (kill -9, a reboot): removed, as the
+  // reaper would have (its network went at the exit, by the port holder's watcher). A reaper that runs is
+  // left to do it. Before the rest: what the removal releases is not listed again below.
+  for (const c of inventory.containers) {
+    if (c.labels[Labels.autoRemove] !== 'true' || !c.labels[Labels.stateDir] || c.task?.status !== 'stopped') continue;
+    if (await deps.reaperAlive(c.id)) continue;
+    await act({ kind: 'container', item: c.labels[Labels.name] ?? shortId(c.id), container: shortId(c.id) }, () =>
+      deps.removeContainer(c.namespace, c.id),
+    );
+  }
 
   // A dead container's init that lives on: containerd lost the task while creating it (restarted
   // then; rm -f kills it too). Its netns, and the veths in it, go with it; the DEL below then

@@ -9,7 +9,7 @@ export default class NetworkGc extends BaseCommand {
     "belongs to none that is alive: CNI attachments (DEL from the result cache), host-local IP files, the plugins' iptables rules and " +
     'chains, port reservations, hosts-file entries, and names, state dirs, hosts dirs and snapshots of containers that no longer exist ' +
     '(a create or run still in progress, by its creation claim, is left alone), and the idle bridges of networks tsnerd created ' +
-    'whose conflist was deleted by hand. ' +
+    'whose conflist was deleted by hand; and removes the `run -d --rm` containers that exited after their reaper was killed. ' +
     'Only networks tsnerd knows are looked at; one line per item released.';
   static override examples = ['<%= config.bin %> network gc --dry-run', '<%= config.bin %> network gc --format json'];
 

@@ -14,7 +14,7 @@
  * random 0-400 ms kills one of:
  * the CLI, the CLI server, the hook server, the port holder, the DNS resolver, or nothing; or,
  * the first seen from then on, an OCI hook process, a CNI plugin working for
- * one of the env's containers, or a perl lock helper; or kills containerd (at
+ * one of the env's containers, a perl lock helper, or the reaper of a `run -d --rm`; or kills containerd (at
  * that moment, or once a hook is in flight) and starts it again. Names and ports come from small pools, so later commands
  * meet what a killed one left.
  * Every 10 iterations and at the end, the running containers must be attached to every
@@ -127,6 +127,7 @@ type Target =
   | 'hook'
   | 'plugin'
   | 'lock-helper'
+  | 'reaper'
   | 'containerd'
   | 'busy-containerd'
   | 'none';
@@ -188,10 +189,11 @@ async function processes(): Promise<Proc[]> {
  * env's containers (its environment names the container), a perl lock helper of one of the
  * env's processes.
  */
-async function transientPids(target: 'hook' | 'plugin' | 'lock-helper'): Promise<number[]> {
+async function transientPids(target: 'hook' | 'plugin' | 'lock-helper' | 'reaper'): Promise<number[]> {
   const all = await processes();
   const ofEnv = (p: Proc) => p.cmdline.includes(env.dir);
   if (target === 'hook') return all.filter((p) => ofEnv(p) && / oci-hook /.test(p.cmdline)).map((p) => p.pid);
+  if (target === 'reaper') return all.filter((p) => ofEnv(p) && / internal auto-remove /.test(p.cmdline)).map((p) => p.pid);
   if (target === 'lock-helper') {
     const envPids = new Set(all.filter(ofEnv).map((p) => p.pid));
     return all.filter((p) => /^perl -e /.test(p.cmdline) && envPids.has(p.ppid)).map((p) => p.pid);
@@ -602,6 +604,8 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
           hook: 2,
           plugin: 2,
           'lock-helper': 1,
+          // The reaper of a `run -d --rm` (its container then exits unreaped: rm -f or gc removes it).
+          reaper: 1,
           // containerd killed and restarted at once: a task it was creating can live on unlisted
           // (rm -f and gc kill its init; docs/architecture.md, the chaos soak).
           containerd: CONTAINERD_WEIGHT,
@@ -621,6 +625,7 @@ describe(`chaos: kill -9 at random moments (CHAOS_SEED=${SEED})`, { timeout: 600
           target === 'hook' ||
           target === 'plugin' ||
           target === 'lock-helper' ||
+          target === 'reaper' ||
           target === 'busy-hook-server' ||
           target === 'busy-containerd'
         ) {

@@ -110,6 +110,46 @@ describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
     await closeEnv(env, [NET, NET2]);
   });
 
+  it('the reaper of run -d --rm killed while the container runs: freed at the exit, removed by network gc', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hk-reaped', 'hk-reaped2']));
+    // One that publishes a port (the port holder holds it) and one that does not.
+    const exits = ['sh', '-c', 'sleep 4'];
+    const ids = [
+      await ok(['run', '-d', '--rm', '--name', 'hk-reaped', '--net', NET, '-p', `${PORT}:80`, 'busybox', ...exits]),
+      await ok(['run', '-d', '--rm', '--name', 'hk-reaped2', '--net', NET, 'busybox', ...exits]),
+    ];
+    const reapers = await waitFor(
+      'the two reapers',
+      async () => {
+        const pids = await processesWhere((argv) => argv.includes('auto-remove') && ids.some((id) => argv.includes(id)));
+        return pids.length === 2 ? pids : undefined;
+      },
+      10_000,
+      100,
+    );
+    for (const pid of reapers) process.kill(pid, 'SIGKILL');
+    assert.equal(await canBind('0.0.0.0', PORT), false, 'the port is held while the container runs');
+    assert.equal((await allocations(NET)).length, 2);
+    // The exit: network released by the port holder's watcher, within ~1 s.
+    await waitFor('both exited', async () => [...(await statuses()).values()].filter((s) => s === 'Exited').length === 2, 20_000);
+    await waitFor('their IPs released', async () => (await allocations(NET)).length === 0, 10_000).catch(() => {});
+    assert.deepEqual(await allocations(NET), [], 'IPs released at the exit');
+    await waitFor('the port free', () => canBind('0.0.0.0', PORT), 10_000).catch(() => {});
+    assert.equal(await canBind('0.0.0.0', PORT), true, 'port freed at the exit');
+    // Truthful while it waits for gc: listed as exited, inspect says it is to be removed.
+    assert.equal((await statuses()).get('hk-reaped'), 'Exited');
+    const [raw] = JSON.parse(await ok(['inspect', 'hk-reaped'])) as { HostConfig: { AutoRemove: boolean } }[];
+    assert.equal(raw!.HostConfig.AutoRemove, true);
+    const gc = await ok(['network', 'gc']);
+    assert.match(gc, /hk-reaped\b/, `gc names what it removed:\n${gc}`);
+    assert.deepEqual(
+      [...(await statuses()).keys()].filter((n) => n.startsWith('hk-reaped')),
+      [],
+      'removed by network gc',
+    );
+    assert.deepEqual(await differences(), []);
+  });
+
   for (const step of ['network-conf-removed', 'network-bridge-deleted']) {
     it(`network rm killed at ${step}: network gc removes the bridge and its isolation rules`, async (t) => {
       const net = 'hk-gone';

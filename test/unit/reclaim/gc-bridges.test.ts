@@ -44,6 +44,8 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
         locked = false;
       }
     },
+    reaperAlive: async () => false,
+    removeContainer: async () => undefined,
     now: () => new Date(),
     graceMs: 60_000,
   } as unknown as ReclaimDeps;

@@ -47,6 +47,8 @@ function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boo
     killProcess: async (pid: number) => (killed.push(pid), true),
     shimPids: async () => opts.shim ?? [],
     killShim: async (pid: number) => void killed.push(pid),
+    reaperAlive: async () => false,
+    removeContainer: async () => undefined,
     now: () => new Date(),
     graceMs: 60_000,
   } as unknown as ReclaimDeps;
