@@ -73,6 +73,8 @@ export interface ContainerRuntime {
   deleteTask(id: string): Promise<ExitResult>;
   /** `undefined` when the container has no task. */
   getTask(id: string): Promise<TaskInfo | undefined>;
+  /** The init tasks of every container that has one, by container ID: one call for all (ps). */
+  listTasks(): Promise<Map<string, TaskInfo>>;
   execProcess(id: string, execId: string, process: OciProcess, stdio: TaskStdio): Promise<void>;
   deleteProcess(id: string, execId: string): Promise<void>;
   closeStdin(id: string, execId?: string): Promise<void>;

@@ -18,6 +18,7 @@ import type {
 import type { ContainerdClient } from './client.ts';
 import type { Container__Output } from './generated/containerd/services/containers/v1/Container.ts';
 import type { Mount__Output } from './generated/containerd/types/Mount.ts';
+import type { Process__Output } from './generated/containerd/v1/types/Process.ts';
 import type { Timestamp__Output } from './generated/google/protobuf/Timestamp.ts';
 
 export const RUNTIME = 'io.containerd.runc.v2';
@@ -142,17 +143,16 @@ export class GrpcContainerRuntime implements ContainerRuntime {
   async getTask(id: string): Promise<TaskInfo | undefined> {
     try {
       const { process: p } = await this.client.tasks.Get({ container_id: id, exec_id: '' });
-      if (!p) return undefined;
-      return {
-        pid: p.pid,
-        status: p.status.toLowerCase() as TaskStatus,
-        exitStatus: p.exit_status,
-        exitedAt: toDate(p.exited_at),
-      };
+      return p ? taskInfo(p) : undefined;
     } catch (err) {
       if (isTsnerdError(err, 'not-found')) return undefined;
       throw err;
     }
+  }
+
+  async listTasks(): Promise<Map<string, TaskInfo>> {
+    const { tasks } = await this.client.tasks.List({ filter: '' });
+    return new Map(tasks.map((p) => [p.container_id || p.id, taskInfo(p)]));
   }
 
   async execProcess(id: string, execId: string, process: OciProcess, stdio: TaskStdio): Promise<void> {
@@ -183,6 +183,10 @@ function toRecord(c: Container__Output): ContainerRecord {
     snapshotKey: c.snapshot_key,
     createdAt: toDate(c.created_at) ?? new Date(0),
   };
+}
+
+function taskInfo(p: Process__Output): TaskInfo {
+  return { pid: p.pid, status: p.status.toLowerCase() as TaskStatus, exitStatus: p.exit_status, exitedAt: toDate(p.exited_at) };
 }
 
 function toMount(m: Mount__Output): RootfsMount {

@@ -51,6 +51,7 @@ export async function findContainerView(ctx: ContainerContext, ref: string): Pro
 }
 
 export async function listContainerViews(ctx: ContainerContext): Promise<ContainerView[]> {
-  const records = await ctx.runtime.listContainers();
-  return Promise.all(records.map(async (r) => toView(ctx, r, await ctx.runtime.getTask(r.id))));
+  // One call for every task (containerd asks each shim either way): not one round trip per container.
+  const [records, tasks] = await Promise.all([ctx.runtime.listContainers(), ctx.runtime.listTasks()]);
+  return Promise.all(records.map((r) => toView(ctx, r, tasks.get(r.id))));
 }
