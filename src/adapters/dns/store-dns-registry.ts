@@ -22,7 +22,8 @@ import {
 } from '../../domain/dns/records.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
-import { ensureDnsServer } from './process-dns-server.ts';
+import { dnsServerPid, ensureDnsServer } from './process-dns-server.ts';
+import { assertGatewayPortsFree } from './gateway-port.ts';
 
 export const DNS_RECORDS_FILE = 'records.json';
 /** Also taken by the resolver before it exits for want of containers. */
@@ -40,6 +41,12 @@ export class StoreDnsRegistry implements DnsRegistry {
 
   join(joining: DnsJoin): Promise<void> {
     return this.locked(async () => {
+      // A gateway new to the records (the network's first container): is its port 53 free for the resolver?
+      const known = new Set(Object.values(this.read().networks).flatMap((n) => n.gateways));
+      const fresh = joining.endpoints.flatMap((e) =>
+        e.record.gateways.filter((g) => !known.has(g)).map((gateway) => ({ network: e.network, gateway })),
+      );
+      if (fresh.length > 0) await assertGatewayPortsFree(fresh, this.port ?? 53, () => dnsServerPid(this.dir));
       this.update((set) => applyJoin(set, joining));
       await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
     });

@@ -17,9 +17,19 @@ const PROC_NET_FILES: ReadonlyArray<{ file: string; protocol: Protocol }> = [
   { file: 'udp6', protocol: 'udp' },
 ];
 
+/** A used port with the inode of its socket (a process holds it by a descriptor `socket:[inode]`). */
+export interface BoundSocket extends UsedPort {
+  inode: number;
+}
+
 /** Parses one /proc/net table. The kernel prints each 32-bit word of an address in host byte order. */
 export function parseProcNet(text: string, protocol: Protocol, littleEndian = endianness() === 'LE'): UsedPort[] {
-  const used: UsedPort[] = [];
+  return parseProcNetSockets(text, protocol, littleEndian).map(({ protocol: p, hostIP, port }) => ({ protocol: p, hostIP, port }));
+}
+
+/** parseProcNet with each socket's inode. */
+export function parseProcNetSockets(text: string, protocol: Protocol, littleEndian = endianness() === 'LE'): BoundSocket[] {
+  const used: BoundSocket[] = [];
   for (const line of text.split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     const local = fields[1];
@@ -30,7 +40,7 @@ export function parseProcNet(text: string, protocol: Protocol, littleEndian = en
     const hostIP = decodeAddress(addrHex, littleEndian);
     const port = Number.parseInt(portHex, 16);
     if (hostIP === undefined || Number.isNaN(port)) continue;
-    used.push({ protocol, hostIP, port });
+    used.push({ protocol, hostIP, port, inode: Number(fields[9] ?? 0) });
   }
   return used;
 }
@@ -51,10 +61,15 @@ function decodeAddress(hex: string, littleEndian: boolean): string | undefined {
 
 /** Ports in use on this host (a missing table, e.g. tcp6 with IPv6 disabled, counts as empty). */
 export async function readUsedHostPorts(procRoot = '/proc'): Promise<UsedPort[]> {
+  return (await readBoundSockets(procRoot)).map(({ protocol, hostIP, port }) => ({ protocol, hostIP, port }));
+}
+
+/** readUsedHostPorts with each socket's inode. */
+export async function readBoundSockets(procRoot = '/proc'): Promise<BoundSocket[]> {
   const tables = await Promise.all(
     PROC_NET_FILES.map(async ({ file, protocol }) => {
       try {
-        return parseProcNet(await readFile(`${procRoot}/net/${file}`, 'utf8'), protocol);
+        return parseProcNetSockets(await readFile(`${procRoot}/net/${file}`, 'utf8'), protocol);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw err;

@@ -220,7 +220,8 @@ async function updateHosts(
 
 /**
  * The embedded resolver's records follow the endpoints (names and aliases per
- * network); as at start, a DNS failure is logged, not fatal: /etc/hosts has the names.
+ * network); as at start, a DNS failure is logged, not fatal: /etc/hosts has the names (but for
+ * a gateway's port 53 held by another process, as at start).
  */
 async function syncDns(
   deps: AttachDeps,
@@ -233,6 +234,7 @@ async function syncDns(
     const resolved = await Promise.all(attached.map((e) => deps.resolver.resolve(c.namespace, e.network)));
     await joinDns(deps, c, attached, resolved, networks as Record<string, CniResult>);
   } catch (err) {
+    if (isTsnerdError(err, 'conflict')) throw err; // the gateway's port 53 is another process's: undone as a failed connect
     deps.log(`DNS: ${String(err)}`);
   }
 }

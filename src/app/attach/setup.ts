@@ -145,13 +145,18 @@ export async function setupContainerNetworks(
     deps.faultPoint('hook-added');
     assertWanted();
     // The hosts files and the DNS records have locks of their own: both joins at once (concurrent starts queue on each).
-    const dnsJoined = joinDns(deps, c, results.endpoints, joined, results.added).catch((e: unknown) => deps.log(`DNS: ${String(e)}`));
+    let dnsRefused: unknown;
+    const dnsJoined = joinDns(deps, c, results.endpoints, joined, results.added).catch((e: unknown) => {
+      if (isTsnerdError(e, 'conflict')) dnsRefused = e;
+      else deps.log(`DNS: ${String(e)}`);
+    });
     try {
       await deps.hosts.acquire(c.namespace, hostsMeta(c, results.added, results.endpoints));
       deps.log('hosts files updated');
     } finally {
       await dnsJoined; // settled before any rollback leaves DNS
     }
+    if (dnsRefused !== undefined) throw dnsRefused;
     deps.faultPoint('hook-joined');
     // Joins that ended after the caller died may have come after postStop's leave: undone below.
     assertWanted();
@@ -202,7 +207,11 @@ async function lockedAdd<T>(deps: AttachDeps, attach: (shared: boolean) => Promi
   }
 }
 
-/** Names stay resolvable through /etc/hosts without the resolver: a DNS failure does not fail the start. */
+/**
+ * Names stay resolvable through /etc/hosts without the resolver: a DNS failure does not fail the start,
+ * except a gateway's port 53 held by another process (a conflict): the containers would silently get
+ * that server's answers instead of their peers' addresses (docs/dns.md).
+ */
 export async function joinDns(
   deps: Pick<AttachDeps, 'dns' | 'addBridgeAddress' | 'log'>,
   c: HookContainer,
@@ -226,6 +235,7 @@ export async function joinDns(
     await deps.dns.join(dns);
     deps.log('DNS records updated');
   } catch (err) {
+    if (isTsnerdError(err, 'conflict')) throw err;
     deps.log(`DNS: ${String(err)}`);
   }
 }
