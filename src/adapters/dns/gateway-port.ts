@@ -71,9 +71,23 @@ async function ownersOf(inodes: ReadonlySet<number>): Promise<Map<number, { pid:
   return owners;
 }
 
-/** The program's name: argv[0]'s last part (a node process renames its thread, comm, to MainThread). */
+const PORT_HOLDER = "tsnerd's port holder, for a container's published port";
+/** tsnerd's own processes that bind ports, by the script they run. */
+const OWN_DAEMONS: ReadonlyArray<[RegExp, string]> = [
+  [/\/reserver\/main\.c?[jt]s$/, PORT_HOLDER],
+  [/\/dns-server\/main\.c?[jt]s$/, 'the DNS resolver of another tsnerd data store'],
+];
+const GENERIC_HINT = 'stop that server or make it listen on its own addresses only';
+const PUBLISHED_HINT = 'publish that port on a host address (-p <address>:53:53)';
+
+/**
+ * The program's name: argv[0]'s last part (a node process renames its thread, comm, to
+ * MainThread), or which of tsnerd's own processes it is.
+ */
 async function commandOf(pid: string): Promise<string> {
-  const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0] ?? '';
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  for (const [script, what] of OWN_DAEMONS) if (argv.some((a) => script.test(a))) return what;
+  const argv0 = argv[0] ?? '';
   if (argv0) return argv0.slice(argv0.lastIndexOf('/') + 1);
   return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
 }
@@ -100,16 +114,20 @@ export async function assertGatewayPortsFree(
     const resolver = await resolverPid();
     const foreign = holders.filter((h) => resolver === undefined || owners.get(h.inode)?.pid !== resolver);
     if (holders.length > 0 && foreign.length === 0) continue;
+    // One mention per holding process: "udp 0.0.0.0:53 and tcp 0.0.0.0:53 by dnsmasq (pid 812)".
+    const byOwner = new Map<string, string[]>();
+    for (const h of foreign) {
+      const o = owners.get(h.inode);
+      const owner = o ? `${o.command} (pid ${o.pid})` : 'an unknown process';
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), `${h.protocol} ${hostPort(h.hostIP, h.port)}`]);
+    }
     const who =
-      foreign
-        .map((h) => {
-          const o = owners.get(h.inode);
-          return `${h.protocol} ${hostPort(h.hostIP, h.port)} by ${o ? `${o.command} (pid ${o.pid})` : 'an unknown process'}`;
-        })
-        .join(', ') || `${taken.join(' and ')} by an unknown process`;
+      [...byOwner].map(([owner, sockets]) => `${sockets.join(' and ')} by ${owner}`).join(', ') ||
+      `${taken.join(' and ')} by an unknown process`;
+    const published = foreign.some((h) => owners.get(h.inode)?.command === PORT_HOLDER);
     throw conflict(
       `cannot serve DNS on network "${network}": ${hostPort(gateway, port)} is taken (${who}); ` +
-        'stop that server or make it listen on its own addresses only, or create the network with --disable-dns',
+        `${published ? PUBLISHED_HINT : GENERIC_HINT}, or create the network with --disable-dns`,
       { details: { network, gateway, port, holders: foreign.map((h) => ({ ...h, ...owners.get(h.inode) })) } },
     );
   }

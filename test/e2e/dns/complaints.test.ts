@@ -134,7 +134,7 @@ describe('DNS complaints of Podman and Docker users (e2e)', { timeout: 600_000 }
     try {
       // Before: the run succeeded and the containers' queries reached the other server (p2 was 10.215.251.251).
       const line = await h.failsWithOneLine(env, ['run', '-d', '--name', 'p1', '--net', 'hd-busy', 'busybox', 'sleep', '1000']);
-      assert.match(line, /network "hd-busy": 10\.209\.3\.1:53 is taken \(udp 0\.0\.0\.0:53 by node \(pid \d+\), tcp 0\.0\.0\.0:53 by node/);
+      assert.match(line, /network "hd-busy": 10\.209\.3\.1:53 is taken \(udp 0\.0\.0\.0:53 and tcp 0\.0\.0\.0:53 by node \(pid \d+\)\)/);
       assert.match(line, /--disable-dns/);
       assert.equal(await dnsServerPid(dnsDir), undefined, 'no resolver was started for it');
       // A network whose DNS is off does not need the port.
@@ -142,7 +142,17 @@ describe('DNS complaints of Podman and Docker users (e2e)', { timeout: 600_000 }
       await ok(['run', '-d', '--name', 'p3', '--net', 'hd-nodns', 'busybox', 'sleep', '1000']);
     } finally {
       await stopServer(squatter);
-      await tsnerd(env, ['rm', '-f', 'p1', 'p3']);
+    }
+    try {
+      // The other way round from the next test: a container publishing port 53 on every address came first.
+      await ok(['run', '-d', '--name', 'p4', '--net', 'hd-nodns', '-p', '53:53/udp', 'busybox', 'sleep', '1000']);
+      const line = await h.failsWithOneLine(env, ['run', '-d', '--name', 'p1', '--net', 'hd-busy', 'busybox', 'sleep', '1000']);
+      assert.match(
+        line,
+        /10\.209\.3\.1:53 is taken \(udp 0\.0\.0\.0:53 by tsnerd's port holder, for a container's published port \(pid \d+\)\); publish that port on a host address/,
+      );
+    } finally {
+      await tsnerd(env, ['rm', '-f', 'p1', 'p3', 'p4']);
       await tsnerd(env, ['network', 'rm', 'hd-nodns']);
     }
     // The port free again: the same network serves names.

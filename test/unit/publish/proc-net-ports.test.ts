@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isTsnerdError } from '../../../src/domain/errors.ts';
-import { parseProcNet, readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
+import { parseProcNet, parseProcNetSockets, readUsedHostPorts } from '../../../src/adapters/host/proc-net-ports.ts';
 import { assertPortsFree, usedPortsOf } from '../../../src/domain/publish/port-conflicts.ts';
 import type { PortMapping } from '../../../src/domain/publish/port-mapping.ts';
 
@@ -40,6 +40,13 @@ describe('parseProcNet', () => {
 
   it('reads words in big-endian order on big-endian hosts', () => {
     assert.deepEqual(parseProcNet(fixture('tcp'), 'tcp', false)[1], { protocol: 'tcp', hostIP: '1.0.0.127', port: 80 });
+  });
+
+  it("gives each socket's inode (what names the process holding it)", () => {
+    assert.deepEqual(
+      parseProcNetSockets(fixture('udp'), 'udp', true).map((u) => `${u.hostIP}:${u.port} ${u.inode}`),
+      ['0.0.0.0:5353 3001', '127.0.0.53:53 3002', '127.0.0.1:50000 3003'],
+    );
   });
 
   it('skips malformed lines', () => {
