@@ -20,6 +20,8 @@ export interface NetworkHost {
    * `last_reserved_ip.*`); one holding an allocation (an IP file) is kept. The caller holds the CNI lock.
    */
   removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void>;
+  /** What makes this host's automatic IPv6 prefix its own (domain/network/ula.ts): its machine ID. */
+  machineId(): Promise<string>;
   /** The conflist skeletons of templates/, validated. */
   templates(): Promise<ConflistTemplates>;
 }

@@ -1,6 +1,6 @@
 /** Host facts and effects for network management: interfaces, plugins, links, templates. */
 import { readFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { TsnerdError, isTsnerdError } from '../../domain/errors.ts';
 import type { Cidr } from '../../domain/network/cidr.ts';
 import { type ConflistTemplates, ConflistTemplatesSchema } from '../../domain/network/conflist-schema.ts';
@@ -25,6 +25,15 @@ export class LinuxNetworkHost implements NetworkHost {
       .filter(([name]) => !exceptLinks.includes(name))
       .flatMap(([, addrs]) => addrs ?? [])
       .flatMap((a) => (a.cidr ? (parseCidr(a.cidr) ?? []) : []));
+  }
+
+  /** systemd's /etc/machine-id, else D-Bus's copy, else the host name (a container image without either). */
+  async machineId(): Promise<string> {
+    for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+      const id = (await readFile(path, 'utf8').catch(() => '')).trim();
+      if (id !== '') return id;
+    }
+    return hostname();
   }
 
   async missingPlugins(types: readonly string[]): Promise<string[]> {

@@ -82,11 +82,12 @@ export class NetworkStore {
   async createUnlocked(spec: NetworkSpec, networks: readonly Network[], opts: { ownBridge?: string } = {}): Promise<Network> {
     if (networks.some((n) => n.name === spec.name)) throw conflict(`network with name ${spec.name} already exists`);
     const effective = await this.withSupportedIcc(spec);
-    const { buildConflist, planRanges, serializeConflist } = await planner();
+    const { buildConflist, needsIPv6Subnet, planRanges, serializeConflist, ulaPrefix } = await planner();
+    const ipv6Pool = needsIPv6Subnet(effective) ? ulaPrefix(await this.deps.host.machineId()) : undefined;
     const conflist = buildConflist(
       await this.deps.host.templates(),
       effective,
-      planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge)),
+      planRanges(effective, await this.usedSubnetsOf(networks, opts.ownBridge), ipv6Pool),
     );
     const [missing] = await this.deps.host.missingPlugins(conflist.plugins.map((p) => p.type));
     if (missing !== undefined) {
@@ -128,6 +129,7 @@ export class NetworkStore {
  * Subnet planning and conflist building, loaded when a network is created:
  * they bring ip-num, which every `run` and hook would otherwise load for nothing.
  */
-function planner(): Promise<typeof import('../../domain/network/build-conflist.ts')> {
-  return import('../../domain/network/build-conflist.ts');
+async function planner(): Promise<typeof import('../../domain/network/build-conflist.ts') & typeof import('../../domain/network/ula.ts')> {
+  const [conflist, ula] = await Promise.all([import('../../domain/network/build-conflist.ts'), import('../../domain/network/ula.ts')]);
+  return { ...conflist, ...ula };
 }

@@ -34,7 +34,11 @@ export default class NetworkCreate extends BaseCommand {
     gateway: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'gateway of the subnet that contains it' }),
     'ip-range': Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'allocate container IPs from this CIDR inside a subnet' }),
     label: Flags.string({ multiple: true, multipleNonGreedy: true, summary: 'network label key=value' }),
-    ipv6: Flags.boolean({ default: false, allowNo: true, summary: 'enable IPv6 subnets' }),
+    ipv6: Flags.boolean({
+      default: false,
+      allowNo: true,
+      summary: 'enable IPv6 (without an IPv6 --subnet: an automatic unique local /64)',
+    }),
     ipv4: Flags.boolean({
       default: true,
       allowNo: true,

@@ -15,12 +15,14 @@ import { DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, DEFAULT_SUBNET } from './c
 import type { NetworkSpec, SubnetRequest } from './create-spec.ts';
 import { bridgeNameFor, networkId } from './network-name.ts';
 import { assertNoOverlap, pickFreeSubnet } from './subnet-pick.ts';
+import { pickFreeIPv6Subnet } from './ula.ts';
 
 /**
  * The host-local range sets of a new network: the user's subnets first (each
- * refused if it overlaps `used`), then an automatic IPv4 /24 when none was given.
+ * refused if it overlaps `used`), then an automatic IPv4 /24 when none was given,
+ * and with --ipv6 an automatic IPv6 /64 of `ipv6Pool` (ula.ts) when none was given.
  */
-export function planRanges(spec: NetworkSpec, used: readonly Cidr[]): IpamRange[][] {
+export function planRanges(spec: NetworkSpec, used: readonly Cidr[], ipv6Pool?: Cidr): IpamRange[][] {
   if (spec.ipamDriver === 'dhcp') return [];
   for (const { subnet } of spec.subnets) assertNoOverlap(subnet, used);
   const requests = [...spec.subnets];
@@ -28,8 +30,18 @@ export function planRanges(spec: NetworkSpec, used: readonly Cidr[]): IpamRange[
     const subnet = pickFreeSubnet([...used, ...requests.map((r) => r.subnet)]);
     requests.push({ subnet, gateway: firstHost(subnet), ipRange: undefined });
   }
+  if (needsIPv6Subnet(spec)) {
+    if (!ipv6Pool) throw internal(`network ${spec.name} needs an automatic IPv6 subnet and no pool was given`);
+    const subnet = pickFreeIPv6Subnet([...used, ...requests.map((r) => r.subnet)], ipv6Pool);
+    requests.push({ subnet, gateway: firstHost(subnet), ipRange: undefined });
+  }
   const aux = Object.values(spec.auxAddresses ?? {});
   return requests.map((r) => splitAroundAux(r, aux));
+}
+
+/** Whether planRanges gives the network an automatic IPv6 subnet: --ipv6 without an IPv6 --subnet. */
+export function needsIPv6Subnet(spec: NetworkSpec): boolean {
+  return spec.ipamDriver !== 'dhcp' && spec.ipv6 && !spec.subnets.some((r) => r.subnet.family === 6);
 }
 
 /**

@@ -84,7 +84,6 @@ export function parseCreateInput(input: CreateNetworkInput): NetworkSpec {
   if (!ipv4) {
     const v4 = subnets.find((s) => s.subnet.family === 4);
     if (v4) throw invalid(`IPv4 subnet "${v4.subnet.input}" given with --ipv4=false`);
-    if (ipamDriver === 'host-local' && subnets.length === 0) throw invalid('an IPv6-only network (--ipv4=false) needs an IPv6 --subnet');
   }
   const auxAddresses = parseAuxAddresses(input.auxAddresses ?? [], subnets, ipamDriver);
   const dhcpOptions = parseIpamOptions(input.ipamOptions ?? [], ipamDriver);

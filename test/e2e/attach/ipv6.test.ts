@@ -1,7 +1,8 @@
 /**
  * IPv6-only and dual-stack networks end to end (network create --ipv4=false,
- * --aux-address). Subnets in fd00:214::/48 and 10.214.0.0/16 only (helper
- * "con-" range); traffic goes only to container addresses.
+ * --aux-address, automatic IPv6 subnets). Subnets in fd00:214::/48 and 10.214.0.0/16 only (helper
+ * "con-" range), and the host's own unique local /48 (its automatic /64s; the env's conf dir holds
+ * no other network of it); traffic goes only to container addresses.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ describe('IPv6 networks (e2e)', { timeout: 600_000 }, () => {
     env = await startEnv('con-ipv6');
     await importTestImage(env);
   });
-  after(() => h.closeEnv(env, ['con-v6', 'con-ds', 'con-aux']));
+  after(() => h.closeEnv(env, ['con-v6', 'con-ds', 'con-aux', 'con-a6', 'con-a6only']));
 
   it('runs containers on an IPv6-only network (--ipv4=false) that ping each other by name, with a ::/0 route', async (t) => {
     t.after(async () => void (await tsnerd(env, ['rm', '-f', 'v1', 'v2'])));
@@ -91,6 +92,37 @@ describe('IPv6 networks (e2e)', { timeout: 600_000 }, () => {
     assert.equal(v6.trim(), 'six');
   });
 
+  it('gives --ipv6 without an IPv6 --subnet a unique local /64 of its own, as Docker and Podman do (nerdctl none)', async (t) => {
+    t.after(async () => void (await tsnerd(env, ['rm', '-f', 'a1', 'a2', 'a3'])));
+    const subnetsOf = async (net: string) =>
+      (JSON.parse(await ok(['network', 'inspect', net])) as { IPAM: { Config: { Subnet: string; Gateway: string }[] } }[])[0]!.IPAM.Config;
+    await ok(['network', 'create', 'con-a6', '--ipv6', '--subnet', '10.214.40.0/24']);
+    await ok(['network', 'create', 'con-a6only', '--ipv4=false', '--ipv6']);
+    const [v4, auto] = await subnetsOf('con-a6');
+    assert.equal(v4!.Subnet, '10.214.40.0/24');
+    // fd + a 40-bit ID of this host: fdXX:XXXX:XXXX::/48, a /64 of it per network
+    assert.match(auto!.Subnet, /^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})?::\/64$/);
+    assert.equal(auto!.Gateway, auto!.Subnet.replace('::/64', '::1'));
+    const [only] = await subnetsOf('con-a6only');
+    assert.equal((await subnetsOf('con-a6only')).length, 1);
+    assert.notEqual(only!.Subnet, auto!.Subnet, 'each network its own /64');
+    const prefix48 = (s: string) => s.split(':').slice(0, 3).join(':');
+    assert.equal(prefix48(only!.Subnet), prefix48(auto!.Subnet), 'one /48 per host');
+
+    await ok(['run', '-d', '--name', 'a1', '--net', 'con-a6', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'a2', '--net', 'con-a6', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'a3', '--net', 'con-a6only', 'busybox', 'sleep', '1000']);
+    const a1 = await endpoint('a1', 'con-a6');
+    assert.ok(a1.GlobalIPv6Address.startsWith(auto!.Subnet.replace('::/64', '::')), a1.GlobalIPv6Address);
+    assert.match(a1.IPAddress, /^10\.214\.40\./);
+    assert.match(await ok(['exec', 'a1', 'ip', '-6', 'route']), new RegExp(`^default via ${auto!.Gateway} dev eth0`, 'm'));
+    await eventually(['exec', 'a2', 'ping', '-6', '-c', '1', '-W', '2', 'a1']);
+    const a3 = await endpoint('a3', 'con-a6only');
+    assert.equal(a3.IPAddress, '');
+    assert.ok(a3.GlobalIPv6Address.startsWith(only!.Subnet.replace('::/64', '::')), a3.GlobalIPv6Address);
+    await eventually(['exec', 'a3', 'ping', '-6', '-c', '1', '-W', '2', only!.Gateway]);
+  });
+
   it('keeps --aux-address addresses out of the container ranges', async (t) => {
     t.after(async () => void (await tsnerd(env, ['rm', '-f', 'x1', 'x2', 'x3'])));
     // A /29: .1 gateway, .2-.6 hosts; .3 and .4 reserved leave .2, .5 and .6.
@@ -120,7 +152,6 @@ describe('IPv6 networks (e2e)', { timeout: 600_000 }, () => {
   it('refuses bad network create options with one line and creates nothing', async () => {
     const before = await ok(['network', 'ls', '-q']);
     assert.match(await fails(['network', 'create', 'con-bad', '--ipv4=false']), /IPv4 or IPv6 must be enabled/);
-    assert.match(await fails(['network', 'create', 'con-bad', '--ipv4=false', '--ipv6']), /needs an IPv6 --subnet/);
     assert.match(await fails(['network', 'create', 'con-bad', '--ipv4=maybe']), /invalid value "maybe" for --ipv4/);
     assert.match(
       await fails(['network', 'create', 'con-bad', '--subnet', '10.214.22.0/24', '--aux-address', 'a=10.214.23.1']),

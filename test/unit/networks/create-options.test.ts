@@ -1,7 +1,9 @@
 /** network create --ipv4=false, --aux-address and --ipam-opt: specs and the conflists they give. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildConflist, planRanges } from '../../../src/domain/network/build-conflist.ts';
+import { buildConflist, needsIPv6Subnet, planRanges } from '../../../src/domain/network/build-conflist.ts';
+import { parseCidr } from '../../../src/domain/network/cidr.ts';
+import { pickFreeIPv6Subnet, ulaPrefix } from '../../../src/domain/network/ula.ts';
 import { type CreateNetworkInput, parseCreateInput } from '../../../src/domain/network/create-spec.ts';
 import { templates } from './helpers.ts';
 
@@ -31,11 +33,53 @@ describe('network create --ipv4=false', () => {
 
   it('refuses what cannot be an IPv6-only network', () => {
     assert.throws(() => parseCreateInput({ name: 'v6', ipv4: false }), /IPv4 or IPv6 must be enabled/);
-    assert.throws(() => parseCreateInput({ name: 'v6', ipv4: false, ipv6: true }), /needs an IPv6 --subnet/);
     assert.throws(
       () => parseCreateInput({ name: 'v6', ipv4: false, ipv6: true, subnets: ['10.214.0.0/24', 'fd00:214::/64'] }),
       /IPv4 subnet "10.214.0.0\/24" given with --ipv4=false/,
     );
+  });
+});
+
+describe('network create --ipv6 without an IPv6 --subnet', () => {
+  const pool = ulaPrefix('f00dfeed');
+  const ranges = (input: CreateNetworkInput, used: string[] = []) => {
+    const spec = parseCreateInput(input);
+    return planRanges(
+      spec,
+      used.map((u) => parseCidr(u)!),
+      needsIPv6Subnet(spec) ? pool : undefined,
+    ).map((set) => set.map((r) => `${r.subnet} ${r.gateway}`));
+  };
+
+  it("takes the host's unique local /48 from its machine ID (fd + 40 bits of a hash), the same each time", () => {
+    assert.equal(ulaPrefix('f00dfeed').text, 'fda3:fe42:c0d7::/48');
+    assert.equal(ulaPrefix('f00dfeed\n').text, 'fda3:fe42:c0d7::/48');
+    assert.equal(ulaPrefix('0123456789abcdef0123456789abcdef').text, 'fdde:e2e6:9de4::/48');
+  });
+
+  it('gives a dual-stack network the first free /64 of it beside the automatic IPv4 /24', () => {
+    assert.deepEqual(ranges({ name: 'a6', ipv6: true }), [['10.4.1.0/24 10.4.1.1'], ['fda3:fe42:c0d7::/64 fda3:fe42:c0d7::1']]);
+    assert.deepEqual(ranges({ name: 'a6', ipv6: true, subnets: ['10.214.30.0/24'] }, ['fda3:fe42:c0d7::/64', 'fda3:fe42:c0d7:2::/64']), [
+      ['10.214.30.0/24 10.214.30.1'],
+      ['fda3:fe42:c0d7:1::/64 fda3:fe42:c0d7:1::1'],
+    ]);
+    // an IPv6-only network gets one too (it was refused before), and nothing is added to a given IPv6 subnet
+    assert.deepEqual(ranges({ name: 'o6', ipv4: false, ipv6: true }, ['fda3:fe42:c0d7::/63']), [
+      ['fda3:fe42:c0d7:2::/64 fda3:fe42:c0d7:2::1'],
+    ]);
+    assert.deepEqual(ranges({ name: 'g6', ipv6: true, subnets: ['fd00:214:3::/64'] }), [
+      ['fd00:214:3::/64 fd00:214:3::1'],
+      ['10.4.1.0/24 10.4.1.1'],
+    ]);
+    assert.deepEqual(ranges({ name: 'n6', subnets: ['10.214.31.0/24'] }), [['10.214.31.0/24 10.214.31.1']]);
+  });
+
+  it('fails with one line when the /48 is full', () => {
+    assert.throws(
+      () => pickFreeIPv6Subnet([parseCidr('fda3:fe42:c0d7::/48')!], pool),
+      /could not find a free IPv6 subnet in fda3:fe42:c0d7::\/48/,
+    );
+    assert.equal(pickFreeIPv6Subnet([parseCidr('fda3:fe42:c0d7::/49')!], pool).text, 'fda3:fe42:c0d7:8000::/64');
   });
 });
 

@@ -55,6 +55,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
   const deps: NetworksDeps = {
     confDir,
     host: {
+      machineId: async () => 'f00dfeed',
       interfaceSubnets: async (except: readonly string[] = []) =>
         cidrs(
           ...(opts.hostSubnets ?? []).filter((s) => !except.some((link) => s.startsWith(`${link}=`))).map((s) => s.replace(/^.*=/, '')),

@@ -83,6 +83,7 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
       withLock: <T>(fn: () => Promise<T>) => fn(),
     },
     host: {
+      machineId: async () => 'f00dfeed',
       interfaceSubnets: async () => [],
       missingPlugins: async () => [],
       pluginAbout: async () => 'CNI firewall plugin v1.7.1',
