@@ -10,6 +10,7 @@ import { isProcess, killProcess, reaperAlive, shimPids, signalIfAlive } from '..
 import { removeStaleHookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { removeStaleCliServerFiles } from '../adapters/host/cli-server-process.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
+import { FileContainerStateFiles } from '../adapters/store/container-state-files.ts';
 import { LowdbBridgeRegistry } from '../adapters/store/lowdb-bridge-registry.ts';
 import { createNetworkingDeps } from './attach.ts';
 import { createNetworkDeps, createNetworkStore } from './networks.ts';
@@ -43,6 +44,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     shimPids: (namespace, id) => shimPids(settings.address, namespace, id),
     killShim: async (pid) => signalIfAlive(pid, 'SIGKILL'),
     reaperAlive,
+    recordedInterfaces: async (stateDir) => (await new FileContainerStateFiles().readEndpoints(stateDir))?.map((e) => e.ifname),
     removeContainer: async (namespace, id) => {
       // The container use cases (containerd's images and tasks) only when there is one to remove.
       const [{ openContainers }, { removeContainer }] = await Promise.all([

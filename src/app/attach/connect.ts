@@ -75,7 +75,7 @@ async function findEndpoint(
   deps: AttachDeps,
   c: HookContainer,
   endpoints: readonly Endpoint[],
-  net: ResolvedNetwork | undefined,
+  net: Pick<ResolvedNetwork, 'name'> | undefined,
   ref: string,
 ): Promise<Endpoint | undefined> {
   for (const e of endpoints) {
@@ -109,6 +109,8 @@ export async function connectNetwork(
   return deps.withCniLock(async () => {
     await assertStillDefined(deps, [net]);
     const endpoints = effectiveEndpoints(await deps.state.readEndpoints(c.stateDir), c.annotations);
+    const running = t.running && (await isAttachable(deps, c));
+    if (running) await releaseUnrecorded(deps, c, endpoints, `/proc/${c.pid}/ns/net`);
     if (await findEndpoint(deps, c, endpoints, net, networkRef)) {
       throw conflict(`endpoint with name ${t.name} already exists in network ${net.name}`);
     }
@@ -122,7 +124,6 @@ export async function connectNetwork(
       // The published ports went with the network that carried them: the next network connected gets them (Docker re-publishes on the new gateway endpoint).
       ...(endpoints.some((e) => e.publish) ? {} : { publish: true }),
     };
-    const running = t.running && (await isAttachable(deps, c));
     const undo = new UndoStack();
     await undo.guard(async () => {
       let result: CniResult | undefined;
@@ -158,19 +159,26 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
   });
   await deps.withCniLock(async () => {
     const endpoints = effectiveEndpoints(await deps.state.readEndpoints(c.stateDir), c.annotations);
+    const running = t.running && (await isAttachable(deps, c));
+    const left = running ? await releaseUnrecorded(deps, c, endpoints, `/proc/${c.pid}/ns/net`) : [];
     const endpoint = await findEndpoint(deps, c, endpoints, net, networkRef);
     if (!endpoint) {
-      if (force) return;
+      // A disconnect killed once its record was written: finished now.
+      if (force || left.includes(net?.name ?? networkRef)) return;
       throw notFound(`container ${c.id} is not connected to network ${net?.name ?? networkRef}`);
     }
     const rest = endpoints.filter((e) => e !== endpoint);
-    if (t.running && (await isAttachable(deps, c))) {
+    if (running) {
       const cniId = cniContainerId(c.namespace, c.id);
       const netns = `/proc/${c.pid}/ns/net`;
       // The cached ADD (its conflist, args and ports) is what must be undone, even if the network file changed since.
       const onIf = (await deps.cni.getCachedAttachments(cniId)).filter((a) => a.ifName === endpoint.ifname);
       const cached = onIf.find((a) => a.networkName === net?.name) ?? onIf[0];
       const list = cached?.config ? parseConfList(cached.config) : net?.list;
+      // The record first: a disconnect killed after it leaves an attachment the record does not name,
+      // which the next connect or disconnect of the container (or network gc) releases.
+      await deps.state.writeEndpoints(c.stateDir, rest);
+      deps.faultPoint('disconnect-recorded');
       if (list) {
         const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
         const rt = cached ? cachedRuntimeConf(cached, netns) : runtimeConfFor(c, netns, endpoint, list, portMappings);
@@ -178,11 +186,13 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
         try {
           await deps.cni.delNetworkList(list, rt);
         } catch (err) {
-          if (!force) throw err;
+          if (!force) {
+            await deps.state.writeEndpoints(c.stateDir, endpoints);
+            throw err;
+          }
         }
         deps.faultPoint('disconnect-deleted');
       }
-      await deps.state.writeEndpoints(c.stateDir, rest);
       await updateHosts(
         deps,
         c,
@@ -194,6 +204,45 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
     }
     await deps.state.writeEndpoints(c.stateDir, rest);
   });
+}
+
+/**
+ * What a `network connect` or `disconnect` killed midway left on a running container, undone:
+ * the record (`endpoints.json`) decides. An attachment it does not name (a connect killed after
+ * its ADD, before the record; a disconnect killed after the record, before its DEL) is detached
+ * (DEL from the cache entry); a network of its hosts entry no endpoint is on (a disconnect killed
+ * before the hosts files) leaves the hosts files and DNS. The caller holds the CNI lock. Returns
+ * the networks it released something of.
+ */
+export async function releaseUnrecorded(
+  deps: AttachDeps,
+  c: HookContainer,
+  endpoints: readonly Endpoint[],
+  netns: string,
+): Promise<string[]> {
+  const released = new Set<string>();
+  const ifnames = new Set(endpoints.map((e) => e.ifname));
+  for (const a of await deps.cni.getCachedAttachments(cniContainerId(c.namespace, c.id))) {
+    if (ifnames.has(a.ifName) || !a.config) continue;
+    deps.log(`DEL ${a.networkName} ${a.ifName}: no endpoint names it`);
+    await deps.cni.delNetworkList(parseConfList(a.config), cachedRuntimeConf(a, netns));
+    released.add(a.networkName);
+  }
+  const current = (await deps.hosts.list(c.namespace)).find((m) => m.ID === c.id);
+  const stale: string[] = [];
+  for (const name of Object.keys(current?.Networks ?? {})) if (!(await findEndpoint(deps, c, endpoints, { name }, name))) stale.push(name);
+  if (stale.length > 0) {
+    deps.log(`hosts entry: leaving ${stale.join(', ')}: no endpoint names it`);
+    await updateHosts(
+      deps,
+      c,
+      new UndoStack(),
+      (networks) => Object.fromEntries(Object.entries(networks).filter(([key]) => !stale.includes(key))),
+      endpoints,
+    );
+    for (const name of stale) released.add(name);
+  }
+  return [...released];
 }
 
 /** The task still runs and its netns is there (a stop in progress has not taken the endpoints away). */

@@ -39,6 +39,8 @@ export interface ReclaimDeps {
   shimPids(namespace: string, id: string): Promise<number[]>;
   /** SIGKILLs a shim (one shimPids named). */
   killShim(pid: number): Promise<void>;
+  /** The interfaces (`ethN`) a container's `endpoints.json` names; undefined without one. */
+  recordedInterfaces(stateDir: string): Promise<string[] | undefined>;
   /** Whether the reaper of a `run -d --rm` container (`internal auto-remove <id>`) still runs. */
   reaperAlive(id: string): Promise<boolean>;
   /** Removes a stopped container, as `rm` does (refused if it runs again by then). */

@@ -71,7 +71,22 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   await deps.withCniLock(async () => {
     const released = new Set<string>();
     for (const a of await deps.cni.getCachedAttachments()) {
-      if (!known.has(a.networkName) || (await owners.verdict(a.containerId)) !== 'dead') continue;
+      if (!known.has(a.networkName)) continue;
+      // A running container's attachment its record does not name: a `network connect` killed after its
+      // ADD, or a `disconnect` killed after its record. DEL in its netns (no ADD runs: the CNI lock).
+      const pid = await unrecordedOf(deps, owners, a);
+      if (pid !== undefined) {
+        await act(
+          {
+            kind: 'cni-attachment',
+            item: `${a.networkName} ${a.ifName} ${ipsOf(a).join(',')}`.trim(),
+            container: display(owners, a.containerId),
+          },
+          () => releaseCachedAttachment(deps, a, `/proc/${pid}/ns/net`),
+        );
+        continue;
+      }
+      if ((await owners.verdict(a.containerId)) !== 'dead') continue;
       released.add(a.containerId);
       await act(
         {
@@ -211,6 +226,16 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
 /** DEL from the cache; an entry without its config is detached with the network's current one. */
 function releaseAttachment(deps: ReclaimDeps, a: CachedAttachment, network: Network): Promise<void> {
   return releaseCachedAttachment(deps, a.config ? a : { ...a, config: JSON.stringify(network.conflist) });
+}
+
+/** The init pid of the running tsnerd container that owns `a` when its `endpoints.json` does not name `a`'s interface. */
+async function unrecordedOf(deps: ReclaimDeps, owners: Owners, a: CachedAttachment): Promise<number | undefined> {
+  const o = owners.parse(a.containerId);
+  const c = o && owners.container(o.namespace, o.id);
+  const stateDir = c?.labels[Labels.stateDir];
+  if (!c || !stateDir || c.task?.status !== 'running' || !a.config) return undefined;
+  const recorded = await deps.recordedInterfaces(stateDir).catch(() => undefined);
+  return recorded && !recorded.includes(a.ifName) ? c.task.pid : undefined;
 }
 
 function ipsOf(a: CachedAttachment): string[] {

@@ -11,9 +11,10 @@
  *   firewall isolation rules: the next `network gc` removes the bridge and the rules;
  * - `network reload` killed after the masquerade chain, and between portmap and firewall: a
  *   second reload leaves exactly one copy of each rule, and `rm -f` leaves nothing;
- * - `network connect` killed after the ADD, before the endpoint is recorded, and `network
- *   disconnect` killed after the DEL, before the record changes: the next connect/disconnect
- *   gives one attachment (or none), and `rm -f` leaves nothing.
+ * - `network connect` killed after the ADD, before the endpoint is recorded: the record says not
+ *   connected, and the next connect (or `network gc`) releases the attachment first, so a connect
+ *   again gives exactly one; `network disconnect` killed after its record, and after its DEL
+ *   (before the hosts entry): the next disconnect finishes it; `rm -f` leaves nothing.
  *
  * Env hk-kill, names hk-*, subnets in 10.206.0.0/16, host ports 46200-46399.
  */
@@ -207,6 +208,53 @@ describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
     assert.deepEqual(await rulesOf(cniId, ip), []);
     assert.deepEqual(await differences(), []);
   });
+
+  /** The networks inspect lists for a container, and whether its netns has eth1. */
+  const seen = async (name: string) => ({
+    listed: Object.keys((await inspectContainer(env, name)).NetworkSettings.Networks).sort(),
+    eth1: /eth1/.test(await ok(['exec', name, 'ip', '-o', 'link'])),
+  });
+  const connected = { listed: [NET, NET2].sort(), eth1: true };
+  const alone = { listed: [NET], eth1: false };
+
+  for (const recovery of ['connect', 'gc'] as const) {
+    it(`network connect killed after its ADD: the next ${recovery === 'gc' ? 'network gc' : 'connect'} leaves one attachment or none`, async (t) => {
+      t.after(() => tsnerd(env, ['rm', '-f', 'hk-conn']));
+      await ok(['run', '-d', '--name', 'hk-conn', '--net', NET, 'busybox', 'sleep', '600']);
+      const r = await faulted('connect-added', ['network', 'connect', NET2, 'hk-conn']);
+      assert.notEqual(r.exitCode, 0, 'the fault at connect-added did not fire');
+      // The record decides: not connected (the attachment the killed connect made is released by what comes next).
+      assert.deepEqual((await seen('hk-conn')).listed, [NET]);
+      if (recovery === 'gc') {
+        assert.match(await ok(['network', 'gc']), new RegExp(`cni-attachment +${NET2} eth1`));
+        assert.deepEqual(await seen('hk-conn'), alone);
+        assert.deepEqual(await allocations(NET2), []);
+      }
+      await ok(['network', 'connect', NET2, 'hk-conn']);
+      assert.deepEqual(await seen('hk-conn'), connected);
+      assert.equal((await allocations(NET2)).length, 1, 'one address on the connected network');
+      await ok(['rm', '-f', 'hk-conn']);
+      assert.deepEqual(await differences(), []);
+    });
+  }
+
+  for (const step of ['disconnect-recorded', 'disconnect-deleted']) {
+    it(`network disconnect killed at ${step}: the next disconnect finishes it, rm -f leaves nothing`, async (t) => {
+      t.after(() => tsnerd(env, ['rm', '-f', 'hk-disc']));
+      await ok(['run', '-d', '--name', 'hk-disc', '--net', NET, 'busybox', 'sleep', '600']);
+      await ok(['network', 'connect', NET2, 'hk-disc']);
+      assert.deepEqual(await seen('hk-disc'), connected);
+      const d = await faulted(step, ['network', 'disconnect', NET2, 'hk-disc']);
+      assert.notEqual(d.exitCode, 0, `the fault at ${step} did not fire`);
+      await ok(['network', 'disconnect', NET2, 'hk-disc']);
+      assert.deepEqual(await seen('hk-disc'), alone);
+      assert.deepEqual(await allocations(NET2), [], 'no address left on the disconnected network');
+      const again = await tsnerd(env, ['network', 'disconnect', NET2, 'hk-disc']);
+      assert.match(again.stderr, /is not connected to network/);
+      await ok(['rm', '-f', 'hk-disc']);
+      assert.deepEqual(await differences(), []);
+    });
+  }
 
   it('network connect killed after its ADD, then rm -f: nothing left (no gc)', async (t) => {
     t.after(() => tsnerd(env, ['rm', '-f', 'hk-conn2']));

@@ -47,6 +47,7 @@ function fixture(c: Partial<InventoryContainer>, opts: { reaper?: boolean } = {}
     killProcess: async () => true,
     shimPids: async () => [],
     killShim: async () => undefined,
+    recordedInterfaces: async () => undefined,
     reaperAlive: async (id: string) => (opts.reaper ?? false) && id === ID,
     removeContainer: async (namespace: string, id: string) => void removed.push(`${namespace}/${id}`),
     now: () => new Date(),

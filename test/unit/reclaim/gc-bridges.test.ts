@@ -44,6 +44,7 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
         locked = false;
       }
     },
+    recordedInterfaces: async () => undefined,
     reaperAlive: async () => false,
     removeContainer: async () => undefined,
     now: () => new Date(),

@@ -47,6 +47,7 @@ function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boo
     killProcess: async (pid: number) => (killed.push(pid), true),
     shimPids: async () => opts.shim ?? [],
     killShim: async (pid: number) => void killed.push(pid),
+    recordedInterfaces: async () => undefined,
     reaperAlive: async () => false,
     removeContainer: async () => undefined,
     now: () => new Date(),
