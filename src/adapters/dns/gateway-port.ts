@@ -49,10 +49,15 @@ function holdersOf(sockets: readonly BoundSocket[], protocol: Protocol, ip: stri
   return sockets.filter((s) => s.protocol === protocol && s.port === port && covering.has(s.hostIP));
 }
 
-/** pid and command name of the processes holding these socket inodes (a scan of /proc/<pid>/fd). */
-async function ownersOf(inodes: ReadonlySet<number>): Promise<Map<number, { pid: number; command: string }>> {
+/**
+ * pid and command name of the processes holding these socket inodes (a scan of /proc/<pid>/fd),
+ * `first` first: when the resolver holds them all (a gateway it is closing), no other process is read.
+ */
+async function ownersOf(inodes: ReadonlySet<number>, first: number | undefined): Promise<Map<number, { pid: number; command: string }>> {
   const owners = new Map<number, { pid: number; command: string }>();
-  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  if (inodes.size === 0) return owners;
+  const all = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  const pids = first === undefined ? all : [String(first), ...all.filter((p) => p !== String(first))];
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -110,8 +115,8 @@ export async function assertGatewayPortsFree(
     if (taken.length === 0) continue;
     const sockets = await readBoundSockets();
     const holders = taken.flatMap((p) => holdersOf(sockets, p, gateway, port));
-    const owners = await ownersOf(new Set(holders.map((h) => h.inode)));
     const resolver = await resolverPid();
+    const owners = await ownersOf(new Set(holders.map((h) => h.inode)), resolver);
     const foreign = holders.filter((h) => resolver === undefined || owners.get(h.inode)?.pid !== resolver);
     if (holders.length > 0 && foreign.length === 0) continue;
     // One mention per holding process: "udp 0.0.0.0:53 and tcp 0.0.0.0:53 by dnsmasq (pid 812)".

@@ -16,7 +16,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import * as h from '../harness.ts';
@@ -137,6 +137,10 @@ describe('DNS complaints of Podman and Docker users (e2e)', { timeout: 600_000 }
       assert.match(line, /network "hd-busy": 10\.209\.3\.1:53 is taken \(udp 0\.0\.0\.0:53 and tcp 0\.0\.0\.0:53 by node \(pid \d+\)\)/);
       assert.match(line, /--disable-dns/);
       assert.equal(await dnsServerPid(dnsDir), undefined, 'no resolver was started for it');
+      // The start was undone: no address taken on the network, no records, no container left.
+      assert.deepEqual(await h.allocations('hd-busy'), []);
+      assert.doesNotMatch(await readFile(join(dnsDir, 'records.json'), 'utf8').catch(() => ''), /p1|hd-busy/);
+      assert.doesNotMatch(await ok(['ps', '-a']), /p1/);
       // A network whose DNS is off does not need the port.
       await ok(['network', 'create', 'hd-nodns', '--disable-dns', '--subnet', '10.209.4.0/24']);
       await ok(['run', '-d', '--name', 'p3', '--net', 'hd-nodns', 'busybox', 'sleep', '1000']);
