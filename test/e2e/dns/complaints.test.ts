@@ -144,6 +144,10 @@ describe('DNS complaints of Podman and Docker users (e2e)', { timeout: 600_000 }
       // A network whose DNS is off does not need the port.
       await ok(['network', 'create', 'hd-nodns', '--disable-dns', '--subnet', '10.209.4.0/24']);
       await ok(['run', '-d', '--name', 'p3', '--net', 'hd-nodns', 'busybox', 'sleep', '1000']);
+      // network connect to the network whose gateway's port is taken: refused the same way, and undone.
+      assert.match(await h.failsWithOneLine(env, ['network', 'connect', 'hd-busy', 'p3']), /network "hd-busy": 10\.209\.3\.1:53 is taken/);
+      assert.deepEqual(await h.allocations('hd-busy'), []);
+      assert.doesNotMatch(await ok(['exec', 'p3', 'ip', '-o', 'addr']), /10\.209\.3\./);
     } finally {
       await stopServer(squatter);
     }
