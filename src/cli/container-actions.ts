@@ -57,6 +57,7 @@ async function withContainers(flags: GlobalFlagValues, fn: (handle: ContainersHa
   try {
     await fn(handle);
   } finally {
-    handle.close();
+    // The command ends with containerd's last answer: `create` leaves no lease behind it (one in flight otherwise).
+    await handle.close();
   }
 }

@@ -20,7 +20,8 @@ const TASK_CREATE_TIMEOUT_MS = 30_000;
 
 export interface ContainersHandle {
   ctx: ContainerContext;
-  close(): void;
+  /** Resolves once containerd has answered every call, those nothing waited for included (a snapshot's lease). */
+  close(): Promise<void>;
 }
 
 export async function openContainers(settings: Settings): Promise<ContainersHandle> {

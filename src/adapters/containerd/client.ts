@@ -189,11 +189,9 @@ export class ContainerdClient {
     this.background.add(settled);
   }
 
-  close(): void {
-    const closeAll = () => {
-      for (const c of Object.values(this.raw) as Client[]) c.close();
-    };
-    if (this.background.size === 0) closeAll();
-    else void Promise.allSettled([...this.background]).then(closeAll);
+  /** Closes the channels once the calls in the background are done; resolves then (a command ends after them). */
+  async close(): Promise<void> {
+    if (this.background.size > 0) await Promise.allSettled([...this.background]);
+    for (const c of Object.values(this.raw) as Client[]) c.close();
   }
 }
