@@ -7,6 +7,7 @@
  * this machine own everything else (the default network's `nerdctl0` included).
  */
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isolationRuleBridge } from '../../src/domain/netfilter/isolation.ts';
@@ -35,6 +36,13 @@ export interface EnvObjects {
    * removes them; `network rm` must). Undefined: not looked at.
    */
   bridgesSeen?: readonly string[] | undefined;
+  /**
+   * The names of every network the env had (its conflists', as seen after each command; the
+   * default network `bridge` is added): with `cniIds`, the per-container chains the plugins name
+   * after a hash of (network, CNI ID). An empty one has no rule, hence no comment naming its
+   * container: only its name tells whose it is. Undefined: not looked at.
+   */
+  networkNamesSeen?: readonly string[] | undefined;
 }
 
 export interface Leftovers {
@@ -68,12 +76,25 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
   const networks = await networksIn(owned.netconfPath);
   const found: string[] = [];
   const removers: (() => Promise<void>)[] = [];
+  const chainRemovers: (() => Promise<void>)[] = [];
   for (const tool of ['iptables', 'ip6tables']) {
     for (const table of ['nat', 'filter', 'mangle', 'raw']) {
       const rules = await findRules(exec, tool, table, isOurs);
       if (rules.ours.length === 0) continue;
       found.push(...rules.ours.map((r) => `${tool} -t ${table} rule: ${r}`));
       removers.push(() => removeRules(exec, tool, table, rules.ours, rules.all));
+    }
+  }
+  if (owned.networkNamesSeen) {
+    const names = new Set([...owned.networkNamesSeen, 'bridge']);
+    for (const tool of ['iptables', 'ip6tables']) {
+      const chains = await hashChainsOf(exec, tool, names, owned.cniIds);
+      found.push(...chains.map((c) => `${tool} -t nat chain ${c.chain} of container ${c.cniId} on network ${c.network}`));
+      // after the rules' removers: their chains may be gone by then (a failed -X is harmless)
+      if (chains.length > 0)
+        chainRemovers.push(async () => {
+          for (const c of chains) await restoreNat(exec, tool, [`-F ${c.chain}`, `-X ${c.chain}`]);
+        });
     }
   }
   const dataDirs = new Set([join(CNI_STATE, 'networks'), ...networks.flatMap((n) => (n.ipamDataDir ? [n.ipamDataDir] : []))]);
@@ -117,7 +138,7 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
   return {
     found,
     remove: async () => {
-      for (const r of removers) await r().catch(() => {});
+      for (const r of [...removers, ...chainRemovers]) await r().catch(() => {});
     },
   };
 }
@@ -181,6 +202,46 @@ async function removeRules(exec: Exec, tool: string, table: string, ours: readon
   const restore = (lines: string[]) => exec(`${tool}-restore`, ['--noflush', '--wait'], [`*${table}`, ...lines, 'COMMIT', ''].join('\n'));
   // iptables-restore is all or nothing: if a rule vanished meanwhile, retry one command at a time
   if ((await restore(commands)).exitCode !== 0) for (const c of commands) await restore([c]);
+}
+
+/**
+ * The CNI plugins' name for a per-container chain (containernetworking/plugins pkg/utils):
+ * "CNI-" + prefix + the hex SHA-512 of network name + CNI container ID, cut to 28 characters.
+ * Computed here on its own, not with src/'s function, so that the harness checks it.
+ */
+function hashChainName(network: string, cniId: string, prefix: '' | 'DN-' | 'SN-'): string {
+  return `CNI-${prefix}${createHash('sha512')
+    .update(network + cniId)
+    .digest('hex')}`.slice(0, 28);
+}
+
+/** The nat chains named after (network, CNI ID) of one of the env's networks and containers (bridge ipMasq, portmap DNAT and old SNAT). */
+async function hashChainsOf(
+  exec: Exec,
+  tool: string,
+  networks: ReadonlySet<string>,
+  cniIds: readonly string[],
+): Promise<{ chain: string; network: string; cniId: string }[]> {
+  const listed = await exec(tool, ['-w', '-t', 'nat', '-S']);
+  if (listed.exitCode !== 0) return [];
+  const present = new Set(
+    String(listed.stdout)
+      .split('\n')
+      .filter((l) => l.startsWith('-N '))
+      .map((l) => l.slice(3).trim()),
+  );
+  const found: { chain: string; network: string; cniId: string }[] = [];
+  for (const network of networks)
+    for (const cniId of new Set(cniIds))
+      for (const prefix of ['', 'DN-', 'SN-'] as const) {
+        const chain = hashChainName(network, cniId, prefix);
+        if (present.has(chain)) found.push({ chain, network, cniId });
+      }
+  return found;
+}
+
+async function restoreNat(exec: Exec, tool: string, lines: readonly string[]): Promise<void> {
+  await exec(`${tool}-restore`, ['--noflush', '--wait'], ['*nat', ...lines, 'COMMIT', ''].join('\n'));
 }
 
 /**

@@ -62,6 +62,10 @@ const OWNER_FILE = 'owner.pid';
 const NAMESPACE_FILE = 'namespace';
 /** Per env dir: the bridges of every network its conf dir had after each tsnerd command (cni-leftovers.ts). */
 const bridgesSeen = new Map<string, Set<string>>();
+/** Per env dir: the names of every network its conf dir had after each tsnerd command (cni-leftovers.ts: hash chains). */
+const networkNamesSeen = new Map<string, Set<string>>();
+/** Per env dir: the CNI IDs of the containers its data store had after each tsnerd command (removed ones too). */
+const cniIdsSeen = new Map<string, Set<string>>();
 
 /** Runs a command with a deadline; never throws (a missing binary is exit code 127). */
 async function run(
@@ -325,12 +329,15 @@ async function teardown(
   });
   await step(async () => {
     for (const id of await storedContainerIds(join(dir, 'data'))) cniIds.add(id);
+    for (const id of cniIdsSeen.get(dir) ?? []) cniIds.add(id);
+    for (const id of await taskIdsLogged(join(dir, 'containerd.log'))) cniIds.add(id);
     const leftovers = await findCniLeftovers({
       cniIds: [...cniIds],
       ownNamespaces: recorded ? [recorded] : [],
       netconfPath: join(dir, 'netconf'),
       netns: opts.netns,
       bridgesSeen: reaping ? undefined : [...(bridgesSeen.get(dir) ?? [])],
+      networkNamesSeen: reaping ? undefined : [...(networkNamesSeen.get(dir) ?? [])],
     });
     if (!reaping) found.push(...leftovers.found);
     await leftovers.remove();
@@ -371,6 +378,15 @@ async function storedContainerIds(dataRoot: string): Promise<string[]> {
     }
   }
   return ids;
+}
+
+/**
+ * The CNI IDs (`<ns>-<id>`) of every task the env's containerd started, removed ones too: the
+ * shim's "starting signal loop" names its task's state path (`…/v2.task/<ns>/<id>`).
+ */
+async function taskIdsLogged(logFile: string): Promise<string[]> {
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  return [...new Set([...log.matchAll(/io\.containerd\.runtime\.v2\.task\/([^/\s"]+)\/([0-9a-f]{64})\b/g)].map((m) => `${m[1]}-${m[2]}`))];
 }
 
 function lines(text: string): string[] {
@@ -488,8 +504,17 @@ export async function tsnerd(env: TestEnv, args: string[], opts: { input?: strin
   });
   // The env's bridges, for the isolation rules a removed one must not leave (the default network's is everyone's).
   const seen = bridgesSeen.get(env.dir) ?? new Set<string>();
-  for (const n of await networksIn(env.netconfPath)) if (!n.isDefault) for (const b of n.bridges) seen.add(b);
+  const names = networkNamesSeen.get(env.dir) ?? new Set<string>();
+  for (const n of await networksIn(env.netconfPath)) {
+    names.add(n.name);
+    if (!n.isDefault) for (const b of n.bridges) seen.add(b);
+  }
   bridgesSeen.set(env.dir, seen);
+  networkNamesSeen.set(env.dir, names);
+  // Its containers' CNI IDs while they exist (a container removed since is still the env's).
+  const ids = cniIdsSeen.get(env.dir) ?? new Set<string>();
+  for (const id of await storedContainerIds(env.dataRoot)) ids.add(id);
+  cniIdsSeen.set(env.dir, ids);
   return result;
 }
 
