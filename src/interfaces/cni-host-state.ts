@@ -21,7 +21,13 @@ export interface TaggedRule {
   owner: string;
 }
 
+/** A container's per-container hash chain (domain/netfilter/hash-chains.ts) in one family's nat table. */
+export interface HashChain extends OwnedChain {
+  tool: 'iptables' | 'ip6tables';
+}
+
 import type { CachedAttachment } from './cni.ts';
+import type { ChainOwner, OwnedChain } from '../domain/netfilter/hash-chains.ts';
 
 export interface CniHostState {
   /**
@@ -47,6 +53,14 @@ export interface CniHostState {
   taggedRules(): Promise<TaggedRule[]>;
   /** Deletes the rules, then the per-container CNI-* chains they were in or jumped to once nothing else refers to them. */
   removeRules(rules: readonly TaggedRule[]): Promise<void>;
+  /**
+   * The hash-named chains (bridge ipMasq CNI-, portmap CNI-DN- and CNI-SN-) of these (network,
+   * CNI container ID) pairs that exist and are only the pair's (removableHashChains): one
+   * `iptables -S` per family. An empty one is what a DEL or ADD killed halfway leaves.
+   */
+  hashChains(owners: readonly ChainOwner[]): Promise<HashChain[]>;
+  /** Deletes them, with the pair's rules that jump to them; returns what it deleted. */
+  removeHashChains(owners: readonly ChainOwner[]): Promise<HashChain[]>;
   linkExists(name: string): Promise<boolean>;
   /** True when the link exists, is a bridge and has no ports. */
   isIdleBridge(name: string): Promise<boolean>;

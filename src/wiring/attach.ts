@@ -17,6 +17,7 @@ import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
 import { StoreDnsRegistry } from '../adapters/dns/store-dns-registry.ts';
 import { ensureIpMasqChain, removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+import { removeHashChains } from '../adapters/netfilter/hash-chains.ts';
 import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
 import { faultPoint } from '../adapters/host/fault-injection.ts';
 import { addBridgeAddress } from '../adapters/host/bridge-address.ts';
@@ -46,6 +47,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     reserver: new ProcessPortReserver(settings.dataRoot, settings),
     dns: new StoreDnsRegistry(layout.dnsDir()),
     removeIpMasqChain,
+    removeHashChains: (owners) => removeHashChains(owners),
     ensureIpMasqChain,
     removeDeadBridge,
     faultPoint,

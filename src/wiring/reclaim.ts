@@ -36,6 +36,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     bridges: new LowdbBridgeRegistry(layout.root),
     storeRoot: layout.root,
     removeIpMasqChain: attach.removeIpMasqChain,
+    removeHashChains: attach.removeHashChains,
     withCniLock: attach.withCniLock,
     removeStaleHookServerFiles: (dryRun) => removeStaleHookServerFiles(layout.root, dryRun),
     removeStaleCliServerFiles: (dryRun) => removeStaleCliServerFiles(settings.dataRoot, dryRun),
@@ -83,6 +84,7 @@ export function createNetworkRemovalDeps(settings: Settings): NetworksDeps {
       cni: attach.cni,
       hostCni: new LinuxCniHostState(),
       removeIpMasqChain: attach.removeIpMasqChain,
+      removeHashChains: attach.removeHashChains,
       withCniLock: attach.withCniLock,
     }),
   };

@@ -1,7 +1,9 @@
 /** CniHostState on Linux: host-local's files and iptables/ip6tables, through run-process (no execa). */
 import { readdir, readFile, readlink, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CniHostState, IpAllocation, TaggedRule } from '../../interfaces/cni-host-state.ts';
+import type { CniHostState, HashChain, IpAllocation, TaggedRule } from '../../interfaces/cni-host-state.ts';
+import type { ChainOwner } from '../../domain/netfilter/hash-chains.ts';
+import { findHashChains, removeHashChains } from '../netfilter/hash-chains.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import { attachmentCacheName } from '../../domain/cni/attachment.ts';
 import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
@@ -87,6 +89,14 @@ export class LinuxCniHostState implements CniHostState {
         if (mine.length > 0) await removeFrom(tool, table, mine);
       }
     }
+  }
+
+  hashChains(owners: readonly ChainOwner[]): Promise<HashChain[]> {
+    return findHashChains(owners);
+  }
+
+  removeHashChains(owners: readonly ChainOwner[]): Promise<HashChain[]> {
+    return removeHashChains(owners);
   }
 
   async linkExists(name: string): Promise<boolean> {

@@ -3,18 +3,23 @@
  * by `network reload` after a firewall flush.
  */
 import { isIPv6 } from 'node:net';
-import { cniChainName, ipMasqJump, ipMasqSetupScript, ipMasqTeardownScript, masqueradedSources } from '../../domain/netfilter/ipmasq.ts';
+import { cniChainName, ipMasqJump, ipMasqSetupScript, ipMasqTeardownScript } from '../../domain/netfilter/ipmasq.ts';
+import { removeHashChains } from './hash-chains.ts';
 import { internal } from '../../domain/errors.ts';
 import { runProcess } from '../host/run-process.ts';
 
 export async function removeIpMasqChain(network: string, containerId: string, ips: readonly string[]): Promise<void> {
+  // Addresses unknown (an ADD cut short): the chain goes with the container's rules that jump to it,
+  // if any, whatever they name; an ADD killed right after creating the chain left it empty, with none.
+  if (ips.length === 0) {
+    await removeHashChains([{ network, cniId: containerId }], ['masquerade']);
+    return;
+  }
   const families: [string, string, string[]][] = [
     ['iptables-restore', 'iptables', ips.filter((ip) => !isIPv6(ip))],
     ['ip6tables-restore', 'ip6tables', ips.filter((ip) => isIPv6(ip))],
   ];
-  for (const [restore, tool, knownIps] of families) {
-    // Addresses unknown (an ADD cut short): the rules that jump to the chain name them.
-    const familyIps = ips.length > 0 ? knownIps : await sourcesJumpingTo(tool, cniChainName(network, containerId));
+  for (const [restore, tool, familyIps] of families) {
     if (familyIps.length === 0) continue;
     const script = ipMasqTeardownScript(network, containerId, familyIps);
     const done = await runProcess(restore, ['--noflush', '--wait'], { input: script });
@@ -24,11 +29,6 @@ export async function removeIpMasqChain(network: string, containerId: string, ip
     await runProcess(tool, ['-w', '-t', 'nat', '-F', chain]);
     await runProcess(tool, ['-w', '-t', 'nat', '-X', chain]);
   }
-}
-
-async function sourcesJumpingTo(tool: string, chain: string): Promise<string[]> {
-  const listed = await runProcess(tool, ['-w', '-t', 'nat', '-S', 'POSTROUTING']);
-  return listed.exitCode === 0 ? masqueradedSources(listed.stdout, chain) : [];
 }
 
 /**

@@ -11,7 +11,7 @@ import type { RestartMarker } from '../../interfaces/restart-marker.ts';
 import type { AttachDeps } from './deps.ts';
 import { releaseCachedAttachment } from './teardown.ts';
 
-export interface AfterRestartDeps extends Pick<AttachDeps, 'cni' | 'removeIpMasqChain' | 'withCniLock' | 'log'> {
+export interface AfterRestartDeps extends Pick<AttachDeps, 'cni' | 'removeIpMasqChain' | 'removeHashChains' | 'withCniLock' | 'log'> {
   marker: RestartMarker;
   hostCni: Pick<CniHostState, 'attachmentAlive'>;
   /** Names of the networks a namespace sees (top level and its own dir). */

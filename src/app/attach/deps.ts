@@ -5,6 +5,7 @@ import type { NetworkResolver } from '../../interfaces/network-resolver.ts';
 import type { PortReserver } from '../../interfaces/port-reserver.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import type { SharedAddGate } from '../../interfaces/shared-add-gate.ts';
+import type { ChainOwner } from '../../domain/netfilter/hash-chains.ts';
 
 /** What attaching and detaching containers to CNI networks needs; composed in src/wiring/attach.ts. */
 export interface AttachDeps {
@@ -20,6 +21,12 @@ export interface AttachDeps {
    * container's netns; with no `ips`, the sources its POSTROUTING rules name.
    */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  /**
+   * Deletes the per-container hash chains (CNI-, CNI-DN-, CNI-SN-<hash>) of these (network, CNI
+   * container ID) pairs that are only theirs, with their own rules that jump to them: what a DEL
+   * that failed leaves (domain/netfilter/hash-chains.ts). Recovery paths only: it lists the nat table.
+   */
+  removeHashChains(owners: readonly ChainOwner[]): Promise<unknown>;
   /** Makes a bridge plugin's masquerade chain and jumps what its ADD made for `addresses` (CIDRs); idempotent (`network reload`). */
   ensureIpMasqChain(network: string, cniContainerId: string, addresses: readonly string[]): Promise<void>;
   /**

@@ -85,7 +85,13 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     // Without a netns the bridge plugin's DEL leaves the masquerade chain alone (only IPAM is released):
     // its removal runs beside the plugins' DEL (docs/performance.md). With one, after it, as the plugin may remove it too.
     const masqBeside = masq && netns === '' ? failureOf(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips)) : undefined;
+    const failed = errors.errors.length;
     await errors.attempt(() => delInRollback(deps, t.list, t.rt, options.rollback === true));
+    // A DEL that failed may have stopped between a chain's creation and its deletion (portmap's DEL
+    // creates its old SNAT chain to flush it): the chains of a container that is going away (netns
+    // gone, or a rollback) go; its cache entry stays for another DEL. One that stays keeps them.
+    if (errors.errors.length > failed && (netns === '' || options.rollback))
+      await errors.attempt(() => deps.removeHashChains([{ network: t.list.name, cniId }]));
     if (masqBeside) {
       const failure = await masqBeside;
       if (failure !== undefined) errors.add(failure);
@@ -211,13 +217,19 @@ export async function releaseCached(
  * leaves in that case. Without a config in the entry there is nothing to run.
  */
 export async function releaseCachedAttachment(
-  deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>,
+  deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain' | 'removeHashChains'>,
   a: CachedAttachment,
   netns = '',
 ): Promise<void> {
   if (!a.config) return;
   const list = parseConfList(a.config);
-  await deps.cni.delNetworkList(list, { containerId: a.containerId, netns, ifName: a.ifName });
+  try {
+    await deps.cni.delNetworkList(list, { containerId: a.containerId, netns, ifName: a.ifName });
+  } catch (err) {
+    // As in detachAll: the chains a failed DEL left of a container whose netns is gone go; the entry stays for another DEL.
+    if (netns === '') await deps.removeHashChains([{ network: list.name, cniId: a.containerId }]).catch(() => undefined);
+    throw err;
+  }
   const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
   // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
   if (netns === '' && masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);

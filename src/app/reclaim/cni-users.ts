@@ -10,11 +10,13 @@ import type { CniRuntime } from '../../interfaces/cni.ts';
 import type { CniHostState } from '../../interfaces/cni-host-state.ts';
 import type { CniUsers } from '../../interfaces/cni-users.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
+import type { ChainOwner } from '../../domain/netfilter/hash-chains.ts';
 
 export interface CacheUsersDeps {
   cni: CniRuntime;
   hostCni: Pick<CniHostState, 'attachmentAlive' | 'attachmentHere'>;
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  removeHashChains(owners: readonly ChainOwner[]): Promise<unknown>;
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 

@@ -7,6 +7,7 @@ import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import type { PortReserver } from '../../interfaces/port-reserver.ts';
 import type { BridgeRegistry } from '../../interfaces/bridge-registry.ts';
+import type { ChainOwner } from '../../domain/netfilter/hash-chains.ts';
 
 /** What `network gc` needs; composed in src/wiring/reclaim.ts. */
 export interface ReclaimDeps {
@@ -26,6 +27,8 @@ export interface ReclaimDeps {
   storeRoot: string;
   /** Removes a bridge plugin's masquerade chain after a DEL without netns. */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
+  /** Removes the per-container hash chains a DEL that failed left (AttachDeps.removeHashChains). */
+  removeHashChains(owners: readonly ChainOwner[]): Promise<unknown>;
   withCniLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Removes (or, dry, lists) the files of hook servers that do not run: their socket, pid, start marker, lock and log. */
   removeStaleHookServerFiles(dryRun: boolean): Promise<string[]>;

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { ErrorList } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
-import { Labels } from '../../domain/labels.ts';
+import { containerOwner, Labels } from '../../domain/labels.ts';
 import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
@@ -17,7 +17,7 @@ import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** container (an exited `run -d --rm` whose reaper is gone), process, cni-attachment, ip, iptables-rules, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
+  /** container (an exited `run -d --rm` whose reaper is gone), process, cni-attachment, ip, iptables-rules, iptables-chain, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -70,6 +70,12 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
 
   await deps.withCniLock(async () => {
     const released = new Set<string>();
+    // CNI IDs of dead containers of tsnerd's or nerdctl's: whose hash chains are looked for.
+    const deadIds = new Set<string>();
+    for (const c of inventory.containers)
+      if (containerOwner(c.labels) !== 'other' && (await owners.verdictOf(c.namespace, c.id)) === 'dead')
+        deadIds.add(`${c.namespace}-${c.id}`);
+    for (const d of stateDirs) if ((await owners.verdictOf(d.namespace, d.id)) === 'dead') deadIds.add(`${d.namespace}-${d.id}`);
     for (const a of await deps.cni.getCachedAttachments()) {
       if (!known.has(a.networkName)) continue;
       // A running container's attachment its record does not name: a `network connect` killed after its
@@ -88,6 +94,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
       }
       if ((await owners.verdict(a.containerId)) !== 'dead') continue;
       released.add(a.containerId);
+      deadIds.add(a.containerId);
       await act(
         {
           kind: 'cni-attachment',
@@ -102,6 +109,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
       for (const alloc of await deps.hostCni.allocations(n.name, hostLocalDataDir(n))) {
         if (alloc.owner === '' || (options.dryRun && released.has(alloc.owner))) continue;
         if ((await owners.verdict(alloc.owner)) !== 'dead') continue;
+        deadIds.add(alloc.owner);
         await act({ kind: 'ip', item: `${n.name} ${alloc.ip}`, container: display(owners, alloc.owner) }, () =>
           deps.hostCni.releaseAllocation(alloc),
         );
@@ -111,6 +119,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     for (const r of await deps.hostCni.taggedRules()) {
       if (!known.has(r.network) || (options.dryRun && released.has(r.owner))) continue;
       if ((await owners.verdict(r.owner)) !== 'dead') continue;
+      deadIds.add(r.owner);
       byOwner.set(r.owner, [...(byOwner.get(r.owner) ?? []), r]);
     }
     for (const [owner, rules] of byOwner) {
@@ -120,6 +129,25 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
         () => deps.hostCni.removeRules(rules),
       );
     }
+    // The chains the plugins name after a hash of (network, CNI ID): one a DEL or ADD killed halfway left
+    // empty has no rule naming its container, only its name. Those of the dead containers gc knows of
+    // (containerd's, the data store's, the rules' and files' owners) on tsnerd's networks; other tools'
+    // containers make such names for their own IDs, and are never looked at.
+    const chainOwners = [...known.keys()].flatMap((network) => [...deadIds].map((cniId) => ({ network, cniId })));
+    await errors.attempt(async () => {
+      const chains = options.dryRun
+        ? // What the DELs and the rules' removal above would take with them is theirs.
+          (await deps.hostCni.hashChains(chainOwners)).filter(
+            (c) => !released.has(c.cniId) && c.references.length === 0 && !byOwner.has(c.cniId),
+          )
+        : await deps.hostCni.removeHashChains(chainOwners);
+      for (const c of chains)
+        items.push({
+          kind: 'iptables-chain',
+          item: `${c.tool === 'ip6tables' ? 'ip6 ' : ''}nat ${c.chain} (${c.network})`,
+          container: display(owners, c.cniId),
+        });
+    });
   });
 
   // Bridges of tsnerd's networks whose conflist was deleted by hand (network rm deletes its bridge itself).

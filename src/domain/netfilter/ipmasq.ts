@@ -8,12 +8,11 @@
  * itself (nerdctl sweeps iptables for the same reason).
  */
 import { isIPv6 } from 'node:net';
-import { sha512Hex } from '../sha256.ts';
+import { hashChainName } from './hash-chains.ts';
 
-const MAX_CHAIN_LENGTH = 28;
-
+/** The bridge plugin's masquerade chain of a container (hash-chains.ts). */
 export function cniChainName(network: string, containerId: string): string {
-  return `CNI-${sha512Hex(network + containerId)}`.slice(0, MAX_CHAIN_LENGTH);
+  return hashChainName(network, containerId);
 }
 
 export function cniComment(network: string, containerId: string): string {
@@ -65,15 +64,4 @@ export function ipMasqJump(network: string, containerId: string, ip: string): st
 
 function hostCidr(ip: string): string {
   return `${ip}/${isIPv6(ip) ? 128 : 32}`;
-}
-
-/** The source addresses of the POSTROUTING rules (`iptables -S POSTROUTING` output) that jump to `chain`. */
-export function masqueradedSources(rules: string, chain: string): string[] {
-  const sources: string[] = [];
-  for (const line of rules.split('\n')) {
-    if (!line.startsWith('-A POSTROUTING ') || !line.trimEnd().endsWith(` -j ${chain}`)) continue;
-    const source = / -s (\S+?)\/\d+ /.exec(line)?.[1];
-    if (source) sources.push(source);
-  }
-  return sources;
 }

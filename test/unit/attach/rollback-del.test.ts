@@ -16,23 +16,27 @@ const list = parseConfList(
   JSON.stringify({ cniVersion: '1.0.0', name: 'n1', plugins: [{ type: 'bridge', bridge: 'br-n1', ipam: { type: 'host-local' } }] }),
 );
 
-function fixture() {
+function fixture(opts: { failWithout?: boolean } = {}) {
   const dels: string[] = [];
+  const chains: string[] = [];
   const deps = {
     cni: {
       getCachedAttachments: async () => [],
       delNetworkList: async (_l: unknown, rt: { netns: string }) => {
         dels.push(rt.netns === '' ? 'DEL without netns' : 'DEL in netns');
-        if (rt.netns !== '') throw new TsnerdError('plugin', `plugin "bridge" failed (del): Chain 'CNI-0123abcd' does not exist`);
+        if (rt.netns !== '' || opts.failWithout)
+          throw new TsnerdError('plugin', `plugin "bridge" failed (del): Chain 'CNI-0123abcd' does not exist`);
       },
     },
     resolver: { resolve: async () => ({ name: 'n1', list }) },
     state: { readNetworkConfig: async () => ({ portMappings: [] }), readEndpoints: async () => undefined },
     removeIpMasqChain: async () => undefined,
+    removeHashChains: async (owners: { network: string; cniId: string }[]) =>
+      void chains.push(...owners.map((o) => `${o.network} ${o.cniId}`)),
     log: () => undefined,
   } as unknown as AttachDeps;
   const c = { id: 'c1', pid: 42, namespace: 'ns', stateDir: '/s', annotations: { 'tsnerd/networks': JSON.stringify(['n1']) } };
-  return { dels, deps, c };
+  return { dels, chains, deps, c };
 }
 
 describe('DEL in a rollback', () => {
@@ -42,9 +46,22 @@ describe('DEL in a rollback', () => {
     assert.deepEqual(dels, ['DEL in netns', 'DEL without netns']);
   });
 
-  it('fails as before outside a rollback (a stop or a disconnect keeps its networks)', async () => {
-    const { dels, deps, c } = fixture();
+  it('fails as before outside a rollback (a stop or a disconnect keeps its networks, and its chains)', async () => {
+    const { dels, chains, deps, c } = fixture();
     await assert.rejects(detachAll(deps, c, '/proc/42/ns/net'), /does not exist/);
     assert.deepEqual(dels, ['DEL in netns']);
+    assert.deepEqual(chains, []);
+  });
+
+  it("a DEL that fails without netns (the container is gone) is followed by the removal of the container's hash chains", async () => {
+    const { chains, deps, c } = fixture({ failWithout: true });
+    await assert.rejects(detachAll(deps, c, ''), /does not exist/);
+    assert.deepEqual(chains, ['n1 ns-c1']);
+  });
+
+  it('a DEL that succeeds lists no chain (postStop pays no iptables run for it)', async () => {
+    const { chains, deps, c } = fixture();
+    await detachAll(deps, c, '');
+    assert.deepEqual(chains, []);
   });
 });

@@ -29,6 +29,7 @@ describe('CacheCniUsers.live', () => {
         attachmentHere: (a) => Promise.resolve(a.netns === '/proc/10/ns/net'),
       },
       removeIpMasqChain: () => Promise.resolve(),
+      removeHashChains: () => Promise.resolve(),
       withCniLock: (fn) => fn(),
     });
     assert.deepEqual(await users.live('n1'), ['default-here']);

@@ -16,6 +16,8 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
     hostCni: {
       allocations: async () => [],
       taggedRules: async () => [],
+      hashChains: async () => [],
+      removeHashChains: async () => [],
       isIdleBridge: async (link: string) => (mark(`idle? ${link}`), opts.links?.includes(link) ?? true),
       linkExists: async (link: string) => opts.links?.includes(link) ?? true,
       deleteLink: async (link: string) => mark(`delete ${link}`),
