@@ -134,20 +134,21 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     // (containerd's, the data store's, the rules' and files' owners) on tsnerd's networks; other tools'
     // containers make such names for their own IDs, and are never looked at.
     const chainOwners = [...known.keys()].flatMap((network) => [...deadIds].map((cniId) => ({ network, cniId })));
-    await errors.attempt(async () => {
-      const chains = options.dryRun
-        ? // What the DELs and the rules' removal above would take with them is theirs.
-          (await deps.hostCni.hashChains(chainOwners)).filter(
-            (c) => !released.has(c.cniId) && c.references.length === 0 && !byOwner.has(c.cniId),
-          )
-        : await deps.hostCni.removeHashChains(chainOwners);
-      for (const c of chains)
-        items.push({
-          kind: 'iptables-chain',
-          item: `${c.tool === 'ip6tables' ? 'ip6 ' : ''}nat ${c.chain} (${c.network})`,
-          container: display(owners, c.cniId),
-        });
-    });
+    if (chainOwners.length > 0)
+      await errors.attempt(async () => {
+        const chains = options.dryRun
+          ? // What the DELs and the rules' removal above would take with them is theirs.
+            (await deps.hostCni.hashChains(chainOwners)).filter(
+              (c) => !released.has(c.cniId) && c.references.length === 0 && !byOwner.has(c.cniId),
+            )
+          : await deps.hostCni.removeHashChains(chainOwners);
+        for (const c of chains)
+          items.push({
+            kind: 'iptables-chain',
+            item: `${c.tool === 'ip6tables' ? 'ip6 ' : ''}nat ${c.chain} (${c.network})`,
+            container: display(owners, c.cniId),
+          });
+      });
   });
 
   // Bridges of tsnerd's networks whose conflist was deleted by hand (network rm deletes its bridge itself).
