@@ -1,7 +1,8 @@
 /**
  * What a test env left on the host for its own containers and networks: iptables rules
  * naming one of its CNI container IDs (`<ns>-<id>`), host-local IP allocations and libcni
- * cache entries owned by one, and bridges of the networks it defined. The harness's stop() reports
+ * cache entries owned by one, the per-container chains the plugins name after a hash of
+ * (network, CNI ID) of one (found by name: an empty one has no rule), and bridges of the networks it defined. The harness's stop() reports
  * each one by name as a failure of the test file, then removes it so the next file
  * starts clean. Only objects that belong to the env are looked at: other test runs on
  * this machine own everything else (the default network's `nerdctl0` included).
