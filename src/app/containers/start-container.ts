@@ -22,6 +22,8 @@ export async function startContainer(ctx: ContainerContext, ref: string): Promis
   if (isRunning(view.task)) return view.id;
   await rejoinNetworkNamespace(ctx, view);
   await startTask(ctx, view, ctx.io.logTo(join(view.stateDir, LOG_FILE)));
+  // `create --rm`, then `start`: removed at its exit, as after `run -d --rm` (Docker's daemon does it).
+  if (view.owner === 'tsnerd' && decodeContainerLabels(view.record.labels).autoRemove) ctx.host.spawnAutoRemove(view.id);
   return view.id;
 }
 

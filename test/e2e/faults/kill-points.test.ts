@@ -151,6 +151,14 @@ describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
     assert.deepEqual(await differences(), []);
   });
 
+  it('create --rm, then start: removed at its exit, as after run -d --rm', async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hk-created']));
+    await ok(['create', '--rm', '--name', 'hk-created', '--net', NET, '-p', `${PORT + 2}:80`, 'busybox', 'sh', '-c', 'sleep 1']);
+    await ok(['start', 'hk-created']);
+    await waitFor('removed at its exit', async () => !(await statuses()).has('hk-created'), 20_000, 250);
+    assert.deepEqual(await differences(), []);
+  });
+
   for (const step of ['network-conf-removed', 'network-bridge-deleted']) {
     it(`network rm killed at ${step}: network gc removes the bridge and its isolation rules`, async (t) => {
       const net = 'hk-gone';
