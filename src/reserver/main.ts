@@ -59,6 +59,9 @@ import {
 const POLL_MS = envMs('TSNERD_PORTHOLDER_POLL_MS', 200);
 /** After a watched pid is gone: time for a postStop already on its way (run --rm) to release it first. */
 const GRACE_MS = envMs('TSNERD_PORTHOLDER_GRACE_MS', 500);
+/** An exit command that fails is run again after this many ms times its attempt, up to EXIT_ATTEMPTS runs in all. */
+const EXIT_RETRY_MS = envMs('TSNERD_PORTHOLDER_EXIT_RETRY_MS', 1000);
+const EXIT_ATTEMPTS = 4;
 /** With nothing left to hold, wait this long for the next container before exiting. */
 const LINGER_MS = envMs('TSNERD_PORTHOLDER_LINGER_MS', 2000);
 /**
@@ -82,7 +85,7 @@ interface Entry {
   program?: string;
   held: Map<string, Held>;
   unbound: HostBinding[];
-  /** Set once its pid was seen gone; the exit command runs once. */
+  /** Set once its pid was seen gone; the exit command runs once (again if it fails). */
   exiting?: boolean;
   /** Its port forwards the check has seen (`<family>/<network>`): only those count as missing when gone. */
   seen: Set<string>;
@@ -411,10 +414,10 @@ class Holder {
   }
 
   /** A watched container's init is gone: unless a postStop releases it within the grace time, run its exit command. */
-  private exited(key: string, entry: Entry, graceMs: number): void {
+  private exited(key: string, entry: Entry, graceMs: number, attempt = 1): void {
     entry.exiting = true;
     const pid = entry.reservation.pid;
-    log(`pid ${pid} of ${key} exited`);
+    if (attempt === 1) log(`pid ${pid} of ${key} exited`);
     setTimeout(() => {
       if (this.entries.get(key) !== entry) return; // released meanwhile (postStop, stop, rm) or restarted
       const cmd = entry.reservation.onExit;
@@ -422,13 +425,21 @@ class Holder {
         void this.queue.then(() => this.release(key, pid));
         return;
       }
-      log(`running the exit command of ${key}`);
+      log(`running the exit command of ${key}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
       const logFd = openSync(join(this.dir, HolderFiles.log), 'a');
       try {
         const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { cwd: '/', env: cmd.env, stdio: ['pipe', logFd, logFd], detached: true });
-        child.on('error', (err) => log(`exit command of ${key} failed to start: ${err.message}`));
-        child.on('close', (code) => {
-          if (code !== 0) log(`exit command of ${key} exited with ${code}`);
+        // A command that failed or was killed (kill -9 of its hook process, found by
+        // test/e2e/faults/kill-points.test.ts) left the container's ports held and its address
+        // taken: run again while the entry is still there (the command is idempotent, and does
+        // nothing once the reservation is no longer this pid's).
+        const again = (why: string) => {
+          log(`exit command of ${key} ${why}`);
+          if (attempt < EXIT_ATTEMPTS && this.entries.get(key) === entry) this.exited(key, entry, EXIT_RETRY_MS * attempt, attempt + 1);
+        };
+        child.on('error', (err) => again(`failed to start: ${err.message}`));
+        child.on('close', (code, signal) => {
+          if (code !== 0) again(signal ? `was killed (${signal})` : `exited with ${code}`);
         });
         child.stdin?.on('error', () => undefined);
         child.stdin?.end(cmd.stdin);

@@ -201,6 +201,8 @@ function send(path: string, request: Request): Promise<Reply> {
  */
 function exitCommand(settings: Settings, c: WatchedContainer): ExitCommand {
   const env: Record<string, string> = { PATH: hookPath() };
+  // Test only: the fault suite's kill of the exit command (fault point exited-deleted).
+  for (const k of ['TSNERD_FAULT', 'TSNERD_FAULT_ONCE']) if (requestEnv()[k] !== undefined) env[k] = requestEnv()[k]!;
   const stdin = JSON.stringify({ ociVersion: '1.0.2', id: c.id, status: 'stopped', pid: c.pid, bundle: '', annotations: c.annotations });
   const [command, args] = runtimeArgv(CLI_ENTRY, ['internal', 'oci-hook', 'exited', ...settingsToArgs(settings)]);
   const argv = hookCommand(new StoreLayout(settings.dataRoot, settings.address).root, [command, ...args], requestEnv());

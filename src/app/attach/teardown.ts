@@ -253,6 +253,7 @@ export async function releaseExited(deps: AttachDeps, c: HookContainer): Promise
     }
     const errors = new ErrorList();
     if (mode.kind === 'cni') await errors.attempt(() => detachAll(deps, c, ''));
+    deps.faultPoint('exited-deleted');
     await errors.attempt(() => deps.hosts.release(c.namespace, c.id));
     await errors.attempt(() => deps.dns.leave(c.namespace, c.id));
     await errors.attempt(async () => {

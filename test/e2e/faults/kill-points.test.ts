@@ -20,6 +20,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -156,6 +157,34 @@ describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
     await ok(['create', '--rm', '--name', 'hk-created', '--net', NET, '-p', `${PORT + 2}:80`, 'busybox', 'sh', '-c', 'sleep 1']);
     await ok(['start', 'hk-created']);
     await waitFor('removed at its exit', async () => !(await statuses()).has('hk-created'), 20_000, 250);
+    assert.deepEqual(await differences(), []);
+  });
+
+  it("the port holder's exit command killed after its DEL: run again, the exited container's port and IP are freed", async (t) => {
+    t.after(() => tsnerd(env, ['rm', '-f', 'hk-exit']));
+    const once = join(env.dir, 'hk-exit-fired');
+    const faultEnv = { ...env, env: { ...env.env, TSNERD_FAULT: 'exited-deleted', TSNERD_FAULT_ONCE: once } };
+    const run = await tsnerd(faultEnv, [
+      'run',
+      '-d',
+      '--name',
+      'hk-exit',
+      '--net',
+      NET,
+      '-p',
+      `${PORT + 3}:80`,
+      'busybox',
+      'sh',
+      '-c',
+      'sleep 1',
+    ]);
+    assert.equal(run.exitCode, 0, run.stderr);
+    await waitFor('the exit command killed once', () => existsSync(once), 20_000, 100);
+    await waitFor('the port free', () => canBind('0.0.0.0', PORT + 3), 15_000, 250).catch(() => {});
+    assert.equal(await canBind('0.0.0.0', PORT + 3), true, 'the port of the exited container is free');
+    assert.deepEqual(await allocations(NET), [], 'its IP released');
+    assert.equal((await statuses()).get('hk-exit'), 'Exited');
+    await ok(['rm', 'hk-exit']);
     assert.deepEqual(await differences(), []);
   });
 

@@ -38,6 +38,7 @@ function fixture(holds: boolean) {
       }
     },
     log: () => undefined,
+    faultPoint: () => undefined,
   } as unknown as AttachDeps;
   return { calls, deps, lifecycle: () => lifecycle };
 }
