@@ -101,6 +101,7 @@ export class NetworkStore {
     // tsnerd's mark on the bridge the first attachment makes: gc may remove it once the conflist is gone.
     const link = isDefaultNetwork(network) ? undefined : bridgeLinkName(network);
     const unrecord = link === undefined ? undefined : await this.deps.bridges?.record({ link, network: spec.name, file: path });
+    this.deps.faultPoint?.('network-recorded');
     try {
       await this.deps.confDir.create(path, serializeConflist(conflist));
     } catch (err) {

@@ -39,6 +39,7 @@ import {
   rulesOf,
   waitFor,
 } from '../helpers.ts';
+import { StoreLayout } from '../../../src/domain/store-layout.ts';
 import { diffHostState, snapshotHostState, type HostState, type HostStateScope } from '../host-state.ts';
 
 const NET = 'hk-net';
@@ -213,6 +214,32 @@ describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
       assert.deepEqual(await differences(), []);
     });
   }
+
+  it('network create killed after its bridge record, before the conflist: not listed, created again, gc forgets the record', async (t) => {
+    const net = 'hk-half';
+    t.after(async () => {
+      await tsnerd(env, ['network', 'rm', net]);
+      await tsnerd(env, ['network', 'gc']);
+    });
+    const subnet = `10.208.${OCTET}.0/24`;
+    const r = await faulted('network-recorded', ['network', 'create', net, '--subnet', subnet]);
+    assert.notEqual(r.exitCode, 0, 'the fault at network-recorded did not fire');
+    assert.doesNotMatch(await ok(['network', 'ls', '--format', '{{.Name}}']), new RegExp(`^${net}$`, 'm'));
+    const records = join(new StoreLayout(env.dataRoot, env.address).root, 'bridges.json');
+    const recorded = async () => (await readFile(records, 'utf8').catch(() => '')).includes(`nerdctl-${net}.conflist`);
+    assert.equal(await recorded(), true, 'the bridge record is there');
+    // gc forgets a record whose conflist never came and whose bridge does not exist.
+    await ok(['network', 'gc']);
+    assert.equal(await recorded(), false, 'gc forgot the record');
+    // The name is free: created again, used, removed, nothing left.
+    await ok(['network', 'create', net, '--subnet', subnet]);
+    await ok(['run', '--rm', '--net', net, 'busybox', 'true']);
+    const bridge = await bridgeOf(net);
+    await ok(['network', 'rm', net]);
+    assert.equal(await linkExists(bridge), false);
+    assert.deepEqual(await isolationRulesOf(bridge), []);
+    assert.deepEqual(await differences(), []);
+  });
 
   it('network reload killed midway: a second reload leaves one copy of each rule, rm -f leaves nothing', async (t) => {
     t.after(() => tsnerd(env, ['rm', '-f', 'hk-rl']));
