@@ -6,9 +6,8 @@
  *
  * argv: <listen address>   prints "ready" once UDP and TCP 53 are bound.
  */
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import * as dnsPacket from 'dns-packet';
+import { serveDns } from './serve-dns.ts';
 
 const address = process.argv[2] ?? '0.0.0.0';
 
@@ -32,20 +31,4 @@ function answer(msg: Buffer, udp: boolean): Buffer {
   return full;
 }
 
-const udp = createSocket('udp4');
-udp.on('message', (msg, rinfo) => udp.send(answer(msg, true), rinfo.port, rinfo.address));
-const tcp = createServer((sock) => {
-  let buf = Buffer.alloc(0);
-  sock.on('error', () => undefined);
-  sock.on('data', (d: Buffer) => {
-    buf = Buffer.concat([buf, d]);
-    while (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) {
-      const reply = answer(buf.subarray(2, buf.readUInt16BE(0) + 2), false);
-      buf = buf.subarray(buf.readUInt16BE(0) + 2);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(reply.length);
-      sock.write(Buffer.concat([len, reply]));
-    }
-  });
-});
-udp.bind(53, address, () => tcp.listen(53, address, () => process.stdout.write('ready\n')));
+serveDns(address, answer);

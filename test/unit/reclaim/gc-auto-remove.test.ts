@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkGc } from '../../../src/app/reclaim/network-gc.ts';
-import type { ReclaimDeps } from '../../../src/app/reclaim/deps.ts';
+import { fakeReclaimDeps, inventoryOf } from './fake-deps.ts';
 import type { InventoryContainer } from '../../../src/interfaces/container-inventory.ts';
 
 const ID = 'b'.repeat(64);
@@ -17,48 +17,11 @@ function fixture(c: Partial<InventoryContainer>, opts: { reaper?: boolean } = {}
     task: { status: 'stopped', pid: 0 },
     ...c,
   };
-  const deps = {
-    inventory: {
-      list: async () => ({ namespaces: ['ns'], containers: [container], daemonStartedAt: undefined, snapshotLeases: [] }),
-      exists: async () => true,
-    },
-    networks: async () => [],
-    cni: { getCachedAttachments: async () => [] },
-    hostCni: {
-      allocations: async () => [],
-      taggedRules: async () => [],
-      hashChains: async () => [],
-      removeHashChains: async () => [],
-      isolatedBridges: async () => new Set(),
-    },
-    reserver: { reconcile: async () => [] },
-    hosts: { list: async () => [] },
-    dns: { containers: async () => [], ensureServing: async () => undefined },
-    store: {
-      names: async () => [],
-      stateDirs: async () => [],
-      hostsDirs: async () => [],
-      creationClaim: async () => undefined,
-      startDeadline: async () => undefined,
-      initProcess: async () => undefined,
-      removeDir: async () => undefined,
-    },
-    bridges: { list: async () => [] },
-    storeRoot: '/s',
-    removeIpMasqChain: async () => undefined,
-    removeStaleHookServerFiles: async () => [],
-    removeStaleCliServerFiles: async () => [],
-    withCniLock: <T>(fn: () => Promise<T>): Promise<T> => fn(),
-    processAlive: async () => false,
-    killProcess: async () => true,
-    shimPids: async () => [],
-    killShim: async () => undefined,
-    recordedInterfaces: async () => undefined,
+  const deps = fakeReclaimDeps({
+    inventory: inventoryOf([container]),
     reaperAlive: async (id: string) => (opts.reaper ?? false) && id === ID,
     removeContainer: async (namespace: string, id: string) => void removed.push(`${namespace}/${id}`),
-    now: () => new Date(),
-    graceMs: 60_000,
-  } as unknown as ReclaimDeps;
+  });
   return { deps, removed };
 }
 

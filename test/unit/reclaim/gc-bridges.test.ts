@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkGc } from '../../../src/app/reclaim/network-gc.ts';
-import type { ReclaimDeps } from '../../../src/app/reclaim/deps.ts';
+import { fakeReclaimDeps, inventoryOf } from './fake-deps.ts';
 import type { OwnBridge } from '../../../src/interfaces/bridge-registry.ts';
 
 /** gc over an empty host but for recorded bridges (and `isolated`: bridges with isolation rules): what it does to them, and whether under the CNI lock. */
@@ -9,15 +9,9 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
   const events: string[] = [];
   let locked = false;
   const mark = (what: string) => events.push(`${what}${locked ? ' (locked)' : ''}`);
-  const deps = {
-    inventory: { list: async () => ({ namespaces: [], containers: [], daemonStartedAt: undefined, snapshotLeases: [] }) },
-    networks: async () => [],
-    cni: { getCachedAttachments: async () => [] },
+  const deps = fakeReclaimDeps({
+    inventory: inventoryOf([], []),
     hostCni: {
-      allocations: async () => [],
-      taggedRules: async () => [],
-      hashChains: async () => [],
-      removeHashChains: async () => [],
       isIdleBridge: async (link: string) => (mark(`idle? ${link}`), opts.links?.includes(link) ?? true),
       linkExists: async (link: string) => opts.links?.includes(link) ?? true,
       deleteLink: async (link: string) => mark(`delete ${link}`),
@@ -25,19 +19,11 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
       removeIsolationRules: async (link: string) => mark(`isolation rules ${link}`),
       removeHostLocalDir: async (network: string, dataDir: string | undefined) => mark(`host-local dir ${network} ${dataDir ?? 'default'}`),
     },
-    reserver: { reconcile: async () => [] },
-    hosts: { list: async () => [] },
-    dns: { containers: async () => [], ensureServing: async () => undefined },
-    store: { names: async () => [], stateDirs: async () => [], hostsDirs: async () => [] },
     bridges: {
       record: async () => async () => undefined,
       list: async () => (mark('records'), records),
       forget: async (link: string, file: string) => mark(`forget ${link} ${file}`),
     },
-    storeRoot: '/s',
-    removeIpMasqChain: async () => undefined,
-    removeStaleHookServerFiles: async () => [],
-    removeStaleCliServerFiles: async () => [],
     withCniLock: async <T>(fn: () => Promise<T>): Promise<T> => {
       locked = true;
       try {
@@ -46,12 +32,7 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
         locked = false;
       }
     },
-    recordedInterfaces: async () => undefined,
-    reaperAlive: async () => false,
-    removeContainer: async () => undefined,
-    now: () => new Date(),
-    graceMs: 60_000,
-  } as unknown as ReclaimDeps;
+  });
   return { deps, events };
 }
 

@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkGc } from '../../../src/app/reclaim/network-gc.ts';
-import type { ReclaimDeps } from '../../../src/app/reclaim/deps.ts';
+import { fakeReclaimDeps, inventoryOf } from './fake-deps.ts';
 import type { HashChain } from '../../../src/interfaces/cni-host-state.ts';
 import type { ChainOwner } from '../../../src/domain/netfilter/hash-chains.ts';
 import { networkFromConflist } from '../../../src/domain/network/network.ts';
+import type { InventoryContainer } from '../../../src/interfaces/container-inventory.ts';
 
 const ID = 'a'.repeat(64);
 const LIVE = 'b'.repeat(64);
@@ -23,59 +24,28 @@ const chain = (cniId: string, extra: Partial<HashChain> = {}): HashChain => ({
 /** gc over three containers of namespace ns (a stopped one of ours, a running one, another tool's stopped one) on network n1. */
 function fixture(found: HashChain[]) {
   const asked: ChainOwner[][] = [];
-  const container = (id: string, running: boolean, labels: Record<string, string>) => ({
+  const container = (id: string, running: boolean, labels: Record<string, string>): InventoryContainer => ({
     namespace: 'ns',
     id,
     labels,
     task: { status: running ? 'running' : 'stopped', pid: 7 },
   });
-  const deps = {
-    inventory: {
-      list: async () => ({
-        namespaces: ['ns'],
-        containers: [
-          container(ID, false, { 'tsnerd/state-dir': `/s/containers/ns/${ID}` }),
-          container(LIVE, true, { 'tsnerd/state-dir': `/s/containers/ns/${LIVE}` }),
-          container(OTHERS, false, { 'io.cri-containerd.kind': 'sandbox' }),
-        ],
-        daemonStartedAt: undefined,
-        snapshotLeases: [],
-      }),
-      exists: async () => true,
-    },
+  const deps = fakeReclaimDeps({
+    inventory: inventoryOf([
+      container(ID, false, { 'tsnerd/state-dir': `/s/containers/ns/${ID}` }),
+      container(LIVE, true, { 'tsnerd/state-dir': `/s/containers/ns/${LIVE}` }),
+      container(OTHERS, false, { 'io.cri-containerd.kind': 'sandbox' }),
+    ]),
     networks: async () => [
       networkFromConflist('/c/n1.conflist', { cniVersion: '1.0.0', name: 'n1', plugins: [{ type: 'bridge', bridge: 'br-n1' }] }),
     ],
-    cni: { getCachedAttachments: async () => [] },
     hostCni: {
-      allocations: async () => [],
-      taggedRules: async () => [],
       hashChains: async (owners: ChainOwner[]) => (asked.push(owners), found),
       removeHashChains: async (owners: ChainOwner[]) => (asked.push(owners), found),
-      isolatedBridges: async () => new Set(),
       isIdleBridge: async () => false,
       linkExists: async () => true,
     },
-    reserver: { reconcile: async () => [] },
-    hosts: { list: async () => [] },
-    dns: { containers: async () => [], ensureServing: async () => undefined },
-    store: {
-      names: async () => [],
-      stateDirs: async () => [],
-      hostsDirs: async () => [],
-      creationClaim: async () => undefined,
-      startDeadline: async () => undefined,
-      initProcess: async () => undefined,
-    },
-    bridges: { list: async () => [] },
-    storeRoot: '/s',
-    removeIpMasqChain: async () => undefined,
-    removeStaleHookServerFiles: async () => [],
-    removeStaleCliServerFiles: async () => [],
-    withCniLock: <T>(fn: () => Promise<T>): Promise<T> => fn(),
-    now: () => new Date(),
-    graceMs: 60_000,
-  } as unknown as ReclaimDeps;
+  });
   return { deps, asked };
 }
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkGc } from '../../../src/app/reclaim/network-gc.ts';
-import type { ReclaimDeps } from '../../../src/app/reclaim/deps.ts';
+import { fakeReclaimDeps, inventoryOf } from './fake-deps.ts';
 import type { InventoryContainer } from '../../../src/interfaces/container-inventory.ts';
 
 const ID = 'a'.repeat(64);
@@ -17,48 +17,18 @@ function fixture(c: Partial<InventoryContainer> | undefined, opts: { alive?: boo
     task: undefined,
     ...c,
   };
-  const deps = {
-    inventory: {
-      list: async () => ({ namespaces: ['ns'], containers: container ? [container] : [], daemonStartedAt: undefined, snapshotLeases: [] }),
-      exists: async () => container !== undefined,
-    },
-    networks: async () => [],
-    cni: { getCachedAttachments: async () => [] },
-    hostCni: {
-      allocations: async () => [],
-      taggedRules: async () => [],
-      hashChains: async () => [],
-      removeHashChains: async () => [],
-      isolatedBridges: async () => new Set(),
-    },
-    reserver: { reconcile: async () => [] },
-    hosts: { list: async () => [] },
-    dns: { containers: async () => [], ensureServing: async () => undefined },
+  const deps = fakeReclaimDeps({
+    inventory: inventoryOf(container ? [container] : []),
     store: {
-      names: async () => [],
       stateDirs: async () => [{ namespace: 'ns', id: ID, path: DIR, modifiedAt: new Date() }],
-      hostsDirs: async () => [],
-      creationClaim: async () => undefined,
       startDeadline: async () => opts.deadline,
       initProcess: async () => ({ pid: 4242, start: '777' }),
-      removeDir: async () => undefined,
     },
-    bridges: { list: async () => [] },
-    storeRoot: '/s',
-    removeIpMasqChain: async () => undefined,
-    removeStaleHookServerFiles: async () => [],
-    removeStaleCliServerFiles: async () => [],
-    withCniLock: <T>(fn: () => Promise<T>): Promise<T> => fn(),
     processAlive: async (pid: number, start: string) => (opts.alive ?? true) && pid === 4242 && start === '777',
     killProcess: async (pid: number) => (killed.push(pid), true),
     shimPids: async () => opts.shim ?? [],
     killShim: async (pid: number) => void killed.push(pid),
-    recordedInterfaces: async () => undefined,
-    reaperAlive: async () => false,
-    removeContainer: async () => undefined,
-    now: () => new Date(),
-    graceMs: 60_000,
-  } as unknown as ReclaimDeps;
+  });
   return { deps, killed };
 }
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkGc } from '../../../src/app/reclaim/network-gc.ts';
-import type { ReclaimDeps } from '../../../src/app/reclaim/deps.ts';
+import { fakeReclaimDeps, inventoryOf } from './fake-deps.ts';
 import type { CachedAttachment } from '../../../src/interfaces/cni.ts';
 import type { InventoryContainer } from '../../../src/interfaces/container-inventory.ts';
 import { networkFromConflist } from '../../../src/domain/network/network.ts';
@@ -29,42 +29,15 @@ function fixture(recorded: string[] | undefined, c: Partial<InventoryContainer> 
       config: JSON.stringify(CONFLIST),
       result: { cniVersion: '1.0.0', ips: [{ address: ifName === 'eth0' ? '10.9.0.2/24' : '10.9.0.3/24' }] },
     }) as unknown as CachedAttachment;
-  const deps = {
-    inventory: {
-      list: async () => ({ namespaces: ['ns'], containers: [container], daemonStartedAt: undefined, snapshotLeases: [] }),
-      exists: async () => true,
-    },
+  const deps = fakeReclaimDeps({
+    inventory: inventoryOf([container]),
     networks: async () => [networkFromConflist('/c/nerdctl-n2.conflist', CONFLIST as unknown as AnyConflist)],
     cni: {
       getCachedAttachments: async () => [attachment('eth0'), attachment('eth1')],
       delNetworkList: async (_list: unknown, rt: { ifName: string; netns: string }) => void dels.push(`${rt.ifName} ${rt.netns}`),
     },
-    hostCni: {
-      allocations: async () => [],
-      taggedRules: async () => [],
-      hashChains: async () => [],
-      isolatedBridges: async () => new Set(),
-    },
-    reserver: { reconcile: async () => [] },
-    hosts: { list: async () => [] },
-    dns: { containers: async () => [], ensureServing: async () => undefined },
-    store: { names: async () => [], stateDirs: async () => [], hostsDirs: async () => [], startDeadline: async () => undefined },
-    bridges: { list: async () => [] },
-    storeRoot: '/s',
-    removeIpMasqChain: async () => undefined,
-    removeStaleHookServerFiles: async () => [],
-    removeStaleCliServerFiles: async () => [],
-    withCniLock: <T>(fn: () => Promise<T>): Promise<T> => fn(),
-    processAlive: async () => false,
-    killProcess: async () => true,
-    shimPids: async () => [],
-    killShim: async () => undefined,
     recordedInterfaces: async (dir: string) => (dir === DIR ? recorded : undefined),
-    reaperAlive: async () => false,
-    removeContainer: async () => undefined,
-    now: () => new Date(),
-    graceMs: 60_000,
-  } as unknown as ReclaimDeps;
+  });
   return { deps, dels };
 }
 
