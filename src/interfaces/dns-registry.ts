@@ -8,6 +8,11 @@ import type { DnsJoin } from '../domain/dns/records.ts';
 export interface DnsRegistry {
   /** Records the container's endpoints (replacing earlier ones) and makes sure the resolver runs. */
   join(join: DnsJoin): Promise<void>;
+  /**
+   * Called while a container's ADD runs on a network with DNS, nothing waiting for it: readies what
+   * the join after it uses (the gateway port check's first socket binds in this process, ~6 ms once).
+   */
+  prepareJoin?(): void;
   /** Drops the container's endpoints; stops the resolver once no endpoint is left. Idempotent. */
   leave(namespace: string, id: string): Promise<void>;
   /** The containers with records, and their names (for `network gc`). */

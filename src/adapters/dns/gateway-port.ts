@@ -43,6 +43,17 @@ function tryBind(protocol: Protocol, ip: string, port: number): Promise<string |
   });
 }
 
+let warmedUp: Promise<unknown> | undefined;
+
+/**
+ * One UDP bind and one TCP listen on 127.0.0.1 (a port the kernel picks), closed at once: the first
+ * socket of each kind in a process costs a few ms of node and libuv set-up (~6 ms measured in a new
+ * hook server), paid here while the plugins run instead of in the check after them. Once per process.
+ */
+export function warmUpPortCheck(): Promise<unknown> {
+  return (warmedUp ??= Promise.all([tryBind('udp', '127.0.0.1', 0), tryBind('tcp', '127.0.0.1', 0)]));
+}
+
 /** The sockets that can take `ip`'s `port`: bound to it, to the wildcard of its family, or (IPv4) to `::`. */
 function holdersOf(sockets: readonly BoundSocket[], protocol: Protocol, ip: string, port: number): BoundSocket[] {
   const covering = new Set([ip, '::', isIPv6(ip) ? '::' : '0.0.0.0', `::ffff:${ip}`]);

@@ -23,7 +23,7 @@ import {
 import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { dnsServerPid, ensureDnsServer } from './process-dns-server.ts';
-import { assertGatewayPortsFree } from './gateway-port.ts';
+import { assertGatewayPortsFree, warmUpPortCheck } from './gateway-port.ts';
 
 export const DNS_RECORDS_FILE = 'records.json';
 /** Also taken by the resolver before it exits for want of containers. */
@@ -50,6 +50,11 @@ export class StoreDnsRegistry implements DnsRegistry {
       this.update((set) => applyJoin(set, joining));
       await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
     });
+  }
+
+  prepareJoin(): void {
+    // After what the caller set going in this turn of the event loop (the first plugin's spawn).
+    setImmediate(() => void warmUpPortCheck());
   }
 
   async leave(namespace: string, id: string): Promise<void> {

@@ -43,6 +43,11 @@ export function resolverAddressesFor(networks: readonly ResolvedNetwork[]): { li
   return out;
 }
 
+/** Whether any of these networks has the embedded resolver. */
+export function anyDnsNetwork(networks: readonly ResolvedNetwork[]): boolean {
+  return networks.some((n) => isDnsEnabled(networkOf(n)));
+}
+
 /** `networks[i]` was joined as `refs[i]`, with result `results[refs[i]]`. */
 export function dnsJoinFor(
   c: HookContainer,

@@ -14,7 +14,7 @@ import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints, type Endpoint } from '../../domain/network/endpoint.ts';
 import { bridgeLinks, cniContainerId, heldPortMappings, hostsMeta, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
-import { dnsJoinFor, resolverAddressesFor } from './dns.ts';
+import { anyDnsNetwork, dnsJoinFor, resolverAddressesFor } from './dns.ts';
 
 /**
  * `finish` is the hook's last step (its lifecycle record): if it fails, or the
@@ -112,7 +112,11 @@ export async function setupContainerNetworks(
           const endpoint = endpoints[index]!;
           const rt = runtimeConfFor(c, netns, endpoint, net.list, portMappings);
           deps.log(`ADD ${net.name} ${rt.ifName}`);
-          added[endpoint.network] = await deps.cni.addNetworkList(net.list, rt);
+          const adding = deps.cni.addNetworkList(net.list, rt);
+          // With a DNS network, the join after ADD checks its gateway's port: what that needs is set up
+          // while the first plugin runs (the event loop waits for it), not before the lock or after ADD.
+          if (index === 0 && anyDnsNetwork(networks)) deps.dns.prepareJoin?.();
+          added[endpoint.network] = await adding;
         }
         await reserving;
         assertInTime();
