@@ -6,7 +6,7 @@ import type { ReclaimDeps } from '../app/reclaim/deps.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
-import { isProcess, killProcess, reaperAlive, shimPids, signalIfAlive } from '../adapters/host/proc.ts';
+import { isProcess, killProcess, reapers, shimPids, signalIfAlive } from '../adapters/host/proc.ts';
 import { removeStaleHookServerFiles } from '../adapters/host/hook-server-process.ts';
 import { removeStaleCliServerFiles } from '../adapters/host/cli-server-process.ts';
 import { FileDataStoreScan } from '../adapters/store/file-data-store-scan.ts';
@@ -44,7 +44,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
     killProcess,
     shimPids: (namespace, id) => shimPids(settings.address, namespace, id),
     killShim: async (pid) => signalIfAlive(pid, 'SIGKILL'),
-    reaperAlive,
+    reapers,
     recordedInterfaces: async (stateDir) => (await new FileContainerStateFiles().readEndpoints(stateDir))?.map((e) => e.ifname),
     removeContainer: async (namespace, id) => {
       // The container use cases (containerd's images and tasks) only when there is one to remove.
@@ -56,7 +56,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
       try {
         await removeContainer(handle.ctx, id, { force: false });
       } finally {
-        handle.close();
+        await handle.close();
       }
     },
     now: () => new Date(),

@@ -10,6 +10,7 @@ import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
 import { runProcess } from './run-process.ts';
 import { isolatedBridges, removeIsolationRules } from '../netfilter/isolation-rules.ts';
 import { restoreEach } from '../netfilter/restore.ts';
+import { ruleOwner } from '../../domain/netfilter/hash-chains.ts';
 import { hostBootTime, procStat } from './proc.ts';
 
 /** host-local's default dataDir. */
@@ -18,8 +19,6 @@ export const HOST_LOCAL_DIR = '/var/lib/cni/networks';
 export const HOST_LOCAL_BOOKKEEPING = /^(?:lock|last_reserved_ip\..*)$/;
 const TOOLS = ['iptables', 'ip6tables'] as const;
 const TABLES = ['nat', 'filter', 'mangle'] as const;
-/** The comment the bridge and portmap plugins put on a container's rules, as `iptables -S` quotes it. */
-const TAG = /name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/;
 /** Chains the plugins name per container (bridge ipMasq CNI-<hash>, portmap CNI-DN-/CNI-SN-<hash>). */
 const PER_CONTAINER_CHAIN = /^CNI-(?:DN-|SN-)?[0-9a-f]{20,}$/;
 
@@ -74,8 +73,8 @@ export class LinuxCniHostState implements CniHostState {
     for (const tool of TOOLS) {
       for (const table of TABLES) {
         for (const rule of await listRules(tool, table)) {
-          const m = TAG.exec(rule);
-          if (rule.startsWith('-A ') && m) out.push({ tool, table, rule, network: m[1]!, owner: m[2]! });
+          const tag = rule.startsWith('-A ') ? ruleOwner(rule) : undefined;
+          if (tag) out.push({ tool, table, rule, network: tag.network, owner: tag.cniId });
         }
       }
     }

@@ -99,17 +99,18 @@ export async function shimPids(address: string, namespace: string, id: string): 
 }
 
 /**
- * Whether a reaper of `run -d --rm` (`tsnerd internal auto-remove <id> ...`) of container `id`
- * is alive (its argv names the ID after `auto-remove`).
+ * The containers whose `run -d --rm` reaper (`tsnerd internal auto-remove <id> ...`) is alive:
+ * the IDs its argv names after `auto-remove`, in one pass over the processes.
  */
-export async function reaperAlive(id: string): Promise<boolean> {
+export async function reapers(): Promise<Set<string>> {
+  const ids = new Set<string>();
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
     const at = argv.indexOf('auto-remove');
-    if (at > 0 && argv[at - 1] === 'internal' && argv[at + 1] === id) return true;
+    if (at > 0 && argv[at - 1] === 'internal' && argv[at + 1]) ids.add(argv[at + 1]!);
   }
-  return false;
+  return ids;
 }
 
 /** Whether the pid exists (a zombie included); another user's process counts. */

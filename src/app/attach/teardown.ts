@@ -137,7 +137,6 @@ async function failureOf(fn: () => Promise<unknown>): Promise<unknown> {
   }
 }
 
-/** The bridge plugin installs a per-container masquerade chain when ipMasq is on. */
 /** The list's bridge plugin masquerades (ipMasq): its per-container chain is the runtime's to remove after a DEL without netns, and to put back on reload. */
 export function masquerades(list: NetworkConfigList): boolean {
   return list.plugins.some((p) => p.type === 'bridge' && p.raw['ipMasq'] === true);

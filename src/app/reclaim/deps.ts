@@ -44,8 +44,8 @@ export interface ReclaimDeps {
   killShim(pid: number): Promise<void>;
   /** The interfaces (`ethN`) a container's `endpoints.json` names; undefined without one. */
   recordedInterfaces(stateDir: string): Promise<string[] | undefined>;
-  /** Whether the reaper of a `run -d --rm` container (`internal auto-remove <id>`) still runs. */
-  reaperAlive(id: string): Promise<boolean>;
+  /** The IDs of the `run -d --rm` containers whose reaper (`internal auto-remove <id>`) still runs. */
+  reapers(): Promise<Set<string>>;
   /** Removes a stopped container, as `rm` does (refused if it runs again by then). */
   removeContainer(namespace: string, id: string): Promise<void>;
   now(): Date;

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { ErrorList } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
+import { cniContainerId } from '../../domain/cni/container-id.ts';
 import { containerOwner, Labels } from '../../domain/labels.ts';
 import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
@@ -45,9 +46,10 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   // A `run -d --rm` container that exited after its reaper was killed (kill -9, a reboot): removed, as the
   // reaper would have (its network went at the exit, by the port holder's watcher). A reaper that runs is
   // left to do it. Before the rest: what the removal releases is not listed again below.
+  let reapers: Promise<Set<string>> | undefined; // one scan of the processes, once there is a candidate
   for (const c of inventory.containers) {
     if (c.labels[Labels.autoRemove] !== 'true' || !c.labels[Labels.stateDir] || c.task?.status !== 'stopped') continue;
-    if (await deps.reaperAlive(c.id)) continue;
+    if ((await (reapers ??= deps.reapers())).has(c.id)) continue;
     await act({ kind: 'container', item: c.labels[Labels.name] ?? shortId(c.id), container: shortId(c.id) }, () =>
       deps.removeContainer(c.namespace, c.id),
     );
@@ -74,8 +76,8 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     const deadIds = new Set<string>();
     for (const c of inventory.containers)
       if (containerOwner(c.labels) !== 'other' && (await owners.verdictOf(c.namespace, c.id)) === 'dead')
-        deadIds.add(`${c.namespace}-${c.id}`);
-    for (const d of stateDirs) if ((await owners.verdictOf(d.namespace, d.id)) === 'dead') deadIds.add(`${d.namespace}-${d.id}`);
+        deadIds.add(cniContainerId(c.namespace, c.id));
+    for (const d of stateDirs) if ((await owners.verdictOf(d.namespace, d.id)) === 'dead') deadIds.add(cniContainerId(d.namespace, d.id));
     for (const a of await deps.cni.getCachedAttachments()) {
       if (!known.has(a.networkName)) continue;
       // A running container's attachment its record does not name: a `network connect` killed after its

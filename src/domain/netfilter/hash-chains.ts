@@ -64,9 +64,9 @@ export function removableHashChains(
     for (const { kind, chain } of hashChainsOf(owner.network, owner.cniId)) {
       if (!kinds.includes(kind) || !declared.has(chain) || seen.has(chain)) continue;
       const rules = appended.filter((r) => r.startsWith(`-A ${chain} `) || r === `-A ${chain}`);
-      if (!rules.every((r) => ownerTag(r) === undefined || sameOwner(ownerTag(r)!, owner))) continue;
+      if (!rules.every((r) => ruleOwner(r) === undefined || sameOwner(ruleOwner(r)!, owner))) continue;
       const references = appended.filter((r) => !rules.includes(r) && jumpsTo(r, chain));
-      if (!references.every((r) => ownerTag(r) !== undefined && sameOwner(ownerTag(r)!, owner))) continue;
+      if (!references.every((r) => ruleOwner(r) !== undefined && sameOwner(ruleOwner(r)!, owner))) continue;
       seen.add(chain);
       out.push({ ...owner, chain, kind, rules, references });
     }
@@ -81,7 +81,7 @@ export function hashChainRemoval(chains: readonly OwnedChain[]): string[] {
 }
 
 /** The network and container a rule's comment names (`name: "<net>" id: "<id>"`, as `iptables -S` quotes it). */
-function ownerTag(rule: string): ChainOwner | undefined {
+export function ruleOwner(rule: string): ChainOwner | undefined {
   const m = /name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/.exec(rule);
   return m ? { network: m[1]!, cniId: m[2]! } : undefined;
 }

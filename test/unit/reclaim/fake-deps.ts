@@ -43,7 +43,7 @@ export function fakeReclaimDeps(over: Record<string, unknown> = {}): ReclaimDeps
     shimPids: async () => [],
     killShim: async () => undefined,
     recordedInterfaces: async () => undefined,
-    reaperAlive: async () => false,
+    reapers: async () => new Set(),
     removeContainer: async () => undefined,
     now: () => new Date(),
     graceMs: 60_000,

@@ -19,7 +19,7 @@ function fixture(c: Partial<InventoryContainer>, opts: { reaper?: boolean } = {}
   };
   const deps = fakeReclaimDeps({
     inventory: inventoryOf([container]),
-    reaperAlive: async (id: string) => (opts.reaper ?? false) && id === ID,
+    reapers: async () => new Set(opts.reaper ? [ID] : []),
     removeContainer: async (namespace: string, id: string) => void removed.push(`${namespace}/${id}`),
   });
   return { deps, removed };
