@@ -11,7 +11,7 @@ import {
   type ManagedPlugin,
   VlanPlugin,
 } from './conflist-schema.ts';
-import { DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, DEFAULT_SUBNET } from './constants.ts';
+import { AUX_ADDRESSES_LABEL, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, DEFAULT_SUBNET } from './constants.ts';
 import type { NetworkSpec, SubnetRequest } from './create-spec.ts';
 import { bridgeNameFor, networkId } from './network-name.ts';
 import { assertNoOverlap, pickFreeSubnet } from './subnet-pick.ts';
@@ -146,9 +146,6 @@ export function buildConflist(templates: ConflistTemplates, spec: NetworkSpec, r
     plugins,
   });
 }
-
-/** nerdctl's label for aux addresses: JSON {subnet: {name: ip}}. */
-export const AUX_ADDRESSES_LABEL = 'nerdctl/network-aux-addresses';
 
 function labelsOf(spec: NetworkSpec, ranges: IpamRange[][]): Record<string, string> {
   const aux = Object.entries(spec.auxAddresses ?? {});

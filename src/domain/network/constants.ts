@@ -8,6 +8,9 @@ export const AUTO_SUBNET_START = '10.4.1.0/24';
 export const PSEUDO_NETWORKS = ['host', 'none'] as const;
 export type PseudoNetworkName = (typeof PSEUDO_NETWORKS)[number];
 
+/** nerdctl's label holding `--aux-address` values: JSON {subnet: {name: ip}}; hidden from `network ls` and inspect's `Labels`. */
+export const AUX_ADDRESSES_LABEL = 'nerdctl/network-aux-addresses';
+
 /** Label that marks the default network, set by both tools on `bridge`. */
 export const DEFAULT_NETWORK_LABEL = 'nerdctl/default-network';
 

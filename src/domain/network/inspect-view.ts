@@ -1,4 +1,5 @@
 /** Docker-compatible `network inspect` objects. */
+import { AUX_ADDRESSES_LABEL } from './constants.ts';
 import { type Network, isIPv6Enabled, isDnsEnabled, isInternal, networkDriver, networkOptions, networkSubnets } from './network.ts';
 
 export interface NetworkAttachment {
@@ -41,9 +42,6 @@ export interface DockerNetwork {
   /** Overlay networks: the etcd fabric, this host's lease and the other hosts'. */
   Overlay?: unknown;
 }
-
-/** nerdctl's label holding `--aux-address` values: JSON {subnet: {name: ip}}; shown as IPAM.Config[].AuxiliaryAddresses. */
-const AUX_ADDRESSES_LABEL = 'nerdctl/network-aux-addresses';
 
 function auxAddresses(n: Network): Record<string, Record<string, string>> {
   try {

@@ -1,6 +1,6 @@
 /** `network ls`: filters and the rows nerdctl prints. */
 import { invalid } from '../errors.ts';
-import { PSEUDO_NETWORKS } from './constants.ts';
+import { AUX_ADDRESSES_LABEL, PSEUDO_NETWORKS } from './constants.ts';
 import { type Network, networkShortId, pseudoNetwork } from './network.ts';
 import { quote } from '../text.ts';
 
@@ -13,6 +13,12 @@ export interface NetworkListRow {
 }
 
 type Filter = (n: Network) => boolean;
+
+/** The labels a user sees and filters on: nerdctl's internal aux-address label is hidden (as nerdctl). */
+function visibleLabels(n: Network): Record<string, string> {
+  const { [AUX_ADDRESSES_LABEL]: _aux, ...visible } = n.labels;
+  return visible;
+}
 
 /** `name=<regexp>` (unanchored, as nerdctl) and `label=<key>[=<value>]`. */
 export function parseListFilters(filters: readonly string[]): Filter[] {
@@ -32,7 +38,7 @@ export function parseListFilters(filters: readonly string[]): Filter[] {
     if (key === 'label') {
       const j = value.indexOf('=');
       const lk = j < 0 ? value : value.slice(0, j);
-      return j < 0 ? (n: Network) => Object.hasOwn(n.labels, lk) : (n: Network) => n.labels[lk] === value.slice(j + 1);
+      return j < 0 ? (n: Network) => Object.hasOwn(visibleLabels(n), lk) : (n: Network) => visibleLabels(n)[lk] === value.slice(j + 1);
     }
     throw invalid(`invalid filter ${quote(f)}: only name= and label= are supported`);
   });
@@ -47,7 +53,7 @@ export function listRows(networks: readonly Network[], filters: readonly string[
     ID: networkShortId(n),
     Name: n.name,
     File: n.file ?? '',
-    Labels: Object.entries(n.labels)
+    Labels: Object.entries(visibleLabels(n))
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
   }));

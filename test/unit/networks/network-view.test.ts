@@ -114,6 +114,25 @@ describe('network ls rows', () => {
       message: 'invalid filter "driver=bridge": only name= and label= are supported',
     });
   });
+
+  it("hides nerdctl's aux-address label from Labels and from label filters (as nerdctl)", () => {
+    const aux = networkFromConflist(
+      '/c/ns/nerdctl-foo.conflist',
+      AnyConflist.parse({
+        ...JSON.parse(fixture('foo-auto.conflist')),
+        nerdctlLabels: { env: 'prod', 'nerdctl/network-aux-addresses': '{"10.4.1.0/24":{"r":"10.4.1.5"}}' },
+      }),
+    );
+    assert.deepEqual(
+      listRows([aux], []).map((r) => r.Labels),
+      ['env=prod', '', ''],
+    );
+    assert.deepEqual(listRows([aux], ['label=nerdctl/network-aux-addresses']), []);
+    assert.deepEqual(
+      listRows([aux], ['label=env=prod']).map((r) => r.Name),
+      ['foo'],
+    );
+  });
 });
 
 describe('network inspect (docker shape)', () => {
