@@ -13,6 +13,7 @@ import { formatTable } from './table.ts';
 export async function networkLsAction(
   flags: GlobalFlagValues & { quiet?: boolean | undefined; filter?: string[] | undefined; format?: string | undefined },
 ): Promise<void> {
+  if (flags.format === 'raw') throw usage('unsupported format: "raw"');
   if (flags.quiet && flags.format) throw usage('--format and --quiet cannot be used together');
   const rows = await listNetworks(createNetworkDeps(settingsFromFlags(flags)), flags.filter ?? []);
   if (flags.quiet) {

@@ -20,12 +20,17 @@ export default class NetworkPrune extends BaseCommand {
   }
 }
 
+/** Asks on stderr; anything but y/Y, and an end of input (stdin closed or /dev/null), is a no (as nerdctl and Docker). */
 async function confirm(): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(
-      'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ',
-    );
+    const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+    const answer = await Promise.race([
+      rl.question(
+        'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ',
+      ),
+      closed,
+    ]);
     return answer.trim().toLowerCase() === 'y';
   } finally {
     rl.close();
