@@ -6,7 +6,7 @@ import { usage } from '../domain/errors.ts';
 import { inspectNetworks } from '../app/networks/inspect-networks.ts';
 import { listNetworks } from '../app/networks/list-networks.ts';
 import { createNetworkDeps } from '../wiring/networks.ts';
-import { renderGoTemplate } from './go-template.ts';
+import { inspectFormatter, renderGoTemplate } from './go-template.ts';
 import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 import { formatTable } from './table.ts';
 
@@ -35,10 +35,8 @@ export async function networkLsAction(
 }
 
 export async function networkInspectAction(flags: GlobalFlagValues & { format?: string | undefined }, refs: string[]): Promise<void> {
+  const format = inspectFormatter(flags.format);
   const { networks, errors } = await inspectNetworks(createNetworkDeps(settingsFromFlags(flags)), refs);
-  if (networks.length > 0) {
-    if (flags.format) for (const n of networks) out(renderGoTemplate(flags.format, n));
-    else out(JSON.stringify(networks, null, 4));
-  }
+  for (const text of format(networks)) out(text);
   errors.throwIfAny();
 }

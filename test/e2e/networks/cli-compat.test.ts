@@ -6,7 +6,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from '../harness.ts';
-import { removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
+import { importTestImage, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
 describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_000 }, () => {
   let env: TestEnv;
@@ -14,8 +14,10 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
   const cleanup = (t: TestContext, what: { containers?: string[]; networks?: string[] }) => removeAfter(t, env, what);
   const names = async () => h.lines(await ok(['network', 'ls', '--format', '{{.Name}}']));
 
+  let image: string;
   before(async () => {
     env = await startEnv('au-compat');
+    image = await importTestImage(env);
   });
   after(async () => {
     await env?.stop();
@@ -41,5 +43,37 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /unsupported format: "raw"/);
     assert.equal(r.stdout, '');
+  });
+
+  it('inspect -f and network inspect -f take the Go templates Docker users write (range, index, variables)', async (t) => {
+    cleanup(t, { containers: ['au-cc-c1'], networks: ['au-cc-n1'] });
+    await ok(['network', 'create', 'au-cc-n1', '--subnet', '10.227.11.0/24', '--label', 'com.example/team=net']);
+    await ok(['run', '-d', '--name', 'au-cc-c1', '--net', 'au-cc-n1', '--ip', '10.227.11.7', image, 'sleep', '1000']);
+    // nerdctl's TestRunContainerWithStaticIP; before, inspect had no --format at all (exit 2)
+    assert.equal(await ok(['inspect', '-f', '{{range .NetworkSettings.Networks}} {{.IPAddress}}{{end}}', 'au-cc-c1']), '10.227.11.7');
+    assert.equal(
+      await ok(['inspect', '--format', '{{range $net, $c := .NetworkSettings.Networks}}{{$net}}={{$c.IPAddress}}{{end}}', 'au-cc-c1']),
+      'au-cc-n1=10.227.11.7',
+    );
+    assert.equal(await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'au-cc-c1']), '10.227.11.7');
+    assert.equal(await ok(['inspect', '-f', '{{if eq .State.Status "running"}}up{{end}}', 'au-cc-c1']), 'up');
+    assert.deepEqual(JSON.parse(await ok(['inspect', '-f', 'json', 'au-cc-c1'])).Name, 'au-cc-c1');
+    assert.equal(
+      await ok(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', 'au-cc-n1']),
+      '10.227.11.0/24 10.227.11.1',
+    );
+    assert.equal(await ok(['network', 'inspect', '-f', '{{index .Labels "com.example/team"}}', 'au-cc-n1']), 'net');
+    assert.equal(
+      await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}', 'au-cc-n1']),
+      'au-cc-c1 10.227.11.7/24',
+    );
+    // As Docker: what was found is printed, the rest reported, exit 1
+    const r = await tsnerd(env, ['inspect', '-f', '{{.Name}}', 'au-cc-c1', 'au-cc-nope']);
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.stdout, 'au-cc-c1');
+    assert.match(r.stderr, /no such container: "au-cc-nope"/);
+    const bad = await tsnerd(env, ['inspect', '-f', '{{.Name', 'au-cc-c1']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /template parsing error/);
   });
 });
