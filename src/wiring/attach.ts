@@ -16,7 +16,7 @@ import { registerLockFiles, withFlock } from '../adapters/store/flock.ts';
 import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
 import { StoreDnsRegistry } from '../adapters/dns/store-dns-registry.ts';
-import { ensureIpMasqChain, removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
+import { addIpMasqChain, ensureIpMasqChain, removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 import { removeHashChains } from '../adapters/netfilter/hash-chains.ts';
 import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
 import { faultPoint } from '../adapters/host/fault-injection.ts';
@@ -49,6 +49,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     removeIpMasqChain,
     removeHashChains: (owners) => removeHashChains(owners),
     ensureIpMasqChain,
+    addIpMasqChain,
     removeDeadBridge,
     faultPoint,
     addBridgeAddress,

@@ -31,6 +31,7 @@ import { UndoStack } from '../containers/undo-stack.ts';
 import { bridgeLinks, cachedRuntimeConf, cniContainerId, hostsMeta, runtimeConfFor } from './attachment.ts';
 import type { AttachDeps } from './deps.ts';
 import { assertStillDefined, joinDns } from './setup.ts';
+import { addAttachment, delAttachment } from './cni-calls.ts';
 
 /** Docker's messages (moby runconfig/errors.go). */
 const HOST_NETWORK = 'container cannot be disconnected from host network or connected to host network';
@@ -133,9 +134,9 @@ export async function connectNetwork(
         const { portMappings } = await deps.state.readNetworkConfig(c.stateDir);
         const rt = runtimeConfFor(c, netns, endpoint, net.list, portMappings);
         // A plugin that fails halfway may have made a veth or taken an IP: DEL undoes what there is.
-        undo.push(() => deps.cni.delNetworkList(net.list, rt));
+        undo.push(() => delAttachment(deps, net.list, rt));
         deps.log(`ADD ${net.name} ${rt.ifName}`);
-        result = await deps.cni.addNetworkList(net.list, rt);
+        result = await addAttachment(deps, net.list, rt);
         deps.faultPoint('connect-added');
       }
       await deps.state.writeEndpoints(c.stateDir, [...endpoints, endpoint]);
@@ -184,7 +185,7 @@ export async function disconnectNetwork(deps: AttachDeps, t: ConnectTarget, netw
         const rt = cached ? cachedRuntimeConf(cached, netns) : runtimeConfFor(c, netns, endpoint, list, portMappings);
         deps.log(`DEL ${list.name} ${rt.ifName}`);
         try {
-          await deps.cni.delNetworkList(list, rt);
+          await delAttachment(deps, list, rt);
         } catch (err) {
           if (!force) {
             await deps.state.writeEndpoints(c.stateDir, endpoints);
@@ -225,7 +226,7 @@ export async function releaseUnrecorded(
   for (const a of await deps.cni.getCachedAttachments(cniContainerId(c.namespace, c.id))) {
     if (ifnames.has(a.ifName) || !a.config) continue;
     deps.log(`DEL ${a.networkName} ${a.ifName}: no endpoint names it`);
-    await deps.cni.delNetworkList(parseConfList(a.config), cachedRuntimeConf(a, netns));
+    await delAttachment(deps, parseConfList(a.config), cachedRuntimeConf(a, netns));
     released.add(a.networkName);
   }
   const current = (await deps.hosts.list(c.namespace)).find((m) => m.ID === c.id);

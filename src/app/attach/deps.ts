@@ -17,8 +17,8 @@ export interface AttachDeps {
   /** The embedded resolver's records of containers on DNS-enabled networks. */
   dns: DnsRegistry;
   /**
-   * Removes a bridge plugin's masquerade chain when DEL ran without the
-   * container's netns; with no `ips`, the sources its POSTROUTING rules name.
+   * Removes a bridge plugin's masquerade chain (tsnerd's to remove: the plugins run
+   * without ipMasq, domain/netfilter/ipmasq.ts); with no `ips`, the sources its POSTROUTING rules name.
    */
   removeIpMasqChain(network: string, cniContainerId: string, ips: readonly string[]): Promise<void>;
   /**
@@ -27,6 +27,8 @@ export interface AttachDeps {
    * that failed leaves (domain/netfilter/hash-chains.ts). Recovery paths only: it lists the nat table.
    */
   removeHashChains(owners: readonly ChainOwner[]): Promise<unknown>;
+  /** Makes a bridge plugin's masquerade chain and jumps for a new attachment's `addresses` (CIDRs), in place of the plugin's ADD. */
+  addIpMasqChain(network: string, cniContainerId: string, addresses: readonly string[]): Promise<void>;
   /** Makes a bridge plugin's masquerade chain and jumps what its ADD made for `addresses` (CIDRs); idempotent (`network reload`). */
   ensureIpMasqChain(network: string, cniContainerId: string, addresses: readonly string[]): Promise<void>;
   /**

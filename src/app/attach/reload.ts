@@ -14,7 +14,7 @@ import { ErrorList } from '../../domain/errors.ts';
 import { parseConfList } from '../../domain/cni/net-conf.ts';
 import type { AttachDeps } from './deps.ts';
 import { cniContainerId } from './attachment.ts';
-import { masquerades } from './teardown.ts';
+import { masquerades } from '../../domain/netfilter/ipmasq.ts';
 
 /** The chained plugins whose ADD is safe to run again on a live attachment. */
 export const REAPPLIED_PLUGINS = ['portmap', 'firewall'] as const;

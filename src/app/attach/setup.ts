@@ -14,6 +14,7 @@ import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints, type Endpoint } from '../../domain/network/endpoint.ts';
 import { bridgeLinks, cniContainerId, heldPortMappings, hostsMeta, runtimeConfFor } from './attachment.ts';
 import { detachAll } from './teardown.ts';
+import { addAttachment } from './cni-calls.ts';
 import { anyDnsNetwork, dnsJoinFor, resolverAddressesFor } from './dns.ts';
 
 /**
@@ -112,7 +113,7 @@ export async function setupContainerNetworks(
           const endpoint = endpoints[index]!;
           const rt = runtimeConfFor(c, netns, endpoint, net.list, portMappings);
           deps.log(`ADD ${net.name} ${rt.ifName}`);
-          const adding = deps.cni.addNetworkList(net.list, rt);
+          const adding = addAttachment(deps, net.list, rt);
           // With a DNS network, the join after ADD checks its gateway's port: what that needs is set up
           // while the first plugin runs (the event loop waits for it), not before the lock or after ADD.
           if (index === 0 && anyDnsNetwork(networks)) deps.dns.prepareJoin?.();

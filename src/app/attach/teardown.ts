@@ -12,6 +12,7 @@ import type { CachedAttachment, RuntimeConf } from '../../interfaces/cni.ts';
 import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints } from '../../domain/network/endpoint.ts';
 import { cachedRuntimeConf, cniContainerId, runtimeConfFor } from './attachment.ts';
+import { masquerades, withoutPluginMasquerade } from '../../domain/netfilter/ipmasq.ts';
 
 export async function teardownContainerNetworks(deps: AttachDeps, c: HookContainer): Promise<void> {
   const lifecycle = await deps.state.readLifecycle(c.stateDir);
@@ -81,12 +82,12 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     deps.log(`DEL ${t.list.name} ${t.rt.ifName}`);
     // No IPs in the entry: the ADD was cut short inside the bridge plugin; the chain's rules say which.
     // A rollback cannot count on the netns: runc may have killed the container meanwhile (a deadline).
-    const masq = (netns === '' || options.rollback) && t.cached && masquerades(t.list);
-    // Without a netns the bridge plugin's DEL leaves the masquerade chain alone (only IPAM is released):
-    // its removal runs beside the plugins' DEL (docs/performance.md). With one, after it, as the plugin may remove it too.
-    const masqBeside = masq && netns === '' ? failureOf(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips)) : undefined;
+    // The masquerade chain is tsnerd's (the plugins run without ipMasq, domain/netfilter/ipmasq.ts):
+    // its removal runs beside the plugins' DEL (docs/performance.md). Without a cache entry no ADD began.
+    const masq = t.cached && masquerades(t.list);
+    const masqBeside = masq ? failureOf(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips)) : undefined;
     const failed = errors.errors.length;
-    await errors.attempt(() => delInRollback(deps, t.list, t.rt, options.rollback === true));
+    await errors.attempt(() => delInRollback(deps, masq ? withoutPluginMasquerade(t.list) : t.list, t.rt, options.rollback === true));
     // A DEL that failed may have stopped between a chain's creation and its deletion (portmap's DEL
     // creates its old SNAT chain to flush it): the chains of a container that is going away (netns
     // gone, or a rollback) go; its cache entry stays for another DEL. One that stays keeps them.
@@ -95,8 +96,6 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     if (masqBeside) {
       const failure = await masqBeside;
       if (failure !== undefined) errors.add(failure);
-    } else if (masq) {
-      await errors.attempt(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips));
     }
   }
   errors.throwIfAny();
@@ -135,11 +134,6 @@ async function failureOf(fn: () => Promise<unknown>): Promise<unknown> {
   } catch (err) {
     return err ?? new Error('failed');
   }
-}
-
-/** The list's bridge plugin masquerades (ipMasq): its per-container chain is the runtime's to remove after a DEL without netns, and to put back on reload. */
-export function masquerades(list: NetworkConfigList): boolean {
-  return list.plugins.some((p) => p.type === 'bridge' && p.raw['ipMasq'] === true);
 }
 
 /**
@@ -223,7 +217,7 @@ export async function releaseCachedAttachment(
   if (!a.config) return;
   const list = parseConfList(a.config);
   try {
-    await deps.cni.delNetworkList(list, { containerId: a.containerId, netns, ifName: a.ifName });
+    await deps.cni.delNetworkList(withoutPluginMasquerade(list), { containerId: a.containerId, netns, ifName: a.ifName });
   } catch (err) {
     // As in detachAll: the chains a failed DEL left of a container whose netns is gone go; the entry stays for another DEL.
     if (netns === '') await deps.removeHashChains([{ network: list.name, cniId: a.containerId }]).catch(() => undefined);
@@ -231,7 +225,7 @@ export async function releaseCachedAttachment(
   }
   const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
   // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
-  if (netns === '' && masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
+  if (masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
 }
 
 /**

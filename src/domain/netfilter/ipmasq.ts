@@ -1,14 +1,40 @@
 /**
  * Names the CNI plugins (containernetworking/plugins pkg/utils) give the
- * per-container masquerade chain, and the restore scripts that remove it and
- * (`network reload`) put it back as the bridge plugin's ADD made it.
+ * per-container masquerade chain, and the restore scripts that make it as the
+ * bridge plugin's ADD does, remove it, and (`network reload`) put it back.
  *
- * The bridge plugin only tears its ipMasq rules down when DEL runs with the
- * container's netns, which is gone by postStop; the runtime removes them
- * itself (nerdctl sweeps iptables for the same reason).
+ * tsnerd makes and removes the chain itself, the bridge plugin runs with
+ * `ipMasq` off (`withoutPluginMasquerade`): the plugin's ADD spends ~9 iptables
+ * runs on it (a listing of the nat table, a chain, three check-and-append
+ * pairs), each loading a nat table that grows with every container, where one
+ * iptables-restore per address family makes the same chain, rules and comments
+ * (docs/performance.md). The conflist and the result cache keep `ipMasq: true`:
+ * what a nerdctl user or another runtime sees, and what nerdctl's DEL of the
+ * attachment removes, is what the plugin would have made. The plugin also only
+ * tears its rules down when DEL runs with the container's netns, which is gone
+ * by postStop (nerdctl sweeps iptables for the same reason).
  */
 import { isIPv6 } from 'node:net';
+import type { NetworkConfigList } from '../cni/net-conf.ts';
 import { hashChainName } from './hash-chains.ts';
+
+/** The list's bridge plugin masquerades (ipMasq): its per-container chain is tsnerd's to make, remove and put back on reload. */
+export function masquerades(list: NetworkConfigList): boolean {
+  return list.plugins.some((p) => p.type === 'bridge' && p.raw['ipMasq'] === true);
+}
+
+/**
+ * The list as the plugins run it when tsnerd makes the masquerade chain: its bridge plugins'
+ * `ipMasq` off. Its `bytes` (what the result cache records as the ADD's config) stay the
+ * conflist's.
+ */
+export function withoutPluginMasquerade(list: NetworkConfigList): NetworkConfigList {
+  if (!masquerades(list)) return list;
+  return {
+    ...list,
+    plugins: list.plugins.map((p) => (p.type === 'bridge' && p.raw['ipMasq'] === true ? { ...p, raw: { ...p.raw, ipMasq: false } } : p)),
+  };
+}
 
 /** The bridge plugin's masquerade chain of a container (hash-chains.ts). */
 export function cniChainName(network: string, containerId: string): string {
