@@ -18,7 +18,7 @@ import { importTestImage, startEnv, tsnerd } from '../test/e2e/harness.ts';
 import { StoreLayout } from '../src/domain/store-layout.ts';
 import { bridgeConfList, type ConfList } from './cni-chain.ts';
 import { IMAGE, REPO_ROOT, removeDetachedCtr } from './env.ts';
-import { removeIsolationRules } from '../src/adapters/netfilter/isolation-rules.ts';
+import { removeBridgeRules } from '../src/adapters/netfilter/isolation-rules.ts';
 
 const N = Number(process.env['PROBE_N'] ?? 100);
 const CTR = process.env['PROBE_CTR'] === '1';
@@ -294,7 +294,7 @@ try {
   await removeAll();
   if (CTR) {
     await execa('ip', ['link', 'del', CTR_BRIDGE], { reject: false });
-    await removeIsolationRules(CTR_BRIDGE);
+    await removeBridgeRules(CTR_BRIDGE);
     rmSync(join('/var/lib/cni/networks', ctrNet), { recursive: true, force: true });
   }
   rmSync(confDir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { importTestImage, startEnv, testImageArchive, type TestEnv } from '../te
 import { removeCniLeftovers } from '../test/e2e/cni-leftovers.ts';
 import { lines, mustTime, timeCmd, type SpawnOpts, type Timed } from './proc.ts';
 import { PodmanEnv } from './podman.ts';
-import { removeIsolationRules } from '../src/adapters/netfilter/isolation-rules.ts';
+import { removeBridgeRules } from '../src/adapters/netfilter/isolation-rules.ts';
 import { bridgeConfList, chainDel, type ConfList } from './cni-chain.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,7 +124,7 @@ export class BenchEnv {
   /** Deletes a bridge the bench's own chains used, and the firewall plugin's isolation rules of it (no DEL removes them). */
   async deleteLink(name: string): Promise<void> {
     await timeCmd('ip', ['link', 'del', name]);
-    await removeIsolationRules(name);
+    await removeBridgeRules(name);
   }
 
   async linkExists(name: string): Promise<boolean> {

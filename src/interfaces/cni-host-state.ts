@@ -67,6 +67,11 @@ export interface CniHostState {
   deleteLink(name: string): Promise<void>;
   /** The bridges the firewall plugin's isolation rules name (CNI-ISOLATION-STAGE-1/2, IPv4 and IPv6). */
   isolatedBridges(): Promise<Set<string>>;
-  /** Deletes the firewall plugin's isolation rules of a bridge that is gone (no DEL removes them). */
-  removeIsolationRules(bridge: string): Promise<void>;
+  /**
+   * Deletes the rules that belong to a bridge that is gone: the firewall plugin's isolation rules (no
+   * DEL removes them) and tsnerd's DNS rules (domain/netfilter/dns-input.ts).
+   */
+  removeBridgeRules(bridge: string): Promise<void>;
+  /** The bridges tsnerd's DNS rules name (INPUT, IPv4 and IPv6). */
+  dnsRuleBridges(): Promise<Set<string>>;
 }

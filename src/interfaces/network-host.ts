@@ -12,8 +12,11 @@ export interface NetworkHost {
   pluginAbout(type: string): Promise<string>;
   /** Deletes a link such as a network's bridge; an absent link is not an error. */
   deleteLink(name: string): Promise<void>;
-  /** Deletes the firewall plugin's isolation rules of a bridge that is gone (no DEL removes them). The caller holds the CNI lock. */
-  removeIsolationRules(bridge: string): Promise<void>;
+  /**
+   * Deletes the rules of a bridge that is gone: the firewall plugin's isolation rules (no DEL removes
+   * them) and tsnerd's DNS rules (domain/netfilter/dns-input.ts). The caller holds the CNI lock.
+   */
+  removeBridgeRules(bridge: string): Promise<void>;
   /**
    * Removes host-local's directory of a removed network (`<dataDir>/<network>/`, default
    * /var/lib/cni/networks) if it holds nothing but host-local's bookkeeping (`lock`,

@@ -45,7 +45,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(settings.dataRoot, settings),
-    dns: new StoreDnsRegistry(layout.dnsDir()),
+    dns: new StoreDnsRegistry(layout.dnsDir(), { log }),
     removeIpMasqChain,
     removeHashChains: (owners) => removeHashChains(owners),
     ensureIpMasqChain,

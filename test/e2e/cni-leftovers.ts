@@ -121,6 +121,18 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
       }
     }
   }
+  if (owned.bridgesSeen) {
+    // tsnerd's DNS rules of the env's bridges (they go with the bridge: network rm, or the rollback of
+    // the start that made them), whether the bridge is still there or not.
+    const seen = new Set(owned.bridgesSeen);
+    for (const tool of ['iptables', 'ip6tables']) {
+      const doomed = (await dnsRules(exec, tool)).filter((r) => seen.has(r.bridge)).map((r) => r.rule);
+      found.push(...doomed.map((r) => `${tool} -t filter DNS rule: ${r}`));
+      removers.push(async () => {
+        for (const r of doomed) await deleteFilterRule(exec, tool, r);
+      });
+    }
+  }
   for (const net of networks.filter((n) => !n.isDefault)) {
     for (const bridge of net.bridges) {
       const ports = await bridgePorts(exec, bridge);
@@ -295,6 +307,18 @@ async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string;
     .flatMap((rule) => {
       const bridge = isolationRuleBridge(rule);
       return bridge === undefined ? [] : [{ rule, bridge }];
+    });
+}
+
+/** tsnerd's DNS rules in INPUT (`--comment tsnerd-dns`), read here without src/, with the bridge each names (`-i`). */
+async function dnsRules(exec: Exec, tool: string): Promise<{ rule: string; bridge: string }[]> {
+  const listed = await exec(tool, ['-w', '-t', 'filter', '-S', 'INPUT']);
+  if (listed.exitCode !== 0) return [];
+  return String(listed.stdout)
+    .split('\n')
+    .flatMap((rule) => {
+      const bridge = / -i (\S+)/.exec(rule)?.[1];
+      return rule.startsWith('-A INPUT ') && / --comment "?tsnerd-dns"? /.test(rule) && bridge !== undefined ? [{ rule, bridge }] : [];
     });
 }
 

@@ -11,7 +11,7 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { tsnerd, type TestEnv } from './harness.ts';
-import { removeIsolationRules } from '../../src/adapters/netfilter/isolation-rules.ts';
+import { removeBridgeRules } from '../../src/adapters/netfilter/isolation-rules.ts';
 
 /** Non-empty lines. */
 export function lines(text: string): string[] {
@@ -208,11 +208,11 @@ export async function processesWhere(match: (argv: string[], stat: string) => bo
 /**
  * Deletes a bridge a test made or its plugins made for it, with the firewall plugin's isolation
  * rules of it (its first ADD on the bridge adds them and no DEL removes them; `network rm` does
- * for tsnerd's networks). Best effort: runs after a failed test too.
+ * for tsnerd's networks) and tsnerd's DNS rules of it. Best effort: runs after a failed test too.
  */
 export async function deleteBridge(name: string): Promise<void> {
   await execa('ip', ['link', 'del', 'dev', name], { reject: false });
-  await removeIsolationRules(name);
+  await removeBridgeRules(name);
 }
 
 /** Every rule of the host (nat and filter) that is the container's: names its CNI ID, its address, or a chain that does. */

@@ -49,6 +49,7 @@ export async function snapshotHostState(env: TestEnv, scope: HostStateScope = {}
     iptablesOf(
       cniPrefix,
       networks.map((n) => n.name),
+      bridges,
     ),
     hostLocalOf(networks.map((n) => n.name)),
     cacheOf(cniPrefix),
@@ -145,10 +146,15 @@ async function linksOf(bridges: readonly string[]): Promise<{ bridges: string[];
 
 /**
  * Rules that name one of the env's CNI container IDs or networks (the plugins'
- * comments say `name: "<net>" id: "<ns>-<id>"`), and the CNI-* chains that hold
- * such rules or that such a rule jumps to.
+ * comments say `name: "<net>" id: "<ns>-<id>"`), tsnerd's DNS rules of its bridges
+ * (`-i <bridge>`, comment `tsnerd-dns`), and the CNI-* chains that hold such rules
+ * or that such a rule jumps to.
  */
-async function iptablesOf(cniPrefix: string, networks: readonly string[]): Promise<{ rules: string[]; chains: string[] }> {
+async function iptablesOf(
+  cniPrefix: string,
+  networks: readonly string[],
+  bridges: readonly string[],
+): Promise<{ rules: string[]; chains: string[] }> {
   const rules: string[] = [];
   const chains: string[] = [];
   for (const tool of ['iptables', 'ip6tables']) {
@@ -157,7 +163,11 @@ async function iptablesOf(cniPrefix: string, networks: readonly string[]): Promi
       if (listed.exitCode !== 0) continue;
       const lines = String(listed.stdout).split('\n');
       const ours = lines.filter(
-        (l) => l.startsWith('-A ') && (l.includes(`id: \\"${cniPrefix}`) || networks.some((n) => l.includes(`name: \\"${n}\\"`))),
+        (l) =>
+          l.startsWith('-A ') &&
+          (l.includes(`id: \\"${cniPrefix}`) ||
+            networks.some((n) => l.includes(`name: \\"${n}\\"`)) ||
+            (l.includes('--comment tsnerd-dns ') && bridges.some((b) => l.includes(` -i ${b} `)))),
       );
       for (const r of ours) rules.push(`${tool} ${table} ${r}`);
       const named = new Set<string>();

@@ -16,14 +16,16 @@ import {
   applyLeave,
   emptyRecordSet,
   hasEndpoints,
+  networkKey,
   parseRecordSet,
   type DnsJoin,
   type DnsRecordSet,
 } from '../../domain/dns/records.ts';
-import type { DnsRegistry } from '../../interfaces/dns-registry.ts';
+import type { DnsJoined, DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { dnsServerPid, ensureDnsServer } from './process-dns-server.ts';
 import { assertGatewayPortsFree, warmUpPortCheck } from './gateway-port.ts';
+import { StoreDnsRules } from './dns-rules.ts';
 
 export const DNS_RECORDS_FILE = 'records.json';
 /** Also taken by the resolver before it exits for want of containers. */
@@ -32,22 +34,33 @@ const LOCK_FILE = 'dns.lock';
 export class StoreDnsRegistry implements DnsRegistry {
   private readonly dir: string;
   private readonly port: number | undefined;
+  private readonly rules: StoreDnsRules;
+  private readonly log: (line: string) => void;
 
   /** `port`: another port than 53, for tests and benchmarks. */
-  constructor(dnsDir: string, port?: number) {
+  constructor(dnsDir: string, opts: { port?: number; log?: (line: string) => void } = {}) {
     this.dir = dnsDir;
-    this.port = port;
+    this.port = opts.port;
+    this.rules = new StoreDnsRules(dnsDir);
+    this.log = opts.log ?? (() => undefined);
   }
 
-  join(joining: DnsJoin): Promise<void> {
+  join(joining: DnsJoin, joined?: DnsJoined): Promise<void> {
     return this.locked(async () => {
+      const set = this.read();
       // A gateway new to the records (the network's first container): is its port 53 free for the resolver?
-      const known = new Set(Object.values(this.read().networks).flatMap((n) => n.gateways));
+      const known = new Set(Object.values(set.networks).flatMap((n) => n.gateways));
       const fresh = joining.endpoints.flatMap((e) =>
         e.record.gateways.filter((g) => !known.has(g)).map((gateway) => ({ network: e.network, gateway })),
       );
       if (fresh.length > 0) await assertGatewayPortsFree(fresh, this.port ?? 53, () => dnsServerPid(this.dir));
-      this.update((set) => applyJoin(set, joining));
+      // A network new to the records: its rules in INPUT, unless known to be there (a cache: later containers run nothing).
+      const newcomers = joining.endpoints.filter((e) => set.networks[networkKey(joining.namespace, e.network)] === undefined);
+      const specs = newcomers.flatMap((e) => (e.rules ? [{ ...e.rules, port: this.port ?? e.rules.port }] : []));
+      const { made, errors } = await this.rules.ensure(specs, joined);
+      for (const e of errors) this.log(`DNS rules: ${e}`);
+      if (made.length > 0) this.log(`DNS rules made for ${made.join(', ')}`);
+      this.update((s) => applyJoin(s, joining));
       await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
     });
   }
@@ -57,13 +70,39 @@ export class StoreDnsRegistry implements DnsRegistry {
     setImmediate(() => void warmUpPortCheck());
   }
 
-  async leave(namespace: string, id: string): Promise<void> {
+  async leave(namespace: string, id: string, undo?: DnsJoined): Promise<void> {
+    const unmake = undo?.rulesMade ?? [];
+    if (unmake.length > 0) return this.locked(() => this.undoJoin(namespace, id, unmake));
     // Most containers have no records (no DNS network): no lock for them (~5 ms of each postStop).
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     const prefix = `${namespace}/${id}/`;
     if (!Object.keys(this.read().endpoints).some((key) => key.startsWith(prefix))) return;
     // The resolver exits by itself once no container is left (src/dns-server/main.ts, under the same lock).
     await this.locked(async () => this.update((s) => applyLeave(s, namespace, id)));
+  }
+
+  /**
+   * The rollback of a join that made rules: the records left, then the rules of each bridge whose
+   * gateways no network in the records has any more (another container that joined since keeps them).
+   */
+  private async undoJoin(namespace: string, id: string, bridges: readonly string[]): Promise<void> {
+    this.update((s) => applyLeave(s, namespace, id));
+    const served = new Set(Object.values(this.read().networks).flatMap((n) => n.gateways));
+    const unused = bridges.filter((b) => !this.rules.gateways(b).some((g) => served.has(g)));
+    await this.rules.remove(unused);
+    if (unused.length > 0) this.log(`DNS rules removed for ${unused.join(', ')}`);
+  }
+
+  reloadRules(): Promise<string[]> {
+    return this.locked(() => this.rules.reload());
+  }
+
+  async ruleBridges(): Promise<string[]> {
+    return this.rules.bridges();
+  }
+
+  forgetRules(bridges: readonly string[]): Promise<void> {
+    return this.locked(async () => this.rules.forget(bridges));
   }
 
   async containers(): Promise<{ namespace: string; id: string; names: string[] }[]> {

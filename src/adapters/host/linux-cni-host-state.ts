@@ -8,7 +8,8 @@ import type { CachedAttachment } from '../../interfaces/cni.ts';
 import { attachmentCacheName } from '../../domain/cni/attachment.ts';
 import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
 import { runProcess } from './run-process.ts';
-import { isolatedBridges, removeIsolationRules } from '../netfilter/isolation-rules.ts';
+import { isolatedBridges, removeBridgeRules } from '../netfilter/isolation-rules.ts';
+import { dnsInputRuleBridges } from '../netfilter/dns-input-rules.ts';
 import { restoreEach } from '../netfilter/restore.ts';
 import { ruleOwner } from '../../domain/netfilter/hash-chains.ts';
 import { hostBootTime, procStat } from './proc.ts';
@@ -115,8 +116,12 @@ export class LinuxCniHostState implements CniHostState {
     return isolatedBridges();
   }
 
-  removeIsolationRules(bridge: string): Promise<void> {
-    return removeIsolationRules(bridge);
+  removeBridgeRules(bridge: string): Promise<void> {
+    return removeBridgeRules(bridge);
+  }
+
+  dnsRuleBridges(): Promise<Set<string>> {
+    return dnsInputRuleBridges();
   }
 }
 

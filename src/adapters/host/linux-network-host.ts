@@ -8,7 +8,7 @@ import type { NetworkHost } from '../../interfaces/network-host.ts';
 import { findPlugin, splitCniPath } from '../cni/find-plugin.ts';
 import { runProcess } from './run-process.ts';
 import { removeIdleHostLocalDir } from './linux-cni-host-state.ts';
-import { removeIsolationRules } from '../netfilter/isolation-rules.ts';
+import { removeBridgeRules } from '../netfilter/isolation-rules.ts';
 
 const TEMPLATES_DIR = new URL('../../../templates/', import.meta.url);
 
@@ -68,8 +68,8 @@ export class LinuxNetworkHost implements NetworkHost {
       throw new TsnerdError('internal', `cannot delete link "${name}": ${del.stderr.trim() || `ip exited with ${del.exitCode}`}`);
   }
 
-  removeIsolationRules(bridge: string): Promise<void> {
-    return removeIsolationRules(bridge);
+  removeBridgeRules(bridge: string): Promise<void> {
+    return removeBridgeRules(bridge);
   }
 
   removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void> {

@@ -1,4 +1,9 @@
-/** The firewall plugin's isolation rules of bridges (domain/netfilter/isolation.ts), in iptables and ip6tables. */
+/**
+ * The rules that belong to a bridge and outlive its containers, in iptables and ip6tables: the
+ * firewall plugin's isolation rules (domain/netfilter/isolation.ts) and tsnerd's DNS rules
+ * (domain/netfilter/dns-input.ts). Both go with the bridge.
+ */
+import { dnsInputRulesOf } from '../../domain/netfilter/dns-input.ts';
 import { isolationRuleBridge } from '../../domain/netfilter/isolation.ts';
 import { runProcess } from '../host/run-process.ts';
 import { restoreEach } from './restore.ts';
@@ -13,15 +18,18 @@ export async function isolatedBridges(): Promise<Set<string>> {
   return bridges;
 }
 
-/** Deletes every isolation rule of `bridge` (call it once the bridge is gone, under the CNI lock: no ADD adds one meanwhile). */
-export async function removeIsolationRules(bridge: string): Promise<void> {
+/**
+ * Deletes every isolation rule and tsnerd DNS rule of `bridge` (call it once the bridge is gone,
+ * under the CNI lock: no ADD adds one meanwhile): one listing and one iptables-restore per family.
+ */
+export async function removeBridgeRules(bridge: string): Promise<void> {
   for (const tool of TOOLS) {
-    const doomed = (await filterRules(tool)).filter((r) => isolationRuleBridge(r) === bridge);
-    await restoreEach(
-      tool,
-      'filter',
-      doomed.map((r) => `-D${r.slice(2)}`),
-    );
+    const listed = await filterRules(tool);
+    const doomed = [
+      ...listed.filter((r) => isolationRuleBridge(r) === bridge).map((r) => `-D${r.slice(2)}`),
+      ...dnsInputRulesOf(bridge, listed),
+    ];
+    await restoreEach(tool, 'filter', doomed);
   }
 }
 

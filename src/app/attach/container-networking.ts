@@ -115,6 +115,11 @@ export class ContainerNetworking {
     return reloadAttachments(this.deps, this.hookView(c));
   }
 
+  /** `network reload`: the DNS rules of every network the resolver served, put back where missing (the bridges). */
+  reloadDnsRules(): Promise<string[]> {
+    return this.deps.dns.reloadRules();
+  }
+
   /** `network disconnect [-f]`. */
   disconnect(c: NetworkedContainer, name: string, network: string, force: boolean): Promise<void> {
     return disconnectNetwork(this.deps, { container: this.hookView(c), name, running: c.pid > 0 }, network, force);

@@ -16,6 +16,7 @@ import {
   type Network,
 } from '../../domain/network/network.ts';
 import type { HookContainer } from '../../domain/oci/state.ts';
+import { dnsInputSpecOf } from '../../domain/netfilter/dns-input.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
 import { bridgeLinks } from './attachment.ts';
@@ -66,7 +67,9 @@ export function dnsJoinFor(
     if (!isDnsEnabled(network) || !result) continue;
     const gateways = networkGateways(network);
     if (gateways.length === 0) continue;
+    const rules = dnsInputSpecOf(network);
     endpoints.push({
+      ...(rules ? { rules } : {}),
       network: network.name,
       record: { gateways, internal: isInternal(network) },
       names,

@@ -10,6 +10,7 @@ import { parseNetworkMode } from '../../domain/network-mode.ts';
 import type { CniResult } from '../../interfaces/cni.ts';
 import { OVERLAY_CONFLIST_KEY } from '../../domain/overlay/overlay-network.ts';
 import type { ResolvedNetwork } from '../../interfaces/network-resolver.ts';
+import type { DnsJoined } from '../../interfaces/dns-registry.ts';
 import type { AttachDeps } from './deps.ts';
 import { effectiveEndpoints, type Endpoint } from '../../domain/network/endpoint.ts';
 import { bridgeLinks, cniContainerId, heldPortMappings, hostsMeta, runtimeConfFor } from './attachment.ts';
@@ -85,6 +86,8 @@ export async function setupContainerNetworks(
   );
   let results: { added: Record<string, CniResult>; endpoints: Endpoint[] };
   let joined: ResolvedNetwork[] = [];
+  /** The DNS rules the join makes (the network's first container): the rollback removes them. */
+  const rulesMade: DnsJoined = { rulesMade: [] };
   try {
     const attach = async (shared: boolean): Promise<{ added: Record<string, CniResult>; endpoints: Endpoint[] }> => {
       deps.log(shared ? 'CNI lock taken (shared)' : 'CNI lock taken');
@@ -151,7 +154,7 @@ export async function setupContainerNetworks(
     assertWanted();
     // The hosts files and the DNS records have locks of their own: both joins at once (concurrent starts queue on each).
     let dnsRefused: unknown;
-    const dnsJoined = joinDns(deps, c, results.endpoints, joined, results.added).catch((e: unknown) => {
+    const dnsJoined = joinDns(deps, c, results.endpoints, joined, results.added, rulesMade).catch((e: unknown) => {
       if (isTsnerdError(e, 'conflict')) dnsRefused = e;
       else deps.log(`DNS: ${String(e)}`);
     });
@@ -170,7 +173,7 @@ export async function setupContainerNetworks(
     deps.log(`failed after ADD, rolling back: ${String(err)}`);
     const undo = new ErrorList();
     await undo.attempt(() => deps.hosts.release(c.namespace, c.id));
-    await undo.attempt(() => deps.dns.leave(c.namespace, c.id));
+    await undo.attempt(() => deps.dns.leave(c.namespace, c.id, rulesMade));
     await undo.attempt(() => deps.withCniLock(() => detachAll(deps, c, netns, { rollback: true })));
     await undo.attempt(() => deps.reserver.stop(c.stateDir));
     for (const e of undo.errors) deps.log(`rollback: ${e.message}`);
@@ -223,6 +226,8 @@ export async function joinDns(
   endpoints: readonly Endpoint[],
   networks: readonly ResolvedNetwork[],
   results: Record<string, CniResult>,
+  /** Filled with the DNS rules the join makes (the network's first container), for the caller's rollback. */
+  joined?: DnsJoined,
 ): Promise<void> {
   const dns = dnsJoinFor(
     c,
@@ -237,7 +242,7 @@ export async function joinDns(
   }
   try {
     for (const { link, cidr } of resolverAddressesFor(networks)) await deps.addBridgeAddress(link, cidr);
-    await deps.dns.join(dns);
+    await deps.dns.join(dns, joined);
     deps.log('DNS records updated');
   } catch (err) {
     if (isTsnerdError(err, 'conflict')) throw err;

@@ -1,7 +1,9 @@
 /**
  * `network reload [CONTAINER...] [--all]`: the firewall rules of running containers put back
  * (attach/reload.ts), as `podman network reload`. Each container is reloaded on its own; the
- * failures are reported together after the others were done.
+ * failures are reported together after the others were done. Then the DNS rules of the data
+ * store's networks (domain/netfilter/dns-input.ts), which are the networks' rather than a
+ * container's: all of them, once, whichever containers were named.
  */
 import { ErrorList, TsnerdError } from '../../domain/errors.ts';
 import type { ContainerContext } from './context.ts';
@@ -41,5 +43,6 @@ export async function reloadContainerNetworks(
       reloaded(view.id);
     });
   }
+  await errors.attempt(() => ctx.networking.reloadDnsRules());
   errors.throwIfAny();
 }

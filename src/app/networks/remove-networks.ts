@@ -45,7 +45,7 @@ async function removeOne(deps: NetworksDeps, n: Network, opts: RemoveOptions = {
     // Until the record goes (last), `network gc` knows the bridge and its isolation rules as its own.
     await deps.host.deleteLink(link);
     deps.faultPoint?.('network-bridge-deleted');
-    await deps.host.removeIsolationRules(link);
+    await deps.host.removeBridgeRules(link);
     await deps.bridges?.forget(link, n.file!);
   }
   const hostLocal = hostLocalIpam(n);

@@ -177,7 +177,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
           { kind: 'bridge', item: `${link} (${[...new Set(records.map((b) => b.network))].join(', ')})`, container: '' },
           async () => {
             await deps.hostCni.deleteLink(link);
-            await deps.hostCni.removeIsolationRules(link);
+            await deps.hostCni.removeBridgeRules(link);
             await forget();
           },
         );
@@ -185,15 +185,34 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
         await errors.attempt(forget);
       }
     }
-    // The firewall plugin's isolation rules of a bridge of tsnerd's that is gone (deleted by hand, or by a
-    // network rm of a version that left them): no DEL removes them, and the plugin adds them again with
-    // the next ADD on that bridge. Other bridges' are other tools'.
-    const ours = new Set([...inUse, ...byLink.keys()]);
-    for (const bridge of await deps.hostCni.isolatedBridges()) {
+    // The rules of a bridge of tsnerd's that is gone (deleted by hand, or by a network rm of a version that
+    // left them): the firewall plugin's isolation rules (no DEL removes them, and the plugin adds them again
+    // with the next ADD on that bridge) and the DNS rules this store made for it (the network's first
+    // container made them; a kill or nerdctl's network rm may leave them). Other bridges' are other tools'.
+    const dnsOwned = new Set(
+      await deps.dns.ruleBridges().catch((err: unknown) => {
+        errors.add(err);
+        return [] as string[];
+      }),
+    );
+    const ours = new Set([...inUse, ...byLink.keys(), ...dnsOwned]);
+    const isolated = await deps.hostCni.isolatedBridges();
+    const dnsRuled = await deps.hostCni.dnsRuleBridges();
+    const gone = new Set<string>();
+    for (const bridge of new Set([...isolated, ...dnsRuled, ...dnsOwned])) {
       if (!ours.has(bridge) || (await deps.hostCni.linkExists(bridge))) continue;
-      await act({ kind: 'iptables-rules', item: `isolation of bridge ${bridge}`, container: '' }, () =>
-        deps.hostCni.removeIsolationRules(bridge),
+      gone.add(bridge);
+      const what = [...(isolated.has(bridge) ? ['isolation'] : []), ...(dnsRuled.has(bridge) ? ['DNS rules'] : [])];
+      if (what.length === 0) continue;
+      await act({ kind: 'iptables-rules', item: `${what.join(' and ')} of bridge ${bridge}`, container: '' }, () =>
+        deps.hostCni.removeBridgeRules(bridge),
       );
+    }
+    // What this store remembers of a bridge that is gone (dns/rules.json): its rules were removed above.
+    const forgotten = [...gone].filter((b) => dnsOwned.has(b));
+    if (!options.dryRun && forgotten.length > 0) {
+      const still = dnsRuled.size === 0 ? dnsRuled : await deps.hostCni.dnsRuleBridges();
+      await errors.attempt(() => deps.dns.forgetRules(forgotten.filter((b) => !still.has(b))));
     }
   });
 

@@ -9,7 +9,8 @@ export default class NetworkReload extends BaseCommand {
   static override description =
     "After something flushed the host's firewall (iptables -F, nft flush ruleset, a firewall service's reload), makes each " +
     "container's rules again as its CNI ADD made them: the bridge plugin's masquerade chain, the port forwards (portmap) and " +
-    "the firewall plugin's rules. Addresses, interfaces, held ports and DNS records are not touched; rules that are intact stay " +
+    "the firewall plugin's rules; then the DNS rules of the networks the embedded resolver served (ACCEPT to the gateways' " +
+    'port 53 in INPUT). Addresses, interfaces, held ports and DNS records are not touched; rules that are intact stay ' +
     'as they are. Prints the ID of each container reloaded, as podman network reload.';
   static override examples = ['<%= config.bin %> network reload --all', '<%= config.bin %> network reload web db'];
   static override strict = false;

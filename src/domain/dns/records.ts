@@ -8,6 +8,8 @@
  * each with its own names (docs/dns.md). An endpoint is one container on one
  * network, keyed `<namespace>/<id>/<network>`.
  */
+import type { DnsInputSpec } from '../netfilter/dns-input.ts';
+
 export interface DnsNetworkRecord {
   /** Addresses the resolver listens on (the bridge's gateway addresses). */
   gateways: string[];
@@ -98,7 +100,15 @@ export function endpointKey(namespace: string, id: string, network: string): str
 export interface DnsJoin {
   namespace: string;
   id: string;
-  endpoints: { network: string; record: DnsNetworkRecord; names: string[]; aliases: string[]; ips: string[] }[];
+  endpoints: {
+    network: string;
+    record: DnsNetworkRecord;
+    names: string[];
+    aliases: string[];
+    ips: string[];
+    /** The network's DNS rules in INPUT (not recorded here: made when the network enters the records). */
+    rules?: DnsInputSpec;
+  }[];
 }
 
 /** Replaces the container's endpoints with `join`'s (a restart re-joins with new IPs). */

@@ -14,8 +14,19 @@ const list = parseConfList(
   JSON.stringify({ cniVersion: '1.0.0', name: 'n1', plugins: [{ type: 'bridge', bridge: 'br-n1', ipam: { type: 'host-local' } }] }),
 );
 
+/** The same network with a gateway: the resolver serves it (a DNS join). */
+const dnsList = parseConfList(
+  JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'n1',
+    plugins: [
+      { type: 'bridge', bridge: 'br-n1', ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.0.0/24', gateway: '10.1.0.1' }]] } },
+    ],
+  }),
+);
+
 /** Fakes that record each step; `dieAt` is the step during which the caller dies. */
-function fixture(dieAt?: 'ADD' | 'hosts') {
+function fixture(dieAt?: 'ADD' | 'hosts', network = list) {
   const calls: string[] = [];
   let gone = false;
   const step = (name: string) => {
@@ -31,7 +42,7 @@ function fixture(dieAt?: 'ADD' | 'hosts') {
       },
       delNetworkList: async () => void calls.push('DEL'),
     },
-    resolver: { resolve: async () => ({ name: 'n1', list }), stillDefined: async () => true },
+    resolver: { resolve: async () => ({ name: 'n1', list: network }), stillDefined: async () => true },
     hosts: { acquire: async () => step('hosts'), release: async () => void calls.push('hosts leave') },
     state: {
       readLifecycle: async () => ({}),
@@ -39,7 +50,15 @@ function fixture(dieAt?: 'ADD' | 'hosts') {
       readEndpoints: async () => undefined,
     },
     reserver: { start: async () => undefined, stop: async () => (calls.push('ports released'), true) },
-    dns: { join: async () => void calls.push('dns'), leave: async () => void calls.push('dns leave') },
+    dns: {
+      // The network's first container: the join makes its DNS rules, and says so before it is over.
+      join: async (_join: unknown, joined?: { rulesMade: string[] }) => {
+        joined?.rulesMade.push('br-n1');
+        calls.push('dns');
+      },
+      leave: async (_ns: string, _id: string, undo?: { rulesMade: string[] }) =>
+        void calls.push(`dns leave${undo?.rulesMade.length ? ` (rules of ${undo.rulesMade.join(' ')})` : ''}`),
+    },
     removeDeadBridge: async () => undefined,
     addBridgeAddress: async () => undefined,
     removeIpMasqChain: async () => undefined,
@@ -78,5 +97,12 @@ describe('createRuntime whose caller was killed', () => {
     for (const undo of ['hosts leave', 'dns leave', 'DEL', 'ports released'])
       assert.ok(calls.includes(undo), `${undo}: ${calls.join(', ')}`);
     assert.ok(calls.indexOf('DEL') > calls.indexOf('hosts'), calls.join(', '));
+  });
+
+  it('during the hosts join of a DNS network: the leave takes back the DNS rules the join made', async () => {
+    const { calls, run } = fixture('hosts', dnsList);
+    await assert.rejects(run(), { kind: 'unavailable' });
+    assert.ok(calls.includes('dns'), calls.join(', '));
+    assert.ok(calls.includes('dns leave (rules of br-n1)'), calls.join(', '));
   });
 });

@@ -63,7 +63,7 @@ function setup(opts: { hostSubnets?: string[]; missing?: string[]; inUse?: strin
       missingPlugins: async (types) => types.filter((t) => (opts.missing ?? []).includes(t)),
       pluginAbout: async () => opts.firewall ?? 'CNI firewall plugin v1.7.1',
       deleteLink: async (name) => void deletedLinks.push(name),
-      removeIsolationRules: async (bridge) => void isolationRemoved.push(bridge),
+      removeBridgeRules: async (bridge) => void isolationRemoved.push(bridge),
       removeHostLocalDir: async (network, dataDir) => void hostLocalDirs.push(`${network} ${dataDir ?? 'default'}`),
       templates: async () => templates(),
     },

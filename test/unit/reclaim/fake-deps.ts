@@ -19,10 +19,16 @@ export function fakeReclaimDeps(over: Record<string, unknown> = {}): ReclaimDeps
       hashChains: async () => [],
       removeHashChains: async () => [],
       isolatedBridges: async () => new Set(),
+      dnsRuleBridges: async () => new Set(),
     },
     reserver: { reconcile: async () => [] },
     hosts: { list: async () => [] },
-    dns: { containers: async () => [], ensureServing: async () => undefined },
+    dns: {
+      containers: async () => [],
+      ensureServing: async () => undefined,
+      ruleBridges: async () => [],
+      forgetRules: async () => undefined,
+    },
     store: {
       names: async () => [],
       stateDirs: async () => [],

@@ -16,7 +16,7 @@ function fixture(records: OwnBridge[], opts: { isolated?: string[]; links?: stri
       linkExists: async (link: string) => opts.links?.includes(link) ?? true,
       deleteLink: async (link: string) => mark(`delete ${link}`),
       isolatedBridges: async () => new Set(opts.isolated ?? []),
-      removeIsolationRules: async (link: string) => mark(`isolation rules ${link}`),
+      removeBridgeRules: async (link: string) => mark(`isolation rules ${link}`),
       removeHostLocalDir: async (network: string, dataDir: string | undefined) => mark(`host-local dir ${network} ${dataDir ?? 'default'}`),
     },
     bridges: {
@@ -87,5 +87,32 @@ describe('network gc: bridges of hand-removed networks', () => {
         'host-local dir fy default (locked)',
       ],
     );
+  });
+});
+
+describe('network gc: DNS rules of bridges that are gone', () => {
+  it("removes the DNS rules of a bridge this store made them for (or of its own networks) once it is gone, and no other's", async () => {
+    const events: string[] = [];
+    const deps = fakeReclaimDeps({
+      inventory: inventoryOf([], []),
+      hostCni: {
+        linkExists: async (link: string) => link === 'br-live',
+        isolatedBridges: async () => new Set(['br-made']),
+        dnsRuleBridges: async () => new Set(events.some((e) => e.startsWith('rules')) ? [] : ['br-made', 'br-live', 'br-else']),
+        removeBridgeRules: async (link: string) => void events.push(`rules ${link}`),
+      },
+      dns: {
+        ruleBridges: async () => ['br-made', 'br-live', 'br-bare'],
+        forgetRules: async (bridges: readonly string[]) => void events.push(`forget ${bridges.join(' ')}`),
+      },
+    });
+    const dry = await networkGc(deps, { dryRun: true });
+    assert.deepEqual(dry.items, [{ kind: 'iptables-rules', item: 'isolation and DNS rules of bridge br-made', container: '' }]);
+    assert.deepEqual(events, [], 'a dry run changes nothing');
+    const { items, errors } = await networkGc(deps, { dryRun: false });
+    assert.deepEqual(errors.errors, []);
+    assert.deepEqual(items, dry.items);
+    // br-else: another store's (or tool's) bridge, gone or not; br-bare: remembered, gone, no rules left: forgotten quietly.
+    assert.deepEqual(events, ['rules br-made', 'forget br-made br-bare']);
   });
 });

@@ -1,0 +1,163 @@
+/**
+ * The DNS rules this data store made (domain/netfilter/dns-input.ts), remembered in
+ * `<root>/dns/rules.json` (lowdb), per bridge: the rules' spec, and once they were made, the
+ * boot and the bridge's ifindex then. The caller (StoreDnsRegistry) holds `dns.lock`.
+ *
+ * - **A cache.** A network's first container after an idle spell finds its bridge made in this
+ *   boot, same ifindex (not deleted and created again), same spec: nothing to run. So only a
+ *   bridge's first container pays for the rules (a listing and an iptables-restore per family).
+ *   A firewall flush is not seen here: `network reload` puts every remembered rule back.
+ * - **An ownership record.** The entry is written before the rules are made, so a kill between
+ *   leaves an entry naming them: `network gc` removes the rules of remembered bridges that are gone.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TextFileSync } from 'lowdb/node';
+import type { DnsInputSpec } from '../../domain/netfilter/dns-input.ts';
+import { bootId } from '../host/proc.ts';
+import { ensureDnsInputRules, removeDnsInputRules } from '../netfilter/dns-input-rules.ts';
+
+export const DNS_RULES_FILE = 'rules.json';
+
+interface RuleEntry {
+  spec: DnsInputSpec;
+  /** Set once the rules were made (or found): this boot's, on the bridge with this ifindex. */
+  made?: { boot: string; ifindex: number };
+}
+
+interface RuleBook {
+  bridges: Record<string, RuleEntry>;
+}
+
+export class StoreDnsRules {
+  private readonly file: string;
+
+  constructor(dnsDir: string) {
+    this.file = join(dnsDir, DNS_RULES_FILE);
+  }
+
+  /**
+   * Makes the rules of `specs` that are not known to be made on their bridge as it is now.
+   * Returns the bridges it inserted rules for (the rollback of the join removes them; each is
+   * also added to `joined` at once, should anything after fail) and the failures (a rule that could not be made does not fail the start: only a host whose INPUT
+   * drops by default needs it).
+   */
+  async ensure(specs: readonly DnsInputSpec[], joined?: { rulesMade: string[] }): Promise<{ made: string[]; errors: string[] }> {
+    const out = { made: [] as string[], errors: [] as string[] };
+    if (specs.length === 0) return out;
+    const book = this.read();
+    const boot = bootId();
+    for (const spec of new Map(specs.map((s) => [s.bridge, s])).values()) {
+      const ifindex = ifindexOf(spec.bridge);
+      const known = book.bridges[spec.bridge];
+      if (known?.made && known.made.boot === boot && known.made.ifindex === ifindex && sameSpec(known.spec, spec)) continue;
+      // Recorded before the rules exist: network gc finds rules a kill left, by this entry.
+      book.bridges[spec.bridge] = { spec };
+      this.write(book);
+      try {
+        if ((await ensureDnsInputRules([spec])).length > 0) {
+          out.made.push(spec.bridge);
+          joined?.rulesMade.push(spec.bridge);
+        }
+      } catch (err) {
+        out.errors.push((err as Error).message);
+        continue;
+      }
+      // In a network namespace of its own /sys shows another one's links: no ifindex, never taken as made.
+      if (ifindex !== undefined && boot !== '') {
+        book.bridges[spec.bridge] = { spec, made: { boot, ifindex } };
+        this.write(book);
+      }
+    }
+    return out;
+  }
+
+  /** Removes the rules of `bridges` and forgets them. */
+  async remove(bridges: readonly string[]): Promise<void> {
+    if (bridges.length === 0) return;
+    const book = this.read();
+    for (const bridge of bridges) {
+      await removeDnsInputRules(bridge);
+      delete book.bridges[bridge];
+      this.write(book);
+    }
+  }
+
+  /** Forgets `bridges` (their rules are gone with them). */
+  forget(bridges: readonly string[]): void {
+    const book = this.read();
+    const before = Object.keys(book.bridges).length;
+    for (const b of bridges) delete book.bridges[b];
+    if (Object.keys(book.bridges).length !== before) this.write(book);
+  }
+
+  /** The gateways of each remembered bridge's rules. */
+  gateways(bridge: string): string[] {
+    return [...new Set(this.read().bridges[bridge]?.spec.pairs.map((p) => p.gateway) ?? [])];
+  }
+
+  bridges(): string[] {
+    return Object.keys(this.read().bridges);
+  }
+
+  /**
+   * `network reload`: every remembered rule of a bridge that is still the one it was made on
+   * (here, same boot and ifindex; only here when /sys is another namespace's), made again where
+   * missing (one listing and at most one iptables-restore per family in all).
+   * Returns the bridges whose rules were put back.
+   */
+  async reload(): Promise<string[]> {
+    const book = this.read();
+    const boot = bootId();
+    const live = Object.entries(book.bridges).filter(([bridge, e]) => {
+      if (!linkIsHere(bridge)) return false;
+      const ifindex = ifindexOf(bridge);
+      // /sys of another network namespace (a test's "host"): the link is here, its ifindex unknown.
+      return ifindex === undefined || (e.made !== undefined && e.made.boot === boot && e.made.ifindex === ifindex);
+    });
+    return ensureDnsInputRules(live.map(([, e]) => e.spec));
+  }
+
+  private read(): RuleBook {
+    try {
+      const text = new TextFileSync(this.file).read();
+      const parsed = text === null ? undefined : (JSON.parse(text) as Partial<RuleBook>);
+      if (parsed && typeof parsed.bridges === 'object' && parsed.bridges !== null) return { bridges: { ...parsed.bridges } };
+    } catch {
+      // damaged: nothing is known, the next first container of each network makes its rules again
+    }
+    return { bridges: {} };
+  }
+
+  private write(book: RuleBook): void {
+    new TextFileSync(this.file).write(JSON.stringify(book, null, 2));
+  }
+}
+
+function sameSpec(a: DnsInputSpec, b: DnsInputSpec): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Whether this network namespace has the link: /proc/self/net/dev is the reader's namespace's,
+ * where /sys is the one of whoever mounted it (nsenter --net does not remount it).
+ */
+function linkIsHere(name: string): boolean {
+  try {
+    return readFileSync('/proc/self/net/dev', 'utf8')
+      .split('\n')
+      .some((l) => l.trimStart().startsWith(`${name}:`));
+  } catch {
+    return false;
+  }
+}
+
+/** The link's ifindex, undefined when /sys does not show it (no such link, or another network namespace's /sys). */
+function ifindexOf(name: string): number | undefined {
+  try {
+    const n = Number.parseInt(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
