@@ -12,6 +12,8 @@ export interface Settings {
   dataRoot: string;
   cniPath: string;
   cniNetconfPath: string;
+  /** `--bridge-ip`: gateway/prefix of the default network when it is created (nerdctl's flag); unset: 10.4.0.1/24. */
+  bridgeIp?: string | undefined;
   debug: boolean;
 }
 
@@ -26,8 +28,10 @@ export interface SettingSpec {
   aliases?: readonly string[];
   env: string;
   toml: string;
-  /** undefined: found at run time (the first existing CNI plugin dir). */
+  /** undefined: found at run time (the first existing CNI plugin dir), or unset if `optional`. */
   default: string | undefined;
+  /** A setting that may stay unset (no default). */
+  optional?: boolean;
   summary: string;
 }
 
@@ -74,6 +78,16 @@ export const SETTINGS = [
     toml: 'cni_netconfpath',
     default: '/etc/cni/net.d',
     summary: 'CNI config dir',
+  },
+  {
+    // nerdctl's variable: the default network's file is shared by both tools, so is its setting
+    key: 'bridgeIp',
+    flag: 'bridge-ip',
+    env: 'NERDCTL_BRIDGE_IP',
+    toml: 'bridge_ip',
+    default: undefined,
+    optional: true,
+    summary: 'gateway and subnet of the default network when it is created, e.g. 10.1.100.1/24',
   },
 ] as const satisfies readonly SettingSpec[];
 
@@ -122,14 +136,15 @@ export function resolveSettings(input: SettingsInput): Settings {
     if (typeof fromFile !== 'string') throw invalid(`invalid ${quote(spec.toml)} in ${fileName}: must be a string`);
     checked(`${quote(spec.toml)} in ${fileName}`, fromFile);
   }
-  const pick = (key: SettingKey): string => {
+  const pickOptional = (key: SettingKey): string | undefined => {
     const spec = (SETTINGS as readonly SettingSpec[]).find((s) => s.key === key)!;
     const flag = input.flags[key];
     if (flag !== undefined) return checked(`--${spec.flag}`, flag);
     const fromEnv = input.env[spec.env];
     if (fromEnv !== undefined) return checked(`environment variable ${spec.env}`, fromEnv);
-    return (input.file[spec.toml] as string | undefined) ?? spec.default ?? input.defaultCniPath;
+    return (input.file[spec.toml] as string | undefined) ?? spec.default;
   };
+  const pick = (key: SettingKey): string => pickOptional(key) ?? input.defaultCniPath;
   const debugFile = input.file[DEBUG_SETTING.toml];
   if (debugFile !== undefined && typeof debugFile !== 'boolean') throw invalid(`invalid "debug" in ${fileName}: must be true or false`);
   const namespace = pick('namespace');
@@ -138,12 +153,14 @@ export function resolveSettings(input: SettingsInput): Settings {
       `invalid namespace ${quote(namespace)}: must match ${NAMESPACE_PATTERN.source} and have at most ${MAX_NAMESPACE_LENGTH} characters`,
     );
   }
+  const bridgeIp = pickOptional('bridgeIp');
   return {
     address: stripUnixScheme(pick('address')),
     namespace,
     dataRoot: pick('dataRoot'),
     cniPath: pick('cniPath'),
     cniNetconfPath: pick('cniNetconfPath'),
+    ...(bridgeIp === undefined ? {} : { bridgeIp }),
     debug: input.flags.debug === true || debugFile === true,
   };
 }
@@ -170,5 +187,11 @@ export function addressHash(address: string): string {
  * file say when runc starts it.
  */
 export function settingsToArgs(s: Settings): string[] {
-  return [...SETTINGS.flatMap((spec) => [`--${spec.flag}`, s[spec.key]]), ...(s.debug ? [`--${DEBUG_SETTING.flag}`] : [])];
+  return [
+    ...SETTINGS.flatMap((spec) => {
+      const value = s[spec.key];
+      return value === undefined ? [] : [`--${spec.flag}`, value];
+    }),
+    ...(s.debug ? [`--${DEBUG_SETTING.flag}`] : []),
+  ];
 }

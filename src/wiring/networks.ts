@@ -34,7 +34,7 @@ export interface NetworkWiringOptions {
 }
 
 export function createNetworkDeps(
-  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address'>,
+  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address' | 'bridgeIp'>,
   options: NetworkWiringOptions = {},
 ): NetworksDeps {
   return {
@@ -44,6 +44,7 @@ export function createNetworkDeps(
     netconfPath: settings.cniNetconfPath,
     cniPath: settings.cniPath,
     namespace: settings.namespace,
+    bridgeIp: settings.bridgeIp,
     bridges: new LowdbBridgeRegistry(new StoreLayout(settings.dataRoot, settings.address).root),
     warn: options.warn ?? ((line) => requestStderr().write(`tsnerd: warning: ${line}\n`)),
     overlay: async () => ((await import(OVERLAY_WIRING)) as typeof import('./overlay.ts')).createOverlayDeps(settings),
@@ -52,7 +53,7 @@ export function createNetworkDeps(
 }
 
 export function createNetworkStore(
-  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address'>,
+  settings: Pick<Settings, 'cniNetconfPath' | 'cniPath' | 'namespace' | 'dataRoot' | 'address' | 'bridgeIp'>,
   options: NetworkWiringOptions = {},
 ): NetworkStore {
   return new NetworkStore(createNetworkDeps(settings, options));

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressHash, resolveSettings } from '../../src/domain/settings.ts';
+import { addressHash, resolveSettings, settingsToArgs } from '../../src/domain/settings.ts';
+import { parseHookArgs } from '../../src/hook/args.ts';
 import { isTsnerdError } from '../../src/domain/errors.ts';
 
 const base = { flags: {}, env: {}, file: {}, defaultCniPath: '/usr/lib/cni' };
@@ -27,6 +28,21 @@ describe('resolveSettings', () => {
     assert.equal(s.namespace, 'fromflag');
     assert.equal(s.cniNetconfPath, '/env/net.d');
     assert.equal(s.dataRoot, '/file/root');
+  });
+
+  it("--bridge-ip: flag, then nerdctl's NERDCTL_BRIDGE_IP, then bridge_ip in the file; unset by default; passed on to the hook", () => {
+    assert.equal(resolveSettings(base).bridgeIp, undefined);
+    assert.equal(resolveSettings({ ...base, file: { bridge_ip: '10.1.0.1/24' } }).bridgeIp, '10.1.0.1/24');
+    assert.equal(
+      resolveSettings({ ...base, env: { NERDCTL_BRIDGE_IP: '10.2.0.1/24' }, file: { bridge_ip: '10.1.0.1/24' } }).bridgeIp,
+      '10.2.0.1/24',
+    );
+    const s = resolveSettings({ ...base, flags: { bridgeIp: '10.3.0.1/24' }, env: { NERDCTL_BRIDGE_IP: '10.2.0.1/24' } });
+    assert.equal(s.bridgeIp, '10.3.0.1/24');
+    assert.deepEqual(settingsToArgs(s).slice(-2), ['--bridge-ip', '10.3.0.1/24']);
+    assert.equal(parseHookArgs(['createRuntime', ...settingsToArgs(s)], {}).settings.bridgeIp, '10.3.0.1/24');
+    assert.ok(!settingsToArgs(resolveSettings(base)).includes('--bridge-ip'));
+    assert.equal(parseHookArgs(['createRuntime', ...settingsToArgs(resolveSettings(base))], {}).settings.bridgeIp, undefined);
   });
 
   it('strips unix:// from the address', () => {

@@ -16,6 +16,8 @@ export interface NetworksDeps {
   /** CNI_PATH as configured, for the missing-plugin message. */
   cniPath: string;
   namespace: string;
+  /** `--bridge-ip`: the default network's gateway/prefix when it is created (unset: 10.4.0.1/24). */
+  bridgeIp?: string | undefined;
   /** Non-fatal problems (skipped broken files, ...), one line each. */
   warn: (line: string) => void;
   /** The bridges of the networks tsnerd creates (gc's mark of which idle bridges are its own). */

@@ -55,7 +55,8 @@ export class NetworkStore {
 
   /**
    * The default network (labelled nerdctl/default-network, else named
-   * `bridge`), created on first need: nerdctl0, 10.4.0.0/24, gateway 10.4.0.1.
+   * `bridge`), created on first need: nerdctl0, 10.4.0.0/24, gateway 10.4.0.1 (or `--bridge-ip`'s).
+   * An existing default network is used as it is, whatever `--bridge-ip` says (as nerdctl).
    */
   async ensureDefaultBridge(): Promise<Network> {
     const existing = (await this.list()).find(isDefaultNetwork);
@@ -66,7 +67,7 @@ export class NetworkStore {
       // is a host interface on 10.4.0.0/24: it is not a clash.
       return (
         networks.find(isDefaultNetwork) ??
-        (await this.createUnlocked((await planner()).defaultNetworkSpec(), networks, { ownBridge: DEFAULT_BRIDGE_NAME }))
+        (await this.createUnlocked((await planner()).defaultNetworkSpec(this.deps.bridgeIp), networks, { ownBridge: DEFAULT_BRIDGE_NAME }))
       );
     });
   }

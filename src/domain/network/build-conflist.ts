@@ -12,7 +12,7 @@ import {
   VlanPlugin,
 } from './conflist-schema.ts';
 import { AUX_ADDRESSES_LABEL, DEFAULT_NETWORK_LABEL, DEFAULT_NETWORK_NAME, DEFAULT_SUBNET } from './constants.ts';
-import type { NetworkSpec, SubnetRequest } from './create-spec.ts';
+import { type NetworkSpec, type SubnetRequest, parseBridgeIp } from './create-spec.ts';
 import { bridgeNameFor, networkId } from './network-name.ts';
 import { assertNoOverlap, pickFreeSubnet } from './subnet-pick.ts';
 import { pickFreeIPv6Subnet } from './ula.ts';
@@ -191,8 +191,8 @@ function dhcpIpam(base: ConflistTemplates['dhcpIpam'], spec: NetworkSpec): Ipam 
   return { ...base, provide, ...(request.length > 0 ? { request } : {}) };
 }
 
-/** The default `bridge` network as both tools create it on first need. */
-export function defaultNetworkSpec(): NetworkSpec {
+/** The default `bridge` network as both tools create it on first need: 10.4.0.0/24, gateway 10.4.0.1, or what `--bridge-ip` says. */
+export function defaultNetworkSpec(bridgeIp?: string): NetworkSpec {
   const subnet = parseCidr(DEFAULT_SUBNET)!;
   return {
     name: DEFAULT_NETWORK_NAME,
@@ -202,7 +202,7 @@ export function defaultNetworkSpec(): NetworkSpec {
     internal: false,
     labels: { [DEFAULT_NETWORK_LABEL]: 'true' },
     options: { mtu: undefined, ipMasq: true, icc: true, parent: '', mode: undefined },
-    subnets: [{ subnet, gateway: firstHost(subnet), ipRange: undefined }],
+    subnets: [bridgeIp === undefined ? { subnet, gateway: firstHost(subnet), ipRange: undefined } : parseBridgeIp(bridgeIp)],
   };
 }
 

@@ -3,7 +3,7 @@
  * checked without looking at other networks or the host is checked here, with
  * nerdctl's messages where nerdctl has one.
  */
-import { invalid } from '../errors.ts';
+import { TsnerdError, invalid } from '../errors.ts';
 import { isReservedLabelKey } from '../container-flags.ts';
 import { assertNoControlCharacters, hasControlCharacter as hasControl, quote } from '../text.ts';
 import { type Cidr, type Ip, containsIp, firstHost, formatIp, lastAddress, overlaps, parseCidr, parseIp, specialRangeOf } from './cidr.ts';
@@ -203,6 +203,22 @@ function parseBool(key: string, value: string): boolean {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
   throw invalid(`invalid value ${quote(value)} for network option ${quote(key)}: must be true or false`);
+}
+
+/**
+ * `--bridge-ip 10.1.100.1/24` (nerdctl's global flag): the address is the default network's
+ * gateway, its network the subnet; checked as `--subnet`/`--gateway` are. IPv4 only, as the
+ * default network.
+ */
+export function parseBridgeIp(text: string): SubnetRequest {
+  const cidr = parseCidr(text);
+  const address = text.split('/')[0]!;
+  try {
+    if (!cidr || cidr.family !== 4) throw invalid('not an IPv4 address with a prefix length, e.g. 10.1.100.1/24');
+    return parseSubnets({ name: '', subnets: [cidr.text], gateways: [address] }, false, 'host-local')[0]!;
+  } catch (err) {
+    throw err instanceof TsnerdError ? invalid(`invalid --bridge-ip ${quote(text)}: ${err.message}`) : err;
+  }
 }
 
 function parseSubnets(input: CreateNetworkInput, ipv6: boolean, ipamDriver: IpamDriver): SubnetRequest[] {

@@ -1,10 +1,15 @@
 /**
  * What a nerdctl/Docker user types first about networks, checked against nerdctl's and
  * Docker's output: prompts, formats, templates, global networking flags. Resources of this
- * file: networks au-cc-* in 10.227.0.0/16, no host ports. Every test removes what it made.
+ * file: networks au-cc-* in 10.227.0.0/16, the default network's file (never a container on it:
+ * its bridge nerdctl0 is every env's, on 10.4.0.0/24) with --bridge-ip in 10.234.0.0/16, no
+ * host ports. Every test removes what it made.
  */
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as h from '../harness.ts';
 import { importTestImage, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 
@@ -75,5 +80,35 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
     const bad = await tsnerd(env, ['inspect', '-f', '{{.Name', 'au-cc-c1']);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /template parsing error/);
+  });
+
+  it('--bridge-ip (flag, NERDCTL_BRIDGE_IP) sets the default network when it is created, as nerdctl', async (t) => {
+    const file = join(env.netconfPath, 'nerdctl-bridge.conflist');
+    t.after(() => rm(file, { force: true }));
+    const ipam = (r: string) => JSON.parse(r) as unknown;
+    for (const bad of ['10.234.100.0/24', '10.234.100.1', 'fd00::1/64', '10.234.100.1/31']) {
+      const r = await tsnerd(env, ['--bridge-ip', bad, 'network', 'inspect', 'bridge']);
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`invalid --bridge-ip "${bad.replaceAll('.', '\\.')}"`));
+      assert.ok(!existsSync(file), bad);
+    }
+    // network inspect bridge creates the default network (docs/compat.md) without its bridge
+    assert.deepEqual(ipam(await ok(['--bridge-ip', '10.234.100.1/24', 'network', 'inspect', 'bridge', '-f', '{{json .IPAM.Config}}'])), [
+      { Subnet: '10.234.100.0/24', Gateway: '10.234.100.1' },
+    ]);
+    const conf = JSON.parse(await readFile(file, 'utf8'));
+    assert.deepEqual(conf.nerdctlLabels, { 'nerdctl/default-network': 'true' });
+    assert.equal(conf.plugins[0].bridge, 'nerdctl0');
+    assert.deepEqual(conf.plugins[0].ipam.ranges, [[{ gateway: '10.234.100.1', subnet: '10.234.100.0/24' }]]);
+    // only read when the default network is created
+    assert.deepEqual(ipam(await ok(['--bridge-ip', '10.234.101.1/24', 'network', 'inspect', 'bridge', '-f', '{{json .IPAM.Config}}'])), [
+      { Subnet: '10.234.100.0/24', Gateway: '10.234.100.1' },
+    ]);
+    await rm(file);
+    const withEnv: TestEnv = { ...env, env: { ...env.env, NERDCTL_BRIDGE_IP: '10.234.102.129/25' } };
+    assert.equal(
+      (await tsnerd(withEnv, ['network', 'inspect', 'bridge', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}'])).stdout,
+      '10.234.102.128/25 10.234.102.129',
+    );
   });
 });

@@ -16,6 +16,17 @@ describe('conflists (byte-for-byte as nerdctl writes them)', () => {
     assert.equal(serializeConflist(buildConflist(templates(), spec, planRanges(spec, []))), fixture('default-bridge.conflist'));
   });
 
+  it("default bridge network with --bridge-ip 10.42.100.1/24 (nerdctl's unit vector): gw .1, subnet /24, default route", () => {
+    const spec = defaultNetworkSpec('10.42.100.1/24');
+    const conf = JSON.parse(serializeConflist(buildConflist(templates(), spec, planRanges(spec, []))));
+    assert.deepEqual(conf.plugins[0].ipam.ranges, [[{ gateway: '10.42.100.1', subnet: '10.42.100.0/24' }]]);
+    assert.deepEqual(conf.plugins[0].ipam.routes, [{ dst: '0.0.0.0/0' }]);
+    assert.equal(conf.plugins[0].bridge, 'nerdctl0');
+    assert.deepEqual(conf.nerdctlLabels, { 'nerdctl/default-network': 'true' });
+    assert.throws(() => defaultNetworkSpec('10.42.100.255/24'), { message: /^invalid --bridge-ip "10.42.100.255\/24": gateway/ });
+    assert.throws(() => defaultNetworkSpec('224.0.0.1/24'), { message: /^invalid --bridge-ip "224.0.0.1\/24": .*multicast/ });
+  });
+
   it('bridge with an automatic subnet', () => {
     assert.equal(conflistFor({ name: 'foo' }), fixture('foo-auto.conflist'));
   });
