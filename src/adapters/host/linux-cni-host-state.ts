@@ -99,8 +99,15 @@ export class LinuxCniHostState implements CniHostState {
     return removeHashChains(owners);
   }
 
+  /**
+   * By /proc/self/net/dev, the list of this process's network namespace: /sys is the namespace of
+   * whoever mounted it (`nsenter --net` keeps the host's), where a test's "host" namespace's
+   * bridges are not, and another namespace's link of the same name may be.
+   */
   async linkExists(name: string): Promise<boolean> {
-    return (await stat(`/sys/class/net/${name}`).catch(() => undefined)) !== undefined;
+    const dev = await readFile('/proc/self/net/dev', 'utf8').catch(() => undefined);
+    if (dev === undefined) return (await stat(`/sys/class/net/${name}`).catch(() => undefined)) !== undefined;
+    return dev.split('\n').some((l) => l.trimStart().startsWith(`${name}:`));
   }
 
   async isIdleBridge(name: string): Promise<boolean> {

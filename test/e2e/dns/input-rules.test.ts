@@ -8,8 +8,9 @@
  *
  * The drop-by-default host is emulated with a DROP rule for this file's bridges only
  * (`-A INPUT -i <bridge> -j DROP`, appended: after everything else, as a host's own last rule),
- * removed after each test. Env dfw-rules, networks dfw-* on 10.222.0.0/16 (IPv6 fd22:2::/64).
- * Forwarded names go to 127.0.0.1 (the store's dns/resolv.conf), never off the machine.
+ * removed after each test. Env dfw-rules, networks dfw-* on 10.222.0.0/16 (IPv6 fd22:2::/64);
+ * env dfw-leak (the harness's report); env dfw-inns in netns dfw-ns, network dfw-n on
+ * 10.223.1.0/24. Forwarded names go to 127.0.0.1 (the store's dns/resolv.conf), never off the machine.
  */
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -293,5 +294,45 @@ describe('the harness reports DNS rules a test leaves', { timeout: 120_000 }, ()
     assert.deepEqual(report, [`iptables -t filter DNS rule: -A ${rule(mine).join(' ')}`]);
     assert.deepEqual(await dnsRules(mine), [], 'removed after the report');
     assert.equal((await dnsRules(other)).length, 1, "another env's is left alone");
+  });
+});
+
+describe('in a network namespace of its own (a test\'s "host"): gc keeps the rules of its live bridge', { timeout: 300_000 }, () => {
+  const NETNS = 'dfw-ns';
+  let nsEnv: TestEnv | undefined;
+  const inNs = (cmd: string, args: string[]) => sh('nsenter', [`--net=/run/netns/${NETNS}`, '--', cmd, ...args]);
+
+  before(async () => {
+    await sh('ip', ['netns', 'del', NETNS]);
+    assert.equal((await sh('ip', ['netns', 'add', NETNS])).exitCode, 0);
+    await sh('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
+    nsEnv = await startEnv('dfw-inns', { netns: NETNS });
+    await importTestImage(nsEnv);
+  });
+  after(async () => {
+    try {
+      if (nsEnv) {
+        await h.removeAllContainers(nsEnv);
+        await tsnerd(nsEnv, ['network', 'rm', 'dfw-n']);
+        await nsEnv.stop();
+      }
+    } finally {
+      await sh('ip', ['netns', 'del', NETNS]);
+    }
+  });
+
+  it("network gc asks the namespace, not /sys (the mounter's), whether the bridge is gone", async () => {
+    const e = nsEnv!;
+    await h.ok(e, ['network', 'create', 'dfw-n', '--subnet', '10.223.1.0/24']);
+    await h.ok(e, ['run', '-d', '--name', 'dfw-n1', '--net', 'dfw-n', 'busybox', 'sleep', '600']);
+    const rules = async () =>
+      String((await inNs('iptables', ['-w', '-t', 'filter', '-S'])).stdout)
+        .split('\n')
+        .filter((l) => l.includes('--comment tsnerd-dns') || l.startsWith('-A CNI-ISOLATION-STAGE'));
+    const before = await rules();
+    assert.equal(before.filter((l) => l.includes('tsnerd-dns')).length, 2, before.join('\n'));
+    // Before: gc listed "isolation and DNS rules of bridge br-…" of the live bridge (its /sys is the host's) and removed them.
+    assert.doesNotMatch(await h.ok(e, ['network', 'gc']), /rules of bridge/);
+    assert.deepEqual(await rules(), before);
   });
 });
