@@ -1,9 +1,11 @@
 /**
  * The embedded DNS resolver of tsnerd's bridge networks: one process per data
  * store, serving every DNS-enabled network on its gateway address (UDP and
- * TCP 53). Its only input is the record set the OCI hook keeps in
+ * TCP 53). Its inputs are the record set the OCI hook keeps in
  * `<dns dir>/records.json`: a change there (inotify, plus a 1 s mtime check)
- * is served from the next query on, so a crash or a kill loses nothing.
+ * is served from the next query on, so a crash or a kill loses nothing; and
+ * the other hosts' names of overlay networks, `<dns dir>/remote-*.json`, kept
+ * by the overlay agents (inotify and the 1 s check).
  * With no container left for 5 s it exits (see exitIfIdle).
  * Started and stopped by src/adapters/dns/process-dns-server.ts.
  *
@@ -12,9 +14,17 @@
  * records are loaded and every gateway was tried. The pid file
  * (<dns dir>/server.pid) is written before that line.
  */
-import { existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { emptyRecordSet, hasEndpoints, parseRecordSet } from '../domain/dns/records.ts';
+import {
+  emptyRecordSet,
+  hasEndpoints,
+  isRemoteRecordsFile,
+  parseRecordSet,
+  parseRemoteRecordSet,
+  type DnsRecordSet,
+  type RemoteRecordSet,
+} from '../domain/dns/records.ts';
 import { withFlock } from '../adapters/store/flock.ts';
 import { removeOwnPidFile, reportReady, writePidFile } from '../adapters/host/daemon-self.ts';
 import { DnsZones } from '../domain/dns/zone.ts';
@@ -46,34 +56,80 @@ function parseArgs(argv: readonly string[]): { dir: string; port: number } {
 }
 
 class RecordSource {
+  private readonly dir: string;
   private readonly path: string;
   private stamp = '';
+  private remoteStamp = '';
+  private local: DnsRecordSet = emptyRecordSet();
+  private remote: RemoteRecordSet[] = [];
+  private remoteByFile = new Map<string, RemoteRecordSet>();
   zones = new DnsZones(emptyRecordSet());
   /** Whether any container is left to serve. */
   hasEndpoints = false;
 
-  constructor(path: string) {
-    this.path = path;
+  constructor(dir: string) {
+    this.dir = dir;
+    this.path = join(dir, RECORDS_FILE);
   }
 
-  /** Re-reads the file when it changed; false when it did not. A broken file keeps the last good records. */
-  reload(): boolean {
+  /**
+   * Re-reads the records when they changed; false when they did not. A broken file keeps the
+   * last good records. `remote`: also the other hosts' names of overlay networks (their files
+   * are listed, which the per-query read-through does not do: inotify and the 1 s poll do).
+   */
+  reload(remote = false): boolean {
+    const changed = this.reloadLocal();
+    if (!(remote && this.reloadRemote()) && !changed) return false;
+    this.zones = new DnsZones(this.local, this.remote);
+    return true;
+  }
+
+  private reloadLocal(): boolean {
     const st = statSync(this.path, { throwIfNoEntry: false });
     const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : 'none';
     if (stamp === this.stamp) return false;
     this.stamp = stamp;
     if (!st) {
-      this.zones = new DnsZones(emptyRecordSet());
+      this.local = emptyRecordSet();
       this.hasEndpoints = false;
       return true;
     }
     try {
-      const set = parseRecordSet(JSON.parse(readFileSync(this.path, 'utf8')));
-      this.zones = new DnsZones(set);
-      this.hasEndpoints = hasEndpoints(set);
+      this.local = parseRecordSet(JSON.parse(readFileSync(this.path, 'utf8')));
+      this.hasEndpoints = hasEndpoints(this.local);
     } catch (err) {
       log(`ignoring ${this.path}: ${(err as Error).message}`);
     }
+    return true;
+  }
+
+  private reloadRemote(): boolean {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter(isRemoteRecordsFile).sort();
+    } catch {
+      /* the dir is gone: sync() exits */
+    }
+    const stats = names.flatMap((name) => {
+      const st = statSync(join(this.dir, name), { throwIfNoEntry: false });
+      return st ? [{ name, stamp: `${name}:${st.ino}:${st.mtimeMs}:${st.size}` }] : [];
+    });
+    const stamp = stats.map((s) => s.stamp).join(' ');
+    if (stamp === this.remoteStamp) return false;
+    this.remoteStamp = stamp;
+    const next = new Map<string, RemoteRecordSet>();
+    for (const { name } of stats) {
+      try {
+        next.set(name, parseRemoteRecordSet(JSON.parse(readFileSync(join(this.dir, name), 'utf8'))));
+      } catch (err) {
+        // That file's last good records stay (it is written by rename: only a bad writer gets here).
+        const last = this.remoteByFile.get(name);
+        if (last) next.set(name, last);
+        log(`ignoring ${name}: ${(err as Error).message}`);
+      }
+    }
+    this.remoteByFile = next;
+    this.remote = [...next.values()];
     return true;
   }
 }
@@ -84,7 +140,7 @@ async function main(): Promise<void> {
   // that is the pool during two scavenges is promoted and its 8 KiB are freed only by a full GC,
   // which the small old generation rarely needs: RSS grew by 10-40 MB per saturating dnsperf run.
   Buffer.poolSize = 0;
-  const source = new RecordSource(join(dir, RECORDS_FILE));
+  const source = new RecordSource(dir);
   const forwarder = new ResolvConfForwarder([join(dir, UPSTREAM_FILE), '/etc/resolv.conf'], (ip) => source.zones.hasGateway(ip));
   // Read-through: a query more than 1 ms after the last look checks the file's stamp first, so the
   // first query after `run` sees its records even when inotify's event has not been handled yet.
@@ -131,7 +187,7 @@ async function main(): Promise<void> {
       }
       do {
         again = false;
-        source.reload();
+        source.reload(true);
         // Also after a read-through reload (fresh): cheap when the gateways are unchanged.
         await listeners.reconcile(source.zones.gateways());
       } while (again);
@@ -162,7 +218,7 @@ async function main(): Promise<void> {
   await sync();
   // The file is replaced by rename: watch the directory.
   watch(dir, { persistent: false }, (_event, name) => {
-    if (name === RECORDS_FILE || name === null) void sync();
+    if (name === RECORDS_FILE || name === null || isRemoteRecordsFile(name)) void sync();
   }).on('error', (err) => log(`watch: ${err.message}`));
   setInterval(() => void sync(), POLL_MS);
 

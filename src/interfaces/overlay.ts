@@ -27,7 +27,22 @@ export interface FlannelStore {
   revoke(leaseId: string): Promise<void>;
   /** Calls `onChange` on every put/delete under the subnets prefix and after every (re)connection of the watch. */
   watchLeases(onChange: (why: string) => void): Promise<{ cancel(): Promise<void> }>;
+  /** tsnerd's own keys under the same prefix, on the same connection (domain/overlay/names.ts). */
+  readonly names: OverlayNameStore;
   close(): void;
+}
+
+/** Keys of tsnerd's own under an overlay's prefix: the hosts' DNS records (not flannel's keys). */
+export interface OverlayNameStore {
+  /** A new etcd lease (renewed by its keepAlive; store.revoke ends it). */
+  grant(ttlSeconds: number): Promise<EtcdLease>;
+  list(prefix: string): Promise<KeyValue[]>;
+  /** Writes `key` bound to the lease; false if etcd no longer knows the lease. */
+  put(key: string, value: string, leaseId: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<void>;
+  /** Calls `onChange` on every put/delete under `prefix` and after every (re)connection of the watch ("watch connected"). */
+  watch(prefix: string, onChange: (why: string) => void): Promise<{ cancel(): Promise<void> }>;
 }
 
 export interface EtcdLease {
@@ -98,6 +113,8 @@ export interface OverlayHostState {
   device: string;
   /** The etcd lease the subnet key is bound to, when known. */
   leaseId: string | undefined;
+  /** The etcd lease this host's DNS records on the network are bound to (the agent's), when known. */
+  namesLeaseId?: string | undefined;
 }
 
 export interface OverlayStateStore {
@@ -124,5 +141,7 @@ export interface OverlayDeps {
   host: OverlayHost;
   states: OverlayStateStore;
   agents: OverlayAgents;
+  /** The other hosts' names the agent keeps for the resolver (a file in the data store's dns dir). */
+  remoteNames: { remove(namespace: string, name: string): Promise<void> };
   randomBytes(n: number): Uint8Array;
 }

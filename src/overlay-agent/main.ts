@@ -1,10 +1,12 @@
 /**
- * The overlay agent of one network on this host: `node main.js <state dir>`.
+ * The overlay agent of one network on this host: `node main.js <state dir> [<dns dir>]`.
  * Started on demand (network create, the OCI hook) by
  * src/adapters/overlay/agent-process.ts; one instance per state dir (it
  * holds flock(agent.lock) for its lifetime; a second one exits at once).
  * Sets the VXLAN device up from the local state, then keeps the subnet lease
- * and the device's peers in line with etcd (src/app/overlay/agent.ts).
+ * and the device's peers in line with etcd (src/app/overlay/agent.ts), and,
+ * given the data store's dns dir, publishes this host's DNS names on the
+ * network and keeps the other hosts' for the resolver (src/app/overlay/names.ts).
  *
  * fd 3: readiness pipe; one JSON line, {"ok":true} once the device is up (or
  * another agent already runs), else {"ok":false,"message":...} and exit 1.
@@ -12,6 +14,10 @@
  */
 import { join } from 'node:path';
 import { OverlayAgentLoop } from '../app/overlay/agent.ts';
+import { OverlayNamesLoop } from '../app/overlay/names.ts';
+import { parseIpv4Net } from '../domain/overlay/flannel.ts';
+import type { OverlayHostState } from '../interfaces/overlay.ts';
+import { readLocalRecords, watchLocalRecords, writeRemoteRecords } from '../adapters/dns/remote-records.ts';
 import { AGENT_LOCK_FILE, AGENT_PID_FILE } from './files.ts';
 import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import { openFlannelStore } from '../adapters/overlay/etcd-flannel-store.ts';
@@ -24,8 +30,9 @@ function log(line: string): void {
 
 async function main(): Promise<void> {
   const dir = process.argv[2];
+  const dnsDir = process.argv[3];
   if (!dir) {
-    report({ ok: false, message: 'usage: overlay-agent <state dir>' });
+    report({ ok: false, message: 'usage: overlay-agent <state dir> [<dns dir>]' });
     process.exit(2);
   }
   if (!(await holdInstanceLock(join(dir, AGENT_LOCK_FILE)))) {
@@ -35,19 +42,54 @@ async function main(): Promise<void> {
   const state = await readStateFile(join(dir, STATE_FILE));
   if (!state) throw new Error(`no overlay state in ${dir}`);
   const store = openFlannelStore({ etcdEndpoints: state.etcdEndpoints, etcdPrefix: state.etcdPrefix });
+  // Both loops change the state (the subnet lease, the names lease): one copy, written in turn.
+  let current = state;
+  let writing: Promise<void> = Promise.resolve();
+  const save = (patch: Partial<OverlayHostState>): Promise<void> => {
+    current = { ...current, ...patch };
+    const snapshot = current;
+    writing = writing.catch(() => undefined).then(() => writeStateFile(join(dir, STATE_FILE), snapshot));
+    return writing;
+  };
   const loop = new OverlayAgentLoop(
-    { store, host: new LinuxOverlayHost(), saveState: (s) => writeStateFile(join(dir, STATE_FILE), s), log },
+    { store, host: new LinuxOverlayHost(), saveState: (s) => save({ ...s, namesLeaseId: current.namesLeaseId }), log },
     state,
   );
+  const subnet = parseIpv4Net(state.subnet);
+  const names =
+    dnsDir && subnet
+      ? new OverlayNamesLoop(
+          {
+            store: store.names,
+            revoke: (id) => store.revoke(id),
+            readLocal: () => readLocalRecords(dnsDir),
+            writeRemote: (set) => writeRemoteRecords(dnsDir, state.namespace, state.name, set),
+            saveLeaseId: (id) => save({ namesLeaseId: id }),
+            log,
+          },
+          {
+            namespace: state.namespace,
+            name: state.name,
+            etcdPrefix: state.etcdPrefix,
+            subnet,
+            previousLeaseId: state.namesLeaseId,
+          },
+        )
+      : undefined;
   await loop.setUpDevice();
   const pidFile = join(dir, AGENT_PID_FILE);
   writePidFile(pidFile);
   log(`agent of ${state.namespace}/${state.name} up: ${state.device} ${state.subnet} via ${state.publicIp}`);
   report({ ok: true, pid: process.pid });
   await loop.start();
+  await names?.start();
+  const unwatch = names && dnsDir ? watchLocalRecords(dnsDir, () => names.localChanged()) : undefined;
   const shutdown = async (sig: string): Promise<void> => {
     log(`${sig}: stopping`);
+    unwatch?.();
+    await names?.stop();
     await loop.stop();
+    await writing.catch(() => undefined);
     store.close();
     removeOwnPidFile(pidFile);
     process.exit(0);

@@ -69,7 +69,7 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     sharedAdd: new LowdbSharedAddGate(layout.root),
     ensureOverlayAgent: async (namespace, network) => {
       const { ProcessOverlayAgents, overlayStateDir } = await import('../adapters/overlay/agent-process.ts');
-      await new ProcessOverlayAgents().ensure(overlayStateDir(settings.dataRoot, namespace, network));
+      await new ProcessOverlayAgents(layout.dnsDir()).ensure(overlayStateDir(settings.dataRoot, namespace, network));
     },
     log,
   };

@@ -22,10 +22,17 @@ export function overlayStateDir(dataRoot: string, namespace: string, name: strin
 }
 
 export class ProcessOverlayAgents implements OverlayAgents {
+  private readonly dnsDir: string | undefined;
+
+  /** `dnsDir`: the data store's dns dir, where the agents read the local names and keep the other hosts'. */
+  constructor(dnsDir?: string) {
+    this.dnsDir = dnsDir === undefined ? undefined : resolve(dnsDir);
+  }
+
   async ensure(stateDir: string): Promise<void> {
     const dir = resolve(stateDir);
     if ((await agentPid(dir)) !== undefined) return;
-    const ready = await spawnDaemon(daemonScript('overlay-agent'), [dir], {
+    const ready = await spawnDaemon(daemonScript('overlay-agent'), this.dnsDir === undefined ? [dir] : [dir, this.dnsDir], {
       log: join(dir, AGENT_LOG_FILE),
       readyTimeoutMs: READY_TIMEOUT_MS,
       what: WHAT,

@@ -4,11 +4,11 @@
  * watch on the subnets prefix (no polling).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
+import { Etcd3, type IKeyValue, type IOptions, type Lease } from 'etcd3';
 import { TsnerdError, unavailable } from '../../domain/errors.ts';
 import { configKey, subnetsPrefix } from '../../domain/overlay/flannel.ts';
 import type { OverlayRef } from '../../domain/overlay/overlay-network.ts';
-import type { ConnectOptions, EtcdLease, FlannelStore, KeyValue } from '../../interfaces/overlay.ts';
+import type { ConnectOptions, EtcdLease, FlannelStore, KeyValue, OverlayNameStore } from '../../interfaces/overlay.ts';
 
 const CALL_TIMEOUT_MS = 5_000;
 const RETRY_DELAY_MS = 500;
@@ -60,22 +60,44 @@ export function openFlannelStore(ref: OverlayRef): FlannelStore {
   return new EtcdFlannelStore(newClient(ref), ref.etcdPrefix);
 }
 
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TsnerdError) throw err;
+    throw unavailable(`etcd ${what} failed: ${reason(err)}`, { cause: err });
+  }
+}
+
+/** An etcd lease's handle: one keepalive at a time, false once etcd no longer knows it. */
+function leaseHandle(id: string, lease: Lease): EtcdLease {
+  return {
+    id,
+    keepAlive: async () => {
+      try {
+        await withTimeout(lease.keepaliveOnce(), CALL_TIMEOUT_MS);
+        return true;
+      } catch (err) {
+        if ((err as Error).name === 'EtcdLeaseInvalidError') return false;
+        throw unavailable(`etcd lease renewal failed: ${reason(err)}`, { cause: err });
+      }
+    },
+  };
+}
+
 class EtcdFlannelStore implements FlannelStore {
   private readonly client: Etcd3;
   private readonly prefix: string;
+  readonly names: OverlayNameStore;
 
   constructor(client: Etcd3, prefix: string) {
     this.client = client;
     this.prefix = prefix;
+    this.names = new EtcdNameStore(client);
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof TsnerdError) throw err;
-      throw unavailable(`etcd ${what} failed: ${reason(err)}`, { cause: err });
-    }
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return call(what, fn);
   }
 
   async readConfig(): Promise<string | undefined> {
@@ -122,20 +144,7 @@ class EtcdFlannelStore implements FlannelStore {
       const id = await this.call('lease grant', () => lease.grant());
       const cmp = kv ? this.client.if(key, 'Mod', '==', kv.mod_revision) : this.client.if(key, 'Create', '==', 0);
       const r = await this.call('write', () => cmp.then(this.client.put(key).value(value).lease(id)).commit());
-      if (r.succeeded) {
-        return {
-          id,
-          keepAlive: async () => {
-            try {
-              await withTimeout(lease.keepaliveOnce(), CALL_TIMEOUT_MS);
-              return true;
-            } catch (err) {
-              if ((err as Error).name === 'EtcdLeaseInvalidError') return false;
-              throw unavailable(`etcd lease renewal failed: ${reason(err)}`, { cause: err });
-            }
-          },
-        };
-      }
+      if (r.succeeded) return leaseHandle(id, lease);
       await this.revoke(id).catch(() => undefined);
     }
     return undefined;
@@ -171,6 +180,54 @@ class EtcdFlannelStore implements FlannelStore {
 
   close(): void {
     this.client.close();
+  }
+}
+
+/** tsnerd's DNS records under the overlay's prefix (domain/overlay/names.ts), on the flannel store's client. */
+class EtcdNameStore implements OverlayNameStore {
+  private readonly client: Etcd3;
+
+  constructor(client: Etcd3) {
+    this.client = client;
+  }
+
+  async grant(ttlSeconds: number): Promise<EtcdLease> {
+    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
+    const id = await call('lease grant', () => lease.grant());
+    return leaseHandle(id, lease);
+  }
+
+  async list(prefix: string): Promise<KeyValue[]> {
+    const all = await call('read', () => this.client.getAll().prefix(prefix).strings());
+    return Object.entries(all).map(([key, value]) => ({ key, value }));
+  }
+
+  async put(key: string, value: string, leaseId: string): Promise<boolean> {
+    try {
+      await this.client.put(key).value(value).lease(leaseId).exec();
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'EtcdLeaseInvalidError') return false;
+      throw unavailable(`etcd write failed: ${reason(err)}`, { cause: err });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await call('delete', () => this.client.delete().key(key).exec());
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await call('delete', () => this.client.delete().prefix(prefix).exec());
+  }
+
+  async watch(prefix: string, onChange: (why: string) => void): Promise<{ cancel(): Promise<void> }> {
+    const watcher = this.client.watch().prefix(prefix).watcher();
+    watcher.on('put', (kv) => onChange(`put ${kv.key.toString()}`));
+    watcher.on('delete', (kv) => onChange(`delete ${kv.key.toString()}`));
+    watcher.on('connected', () => onChange('watch connected'));
+    watcher.on('disconnected', (err) => onChange(`watch disconnected: ${reason(err)}`));
+    watcher.on('error', (err) => onChange(`watch error: ${reason(err)}`));
+    return { cancel: () => watcher.cancel() };
   }
 }
 

@@ -27,6 +27,7 @@ const StateSchema = z.object({
   mtu: z.number(),
   device: z.string(),
   leaseId: z.optional(z.string()),
+  namesLeaseId: z.optional(z.string()),
 });
 
 export const STATE_FILE = 'state.json';
@@ -74,7 +75,7 @@ export async function readStateFile(file: string): Promise<OverlayHostState | un
   if (db.data === null) return undefined;
   const parsed = StateSchema.safeParse(db.data);
   if (!parsed.success) throw internal(`${file} is not an overlay state: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return { ...parsed.data, leaseId: parsed.data.leaseId };
+  return { ...parsed.data, leaseId: parsed.data.leaseId, namesLeaseId: parsed.data.namesLeaseId };
 }
 
 export async function writeStateFile(file: string, state: OverlayHostState): Promise<void> {

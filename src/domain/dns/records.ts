@@ -144,3 +144,51 @@ export function hasEndpoints(set: DnsRecordSet): boolean {
 function unique(names: readonly string[]): string[] {
   return [...new Set(names.filter((n) => n !== ''))];
 }
+
+/**
+ * The other hosts' names on one overlay network (docs/dns.md, "Names across hosts"): the
+ * containers of other hosts as they publish them in etcd, kept for the resolver by this
+ * host's overlay agent of that network (src/app/overlay/names.ts) in a lowdb document of its
+ * own, `<dns dir>/remote-<namespace>%2F<network>.json`. The resolver answers them with the
+ * local network's names; they are never this host's containers (not in `endpoints`, not a
+ * reason for the resolver to run, not the source of a query).
+ */
+export interface RemoteRecordSet {
+  /** networkKey(namespace, network) of the network on this host. */
+  network: string;
+  /** By the record's etcd key below the network's names prefix (`<host>/<namespace>/<id>`). */
+  endpoints: Record<string, RemoteEndpointRecord>;
+}
+
+export interface RemoteEndpointRecord {
+  names: string[];
+  aliases: string[];
+  ips: string[];
+}
+
+const REMOTE_FILE_PREFIX = 'remote-';
+
+/** The file of one network's remote names in the dns dir. */
+export function remoteRecordsFile(namespace: string, network: string): string {
+  return `${REMOTE_FILE_PREFIX}${encodeURIComponent(networkKey(namespace, network))}.json`;
+}
+
+export function isRemoteRecordsFile(name: string): boolean {
+  return name.startsWith(REMOTE_FILE_PREFIX) && name.endsWith('.json') && !name.startsWith('.');
+}
+
+/** A published (etcd) or stored (file) endpoint's fields; throws on anything else. */
+export function parseRemoteEndpoint(value: unknown, what: string): RemoteEndpointRecord {
+  const ep = object(value, what);
+  for (const field of ['names', 'aliases', 'ips']) strings(ep[field], `${what} ${field}`);
+  return { names: ep['names'] as string[], aliases: ep['aliases'] as string[], ips: ep['ips'] as string[] };
+}
+
+export function parseRemoteRecordSet(value: unknown): RemoteRecordSet {
+  const set = object(value, 'remote record set');
+  if (typeof set['network'] !== 'string') throw new Error('remote record set: network is not a string');
+  const endpoints: Record<string, RemoteEndpointRecord> = {};
+  for (const [key, e] of Object.entries(object(set['endpoints'] ?? {}, 'endpoints')))
+    endpoints[key] = parseRemoteEndpoint(e, `endpoint "${key}"`);
+  return { network: set['network'], endpoints };
+}

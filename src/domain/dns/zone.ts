@@ -11,7 +11,7 @@
  * have no way out (SERVFAIL, as a resolver without upstream servers answers).
  */
 import { isIPv4 } from 'node:net';
-import { networkKey, type DnsEndpointRecord, type DnsRecordSet } from './records.ts';
+import { networkKey, type DnsEndpointRecord, type DnsRecordSet, type RemoteRecordSet } from './records.ts';
 
 /** Long enough for clients that cache, short enough that a replaced container is not served long. */
 export const LOCAL_TTL = 60;
@@ -48,7 +48,8 @@ export class DnsZones {
   /** A container address -> the zones of every network that container is on. */
   private readonly bySource = new Map<string, NetworkZone[]>();
 
-  constructor(set: DnsRecordSet) {
+  /** `remote`: other hosts' containers on overlay networks (by network; served only where a local network of that key is). */
+  constructor(set: DnsRecordSet, remote: readonly RemoteRecordSet[] = []) {
     const zones = new Map<string, NetworkZone>();
     for (const [key, net] of Object.entries(set.networks)) {
       const name = key.slice(key.indexOf('/') + 1);
@@ -63,24 +64,20 @@ export class DnsZones {
       const e = set.endpoints[key]!;
       const zone = zoneOf(e);
       if (!zone) continue;
-      for (const n of [...e.names, ...e.aliases]) {
-        for (const fqdn of [n.toLowerCase(), `${n.toLowerCase()}.${zone.domain}`]) {
-          let entry = zone.names.get(fqdn);
-          if (!entry) zone.names.set(fqdn, (entry = { v4: [], v6: [], turn: 0 }));
-          for (const ip of e.ips) {
-            const list = isIPv4(ip) ? entry.v4 : entry.v6;
-            if (!list.includes(ip)) list.push(ip);
-          }
-        }
-      }
-      const primary = e.names[0];
-      if (primary !== undefined) for (const ip of e.ips) zone.ptr.set(reverseName(ip), `${primary}.${zone.name}`);
+      addNames(zone, e, true);
       const container = `${e.namespace}/${e.id}`;
       byContainer.set(container, [...(byContainer.get(container) ?? []), e]);
     }
     for (const endpoints of byContainer.values()) {
       const own = endpoints.flatMap((e) => zoneOf(e) ?? []);
       for (const e of endpoints) for (const ip of e.ips) this.bySource.set(ip, own);
+    }
+    // After the local names: a name on several hosts answers all its addresses, round-robin (Docker's resolver has no
+    // preference for its own host either); an address's PTR is the local container's if one has it.
+    for (const r of [...remote].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
+      const zone = zones.get(r.network);
+      if (!zone) continue;
+      for (const key of Object.keys(r.endpoints).sort()) addNames(zone, r.endpoints[key]!, false);
     }
   }
 
@@ -115,6 +112,31 @@ export class DnsZones {
     }
     if (zones.some((z) => name === z.domain || name.endsWith(`.${z.domain}`))) return { kind: 'local', rcode: 'NXDOMAIN', answers: [] };
     return zones.every((z) => z.internal) ? { kind: 'servfail' } : { kind: 'forward' };
+  }
+}
+
+/** A container's names (short and `NAME.NETWORK`) and the PTR of its addresses, in a network's zone. */
+function addNames(
+  zone: NetworkZone,
+  e: { names: readonly string[]; aliases: readonly string[]; ips: readonly string[] },
+  /** Local records replace an address's PTR (the last one wins); remote ones never replace one. */
+  replacePtr: boolean,
+): void {
+  for (const n of [...e.names, ...e.aliases]) {
+    for (const fqdn of [n.toLowerCase(), `${n.toLowerCase()}.${zone.domain}`]) {
+      let entry = zone.names.get(fqdn);
+      if (!entry) zone.names.set(fqdn, (entry = { v4: [], v6: [], turn: 0 }));
+      for (const ip of e.ips) {
+        const list = isIPv4(ip) ? entry.v4 : entry.v6;
+        if (!list.includes(ip)) list.push(ip);
+      }
+    }
+  }
+  const primary = e.names[0];
+  if (primary === undefined) return;
+  for (const ip of e.ips) {
+    const reverse = reverseName(ip);
+    if (replacePtr || !zone.ptr.has(reverse)) zone.ptr.set(reverse, `${primary}.${zone.name}`);
   }
 }
 

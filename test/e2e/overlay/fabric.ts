@@ -3,6 +3,7 @@
  * (tsn-ovl-core) holding the underlay bridge tovl-br (10.217.255.1/24) and
  * etcd (client port 42379), and one namespace per host (tsn-ovl-<x>) wired to
  * the bridge by a veth pair (tovl-<x> / tovl-<x>-u, 10.217.255.1<n>/24), each
+ * (names, underlay and port are FabricOptions: another test file uses its own),
  * with its own private containerd, data root and CNI conf dir (harness.ts).
  * The root namespace is not touched; nothing leaves the machine.
  */
@@ -19,8 +20,26 @@ export const CORE_NS = 'tsn-ovl-core';
 export const CORE_IP = '10.217.255.1';
 export const ETCD_PORT = 42379;
 export const ETCD_URL = `http://${CORE_IP}:${ETCD_PORT}`;
-const BRIDGE = 'tovl-br';
-const NS_PREFIX = 'tsn-ovl-';
+
+/** Where a fabric lives: the defaults are overlay.test.ts's; another test file gives its own (its allocation). */
+export interface FabricOptions {
+  /** Namespaces `<nsPrefix>core` and `<nsPrefix><letter>`. */
+  nsPrefix: string;
+  /** The underlay bridge in the core namespace; the veths are `<linkPrefix><letter>` / `…-u`. */
+  bridge: string;
+  linkPrefix: string;
+  /** The underlay's first three octets: the core at .1, host n at .10+n. */
+  underlay: string;
+  etcdPort: number;
+}
+
+const DEFAULTS: FabricOptions = {
+  nsPrefix: 'tsn-ovl-',
+  bridge: 'tovl-br',
+  linkPrefix: 'tovl-',
+  underlay: '10.217.255',
+  etcdPort: ETCD_PORT,
+};
 
 export interface Host {
   letter: string;
@@ -50,12 +69,12 @@ export function inNs(netns: string, cmd: string, args: string[], opts: { timeout
 }
 
 /** Kills what runs in our namespaces and deletes them (also what a crashed run left). */
-async function removeNamespaces(): Promise<void> {
+async function removeNamespaces(prefix: string): Promise<void> {
   const list = await sh('ip', ['netns', 'list']);
   const names = list.stdout
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(NS_PREFIX));
+    .filter((n) => n.startsWith(prefix));
   for (const ns of names) {
     const pids = (await sh('ip', ['netns', 'pids', ns])).stdout.split('\n').filter(Boolean);
     for (const pid of pids) {
@@ -75,20 +94,29 @@ export class Fabric {
   private etcdDir = '';
   private readonly envPrefix: string;
   private unlock: (() => Promise<void>) | undefined;
+  readonly opts: FabricOptions;
+  readonly coreNs: string;
+  readonly coreIp: string;
+  readonly etcdUrl: string;
 
-  constructor(envPrefix: string) {
+  constructor(envPrefix: string, opts: Partial<FabricOptions> = {}) {
     this.envPrefix = envPrefix;
+    this.opts = { ...DEFAULTS, ...opts };
+    this.coreNs = `${this.opts.nsPrefix}core`;
+    this.coreIp = `${this.opts.underlay}.1`;
+    this.etcdUrl = `http://${this.coreIp}:${this.opts.etcdPort}`;
   }
 
   async start(): Promise<void> {
-    // One fabric on the machine at a time (the e2e file, the bench, another checkout): the names are fixed.
-    this.unlock = await lockName('overlay-fabric');
-    await removeNamespaces();
-    await must('ip', ['netns', 'add', CORE_NS]);
-    await must('ip', ['-n', CORE_NS, 'link', 'set', 'lo', 'up']);
-    await must('ip', ['-n', CORE_NS, 'link', 'add', BRIDGE, 'type', 'bridge']);
-    await must('ip', ['-n', CORE_NS, 'addr', 'add', `${CORE_IP}/24`, 'dev', BRIDGE]);
-    await must('ip', ['-n', CORE_NS, 'link', 'set', BRIDGE, 'up']);
+    // One fabric of these names on the machine at a time (the e2e file, the bench, another checkout).
+    this.unlock = await lockName(this.opts.nsPrefix === DEFAULTS.nsPrefix ? 'overlay-fabric' : `overlay-fabric-${this.opts.nsPrefix}`);
+    await removeNamespaces(this.opts.nsPrefix);
+    const bridge = this.opts.bridge;
+    await must('ip', ['netns', 'add', this.coreNs]);
+    await must('ip', ['-n', this.coreNs, 'link', 'set', 'lo', 'up']);
+    await must('ip', ['-n', this.coreNs, 'link', 'add', bridge, 'type', 'bridge']);
+    await must('ip', ['-n', this.coreNs, 'addr', 'add', `${this.coreIp}/24`, 'dev', bridge]);
+    await must('ip', ['-n', this.coreNs, 'link', 'set', bridge, 'up']);
     this.etcdDir = await mkdtemp(join(tmpdir(), 'tsnerd-ovl-etcd-'));
     await this.startEtcd();
   }
@@ -96,28 +124,29 @@ export class Fabric {
   /** etcd in the core namespace; keeps its data dir across stop/start. */
   async startEtcd(): Promise<void> {
     const log = openSync(join(this.etcdDir, 'etcd.log'), 'a');
+    const peerUrl = `http://${this.coreIp}:${this.opts.etcdPort + 1}`;
     try {
       this.etcd = spawn(
         'ip',
         [
           'netns',
           'exec',
-          CORE_NS,
+          this.coreNs,
           'etcd',
           '--name',
           'tovl',
           '--data-dir',
           join(this.etcdDir, 'data'),
           '--listen-client-urls',
-          ETCD_URL,
+          this.etcdUrl,
           '--advertise-client-urls',
-          ETCD_URL,
+          this.etcdUrl,
           '--listen-peer-urls',
-          `http://${CORE_IP}:42380`,
+          peerUrl,
           '--initial-advertise-peer-urls',
-          `http://${CORE_IP}:42380`,
+          peerUrl,
           '--initial-cluster',
-          `tovl=http://${CORE_IP}:42380`,
+          `tovl=${peerUrl}`,
         ],
         { stdio: ['ignore', log, log] },
       );
@@ -144,7 +173,7 @@ export class Fabric {
   }
 
   etcdctl(args: string[]): Promise<RunResult> {
-    return inNs(CORE_NS, 'etcdctl', ['--endpoints', ETCD_URL, '--dial-timeout', '2s', ...args], { timeoutMs: 10_000 });
+    return inNs(this.coreNs, 'etcdctl', ['--endpoints', this.etcdUrl, '--dial-timeout', '2s', ...args], { timeoutMs: 10_000 });
   }
 
   /** A host: its namespace wired to the bridge, its containerd running in it, the test image loaded. */
@@ -157,16 +186,16 @@ export class Fabric {
     return host;
   }
 
-  /** Only the namespace on the underlay (address 10.217.255.1<n>, link tovl-<x>-u): for hosts set up by hand. */
+  /** Only the namespace on the underlay (address <underlay>.1<n>, link <linkPrefix><x>-u): for hosts set up by hand. */
   async addBareHost(letter: string, index: number): Promise<{ netns: string; ip: string; link: string }> {
-    const netns = `${NS_PREFIX}${letter}`;
-    const outer = `tovl-${letter}`;
-    const inner = `tovl-${letter}-u`;
-    const ip = `10.217.255.${10 + index}`;
+    const netns = `${this.opts.nsPrefix}${letter}`;
+    const outer = `${this.opts.linkPrefix}${letter}`;
+    const inner = `${this.opts.linkPrefix}${letter}-u`;
+    const ip = `${this.opts.underlay}.${10 + index}`;
     await must('ip', ['netns', 'add', netns]);
     await must('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-    await must('ip', ['-n', CORE_NS, 'link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', netns]);
-    await must('ip', ['-n', CORE_NS, 'link', 'set', outer, 'master', BRIDGE, 'up']);
+    await must('ip', ['-n', this.coreNs, 'link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', netns]);
+    await must('ip', ['-n', this.coreNs, 'link', 'set', outer, 'master', this.opts.bridge, 'up']);
     await must('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', inner]);
     await must('ip', ['-n', netns, 'link', 'set', inner, 'up']);
     return { netns, ip, link: inner };
@@ -189,7 +218,7 @@ export class Fabric {
     }
     for (const h of this.hosts.values()) await h.env.stop().catch((e: unknown) => failures.push(e));
     await this.stopEtcd().catch(() => undefined);
-    await removeNamespaces().catch(() => undefined);
+    await removeNamespaces(this.opts.nsPrefix).catch(() => undefined);
     if (this.etcdDir) await rm(this.etcdDir, { recursive: true, force: true });
     await this.unlock?.();
     if (failures.length === 1) throw failures[0];

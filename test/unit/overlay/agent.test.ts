@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OverlayAgentLoop } from '../../../src/app/overlay/agent.ts';
 import { formatNet, leaseAttrs, type Peer } from '../../../src/domain/overlay/flannel.ts';
+import { FakeNameStore } from './fake-names.ts';
 import type { EtcdLease, FlannelStore, KeyValue, OverlayHost, OverlayHostState, VxlanDevice } from '../../../src/interfaces/overlay.ts';
 
 /** etcd as a map, with a watch that reports every put and delete. */
 class FakeStore implements FlannelStore {
   kv = new Map<string, string>();
+  names = new FakeNameStore();
   revoked: string[] = [];
   down = false;
   private nextLease = 100;

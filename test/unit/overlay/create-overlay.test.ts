@@ -4,10 +4,12 @@ import { createOverlayNetwork } from '../../../src/app/overlay/create-overlay.ts
 import type { NetworksDeps } from '../../../src/app/networks/deps.ts';
 import type { EtcdLease, FlannelStore, KeyValue, OverlayDeps, OverlayHostState } from '../../../src/interfaces/overlay.ts';
 import { templates } from '../networks/helpers.ts';
+import { FakeNameStore } from './fake-names.ts';
 
 /** etcd under the default prefix as a map; `onConfigCreated` lets another host act right after the create. */
 class FakeEtcd implements FlannelStore {
   kv = new Map<string, string>();
+  names = new FakeNameStore();
   onConfigCreated = (): void => undefined;
   private lease = 1;
   async readConfig() {
@@ -73,6 +75,7 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
       stop: async () => undefined,
       pid: async () => undefined,
     },
+    remoteNames: { remove: async () => undefined },
     randomBytes: (n) => new Uint8Array(n).fill(7),
   };
   const deps = {
