@@ -116,6 +116,7 @@ export function parseAddHosts(values: readonly string[], hostGatewayIp: string |
       if (sep <= 0 || !HOSTNAME_PATTERN.test(host)) throw invalid(`invalid --add-host ${quote(entry)}: expected host:ip`);
       if (ip === HOST_GATEWAY) {
         if (!hostGatewayIp) throw invalid('unable to derive the IP value for host-gateway');
+        if (!isIP(hostGatewayIp)) throw invalid(`invalid --host-gateway-ip ${quote(hostGatewayIp)}: not an IP address`);
         ip = hostGatewayIp;
       }
       if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);

@@ -14,6 +14,8 @@ export interface Settings {
   cniNetconfPath: string;
   /** `--bridge-ip`: gateway/prefix of the default network when it is created (nerdctl's flag); unset: 10.4.0.1/24. */
   bridgeIp?: string | undefined;
+  /** `--host-gateway-ip`: what `--add-host NAME:host-gateway` means (nerdctl's flag); unset: the host's first non-loopback IPv4. */
+  hostGatewayIp?: string | undefined;
   debug: boolean;
 }
 
@@ -89,6 +91,15 @@ export const SETTINGS = [
     optional: true,
     summary: 'gateway and subnet of the default network when it is created, e.g. 10.1.100.1/24',
   },
+  {
+    key: 'hostGatewayIp',
+    flag: 'host-gateway-ip',
+    env: 'NERDCTL_HOST_GATEWAY_IP',
+    toml: 'host_gateway_ip',
+    default: undefined,
+    optional: true,
+    summary: "the address --add-host NAME:host-gateway stands for (default: the host's first non-loopback IPv4)",
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** The boolean global flag, also readable as `debug = true` in the TOML file. */
@@ -154,6 +165,7 @@ export function resolveSettings(input: SettingsInput): Settings {
     );
   }
   const bridgeIp = pickOptional('bridgeIp');
+  const hostGatewayIp = pickOptional('hostGatewayIp');
   return {
     address: stripUnixScheme(pick('address')),
     namespace,
@@ -161,6 +173,7 @@ export function resolveSettings(input: SettingsInput): Settings {
     cniPath: pick('cniPath'),
     cniNetconfPath: pick('cniNetconfPath'),
     ...(bridgeIp === undefined ? {} : { bridgeIp }),
+    ...(hostGatewayIp === undefined ? {} : { hostGatewayIp }),
     debug: input.flags.debug === true || debugFile === true,
   };
 }

@@ -108,7 +108,7 @@ export function createContainerNetworking(settings: Settings, joinTarget: (ref: 
   return new ContainerNetworking(settings.namespace, deps, {
     resolver: deps.resolver,
     hosts: deps.hosts,
-    hostFacts: new LinuxHostFacts(),
+    hostFacts: new LinuxHostFacts(settings.hostGatewayIp),
     state: deps.state,
     host: new LinuxContainerNetworkHost(settings, layout, deps.state),
     joinTarget,

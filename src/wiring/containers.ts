@@ -35,7 +35,7 @@ export async function openContainers(settings: Settings): Promise<ContainersHand
     names: new FileNameStore(layout.namesDir(settings.namespace)),
     io: new FifoProcessIo(),
     host: new LinuxContainerHost(settingsToArgs(settings), settings),
-    hostFacts: new LinuxHostFacts(),
+    hostFacts: new LinuxHostFacts(settings.hostGatewayIp),
     stateFiles: new FileContainerStateFiles(),
     networking: createContainerNetworking(settings, (ref) => joinTarget(ctx, ref)),
     // TSNERD_TASK_CREATE_TIMEOUT_MS: test only (the fault suite lets the deadline fire).

@@ -45,6 +45,19 @@ describe('resolveSettings', () => {
     assert.equal(parseHookArgs(['createRuntime', ...settingsToArgs(resolveSettings(base))], {}).settings.bridgeIp, undefined);
   });
 
+  it("--host-gateway-ip: flag, then nerdctl's NERDCTL_HOST_GATEWAY_IP, then host_gateway_ip in the file; unset by default", () => {
+    assert.equal(resolveSettings(base).hostGatewayIp, undefined);
+    assert.equal(resolveSettings({ ...base, file: { host_gateway_ip: '10.1.0.1' } }).hostGatewayIp, '10.1.0.1');
+    assert.equal(
+      resolveSettings({ ...base, env: { NERDCTL_HOST_GATEWAY_IP: '10.2.0.1' }, file: { host_gateway_ip: '10.1.0.1' } }).hostGatewayIp,
+      '10.2.0.1',
+    );
+    assert.equal(
+      resolveSettings({ ...base, flags: { hostGatewayIp: '10.3.0.1' }, env: { NERDCTL_HOST_GATEWAY_IP: '10.2.0.1' } }).hostGatewayIp,
+      '10.3.0.1',
+    );
+  });
+
   it('strips unix:// from the address', () => {
     assert.equal(resolveSettings({ ...base, env: { CONTAINERD_ADDRESS: 'unix:///x/c.sock' } }).address, '/x/c.sock');
   });

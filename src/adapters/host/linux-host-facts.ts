@@ -8,6 +8,13 @@ const SYSTEMD_RESOLVED_STUB = '127.0.0.53';
 const SYSTEMD_UPSTREAM = '/run/systemd/resolve/resolv.conf';
 
 export class LinuxHostFacts implements HostFacts {
+  private readonly configuredHostGatewayIp: string | undefined;
+
+  /** `configuredHostGatewayIp`: `--host-gateway-ip`, which replaces the lookup of the host's addresses. */
+  constructor(configuredHostGatewayIp?: string) {
+    this.configuredHostGatewayIp = configuredHostGatewayIp;
+  }
+
   async resolvConf(): Promise<string> {
     const text = await readOrEmpty('/etc/resolv.conf');
     const { nameservers } = parseResolvConf(text);
@@ -26,6 +33,7 @@ export class LinuxHostFacts implements HostFacts {
   }
 
   hostGatewayIp(): string | undefined {
+    if (this.configuredHostGatewayIp !== undefined) return this.configuredHostGatewayIp;
     for (const addrs of Object.values(networkInterfaces())) {
       for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
     }

@@ -111,4 +111,47 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
       '10.234.102.128/25 10.234.102.129',
     );
   });
+
+  it('--host-gateway-ip (flag, NERDCTL_HOST_GATEWAY_IP) is what --add-host NAME:host-gateway writes, as nerdctl', async (t) => {
+    cleanup(t, { networks: ['au-cc-n2'] });
+    await ok(['network', 'create', 'au-cc-n2', '--subnet', '10.227.12.0/24']);
+    const hostsLine = (out: string) => h.lines(out).filter((l) => /\sgw$/.test(l));
+    // nerdctl's TestRunAddHostWithCustomHostGatewayIP; before, the flag was unknown
+    assert.deepEqual(
+      hostsLine(
+        await ok([
+          'run',
+          '--rm',
+          '--net',
+          'au-cc-n2',
+          '--host-gateway-ip',
+          '192.168.5.2',
+          '--add-host',
+          'gw:host-gateway',
+          image,
+          'cat',
+          '/etc/hosts',
+        ]),
+      ),
+      ['192.168.5.2     gw'],
+    );
+    const withEnv: TestEnv = { ...env, env: { ...env.env, NERDCTL_HOST_GATEWAY_IP: '10.227.12.200' } };
+    const r = await tsnerd(withEnv, ['run', '--rm', '--net', 'au-cc-n2', '--add-host', 'gw:host-gateway', image, 'cat', '/etc/hosts']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual(hostsLine(r.stdout), ['10.227.12.200   gw']);
+    const bad = await tsnerd(env, [
+      'run',
+      '--rm',
+      '--net',
+      'au-cc-n2',
+      '--host-gateway-ip',
+      'nope',
+      '--add-host',
+      'gw:host-gateway',
+      image,
+      'true',
+    ]);
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /invalid --host-gateway-ip "nope": not an IP address/);
+  });
 });

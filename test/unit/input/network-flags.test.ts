@@ -84,6 +84,13 @@ describe('values that land in files', () => {
       (e) => isTsnerdError(e, 'invalid') && e.message === 'invalid --add-host "a:1.2.3.4\\n": "1.2.3.4\\n" is not an IP address',
     );
   });
+  it('--add-host NAME:host-gateway takes the host gateway IP (--host-gateway-ip), which must be an IP', () => {
+    assert.deepEqual(parseAddHosts(['gw:host-gateway', 'a:1.2.3.4,b:::1'], '192.168.5.2'), ['gw:192.168.5.2', 'a:1.2.3.4', 'b:::1']);
+    assert.throws(() => parseAddHosts(['gw:host-gateway'], undefined), { message: 'unable to derive the IP value for host-gateway' });
+    assert.throws(() => parseAddHosts(['gw:host-gateway'], 'gw.example'), {
+      message: 'invalid --host-gateway-ip "gw.example": not an IP address',
+    });
+  });
   it('--label refuses control characters and nerdctl/ keys', () => {
     assert.throws(
       () => parseLabelFlags(['a=b\nc']),
