@@ -25,6 +25,19 @@ export async function ok(env: TestEnv, args: string[], opts: { input?: string; t
   return r.stdout.trim();
 }
 
+/**
+ * `network gc` once more, after a gc that released what a test left: it must find nothing, but
+ * for the files of a CLI or hook server that was still serving during the first gc and has
+ * exited since (after a killed predecessor it keeps its log for the post-mortem, and gc removes
+ * that: when it exits is the load's business, not the test's).
+ */
+export async function secondGcFindsNothing(env: TestEnv): Promise<void> {
+  const found = lines(await ok(env, ['network', 'gc']))
+    .slice(1)
+    .filter((l) => !/\s(cli|hook)-server-file\s/.test(l));
+  assert.deepEqual(found, [], 'a second gc found more');
+}
+
 /** Polls `check` every `pollMs` until it gives a value (not undefined or false): that value; fails naming `what` after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
