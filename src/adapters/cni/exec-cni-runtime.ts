@@ -39,6 +39,12 @@ export interface ExecCniRuntimeOptions {
   heldLockFd?: () => number | undefined;
   /** Each finished plugin call (success or failure) with its wall time: the hook logs it (docs/performance.md). */
   onPluginDone?: (pluginType: string, verb: CniVerb, ms: number) => void;
+  /**
+   * A plugin's ADD the runtime may do itself, for a plugin that passes the previous result
+   * through (the firewall plugin: adapters/netfilter/firewall-fast.ts): true when it is done,
+   * false to run the plugin.
+   */
+  addShortcut?: (plugin: PluginConf, prevResult: Record<string, unknown> | undefined) => Promise<boolean>;
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
@@ -52,6 +58,7 @@ export class ExecCniRuntime implements CniRuntime {
   private readonly onStderr: (pluginType: string, text: string) => void;
   private readonly heldLockFd: () => number | undefined;
   private readonly onPluginDone: ((pluginType: string, verb: CniVerb, ms: number) => void) | undefined;
+  private readonly addShortcut: ExecCniRuntimeOptions['addShortcut'];
   private readonly versions = new Map<string, Promise<PluginVersionInfo>>();
   private readonly busy = new Map<string, Promise<unknown>>();
 
@@ -62,6 +69,7 @@ export class ExecCniRuntime implements CniRuntime {
     this.onStderr = options.onStderr ?? ((type, text) => requestStderr().write(`cni plugin "${type}": ${text.trimEnd()}\n`));
     this.heldLockFd = options.heldLockFd ?? (() => undefined);
     this.onPluginDone = options.onPluginDone;
+    this.addShortcut = options.addShortcut;
   }
 
   async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
@@ -84,7 +92,7 @@ export class ExecCniRuntime implements CniRuntime {
       await this.cache.write(entry);
       let prevResult: RawResult | undefined;
       for (const plugin of list.plugins) {
-        const stdout = await this.invoke(plugin, 'ADD', list, rt, prevResult);
+        const stdout = (await this.shortcut(plugin, prevResult)) ?? (await this.invoke(plugin, 'ADD', list, rt, prevResult));
         prevResult = readResult(plugin, stdout, list.cniVersion);
         await this.cache.write({ ...entry, result: prevResult });
       }
@@ -319,6 +327,16 @@ export class ExecCniRuntime implements CniRuntime {
     const done = (): void => this.onPluginDone?.(plugin.type, verb, (process.uptime() - started) * 1000);
     call.then(done, done);
     return call;
+  }
+
+  /** The plugin's ADD output (the previous result, passed through) when `addShortcut` did its work; undefined to run it. */
+  private async shortcut(plugin: PluginConf, prevResult: RawResult | undefined): Promise<string | undefined> {
+    if (!this.addShortcut || prevResult === undefined) return undefined;
+    const started = process.uptime();
+    if (!(await this.addShortcut(plugin, prevResult))) return undefined;
+    this.onPluginDone?.(plugin.type, 'ADD', (process.uptime() - started) * 1000);
+    faultPoint(`shortcut-${plugin.type}`); // its rules made, the cache entry not updated yet
+    return JSON.stringify(prevResult);
   }
 
   /** Runs fn after every earlier call for the same attachment has settled. */

@@ -1,10 +1,12 @@
 /**
- * tsnerd makes a container's masquerade chain itself (one iptables-restore per family) and runs
- * the bridge plugin with ipMasq off (domain/netfilter/ipmasq.ts). What it makes must be what the
- * real plugin's ADD makes, rule for rule, so that nerdctl and other runtimes see (and remove) the
- * same chain. Both are made in a private "host" network namespace of this test, for a dual-stack
- * address pair, and compared as `iptables-save` prints them; then tsnerd's removal leaves that
- * namespace's nat tables as they were.
+ * Rules tsnerd makes in place of a plugin must be the plugin's, rule for rule, so that
+ * nerdctl and other runtimes see (and remove) the same ones:
+ * - the bridge plugin's per-container masquerade chain (ipMasq), which tsnerd makes with one
+ *   iptables-restore per family while the plugin runs with ipMasq off (domain/netfilter/ipmasq.ts);
+ * - the firewall plugin's ADD once its shared chains and the bridge's isolation rules exist
+ *   (domain/netfilter/firewall-plugin.ts), which must change nothing when one of them is missing.
+ * Both are made by the real plugins and by tsnerd's adapters in a private "host" network
+ * namespace of this test, for a dual-stack address pair, and compared as `iptables-save` prints them.
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,22 +18,31 @@ import { execa } from 'execa';
 
 const CNI_PATH = '/usr/lib/cni';
 const NODE = resolve('scripts/node');
-const ADAPTER = resolve('src/adapters/netfilter/ipmasq-cleanup.ts');
 const NETWORK = 'ms-parity';
-const V4 = '10.235.1.5/24';
-const V6 = 'fd35:235:1::5/64';
 
 const tag = randomBytes(3).toString('hex');
 const hostNs = `ms-host-${tag}`;
-const ctrNs = `ms-ctr-${tag}`;
-const containerId = `ms-parity-${tag}`;
+const bridge = `ms${tag}`;
 let dir = '';
 
-/** The nat table of both families in the host netns, counters and comments of the dump dropped. */
-async function natRules(): Promise<string[]> {
+interface Container {
+  id: string;
+  netns: string;
+  v4: string;
+  v6: string;
+}
+const containers: Container[] = [1, 2].map((n) => ({
+  id: `ms-parity-${tag}-${n}`,
+  netns: `ms-ctr-${tag}-${n}`,
+  v4: `10.235.1.${n + 4}/24`,
+  v6: `fd35:235:1::${n + 4}/64`,
+}));
+
+/** A table of both families in the host netns, counters and comments of the dump dropped. */
+async function rules(table: 'nat' | 'filter'): Promise<string[]> {
   const out: string[] = [];
   for (const save of ['iptables-save', 'ip6tables-save']) {
-    const { stdout } = await execa('ip', ['netns', 'exec', hostNs, save, '-t', 'nat']);
+    const { stdout } = await execa('ip', ['netns', 'exec', hostNs, save, '-t', table]);
     out.push(
       ...stdout
         .split('\n')
@@ -42,62 +53,96 @@ async function natRules(): Promise<string[]> {
   return out;
 }
 
-/** The bridge plugin's verb in the host netns, ipMasq on, static IPAM with the two addresses. */
-async function bridgePlugin(verb: 'ADD' | 'DEL'): Promise<void> {
-  const conf = {
-    cniVersion: '1.0.0',
-    name: NETWORK,
-    type: 'bridge',
-    bridge: `ms${tag}`,
-    isGateway: true,
-    ipMasq: true,
-    ipam: {
-      type: 'static',
-      addresses: [
-        { address: V4, gateway: '10.235.1.1' },
-        { address: V6, gateway: 'fd35:235:1::1' },
-      ],
-    },
-  };
-  await execa('ip', ['netns', 'exec', hostNs, `${CNI_PATH}/bridge`], {
-    input: JSON.stringify(conf),
-    env: { CNI_COMMAND: verb, CNI_CONTAINERID: containerId, CNI_NETNS: `/var/run/netns/${ctrNs}`, CNI_IFNAME: 'eth0', CNI_PATH },
+/** A real plugin's verb in the host netns for container `c`; its stdout (the result of an ADD). */
+async function plugin(type: string, verb: 'ADD' | 'DEL', c: Container, conf: Record<string, unknown>): Promise<string> {
+  const { stdout } = await execa('ip', ['netns', 'exec', hostNs, `${CNI_PATH}/${type}`], {
+    input: JSON.stringify({ cniVersion: '1.0.0', name: NETWORK, type, ...conf }),
+    env: { CNI_COMMAND: verb, CNI_CONTAINERID: c.id, CNI_NETNS: `/var/run/netns/${c.netns}`, CNI_IFNAME: 'eth0', CNI_PATH },
   });
+  return stdout;
 }
 
-/** One of the adapter's functions, run by the pinned node inside the host netns. */
-async function adapter(fn: 'addIpMasqChain' | 'removeIpMasqChain', args: unknown[]): Promise<void> {
+/** The bridge plugin with static IPAM giving `c` its two addresses; its result. */
+async function bridgePlugin(verb: 'ADD' | 'DEL', c: Container, ipMasq: boolean): Promise<Record<string, unknown>> {
+  const ipam = {
+    type: 'static',
+    addresses: [
+      { address: c.v4, gateway: '10.235.1.1' },
+      { address: c.v6, gateway: 'fd35:235:1::1' },
+    ],
+  };
+  const out = await plugin('bridge', verb, c, { bridge, isGateway: true, ipMasq, ipam });
+  return verb === 'ADD' ? (JSON.parse(out) as Record<string, unknown>) : {};
+}
+
+const FIREWALL = { ingressPolicy: 'same-bridge' };
+
+/** One exported function of one of tsnerd's adapters, run by the pinned node inside the host netns; its value. */
+async function adapter(file: string, fn: string, args: unknown[]): Promise<unknown> {
   const script = join(dir, `${fn}.mjs`);
-  await writeFile(script, `const m = await import(${JSON.stringify(ADAPTER)});\nawait m.${fn}(...${JSON.stringify(args)});\n`);
-  await execa('ip', ['netns', 'exec', hostNs, NODE, script]);
+  const module = resolve('src/adapters/netfilter', file);
+  await writeFile(
+    script,
+    `const m = await import(${JSON.stringify(module)});\nprocess.stdout.write(JSON.stringify(await m.${fn}(...${JSON.stringify(args)}) ?? null));\n`,
+  );
+  const { stdout } = await execa('ip', ['netns', 'exec', hostNs, NODE, script]);
+  return JSON.parse(stdout) as unknown;
 }
 
-describe('the masquerade chain tsnerd makes in place of the bridge plugin (e2e)', () => {
+describe('rules tsnerd makes in place of the plugins (e2e)', () => {
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tsnerd-ipmasq-'));
+    dir = await mkdtemp(join(tmpdir(), 'tsnerd-parity-'));
     await execa('ip', ['netns', 'add', hostNs]);
-    await execa('ip', ['netns', 'add', ctrNs]);
+    for (const c of containers) await execa('ip', ['netns', 'add', c.netns]);
   });
   after(async () => {
-    await execa('ip', ['netns', 'del', ctrNs], { reject: false });
+    for (const c of containers) await execa('ip', ['netns', 'del', c.netns], { reject: false });
     await execa('ip', ['netns', 'del', hostNs], { reject: false }); // its bridge, veth ends and tables go with it
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('is rule for rule what the real plugin makes, for IPv4 and IPv6, and its removal leaves the nat tables as before', async () => {
-    const empty = await natRules();
-    await bridgePlugin('ADD');
-    const byPlugin = await natRules();
+  it("the masquerade chain is the bridge plugin's, for IPv4 and IPv6, and its removal leaves the nat tables as before", async () => {
+    const c = containers[0]!;
+    const empty = await rules('nat');
+    await bridgePlugin('ADD', c, true);
+    const byPlugin = await rules('nat');
     assert.ok(
       byPlugin.some((l) => l.includes('MASQUERADE')),
       `the plugin made no masquerade rule:\n${byPlugin.join('\n')}`,
     );
-    await bridgePlugin('DEL'); // with the netns: the plugin removes its chain
-    assert.deepEqual(await natRules(), empty);
+    await bridgePlugin('DEL', c, true); // with the netns: the plugin removes its chain
+    assert.deepEqual(await rules('nat'), empty);
 
-    await adapter('addIpMasqChain', [NETWORK, containerId, [V4, V6]]);
-    assert.deepEqual(await natRules(), byPlugin);
-    await adapter('removeIpMasqChain', [NETWORK, containerId, [V4.split('/')[0], V6.split('/')[0]]]);
-    assert.deepEqual(await natRules(), empty);
+    await adapter('ipmasq-cleanup.ts', 'addIpMasqChain', [NETWORK, c.id, [c.v4, c.v6]]);
+    assert.deepEqual(await rules('nat'), byPlugin);
+    await adapter('ipmasq-cleanup.ts', 'removeIpMasqChain', [NETWORK, c.id, [c.v4.split('/')[0], c.v6.split('/')[0]]]);
+    assert.deepEqual(await rules('nat'), empty);
+  });
+
+  it("the firewall plugin's ADD: the same rules once its shared ones exist, nothing changed while one is missing", async () => {
+    const [first, second] = containers as [Container, Container];
+    // The first container on the bridge: the plugin makes the shared chains, jumps and isolation rules.
+    const firstResult = await bridgePlugin('ADD', first, false);
+    await plugin('firewall', 'ADD', first, { ...FIREWALL, prevResult: firstResult });
+
+    const secondResult = await bridgePlugin('ADD', second, false);
+    const shared = await rules('filter');
+    await plugin('firewall', 'ADD', second, { ...FIREWALL, prevResult: secondResult });
+    const byPlugin = await rules('filter');
+    await plugin('firewall', 'DEL', second, { ...FIREWALL, prevResult: secondResult });
+    assert.deepEqual(await rules('filter'), shared);
+    assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [FIREWALL, secondResult]), true);
+    assert.deepEqual(await rules('filter'), byPlugin);
+    await plugin('firewall', 'DEL', second, { ...FIREWALL, prevResult: secondResult }); // the plugin's DEL finds and removes them
+    assert.deepEqual(await rules('filter'), shared);
+
+    // A shared rule gone (a flush of FORWARD): nothing is added, the plugin must run.
+    await execa('ip', ['netns', 'exec', hostNs, 'iptables', '-F', 'FORWARD']);
+    const flushed = await rules('filter');
+    assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [FIREWALL, secondResult]), false);
+    assert.deepEqual(await rules('filter'), flushed);
+    // Another policy or backend: the plugin runs.
+    assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [{ ingressPolicy: 'isolated' }, secondResult]), false);
+    assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [{ backend: 'firewalld' }, secondResult]), false);
   });
 });

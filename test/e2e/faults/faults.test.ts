@@ -25,6 +25,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import * as h from '../harness.ts';
 import { httpGet, importTestImage, restartContainerd, startEnv, tsnerd, type TestEnv } from '../harness.ts';
@@ -104,6 +105,16 @@ async function claimedStateDirs(): Promise<string[]> {
     if ((await readdir(join(dir, id)).catch(() => [] as string[])).includes('creating')) ids.push(id);
   }
   return ids;
+}
+
+/** Deletes the firewall plugin's isolation DROP rule of this file's bridge (its first ADD on the bridge made it). */
+async function removeOwnIsolationDrop(): Promise<void> {
+  const conf = JSON.parse(await readFile(join(env.netconfPath, env.namespace, `nerdctl-${NET}.conflist`), 'utf8')) as {
+    plugins: { bridge: string }[];
+  };
+  const bridge = conf.plugins[0]!.bridge;
+  const comment = 'CNI firewall plugin rules (ingressPolicy: same-bridge)';
+  await execa('iptables', ['-w', '-D', 'CNI-ISOLATION-STAGE-2', '-o', bridge, '-m', 'comment', '--comment', comment, '-j', 'DROP']);
 }
 
 /** The wrappers in pluginDir act on `plan` once: `<CNI_COMMAND> <plugin type> <action>`. */
@@ -223,6 +234,10 @@ describe('faults leave nothing behind', { timeout: 900_000 }, () => {
 
   for (const plugin of ['bridge', 'host-local', 'portmap', 'firewall', 'tuning']) {
     it(`kill -9 of the createRuntime hook inside ${plugin}`, async () => {
+      // Once its shared rules exist the firewall plugin's ADD is one iptables-restore of tsnerd's
+      // (domain/netfilter/firewall-plugin.ts): without this bridge's isolation rule the plugin runs
+      // (and puts the rule back, as baseline has it).
+      if (plugin === 'firewall') await removeOwnIsolationDrop();
       await plan(`ADD ${plugin} kill-hook`);
       const r = await tsnerd(env, runArgs('x'));
       assert.notEqual(r.exitCode, 0, 'run should fail when its hook is killed');
@@ -236,6 +251,12 @@ describe('faults leave nothing behind', { timeout: 900_000 }, () => {
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /injected failure/);
     await recoverAndCompare('createRuntime:tuning-fails', 'run');
+  });
+
+  it("kill -9 of the createRuntime hook after the firewall plugin's rules were appended in its place", async () => {
+    const r = await tsnerd({ ...env, env: { ...env.env, TSNERD_FAULT: 'shortcut-firewall' } }, runArgs('x'));
+    assert.notEqual(r.exitCode, 0, 'the fault shortcut-firewall did not fire: the firewall ADD was not done by tsnerd');
+    await recoverAndCompare('createRuntime:shortcut-firewall', 'run');
   });
 
   // After a successful ADD: the hosts-file join, or the lifecycle record after it, fails

@@ -74,6 +74,35 @@ describe('ExecCniRuntime chains a conflist', () => {
     });
   });
 
+  it("lets addShortcut do a plugin's ADD: the plugin is not run and the previous result passes through; false runs it", async () => {
+    const asked: string[] = [];
+    const shortcut = (done: boolean) =>
+      new ExecCniRuntime({
+        cniPath: fake.binDir,
+        cacheDir: fake.cacheDir,
+        addShortcut: async (plugin, prev) => {
+          asked.push(`${plugin.type} ${prev === undefined ? 'without' : 'with'} a previous result`);
+          return done && plugin.type === 'second';
+        },
+      });
+    const res = await shortcut(true).addNetworkList(list(), rt);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => `${c.verb} ${c.type}`),
+      ['ADD first', 'ADD third'],
+    );
+    assert.deepEqual((await fake.calls())[1]!.request!['prevResult'], JSON.parse(first), "the third plugin gets the first's result");
+    assert.deepEqual(res.dns, { nameservers: ['10.201.0.1'] });
+    assert.deepEqual(asked, ['second with a previous result', 'third with a previous result'], 'not asked for the first plugin');
+    await runtime.delNetworkList(list(), rt);
+    await rm(join(fake.root, 'rec'), { recursive: true, force: true });
+    await mkdir(join(fake.root, 'rec'));
+    await shortcut(false).addNetworkList(list(), rt);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => `${c.verb} ${c.type}`),
+      ['ADD first', 'ADD second', 'ADD third'],
+    );
+  });
+
   it('sets all six CNI_* variables, CNI_ARGS joined with ";"', async () => {
     await runtime.addNetworkList(list(), rt);
     const [call] = await fake.calls();
