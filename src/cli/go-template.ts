@@ -11,6 +11,7 @@
  */
 import { invalid, usage } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
+import { formatTable } from './table.ts';
 
 export function renderGoTemplate(template: string, value: unknown): string {
   return compileGoTemplate(template)(value);
@@ -484,3 +485,28 @@ const FUNCS: Record<string, (...a: unknown[]) => unknown> = {
   pad: (a, before, after) => ' '.repeat(Number(before)) + str(a) + ' '.repeat(Number(after)),
   truncate: (a, n) => [...str(a)].slice(0, Number(n)).join(''),
 };
+
+/**
+ * `--format` of a list command (`network ls`, `ps`): a template per row, as docker/cli's
+ * formatter runs it: `\t` and `\n` written in the template are a tab and a newline, and
+ * `table TEMPLATE` prints a header row (the template over `headers`, a column title per
+ * field) and aligns the tab-separated columns. `json` is `{{json .}}`.
+ */
+export function renderListFormat(format: string, rows: readonly unknown[], headers: Readonly<Record<string, string>>): string[] {
+  const table = /^table(\s|$)/.test(format);
+  const text = (table ? format.slice('table'.length) : format === 'json' ? '{{json .}}' : format)
+    .trim()
+    .replaceAll('\\t', '\t')
+    .replaceAll('\\n', '\n');
+  const render = compileGoTemplate(
+    text === ''
+      ? Object.keys(headers)
+          .map((k) => `{{.${k}}}`)
+          .join('\t')
+      : text,
+  );
+  if (!table) return rows.map(render);
+  const cells = (line: string) => line.split('\t');
+  const lines = [render(headers), ...rows.map(render)].map(cells);
+  return [formatTable(lines[0]!, lines.slice(1), 3)];
+}

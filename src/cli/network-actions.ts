@@ -5,8 +5,9 @@
 import { usage } from '../domain/errors.ts';
 import { inspectNetworks } from '../app/networks/inspect-networks.ts';
 import { listNetworks } from '../app/networks/list-networks.ts';
+import { NETWORK_LIST_HEADERS } from '../domain/network/list-view.ts';
 import { createNetworkDeps } from '../wiring/networks.ts';
-import { inspectFormatter, renderGoTemplate } from './go-template.ts';
+import { inspectFormatter, renderListFormat } from './go-template.ts';
 import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts';
 import { formatTable } from './table.ts';
 
@@ -30,8 +31,7 @@ export async function networkLsAction(
     );
     return;
   }
-  const template = format === 'json' ? '{{json .}}' : format;
-  for (const r of rows) out(renderGoTemplate(template, { ID: r.ID, Name: r.Name, Labels: r.Labels, File: r.File }));
+  for (const line of renderListFormat(format, rows, NETWORK_LIST_HEADERS)) out(line);
 }
 
 export async function networkInspectAction(flags: GlobalFlagValues & { format?: string | undefined }, refs: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
 import { formatTable } from '../cli/table.ts';
-import { renderGoTemplate } from '../cli/go-template.ts';
+import { renderListFormat } from '../cli/go-template.ts';
 import { listImages, type ImageSummary } from '../app/images/list-images.ts';
 import { humanDuration } from '../domain/human-duration.ts';
 import { humanSize } from '../domain/human-size.ts';
@@ -24,8 +24,7 @@ export default class Images extends BaseCommand {
       const now = Date.now();
       const rows = (await listImages(handle.backend)).map((i) => dockerFields(i, now, flags['no-trunc']));
       if (flags.quiet) rows.forEach((r) => this.out(r.ID));
-      else if (flags.format === 'json') rows.forEach((r) => this.out(JSON.stringify(r)));
-      else if (flags.format && flags.format !== 'table') rows.forEach((r) => this.out(renderGoTemplate(flags.format!, r)));
+      else if (flags.format && flags.format !== 'table') renderListFormat(flags.format, rows, IMAGES_HEADERS).forEach((l) => this.out(l));
       else {
         const header = ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
         this.out(
@@ -40,6 +39,18 @@ export default class Images extends BaseCommand {
     }
   }
 }
+
+/** Column titles of `images --format 'table …'` (docker/cli's). */
+const IMAGES_HEADERS: Readonly<Record<keyof ReturnType<typeof dockerFields>, string>> = {
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  ID: 'IMAGE ID',
+  Digest: 'DIGEST',
+  Name: 'NAME',
+  CreatedAt: 'CREATED AT',
+  CreatedSince: 'CREATED',
+  Size: 'SIZE',
+};
 
 /** Field names of `docker images --format` / nerdctl. */
 function dockerFields(i: ImageSummary, now: number, noTrunc: boolean) {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { renderGoTemplate } from '../cli/go-template.ts';
+import { renderListFormat } from '../cli/go-template.ts';
 import { formatTable } from '../cli/table.ts';
 import { listContainers, type ContainerSummary } from '../app/containers/list-containers.ts';
 import { humanDuration } from '../domain/human-duration.ts';
@@ -32,8 +32,7 @@ export default class Ps extends BaseCommand {
       const now = Date.now();
       const docker = list.map((c) => dockerFields(c, now, flags['no-trunc']));
       if (flags.quiet) docker.forEach((c) => this.out(c.ID));
-      else if (flags.format === 'json') docker.forEach((c) => this.out(JSON.stringify(c)));
-      else if (flags.format && flags.format !== 'table') docker.forEach((c) => this.out(renderGoTemplate(flags.format!, c)));
+      else if (flags.format && flags.format !== 'table') renderListFormat(flags.format, docker, PS_HEADERS).forEach((l) => this.out(l));
       else {
         const headers = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
         this.out(
@@ -48,6 +47,20 @@ export default class Ps extends BaseCommand {
     }
   }
 }
+
+/** Column titles of `ps --format 'table …'` (docker/cli's). */
+const PS_HEADERS: Readonly<Record<keyof ReturnType<typeof dockerFields>, string>> = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Status: 'STATUS',
+  State: 'STATE',
+  Ports: 'PORTS',
+  Names: 'NAMES',
+  Labels: 'LABELS',
+};
 
 /** Docker's `ps --format` field names. */
 function dockerFields(c: ContainerSummary, now: number, noTrunc: boolean) {

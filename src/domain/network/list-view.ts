@@ -1,7 +1,8 @@
 /** `network ls`: filters and the rows nerdctl prints. */
 import { invalid } from '../errors.ts';
 import { AUX_ADDRESSES_LABEL, PSEUDO_NETWORKS } from './constants.ts';
-import { type Network, networkShortId, pseudoNetwork } from './network.ts';
+import { type Network, isDefaultNetwork, isIPv6Enabled, isInternal, networkDriver, networkShortId, pseudoNetwork } from './network.ts';
+import { OVERLAY_DRIVER, overlayOf } from '../overlay/overlay-network.ts';
 import { quote } from '../text.ts';
 
 export interface NetworkListRow {
@@ -10,7 +11,27 @@ export interface NetworkListRow {
   File: string;
   /** `k=v,k2=v2`, as nerdctl's template field. */
   Labels: string;
+  /** Docker's fields (nerdctl has none of them): strings, as docker/cli's formatter gives them. */
+  Driver: string;
+  Scope: string;
+  IPv6: string;
+  Internal: string;
+  /** The file's modification time in Go's time.Time format; empty for host and none. */
+  CreatedAt: string;
 }
+
+/** The column titles of `network ls --format 'table …'` (docker/cli's). */
+export const NETWORK_LIST_HEADERS: Readonly<Record<keyof NetworkListRow, string>> = {
+  ID: 'NETWORK ID',
+  Name: 'NAME',
+  File: 'FILE',
+  Labels: 'LABELS',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  IPv6: 'IPV6',
+  Internal: 'INTERNAL',
+  CreatedAt: 'CREATED AT',
+};
 
 type Filter = (n: Network) => boolean;
 
@@ -20,28 +41,73 @@ function visibleLabels(n: Network): Record<string, string> {
   return visible;
 }
 
-/** `name=<regexp>` (unanchored, as nerdctl) and `label=<key>[=<value>]`. */
+/**
+ * `name=<regexp>` (unanchored, as nerdctl and Docker), `label=<key>[=<value>]`, and Docker's
+ * `id=<regexp>`, `driver=`, `scope=local|global`, `type=custom|builtin`. As Docker: filters
+ * with one key match when any of them does, labels when all do, and the keys all together.
+ */
 export function parseListFilters(filters: readonly string[]): Filter[] {
-  return filters.map((f) => {
+  const byKey = new Map<string, Filter[]>();
+  for (const f of filters) {
     const i = f.indexOf('=');
     const key = i < 0 ? f : f.slice(0, i);
     const value = i < 0 ? '' : f.slice(i + 1);
-    if (key === 'name') {
-      let re: RegExp;
-      try {
-        re = new RegExp(value);
-      } catch {
-        throw invalid(`invalid filter ${quote(f)}: bad regular expression`);
-      }
-      return (n: Network) => re.test(n.name);
+    const one = filterOf(f, key, value);
+    // every label filter is its own group (all must match); the others group by key (any may)
+    const group = key === 'label' ? `label:${byKey.size}` : key;
+    byKey.set(group, [...(byKey.get(group) ?? []), one]);
+  }
+  return [...byKey.values()].map((any) => (n: Network) => any.some((f) => f(n)));
+}
+
+function filterOf(f: string, key: string, value: string): Filter {
+  const regexp = (): RegExp => {
+    try {
+      return new RegExp(value);
+    } catch {
+      throw invalid(`invalid filter ${quote(f)}: bad regular expression`);
     }
-    if (key === 'label') {
+  };
+  switch (key) {
+    case 'name': {
+      const re = regexp();
+      return (n) => re.test(n.name);
+    }
+    case 'id': {
+      const re = regexp();
+      return (n) => n.id !== undefined && re.test(n.id);
+    }
+    case 'label': {
       const j = value.indexOf('=');
       const lk = j < 0 ? value : value.slice(0, j);
-      return j < 0 ? (n: Network) => Object.hasOwn(visibleLabels(n), lk) : (n: Network) => visibleLabels(n)[lk] === value.slice(j + 1);
+      return j < 0 ? (n) => Object.hasOwn(visibleLabels(n), lk) : (n) => visibleLabels(n)[lk] === value.slice(j + 1);
     }
-    throw invalid(`invalid filter ${quote(f)}: only name= and label= are supported`);
-  });
+    case 'driver':
+      return (n) => driverOf(n) === value;
+    case 'scope':
+      if (value !== 'local' && value !== 'global' && value !== 'swarm')
+        throw invalid(`invalid filter ${quote(f)}: scope is local, global or swarm`);
+      return (n) => scopeOf(n) === value;
+    case 'type':
+      if (value !== 'custom' && value !== 'builtin') throw invalid(`invalid filter ${quote(f)}: type is custom or builtin`);
+      return (n) => (value === 'builtin') === (n.pseudo || isDefaultNetwork(n));
+    default:
+      throw invalid(`invalid filter ${quote(f)}: only name=, id=, label=, driver=, scope= and type= are supported`);
+  }
+}
+
+function driverOf(n: Network): string {
+  return overlayOf(n) ? OVERLAY_DRIVER : networkDriver(n);
+}
+
+function scopeOf(n: Network): string {
+  return overlayOf(n) ? 'global' : 'local';
+}
+
+/** Go's time.Time.String() in UTC, as docker/cli prints CreatedAt: `2026-12-01 03:29:24.716 +0000 UTC`. */
+function goTime(d: Date): string {
+  const iso = d.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23).replace(/\.?0+$/, '')} +0000 UTC`;
 }
 
 /** Conf-dir networks in path order, then host and none unless a filter is given (as nerdctl). */
@@ -56,5 +122,10 @@ export function listRows(networks: readonly Network[], filters: readonly string[
     Labels: Object.entries(visibleLabels(n))
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
+    Driver: driverOf(n),
+    Scope: scopeOf(n),
+    IPv6: String(!n.pseudo && isIPv6Enabled(n)),
+    Internal: String(!n.pseudo && isInternal(n)),
+    CreatedAt: n.created === undefined ? '' : goTime(n.created),
   }));
 }

@@ -154,4 +154,48 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
     assert.equal(bad.exitCode, 1);
     assert.match(bad.stderr, /invalid --host-gateway-ip "nope": not an IP address/);
   });
+
+  it("network ls takes Docker's filters, fields, \\t and 'table TEMPLATE'", async (t) => {
+    cleanup(t, { networks: ['au-cc-l1', 'au-cc-l2'] });
+    await ok(['network', 'create', 'au-cc-l1', '--subnet', '10.227.13.0/24']);
+    await ok(['network', 'create', 'au-cc-l2', '--subnet', '10.227.14.0/24', '--internal', '--ipv6', '--subnet', 'fd00:227:14::/64']);
+    // before: name filters were and-ed (nothing listed) and the fields below printed <no value>
+    assert.deepEqual(
+      h.lines(
+        await ok([
+          'network',
+          'ls',
+          '-f',
+          'name=^au-cc-l1$',
+          '-f',
+          'name=^au-cc-l2$',
+          '--format',
+          '{{.Name}}\\t{{.Driver}}\\t{{.IPv6}}\\t{{.Internal}}',
+        ]),
+      ),
+      ['au-cc-l1\tbridge\tfalse\tfalse', 'au-cc-l2\tbridge\ttrue\ttrue'],
+    );
+    assert.deepEqual(
+      h.lines(
+        await ok([
+          'network',
+          'ls',
+          '-f',
+          'driver=bridge',
+          '-f',
+          'type=custom',
+          '-f',
+          'name=au-cc-l',
+          '--format',
+          'table {{.Name}}\\t{{.Scope}}',
+        ]),
+      ),
+      ['NAME       SCOPE', 'au-cc-l1   local', 'au-cc-l2   local'],
+    );
+    assert.equal(await ok(['network', 'ls', '-f', 'driver=macvlan', '-q']), '');
+    assert.match(
+      await ok(['network', 'ls', '-f', 'name=^au-cc-l1$', '--format', '{{.CreatedAt}}']),
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderGoTemplate } from '../../../src/cli/go-template.ts';
+import { renderGoTemplate, renderListFormat } from '../../../src/cli/go-template.ts';
 
 describe('--format Go templates', () => {
   const row = { ID: 'abc', Name: 'foo', IPAM: { Config: [{ Subnet: '10.4.1.0/24' }] }, Labels: { b: '2', a: '1' } };
@@ -97,5 +97,18 @@ describe('--format Go templates', () => {
       },
     );
     assert.throws(() => renderGoTemplate('{{index .IPAM.Config 3}}', row), /index out of range/);
+  });
+
+  it("list formats as docker/cli's: \\t and \\n escapes, json, and 'table TEMPLATE' with a header row", () => {
+    const rows = [
+      { Name: 'bridge', Driver: 'bridge' },
+      { Name: 'a-longer-name', Driver: 'macvlan' },
+    ];
+    const headers = { Name: 'NAME', Driver: 'DRIVER' };
+    assert.deepEqual(renderListFormat('{{.Name}}\\t{{.Driver}}', rows, headers), ['bridge\tbridge', 'a-longer-name\tmacvlan']);
+    assert.deepEqual(renderListFormat('json', rows.slice(0, 1), headers), ['{"Name":"bridge","Driver":"bridge"}']);
+    assert.deepEqual(renderListFormat('table {{.Name}}\\t{{.Driver}}', rows, headers), [
+      'NAME            DRIVER\nbridge          bridge\na-longer-name   macvlan',
+    ]);
   });
 });

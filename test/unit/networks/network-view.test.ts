@@ -88,12 +88,15 @@ describe('network ls rows', () => {
   const all = [foo, handWritten];
 
   it('lists files, then host and none; hand-written files have no ID', () => {
+    const docker = { Scope: 'local', IPv6: 'false', Internal: 'false', CreatedAt: '' };
     assert.deepEqual(listRows(all, []), [
-      { ID: '2c26b46b68ff', Name: 'foo', File: '/c/ns/nerdctl-foo.conflist', Labels: 'env=prod,team=a' },
-      { ID: '', Name: 'hand', File: '/c/10-hand.conf', Labels: '' },
-      { ID: '', Name: 'host', File: '', Labels: '' },
-      { ID: '', Name: 'none', File: '', Labels: '' },
+      { ID: '2c26b46b68ff', Name: 'foo', File: '/c/ns/nerdctl-foo.conflist', Labels: 'env=prod,team=a', Driver: 'bridge', ...docker },
+      { ID: '', Name: 'hand', File: '/c/10-hand.conf', Labels: '', Driver: 'bridge', ...docker },
+      { ID: '', Name: 'host', File: '', Labels: '', Driver: 'host', ...docker },
+      { ID: '', Name: 'none', File: '', Labels: '', Driver: 'null', ...docker },
     ]);
+    const dated = networkFromConflist(foo.file!, foo.conflist, new Date('2026-12-01T03:29:24.710Z'));
+    assert.equal(listRows([dated], [])[0]!.CreatedAt, '2026-12-01 03:29:24.71 +0000 UTC');
   });
 
   it('filters by unanchored name regexp and by label, without pseudo networks', () => {
@@ -110,9 +113,25 @@ describe('network ls rows', () => {
       ['foo'],
     );
     assert.deepEqual(listRows(all, ['label=env=dev']), []);
-    assert.throws(() => listRows(all, ['driver=bridge']), {
-      message: 'invalid filter "driver=bridge": only name= and label= are supported',
+    assert.throws(() => listRows(all, ['dangling=true']), {
+      message: 'invalid filter "dangling=true": only name=, id=, label=, driver=, scope= and type= are supported',
     });
+  });
+
+  it("as Docker: one key's filters match when any does, labels when all do, keys together; id, driver, scope, type", () => {
+    const names = (filters: string[]) => listRows(all, filters).map((r) => r.Name);
+    // before, name filters were and-ed (as nerdctl's): -f name=foo -f name=hand listed nothing
+    assert.deepEqual(names(['name=^foo$', 'name=^hand$']), ['foo', 'hand']);
+    assert.deepEqual(names(['name=^foo$', 'name=^hand$', 'label=env']), ['foo']);
+    assert.deepEqual(names(['label=env', 'label=team=b']), []);
+    assert.deepEqual(names(['label=env', 'label=team=a']), ['foo']);
+    assert.deepEqual(names(['id=^2c26b4']), ['foo']);
+    assert.deepEqual(names(['driver=bridge']), ['foo', 'hand']);
+    assert.deepEqual(names(['driver=macvlan']), []);
+    assert.deepEqual(names(['scope=local']), ['foo', 'hand']);
+    assert.deepEqual(names(['type=custom']), ['foo', 'hand']);
+    assert.deepEqual(names(['type=builtin']), []);
+    assert.throws(() => names(['type=other']), { message: 'invalid filter "type=other": type is custom or builtin' });
   });
 
   it("hides nerdctl's aux-address label from Labels and from label filters (as nerdctl)", () => {
