@@ -1,8 +1,10 @@
 /** Composes `network gc`: containerd's inventory, the CNI runtime, host state and the data store. */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Settings } from '../domain/settings.ts';
 import { StoreLayout } from '../domain/store-layout.ts';
 import type { Network } from '../domain/network/network.ts';
-import type { ReclaimDeps } from '../app/reclaim/deps.ts';
+import type { OverlayUpkeep, ReclaimDeps } from '../app/reclaim/deps.ts';
 import { ContainerdClient } from '../adapters/containerd/client.ts';
 import { GrpcContainerInventory } from '../adapters/containerd/grpc-container-inventory.ts';
 import { LinuxCniHostState } from '../adapters/host/linux-cni-host-state.ts';
@@ -16,6 +18,9 @@ import { createNetworkingDeps } from './attach.ts';
 import { createNetworkDeps, createNetworkStore } from './networks.ts';
 import type { NetworksDeps } from '../app/networks/deps.ts';
 import { CacheCniUsers } from '../app/reclaim/cni-users.ts';
+import { remoteRecordsFileNetwork } from '../domain/dns/records.ts';
+import { ProcessOverlayAgents } from '../adapters/overlay/agent-process.ts';
+import { LowdbOverlayStates } from '../adapters/overlay/lowdb-overlay-states.ts';
 
 /** A start of another tool's container (no start deadline of tsnerd's) that has not reached containerd's task list within this long is not in flight any more. */
 const GRACE_MS = 60_000;
@@ -59,6 +64,7 @@ export async function openReclaim(settings: Settings): Promise<{ deps: ReclaimDe
         await handle.close();
       }
     },
+    overlay: overlayUpkeep(settings.dataRoot, layout.dnsDir()),
     now: () => new Date(),
     graceMs: GRACE_MS,
   };
@@ -87,5 +93,28 @@ export function createNetworkRemovalDeps(settings: Settings): NetworksDeps {
       removeHashChains: attach.removeHashChains,
       withCniLock: attach.withCniLock,
     }),
+  };
+}
+
+/** The overlay side of gc: this host's overlay states and agents (no etcd client), the dns dir's files of other hosts' names. */
+function overlayUpkeep(dataRoot: string, dnsDir: string): OverlayUpkeep {
+  const states = new LowdbOverlayStates(dataRoot);
+  const agents = new ProcessOverlayAgents(dnsDir);
+  return {
+    networks: async () =>
+      Promise.all(
+        (await states.list()).map(async (s) => ({
+          namespace: s.namespace,
+          name: s.name,
+          running: (await agents.pid(states.dir(s.namespace, s.name))) !== undefined,
+        })),
+      ),
+    startAgent: (namespace, name) => agents.ensure(states.dir(namespace, name)),
+    remoteFiles: async () =>
+      (await readdir(dnsDir).catch(() => [] as string[])).flatMap((file) => {
+        const of = remoteRecordsFileNetwork(file);
+        return of ? [{ namespace: of.namespace, name: of.network, file: join(dnsDir, file) }] : [];
+      }),
+    removeRemoteFile: (file) => rm(file, { force: true }),
   };
 }

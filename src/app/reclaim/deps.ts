@@ -48,6 +48,8 @@ export interface ReclaimDeps {
   reapers(): Promise<Set<string>>;
   /** Removes a stopped container, as `rm` does (refused if it runs again by then). */
   removeContainer(namespace: string, id: string): Promise<void>;
+  /** This host's overlay networks (absent: none looked at). */
+  overlay?: OverlayUpkeep;
   now(): Date;
   /**
    * How long a container of another tool (nerdctl's: no start deadline of
@@ -56,4 +58,15 @@ export interface ReclaimDeps {
    * start deadline instead.
    */
   graceMs: number;
+}
+
+/** What `network gc` does for overlay networks (docs/overlay.md): agents started again, stray files of other hosts' names. */
+export interface OverlayUpkeep {
+  /** The overlay networks this host has state for, and whether their agent runs. */
+  networks(): Promise<{ namespace: string; name: string; running: boolean }[]>;
+  /** Starts a network's agent (as the OCI hook does before a container joins). */
+  startAgent(namespace: string, name: string): Promise<void>;
+  /** The files of other hosts' names in the dns dir (each the network it is for). */
+  remoteFiles(): Promise<{ namespace: string; name: string; file: string }[]>;
+  removeRemoteFile(file: string): Promise<void>;
 }

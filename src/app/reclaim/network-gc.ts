@@ -13,12 +13,12 @@ import { containerOwner, Labels } from '../../domain/labels.ts';
 import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
-import type { ReclaimDeps } from './deps.ts';
+import type { OverlayUpkeep, ReclaimDeps } from './deps.ts';
 import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
 
 export interface GcItem {
-  /** container (an exited `run -d --rm` whose reaper is gone), process, cni-attachment, ip, iptables-rules, iptables-chain, bridge, port-reservation, hosts-entry, dns-record, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
+  /** container (an exited `run -d --rm` whose reaper is gone), process, cni-attachment, ip, iptables-rules, iptables-chain, bridge, port-reservation, hosts-entry, dns-record, overlay-names-file, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
   kind: string;
   /** What was released, e.g. "gc-a eth0 10.211.2.5" or "tcp 127.0.0.1:39100". */
   item: string;
@@ -251,6 +251,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
   });
   // Records of live containers with no resolver serving them (a reboot, a kill): start it again.
   if (!options.dryRun) await errors.attempt(() => deps.dns.ensureServing());
+  if (deps.overlay) await overlayUpkeep(deps.overlay, act, errors, options);
   // What a creation left that containerd never got (a killed `create`/`run`: its claim's process is gone),
   // or a container removed behind tsnerd's back left; a creation in flight is left alone.
   for (const l of inventory.snapshotLeases) {
@@ -300,4 +301,28 @@ function hostLocalDataDir(n: Network): string | undefined {
 function display(owners: Owners, cniId: string): string {
   const o = owners.parse(cniId);
   return o ? shortId(o.id) : cniId;
+}
+
+/**
+ * Overlay networks: a file of other hosts' names whose network this host no longer has goes
+ * (a `network rm` killed after the agent stopped); an agent that does not run (kill -9, a
+ * crash) is started again, so the host's names are back in etcd and its paths follow etcd
+ * without waiting for the next container on the network (docs/dns.md, "Names across hosts").
+ */
+async function overlayUpkeep(
+  ov: OverlayUpkeep,
+  act: (item: GcItem, fn: () => Promise<unknown>) => Promise<void>,
+  errors: ErrorList,
+  options: GcOptions,
+): Promise<void> {
+  await errors.attempt(async () => {
+    const networks = await ov.networks();
+    const have = new Set(networks.map((n) => `${n.namespace}/${n.name}`));
+    for (const f of await ov.remoteFiles()) {
+      if (have.has(`${f.namespace}/${f.name}`)) continue;
+      await act({ kind: 'overlay-names-file', item: f.file, container: '' }, () => ov.removeRemoteFile(f.file));
+    }
+    if (options.dryRun) return;
+    for (const n of networks) if (!n.running) await errors.attempt(() => ov.startAgent(n.namespace, n.name));
+  });
 }

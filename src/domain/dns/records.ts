@@ -177,6 +177,20 @@ export function isRemoteRecordsFile(name: string): boolean {
   return name.startsWith(REMOTE_FILE_PREFIX) && name.endsWith('.json') && !name.startsWith('.');
 }
 
+/** The network a remote records file is for (remoteRecordsFile's inverse); undefined for another name. */
+export function remoteRecordsFileNetwork(name: string): { namespace: string; network: string } | undefined {
+  if (!isRemoteRecordsFile(name)) return undefined;
+  let key: string;
+  try {
+    key = decodeURIComponent(name.slice(REMOTE_FILE_PREFIX.length, -'.json'.length));
+  } catch {
+    return undefined;
+  }
+  const slash = key.indexOf('/');
+  if (slash <= 0 || slash === key.length - 1) return undefined;
+  return { namespace: key.slice(0, slash), network: key.slice(slash + 1) };
+}
+
 /** A published (etcd) or stored (file) endpoint's fields; throws on anything else. */
 export function parseRemoteEndpoint(value: unknown, what: string): RemoteEndpointRecord {
   const ep = object(value, what);

@@ -215,6 +215,19 @@ describe('DNS names across the hosts of an overlay network (e2e)', { timeout: 90
     await ok(c, ['rm', '-f', 'db2-c', 'db3-c']);
   });
 
+  it("network gc starts a killed agent again: the host's names come back without a new container", async () => {
+    const [a, c] = [fabric.host('a'), fabric.host('c')];
+    const gwA = await gateway(a);
+    const pid = (await view(c)).Overlay.AgentPid!;
+    process.kill(pid, 'SIGKILL');
+    await eventually('db-c expires', async () => assert.deepEqual(await lookup(a, 'cli-a', `db-c.${NET}`, gwA), []), 30_000);
+    await ok(c, ['network', 'gc']);
+    const after = (await view(c)).Overlay.AgentPid;
+    assert.ok(after !== undefined && after !== pid, `a new agent runs (${after})`);
+    await eventually('db-c resolves again', async () => assert.deepEqual(await lookup(a, 'cli-a', 'db-c', gwA), [ips['c']]));
+    assert.equal((await hostNames(c)).length, 1);
+  });
+
   it('through an etcd outage local names keep working and remote ones stay as last known; a container started meanwhile is published after', async () => {
     const [a, b] = [fabric.host('a'), fabric.host('b')];
     const gwA = await gateway(a);
