@@ -41,9 +41,16 @@ async function traces(network: string, subnetPrefix: string) {
   const rules: string[] = [];
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     const out = String((await execa(tool, { reject: false })).stdout);
-    rules.push(...out.split('\n').filter((l) => l.includes(`name: \\"${network}\\"`) || l.includes(subnetPrefix)));
+    // The network's DNS rules (INPUT, tsnerd-dns) are the network's, not a container's: dnsRules.
+    const containers = out.split('\n').filter((l) => !l.includes('--comment tsnerd-dns'));
+    rules.push(...containers.filter((l) => l.includes(`name: \\"${network}\\"`) || l.includes(subnetPrefix)));
   }
   return { allocations, cache, rules };
+}
+/** tsnerd's DNS rules naming the subnet: made by the network's first container, there until network rm. */
+async function dnsRules(subnetPrefix: string): Promise<string[]> {
+  const out = String((await execa('iptables-save', ['-t', 'filter'], { reject: false })).stdout);
+  return out.split('\n').filter((l) => l.includes('--comment tsnerd-dns') && l.includes(subnetPrefix));
 }
 /** Veths on the bridges of these networks (other tests on the machine add and remove their own meanwhile). */
 const veths = async (...networks: string[]) => {
@@ -240,6 +247,8 @@ describe('network connect/disconnect (e2e)', { timeout: 900_000 }, () => {
     }
     assert.equal(await veths('con-n3', 'con-n4'), vethsBefore);
     assert.deepEqual(await traces('con-n4', '10.214.4.'), { allocations: [], cache: [], rules: [] });
+    // The network's DNS rules, made by its first connect, once each after 50 (UDP and TCP to the gateway).
+    assert.equal((await dnsRules('10.214.4.')).length, 2, (await dnsRules('10.214.4.')).join('\n'));
     assert.equal(await ok(['exec', 'c', 'cat', '/etc/hosts']), hostsBefore);
     assert.deepEqual((await ok(['exec', 'c', 'ls', '/sys/class/net'])).split('\n').sort(), ['eth0', 'lo']);
 
