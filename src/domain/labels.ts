@@ -31,7 +31,7 @@ export const Labels = {
   macAddress: 'tsnerd/mac-address',
   /** JSON {DNSServers, DNSSearchDomains, DNSResolvConfOptions}: the user's --dns* flags. */
   dns: 'tsnerd/dns',
-  /** JSON string[] of "port/proto" from --expose. */
+  /** JSON string[] of "port/proto": the image's exposed ports and --expose's (before: --expose's as given). */
   exposedPorts: 'tsnerd/exposed-ports',
   /** "true" when the container was run with --rm. */
   autoRemove: 'tsnerd/auto-remove',

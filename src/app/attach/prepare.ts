@@ -188,7 +188,8 @@ export async function prepareNetworking(
     ip6: flags.ip6,
     macAddress: flags.macAddress,
     dns: hasDns ? { DNSServers: flags.dns, DNSSearchDomains: flags.dnsSearch, DNSResolvConfOptions: flags.dnsOptions } : undefined,
-    exposedPorts: flags.expose,
+    // the image's and --expose's ports ("80/tcp"), which inspect shows as Config.ExposedPorts
+    exposedPorts: Object.keys(exposedPortsConfig(exposed)),
   });
 
   return {

@@ -5,7 +5,7 @@
 import { decodeContainerLabels, type DnsLabel } from '../../domain/labels.ts';
 import type { ContainerContext } from './context.ts';
 import { findContainerView, isRunning, networked } from './container-view.ts';
-import { dockerPortMap, type DockerPortBinding } from '../../domain/publish/index.ts';
+import { dockerPortMap, exposedPorts, exposedPortsConfig, type DockerPortBinding } from '../../domain/publish/index.ts';
 import type { NetworkSettings } from '../../domain/network-settings.ts';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -28,6 +28,9 @@ export interface ContainerInspect {
   Name: string;
   Config: {
     Hostname: string;
+    Domainname: string;
+    /** Docker's: the image's, --expose's and the published container ports; left out when none. */
+    ExposedPorts?: Record<string, Record<string, never>>;
     Env: string[];
     Cmd: string[];
     Entrypoint: string[] | null;
@@ -60,6 +63,12 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
   const labels = decodeContainerLabels(record.labels);
   const { networks } = labels;
   const dns: Partial<DnsLabel> = labels.dns ?? {};
+  const portMappings = await ctx.networking.portMappings(view);
+  const exposed = exposedPortsConfig(
+    [...exposedPorts(labels.exposedPorts), ...portMappings.map((m) => ({ port: m.containerPort, protocol: m.protocol }))].sort(
+      (a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port,
+    ),
+  );
   const status = isRunning(view.task) ? (task!.status === 'running' ? 'running' : 'paused') : task ? 'exited' : 'created';
   return {
     Id: record.id,
@@ -79,6 +88,8 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
     Name: view.name ?? '',
     Config: {
       Hostname: record.spec.hostname ?? labels.hostname ?? '',
+      Domainname: record.spec.domainname ?? labels.domainname ?? '',
+      ...(Object.keys(exposed).length === 0 ? {} : { ExposedPorts: exposed }),
       Env: process?.env ?? [],
       Cmd: process?.args ?? [],
       Entrypoint: null,
@@ -89,7 +100,7 @@ export async function inspectContainer(ctx: ContainerContext, ref: string): Prom
     HostConfig: {
       NetworkMode: networks[0] ?? '',
       AutoRemove: labels.autoRemove,
-      PortBindings: dockerPortMap(await ctx.networking.portMappings(view)),
+      PortBindings: dockerPortMap(portMappings),
       Dns: dns.DNSServers ?? [],
       DnsSearch: dns.DNSSearchDomains ?? [],
       DnsOptions: dns.DNSResolvConfOptions ?? [],

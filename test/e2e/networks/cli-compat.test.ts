@@ -198,4 +198,34 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
       /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$/,
     );
   });
+
+  it('inspect shows Config.ExposedPorts (--expose, -p) and Config.Domainname, as nerdctl and Docker', async (t) => {
+    cleanup(t, { containers: ['au-cc-c2'], networks: ['au-cc-n3'] });
+    await ok(['network', 'create', 'au-cc-n3', '--subnet', '10.227.15.0/24']);
+    await ok([
+      'create',
+      '--name',
+      'au-cc-c2',
+      '--net',
+      'au-cc-n3',
+      '--expose',
+      '8089',
+      '--expose',
+      '7000-7001/udp',
+      '-p',
+      '37401:80',
+      '--domainname',
+      'example.com',
+      image,
+      'true',
+    ]);
+    // nerdctl's TestRunExposeOnly reads {{json .Config.ExposedPorts}}; before, tsnerd had neither field
+    assert.deepEqual(JSON.parse(await ok(['inspect', '-f', '{{json .Config.ExposedPorts}}', 'au-cc-c2'])), {
+      '80/tcp': {},
+      '8089/tcp': {},
+      '7000/udp': {},
+      '7001/udp': {},
+    });
+    assert.equal(await ok(['inspect', '-f', '{{.Config.Domainname}}', 'au-cc-c2']), 'example.com');
+  });
 });
