@@ -1,5 +1,6 @@
 /** The `Overlay` section of `network inspect` for an overlay network. */
-import { type Lease, formatNet } from '../../domain/overlay/flannel.ts';
+import { type Lease, formatNet, parseIpv4Net } from '../../domain/overlay/flannel.ts';
+import { hostNamesPrefix, namesPrefix } from '../../domain/overlay/names.ts';
 import type { OverlayRef } from '../../domain/overlay/overlay-network.ts';
 import type { NetworksDeps } from '../networks/deps.ts';
 import { overlayDeps } from './create-overlay.ts';
@@ -25,7 +26,9 @@ export interface OverlayView {
   /** Every other host's lease. */
   Peers?: OverlayLeaseView[];
   AgentPid?: number;
-  /** Why Config and Peers are missing. */
+  /** DNS records in etcd (docs/dns.md, "Names across hosts"): this host's containers, and the other hosts'. */
+  Names?: { Published: number; Remote: number };
+  /** Why Config, Peers and Names are missing. */
   EtcdError?: string;
 }
 
@@ -52,6 +55,11 @@ export async function inspectOverlay(deps: NetworksDeps, name: string, ref: Over
       const text = await etcd.readConfig();
       if (text !== undefined) out.Config = JSON.parse(text) as unknown;
       out.Peers = (await readLeases(etcd, ref.etcdPrefix)).map(view).filter((l) => l.Subnet !== state?.subnet);
+      const records = await etcd.names.list(namesPrefix(ref.etcdPrefix));
+      const subnet = state ? parseIpv4Net(state.subnet) : undefined;
+      const own = subnet ? hostNamesPrefix(ref.etcdPrefix, subnet) : undefined;
+      const published = own === undefined ? 0 : records.filter((r) => r.key.startsWith(own)).length;
+      out.Names = { Published: published, Remote: records.length - published };
     } finally {
       etcd.close();
     }

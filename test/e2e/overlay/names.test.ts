@@ -48,7 +48,7 @@ async function ipOf(h: Host, name: string): Promise<string> {
 
 interface OverlayView {
   IPAM: { Config: { Subnet: string; Gateway?: string }[] };
-  Overlay: { AgentPid?: number; Lease?: { Subnet: string } };
+  Overlay: { AgentPid?: number; Lease?: { Subnet: string }; Names?: { Published: number; Remote: number } };
 }
 
 async function view(h: Host): Promise<OverlayView> {
@@ -151,6 +151,7 @@ describe('DNS names across the hosts of an overlay network (e2e)', { timeout: 90
     );
     assert.equal(all.filter((k) => k.startsWith(`${PREFIX}/subnets/`)).length, 3);
     for (const h of [a, b, c]) assert.equal((await hostNames(h)).length, 1, `[${h.letter}] one record`);
+    assert.deepEqual((await view(a)).Overlay.Names, { Published: 1, Remote: 2 }, 'network inspect counts them');
   });
 
   it('a name on two hosts answers both addresses', async () => {
