@@ -16,7 +16,7 @@ import { registerLockFiles, withFlock } from '../adapters/store/flock.ts';
 import { ConfDirStore } from '../adapters/store/conf-dir-store.ts';
 import { ProcessPortReserver } from '../adapters/host/process-port-reserver.ts';
 import { StoreDnsRegistry } from '../adapters/dns/store-dns-registry.ts';
-import { firewallAddFast } from '../adapters/netfilter/firewall-fast.ts';
+import { firewallAddFast, firewallDelFast } from '../adapters/netfilter/firewall-fast.ts';
 import { addIpMasqChain, ensureIpMasqChain, removeIpMasqChain } from '../adapters/netfilter/ipmasq-cleanup.ts';
 import { removeHashChains } from '../adapters/netfilter/hash-chains.ts';
 import { removeDeadBridge } from '../adapters/host/dead-bridge.ts';
@@ -41,7 +41,8 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
       onStderr: (type, text) => log(`plugin ${type}: ${text.trimEnd()}`),
       heldLockFd: () => heldLockFd,
       onPluginDone: (type, verb, ms) => log(`plugin ${type} ${verb} ${ms.toFixed(0)}ms`),
-      addShortcut: async (plugin, prevResult) => plugin.type === 'firewall' && firewallAddFast(plugin.raw, prevResult ?? {}),
+      shortcut: async (plugin, verb, prevResult) =>
+        plugin.type === 'firewall' && (verb === 'ADD' ? firewallAddFast : firewallDelFast)(plugin.raw, prevResult),
     }),
     resolver: new StoreNetworkResolver((namespace) => createNetworkStore({ ...settings, namespace }, { warn: log })),
     hosts: new FileHostsStore(layout),

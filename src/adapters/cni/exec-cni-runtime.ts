@@ -40,11 +40,11 @@ export interface ExecCniRuntimeOptions {
   /** Each finished plugin call (success or failure) with its wall time: the hook logs it (docs/performance.md). */
   onPluginDone?: (pluginType: string, verb: CniVerb, ms: number) => void;
   /**
-   * A plugin's ADD the runtime may do itself, for a plugin that passes the previous result
+   * A plugin's ADD or DEL the runtime may do itself, for a plugin that passes the previous result
    * through (the firewall plugin: adapters/netfilter/firewall-fast.ts): true when it is done,
-   * false to run the plugin.
+   * false to run the plugin. Asked only with a previous result.
    */
-  addShortcut?: (plugin: PluginConf, prevResult: Record<string, unknown> | undefined) => Promise<boolean>;
+  shortcut?: (plugin: PluginConf, verb: 'ADD' | 'DEL', prevResult: Record<string, unknown>) => Promise<boolean>;
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
@@ -58,7 +58,7 @@ export class ExecCniRuntime implements CniRuntime {
   private readonly onStderr: (pluginType: string, text: string) => void;
   private readonly heldLockFd: () => number | undefined;
   private readonly onPluginDone: ((pluginType: string, verb: CniVerb, ms: number) => void) | undefined;
-  private readonly addShortcut: ExecCniRuntimeOptions['addShortcut'];
+  private readonly shortcutFn: ExecCniRuntimeOptions['shortcut'];
   private readonly versions = new Map<string, Promise<PluginVersionInfo>>();
   private readonly busy = new Map<string, Promise<unknown>>();
 
@@ -69,7 +69,7 @@ export class ExecCniRuntime implements CniRuntime {
     this.onStderr = options.onStderr ?? ((type, text) => requestStderr().write(`cni plugin "${type}": ${text.trimEnd()}\n`));
     this.heldLockFd = options.heldLockFd ?? (() => undefined);
     this.onPluginDone = options.onPluginDone;
-    this.addShortcut = options.addShortcut;
+    this.shortcutFn = options.shortcut;
   }
 
   async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
@@ -92,7 +92,7 @@ export class ExecCniRuntime implements CniRuntime {
       await this.cache.write(entry);
       let prevResult: RawResult | undefined;
       for (const plugin of list.plugins) {
-        const stdout = (await this.shortcut(plugin, prevResult)) ?? (await this.invoke(plugin, 'ADD', list, rt, prevResult));
+        const stdout = (await this.shortcut(plugin, 'ADD', prevResult)) ?? (await this.invoke(plugin, 'ADD', list, rt, prevResult));
         prevResult = readResult(plugin, stdout, list.cniVersion);
         await this.cache.write({ ...entry, result: prevResult });
       }
@@ -121,7 +121,7 @@ export class ExecCniRuntime implements CniRuntime {
       const leftVeth = rt.netns === '' && entry?.result ? await this.removeHostVeths(list, entry.result) : undefined;
       const replayed = withCachedArgs(rt, entry);
       for (const plugin of [...list.plugins].reverse()) {
-        await this.invoke(plugin, 'DEL', list, replayed, prevResult);
+        if ((await this.shortcut(plugin, 'DEL', prevResult)) === undefined) await this.invoke(plugin, 'DEL', list, replayed, prevResult);
       }
       if (leftVeth !== undefined) throw leftVeth;
       await this.cache.remove(key);
@@ -329,14 +329,14 @@ export class ExecCniRuntime implements CniRuntime {
     return call;
   }
 
-  /** The plugin's ADD output (the previous result, passed through) when `addShortcut` did its work; undefined to run it. */
-  private async shortcut(plugin: PluginConf, prevResult: RawResult | undefined): Promise<string | undefined> {
-    if (!this.addShortcut || prevResult === undefined) return undefined;
+  /** The plugin's output (ADD: the previous result, passed through) when `shortcut` did its work; undefined to run it. */
+  private async shortcut(plugin: PluginConf, verb: 'ADD' | 'DEL', prevResult: RawResult | undefined): Promise<string | undefined> {
+    if (!this.shortcutFn || prevResult === undefined) return undefined;
     const started = process.uptime();
-    if (!(await this.addShortcut(plugin, prevResult))) return undefined;
-    this.onPluginDone?.(plugin.type, 'ADD', (process.uptime() - started) * 1000);
-    faultPoint(`shortcut-${plugin.type}`); // its rules made, the cache entry not updated yet
-    return JSON.stringify(prevResult);
+    if (!(await this.shortcutFn(plugin, verb, prevResult))) return undefined;
+    this.onPluginDone?.(plugin.type, verb, (process.uptime() - started) * 1000);
+    if (verb === 'ADD') faultPoint(`shortcut-${plugin.type}`); // its rules made, the cache entry not updated yet
+    return verb === 'ADD' ? JSON.stringify(prevResult) : '';
   }
 
   /** Runs fn after every earlier call for the same attachment has settled. */

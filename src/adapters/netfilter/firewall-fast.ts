@@ -1,10 +1,10 @@
 /**
  * The firewall plugin's ADD done by one iptables-restore per address family when the
- * objects it shares with other containers are all there (domain/netfilter/firewall-plugin.ts);
- * otherwise the caller runs the plugin.
+ * objects it shares with other containers are all there, and its DEL when the container's
+ * rules all are (domain/netfilter/firewall-plugin.ts); otherwise the caller runs the plugin.
  */
 import { existsSync } from 'node:fs';
-import { firewallAddScripts } from '../../domain/netfilter/firewall-plugin.ts';
+import { firewallAddScripts, firewallDelScripts } from '../../domain/netfilter/firewall-plugin.ts';
 import { runProcess } from '../host/run-process.ts';
 
 /** Without a `backend`, the plugin uses firewalld when it runs: then the plugin decides (a stat each, no D-Bus round trip). */
@@ -16,7 +16,19 @@ const FIREWALLD = ['/usr/sbin/firewalld', '/usr/bin/firewalld'];
  * the plugin appends a rule only where it finds none.
  */
 export async function firewallAddFast(conf: Record<string, unknown>, prev: Record<string, unknown>): Promise<boolean> {
-  const scripts = firewallAddScripts(conf, prev);
+  return restoreAll(conf, firewallAddScripts(conf, prev));
+}
+
+/**
+ * True when the plugin's DEL is done (every rule of the container's was there and is gone);
+ * false when the plugin must run. A family done before another failed is harmless: the plugin
+ * ignores the rules it does not find.
+ */
+export async function firewallDelFast(conf: Record<string, unknown>, prev: Record<string, unknown>): Promise<boolean> {
+  return restoreAll(conf, firewallDelScripts(conf, prev));
+}
+
+async function restoreAll(conf: Record<string, unknown>, scripts: { family: 4 | 6; script: string }[] | undefined): Promise<boolean> {
   if (!scripts) return false;
   if (conf['backend'] === undefined && FIREWALLD.some((p) => existsSync(p))) return false;
   for (const { family, script } of scripts) {

@@ -1,5 +1,5 @@
 /**
- * The firewall plugin's ADD (its iptables backend, containernetworking/plugins
+ * The firewall plugin's ADD and DEL (its iptables backend, containernetworking/plugins
  * plugins/meta/firewall: unchanged from v1.1.1 to v1.9), done in one iptables-restore
  * per address family when every object it shares with other containers is there.
  *
@@ -68,6 +68,27 @@ export function firewallAddScripts(
       '',
     ];
     scripts.push({ family, script: lines.join('\n') });
+  }
+  return scripts;
+}
+
+/**
+ * The plugin's DEL (its two rules of each address deleted, nothing else) as one iptables-restore
+ * input per family: it fails, changing nothing, when a rule is not there, and the plugin then runs
+ * (it ignores the rules it does not find). Undefined where `firewallAddScripts` would be.
+ */
+export function firewallDelScripts(
+  conf: Record<string, unknown>,
+  prevResult: Record<string, unknown>,
+): { family: 4 | 6; script: string }[] | undefined {
+  if (!firewallAddScripts(conf, prevResult)) return undefined;
+  const prev = readPrevResult(prevResult)!;
+  const scripts: { family: 4 | 6; script: string }[] = [];
+  for (const family of [4, 6] as const) {
+    const ips = prev.addresses.filter((a) => isIPv6(a) === (family === 6));
+    if (ips.length === 0) continue;
+    const rules = [...new Set(ips)].flatMap((ip) => containerRules(ip, family).map((rule) => `-D CNI-FORWARD ${rule}`));
+    scripts.push({ family, script: ['*filter', ...rules, 'COMMIT', ''].join('\n') });
   }
   return scripts;
 }

@@ -3,8 +3,8 @@
  * nerdctl and other runtimes see (and remove) the same ones:
  * - the bridge plugin's per-container masquerade chain (ipMasq), which tsnerd makes with one
  *   iptables-restore per family while the plugin runs with ipMasq off (domain/netfilter/ipmasq.ts);
- * - the firewall plugin's ADD once its shared chains and the bridge's isolation rules exist
- *   (domain/netfilter/firewall-plugin.ts), which must change nothing when one of them is missing.
+ * - the firewall plugin's ADD once its shared chains and the bridge's isolation rules exist, and
+ *   its DEL (domain/netfilter/firewall-plugin.ts), which must change nothing when a rule is missing.
  * Both are made by the real plugins and by tsnerd's adapters in a private "host" network
  * namespace of this test, for a dual-stack address pair, and compared as `iptables-save` prints them.
  */
@@ -119,7 +119,7 @@ describe('rules tsnerd makes in place of the plugins (e2e)', () => {
     assert.deepEqual(await rules('nat'), empty);
   });
 
-  it("the firewall plugin's ADD: the same rules once its shared ones exist, nothing changed while one is missing", async () => {
+  it("the firewall plugin's ADD and DEL: the same rules once its shared ones exist, nothing changed while one is missing", async () => {
     const [first, second] = containers as [Container, Container];
     // The first container on the bridge: the plugin makes the shared chains, jumps and isolation rules.
     const firstResult = await bridgePlugin('ADD', first, false);
@@ -134,6 +134,17 @@ describe('rules tsnerd makes in place of the plugins (e2e)', () => {
     assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [FIREWALL, secondResult]), true);
     assert.deepEqual(await rules('filter'), byPlugin);
     await plugin('firewall', 'DEL', second, { ...FIREWALL, prevResult: secondResult }); // the plugin's DEL finds and removes them
+    assert.deepEqual(await rules('filter'), shared);
+    // tsnerd's DEL removes what the plugin's ADD made; with a rule already gone it changes nothing.
+    await plugin('firewall', 'ADD', second, { ...FIREWALL, prevResult: secondResult });
+    assert.equal(await adapter('firewall-fast.ts', 'firewallDelFast', [FIREWALL, secondResult]), true);
+    assert.deepEqual(await rules('filter'), shared);
+    await plugin('firewall', 'ADD', second, { ...FIREWALL, prevResult: secondResult });
+    await execa('ip', ['netns', 'exec', hostNs, 'iptables', '-D', 'CNI-FORWARD', '-s', second.v4.replace('/24', '/32'), '-j', 'ACCEPT']);
+    const partial = await rules('filter');
+    assert.equal(await adapter('firewall-fast.ts', 'firewallDelFast', [FIREWALL, secondResult]), false);
+    assert.deepEqual(await rules('filter'), partial);
+    await plugin('firewall', 'DEL', second, { ...FIREWALL, prevResult: secondResult });
     assert.deepEqual(await rules('filter'), shared);
 
     // A shared rule gone (a flush of FORWARD): nothing is added, the plugin must run.

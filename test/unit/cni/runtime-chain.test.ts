@@ -74,14 +74,14 @@ describe('ExecCniRuntime chains a conflist', () => {
     });
   });
 
-  it("lets addShortcut do a plugin's ADD: the plugin is not run and the previous result passes through; false runs it", async () => {
+  it("lets shortcut do a plugin's ADD and DEL: the plugin is not run and the previous result passes through; false runs it", async () => {
     const asked: string[] = [];
     const shortcut = (done: boolean) =>
       new ExecCniRuntime({
         cniPath: fake.binDir,
         cacheDir: fake.cacheDir,
-        addShortcut: async (plugin, prev) => {
-          asked.push(`${plugin.type} ${prev === undefined ? 'without' : 'with'} a previous result`);
+        shortcut: async (plugin, verb) => {
+          asked.push(`${verb} ${plugin.type}`);
           return done && plugin.type === 'second';
         },
       });
@@ -92,8 +92,14 @@ describe('ExecCniRuntime chains a conflist', () => {
     );
     assert.deepEqual((await fake.calls())[1]!.request!['prevResult'], JSON.parse(first), "the third plugin gets the first's result");
     assert.deepEqual(res.dns, { nameservers: ['10.201.0.1'] });
-    assert.deepEqual(asked, ['second with a previous result', 'third with a previous result'], 'not asked for the first plugin');
-    await runtime.delNetworkList(list(), rt);
+    assert.deepEqual(asked, ['ADD second', 'ADD third'], 'not asked without a previous result (the first plugin)');
+    await rm(join(fake.root, 'rec'), { recursive: true, force: true });
+    await mkdir(join(fake.root, 'rec'));
+    await shortcut(true).delNetworkList(list(), rt);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => `${c.verb} ${c.type}`),
+      ['DEL third', 'DEL first'],
+    );
     await rm(join(fake.root, 'rec'), { recursive: true, force: true });
     await mkdir(join(fake.root, 'rec'));
     await shortcut(false).addNetworkList(list(), rt);

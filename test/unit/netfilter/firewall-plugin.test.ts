@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { firewallAddScripts } from '../../../src/domain/netfilter/firewall-plugin.ts';
+import { firewallAddScripts, firewallDelScripts } from '../../../src/domain/netfilter/firewall-plugin.ts';
 
 const prev = { interfaces: [{ name: 'br-a' }, { name: 'veth1' }], ips: [{ address: '10.1.0.5/24' }, { address: 'fd00::5/64' }] };
 
@@ -40,5 +40,18 @@ describe('the firewall plugin ADD as iptables-restore input', () => {
     assert.equal(firewallAddScripts({}, { ips: [] }), undefined, 'no address');
     assert.equal(firewallAddScripts({}, { ips: [{ nope: 1 }] }), undefined, 'not a result');
     assert.equal(firewallAddScripts({ ingressPolicy: 'same-bridge' }, { ips: prev.ips }), undefined, 'no bridge to isolate');
+  });
+
+  it('deletes the two rules of each address, per family, and covers what ADD covers', () => {
+    const scripts = firewallDelScripts({ ingressPolicy: 'same-bridge' }, prev)!;
+    assert.deepEqual(scripts[0]!.script.split('\n'), [
+      '*filter',
+      '-D CNI-FORWARD -d 10.1.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-D CNI-FORWARD -s 10.1.0.5/32 -j ACCEPT',
+      'COMMIT',
+      '',
+    ]);
+    assert.ok(scripts[1]!.script.includes('-D CNI-FORWARD -s fd00::5/128 -j ACCEPT'));
+    assert.equal(firewallDelScripts({ backend: 'firewalld' }, prev), undefined);
   });
 });
