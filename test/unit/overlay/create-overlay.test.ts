@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOverlayNetwork } from '../../../src/app/overlay/create-overlay.ts';
+import { leaveOverlay } from '../../../src/app/overlay/leave-overlay.ts';
 import type { NetworksDeps } from '../../../src/app/networks/deps.ts';
 import type { EtcdLease, FlannelStore, KeyValue, OverlayDeps, OverlayHostState } from '../../../src/interfaces/overlay.ts';
 import { templates } from '../networks/helpers.ts';
@@ -37,7 +38,10 @@ class FakeEtcd implements FlannelStore {
     const v = this.kv.get(key);
     return v !== undefined && allow(v) && this.kv.delete(key);
   }
-  async revoke() {}
+  revoked: string[] = [];
+  async revoke(id: string) {
+    this.revoked.push(id);
+  }
   async watchLeases() {
     return { cancel: async () => undefined };
   }
@@ -49,6 +53,7 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
   const bridges = new Map<string, string>();
   const states = new Map<string, OverlayHostState>();
   const warnings: string[] = [];
+  const removedNames: string[] = [];
   const overlay: OverlayDeps = {
     connect: async () => etcd,
     host: {
@@ -75,7 +80,7 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
       stop: async () => undefined,
       pid: async () => undefined,
     },
-    remoteNames: { remove: async () => undefined },
+    remoteNames: { remove: async (ns: string, name: string) => void removedNames.push(`${ns}/${name}`) },
     randomBytes: (n) => new Uint8Array(n).fill(7),
   };
   const deps = {
@@ -109,7 +114,7 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
       list: async () => [],
     },
   } as unknown as NetworksDeps;
-  return { deps, files, states, warnings, bridges };
+  return { deps, files, states, warnings, bridges, removedNames };
 }
 
 const input = { name: 'fxo', driver: 'overlay', etcdEndpoints: 'http://127.0.0.1:2379', subnets: ['10.239.0.0/16'] };
@@ -138,5 +143,33 @@ describe('overlay network create, undone', () => {
     await assert.rejects(createOverlayNetwork(deps, input), /agent failed to start/);
     assert.deepEqual([...etcd.kv.keys()].sort(), ['/coreos.com/network/config', '/coreos.com/network/subnets/10.239.7.0-24']);
     assert.deepEqual(warnings, ['the overlay config at /coreos.com/network/config stays in etcd: another host joined it']);
+  });
+});
+
+describe('overlay network rm: the DNS names', () => {
+  it("deletes this host's names and revokes their lease, keeps the other hosts'; on the last host with --force, all of tsnerd's keys go", async () => {
+    const etcd = new FakeEtcd();
+    const { deps, states, removedNames } = fixture(etcd, { agentFails: false });
+    await createOverlayNetwork(deps, input);
+    const state = states.get('fx/fxo')!;
+    states.set('fx/fxo', { ...state, namesLeaseId: '77' });
+    const own = `/coreos.com/network/tsnerd/names/${state.subnet.replace('/', '-')}/fx/c1`;
+    const other = '/coreos.com/network/tsnerd/names/10.239.200.0-24/fx/c2';
+    etcd.names.putForeign(own, '{}', '77');
+    etcd.names.putForeign(other, '{}', '88');
+    const ref = { etcdEndpoints: ['http://127.0.0.1:2379'], etcdPrefix: '/coreos.com/network' };
+    // Another host still holds a lease: its names and the config stay.
+    etcd.kv.set('/coreos.com/network/subnets/10.239.200.0-24', '{"PublicIP":"192.0.2.20"}');
+    await leaveOverlay(deps, 'fxo', ref, { deleteConfig: true });
+    assert.deepEqual([...etcd.names.kv.keys()], [other]);
+    assert.ok(etcd.revoked.includes('77'), 'the names lease is revoked');
+    assert.deepEqual(removedNames, ['fx/fxo']);
+
+    // The last host's rm --force (its own state already gone here): the other host's leftovers go with the config.
+    etcd.kv.delete('/coreos.com/network/subnets/10.239.200.0-24');
+    states.set('fx/fxo', { ...state, namesLeaseId: undefined });
+    await leaveOverlay(deps, 'fxo', ref, { deleteConfig: true });
+    assert.deepEqual([...etcd.names.kv.keys()], []);
+    assert.equal(etcd.kv.has('/coreos.com/network/config'), false);
   });
 });
