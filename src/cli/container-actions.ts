@@ -3,6 +3,7 @@
  * oclif commands and the fast path (src/cli/fast-path.ts); no oclif here.
  */
 import { ErrorList } from '../domain/errors.ts';
+import type { Settings } from '../domain/settings.ts';
 import { createContainer } from '../app/containers/create-container.ts';
 import { removeContainer } from '../app/containers/remove-container.ts';
 import { runContainer } from '../app/containers/run-container.ts';
@@ -16,8 +17,12 @@ export type RunFlagValues = CreateFlagValues & GlobalFlagValues & { detach?: boo
 
 /** `run [flags] IMAGE [ARG...]`: prints the ID with -d, else sets the exit code to the container's. */
 export async function runAction(flags: RunFlagValues, image: string, args: string[]): Promise<void> {
-  const input = { ...toCreateInput(flags, image, args), detach: flags.detach === true, interactive: flags.interactive === true };
-  await withContainers(flags, async (handle) => {
+  await withContainers(flags, async (handle, settings) => {
+    const input = {
+      ...toCreateInput(flags, image, args, settings.globalDns),
+      detach: flags.detach === true,
+      interactive: flags.interactive === true,
+    };
     const result = await runContainer(handle.ctx, input);
     if (result.detached) out(result.id);
     else setRequestExitCode(result.exitCode);
@@ -25,8 +30,9 @@ export async function runAction(flags: RunFlagValues, image: string, args: strin
 }
 
 export async function createAction(flags: CreateFlagValues & GlobalFlagValues, image: string, args: string[]): Promise<void> {
-  const input = toCreateInput(flags, image, args);
-  await withContainers(flags, async (handle) => out((await createContainer(handle.ctx, input)).id));
+  await withContainers(flags, async (handle, settings) =>
+    out((await createContainer(handle.ctx, toCreateInput(flags, image, args, settings.globalDns))).id),
+  );
 }
 
 export async function startAction(flags: GlobalFlagValues, refs: string[]): Promise<void> {
@@ -52,10 +58,11 @@ export async function rmAction(flags: GlobalFlagValues & { force?: boolean | und
   errors.throwIfAny();
 }
 
-async function withContainers(flags: GlobalFlagValues, fn: (handle: ContainersHandle) => Promise<void>): Promise<void> {
-  const handle = await openContainers(settingsFromFlags(flags));
+async function withContainers(flags: GlobalFlagValues, fn: (handle: ContainersHandle, settings: Settings) => Promise<void>): Promise<void> {
+  const settings = settingsFromFlags(flags);
+  const handle = await openContainers(settings);
   try {
-    await fn(handle);
+    await fn(handle, settings);
   } finally {
     // The command ends with containerd's last answer: `create` leaves no lease behind it (one in flight otherwise).
     await handle.close();

@@ -4,6 +4,7 @@ import { parseEnvFlags, parseLabelFlags } from '../domain/container-flags.ts';
 import { parseNetworkMode } from '../domain/network-mode.ts';
 import { parseNetworkSpecs } from '../domain/network/endpoint.ts';
 import { requestEnv } from '../adapters/host/request-env.ts';
+import type { GlobalDns } from '../domain/settings.ts';
 
 export interface CreateFlagValues {
   name?: string | undefined;
@@ -30,7 +31,12 @@ export interface CreateFlagValues {
   uts?: string | undefined;
 }
 
-export function toCreateInput(flags: CreateFlagValues, image: string, args: string[]): CreateContainerInput {
+/**
+ * `globalDns`: the TOML file's `dns`, `dns_search`, `dns_opts` (nerdctl's global settings),
+ * each taken when its flag is not given, as if it had been.
+ */
+export function toCreateInput(flags: CreateFlagValues, image: string, args: string[], globalDns?: GlobalDns): CreateContainerInput {
+  const orGlobal = (given: string[] | undefined, global: string[] | undefined) => (given && given.length > 0 ? given : (global ?? []));
   return {
     image,
     args,
@@ -47,9 +53,9 @@ export function toCreateInput(flags: CreateFlagValues, image: string, args: stri
       publish: flags.publish ?? [],
       publishAll: flags['publish-all'] === true,
       expose: flags.expose ?? [],
-      dns: flags.dns ?? [],
-      dnsSearch: flags['dns-search'] ?? [],
-      dnsOptions: flags['dns-opt'] ?? [],
+      dns: orGlobal(flags.dns, globalDns?.servers),
+      dnsSearch: orGlobal(flags['dns-search'], globalDns?.search),
+      dnsOptions: orGlobal(flags['dns-opt'], globalDns?.options),
       addHosts: flags['add-host'] ?? [],
       hostname: flags.hostname,
       domainname: flags.domainname,

@@ -16,10 +16,24 @@ export interface Settings {
   bridgeIp?: string | undefined;
   /** `--host-gateway-ip`: what `--add-host NAME:host-gateway` means (nerdctl's flag); unset: the host's first non-loopback IPv4. */
   hostGatewayIp?: string | undefined;
+  /**
+   * nerdctl's global DNS settings (`dns`, `dns_search`, `dns_opts` in the TOML file): what a
+   * container gets for each of `--dns`, `--dns-search`, `--dns-opt` not given. Set only when the file has one.
+   */
+  globalDns?: GlobalDns | undefined;
   debug: boolean;
 }
 
-export type SettingKey = Exclude<keyof Settings, 'debug'>;
+export interface GlobalDns {
+  servers: string[];
+  search: string[];
+  options: string[];
+}
+
+/** The TOML keys of GlobalDns (nerdctl's names). */
+const GLOBAL_DNS_KEYS = { servers: 'dns', search: 'dns_search', options: 'dns_opts' } as const;
+
+export type SettingKey = Exclude<keyof Settings, 'debug' | 'globalDns'>;
 
 /** One global setting: its flag (with short letter and aliases), environment variable, TOML key and default. */
 export interface SettingSpec {
@@ -164,6 +178,7 @@ export function resolveSettings(input: SettingsInput): Settings {
       `invalid namespace ${quote(namespace)}: must match ${NAMESPACE_PATTERN.source} and have at most ${MAX_NAMESPACE_LENGTH} characters`,
     );
   }
+  const globalDns = globalDnsOf(input.file, fileName);
   const bridgeIp = pickOptional('bridgeIp');
   const hostGatewayIp = pickOptional('hostGatewayIp');
   return {
@@ -174,8 +189,23 @@ export function resolveSettings(input: SettingsInput): Settings {
     cniNetconfPath: pick('cniNetconfPath'),
     ...(bridgeIp === undefined ? {} : { bridgeIp }),
     ...(hostGatewayIp === undefined ? {} : { hostGatewayIp }),
+    ...(globalDns === undefined ? {} : { globalDns }),
     debug: input.flags.debug === true || debugFile === true,
   };
+}
+
+function globalDnsOf(file: Partial<Record<string, unknown>>, fileName: string): GlobalDns | undefined {
+  const list = (key: string): string[] => {
+    const value = file[key];
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      throw invalid(`invalid ${quote(key)} in ${fileName}: must be an array of strings`);
+    }
+    for (const v of value) checked(`${quote(key)} in ${fileName}`, v);
+    return value;
+  };
+  const dns = { servers: list(GLOBAL_DNS_KEYS.servers), search: list(GLOBAL_DNS_KEYS.search), options: list(GLOBAL_DNS_KEYS.options) };
+  return Object.values(GLOBAL_DNS_KEYS).some((k) => file[k] !== undefined) ? dns : undefined;
 }
 
 function checked(source: string, value: string): string {

@@ -58,6 +58,18 @@ describe('resolveSettings', () => {
     );
   });
 
+  it("global DNS: nerdctl's dns, dns_search, dns_opts arrays of the file; unset without them", () => {
+    assert.equal(resolveSettings(base).globalDns, undefined);
+    assert.deepEqual(resolveSettings({ ...base, file: { dns: ['10.10.10.10'], dns_opts: ['ndots:2'] } }).globalDns, {
+      servers: ['10.10.10.10'],
+      search: [],
+      options: ['ndots:2'],
+    });
+    assert.throws(() => resolveSettings({ ...base, file: { dns_search: 'example.com' } }), {
+      message: 'invalid "dns_search" in the config file: must be an array of strings',
+    });
+  });
+
   it('strips unix:// from the address', () => {
     assert.equal(resolveSettings({ ...base, env: { CONTAINERD_ADDRESS: 'unix:///x/c.sock' } }).address, '/x/c.sock');
   });

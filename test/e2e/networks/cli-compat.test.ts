@@ -8,7 +8,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as h from '../harness.ts';
 import { importTestImage, removeAfter, startEnv, tsnerd, type TestEnv } from '../harness.ts';
@@ -227,5 +227,35 @@ describe('networking CLI as nerdctl and Docker users type it', { timeout: 300_00
       '7001/udp': {},
     });
     assert.equal(await ok(['inspect', '-f', '{{.Config.Domainname}}', 'au-cc-c2']), 'example.com');
+  });
+
+  it("tsnerd.toml's dns, dns_search, dns_opts are each used when its flag is not given (nerdctl's TestDNSWithGlobalConfig)", async (t) => {
+    cleanup(t, { networks: ['au-cc-n4'] });
+    await ok(['network', 'create', 'au-cc-n4', '--subnet', '10.227.16.0/24']);
+    const toml = join(env.dir, 'au-dns.toml');
+    await writeFile(
+      toml,
+      'dns = ["10.10.10.10", "20.20.20.20"]\ndns_search = ["example.com", "test.local"]\ndns_opts = ["ndots:2", "timeout:5"]\n',
+    );
+    const withToml: TestEnv = { ...env, env: { ...env.env, TSNERD_TOML: toml } };
+    const resolvConf = async (args: string[]) => {
+      const r = await tsnerd(withToml, ['run', '--rm', ...args, image, 'cat', '/etc/resolv.conf']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      return h.lines(r.stdout);
+    };
+    const global = ['search example.com test.local', 'nameserver 10.10.10.10', 'nameserver 20.20.20.20', 'options ndots:2 timeout:5'];
+    // before, the keys were ignored: the user network's resolver (nameserver 10.227.16.1) and the host's lists
+    assert.deepEqual(await resolvConf(['--net', 'au-cc-n4']), global);
+    assert.deepEqual(await resolvConf(['--net', 'none']), global);
+    assert.deepEqual(await resolvConf(['--net', 'au-cc-n4', '--dns', '9.9.9.9', '--dns-search', 'override.com', '--dns-opt', 'ndots:3']), [
+      'search override.com',
+      'nameserver 9.9.9.9',
+      'options ndots:3',
+    ]);
+    assert.deepEqual(await resolvConf(['--net', 'none', '--dns', '9.9.9.9']), [
+      'search example.com test.local',
+      'nameserver 9.9.9.9',
+      'options ndots:2 timeout:5',
+    ]);
   });
 });
