@@ -29,33 +29,55 @@ interface RuleBook {
   bridges: Record<string, RuleEntry>;
 }
 
+/** What the rules and the links are read and changed through (the host's iptables and /sys; fakes in unit tests). */
+export interface DnsRuleHost {
+  /** Makes the rules INPUT lacks; the bridges it inserted rules for. */
+  ensure(specs: readonly DnsInputSpec[]): Promise<string[]>;
+  remove(bridge: string): Promise<unknown>;
+  /** The link's ifindex as /sys shows it (undefined: not there, or another network namespace's /sys). */
+  ifindex(name: string): number | undefined;
+  /** Whether this network namespace has the link. */
+  isHere(name: string): boolean;
+  boot(): string;
+}
+
+const LINUX: DnsRuleHost = {
+  ensure: ensureDnsInputRules,
+  remove: removeDnsInputRules,
+  ifindex: ifindexOf,
+  isHere: linkIsHere,
+  boot: bootId,
+};
+
 export class StoreDnsRules {
   private readonly file: string;
+  private readonly host: DnsRuleHost;
 
-  constructor(dnsDir: string) {
+  constructor(dnsDir: string, host: DnsRuleHost = LINUX) {
     this.file = join(dnsDir, DNS_RULES_FILE);
+    this.host = host;
   }
 
   /**
    * Makes the rules of `specs` that are not known to be made on their bridge as it is now.
    * Returns the bridges it inserted rules for (the rollback of the join removes them; each is
-   * also added to `joined` at once, should anything after fail) and the failures (a rule that could not be made does not fail the start: only a host whose INPUT
-   * drops by default needs it).
+   * also added to `joined` at once, should anything after fail) and the failures (a rule that
+   * could not be made does not fail the start: only a host whose INPUT drops by default needs it).
    */
   async ensure(specs: readonly DnsInputSpec[], joined?: { rulesMade: string[] }): Promise<{ made: string[]; errors: string[] }> {
     const out = { made: [] as string[], errors: [] as string[] };
     if (specs.length === 0) return out;
     const book = this.read();
-    const boot = bootId();
+    const boot = this.host.boot();
     for (const spec of new Map(specs.map((s) => [s.bridge, s])).values()) {
-      const ifindex = ifindexOf(spec.bridge);
+      const ifindex = this.host.ifindex(spec.bridge);
       const known = book.bridges[spec.bridge];
       if (known?.made && known.made.boot === boot && known.made.ifindex === ifindex && sameSpec(known.spec, spec)) continue;
       // Recorded before the rules exist: network gc finds rules a kill left, by this entry.
       book.bridges[spec.bridge] = { spec };
       this.write(book);
       try {
-        if ((await ensureDnsInputRules([spec])).length > 0) {
+        if ((await this.host.ensure([spec])).length > 0) {
           out.made.push(spec.bridge);
           joined?.rulesMade.push(spec.bridge);
         }
@@ -77,7 +99,7 @@ export class StoreDnsRules {
     if (bridges.length === 0) return;
     const book = this.read();
     for (const bridge of bridges) {
-      await removeDnsInputRules(bridge);
+      await this.host.remove(bridge);
       delete book.bridges[bridge];
       this.write(book);
     }
@@ -108,14 +130,14 @@ export class StoreDnsRules {
    */
   async reload(): Promise<string[]> {
     const book = this.read();
-    const boot = bootId();
+    const boot = this.host.boot();
     const live = Object.entries(book.bridges).filter(([bridge, e]) => {
-      if (!linkIsHere(bridge)) return false;
-      const ifindex = ifindexOf(bridge);
+      if (!this.host.isHere(bridge)) return false;
+      const ifindex = this.host.ifindex(bridge);
       // /sys of another network namespace (a test's "host"): the link is here, its ifindex unknown.
       return ifindex === undefined || (e.made !== undefined && e.made.boot === boot && e.made.ifindex === ifindex);
     });
-    return ensureDnsInputRules(live.map(([, e]) => e.spec));
+    return this.host.ensure(live.map(([, e]) => e.spec));
   }
 
   private read(): RuleBook {
