@@ -12,11 +12,16 @@ import { out, settingsFromFlags, type GlobalFlagValues } from './global-flags.ts
 import { formatTable } from './table.ts';
 
 export async function networkLsAction(
-  flags: GlobalFlagValues & { quiet?: boolean | undefined; filter?: string[] | undefined; format?: string | undefined },
+  flags: GlobalFlagValues & {
+    quiet?: boolean | undefined;
+    filter?: string[] | undefined;
+    format?: string | undefined;
+    'no-trunc'?: boolean | undefined;
+  },
 ): Promise<void> {
   if (flags.format === 'raw') throw usage('unsupported format: "raw"');
   if (flags.quiet && flags.format) throw usage('--format and --quiet cannot be used together');
-  const rows = await listNetworks(createNetworkDeps(settingsFromFlags(flags)), flags.filter ?? []);
+  const rows = await listNetworks(createNetworkDeps(settingsFromFlags(flags)), flags.filter ?? [], { noTrunc: flags['no-trunc'] === true });
   if (flags.quiet) {
     for (const r of rows) if (r.ID !== '') out(r.ID);
     return;

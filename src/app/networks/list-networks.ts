@@ -3,6 +3,10 @@ import type { NetworksDeps } from './deps.ts';
 import { NetworkStore } from './network-store.ts';
 
 /** `network ls`: never creates the default network, as nerdctl. */
-export async function listNetworks(deps: NetworksDeps, filters: readonly string[]): Promise<NetworkListRow[]> {
-  return listRows(await new NetworkStore(deps).list(), filters);
+export async function listNetworks(
+  deps: NetworksDeps,
+  filters: readonly string[],
+  opts: { noTrunc?: boolean } = {},
+): Promise<NetworkListRow[]> {
+  return listRows(await new NetworkStore(deps).list(), filters, opts);
 }

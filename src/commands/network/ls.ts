@@ -14,6 +14,7 @@ export default class NetworkLs extends BaseCommand {
 
   static override flags = {
     quiet: Flags.boolean({ char: 'q', default: false, summary: 'only the short IDs (networks without an ID print nothing)' }),
+    'no-trunc': Flags.boolean({ default: false, summary: 'full network IDs (Docker)' }),
     filter: Flags.string({
       char: 'f',
       multiple: true,

@@ -111,12 +111,12 @@ function goTime(d: Date): string {
 }
 
 /** Conf-dir networks in path order, then host and none unless a filter is given (as nerdctl). */
-export function listRows(networks: readonly Network[], filters: readonly string[]): NetworkListRow[] {
+export function listRows(networks: readonly Network[], filters: readonly string[], opts: { noTrunc?: boolean } = {}): NetworkListRow[] {
   const parsed = parseListFilters(filters);
   const shown = networks.filter((n) => parsed.every((f) => f(n)));
   if (parsed.length === 0) shown.push(...PSEUDO_NETWORKS.map(pseudoNetwork));
   return shown.map((n) => ({
-    ID: networkShortId(n),
+    ID: opts.noTrunc ? (n.id ?? '') : networkShortId(n),
     Name: n.name,
     File: n.file ?? '',
     Labels: Object.entries(visibleLabels(n))

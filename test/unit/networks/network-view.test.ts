@@ -95,6 +95,10 @@ describe('network ls rows', () => {
       { ID: '', Name: 'host', File: '', Labels: '', Driver: 'host', ...docker },
       { ID: '', Name: 'none', File: '', Labels: '', Driver: 'null', ...docker },
     ]);
+    assert.deepEqual(
+      listRows(all, [], { noTrunc: true }).map((r) => r.ID),
+      [foo.id, '', '', ''],
+    );
     const dated = networkFromConflist(foo.file!, foo.conflist, new Date('2026-12-01T03:29:24.710Z'));
     assert.equal(listRows([dated], [])[0]!.CreatedAt, '2026-12-01 03:29:24.71 +0000 UTC');
   });
