@@ -39,9 +39,34 @@ function sink(): { stream: Writable; data: () => Buffer } {
 }
 
 /** A writer process that opens the FIFO (blocking, as the shim does), writes `file` and exits. */
-function writer(path: string, file: string, delaySeconds = 0): Promise<number | null> {
-  const child = spawn('sh', ['-c', `sleep ${delaySeconds}; cat "$1" > "$2"`, 'sh', file, path], { stdio: 'ignore' });
-  return new Promise((res) => child.on('exit', (code) => res(code)));
+function writer(path: string, file: string, delaySeconds = 0): Promise<number | null> & { pid: number } {
+  const child = spawn('sh', ['-c', `sleep ${delaySeconds}; exec cat "$1" > "$2"`, 'sh', file, path], { stdio: 'ignore' });
+  return Object.assign(new Promise<number | null>((res) => child.on('exit', (code) => res(code))), { pid: child.pid! });
+}
+
+/**
+ * Resolves once process `pid` has `path` open (the shim has opened its end by the time the task
+ * exists, and only then is the keep-alive released): a fixed wait lost that race under load, the
+ * reader saw an end of file with no writer yet, and the writer's open then blocked for ever.
+ */
+async function opened(pid: number, path: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      return; // gone: it opened, wrote and exited
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) return;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} never opened ${path}`);
 }
 
 const settledWithin = (p: Promise<unknown>, ms: number) =>
@@ -68,8 +93,7 @@ describe('readFifo', () => {
       // No writer yet: the keep-alive keeps the reader from an end of file.
       assert.equal(await settledWithin(reader.done, 300), false, 'no end of file before any writer');
       const wrote = writer(path, file);
-      // The shim has opened its end (here: it is writing) by the time the task exists.
-      await new Promise((r) => setTimeout(r, 50));
+      await opened(wrote.pid, path);
       reader.release();
       assert.equal(await wrote, 0);
       assert.equal(await settledWithin(reader.done, 30_000), true, 'end of file once the writer closed');
