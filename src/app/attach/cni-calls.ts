@@ -13,36 +13,48 @@ import type { AttachDeps } from './deps.ts';
  * the result cache entry (written before the first plugin), whose DEL removes both.
  */
 export async function addAttachment(
-  deps: Pick<AttachDeps, 'cni' | 'addIpMasqChain'>,
+  deps: Pick<AttachDeps, 'cni' | 'addIpMasqChain'> & Partial<Pick<AttachDeps, 'faultPoint'>>,
   list: NetworkConfigList,
   rt: RuntimeConf,
 ): Promise<CniResult> {
   if (!masquerades(list)) return deps.cni.addNetworkList(list, rt);
   const result = await deps.cni.addNetworkList(withoutPluginMasquerade(list), rt);
+  deps.faultPoint?.('masq-adding'); // the plugins done and cached, the chain not made yet
   await deps.addIpMasqChain(
     list.name,
     rt.containerId,
     result.ips.map((ip) => ip.address),
   );
+  deps.faultPoint?.('masq-added');
   return result;
 }
 
 /**
- * DEL of `list` (the cached ADD's), then its masquerade chain, for the cached result's addresses
- * (none: the chain's own rules name them). A DEL that fails leaves both for the next DEL: the
- * attachment stays as it was.
+ * DEL of `list` (the cached ADD's): its masquerade chain first, for the cached result's addresses
+ * (none: the chain's own rules name them), then the plugins. In that order, a DEL killed midway
+ * leaves the cache entry, which names the attachment for the next DEL (releaseUnrecorded, postStop,
+ * `network gc`); the other order lost the chain with the entry, for good (a disconnect killed there
+ * left it and its POSTROUTING jump after `rm -f`). A DEL that fails puts the chain back: the
+ * attachment stays as it was, for the next DEL.
  */
 export async function delAttachment(
-  deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'>,
+  deps: Pick<AttachDeps, 'cni' | 'removeIpMasqChain'> & Partial<Pick<AttachDeps, 'addIpMasqChain' | 'faultPoint'>>,
   list: NetworkConfigList,
   rt: RuntimeConf,
 ): Promise<void> {
   if (!masquerades(list)) return deps.cni.delNetworkList(list, rt);
   const cached = await deps.cni.getCachedResult(list, rt).catch(() => undefined);
-  await deps.cni.delNetworkList(withoutPluginMasquerade(list), rt);
+  const addresses = (cached?.ips ?? []).map((ip) => ip.address);
   await deps.removeIpMasqChain(
     list.name,
     rt.containerId,
-    (cached?.ips ?? []).map((ip) => ip.address.split('/')[0]!),
+    addresses.map((a) => a.split('/')[0]!),
   );
+  deps.faultPoint?.('masq-removed'); // the chain gone, the plugins' DEL and the cache entry's removal to come
+  try {
+    await deps.cni.delNetworkList(withoutPluginMasquerade(list), rt);
+  } catch (err) {
+    if (addresses.length > 0) await deps.addIpMasqChain?.(list.name, rt.containerId, addresses).catch(() => undefined);
+    throw err;
+  }
 }

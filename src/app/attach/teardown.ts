@@ -216,6 +216,10 @@ export async function releaseCachedAttachment(
 ): Promise<void> {
   if (!a.config) return;
   const list = parseConfList(a.config);
+  const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
+  // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
+  // Before the plugins' DEL, whose end removes the cache entry: killed between the two, the entry is left for the next DEL.
+  if (masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
   try {
     await deps.cni.delNetworkList(withoutPluginMasquerade(list), { containerId: a.containerId, netns, ifName: a.ifName });
   } catch (err) {
@@ -223,9 +227,6 @@ export async function releaseCachedAttachment(
     if (netns === '') await deps.removeHashChains([{ network: list.name, cniId: a.containerId }]).catch(() => undefined);
     throw err;
   }
-  const ips = (a.result?.ips ?? []).map((ip) => ip.address.split('/')[0]!);
-  // No IPs: the ADD was cut short (the entry is written before its first plugin); the chain's rules name them.
-  if (masquerades(list)) await deps.removeIpMasqChain(list.name, a.containerId, ips);
 }
 
 /**

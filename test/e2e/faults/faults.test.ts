@@ -15,6 +15,7 @@
  *   the real plugin, so the plugin outlives the hook), and of the postStop hook;
  * - a plugin failing after the ADD of the others (the hook's rollback);
  * - a failure (or a kill) in createRuntime after the ADD: hosts-file join, lifecycle record;
+ * - a kill before or after tsnerd's masquerade chain's iptables-restore, and a failure after it;
  * - containerd killed under running published containers, restarted, `rm -f`.
  *
  * Names flt-*, subnet in 10.212.0.0/16, host ports 39200-39299.
@@ -258,6 +259,19 @@ describe('faults leave nothing behind', { timeout: 900_000 }, () => {
     assert.notEqual(r.exitCode, 0, 'the fault shortcut-firewall did not fire: the firewall ADD was not done by tsnerd');
     await recoverAndCompare('createRuntime:shortcut-firewall', 'run');
   });
+
+  // tsnerd's own masquerade chain (the bridge plugin runs without ipMasq): made by one
+  // iptables-restore after the plugins' ADD, whose cache entry names the addresses. The hook
+  // killed before the restore (no chain), after it (the chain and its jump), or failing after it
+  // (the hook's own rollback): postStop, or the next run's stale cleanup, removes what is there.
+  for (const fault of ['masq-adding', 'masq-added', 'fail:masq-added']) {
+    it(`createRuntime ${fault.startsWith('fail:') ? 'failing' : 'killed'} around tsnerd's masquerade chain (${fault})`, async () => {
+      const r = await tsnerd({ ...env, env: { ...env.env, TSNERD_FAULT: fault } }, runArgs('x'));
+      assert.notEqual(r.exitCode, 0, `the fault ${fault} did not fire`);
+      if (fault.startsWith('fail:')) assert.match(r.stderr, /injected fault/);
+      await recoverAndCompare(`createRuntime:${fault}`, 'run');
+    });
+  }
 
   // After a successful ADD: the hosts-file join, or the lifecycle record after it, fails
   // (the hook undoes the ADD itself), or the hook is killed there (postStop undoes it).

@@ -74,17 +74,17 @@ describe('the masquerade chain made by tsnerd instead of the bridge plugin', () 
     assert.deepEqual(calls, ['ADD']);
   });
 
-  it('DEL (disconnect, a connect undone) removes the chain after the plugins, for the cached addresses', async () => {
+  it('DEL (disconnect, a connect undone) removes the chain before the plugins (whose DEL drops the cache entry), for the cached addresses', async () => {
     const { calls, ran, deps } = fixture();
     await delAttachment(deps, conflist(true), rt);
-    assert.deepEqual(calls, ['DEL', 'unchain n1 ns-c1 10.1.0.5 fd00::5']);
+    assert.deepEqual(calls, ['unchain n1 ns-c1 10.1.0.5 fd00::5', 'DEL']);
     assert.equal(ran[0]!.plugins[0]!.raw['ipMasq'], false);
   });
 
-  it('a DEL that fails keeps the chain with the attachment', async () => {
+  it('a DEL that fails puts the chain back: it stays with the attachment', async () => {
     const { calls, deps } = fixture({ delFails: true });
     await assert.rejects(delAttachment(deps, conflist(true), rt), /failed/);
-    assert.deepEqual(calls, ['DEL']);
+    assert.deepEqual(calls, ['unchain n1 ns-c1 10.1.0.5 fd00::5', 'DEL', 'chain n1 ns-c1 10.1.0.5/24 fd00::5/64']);
   });
 
   it('detachAll removes the chain of a cached attachment with the netns too (stop, disconnect), the plugins without ipMasq', async () => {
