@@ -335,7 +335,9 @@ export class ExecCniRuntime implements CniRuntime {
     const started = process.uptime();
     if (!(await this.shortcutFn(plugin, verb, prevResult))) return undefined;
     this.onPluginDone?.(plugin.type, verb, (process.uptime() - started) * 1000);
-    if (verb === 'ADD') faultPoint(`shortcut-${plugin.type}`); // its rules made, the cache entry not updated yet
+    if (verb === 'ADD')
+      faultPoint(`shortcut-${plugin.type}`); // its rules made, the cache entry not updated yet
+    else faultPoint(`shortcut-del-${plugin.type}`); // its rules gone, the plugins before it in the list and the cache entry not yet
     return verb === 'ADD' ? JSON.stringify(prevResult) : '';
   }
 

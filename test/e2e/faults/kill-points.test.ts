@@ -14,7 +14,8 @@
  * - `network connect` killed after the ADD, before the endpoint is recorded: the record says not
  *   connected, and the next connect (or `network gc`) releases the attachment first, so a connect
  *   again gives exactly one; `network disconnect` killed after its record, after tsnerd's
- *   masquerade chain went (before the plugins' DEL), and after its DEL (before the hosts entry):
+ *   masquerade chain went (before the plugins' DEL), after the firewall plugin's DEL done by
+ *   tsnerd's iptables-restore (before the bridge's), and after its DEL (before the hosts entry):
  *   the next disconnect finishes it; `rm -f` leaves nothing.
  *
  * Env hk-kill, names hk-*, subnets in 10.206.0.0/16, host ports 46200-46399.
@@ -303,7 +304,7 @@ describe('kill -9 at the points nobody tried yet', { timeout: 420_000 }, () => {
     });
   }
 
-  for (const step of ['disconnect-recorded', 'masq-removed', 'disconnect-deleted']) {
+  for (const step of ['disconnect-recorded', 'masq-removed', 'shortcut-del-firewall', 'disconnect-deleted']) {
     it(`network disconnect killed at ${step}: the next disconnect finishes it, rm -f leaves nothing`, async (t) => {
       t.after(() => tsnerd(env, ['rm', '-f', 'hk-disc']));
       await ok(['run', '-d', '--name', 'hk-disc', '--net', NET, 'busybox', 'sleep', '600']);
