@@ -169,13 +169,7 @@ class EtcdFlannelStore implements FlannelStore {
   }
 
   async watchLeases(onChange: (why: string) => void): Promise<{ cancel(): Promise<void> }> {
-    const watcher = this.client.watch().prefix(subnetsPrefix(this.prefix)).watcher();
-    watcher.on('put', (kv) => onChange(`put ${kv.key.toString()}`));
-    watcher.on('delete', (kv) => onChange(`delete ${kv.key.toString()}`));
-    watcher.on('connected', () => onChange('watch connected'));
-    watcher.on('disconnected', (err) => onChange(`watch disconnected: ${reason(err)}`));
-    watcher.on('error', (err) => onChange(`watch error: ${reason(err)}`));
-    return { cancel: () => watcher.cancel() };
+    return watchPrefix(this.client, subnetsPrefix(this.prefix), onChange);
   }
 
   close(): void {
@@ -221,14 +215,19 @@ class EtcdNameStore implements OverlayNameStore {
   }
 
   async watch(prefix: string, onChange: (why: string) => void): Promise<{ cancel(): Promise<void> }> {
-    const watcher = this.client.watch().prefix(prefix).watcher();
-    watcher.on('put', (kv) => onChange(`put ${kv.key.toString()}`));
-    watcher.on('delete', (kv) => onChange(`delete ${kv.key.toString()}`));
-    watcher.on('connected', () => onChange('watch connected'));
-    watcher.on('disconnected', (err) => onChange(`watch disconnected: ${reason(err)}`));
-    watcher.on('error', (err) => onChange(`watch error: ${reason(err)}`));
-    return { cancel: () => watcher.cancel() };
+    return watchPrefix(this.client, prefix, onChange);
   }
+}
+
+/** Every change under `prefix`, and the watch's own connection events, as one line each. */
+async function watchPrefix(client: Etcd3, prefix: string, onChange: (why: string) => void): Promise<{ cancel(): Promise<void> }> {
+  const watcher = client.watch().prefix(prefix).watcher();
+  watcher.on('put', (kv) => onChange(`put ${kv.key.toString()}`));
+  watcher.on('delete', (kv) => onChange(`delete ${kv.key.toString()}`));
+  watcher.on('connected', () => onChange('watch connected'));
+  watcher.on('disconnected', (err) => onChange(`watch disconnected: ${reason(err)}`));
+  watcher.on('error', (err) => onChange(`watch error: ${reason(err)}`));
+  return { cancel: () => watcher.cancel() };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

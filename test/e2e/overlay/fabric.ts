@@ -7,6 +7,7 @@
  * with its own private containerd, data root and CNI conf dir (harness.ts).
  * The root namespace is not touched; nothing leaves the machine.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -86,6 +87,19 @@ async function removeNamespaces(prefix: string): Promise<void> {
     }
     await sh('ip', ['netns', 'del', ns]);
   }
+}
+
+/** `tsnerd args` on host `h` that must exit 0: its stdout, trimmed. */
+export async function ok(h: Host, args: string[]): Promise<string> {
+  const r = await tsnerd(h.env, args, { timeoutMs: 120_000 });
+  assert.equal(r.exitCode, 0, `[${h.letter}] tsnerd ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** The address of container `name` on host `h`. */
+export async function ipOf(h: Host, name: string): Promise<string> {
+  const [info] = JSON.parse(await ok(h, ['inspect', name])) as { NetworkSettings: { IPAddress: string } }[];
+  return info!.NetworkSettings.IPAddress;
 }
 
 export class Fabric {

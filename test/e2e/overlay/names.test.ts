@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tsnerd } from '../harness.ts';
-import { Fabric, type Host } from './fabric.ts';
+import { Fabric, ipOf, ok, type Host } from './fabric.ts';
 
 const PREFIX = '/tsnerd-e2e/xd';
 const NET = 'xd-ovl';
@@ -34,17 +34,6 @@ const CREATE_FIRST = [
 ];
 const JOIN = ['--driver', 'overlay', '--etcd-endpoints', fabric.etcdUrl, '-o', `etcd-prefix=${PREFIX}`];
 const SLEEP = ['busybox', 'sleep', '100000'];
-
-async function ok(h: Host, args: string[]): Promise<string> {
-  const r = await tsnerd(h.env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `[${h.letter}] tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-async function ipOf(h: Host, name: string): Promise<string> {
-  const [info] = JSON.parse(await ok(h, ['inspect', name])) as { NetworkSettings: { IPAddress: string } }[];
-  return info!.NetworkSettings.IPAddress;
-}
 
 interface OverlayView {
   IPAM: { Config: { Subnet: string; Gateway?: string }[] };

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tsnerd } from '../harness.ts';
-import { ETCD_URL, Fabric, inNs, sh, type Host } from './fabric.ts';
+import { ETCD_URL, Fabric, inNs, ipOf, ok, sh, type Host } from './fabric.ts';
 
 const PREFIX = '/tsnerd-e2e/ovl';
 const VNI = 1217;
@@ -42,17 +42,6 @@ const HTTPD = [
 const fabric = new Fabric('t-ovl');
 /** Set by the first test, used by the later ones (the file runs its tests in order, on one fabric). */
 const ips: Record<string, string> = {};
-
-async function ok(h: Host, args: string[]): Promise<string> {
-  const r = await tsnerd(h.env, args, { timeoutMs: 120_000 });
-  assert.equal(r.exitCode, 0, `[${h.letter}] tsnerd ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-async function ipOf(h: Host, name: string): Promise<string> {
-  const [info] = JSON.parse(await ok(h, ['inspect', name])) as { NetworkSettings: { IPAddress: string } }[];
-  return info!.NetworkSettings.IPAddress;
-}
 
 interface OverlayInspect {
   Driver: string;
