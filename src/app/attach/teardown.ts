@@ -82,10 +82,11 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     deps.log(`DEL ${t.list.name} ${t.rt.ifName}`);
     // No IPs in the entry: the ADD was cut short inside the bridge plugin; the chain's rules say which.
     // A rollback cannot count on the netns: runc may have killed the container meanwhile (a deadline).
-    // The masquerade chain is tsnerd's (the plugins run without ipMasq, domain/netfilter/ipmasq.ts):
-    // its removal runs beside the plugins' DEL (docs/performance.md). Without a cache entry no ADD began.
+    // The masquerade chain is tsnerd's (the plugins run without ipMasq, domain/netfilter/ipmasq.ts): it
+    // goes before the plugins' DEL, whose end removes the cache entry, the only record of the attachment
+    // a later DEL (or gc) would find if this process were killed in between. Without a cache entry no ADD began.
     const masq = t.cached && masquerades(t.list);
-    const masqBeside = masq ? failureOf(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips)) : undefined;
+    if (masq) await errors.attempt(() => deps.removeIpMasqChain(t.list.name, cniId, t.ips));
     const failed = errors.errors.length;
     await errors.attempt(() => delInRollback(deps, masq ? withoutPluginMasquerade(t.list) : t.list, t.rt, options.rollback === true));
     // A DEL that failed may have stopped between a chain's creation and its deletion (portmap's DEL
@@ -93,10 +94,6 @@ export async function detachAll(deps: AttachDeps, c: HookContainer, netns: strin
     // gone, or a rollback) go; its cache entry stays for another DEL. One that stays keeps them.
     if (errors.errors.length > failed && (netns === '' || options.rollback))
       await errors.attempt(() => deps.removeHashChains([{ network: t.list.name, cniId }]));
-    if (masqBeside) {
-      const failure = await masqBeside;
-      if (failure !== undefined) errors.add(failure);
-    }
   }
   errors.throwIfAny();
 }
@@ -123,16 +120,6 @@ async function delInRollback(
     if (!rollback || rt.netns === '') throw err;
     deps.log(`DEL ${list.name} ${rt.ifName} in the netns failed, again without it: ${String(err)}`);
     await deps.cni.delNetworkList(list, { ...rt, netns: '' });
-  }
-}
-
-/** fn's failure, if any (started now, awaited later: its error is recorded in the caller's order). */
-async function failureOf(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn();
-    return undefined;
-  } catch (err) {
-    return err ?? new Error('failed');
   }
 }
 
