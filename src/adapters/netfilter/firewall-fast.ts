@@ -7,8 +7,15 @@ import { existsSync } from 'node:fs';
 import { firewallAddScripts, firewallDelScripts } from '../../domain/netfilter/firewall-plugin.ts';
 import { runProcess } from '../host/run-process.ts';
 
-/** Without a `backend`, the plugin uses firewalld when it runs: then the plugin decides (a stat each, no D-Bus round trip). */
-const FIREWALLD = ['/usr/sbin/firewalld', '/usr/bin/firewalld'];
+/**
+ * Without a `backend`, the plugin uses firewalld when it runs: then the plugin decides. Whether
+ * firewalld is installed is looked at once per process (two stats, no D-Bus round trip).
+ */
+let firewalldInstalled: boolean | undefined;
+function firewalld(): boolean {
+  firewalldInstalled ??= ['/usr/sbin/firewalld', '/usr/bin/firewalld'].some((p) => existsSync(p));
+  return firewalldInstalled;
+}
 
 /**
  * True when the plugin's ADD is done (its rules appended, every shared rule found); false
@@ -30,7 +37,7 @@ export async function firewallDelFast(conf: Record<string, unknown>, prev: Recor
 
 async function restoreAll(conf: Record<string, unknown>, scripts: { family: 4 | 6; script: string }[] | undefined): Promise<boolean> {
   if (!scripts) return false;
-  if (conf['backend'] === undefined && FIREWALLD.some((p) => existsSync(p))) return false;
+  if (conf['backend'] === undefined && firewalld()) return false;
   for (const { family, script } of scripts) {
     const done = await runProcess(family === 6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush', '--wait'], { input: script });
     if (done.exitCode !== 0) return false;

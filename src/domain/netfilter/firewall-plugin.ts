@@ -13,7 +13,7 @@
  * `-C` lines (a check that fails aborts the whole transaction, nothing is changed) and
  * appends the container's rules; when it fails (the first container on a bridge, a
  * flushed firewall) the real plugin runs, which makes what is missing. The rules are
- * the plugin's, rule for rule (test/e2e/cni/ipmasq-parity.test.ts compares them).
+ * the plugin's, rule for rule (test/e2e/cni/plugin-parity.test.ts compares them).
  */
 import { isIPv6 } from 'node:net';
 
@@ -35,15 +35,20 @@ const FORWARD_COMMENT = 'CNI firewall plugin rules';
 const ADMIN_COMMENT = 'CNI firewall plugin admin overrides';
 const ISOLATION_COMMENT = 'CNI firewall plugin rules (ingressPolicy: same-bridge)';
 
+/** What the restores below need of the plugin's conf and previous result. */
+interface Covered {
+  policy: string;
+  admin: string;
+  bridge: string | undefined;
+  addresses: string[];
+}
+
 /**
- * One iptables-restore input per address family of `prev`'s addresses (4 first), or
- * undefined when the plugin's conf asks for what this does not do: another backend
- * (firewalld), an ingress policy other than open or same-bridge, no address.
+ * The conf and previous result when the restores below do what the plugin would, or
+ * undefined when the conf asks for what they do not do: another backend (firewalld), an
+ * ingress policy other than open or same-bridge, an unusable admin chain, no address.
  */
-export function firewallAddScripts(
-  conf: Record<string, unknown>,
-  prevResult: Record<string, unknown>,
-): { family: 4 | 6; script: string }[] | undefined {
+function covered(conf: Record<string, unknown>, prevResult: Record<string, unknown>): Covered | undefined {
   const backend = conf['backend'];
   if (backend !== undefined && backend !== 'iptables') return undefined;
   const policy = conf['ingressPolicy'] ?? '';
@@ -54,22 +59,36 @@ export function firewallAddScripts(
   if (!prev || prev.addresses.length === 0) return undefined;
   const { bridge, addresses } = prev;
   if (policy === 'same-bridge' && (bridge === undefined || bridge === '' || /\s/.test(bridge))) return undefined;
+  return { policy, admin, bridge, addresses };
+}
+
+/** One iptables-restore input per family of the addresses (4 first), each from the family's addresses. */
+function perFamily(addresses: string[], lines: (ips: string[], family: 4 | 6) => string[]): { family: 4 | 6; script: string }[] {
   const scripts: { family: 4 | 6; script: string }[] = [];
   for (const family of [4, 6] as const) {
     const ips = addresses.filter((a) => isIPv6(a) === (family === 6));
-    if (ips.length === 0) continue;
-    const lines = [
-      '*filter',
-      `-C FORWARD -m comment --comment "${FORWARD_COMMENT}" -j CNI-FORWARD`,
-      `-C CNI-FORWARD -m comment --comment "${ADMIN_COMMENT}" -j ${admin}`,
-      ...(policy === 'same-bridge' ? isolationChecks(bridge!) : []),
-      ...ips.flatMap((ip) => containerRules(ip, family).map((rule) => `-A CNI-FORWARD ${rule}`)),
-      'COMMIT',
-      '',
-    ];
-    scripts.push({ family, script: lines.join('\n') });
+    if (ips.length > 0) scripts.push({ family, script: ['*filter', ...lines(ips, family), 'COMMIT', ''].join('\n') });
   }
   return scripts;
+}
+
+/**
+ * The plugin's ADD as one iptables-restore input per address family of `prev`'s addresses
+ * (4 first): the shared rules checked, the container's appended. Undefined where the
+ * restores do not cover the conf.
+ */
+export function firewallAddScripts(
+  conf: Record<string, unknown>,
+  prevResult: Record<string, unknown>,
+): { family: 4 | 6; script: string }[] | undefined {
+  const c = covered(conf, prevResult);
+  if (!c) return undefined;
+  return perFamily(c.addresses, (ips, family) => [
+    `-C FORWARD -m comment --comment "${FORWARD_COMMENT}" -j CNI-FORWARD`,
+    `-C CNI-FORWARD -m comment --comment "${ADMIN_COMMENT}" -j ${c.admin}`,
+    ...(c.policy === 'same-bridge' ? isolationChecks(c.bridge!) : []),
+    ...ips.flatMap((ip) => containerRules(ip, family).map((rule) => `-A CNI-FORWARD ${rule}`)),
+  ]);
 }
 
 /**
@@ -81,16 +100,11 @@ export function firewallDelScripts(
   conf: Record<string, unknown>,
   prevResult: Record<string, unknown>,
 ): { family: 4 | 6; script: string }[] | undefined {
-  if (!firewallAddScripts(conf, prevResult)) return undefined;
-  const prev = readPrevResult(prevResult)!;
-  const scripts: { family: 4 | 6; script: string }[] = [];
-  for (const family of [4, 6] as const) {
-    const ips = prev.addresses.filter((a) => isIPv6(a) === (family === 6));
-    if (ips.length === 0) continue;
-    const rules = [...new Set(ips)].flatMap((ip) => containerRules(ip, family).map((rule) => `-D CNI-FORWARD ${rule}`));
-    scripts.push({ family, script: ['*filter', ...rules, 'COMMIT', ''].join('\n') });
-  }
-  return scripts;
+  const c = covered(conf, prevResult);
+  if (!c) return undefined;
+  return perFamily(c.addresses, (ips, family) =>
+    [...new Set(ips)].flatMap((ip) => containerRules(ip, family).map((rule) => `-D CNI-FORWARD ${rule}`)),
+  );
 }
 
 /** The plugin's two rules of one address (getPrivChainRules), as `iptables -S` prints them after the chain. */
