@@ -29,7 +29,7 @@ const LEAN_ENTRIES = [
   {
     name: 'reserver',
     from: '^src/reserver/',
-    allow: ['^src/domain/', 'node_modules/(lowdb|steno)/', '^lowdb(/node)?$', ...DAEMON_SELF],
+    allow: ['^src/domain/', 'node_modules/(lowdb|steno)/', '^lowdb(/node)?$', '^src/adapters/store/lowdb-files[.]ts$', ...DAEMON_SELF],
     comment: 'the port holder is a long-lived process of its own: node built-ins, pure domain types and lowdb (its registry) only',
   },
   {

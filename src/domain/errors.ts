@@ -51,10 +51,35 @@ export const conflict = (message: string, o?: ErrorOptions) => new TsnerdError('
 export const unavailable = (message: string, o?: ErrorOptions) => new TsnerdError('unavailable', message, o);
 export const internal = (message: string, o?: ErrorOptions) => new TsnerdError('internal', message, o);
 
+/**
+ * What a full or read-only file system, or a process out of descriptors, makes a system call
+ * fail with: the host lacks what the command needs, not a bug.
+ */
+const HOST_RESOURCE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EMFILE', 'ENFILE']);
+
+/**
+ * A failed system call's message as Go and Docker print it, `write /var/lib/tsnerd/…/hosts: no
+ * space left on device`, where node's is `ENOSPC: no space left on device, write` (no file when
+ * the call took a descriptor). Undefined for anything else.
+ */
+function systemErrorMessage(err: Error): string | undefined {
+  const { code, syscall, path } = err as Error & { code?: unknown; syscall?: unknown; path?: unknown };
+  if (typeof code !== 'string' || typeof syscall !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  const text = new RegExp(`^${code}: (.*?), ${syscall}\\b`).exec(err.message)?.[1] ?? code;
+  return typeof path === 'string' ? `${syscall} ${path}: ${text}` : `${syscall}: ${text}`;
+}
+
 /** Turns anything thrown into a TsnerdError, keeping the original as the cause. */
 export function toTsnerdError(err: unknown): TsnerdError {
   if (err instanceof TsnerdError) return err;
-  if (err instanceof Error) return new TsnerdError('internal', err.message, { cause: err });
+  if (err instanceof Error) {
+    const system = systemErrorMessage(err);
+    const code = (err as { code?: unknown }).code;
+    if (system !== undefined) {
+      return new TsnerdError(HOST_RESOURCE_ERRORS.has(code as string) ? 'precondition' : 'internal', system, { cause: err });
+    }
+    return new TsnerdError('internal', err.message, { cause: err });
+  }
   return new TsnerdError('internal', String(err));
 }
 

@@ -167,7 +167,13 @@ class HookLog {
   write(line: string): void {
     // +ms since the hook process started (node's start-up included) or the server got the request:
     // where a slow hook spends its time.
-    if (this.fd !== undefined) writeSync(this.fd, `${new Date().toISOString()} +${this.elapsedMs().toFixed(0)}ms ${line}\n`);
+    if (this.fd === undefined) return;
+    try {
+      writeSync(this.fd, `${new Date().toISOString()} +${this.elapsedMs().toFixed(0)}ms ${line}\n`);
+    } catch {
+      // A full disk: the hook goes on without its log (a line it could not write must not fail the start).
+      this.close();
+    }
   }
 
   close(): void {

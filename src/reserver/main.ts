@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { DataFile } from '../adapters/store/lowdb-files.ts';
 import { procStatSync, processExists } from '../adapters/host/proc.ts';
 import { envMs, holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
 import type { HostBinding } from '../domain/publish/port-mapping.ts';
@@ -44,6 +44,7 @@ import {
   type StoredReservation,
 } from './protocol.ts';
 import { DEFAULT_CNI_CACHE_DIR } from '../domain/cni/cache-dir.ts';
+import { toTsnerdError } from '../domain/errors.ts';
 import { StateFiles } from '../domain/store-layout.ts';
 import {
   cachedForwards,
@@ -294,7 +295,10 @@ class Holder {
       this.queue = reply.catch(() => undefined);
       reply.then(
         (r) => socket.end(`${JSON.stringify(r)}\n`),
-        (err: unknown) => socket.end(`${JSON.stringify({ ok: false, code: 'EINTERNAL', message: String(err) })}\n`),
+        (err: unknown) =>
+          socket.end(
+            `${JSON.stringify({ ok: false, code: (err as NodeJS.ErrnoException).code ?? 'EINTERNAL', message: toTsnerdError(err).message })}\n`,
+          ),
       );
     });
   }

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TextFileSync } from 'lowdb/node';
+import { TextFileSync } from '../store/lowdb-files.ts';
 import type { DnsInputSpec } from '../../domain/netfilter/dns-input.ts';
 import { bootId } from '../host/proc.ts';
 import { ensureDnsInputRules, removeDnsInputRules } from '../netfilter/dns-input-rules.ts';

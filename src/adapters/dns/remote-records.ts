@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { TextFile } from 'lowdb/node';
+import { TextFile } from '../store/lowdb-files.ts';
 import { emptyRecordSet, parseRecordSet, remoteRecordsFile, type DnsRecordSet, type RemoteRecordSet } from '../../domain/dns/records.ts';
 import { DNS_RECORDS_FILE } from './store-dns-registry.ts';
 

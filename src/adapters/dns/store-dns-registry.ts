@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TextFileSync } from 'lowdb/node';
+import { TextFileSync } from '../store/lowdb-files.ts';
 import { internal } from '../../domain/errors.ts';
 import {
   applyJoin,

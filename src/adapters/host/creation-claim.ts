@@ -14,12 +14,13 @@
  * the exit of a CLI process would have ended it. Otherwise the name stayed "being created"
  * until the server's idle exit.
  */
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CreationClaim } from '../../interfaces/container-host.ts';
 import { bootId, liveStartTime, procStatSync } from './proc.ts';
 import { onRequestEnd } from './request-env.ts';
+import { writeFileNamed } from '../store/write-file.ts';
 
 export const CREATION_CLAIM_FILE = 'creating';
 
@@ -31,7 +32,7 @@ export const CREATION_CLAIM_FILE = 'creating';
  */
 export async function writeCreationClaim(stateDir: string, name: string, finalDir = stateDir): Promise<void> {
   const line = claimLine(name);
-  writeFileSync(join(stateDir, CREATION_CLAIM_FILE), line, { flag: 'wx', mode: 0o600 });
+  writeFileNamed(join(stateDir, CREATION_CLAIM_FILE), line, { flag: 'wx', mode: 0o600 });
   onRequestEnd(() => endClaim(finalDir, line));
 }
 
@@ -44,7 +45,7 @@ function claimLine(name: string): string {
 export async function writeRemovalClaim(stateDir: string, name: string): Promise<void> {
   const line = claimLine(name);
   try {
-    writeFileSync(join(stateDir, CREATION_CLAIM_FILE), line, { mode: 0o600 });
+    writeFileNamed(join(stateDir, CREATION_CLAIM_FILE), line, { mode: 0o600 });
     onRequestEnd(() => endClaim(stateDir, line));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -66,7 +67,8 @@ function endClaim(stateDir: string, line: string): void {
   }
   if (text !== line) return;
   const name = line.trimEnd().split(' ').at(-1) ?? '';
-  writeFileSync(`${path}.ended`, `0 - - ${name}\n`, { mode: 0o600 });
+  // A full disk: the claim stays this process's, abandoned to a later reclaim once the server has exited.
+  writeFileNamed(`${path}.ended`, `0 - - ${name}\n`, { mode: 0o600, removeOnFailure: true });
   renameSync(`${path}.ended`, path);
 }
 

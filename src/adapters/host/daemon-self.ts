@@ -47,8 +47,13 @@ const heldLocks: FileHandle[] = [];
 
 /** Writes this process's pid to pidFile atomically (a reader never sees it half written). */
 export function writePidFile(pidFile: string): void {
-  writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
-  renameSync(`${pidFile}.tmp`, pidFile);
+  try {
+    writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
+    renameSync(`${pidFile}.tmp`, pidFile);
+  } catch (err) {
+    rmSync(`${pidFile}.tmp`, { force: true }); // a full disk: no temp file left beside the pid file
+    throw err;
+  }
 }
 
 /** Removes pidFile if it still names this process (a successor's is left alone). */

@@ -1,5 +1,4 @@
 /** Host side of create-time networking: mounted files, used ports, the hook command. */
-import { writeFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { hookPath, runtimeArgv } from './daemon-process.ts';
 import { hookCommand } from './hook-server-process.ts';
 import { requestEnv } from './request-env.ts';
 import { withLockedFile } from '../store/flock.ts';
+import { writeFileNamed } from '../store/write-file.ts';
 
 /** The compiled CLI entry the hook runs (dist/cli.js beside dist/adapters/). */
 const CLI_ENTRY = fileURLToPath(new URL('../../cli.js', import.meta.url));
@@ -33,7 +33,7 @@ export class LinuxContainerNetworkHost implements ContainerNetworkHost {
 
   async writeMountedFile(path: string, content: string): Promise<void> {
     // 'w' truncates in place: the inode a bind mount points at stays the same.
-    writeFileSync(path, content, { mode: 0o644 }); // small, on every run's path: synchronous
+    writeFileNamed(path, content, { mode: 0o644 }); // small, on every run's path: synchronous
   }
 
   async usedPorts(exceptStateDir?: string): Promise<UsedPort[]> {

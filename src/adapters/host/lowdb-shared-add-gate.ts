@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
-import { JSONFile, JSONFileSync } from 'lowdb/node';
+import { JSONFile, JSONFileSync } from '../store/lowdb-files.ts';
 import type { NetworkConfigList } from '../../domain/cni/net-conf.ts';
 import { mayShare, rememberSetUp, sharableBridge, type SharedAddFacts } from '../../domain/cni/shared-add.ts';
 import type { SharedAddGate } from '../../interfaces/shared-add-gate.ts';

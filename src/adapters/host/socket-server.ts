@@ -29,6 +29,11 @@ export class ServerLog {
   private bytes = 0;
   private noteworthy = false;
 
+  constructor() {
+    // stderr is the log file: a write it cannot make (a full disk) is a line lost, not the server's end.
+    process.stderr.on('error', () => undefined);
+  }
+
   write(line: string, routine = false): void {
     const text = `${new Date().toISOString()} [${process.pid}] ${line}\n`;
     this.bytes += Buffer.byteLength(text);

@@ -6,7 +6,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { JSONFile } from '../store/lowdb-files.ts';
 import { internal } from '../../domain/errors.ts';
 import * as z from '../../domain/zod.ts';
 import type { OverlayHostState, OverlayStateStore } from '../../interfaces/overlay.ts';

@@ -1,9 +1,10 @@
 /** JSON files in a container's state dir, replaced atomically (none of them is bind-mounted). */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
-import { JSONFile, JSONFileSync } from 'lowdb/node';
+import { JSONFile, JSONFileSync } from './lowdb-files.ts';
+import { namingPath } from './write-file.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import { internal, notFound } from '../../domain/errors.ts';
 import { describeErrno } from '../../domain/errno.ts';
@@ -105,8 +106,10 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
     renameSync(tmp, path);
   } catch (err) {
+    // A full disk: no temp file left in the state dir, and the error names the document.
+    rmSync(tmp, { force: true });
     // A `start` racing an `rm -f` of the same container (found by the chaos soak): its state dir went meanwhile.
-    removedMeanwhile(err, dirname(path));
+    removedMeanwhile(namingPath(err, path), dirname(path));
   }
 }
 

@@ -5,12 +5,13 @@
  * then renames its own over it under that lock, so without it both tools
  * could own one name. The exclusive create stays, as a second guard.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../domain/errors.ts';
 import { validateContainerName } from '../../domain/container-ref.ts';
 import type { NameStore } from '../../interfaces/name-store.ts';
 import { withLockedDir } from './flock.ts';
+import { writeFileNamed } from './write-file.ts';
 
 /** What tsnerd writes into a name file: a container ID (64 hex digits). */
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
@@ -28,7 +29,7 @@ export class FileNameStore implements NameStore {
       for (;;) {
         try {
           // Synchronous (a small file on every run's path): no thread-pool round trips under the lock.
-          writeFileSync(join(this.dir, name), id, { flag: 'wx', mode: 0o600 });
+          writeFileNamed(join(this.dir, name), id, { flag: 'wx', mode: 0o600, removeOnFailure: true });
           return;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

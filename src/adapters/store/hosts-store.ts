@@ -35,18 +35,18 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LowSync } from 'lowdb';
-import { DataFileSync } from 'lowdb/node';
+import { DataFileSync } from './lowdb-files.ts';
 import { END_MARKER, hostsRenderer, joinLinesOf, withoutContainer, withoutLines, type HostsMeta } from '../../domain/dns/hosts-file.ts';
 import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import { withLockedDir } from './flock.ts';
+import { writeFileNamed } from './write-file.ts';
 
 /** The members index's file in `etchosts/<ns>/` (a dot file: no container dir, skipped by every listing). */
 export const MEMBERS_INDEX = '.members.json';
@@ -78,6 +78,19 @@ function metaStamp(path: string): string | undefined {
 
 interface MembersDoc {
   members: Record<string, Member>;
+}
+
+/**
+ * The members index written back, if it can be: it only spares reads (every entry is checked
+ * against its meta.json's stamp, and a container missing from it is read), so a write that fails
+ * (a full disk) must not fail the join, leave or rollback whose hosts files are already right.
+ */
+function writeIndexFile(db: LowSync<MembersDoc>): void {
+  try {
+    db.write();
+  } catch {
+    // the next change reads the metas the index does not have right
+  }
 }
 
 export class FileHostsStore implements HostsStore {
@@ -112,7 +125,7 @@ export class FileHostsStore implements HostsStore {
       // Listed already (a restart without release): its old lines must go, so all files are rewritten.
       const known = existsSync(metaPath);
       const tmp = join(dir, `.${StateFiles.meta}.tmp`);
-      writeFileSync(tmp, JSON.stringify(meta), { mode: 0o600 });
+      writeFileNamed(tmp, JSON.stringify(meta), { mode: 0o600, removeOnFailure: true });
       renameSync(tmp, metaPath);
       if (known) this.rewriteAll(ns);
       else this.join(ns, meta);
@@ -152,7 +165,7 @@ export class FileHostsStore implements HostsStore {
     // After the files: an index written before them would give sizes they do not have yet
     // (harmless, as every size is checked before it is used, but each would cost a fallback).
     db.data = { members };
-    db.write();
+    writeIndexFile(db);
   }
 
   /** Renders path whole (written only if it changes); its size in bytes, undefined if it could not be written. */
@@ -164,7 +177,7 @@ export class FileHostsStore implements HostsStore {
       // no hosts file yet: written whole
     }
     const next = render(current, meta);
-    if (next !== current) writeFileSync(path, next, { mode: 0o644 });
+    if (next !== current) writeFileNamed(path, next, { mode: 0o644 });
     return Buffer.byteLength(next);
   }
 
@@ -234,7 +247,7 @@ export class FileHostsStore implements HostsStore {
       }
     }
     db.data = { members };
-    db.write();
+    writeIndexFile(db);
   }
 
   async list(ns: string): Promise<HostsMeta[]> {
@@ -343,7 +356,7 @@ export class FileHostsStore implements HostsStore {
   private writeIndex(ns: string, all: readonly StampedMeta[], sizes: ReadonlyMap<string, number | undefined>): void {
     const db = this.index(ns);
     db.data = { members: Object.fromEntries(all.map((m) => [m.meta.ID, member(m.meta, m.stamp, sizes.get(m.meta.ID))])) };
-    db.write();
+    writeIndexFile(db);
   }
 
   private index(ns: string): LowSync<MembersDoc> {

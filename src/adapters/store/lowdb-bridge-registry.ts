@@ -8,7 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { JSONFile } from './lowdb-files.ts';
 import type { BridgeRegistry, OwnBridge } from '../../interfaces/bridge-registry.ts';
 import { withFlock } from './flock.ts';
 

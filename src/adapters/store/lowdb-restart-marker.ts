@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low, LowSync } from 'lowdb';
-import { JSONFile, JSONFileSync } from 'lowdb/node';
+import { JSONFile, JSONFileSync } from './lowdb-files.ts';
 import type { RestartMarker } from '../../interfaces/restart-marker.ts';
 import { bootId } from '../host/proc.ts';
 
