@@ -1,5 +1,5 @@
 /**
- * UDP and TCP port 53 on every gateway address of the record set. A gateway
+ * UDP and TCP port 53 (or a network's `dns_bind_port`) on every gateway address of the record set. A gateway
  * whose bridge is not up yet (EADDRNOTAVAIL) is retried by the caller's
  * timer; a gateway that leaves the record set is closed. TCP carries
  * length-prefixed messages (RFC 7766), several per connection.
@@ -36,6 +36,15 @@ export type QueryHandler = (
 const literalLookup = (host: string, family: unknown, callback: (err: null, address: string, family: number) => void): void =>
   callback(null, host, family === 6 ? 6 : 4);
 
+/** A gateway address and the port to listen on there. */
+export interface ListenAddress {
+  gateway: string;
+  port: number;
+}
+
+/** How a listener is known (logs, failures): `10.1.2.1:53`, `[fd00::1]:53`. */
+const listenKey = (a: ListenAddress): string => (isIPv6(a.gateway) ? `[${a.gateway}]:${a.port}` : `${a.gateway}:${a.port}`);
+
 interface Listener {
   udp: UdpSocket;
   tcp: Server;
@@ -58,17 +67,25 @@ export class GatewayListeners {
     this.port = port;
   }
 
-  /** Listens on exactly `gateways`; resolves once every new bind was tried. */
-  async reconcile(gateways: readonly string[]): Promise<void> {
-    const wanted = new Set(gateways);
-    for (const [gw, l] of this.bound) {
-      if (wanted.has(gw)) continue;
-      this.bound.delete(gw);
+  /**
+   * Listens on exactly `gateways` (an address alone: on the default port); resolves once every new
+   * bind was tried. A gateway whose port changed is closed and bound again on the new one.
+   */
+  async reconcile(gateways: readonly (string | ListenAddress)[]): Promise<void> {
+    const wanted = new Map(
+      gateways.map((g) => {
+        const a = typeof g === 'string' ? { gateway: g, port: this.port } : g;
+        return [listenKey(a), a] as const;
+      }),
+    );
+    for (const [key, l] of this.bound) {
+      if (wanted.has(key)) continue;
+      this.bound.delete(key);
       close(l);
-      this.log(`closed ${gw}`);
+      this.log(`closed ${key}`);
     }
-    for (const gw of this.failed.keys()) if (!wanted.has(gw)) this.failed.delete(gw);
-    await Promise.all(gateways.filter((gw) => !this.bound.has(gw) && !this.binding.has(gw)).map((gw) => this.bind(gw)));
+    for (const key of this.failed.keys()) if (!wanted.has(key)) this.failed.delete(key);
+    await Promise.all([...wanted].filter(([key]) => !this.bound.has(key) && !this.binding.has(key)).map(([, a]) => this.bind(a)));
   }
 
   /** Gateways whose bind failed (their bridge may come later). */
@@ -81,19 +98,21 @@ export class GatewayListeners {
     this.bound.clear();
   }
 
-  private async bind(gw: string): Promise<void> {
-    this.binding.add(gw);
+  private async bind(address: ListenAddress): Promise<void> {
+    const { gateway: gw, port } = address;
+    const key = listenKey(address);
+    this.binding.add(key);
     const udp = createSocket({ type: isIPv6(gw) ? 'udp6' : 'udp4', lookup: literalLookup });
     const tcpCache = new AnswerCache({ store: this.answers });
     const tcp = createServer((socket) => this.serveTcp(socket, gw, tcpCache));
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
-        udp.bind({ address: gw, port: this.port, exclusive: true }, () => resolve());
+        udp.bind({ address: gw, port, exclusive: true }, () => resolve());
       });
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
-        tcp.listen({ host: gw, port: this.port, exclusive: true }, () => resolve());
+        tcp.listen({ host: gw, port, exclusive: true }, () => resolve());
       });
       udp.removeAllListeners('error');
       tcp.removeAllListeners('error');
@@ -110,7 +129,7 @@ export class GatewayListeners {
       let flushing = false;
       const flush = (): void => {
         flushing = false;
-        const open = this.bound.get(gw)?.udp === udp; // closed meanwhile: send would throw
+        const open = this.bound.get(key)?.udp === udp; // closed meanwhile: send would throw
         const n = open ? replies.length : 0;
         for (let i = 0; i < n; i++) {
           try {
@@ -135,7 +154,7 @@ export class GatewayListeners {
           reply.then(
             (r) => {
               // The gateway may have been closed while the upstream was asked: send would throw.
-              if (r && this.bound.get(gw)?.udp === udp) udp.send(r, rinfo.port, rinfo.address);
+              if (r && this.bound.get(key)?.udp === udp) udp.send(r, rinfo.port, rinfo.address);
             },
             () => undefined,
           );
@@ -149,16 +168,16 @@ export class GatewayListeners {
           }
         }
       });
-      this.bound.set(gw, { udp, tcp });
-      if (this.failed.delete(gw)) this.log(`listening on ${gw} (retried)`);
-      else this.log(`listening on ${gw}`);
+      this.bound.set(key, { udp, tcp });
+      if (this.failed.delete(key)) this.log(`listening on ${key} (retried)`);
+      else this.log(`listening on ${key}`);
     } catch (err) {
       close({ udp, tcp });
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      if (this.failed.get(gw) !== code) this.log(`cannot listen on ${gw}:${this.port}: ${code}`);
-      this.failed.set(gw, code);
+      if (this.failed.get(key) !== code) this.log(`cannot listen on ${key}: ${code}`);
+      this.failed.set(key, code);
     } finally {
-      this.binding.delete(gw);
+      this.binding.delete(key);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The embedded DNS resolver of tsnerd's bridge networks: one process per data
  * store, serving every DNS-enabled network on its gateway address (UDP and
- * TCP 53). Its inputs are the record set the OCI hook keeps in
+ * TCP 53, or the network's own port, `dns_bind_port`, from its record). Its inputs are the record set the OCI hook keeps in
  * `<dns dir>/records.json`: a change there (inotify, plus a 1 s mtime check)
  * is served from the next query on, so a crash or a kill loses nothing; and
  * the other hosts' names of overlay networks, `<dns dir>/remote-*.json`, kept
@@ -9,7 +9,8 @@
  * With no container left for 5 s it exits (see exitIfIdle).
  * Started and stopped by src/adapters/dns/process-dns-server.ts.
  *
- * argv: <dns dir> [--port N] (another port than 53: tests and benchmarks)
+ * argv: <dns dir> [--port N] (the port of networks whose record names none, 53 by default: tests and
+ * benchmarks; a network's own port, `dns_bind_port`, is in its record)
  * fd 3 (optional): readiness pipe, one JSON line {"ok":true,"pid":...} once the
  * records are loaded and every gateway was tried. The pid file
  * (<dns dir>/server.pid) is written before that line.
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
         again = false;
         source.reload(true);
         // Also after a read-through reload (fresh): cheap when the gateways are unchanged.
-        await listeners.reconcile(source.zones.gateways());
+        await listeners.reconcile(source.zones.listenAddresses(port));
       } while (again);
       idleSince = source.hasEndpoints ? undefined : (idleSince ?? Date.now());
       if (idleSince !== undefined && Date.now() - idleSince >= IDLE_EXIT_MS) await exitIfIdle();

@@ -21,6 +21,12 @@ export interface Settings {
    * container gets for each of `--dns`, `--dns-search`, `--dns-opt` not given. Set only when the file has one.
    */
   globalDns?: GlobalDns | undefined;
+  /**
+   * `--dns-bind-port` (Podman's `dns_bind_port` of containers.conf): the port the embedded resolver
+   * listens on at the gateways of the networks whose first container starts with it, the
+   * containers' port 53 taken there by a DNAT rule (docs/dns.md); unset: 53. A port number, as text.
+   */
+  dnsBindPort?: string | undefined;
   debug: boolean;
 }
 
@@ -48,6 +54,8 @@ export interface SettingSpec {
   default: string | undefined;
   /** A setting that may stay unset (no default). */
   optional?: boolean;
+  /** The TOML file may give it as an integer too (Podman's containers.conf writes `dns_bind_port = 1153`). */
+  integerInFile?: boolean;
   summary: string;
 }
 
@@ -114,6 +122,17 @@ export const SETTINGS = [
     optional: true,
     summary: "the address --add-host NAME:host-gateway stands for (default: the host's first non-loopback IPv4)",
   },
+  {
+    // Podman's containers.conf key; nerdctl has no such setting, so the variable is tsnerd's
+    key: 'dnsBindPort',
+    flag: 'dns-bind-port',
+    env: 'TSNERD_DNS_BIND_PORT',
+    toml: 'dns_bind_port',
+    default: undefined,
+    optional: true,
+    integerInFile: true,
+    summary: "port of the embedded DNS resolver on the gateways, reached from the containers' port 53 by a DNAT rule (default: 53)",
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** The boolean global flag, also readable as `debug = true` in the TOML file. */
@@ -158,16 +177,24 @@ export function resolveSettings(input: SettingsInput): Settings {
   for (const spec of SETTINGS as readonly SettingSpec[]) {
     const fromFile = input.file[spec.toml];
     if (fromFile === undefined) continue;
+    if (spec.integerInFile && typeof fromFile === 'number') continue; // checked as a port below
     if (typeof fromFile !== 'string') throw invalid(`invalid ${quote(spec.toml)} in ${fileName}: must be a string`);
     checked(`${quote(spec.toml)} in ${fileName}`, fromFile);
   }
+  const sourceOf = (spec: SettingSpec): string =>
+    input.flags[spec.key] !== undefined
+      ? `--${spec.flag}`
+      : input.env[spec.env] !== undefined
+        ? `environment variable ${spec.env}`
+        : `${quote(spec.toml)} in ${fileName}`;
   const pickOptional = (key: SettingKey): string | undefined => {
     const spec = (SETTINGS as readonly SettingSpec[]).find((s) => s.key === key)!;
     const flag = input.flags[key];
     if (flag !== undefined) return checked(`--${spec.flag}`, flag);
     const fromEnv = input.env[spec.env];
     if (fromEnv !== undefined) return checked(`environment variable ${spec.env}`, fromEnv);
-    return (input.file[spec.toml] as string | undefined) ?? spec.default;
+    const fromFile = input.file[spec.toml];
+    return fromFile === undefined ? spec.default : String(fromFile as string | number);
   };
   const pick = (key: SettingKey): string => pickOptional(key) ?? input.defaultCniPath;
   const debugFile = input.file[DEBUG_SETTING.toml];
@@ -181,6 +208,11 @@ export function resolveSettings(input: SettingsInput): Settings {
   const globalDns = globalDnsOf(input.file, fileName);
   const bridgeIp = pickOptional('bridgeIp');
   const hostGatewayIp = pickOptional('hostGatewayIp');
+  const dnsBindPort = pickOptional('dnsBindPort');
+  if (dnsBindPort !== undefined && !isPort(dnsBindPort)) {
+    const spec = (SETTINGS as readonly SettingSpec[]).find((s) => s.key === 'dnsBindPort')!;
+    throw invalid(`invalid ${sourceOf(spec)} ${quote(dnsBindPort)}: must be a port number (1-65535)`);
+  }
   return {
     address: stripUnixScheme(pick('address')),
     namespace,
@@ -190,6 +222,7 @@ export function resolveSettings(input: SettingsInput): Settings {
     ...(bridgeIp === undefined ? {} : { bridgeIp }),
     ...(hostGatewayIp === undefined ? {} : { hostGatewayIp }),
     ...(globalDns === undefined ? {} : { globalDns }),
+    ...(dnsBindPort === undefined ? {} : { dnsBindPort: String(Number(dnsBindPort)) }),
     debug: input.flags.debug === true || debugFile === true,
   };
 }
@@ -206,6 +239,10 @@ function globalDnsOf(file: Partial<Record<string, unknown>>, fileName: string): 
   };
   const dns = { servers: list(GLOBAL_DNS_KEYS.servers), search: list(GLOBAL_DNS_KEYS.search), options: list(GLOBAL_DNS_KEYS.options) };
   return Object.values(GLOBAL_DNS_KEYS).some((k) => file[k] !== undefined) ? dns : undefined;
+}
+
+function isPort(value: string): boolean {
+  return /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535;
 }
 
 function checked(source: string, value: string): string {

@@ -1,9 +1,15 @@
 import type { DnsJoin } from '../domain/dns/records.ts';
+import type { DnsInputSpec } from '../domain/netfilter/dns-input.ts';
 
 /** What a join changed on the host beyond the records, for its rollback. */
 export interface DnsJoined {
   /** Bridges whose DNS rules (domain/netfilter/dns-input.ts) this join made: its network's first container. */
   rulesMade: string[];
+  /**
+   * The rules a join replaced (a bridge remembered with another spec: `dns_bind_port` changed since
+   * its last container), each put back by the rollback.
+   */
+  rulesReplaced?: DnsInputSpec[];
 }
 
 /**

@@ -48,7 +48,10 @@ export function createNetworkingDeps(settings: Settings, log: (line: string) => 
     hosts: new FileHostsStore(layout),
     state: new FileContainerStateFiles(),
     reserver: new ProcessPortReserver(settings.dataRoot, settings),
-    dns: new StoreDnsRegistry(layout.dnsDir(), { log }),
+    dns: new StoreDnsRegistry(layout.dnsDir(), {
+      log,
+      bindPort: settings.dnsBindPort === undefined ? undefined : Number(settings.dnsBindPort),
+    }),
     removeIpMasqChain,
     removeHashChains: (owners) => removeHashChains(owners),
     ensureIpMasqChain,

@@ -126,11 +126,13 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
     // the start that made them), whether the bridge is still there or not.
     const seen = new Set(owned.bridgesSeen);
     for (const tool of ['iptables', 'ip6tables']) {
-      const doomed = (await dnsRules(exec, tool)).filter((r) => seen.has(r.bridge)).map((r) => r.rule);
-      found.push(...doomed.map((r) => `${tool} -t filter DNS rule: ${r}`));
-      removers.push(async () => {
-        for (const r of doomed) await deleteFilterRule(exec, tool, r);
-      });
+      for (const table of ['filter', 'nat'] as const) {
+        const doomed = (await dnsRules(exec, tool, table)).filter((r) => seen.has(r.bridge)).map((r) => r.rule);
+        found.push(...doomed.map((r) => `${tool} -t ${table} DNS rule: ${r}`));
+        removers.push(async () => {
+          for (const r of doomed) await deleteFilterRule(exec, tool, r, table);
+        });
+      }
     }
   }
   for (const net of networks.filter((n) => !n.isDefault)) {
@@ -294,9 +296,9 @@ async function findCachedResults(isOurs: (id: string) => boolean): Promise<strin
   return found;
 }
 
-/** Deletes one `-A …` rule of the filter table, as `iptables -S` printed it. */
-async function deleteFilterRule(exec: Exec, tool: string, rule: string): Promise<void> {
-  await exec(`${tool}-restore`, ['--noflush', '--wait'], `*filter\n-D${rule.slice(2)}\nCOMMIT\n`);
+/** Deletes one `-A …` rule of the filter table (or `table`), as `iptables -S` printed it. */
+async function deleteFilterRule(exec: Exec, tool: string, rule: string, table = 'filter'): Promise<void> {
+  await exec(`${tool}-restore`, ['--noflush', '--wait'], `*${table}\n-D${rule.slice(2)}\nCOMMIT\n`);
 }
 
 async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string; bridge: string }[]> {
@@ -310,15 +312,19 @@ async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string;
     });
 }
 
-/** tsnerd's DNS rules in INPUT (`--comment tsnerd-dns`), read here without src/, with the bridge each names (`-i`). */
-async function dnsRules(exec: Exec, tool: string): Promise<{ rule: string; bridge: string }[]> {
-  const listed = await exec(tool, ['-w', '-t', 'filter', '-S', 'INPUT']);
+/**
+ * tsnerd's DNS rules (`--comment tsnerd-dns`) in INPUT, or in nat PREROUTING (the DNAT rules of
+ * dns_bind_port), read here without src/, with the bridge each names (`-i`).
+ */
+async function dnsRules(exec: Exec, tool: string, table: 'filter' | 'nat' = 'filter'): Promise<{ rule: string; bridge: string }[]> {
+  const chain = table === 'filter' ? 'INPUT' : 'PREROUTING';
+  const listed = await exec(tool, ['-w', '-t', table, '-S', chain]);
   if (listed.exitCode !== 0) return [];
   return String(listed.stdout)
     .split('\n')
     .flatMap((rule) => {
       const bridge = / -i (\S+)/.exec(rule)?.[1];
-      return rule.startsWith('-A INPUT ') && / --comment "?tsnerd-dns"? /.test(rule) && bridge !== undefined ? [{ rule, bridge }] : [];
+      return rule.startsWith(`-A ${chain} `) && / --comment "?tsnerd-dns"? /.test(rule) && bridge !== undefined ? [{ rule, bridge }] : [];
     });
 }
 

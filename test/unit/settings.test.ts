@@ -58,6 +58,30 @@ describe('resolveSettings', () => {
     );
   });
 
+  it("--dns-bind-port: flag, then TSNERD_DNS_BIND_PORT, then Podman's dns_bind_port in the file (an integer or a string); a port or refused", () => {
+    assert.equal(resolveSettings(base).dnsBindPort, undefined);
+    assert.equal(resolveSettings({ ...base, file: { dns_bind_port: 1153 } }).dnsBindPort, '1153');
+    assert.equal(resolveSettings({ ...base, file: { dns_bind_port: '1153' } }).dnsBindPort, '1153');
+    assert.equal(resolveSettings({ ...base, env: { TSNERD_DNS_BIND_PORT: '44253' }, file: { dns_bind_port: 1153 } }).dnsBindPort, '44253');
+    const s = resolveSettings({ ...base, flags: { dnsBindPort: '053' }, env: { TSNERD_DNS_BIND_PORT: '44253' } });
+    assert.equal(s.dnsBindPort, '53');
+    assert.deepEqual(settingsToArgs(s).slice(-2), ['--dns-bind-port', '53']);
+    assert.equal(parseHookArgs(['createRuntime', ...settingsToArgs(s)], {}).settings.dnsBindPort, '53');
+    assert.ok(!settingsToArgs(resolveSettings(base)).includes('--dns-bind-port'));
+    assert.throws(() => resolveSettings({ ...base, flags: { dnsBindPort: '0' } }), {
+      message: 'invalid --dns-bind-port "0": must be a port number (1-65535)',
+    });
+    assert.throws(() => resolveSettings({ ...base, env: { TSNERD_DNS_BIND_PORT: '65536' } }), {
+      message: 'invalid environment variable TSNERD_DNS_BIND_PORT "65536": must be a port number (1-65535)',
+    });
+    assert.throws(() => resolveSettings({ ...base, file: { dns_bind_port: 1.5 } }), {
+      message: 'invalid "dns_bind_port" in the config file "1.5": must be a port number (1-65535)',
+    });
+    assert.throws(() => resolveSettings({ ...base, file: { dns_bind_port: true } }), {
+      message: 'invalid "dns_bind_port" in the config file: must be a string',
+    });
+  });
+
   it("global DNS: nerdctl's dns, dns_search, dns_opts arrays of the file; unset without them", () => {
     assert.equal(resolveSettings(base).globalDns, undefined);
     assert.deepEqual(resolveSettings({ ...base, file: { dns: ['10.10.10.10'], dns_opts: ['ndots:2'] } }).globalDns, {

@@ -9,11 +9,15 @@
  *   A firewall flush is not seen here: `network reload` puts every remembered rule back.
  * - **An ownership record.** The entry is written before the rules are made, so a kill between
  *   leaves an entry naming them: `network gc` removes the rules of remembered bridges that are gone.
+ * - **The rules a bridge has.** A first container whose spec differs from the remembered one (its
+ *   `dns_bind_port` changed, or the network was created again with other subnets) replaces them: the
+ *   old ones are removed (and put back by the rollback of a start that fails) before the new ones are made.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextFileSync } from '../store/lowdb-files.ts';
 import type { DnsInputSpec } from '../../domain/netfilter/dns-input.ts';
+import type { DnsJoined } from '../../interfaces/dns-registry.ts';
 import { bootId } from '../host/proc.ts';
 import { ensureDnsInputRules, removeDnsInputRules } from '../netfilter/dns-input-rules.ts';
 
@@ -31,8 +35,8 @@ interface RuleBook {
 
 /** What the rules and the links are read and changed through (the host's iptables and /sys; fakes in unit tests). */
 export interface DnsRuleHost {
-  /** Makes the rules INPUT lacks; the bridges it inserted rules for. */
-  ensure(specs: readonly DnsInputSpec[]): Promise<string[]>;
+  /** Makes the rules the host lacks, telling `made` each bridge as soon as rules of it were inserted; the bridges it inserted rules for. */
+  ensure(specs: readonly DnsInputSpec[], made?: (bridge: string) => void): Promise<string[]>;
   remove(bridge: string): Promise<unknown>;
   /** The link's ifindex as /sys shows it (undefined: not there, or another network namespace's /sys). */
   ifindex(name: string): number | undefined;
@@ -61,10 +65,12 @@ export class StoreDnsRules {
   /**
    * Makes the rules of `specs` that are not known to be made on their bridge as it is now.
    * Returns the bridges it inserted rules for (the rollback of the join removes them; each is
-   * also added to `joined` at once, should anything after fail) and the failures (a rule that
-   * could not be made does not fail the start: only a host whose INPUT drops by default needs it).
+   * also added to `joined` as soon as its rules exist, should anything after fail) and the
+   * failures (a rule that could not be made does not fail the start: only a host whose INPUT drops
+   * by default needs the INPUT rules; a DNAT rule that cannot be made is logged too). A bridge
+   * remembered with another spec has its rules replaced: the old spec goes to `joined` first.
    */
-  async ensure(specs: readonly DnsInputSpec[], joined?: { rulesMade: string[] }): Promise<{ made: string[]; errors: string[] }> {
+  async ensure(specs: readonly DnsInputSpec[], joined?: DnsJoined): Promise<{ made: string[]; errors: string[] }> {
     const out = { made: [] as string[], errors: [] as string[] };
     if (specs.length === 0) return out;
     const book = this.read();
@@ -76,11 +82,17 @@ export class StoreDnsRules {
       // Recorded before the rules exist: network gc finds rules a kill left, by this entry.
       book.bridges[spec.bridge] = { spec };
       this.write(book);
+      const made = (bridge: string): void => {
+        if (!out.made.includes(bridge)) out.made.push(bridge);
+        if (joined && !joined.rulesMade.includes(bridge)) joined.rulesMade.push(bridge);
+      };
       try {
-        if ((await this.host.ensure([spec])).length > 0) {
-          out.made.push(spec.bridge);
-          joined?.rulesMade.push(spec.bridge);
+        if (known !== undefined && !sameSpec(known.spec, spec)) {
+          // Another port or other subnets: the old rules go first (a DNAT to a port nobody serves any more).
+          if (joined) (joined.rulesReplaced ??= []).push(known.spec);
+          await this.host.remove(spec.bridge);
         }
+        for (const b of await this.host.ensure([spec], made)) made(b);
       } catch (err) {
         out.errors.push((err as Error).message);
         continue;
@@ -92,6 +104,18 @@ export class StoreDnsRules {
       }
     }
     return out;
+  }
+
+  /**
+   * The rollback of a replacement (ensure above): the rules of `spec`'s bridge as they were, the
+   * new ones removed and the old ones made again where missing, and the old spec remembered.
+   */
+  async putBack(spec: DnsInputSpec): Promise<void> {
+    const book = this.read();
+    book.bridges[spec.bridge] = { spec };
+    this.write(book);
+    await this.host.remove(spec.bridge);
+    await this.host.ensure([spec]);
   }
 
   /** Removes the rules of `bridges` and forgets them. */

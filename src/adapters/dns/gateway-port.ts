@@ -22,6 +22,8 @@ import { readBoundSockets, type BoundSocket } from '../host/proc-net-ports.ts';
 export interface GatewayToCheck {
   network: string;
   gateway: string;
+  /** The port the resolver will listen on there (`dns_bind_port`); the caller's `port` when unset. */
+  port?: number;
 }
 
 /** A bind's errno code, or undefined once the port could be bound (and was let go at once). */
@@ -95,6 +97,8 @@ const OWN_DAEMONS: ReadonlyArray<[RegExp, string]> = [
 ];
 const GENERIC_HINT = 'stop that server or make it listen on its own addresses only';
 const PUBLISHED_HINT = 'publish that port on a host address (-p <address>:53:53)';
+const MOVE_HINT = 'set dns_bind_port (another port for the resolver)';
+const OTHER_PORT_HINT = 'choose another dns_bind_port';
 
 /**
  * The program's name: argv[0]'s last part (a node process renames its thread, comm, to
@@ -117,10 +121,11 @@ const hostPort = (ip: string, port: number) => (isIPv6(ip) ? `[${ip}]:${port}` :
  */
 export async function assertGatewayPortsFree(
   gateways: readonly GatewayToCheck[],
-  port: number,
+  defaultPort: number,
   resolverPid: () => Promise<number | undefined>,
 ): Promise<void> {
-  for (const { network, gateway } of gateways) {
+  for (const { network, gateway, port: own } of gateways) {
+    const port = own ?? defaultPort;
     const taken: Protocol[] = [];
     for (const protocol of ['udp', 'tcp'] as const) if ((await tryBind(protocol, gateway, port)) === 'EADDRINUSE') taken.push(protocol);
     if (taken.length === 0) continue;
@@ -143,7 +148,7 @@ export async function assertGatewayPortsFree(
     const published = foreign.some((h) => owners.get(h.inode)?.command === PORT_HOLDER);
     throw conflict(
       `cannot serve DNS on network "${network}": ${hostPort(gateway, port)} is taken (${who}); ` +
-        `${published ? PUBLISHED_HINT : GENERIC_HINT}, or create the network with --disable-dns`,
+        `${published ? PUBLISHED_HINT : GENERIC_HINT}, ${port === defaultPort ? MOVE_HINT : OTHER_PORT_HINT}, or create the network with --disable-dns`,
       { details: { network, gateway, port, holders: foreign.map((h) => ({ ...h, ...owners.get(h.inode) })) } },
     );
   }

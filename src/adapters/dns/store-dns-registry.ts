@@ -19,8 +19,10 @@ import {
   networkKey,
   parseRecordSet,
   type DnsJoin,
+  type DnsNetworkRecord,
   type DnsRecordSet,
 } from '../../domain/dns/records.ts';
+import { DNS_PORT } from '../../domain/netfilter/dns-input.ts';
 import type { DnsJoined, DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { dnsServerPid, ensureDnsServer } from './process-dns-server.ts';
@@ -28,19 +30,26 @@ import { assertGatewayPortsFree, warmUpPortCheck } from './gateway-port.ts';
 import { StoreDnsRules } from './dns-rules.ts';
 
 export const DNS_RECORDS_FILE = 'records.json';
+
+/** The port the resolver serves a network on: its record's, 53 when it has none. */
+const recordPort = (n: DnsNetworkRecord): number => n.port ?? DNS_PORT;
 /** Also taken by the resolver before it exits for want of containers. */
 const LOCK_FILE = 'dns.lock';
 
 export class StoreDnsRegistry implements DnsRegistry {
   private readonly dir: string;
-  private readonly port: number | undefined;
+  private readonly bindPort: number;
   private readonly rules: StoreDnsRules;
   private readonly log: (line: string) => void;
 
-  /** `port`: another port than 53, for tests and benchmarks. */
-  constructor(dnsDir: string, opts: { port?: number; log?: (line: string) => void } = {}) {
+  /**
+   * `bindPort`: `dns_bind_port`, the port the resolver listens on for the networks that enter the
+   * records from now on (53: the containers' port itself; any other: reached through a DNAT of
+   * gateway:53, docs/dns.md). A network keeps the port it entered with until its last container leaves.
+   */
+  constructor(dnsDir: string, opts: { bindPort?: number | undefined; log?: (line: string) => void } = {}) {
     this.dir = dnsDir;
-    this.port = opts.port;
+    this.bindPort = opts.bindPort ?? DNS_PORT;
     this.rules = new StoreDnsRules(dnsDir);
     this.log = opts.log ?? (() => undefined);
   }
@@ -48,20 +57,31 @@ export class StoreDnsRegistry implements DnsRegistry {
   join(joining: DnsJoin, joined?: DnsJoined): Promise<void> {
     return this.locked(async () => {
       const set = this.read();
-      // A gateway new to the records (the network's first container): is its port 53 free for the resolver?
-      const known = new Set(Object.values(set.networks).flatMap((n) => n.gateways));
-      const fresh = joining.endpoints.flatMap((e) =>
-        e.record.gateways.filter((g) => !known.has(g)).map((gateway) => ({ network: e.network, gateway })),
+      // Each network's port: the one it has in the records (it keeps it while containers use it), else the
+      // one its gateway is served on already (another namespace's network on the bridge), else dns_bind_port.
+      const served = new Map(Object.values(set.networks).flatMap((n) => n.gateways.map((g) => [g, recordPort(n)] as const)));
+      const endpoints = joining.endpoints.map((e) => {
+        const recorded = set.networks[networkKey(joining.namespace, e.network)];
+        const port = recorded
+          ? recordPort(recorded)
+          : (e.record.gateways.map((g) => served.get(g)).find((p) => p !== undefined) ?? this.bindPort);
+        const { port: _ignored, ...record } = e.record;
+        return { ...e, record: port === DNS_PORT ? record : { ...record, port } };
+      });
+      // A gateway new to the records (the network's first container): is its port free for the resolver?
+      const fresh = endpoints.flatMap((e) =>
+        e.record.gateways.filter((g) => !served.has(g)).map((gateway) => ({ network: e.network, gateway, port: recordPort(e.record) })),
       );
-      if (fresh.length > 0) await assertGatewayPortsFree(fresh, this.port ?? 53, () => dnsServerPid(this.dir));
-      // A network new to the records: its rules in INPUT, unless known to be there (a cache: later containers run nothing).
-      const newcomers = joining.endpoints.filter((e) => set.networks[networkKey(joining.namespace, e.network)] === undefined);
-      const specs = newcomers.flatMap((e) => (e.rules ? [{ ...e.rules, port: this.port ?? e.rules.port }] : []));
+      if (fresh.length > 0) await assertGatewayPortsFree(fresh, DNS_PORT, () => dnsServerPid(this.dir));
+      // A network new to the records: its rules in INPUT (and nat PREROUTING for another port than 53), unless
+      // known to be there (a cache: later containers run nothing).
+      const newcomers = endpoints.filter((e) => set.networks[networkKey(joining.namespace, e.network)] === undefined);
+      const specs = newcomers.flatMap((e) => (e.rules ? [{ ...e.rules, port: recordPort(e.record) }] : []));
       const { made, errors } = await this.rules.ensure(specs, joined);
       for (const e of errors) this.log(`DNS rules: ${e}`);
       if (made.length > 0) this.log(`DNS rules made for ${made.join(', ')}`);
-      this.update((s) => applyJoin(s, joining));
-      await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
+      this.update((s) => applyJoin(s, { ...joining, endpoints }));
+      await ensureDnsServer(this.dir);
     });
   }
 
@@ -71,8 +91,8 @@ export class StoreDnsRegistry implements DnsRegistry {
   }
 
   async leave(namespace: string, id: string, undo?: DnsJoined): Promise<void> {
-    const unmake = undo?.rulesMade ?? [];
-    if (unmake.length > 0) return this.locked(() => this.undoJoin(namespace, id, unmake));
+    if ((undo?.rulesMade.length ?? 0) > 0 || (undo?.rulesReplaced?.length ?? 0) > 0)
+      return this.locked(() => this.undoJoin(namespace, id, undo!));
     // Most containers have no records (no DNS network): no lock for them (~5 ms of each postStop).
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     const prefix = `${namespace}/${id}/`;
@@ -83,13 +103,19 @@ export class StoreDnsRegistry implements DnsRegistry {
 
   /**
    * The rollback of a join that made rules: the records left, then the rules of each bridge whose
-   * gateways no network in the records has any more (another container that joined since keeps them).
+   * gateways no network in the records has any more (another container that joined since keeps them),
+   * and the rules the join replaced on such a bridge put back.
    */
-  private async undoJoin(namespace: string, id: string, bridges: readonly string[]): Promise<void> {
+  private async undoJoin(namespace: string, id: string, undo: DnsJoined): Promise<void> {
     this.update((s) => applyLeave(s, namespace, id));
     const served = new Set(Object.values(this.read().networks).flatMap((n) => n.gateways));
-    const unused = bridges.filter((b) => !this.rules.gateways(b).some((g) => served.has(g)));
-    await this.rules.remove(unused);
+    const replaced = new Map((undo.rulesReplaced ?? []).map((spec) => [spec.bridge, spec]));
+    const unused = [...new Set([...undo.rulesMade, ...replaced.keys()])].filter((b) => !this.rules.gateways(b).some((g) => served.has(g)));
+    await this.rules.remove(unused.filter((b) => !replaced.has(b)));
+    for (const b of unused) {
+      const old = replaced.get(b);
+      if (old) await this.rules.putBack(old);
+    }
     if (unused.length > 0) this.log(`DNS rules removed for ${unused.join(', ')}`);
   }
 
@@ -120,7 +146,7 @@ export class StoreDnsRegistry implements DnsRegistry {
   async ensureServing(): Promise<void> {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     await this.locked(async () => {
-      if (hasEndpoints(this.read())) await ensureDnsServer(this.dir, this.port === undefined ? {} : { port: this.port });
+      if (hasEndpoints(this.read())) await ensureDnsServer(this.dir);
     });
   }
 

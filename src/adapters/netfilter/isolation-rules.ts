@@ -6,6 +6,7 @@
 import { dnsInputRulesOf } from '../../domain/netfilter/dns-input.ts';
 import { isolationRuleBridge } from '../../domain/netfilter/isolation.ts';
 import { runProcess } from '../host/run-process.ts';
+import { removeDnsDnatRules } from './dns-input-rules.ts';
 import { restoreEach } from './restore.ts';
 
 const TOOLS = ['iptables', 'ip6tables'] as const;
@@ -20,7 +21,8 @@ export async function isolatedBridges(): Promise<Set<string>> {
 
 /**
  * Deletes every isolation rule and tsnerd DNS rule of `bridge` (call it once the bridge is gone,
- * under the CNI lock: no ADD adds one meanwhile): one listing and one iptables-restore per family.
+ * under the CNI lock: no ADD adds one meanwhile): one listing and one iptables-restore per family,
+ * and one listing of nat PREROUTING per family for the DNAT rules of `dns_bind_port` (a restore if any).
  */
 export async function removeBridgeRules(bridge: string): Promise<void> {
   for (const tool of TOOLS) {
@@ -30,6 +32,7 @@ export async function removeBridgeRules(bridge: string): Promise<void> {
       ...dnsInputRulesOf(bridge, listed),
     ];
     await restoreEach(tool, 'filter', doomed);
+    await removeDnsDnatRules(bridge, tool === 'iptables' ? 4 : 6);
   }
 }
 

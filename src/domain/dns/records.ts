@@ -15,6 +15,11 @@ export interface DnsNetworkRecord {
   gateways: string[];
   /** `--internal`: names of the network only, nothing is forwarded. */
   internal: boolean;
+  /**
+   * The port the resolver listens on at the gateways when not 53 (`dns_bind_port`: the containers
+   * still ask port 53, which a DNAT rule takes there). Fixed while the network has containers.
+   */
+  port?: number;
 }
 
 export interface DnsEndpointRecord {
@@ -46,6 +51,9 @@ export function parseRecordSet(value: unknown): DnsRecordSet {
     const net = object(n, `network "${name}"`);
     strings(net['gateways'], `network "${name}" gateways`);
     if (typeof net['internal'] !== 'boolean') throw new Error(`network "${name}": internal is not a boolean`);
+    const port = net['port'];
+    if (port !== undefined && !(Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65535))
+      throw new Error(`network "${name}": port is not a port number`);
   }
   for (const [key, e] of Object.entries(endpoints)) {
     const ep = object(e, `endpoint "${key}"`);

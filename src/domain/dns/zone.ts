@@ -45,6 +45,8 @@ interface NetworkZone {
 export class DnsZones {
   /** Several zones share a gateway when namespaces have networks of one name on one bridge. */
   private readonly byGateway = new Map<string, NetworkZone[]>();
+  /** The port the resolver serves each gateway on, when not its default (`dns_bind_port`; the first network's). */
+  private readonly portByGateway = new Map<string, number>();
   /** A container address -> the zones of every network that container is on. */
   private readonly bySource = new Map<string, NetworkZone[]>();
 
@@ -55,7 +57,10 @@ export class DnsZones {
       const name = key.slice(key.indexOf('/') + 1);
       const zone: NetworkZone = { name, domain: name.toLowerCase(), internal: net.internal, names: new Map(), ptr: new Map() };
       zones.set(key, zone);
-      for (const gw of net.gateways) this.byGateway.set(gw, [...(this.byGateway.get(gw) ?? []), zone]);
+      for (const gw of net.gateways) {
+        this.byGateway.set(gw, [...(this.byGateway.get(gw) ?? []), zone]);
+        if (net.port !== undefined && !this.portByGateway.has(gw)) this.portByGateway.set(gw, net.port);
+      }
     }
     const zoneOf = (e: DnsEndpointRecord) => zones.get(networkKey(e.namespace, e.network));
     const byContainer = new Map<string, DnsEndpointRecord[]>();
@@ -84,6 +89,11 @@ export class DnsZones {
   /** The gateway addresses to listen on. */
   gateways(): string[] {
     return [...this.byGateway.keys()];
+  }
+
+  /** Where to listen: each gateway with its port (`defaultPort` for networks without one). */
+  listenAddresses(defaultPort: number): { gateway: string; port: number }[] {
+    return this.gateways().map((gateway) => ({ gateway, port: this.portByGateway.get(gateway) ?? defaultPort }));
   }
 
   hasGateway(ip: string): boolean {

@@ -10,11 +10,20 @@
  * tsnerd's; the bridge (`-i`) says whose they are. They belong to the bridge: made when the
  * resolver first serves the network (its first container), removed with the bridge
  * (`network rm`, `network gc`), or by the rollback of the start that made them (docs/dns.md).
+ *
+ * With `dns_bind_port` (the resolver on another port than 53, Podman's containers.conf option for a
+ * host whose own DNS server holds `0.0.0.0:53`), the INPUT rules accept that port, and the nat
+ * table's PREROUTING chain takes the containers' queries to the gateway's port 53 there, inserted
+ * at its top (before portmap's jump to CNI-HOSTPORT-DNAT, so a published port 53 cannot shadow them):
+ *
+ *   -A PREROUTING -d <gateway>/32 -i <bridge> -p udp -m udp --dport 53 -m comment --comment tsnerd-dns -j DNAT --to-destination <gateway>:<port>
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { bridgeLinkName, networkSubnets, type Network } from '../network/network.ts';
 
 export const DNS_RULE_COMMENT = 'tsnerd-dns';
+/** The port containers ask (their resolv.conf names the gateway, port 53). */
+export const DNS_PORT = 53;
 const PROTOCOLS = ['udp', 'tcp'] as const;
 
 /** What a network's rules are made of: its bridge, each gateway with the subnets of its family, and the resolver's port. */
@@ -35,7 +44,7 @@ export interface DnsInputRule {
 }
 
 /** The rules a network with DNS needs (undefined: none, e.g. no bridge or no gateway). */
-export function dnsInputSpecOf(n: Network, port = 53): DnsInputSpec | undefined {
+export function dnsInputSpecOf(n: Network, port = DNS_PORT): DnsInputSpec | undefined {
   const bridge = bridgeLinkName(n);
   if (bridge === undefined || !/^[A-Za-z0-9_.:-]{1,15}$/.test(bridge)) return undefined;
   const subnets = networkSubnets(n).flatMap((s) => {
@@ -112,6 +121,66 @@ function ruleKey(line: string): string {
   const r = parseDnsInputRule(line);
   if (r === undefined) return line;
   return `${r.bridge} ${canonicalCidr(r.source) ?? r.source} ${canonicalCidr(r.destination) ?? r.destination} ${r.protocol} ${r.port}`;
+}
+
+/** One DNAT rule of tsnerd's in nat PREROUTING, read back from `iptables -S`. */
+export interface DnsDnatRule {
+  bridge: string;
+  destination: string;
+  protocol: string;
+  /** `--to-destination` as printed: `10.1.2.1:5353`, `[fd00::1]:5353`. */
+  to: string;
+}
+
+/**
+ * The nat PREROUTING rules of `spec` in one family, as `iptables -S` prints them: none when the
+ * resolver listens on port 53; else per gateway and transport a DNAT of port 53 to its port.
+ */
+export function dnsDnatRules(spec: DnsInputSpec, family: IpFamily): string[] {
+  if (spec.port === DNS_PORT) return [];
+  const hostBits = family === 4 ? 32 : 128;
+  const gateways = [...new Set(spec.pairs.map((p) => p.gateway).filter((g) => familyOfAddress(g) === family))];
+  return gateways.flatMap((gw) =>
+    PROTOCOLS.map(
+      (proto) =>
+        `-A PREROUTING -d ${gw}/${hostBits} -i ${spec.bridge} -p ${proto} -m ${proto} --dport ${DNS_PORT} -m comment --comment ${DNS_RULE_COMMENT} -j DNAT --to-destination ${family === 6 ? `[${gw}]` : gw}:${spec.port}`,
+    ),
+  );
+}
+
+/** A tsnerd DNAT rule read from an `iptables -t nat -S` line, or undefined for any other line. */
+export function parseDnsDnatRule(line: string): DnsDnatRule | undefined {
+  if (!line.startsWith('-A PREROUTING ') || !line.includes(`--comment ${DNS_RULE_COMMENT} `)) return undefined;
+  const field = (flag: string) => new RegExp(` ${flag} (\\S+)`).exec(line)?.[1];
+  const [bridge, destination, protocol, to] = [field('-i'), field('-d'), field('-p'), field('--to-destination')];
+  if (!bridge || !destination || !protocol || !to) return undefined;
+  return { bridge, destination, protocol, to };
+}
+
+/**
+ * iptables-restore commands (one family, nat table) that insert at the top of PREROUTING the DNAT
+ * rules of `spec` that `listed` (`iptables -t nat -S PREROUTING` lines) does not have.
+ */
+export function missingDnsDnatRules(spec: DnsInputSpec, family: IpFamily, listed: readonly string[]): string[] {
+  const have = new Set(listed.filter((l) => parseDnsDnatRule(l) !== undefined).map(dnatKey));
+  return dnsDnatRules(spec, family)
+    .filter((r) => !have.has(dnatKey(r)))
+    .map((r) => `-I PREROUTING 1${r.slice('-A PREROUTING'.length)}`);
+}
+
+/** iptables-restore commands deleting every tsnerd DNAT rule of `bridge` among `listed` (duplicates too). */
+export function dnsDnatRulesOf(bridge: string, listed: readonly string[]): string[] {
+  return listed.filter((l) => parseDnsDnatRule(l)?.bridge === bridge).map((l) => `-D${l.slice(2)}`);
+}
+
+/** The bridges that tsnerd DNAT rules among `listed` name. */
+export function dnsDnatBridges(listed: readonly string[]): string[] {
+  return [...new Set(listed.flatMap((l) => parseDnsDnatRule(l)?.bridge ?? []))];
+}
+
+function dnatKey(line: string): string {
+  const r = parseDnsDnatRule(line);
+  return r === undefined ? line : `${r.bridge} ${canonicalCidr(r.destination) ?? r.destination} ${r.protocol} ${r.to}`;
 }
 
 /**

@@ -67,8 +67,9 @@ describe('StoreDnsRules (dns/rules.json)', () => {
       await rules.ensure([spec()]);
       h.host.boot = () => 'boot-2';
       await rules.ensure([spec()]);
+      // Other rules for the bridge (the network made again with another subnet): the old ones go first.
       await rules.ensure([spec('br-a', '10.1.3.0/24')]);
-      assert.deepEqual(h.calls, ['ensure br-a', 'ensure br-a', 'ensure br-a', 'ensure br-a']);
+      assert.deepEqual(h.calls, ['ensure br-a', 'ensure br-a', 'ensure br-a', 'remove br-a', 'ensure br-a']);
     }),
   );
 
@@ -101,6 +102,54 @@ describe('StoreDnsRules (dns/rules.json)', () => {
       delete h.links['br-gone'];
       await rules.reload();
       assert.deepEqual(h.calls, ['ensure br-a br-b']);
+    }),
+  );
+
+  it(
+    "dns_bind_port changed since the bridge's last container: its rules are replaced, the old spec registered for the rollback first; putBack restores it",
+    withDir(async (dir) => {
+      const h = fakeHost({ 'br-a': 7 });
+      const events: string[] = [];
+      const joined: { rulesMade: string[]; rulesReplaced?: DnsInputSpec[] } = { rulesMade: [] };
+      const ensure = h.host.ensure;
+      h.host.ensure = async (specs, made) => {
+        events.push(`ensure port ${specs[0]!.port}, replaced: ${(joined.rulesReplaced ?? []).map((s) => s.port).join(' ')}`);
+        return ensure(specs, made);
+      };
+      const remove = h.host.remove;
+      h.host.remove = async (bridge) => {
+        events.push(`remove, replaced: ${(joined.rulesReplaced ?? []).map((s) => s.port).join(' ')}`);
+        return remove(bridge);
+      };
+      const rules = new StoreDnsRules(dir, h.host);
+      await rules.ensure([spec()]);
+      const moved = { ...spec(), port: 44253 };
+      assert.deepEqual(await rules.ensure([moved], joined), { made: ['br-a'], errors: [] });
+      assert.deepEqual(joined, { rulesMade: ['br-a'], rulesReplaced: [spec()] });
+      assert.deepEqual(events, ['ensure port 53, replaced: ', 'remove, replaced: 53', 'ensure port 44253, replaced: 53']);
+      // The next first container with the same setting runs nothing.
+      assert.deepEqual(await rules.ensure([moved]), { made: [], errors: [] });
+      assert.equal(events.length, 3);
+      // The rollback of the start that replaced them: the new rules out, the old ones back, the old spec remembered.
+      await rules.putBack(spec());
+      assert.deepEqual(events.slice(3), ['remove, replaced: 53', 'ensure port 53, replaced: 53']);
+      const book = JSON.parse(readFileSync(join(dir, DNS_RULES_FILE), 'utf8'));
+      assert.deepEqual(book.bridges['br-a'], { spec: spec() });
+    }),
+  );
+
+  it(
+    'a made callback registers each bridge as soon as its rules exist, though a later restore fails',
+    withDir(async (dir) => {
+      const h = fakeHost({ 'br-a': 7 });
+      h.host.ensure = async (_specs, made) => {
+        made?.('br-a'); // INPUT made
+        throw new Error("cannot add the DNS rules of br-a to iptables's nat PREROUTING chain");
+      };
+      const joined = { rulesMade: [] as string[] };
+      const out = await new StoreDnsRules(dir, h.host).ensure([{ ...spec(), port: 44253 }], joined);
+      assert.deepEqual(out, { made: ['br-a'], errors: ["cannot add the DNS rules of br-a to iptables's nat PREROUTING chain"] });
+      assert.deepEqual(joined.rulesMade, ['br-a'], 'the rollback removes what was made');
     }),
   );
 

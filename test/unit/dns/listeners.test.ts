@@ -53,6 +53,56 @@ describe('GatewayListeners', () => {
     }
   });
 
+  it("serves each gateway on its network's recorded port (dns_bind_port), and moves it when the port changes", async () => {
+    const gw = randomGateway();
+    const record = (port?: number) =>
+      applyJoin(emptyRecordSet(), {
+        namespace: 'default',
+        id: 'moved',
+        endpoints: [
+          {
+            network: 'moved',
+            record: { gateways: [gw], internal: false, ...(port ? { port } : {}) },
+            names: ['m'],
+            aliases: [],
+            ips: ['10.216.9.8'],
+          },
+        ],
+      });
+    let zones = new DnsZones(record(PORT + 1));
+    assert.deepEqual(zones.listenAddresses(PORT), [{ gateway: gw, port: PORT + 1 }]);
+    const noForward = { forward: () => Promise.reject(new Error('not expected')) };
+    const logged: string[] = [];
+    const listeners = new GatewayListeners(
+      (msg, gateway, source, transport, cache) => handleQuery(msg, { zones, cache, forwarder: noForward, gateway, source, transport }),
+      (line) => logged.push(line),
+      PORT,
+    );
+    const ask = async (port: number): Promise<string[]> => {
+      const client = createSocket('udp4');
+      try {
+        const reply = new Promise<dnsPacket.DecodedPacket>((resolve) => client.on('message', (m) => resolve(dnsPacket.decode(m))));
+        client.send(dnsPacket.encode({ id: 9, type: 'query', questions: [{ name: 'm', type: 'A' }] }), port, gw);
+        const r = await Promise.race([reply, sleep(500).then(() => undefined)]);
+        return (r?.answers ?? []).map((a) => String((a as dnsPacket.StringAnswer).data));
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      await listeners.reconcile(zones.listenAddresses(PORT));
+      assert.deepEqual(await ask(PORT + 1), ['10.216.9.8']);
+      assert.deepEqual(await ask(PORT), [], 'not on the default port');
+      zones = new DnsZones(record());
+      await listeners.reconcile(zones.listenAddresses(PORT));
+      assert.deepEqual(await ask(PORT), ['10.216.9.8']);
+      assert.deepEqual(await ask(PORT + 1), [], 'the old port closed');
+      assert.ok(logged.includes(`closed ${gw}:${PORT + 1}`), logged.join('\n'));
+    } finally {
+      listeners.closeAll();
+    }
+  });
+
   it('answers a burst of the same question once per query, each reply with its query ID', async () => {
     const gw = randomGateway();
     const zones = new DnsZones(

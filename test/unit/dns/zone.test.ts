@@ -176,6 +176,28 @@ describe('containerd namespaces', () => {
     const r = new DnsZones(set).answer(GW, '10.216.1.9', 'a', 'A');
     assert.deepEqual(r.kind === 'local' && r.answers.map((x) => x.data), ['10.216.1.2']);
   });
+
+  it("a network's port (dns_bind_port) is read back and listened on; a record without one is on the default port; a bad one is refused", () => {
+    const set = parseRecordSet({
+      networks: {
+        'default/moved': { gateways: [GW], internal: false, port: 44253 },
+        'default/plain': { gateways: ['10.216.2.1'], internal: false },
+      },
+      endpoints: {},
+    });
+    assert.deepEqual(new DnsZones(set).listenAddresses(53), [
+      { gateway: GW, port: 44253 },
+      { gateway: '10.216.2.1', port: 53 },
+    ]);
+    assert.throws(
+      () => parseRecordSet({ networks: { 'default/x': { gateways: [GW], internal: false, port: 0 } }, endpoints: {} }),
+      /port is not a port number/,
+    );
+    assert.throws(
+      () => parseRecordSet({ networks: { 'default/x': { gateways: [GW], internal: false, port: '53' } }, endpoints: {} }),
+      /port is not a port number/,
+    );
+  });
 });
 
 describe('reverseName', () => {

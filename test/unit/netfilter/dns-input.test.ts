@@ -2,6 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   canonicalCidr,
+  dnsDnatBridges,
+  dnsDnatRules,
+  dnsDnatRulesOf,
+  missingDnsDnatRules,
+  parseDnsDnatRule,
   dnsInputBridges,
   dnsInputRules,
   dnsInputRulesOf,
@@ -85,6 +90,61 @@ describe('DNS rules in INPUT (domain/netfilter/dns-input.ts)', () => {
       `-D${UDP.slice(2)}`,
     ]);
     assert.deepEqual(dnsInputBridges([UDP, other, '-A INPUT -j ACCEPT']), ['br-0123456789ab', 'br-other']);
+  });
+
+  it("dns_bind_port: INPUT accepts the resolver's port; nat PREROUTING takes gateway:53 there, per gateway and transport, as iptables -S prints them", () => {
+    const spec = dnsInputSpecOf(
+      network([[{ subnet: '10.1.2.0/24', gateway: '10.1.2.1' }], [{ subnet: 'fd00:0:0:1::/64', gateway: 'fd00:0:0:1::1' }]]),
+      44253,
+    )!;
+    assert.equal(spec.port, 44253);
+    assert.deepEqual(dnsInputRules(spec, 4), [UDP.replace('--dport 53', '--dport 44253'), TCP.replace('--dport 53', '--dport 44253')]);
+    assert.deepEqual(dnsDnatRules(spec, 4), [
+      '-A PREROUTING -d 10.1.2.1/32 -i br-0123456789ab -p udp -m udp --dport 53 -m comment --comment tsnerd-dns -j DNAT --to-destination 10.1.2.1:44253',
+      '-A PREROUTING -d 10.1.2.1/32 -i br-0123456789ab -p tcp -m tcp --dport 53 -m comment --comment tsnerd-dns -j DNAT --to-destination 10.1.2.1:44253',
+    ]);
+    assert.deepEqual(dnsDnatRules(spec, 6), [
+      '-A PREROUTING -d fd00:0:0:1::1/128 -i br-0123456789ab -p udp -m udp --dport 53 -m comment --comment tsnerd-dns -j DNAT --to-destination [fd00:0:0:1::1]:44253',
+      '-A PREROUTING -d fd00:0:0:1::1/128 -i br-0123456789ab -p tcp -m tcp --dport 53 -m comment --comment tsnerd-dns -j DNAT --to-destination [fd00:0:0:1::1]:44253',
+    ]);
+    // One DNAT per gateway, not per (subnet, gateway) pair.
+    const two = dnsInputSpecOf(
+      network([[{ subnet: '10.1.2.0/24', gateway: '10.1.2.1' }], [{ subnet: '10.1.3.0/24', gateway: '10.1.3.1' }]]),
+      5353,
+    )!;
+    assert.equal(dnsDnatRules(two, 4).length, 4);
+    assert.deepEqual(dnsDnatRules({ ...spec, port: 53 }, 4), [], 'none on port 53');
+  });
+
+  it('DNAT rules: inserted at the top of PREROUTING (before the portmap jump) where missing; read back and deleted per bridge', () => {
+    const spec = dnsInputSpecOf(network([[{ subnet: '10.1.2.0/24', gateway: '10.1.2.1' }]]), 44253)!;
+    const [udp, tcp] = dnsDnatRules(spec, 4) as [string, string];
+    const portmap = '-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT';
+    assert.deepEqual(missingDnsDnatRules(spec, 4, ['-P PREROUTING ACCEPT', portmap]), [
+      `-I PREROUTING 1${udp.slice('-A PREROUTING'.length)}`,
+      `-I PREROUTING 1${tcp.slice('-A PREROUTING'.length)}`,
+    ]);
+    assert.deepEqual(missingDnsDnatRules(spec, 4, [udp, portmap]), [`-I PREROUTING 1${tcp.slice('-A PREROUTING'.length)}`]);
+    assert.deepEqual(missingDnsDnatRules(spec, 4, [udp, tcp]), []);
+    // A DNAT to another port (the setting changed) is not this spec's.
+    assert.equal(missingDnsDnatRules(spec, 4, [udp.replace(':44253', ':5353'), tcp.replace(':44253', ':5353')]).length, 2);
+    assert.equal(missingDnsDnatRules(spec, 4, [udp.replace('tsnerd-dns', 'other')]).length, 2, "another tool's rule is not ours");
+    assert.deepEqual(parseDnsDnatRule(udp), {
+      bridge: 'br-0123456789ab',
+      destination: '10.1.2.1/32',
+      protocol: 'udp',
+      to: '10.1.2.1:44253',
+    });
+    assert.equal(parseDnsDnatRule(portmap), undefined);
+    assert.equal(parseDnsDnatRule(UDP), undefined, 'an INPUT rule is not a DNAT rule');
+    assert.equal(parseDnsInputRule(udp), undefined, 'nor the other way round');
+    const other = udp.replaceAll('br-0123456789ab', 'br-other');
+    assert.deepEqual(dnsDnatRulesOf('br-0123456789ab', [udp, other, tcp, udp, portmap]), [
+      `-D${udp.slice(2)}`,
+      `-D${tcp.slice(2)}`,
+      `-D${udp.slice(2)}`,
+    ]);
+    assert.deepEqual(dnsDnatBridges([portmap, udp, other, tcp]), ['br-0123456789ab', 'br-other']);
   });
 
   it('canonical subnets: host bits cleared, IPv6 compressed and lower case', () => {
