@@ -40,7 +40,7 @@ describe('toTsnerdError', () => {
       ...(path === undefined ? {} : { path }),
     });
 
-  it('prints a failed system call as Go and Docker do, the file first, and a full disk is the host\'s, not a bug', () => {
+  it("prints a failed system call as Go and Docker do, the file first, and a full disk is the host's, not a bug", () => {
     const e = toTsnerdError(systemError('ENOSPC', 'no space left on device', 'write', '/var/lib/tsnerd/x/hosts'));
     assert.equal(e.message, 'write /var/lib/tsnerd/x/hosts: no space left on device');
     assert.equal(e.kind, 'precondition');

@@ -34,7 +34,7 @@ describe('lowdb files', () => {
     try {
       assert.throws(
         () => new TextFileSync(path).write('x'),
-        (e: NodeJS.ErrnoException) => e.path === path || e.dest === path,
+        (e: NodeJS.ErrnoException & { dest?: string }) => e.path === path || e.dest === path,
       );
       await assert.rejects(new JSONFile(path).write({}), (e: NodeJS.ErrnoException) => typeof e.code === 'string');
       assert.deepEqual(readdirSync(dir), ['doc.json']);
@@ -53,7 +53,10 @@ describe('writeFileNamed', () => {
       assert.throws(() => writeFileNamed(taken, 'me', { mode: 0o600, flag: 'wx', removeOnFailure: true }), { code: 'EEXIST' });
       assert.equal(readFileSync(taken, 'utf8'), 'owner');
       const missing = join(dir, 'no-dir', 'file');
-      assert.throws(() => writeFileNamed(missing, 'x', { mode: 0o600 }), (e: NodeJS.ErrnoException) => e.path === missing);
+      assert.throws(
+        () => writeFileNamed(missing, 'x', { mode: 0o600 }),
+        (e: NodeJS.ErrnoException) => e.path === missing,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
