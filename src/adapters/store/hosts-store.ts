@@ -35,7 +35,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,7 +45,7 @@ import type { StoreLayout } from '../../domain/store-layout.ts';
 import { StateFiles } from '../../domain/store-layout.ts';
 import type { HostsStore } from '../../interfaces/hosts-store.ts';
 import { withLockedDir } from './flock.ts';
-import { writeFileNamed } from './write-file.ts';
+import { namingPath, rewriteInPlace, writeFileNamed, writeGrowingFirst } from './write-file.ts';
 
 /** The members index's file in `etchosts/<ns>/` (a dot file: no container dir, skipped by every listing). */
 export const MEMBERS_INDEX = '.members.json';
@@ -177,7 +176,7 @@ export class FileHostsStore implements HostsStore {
       // no hosts file yet: written whole
     }
     const next = render(current, meta);
-    if (next !== current) writeFileNamed(path, next, { mode: 0o644 });
+    if (next !== current) rewriteInPlace(path, next, 0o644);
     return Buffer.byteLength(next);
   }
 
@@ -403,7 +402,12 @@ function insertBeforeTail(path: string, tail: Buffer, insert: Buffer, scratch: B
       at = fstatSync(fd).size - tail.length;
       if (!endsAt(at)) return undefined;
     }
-    writeSync(fd, insert, 0, insert.length, at);
+    // The new bytes past the end first: a full disk leaves the file as it was (no half line, the marker kept).
+    try {
+      writeGrowingFirst(fd, insert, at, at + tail.length);
+    } catch (err) {
+      throw namingPath(err, path);
+    }
     return at + insert.length;
   } finally {
     closeSync(fd);

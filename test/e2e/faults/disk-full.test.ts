@@ -12,13 +12,17 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, rm, statfs } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, rmdir, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { snapshotHostState, waitForHostState, type HostState, type HostStateScope } from '../host-state.ts';
 import { addressHash } from '../../../src/domain/settings.ts';
+import { FileHostsStore } from '../../../src/adapters/store/hosts-store.ts';
+import { hostsRenderer, type HostsMeta } from '../../../src/domain/dns/hosts-file.ts';
+import { StoreLayout } from '../../../src/domain/store-layout.ts';
 
 const NET = 'ms-dfnet';
 const SUBNET = '10.235.31.0/24';
@@ -181,4 +185,68 @@ describe('a full disk under the data store', { concurrency: false }, () => {
       assert.deepEqual(differences, [], `host state differs from the baseline:\n${differences.join('\n')}`);
     });
   }
+});
+
+/**
+ * The hosts store alone on a full tmpfs: a peer whose hosts file ends a few bytes short of a
+ * page, so that a newcomer's lines need a page the disk does not have. Its file must stay as it
+ * was (a write to a file may stop short without an error: the old code took that for done and
+ * left the peer's file cut in the middle of a line, without its end marker), the join must fail,
+ * and the rollback's release must leave the peer's file as before.
+ */
+describe('the hosts store on a full disk', () => {
+  const meta = (n: number, extra: Record<string, string>): HostsMeta => ({
+    ID: `${n}`.padStart(4, '0').repeat(16),
+    Name: `ms-df${n}`,
+    Hostname: `h${n}`,
+    Domainname: '',
+    ExtraHosts: extra,
+    Networks: { n1: { ips: [{ address: `10.235.33.${n + 1}/24` }] } },
+  });
+
+  /** A peer whose own hosts file is 16 bytes short of a page (4096). */
+  function nearPage(): HostsMeta {
+    const extra: Record<string, string> = {};
+    const size = (): number => {
+      const m = meta(1, extra);
+      return Buffer.byteLength(hostsRenderer([m])('', m));
+    };
+    for (let i = 0; size() < 4096 - 200; i++) extra[`x${String(i).padStart(3, '0')}`] = '192.0.2.1';
+    const base = size();
+    extra['y'] = '192.0.2.1';
+    const perLine = size() - base - 1; // a line's bytes besides its name
+    delete extra['y'];
+    extra['y'.padEnd(4096 - 16 - base - perLine, 'y')] = '192.0.2.1';
+    return meta(1, extra);
+  }
+
+  it("a join that needs room the disk lacks fails and leaves the peer's file as it was; the release too", async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'tsnerd-ms-df-hosts-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'ms-df-hosts', root]);
+    t.after(async () => {
+      await execa('umount', [root]);
+      await rmdir(root);
+    });
+    const layout = new StoreLayout(root, '/run/ms-df.sock');
+    const store = new FileHostsStore(layout);
+    const peer = nearPage();
+    const newcomer = meta(2, {});
+    await store.allocate('ns', peer.ID, '');
+    await store.acquire('ns', peer);
+    // The newcomer's own file already has its page (as a start's placeholder would): only the peer's needs room.
+    await store.allocate('ns', newcomer.ID, '#'.repeat(3000));
+    const peerFile = join(layout.hostsDir('ns', peer.ID), 'hosts');
+    const before = await readFile(peerFile, 'utf8');
+    assert.equal(Buffer.byteLength(before), 4096 - 16, 'the peer file ends 16 bytes short of a page');
+    const s = await statfs(root);
+    // One page left: the newcomer's meta.json takes it (written first), the peer's insert finds none.
+    await execa('fallocate', ['-l', String((s.bavail - 1) * s.bsize), join(root, 'filler')]);
+    await assert.rejects(store.acquire('ns', newcomer), /no space left on device/);
+    assert.equal(await readFile(peerFile, 'utf8'), before, "the failed join changed the peer's file");
+    await store.release('ns', newcomer.ID);
+    assert.equal(await readFile(peerFile, 'utf8'), before, "the release changed the peer's file");
+    await rm(join(root, 'filler'));
+    await store.acquire('ns', newcomer);
+    assert.match(await readFile(peerFile, 'utf8'), /^10\.235\.33\.3 +h2 /m, 'with room again, the join works');
+  });
 });
