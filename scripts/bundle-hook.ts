@@ -26,6 +26,7 @@ const TSC_COPY = join(DIST, 'hook/main.tsc.js');
 const SERVER = join(DIST, 'hook-server/main.js');
 const CLIENT = join(DIST, 'hook-server/hook-client.pl');
 const BUILD_ID = join(DIST, 'hook-server/build-id');
+const SUPERVISOR = join(DIST, 'overlay-agent/supervise.pl');
 
 /** import.meta.url of each module, rewritten relative to the output file `outfile`. */
 function keepUrlsRelativeTo(outfile: string) {
@@ -104,6 +105,15 @@ try {
     process.exit(1);
   }
   process.stderr.write(`bundle-hook: ${(err as Error).message}; keeping the unbundled hook\n`);
+}
+
+// The overlay agent's supervisor, which the agent launcher the hook loads starts (adapters/overlay/agent-process.ts;
+// without it the agent runs unsupervised). A script that does not compile fails the build.
+copyFileSync(join(SRC, 'overlay-agent/supervise.pl'), SUPERVISOR);
+const supervisorCheck = spawnSync('perl', ['-c', SUPERVISOR], { encoding: 'utf8', timeout: 30_000 });
+if (supervisorCheck.status !== 0 && !supervisorCheck.error) {
+  process.stderr.write(`bundle-hook: the overlay agent supervisor does not compile: ${supervisorCheck.stderr.trim()}\n`);
+  process.exit(1);
 }
 
 try {

@@ -129,10 +129,18 @@ export interface OverlayStateStore {
 
 /** The per-host agent processes (src/overlay-agent/main.ts), one per overlay network. */
 export interface OverlayAgents {
-  /** Starts the agent of the state dir unless one runs; resolves once it has set the device up. */
+  /**
+   * Starts the agent of the state dir under its supervisor (which starts it again when it
+   * dies) unless both run; resolves once it has set the device up. A running agent whose
+   * supervisor is gone gets a new one, which watches it.
+   */
   ensure(stateDir: string): Promise<void>;
+  /** Stops the supervisor, then the agent: nothing of the network's runs after it. */
   stop(stateDir: string): Promise<void>;
   pid(stateDir: string): Promise<number | undefined>;
+  supervisorPid(stateDir: string): Promise<number | undefined>;
+  /** Whether the agent runs, supervised (where perl is there to supervise it). */
+  running(stateDir: string): Promise<boolean>;
 }
 
 /** Everything the overlay use cases need. */

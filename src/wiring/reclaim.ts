@@ -106,7 +106,7 @@ function overlayUpkeep(dataRoot: string, dnsDir: string): OverlayUpkeep {
         (await states.list()).map(async (s) => ({
           namespace: s.namespace,
           name: s.name,
-          running: (await agents.pid(states.dir(s.namespace, s.name))) !== undefined,
+          running: await agents.running(states.dir(s.namespace, s.name)),
         })),
       ),
     startAgent: (namespace, name) => agents.ensure(states.dir(namespace, name)),

@@ -41,6 +41,12 @@ export interface SpawnDaemonOptions {
   readyTimeoutMs: number;
   /** For messages: "the port holder". */
   what: string;
+  /**
+   * Run through this program (a supervisor: the overlay agent's supervise.pl): `command
+   * ...args <runtime> <flags> <script> <script's args>`. A start that times out kills the
+   * process group (the wrapper and what it started).
+   */
+  wrapper?: { command: string; args: readonly string[] };
 }
 
 // The entry scripts sit next to this module's tree, compiled (.js, dist/) or not (.ts, tests).
@@ -104,7 +110,10 @@ export async function spawnDaemon<T extends ReadyMessage = ReadyMessage>(
   let spawnError: Error | undefined;
   child.on('error', (err) => (spawnError = err));
   try {
-    const ready = await readReady<T>(child.stdio[READY_FD] as Readable, opts, () => child.kill('SIGKILL'));
+    const ready = await readReady<T>(child.stdio[READY_FD] as Readable, opts, () => {
+      if (opts.wrapper !== undefined && child.pid !== undefined) signalIfAlive(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    });
     if (spawnError) throw internal(`failed to start ${opts.what}: ${spawnError.message}`, { cause: spawnError });
     return ready;
   } finally {
@@ -146,8 +155,14 @@ export function launchDaemon(
 }
 
 /** script run detached in its own session from /, its output appended to the log `logFd`, fd 3 its readiness pipe. */
-function spawnDetached(script: string, args: readonly string[], opts: Pick<SpawnDaemonOptions, 'env' | 'nodeFlags'>, logFd: number) {
-  const [command, argv] = runtimeArgv(script, args, opts.nodeFlags);
+function spawnDetached(
+  script: string,
+  args: readonly string[],
+  opts: Pick<SpawnDaemonOptions, 'env' | 'nodeFlags' | 'wrapper'>,
+  logFd: number,
+) {
+  const [runtime, runtimeArgs] = runtimeArgv(script, args, opts.nodeFlags);
+  const [command, argv] = opts.wrapper ? [opts.wrapper.command, [...opts.wrapper.args, runtime, ...runtimeArgs]] : [runtime, runtimeArgs];
   return spawn(command, argv, {
     detached: true,
     cwd: '/',

@@ -26,6 +26,8 @@ export interface OverlayView {
   /** Every other host's lease. */
   Peers?: OverlayLeaseView[];
   AgentPid?: number;
+  /** The agent's supervisor (docs/overlay.md, "Supervision"), while it runs. */
+  SupervisorPid?: number;
   /** DNS records in etcd (docs/dns.md, "Names across hosts"): this host's containers, and the other hosts'. */
   Names?: { Published: number; Remote: number };
   /** Why Config, Peers and Names are missing. */
@@ -49,6 +51,8 @@ export async function inspectOverlay(deps: NetworksDeps, name: string, ref: Over
   }
   const pid = await ov.agents.pid(ov.states.dir(deps.namespace, name));
   if (pid !== undefined) out.AgentPid = pid;
+  const supervisor = await ov.agents.supervisorPid(ov.states.dir(deps.namespace, name));
+  if (supervisor !== undefined) out.SupervisorPid = supervisor;
   try {
     const etcd = await ov.connect(ref, { waitMs: INSPECT_ETCD_WAIT_MS });
     try {

@@ -62,9 +62,9 @@ export interface ReclaimDeps {
 
 /** What `network gc` does for overlay networks (docs/overlay.md): agents started again, stray files of other hosts' names. */
 export interface OverlayUpkeep {
-  /** The overlay networks this host has state for, and whether their agent runs. */
+  /** The overlay networks this host has state for, and whether their agent runs under its supervisor. */
   networks(): Promise<{ namespace: string; name: string; running: boolean }[]>;
-  /** Starts a network's agent (as the OCI hook does before a container joins). */
+  /** Starts a network's agent and its supervisor, or a supervisor for a running agent (as the OCI hook does before a container joins). */
   startAgent(namespace: string, name: string): Promise<void>;
   /** The files of other hosts' names in the dns dir (each the network it is for). */
   remoteFiles(): Promise<{ namespace: string; name: string; file: string }[]>;

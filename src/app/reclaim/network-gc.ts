@@ -305,9 +305,10 @@ function display(owners: Owners, cniId: string): string {
 
 /**
  * Overlay networks: a file of other hosts' names whose network this host no longer has goes
- * (a `network rm` killed after the agent stopped); an agent that does not run (kill -9, a
- * crash) is started again, so the host's names are back in etcd and its paths follow etcd
- * without waiting for the next container on the network (docs/dns.md, "Names across hosts").
+ * (a `network rm` killed after the agent stopped); an agent that does not run (it and its
+ * supervisor killed) is started again, and one whose supervisor does not run gets a new one,
+ * so the host's names are back in etcd and its paths follow etcd without waiting for the next
+ * container on the network (docs/dns.md, "Names across hosts"; docs/overlay.md, "Supervision").
  */
 async function overlayUpkeep(
   ov: OverlayUpkeep,

@@ -11,7 +11,7 @@ export default class NetworkGc extends BaseCommand {
     '(a create or run still in progress, by its creation claim, is left alone), and the idle bridges of networks tsnerd created ' +
     'whose conflist was deleted by hand; and removes the `run -d --rm` containers that exited after their reaper was killed. ' +
     "It starts again the resolver of records left without one and the agents of this host's overlay networks that do not run " +
-    "(their names are back in etcd), and removes the other hosts' names kept for overlay networks this host no longer has. " +
+    "(their names are back in etcd) or whose supervisor does not, and removes the other hosts' names kept for overlay networks this host no longer has. " +
     'Only networks tsnerd knows are looked at; one line per item released.';
   static override examples = ['<%= config.bin %> network gc --dry-run', '<%= config.bin %> network gc --format json'];
 

@@ -102,6 +102,34 @@ export async function ipOf(h: Host, name: string): Promise<string> {
   return info!.NetworkSettings.IPAddress;
 }
 
+/** The addresses busybox nslookup prints for `name` asked at `server` from `container` (empty when none). */
+export async function lookup(h: Host, container: string, name: string, server: string, type = 'a'): Promise<string[]> {
+  // busybox asks PTR for an address given without a type
+  const query = type === 'ptr' ? [name, server] : [`-type=${type}`, name, server];
+  const r = await tsnerd(h.env, ['exec', container, 'nslookup', ...query], { timeoutMs: 60_000 });
+  const answers = r.stdout
+    .split(/\n\s*\n/)
+    .slice(1)
+    .join('\n');
+  if (type === 'ptr') return [...r.stdout.matchAll(/name = (\S+)/g)].map((m) => m[1]!);
+  return [...answers.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]!).sort();
+}
+
+/** fn's value once it does not throw, polled every 250 ms, with how long that took; its last error after timeoutMs. */
+export async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      return { value: await fn(), ms: Date.now() - start };
+    } catch (err) {
+      last = err;
+      await sleep(250);
+    }
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms: ${(last as Error)?.message}`);
+}
+
 export class Fabric {
   readonly hosts = new Map<string, Host>();
   private etcd: ChildProcess | undefined;

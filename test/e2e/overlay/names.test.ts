@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tsnerd } from '../harness.ts';
-import { Fabric, ipOf, ok, type Host } from './fabric.ts';
+import { Fabric, eventually, ipOf, lookup, ok, type Host } from './fabric.ts';
 
 const PREFIX = '/tsnerd-e2e/xd';
 const NET = 'xd-ovl';
@@ -37,7 +36,7 @@ const SLEEP = ['busybox', 'sleep', '100000'];
 
 interface OverlayView {
   IPAM: { Config: { Subnet: string; Gateway?: string }[] };
-  Overlay: { AgentPid?: number; Lease?: { Subnet: string }; Names?: { Published: number; Remote: number } };
+  Overlay: { AgentPid?: number; SupervisorPid?: number; Lease?: { Subnet: string }; Names?: { Published: number; Remote: number } };
 }
 
 async function view(h: Host): Promise<OverlayView> {
@@ -47,19 +46,6 @@ async function view(h: Host): Promise<OverlayView> {
 /** The host's resolver address on the overlay: its subnet's gateway. */
 async function gateway(h: Host): Promise<string> {
   return (await view(h)).IPAM.Config[0]!.Gateway!;
-}
-
-/** The addresses busybox nslookup prints for `name` asked at `server` from `container` (empty when none). */
-async function lookup(h: Host, container: string, name: string, server: string, type = 'a'): Promise<string[]> {
-  // busybox asks PTR for an address given without a type
-  const query = type === 'ptr' ? [name, server] : [`-type=${type}`, name, server];
-  const r = await tsnerd(h.env, ['exec', container, 'nslookup', ...query], { timeoutMs: 60_000 });
-  const answers = r.stdout
-    .split(/\n\s*\n/)
-    .slice(1)
-    .join('\n');
-  if (type === 'ptr') return [...r.stdout.matchAll(/name = (\S+)/g)].map((m) => m[1]!);
-  return [...answers.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]!).sort();
 }
 
 /** etcd's keys (and values) under a key prefix. */
@@ -84,20 +70,6 @@ function remoteFiles(h: Host): string[] {
     if (existsSync(dns)) out.push(...readdirSync(dns).filter((f) => f.startsWith('remote-')));
   }
   return out;
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      return { value: await fn(), ms: Date.now() - start };
-    } catch (err) {
-      last = err;
-      await sleep(250);
-    }
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms: ${(last as Error)?.message}`);
 }
 
 const ips: Record<string, string> = {};
@@ -176,10 +148,12 @@ describe('DNS names across the hosts of an overlay network (e2e)', { timeout: 90
     }
   });
 
-  it("after kill -9 of a host's agent its names expire (as a dead host's); the agent started again publishes them once more, not twice", async () => {
+  it("after kill -9 of a host's agent and its supervisor its names expire (as a dead host's); the agent started again publishes them once more, not twice", async () => {
     const [a, c] = [fabric.host('a'), fabric.host('c')];
     const gwA = await gateway(a);
     const before = await view(c);
+    // The supervisor first: it would start the agent again (agent-supervise.test.ts).
+    process.kill(before.Overlay.SupervisorPid!, 'SIGKILL');
     process.kill(before.Overlay.AgentPid!, 'SIGKILL');
     const { ms } = await eventually('db-c expires', async () => assert.deepEqual(await lookup(a, 'cli-a', `db-c.${NET}`, gwA), []), 30_000);
     console.log(`# db-c gone on A ${ms} ms after C's agent was killed`);
@@ -194,8 +168,9 @@ describe('DNS names across the hosts of an overlay network (e2e)', { timeout: 90
     assert.equal((await hostNames(c)).length, 2);
 
     // Killed and started again at once: the records stay (the old lease still runs), are moved to the new lease, not doubled.
-    const pid = (await view(c)).Overlay.AgentPid!;
-    process.kill(pid, 'SIGKILL');
+    const { AgentPid: pid, SupervisorPid: supervisor } = (await view(c)).Overlay;
+    process.kill(supervisor!, 'SIGKILL');
+    process.kill(pid!, 'SIGKILL');
     await ok(c, ['run', '-d', '--name', 'db3-c', '--net', NET, ...SLEEP]);
     await eventually('db3-c resolves', async () => assert.deepEqual(await lookup(a, 'cli-a', 'db3-c', gwA), [await ipOf(c, 'db3-c')]));
     assert.deepEqual(await lookup(a, 'cli-a', 'db-c', gwA), [ips['c']]);
@@ -205,11 +180,12 @@ describe('DNS names across the hosts of an overlay network (e2e)', { timeout: 90
     await ok(c, ['rm', '-f', 'db2-c', 'db3-c']);
   });
 
-  it("network gc starts a killed agent again: the host's names come back without a new container", async () => {
+  it("network gc starts a killed agent (and its supervisor) again: the host's names come back without a new container", async () => {
     const [a, c] = [fabric.host('a'), fabric.host('c')];
     const gwA = await gateway(a);
-    const pid = (await view(c)).Overlay.AgentPid!;
-    process.kill(pid, 'SIGKILL');
+    const { AgentPid: pid, SupervisorPid: supervisor } = (await view(c)).Overlay;
+    process.kill(supervisor!, 'SIGKILL');
+    process.kill(pid!, 'SIGKILL');
     await eventually('db-c expires', async () => assert.deepEqual(await lookup(a, 'cli-a', `db-c.${NET}`, gwA), []), 30_000);
     await ok(c, ['network', 'gc']);
     const after = (await view(c)).Overlay.AgentPid;

@@ -166,7 +166,7 @@ describe('overlay network across hosts (e2e)', { timeout: 900_000 }, () => {
     const keys = Object.keys(await leases()).sort();
     process.kill(before.Overlay.AgentPid!, 'SIGKILL');
     await ping(a, 'cli-a', ips['b']!); // the kernel's paths do not need the agent
-    // The hook starts the agent again for the next container on the network.
+    // Its supervisor starts the agent again (agent-supervise.test.ts), or the hook for the next container, whichever comes first.
     await ok(a, ['run', '-d', '--name', 'cli-a2', '--net', 'ovl-net', 'busybox', 'sleep', '100000']);
     const after = await inspectNet(a, 'ovl-net');
     assert.ok(after.Overlay.AgentPid! > 0 && after.Overlay.AgentPid !== before.Overlay.AgentPid, 'a new agent runs');

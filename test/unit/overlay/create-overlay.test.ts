@@ -79,6 +79,8 @@ function fixture(etcd: FakeEtcd, opts: { agentFails?: boolean } = {}) {
       },
       stop: async () => undefined,
       pid: async () => undefined,
+      supervisorPid: async () => undefined,
+      running: async () => false,
     },
     remoteNames: { remove: async (ns: string, name: string) => void removedNames.push(`${ns}/${name}`) },
     randomBytes: (n) => new Uint8Array(n).fill(7),
