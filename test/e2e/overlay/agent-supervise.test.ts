@@ -3,7 +3,7 @@
  * (or by the OOM killer) is started again by its supervisor, with no command on its host, so
  * its host's names stay on the other hosts and it goes on following them; a supervisor
  * killed too leaves nothing and is recovered by the next container start or `network gc`;
- * `network rm` leaves no process. Two hosts as network namespaces (fabric.ts, with this
+ * `network rm` leaves no process. Two hosts (a third joins in the first test) as network namespaces (fabric.ts, with this
  * file's own names: namespaces ag-ovl-*, bridge ag-br, underlay 10.246.255.0/24, etcd on
  * 44400-44401), overlay 10.243.0.0/16 with VNI 1243 on UDP 46600, names starting with ag.
  */
@@ -13,10 +13,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Fabric, eventually, ipOf, lookup, ok, type Host } from './fabric.ts';
+import { Fabric, eventually, inNs, ipOf, lookup, ok, type Host } from './fabric.ts';
 
 const PREFIX = '/tsnerd-e2e/ag';
 const NET = 'ag-ovl';
+const DEVICE = 'flannel.1243';
 const fabric = new Fabric('ag-sup', { nsPrefix: 'ag-ovl-', bridge: 'ag-br', linkPrefix: 'ag-', underlay: '10.246.255', etcdPort: 44400 });
 const CREATE_FIRST = [
   '--driver',
@@ -121,14 +122,17 @@ describe("the overlay agent's supervisor (e2e)", { timeout: 600_000 }, () => {
   });
   after(() => fabric.stop());
 
-  it("kill -9 of B's agent: with no command on B, A still resolves B's container 15 s later, and B follows A's names again", async () => {
+  it("kill -9 of B's agent: with no command on B, A still resolves B's container 15 s later, and B follows A's names and a new host's lease again", async () => {
     const [a, b] = [fabric.host('a'), fabric.host('b')];
     const killed = await liveAgent(b);
     process.kill(killed, 'SIGKILL');
     const started = Date.now();
-    // A container on A after the kill: B's agent must see it (the dead one's watch is gone).
+    // A container on A and a new host C after the kill: B's agent must see both (the dead one's watches are gone).
     await ok(a, ['run', '-d', '--name', 'ag-late', '--net', NET, ...SLEEP]);
     const late = await ipOf(a, 'ag-late');
+    const c = await fabric.addHost('c', 3);
+    await ok(c, ['network', 'create', NET, ...JOIN]);
+    const [cv] = JSON.parse(await ok(c, ['network', 'inspect', NET])) as { Overlay: { Lease: { Subnet: string } } }[];
     await sleep(Math.max(0, 15_000 - (Date.now() - started)));
     assert.deepEqual(await lookup(a, 'ag-cli', 'ag-web', gwA), [ipB], "B's name on A 15 s after its agent was killed");
     const agent = await liveAgent(b, killed);
@@ -144,6 +148,16 @@ describe("the overlay agent's supervisor (e2e)", { timeout: 600_000 }, () => {
       async () => assert.match(remoteNames(b), new RegExp(late.replaceAll('.', '\\.'))),
       10_000,
     );
+    await eventually(
+      `B has a path to C's subnet ${cv!.Overlay.Lease.Subnet}`,
+      async () =>
+        assert.match(
+          (await inNs(b.netns, 'ip', ['route', 'show', 'dev', DEVICE])).stdout,
+          new RegExp(`^${cv!.Overlay.Lease.Subnet} `, 'm'),
+        ),
+      10_000,
+    );
+    await ok(c, ['network', 'rm', NET]);
     assert.equal(pidIn(b, 'agent.pid'), agent, 'one restart');
     await ok(a, ['rm', '-f', 'ag-late']);
   });
