@@ -65,13 +65,13 @@ export class StoreDnsRules {
   /**
    * Makes the rules of `specs` that are not known to be made on their bridge as it is now.
    * Returns the bridges it inserted rules for (the rollback of the join removes them; each is
-   * also added to `joined` as soon as its rules exist, should anything after fail) and the
-   * failures (a rule that could not be made does not fail the start: only a host whose INPUT drops
-   * by default needs the INPUT rules; a DNAT rule that cannot be made is logged too). A bridge
-   * remembered with another spec has its rules replaced: the old spec goes to `joined` first.
+   * also added to `joined` as soon as its rules exist, should anything after fail), the
+   * failures' messages and the bridges whose rules could not all be made (the caller decides: on
+   * port 53 only a host whose INPUT drops by default needs them; another port needs its DNAT).
+   * A bridge remembered with another spec has its rules replaced: the old spec goes to `joined` first.
    */
-  async ensure(specs: readonly DnsInputSpec[], joined?: DnsJoined): Promise<{ made: string[]; errors: string[] }> {
-    const out = { made: [] as string[], errors: [] as string[] };
+  async ensure(specs: readonly DnsInputSpec[], joined?: DnsJoined): Promise<{ made: string[]; errors: string[]; failed: string[] }> {
+    const out = { made: [] as string[], errors: [] as string[], failed: [] as string[] };
     if (specs.length === 0) return out;
     const book = this.read();
     const boot = this.host.boot();
@@ -95,6 +95,7 @@ export class StoreDnsRules {
         for (const b of await this.host.ensure([spec], made)) made(b);
       } catch (err) {
         out.errors.push((err as Error).message);
+        out.failed.push(spec.bridge);
         continue;
       }
       // In a network namespace of its own /sys shows another one's links: no ifindex, never taken as made.

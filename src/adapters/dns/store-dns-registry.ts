@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextFileSync } from '../store/lowdb-files.ts';
-import { internal } from '../../domain/errors.ts';
+import { conflict, internal } from '../../domain/errors.ts';
 import {
   applyJoin,
   applyLeave,
@@ -77,9 +77,17 @@ export class StoreDnsRegistry implements DnsRegistry {
       // known to be there (a cache: later containers run nothing).
       const newcomers = endpoints.filter((e) => set.networks[networkKey(joining.namespace, e.network)] === undefined);
       const specs = newcomers.flatMap((e) => (e.rules ? [{ ...e.rules, port: recordPort(e.record) }] : []));
-      const { made, errors } = await this.rules.ensure(specs, joined);
+      const { made, errors, failed } = await this.rules.ensure(specs, joined);
       for (const e of errors) this.log(`DNS rules: ${e}`);
       if (made.length > 0) this.log(`DNS rules made for ${made.join(', ')}`);
+      // On another port than 53 the DNAT is the only way in: without it the containers' queries reach whatever
+      // has the gateway's port 53 (the server dns_bind_port was set for). The start fails as for a taken port.
+      const unreachable = newcomers.find((e) => e.rules && failed.includes(e.rules.bridge) && recordPort(e.record) !== DNS_PORT);
+      if (unreachable)
+        throw conflict(
+          `cannot serve DNS on network "${unreachable.network}": the rules taking its gateway's port 53 to dns_bind_port ` +
+            `${recordPort(unreachable.record)} could not be made (${errors.join('; ')}); create the network with --disable-dns to do without`,
+        );
       this.update((s) => applyJoin(s, { ...joining, endpoints }));
       await ensureDnsServer(this.dir);
     });

@@ -16,6 +16,7 @@ import {
   type IpFamily,
 } from '../../domain/netfilter/dns-input.ts';
 import { internal } from '../../domain/errors.ts';
+import { faultPoint } from '../host/fault-injection.ts';
 import { runProcess } from '../host/run-process.ts';
 import { restoreAll, restoreEach } from './restore.ts';
 
@@ -54,6 +55,7 @@ export async function ensureDnsInputRules(
   for (const family of [4, 6] as const) {
     const mine = specs.filter((s) => dnsInputFamilies(s).includes(family));
     await apply(family, 'filter', mine);
+    if (mine.some((s) => s.port !== DNS_PORT)) faultPoint('dns-rules-dnat'); // INPUT's rules made, the DNAT not yet
     await apply(
       family,
       'nat',

@@ -18,7 +18,8 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import * as dnsPacket from 'dns-packet';
@@ -282,6 +283,56 @@ describe('dns_bind_port: the resolver on another port, reached through a DNAT of
     assert.deepEqual((await lookup('dp-m4', 'dp-m3', '10.242.3.1')).addresses, [await h.ipOf(env, 'dp-m3', NET_MOVE)]);
     await ok(['rm', '-f', 'dp-m3', 'dp-m4']);
     await ok(['network', 'rm', NET_MOVE]);
+    assert.deepEqual(await dnsRules(bridge), { input: [], dnat: [] });
+  });
+
+  it('a DNAT that cannot be made fails the first start with one line and leaves no rule; a hook killed between INPUT and nat leaves what the next start completes', async (t) => {
+    removeAfter(t, ['dp-f1', 'dp-f2'], [NET_GC]);
+    await ok(['network', 'create', NET_GC, '--subnet', '10.242.4.0/24']);
+    const bridge = await bridgeOf(NET_GC);
+    const faulty = (fault: string): TestEnv => ({ ...withPort(), env: { ...withPort().env, TSNERD_FAULT: fault } });
+    // iptables-restore refuses tsnerd's DNAT (a host without the nat table, say), after INPUT's rules were made:
+    // without the DNAT the queries would reach the other server. Before, the start went on (the failure logged).
+    const wrappers = await mkdtemp(join(tmpdir(), 'dp-wrap-'));
+    t.after(() => rm(wrappers, { recursive: true, force: true }));
+    for (const tool of ['iptables-restore', 'ip6tables-restore']) {
+      const script = [
+        '#!/bin/sh',
+        'input=$(cat)',
+        `case "$input" in *'*nat'*tsnerd-dns*DNAT*) echo "dp-wrap: nat refused" >&2; exit 1;; esac`,
+        `printf '%s\\n' "$input" | exec /usr/sbin/${tool} "$@"`,
+      ].join('\n');
+      await writeFile(join(wrappers, tool), `${script}\n`, { mode: 0o755 });
+    }
+    const refusing: TestEnv = { ...withPort(), env: { ...withPort().env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` } };
+    const r = await tsnerd(refusing, ['run', '-d', '--name', 'dp-f1', '--net', NET_GC, 'busybox', 'sleep', '600']);
+    assert.notEqual(r.exitCode, 0, 'the start failed');
+    assert.match(
+      r.stderr.trim(),
+      /^tsnerd: cannot serve DNS on network "dp-gc": the rules taking its gateway's port 53 to dns_bind_port 44253 could not be made \(.*nat PREROUTING/,
+    );
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.deepEqual(await dnsRules(bridge), { input: [], dnat: [] }, "the rollback removed INPUT's rules");
+    assert.deepEqual(await h.allocations(NET_GC), []);
+    assert.equal(await recordOf(NET_GC), undefined);
+    assert.doesNotMatch(await ok(['ps', '-a']), /dp-f1/);
+
+    // Killed there: INPUT's rules stay with the bridge (dns/rules.json names it); the next first container makes the DNAT.
+    assert.notEqual(
+      (await tsnerd(faulty('dns-rules-dnat'), ['run', '-d', '--name', 'dp-f1', '--net', NET_GC, 'busybox', 'sleep', '600'])).exitCode,
+      0,
+    );
+    assert.deepEqual(await dnsRules(bridge), { input: inputRules('10.242.4.0/24', '10.242.4.1', bridge, PORT), dnat: [] });
+    await tsnerd(env, ['rm', '-f', 'dp-f1']);
+    await h.ok(withPort(), ['run', '-d', '--name', 'dp-f1', '--net', NET_GC, 'busybox', 'sleep', '600']);
+    await h.ok(withPort(), ['run', '-d', '--name', 'dp-f2', '--net', NET_GC, 'busybox', 'sleep', '600']);
+    assert.deepEqual(await dnsRules(bridge), {
+      input: inputRules('10.242.4.0/24', '10.242.4.1', bridge, PORT),
+      dnat: dnatRules('10.242.4.1', bridge, PORT),
+    });
+    assert.deepEqual((await lookup('dp-f2', 'dp-f1', '10.242.4.1')).addresses, [await h.ipOf(env, 'dp-f1', NET_GC)]);
+    await ok(['rm', '-f', 'dp-f1', 'dp-f2']);
+    await ok(['network', 'rm', NET_GC]);
     assert.deepEqual(await dnsRules(bridge), { input: [], dnat: [] });
   });
 

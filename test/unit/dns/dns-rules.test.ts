@@ -48,9 +48,9 @@ describe('StoreDnsRules (dns/rules.json)', () => {
       const { host, calls } = fakeHost({ 'br-a': 7 });
       const rules = new StoreDnsRules(dir, host);
       const joined = { rulesMade: [] as string[] };
-      assert.deepEqual(await rules.ensure([spec()], joined), { made: ['br-a'], errors: [] });
+      assert.deepEqual(await rules.ensure([spec()], joined), { made: ['br-a'], errors: [], failed: [] });
       assert.deepEqual(joined.rulesMade, ['br-a']);
-      assert.deepEqual(await rules.ensure([spec()]), { made: [], errors: [] });
+      assert.deepEqual(await rules.ensure([spec()]), { made: [], errors: [], failed: [] });
       assert.deepEqual(calls, ['ensure br-a']);
       const book = JSON.parse(readFileSync(join(dir, DNS_RULES_FILE), 'utf8'));
       assert.deepEqual(book.bridges['br-a'].made, { boot: 'boot-1', ifindex: 7 });
@@ -82,7 +82,7 @@ describe('StoreDnsRules (dns/rules.json)', () => {
         throw new Error('iptables-restore failed');
       };
       const rules = new StoreDnsRules(dir, h.host);
-      assert.deepEqual(await rules.ensure([spec()]), { made: [], errors: ['iptables-restore failed'] });
+      assert.deepEqual(await rules.ensure([spec()]), { made: [], errors: ['iptables-restore failed'], failed: ['br-a'] });
       const book = JSON.parse(readFileSync(join(dir, DNS_RULES_FILE), 'utf8'));
       assert.equal(book.bridges['br-a'].made, undefined);
     }),
@@ -124,11 +124,11 @@ describe('StoreDnsRules (dns/rules.json)', () => {
       const rules = new StoreDnsRules(dir, h.host);
       await rules.ensure([spec()]);
       const moved = { ...spec(), port: 44253 };
-      assert.deepEqual(await rules.ensure([moved], joined), { made: ['br-a'], errors: [] });
+      assert.deepEqual(await rules.ensure([moved], joined), { made: ['br-a'], errors: [], failed: [] });
       assert.deepEqual(joined, { rulesMade: ['br-a'], rulesReplaced: [spec()] });
       assert.deepEqual(events, ['ensure port 53, replaced: ', 'remove, replaced: 53', 'ensure port 44253, replaced: 53']);
       // The next first container with the same setting runs nothing.
-      assert.deepEqual(await rules.ensure([moved]), { made: [], errors: [] });
+      assert.deepEqual(await rules.ensure([moved]), { made: [], errors: [], failed: [] });
       assert.equal(events.length, 3);
       // The rollback of the start that replaced them: the new rules out, the old ones back, the old spec remembered.
       await rules.putBack(spec());
@@ -148,7 +148,11 @@ describe('StoreDnsRules (dns/rules.json)', () => {
       };
       const joined = { rulesMade: [] as string[] };
       const out = await new StoreDnsRules(dir, h.host).ensure([{ ...spec(), port: 44253 }], joined);
-      assert.deepEqual(out, { made: ['br-a'], errors: ["cannot add the DNS rules of br-a to iptables's nat PREROUTING chain"] });
+      assert.deepEqual(out, {
+        made: ['br-a'],
+        errors: ["cannot add the DNS rules of br-a to iptables's nat PREROUTING chain"],
+        failed: ['br-a'],
+      });
       assert.deepEqual(joined.rulesMade, ['br-a'], 'the rollback removes what was made');
     }),
   );
