@@ -139,6 +139,40 @@ async function recordOf(net: string): Promise<{ gateways: string[]; port?: numbe
   return Object.entries(set.networks ?? {}).find(([key]) => key.endsWith(`/${net}`))?.[1];
 }
 
+/**
+ * `base` with iptables, ip6tables and their -restore first in PATH (the hook's too: it inherits the CLI's
+ * environment): each call is logged (a restore with its input), and with `refuseDnat` a restore of
+ * tsnerd's DNAT rules fails (a host without the nat table, say).
+ */
+async function wrapIptables(
+  t: TestContext,
+  base: TestEnv,
+  opts: { refuseDnat?: boolean } = {},
+): Promise<{ env: TestEnv; log: () => Promise<string> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'dp-wrap-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const log = join(dir, 'calls.log');
+  const script = [
+    '#!/bin/sh',
+    'tool=$(basename "$0")',
+    'case "$tool" in',
+    '*-restore)',
+    '  input=$(cat)',
+    `  printf '%s %s\\n%s\\n' "$tool" "$*" "$input" >> '${log}'`,
+    opts.refuseDnat ? `  case "$input" in *'*nat'*tsnerd-dns*DNAT*) echo "dp-wrap: nat refused" >&2; exit 1;; esac` : '',
+    `  printf '%s\\n' "$input" | exec "/usr/sbin/$tool" "$@";;`,
+    'esac',
+    `echo "$tool $*" >> '${log}'`,
+    'exec "/usr/sbin/$tool" "$@"',
+  ].join('\n');
+  for (const tool of ['iptables', 'ip6tables', 'iptables-restore', 'ip6tables-restore'])
+    await writeFile(join(dir, tool), `${script}\n`, { mode: 0o755 });
+  return {
+    env: { ...base, env: { ...base.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` } },
+    log: () => readFile(log, 'utf8').catch(() => ''),
+  };
+}
+
 function removeAfter(t: TestContext, containers: string[], networks: string[]): void {
   h.removeAfter(t, env, { containers, networks });
 }
@@ -181,8 +215,19 @@ describe('dns_bind_port: the resolver on another port, reached through a DNAT of
     assert.deepEqual(await dnsRules(bridge), { input: [], dnat: [] }, 'the refused start made no rule');
 
     // Before this change: the same refusal (TSNERD_DNS_BIND_PORT was not read; --dns-bind-port was an unknown flag).
-    await h.ok(withPort(), ['run', '-d', '--name', 'dp-peer', '--net', NET_A, 'busybox', 'sleep', '600']);
-    await ok(['run', '-d', '--dns-bind-port', String(PORT), '--name', 'dp-cli', '--net', NET_A, 'busybox', 'sleep', '600']);
+    const first = await wrapIptables(t, withPort());
+    await h.ok(first.env, ['run', '-d', '--name', 'dp-peer', '--net', NET_A, 'busybox', 'sleep', '600']);
+    // The network's first container makes them (an IPv4 network: iptables only): a listing and a restore of INPUT, and of nat PREROUTING.
+    const made = await first.log();
+    for (const call of ['iptables -w -t filter -S INPUT', 'iptables -w -t nat -S PREROUTING'])
+      assert.ok(made.includes(call), `${call}:\n${made}`);
+    assert.match(made, /-I PREROUTING 1 -d 10\.242\.1\.1\/32 .*tsnerd-dns -j DNAT --to-destination 10\.242\.1\.1:44253/);
+    // A later container of the network runs no iptables for the DNS rules (the hook's fast path), whatever it is given.
+    const logged = await wrapIptables(t, env);
+    await h.ok(logged.env, ['run', '-d', '--dns-bind-port', String(PORT), '--name', 'dp-cli', '--net', NET_A, 'busybox', 'sleep', '600']);
+    const calls = await logged.log();
+    assert.ok(calls.includes('iptables-restore'), `the wrappers were used (the firewall's restore):\n${calls}`);
+    assert.doesNotMatch(calls, /tsnerd-dns|-S INPUT|-S PREROUTING/, calls);
     const peer = await h.ipOf(env, 'dp-peer', NET_A);
     const udp = await lookup('dp-cli', 'dp-peer', '10.242.1.1');
     assert.deepEqual(udp.addresses, [peer], udp.output);
@@ -293,19 +338,8 @@ describe('dns_bind_port: the resolver on another port, reached through a DNAT of
     const faulty = (fault: string): TestEnv => ({ ...withPort(), env: { ...withPort().env, TSNERD_FAULT: fault } });
     // iptables-restore refuses tsnerd's DNAT (a host without the nat table, say), after INPUT's rules were made:
     // without the DNAT the queries would reach the other server. Before, the start went on (the failure logged).
-    const wrappers = await mkdtemp(join(tmpdir(), 'dp-wrap-'));
-    t.after(() => rm(wrappers, { recursive: true, force: true }));
-    for (const tool of ['iptables-restore', 'ip6tables-restore']) {
-      const script = [
-        '#!/bin/sh',
-        'input=$(cat)',
-        `case "$input" in *'*nat'*tsnerd-dns*DNAT*) echo "dp-wrap: nat refused" >&2; exit 1;; esac`,
-        `printf '%s\\n' "$input" | exec /usr/sbin/${tool} "$@"`,
-      ].join('\n');
-      await writeFile(join(wrappers, tool), `${script}\n`, { mode: 0o755 });
-    }
-    const refusing: TestEnv = { ...withPort(), env: { ...withPort().env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` } };
-    const r = await tsnerd(refusing, ['run', '-d', '--name', 'dp-f1', '--net', NET_GC, 'busybox', 'sleep', '600']);
+    const refusing = await wrapIptables(t, withPort(), { refuseDnat: true });
+    const r = await tsnerd(refusing.env, ['run', '-d', '--name', 'dp-f1', '--net', NET_GC, 'busybox', 'sleep', '600']);
     assert.notEqual(r.exitCode, 0, 'the start failed');
     assert.match(
       r.stderr.trim(),
