@@ -12,14 +12,15 @@
  * another agent already runs), else {"ok":false,"message":...} and exit 1.
  * Lean on purpose: no oclif, no containerd client, no execa.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { OverlayAgentLoop } from '../app/overlay/agent.ts';
 import { OverlayNamesLoop } from '../app/overlay/names.ts';
 import { parseIpv4Net } from '../domain/overlay/flannel.ts';
 import type { OverlayHostState } from '../interfaces/overlay.ts';
 import { readLocalRecords, watchLocalRecords, writeRemoteRecords } from '../adapters/dns/remote-records.ts';
 import { AGENT_LOCK_FILE, AGENT_PID_FILE } from './files.ts';
-import { holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
+import { envMs, holdInstanceLock, removeOwnPidFile, reportReady as report, writePidFile } from '../adapters/host/daemon-self.ts';
+import { ProcessOverlayAgents, canSupervise, supervisorPid } from '../adapters/overlay/agent-process.ts';
 import { openFlannelStore } from '../adapters/overlay/etcd-flannel-store.ts';
 import { LinuxOverlayHost } from '../adapters/overlay/linux-overlay-host.ts';
 import { STATE_FILE, readStateFile, writeStateFile } from '../adapters/overlay/lowdb-overlay-states.ts';
@@ -84,7 +85,10 @@ async function main(): Promise<void> {
   await loop.start();
   await names?.start();
   const unwatch = names && dnsDir ? watchLocalRecords(dnsDir, () => names.localChanged()) : undefined;
+  const supervision = watchSupervisor(dir, dnsDir);
   const shutdown = async (sig: string): Promise<void> => {
+    // First: a supervisor that stops this agent exits after it, and must not be replaced meanwhile.
+    supervision.stop();
     log(`${sig}: stopping`);
     unwatch?.();
     await names?.stop();
@@ -97,6 +101,39 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
+
+/**
+ * The agent's side of its supervision (docs/overlay.md, "Supervision"): the supervisor starts
+ * the agent again when it dies, and the agent starts a new supervisor when its own is gone
+ * (kill -9), which adopts this agent (it watches it by pid); only both killed at once wait for
+ * the next container start or `network gc`. Every SUPERVISOR_CHECK_MS (a pid file and /proc
+ * read, ~25 us); nothing without perl (the launcher runs the agent unsupervised then).
+ */
+function watchSupervisor(stateDir: string, dnsDir: string | undefined): { stop(): void } {
+  const every = envMs('TSNERD_OVERLAY_SUPERVISOR_CHECK_MS', SUPERVISOR_CHECK_MS);
+  if (every === 0 || !canSupervise()) return { stop: () => undefined };
+  const dir = resolve(stateDir);
+  let stopped = false;
+  let checking = false;
+  const timer = setInterval(() => {
+    if (stopped || checking || supervisorPid(dir) !== undefined) return;
+    checking = true;
+    log('the supervisor is gone: starting a new one, to watch this agent');
+    new ProcessOverlayAgents(dnsDir)
+      .ensure(dir)
+      .catch((err: unknown) => log(`starting a supervisor failed: ${(err as Error).message}`))
+      .finally(() => (checking = false));
+  }, every);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+const SUPERVISOR_CHECK_MS = 2000;
 
 main().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

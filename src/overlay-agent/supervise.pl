@@ -20,8 +20,10 @@
 #   Any other end (a signal, exit 1) starts it again within 1 s, then after 2, 4, ... 30 s while
 #   it keeps failing (a run of 30 s starts the count again), and only while the network's
 #   state.json is there (network rm removes it).
-# - A live agent it did not start (its supervisor was killed with -9, the agent was not)
-#   is adopted: watched by its pid and start time every 250 ms, started again once gone.
+# - A live agent it did not start (its supervisor was killed with -9, the agent was not,
+#   and started this one: src/overlay-agent/main.ts) is adopted: watched by its pid and
+#   start time every 250 ms, started again once gone, unless it exited cleanly (its pid file
+#   removed, as the agent does on SIGTERM).
 # - SIGTERM/SIGINT: the agent gets SIGTERM (SIGKILL after 5 s), then the supervisor removes
 #   its pid file and exits 0.
 use strict;
@@ -153,10 +155,22 @@ while (1) {
     }
   } elsif ($adopted) {
     if (!same_process($adopted, $adopted_start)) {
-      logline("adopted agent $adopted is gone: starting it again");
+      my $gone = $adopted;
       $adopted = undef;
-      $next_start = time + $BACKOFF[0];
-      $failures = 1;
+      my ($live, $start) = live_agent();
+      my $named = read_pid($agent_pid_file);
+      if ($live) {
+        ($adopted, $adopted_start) = ($live, $start);
+        logline("adopted agent $gone is gone, agent $live runs: watching it");
+      } elsif (!defined $named || $named != $gone) {
+        # Its exit status is not ours to see: a clean exit removes its pid file, a kill leaves it.
+        logline("adopted agent $gone exited cleanly (its pid file is gone): done");
+        finish(0);
+      } else {
+        logline("adopted agent $gone ended (killed): starting it again in $BACKOFF[0] s");
+        $next_start = time + $BACKOFF[0];
+        $failures = 1;
+      }
     }
   } elsif ($wake || time >= $next_start) {
     $wake = 0;

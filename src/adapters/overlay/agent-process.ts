@@ -57,14 +57,21 @@ export class ProcessOverlayAgents implements OverlayAgents {
     if (!ready.ok) throw internal(`overlay agent failed: ${ready.message ?? 'exited without a reason'} (see ${join(dir, AGENT_LOG_FILE)})`);
   }
 
-  /** The supervisor first (it stops its agent and starts none after), then an agent it did not stop. */
+  /**
+   * The supervisor first (it stops its agent and starts none after), then an agent it did not
+   * stop. Again if a supervisor runs after that: one the agent started when it found its own
+   * gone (killed) just before this stop's SIGTERM reached it.
+   */
   async stop(stateDir: string): Promise<void> {
     const dir = resolve(stateDir);
-    const sup = supervisorPid(dir);
-    if (sup !== undefined)
-      await stopDaemon(sup, async () => isSupervisor(sup, dir), { timeoutMs: SUPERVISOR_EXIT_TIMEOUT_MS, what: `${WHAT}'s supervisor` });
-    const pid = await agentPid(dir);
-    if (pid !== undefined) await stopDaemon(pid, () => isDaemon(pid, 'overlay-agent', dir), { timeoutMs: EXIT_TIMEOUT_MS, what: WHAT });
+    for (let pass = 0; pass < 3; pass++) {
+      const sup = supervisorPid(dir);
+      if (sup !== undefined)
+        await stopDaemon(sup, async () => isSupervisor(sup, dir), { timeoutMs: SUPERVISOR_EXIT_TIMEOUT_MS, what: `${WHAT}'s supervisor` });
+      const pid = await agentPid(dir);
+      if (pid !== undefined) await stopDaemon(pid, () => isDaemon(pid, 'overlay-agent', dir), { timeoutMs: EXIT_TIMEOUT_MS, what: WHAT });
+      if (supervisorPid(dir) === undefined && (await agentPid(dir)) === undefined) break;
+    }
     await rm(join(dir, AGENT_PID_FILE), { force: true });
     await rm(join(dir, SUPERVISOR_PID_FILE), { force: true });
   }
@@ -114,6 +121,11 @@ function isSupervisor(pid: number, dir: string): boolean {
 }
 
 let perlPath: string | null | undefined;
+
+/** Whether agents run supervised here (perl and the supervisor script are there). */
+export function canSupervise(): boolean {
+  return supervisorPerl() !== undefined;
+}
 
 /** The perl that runs the supervisor, undefined when there is none (or its script is missing: a build without it). */
 function supervisorPerl(): string | undefined {

@@ -16,9 +16,9 @@ import { procStatSync } from '../../../src/adapters/host/proc.ts';
 
 const SUPERVISOR = new URL('../../../src/overlay-agent/supervise.pl', import.meta.url).pathname;
 
-/** mode ok: ready, pid file, runs until SIGTERM (exit 0); fail: {"ok":false}, exit 1; busy: {"ok":true,"running":true}, exit 0. */
+/** mode ok: ready, pid file, runs until SIGTERM (pid file removed, exit 0); fail: {"ok":false}, exit 1; busy: {"ok":true,"running":true}, exit 0. */
 const FAKE_AGENT = `
-const { appendFileSync, readFileSync, writeFileSync, writeSync, closeSync } = require('node:fs');
+const { appendFileSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } = require('node:fs');
 const dir = process.argv[2];
 const mode = readFileSync(dir + '/mode', 'utf8').trim();
 appendFileSync(dir + '/starts', process.pid + '\\n');
@@ -27,7 +27,11 @@ if (mode === 'fail') { report({ ok: false, message: 'no device' }); process.exit
 if (mode === 'busy') { report({ ok: true, running: true }); process.exit(0); }
 writeFileSync(dir + '/agent.pid', process.pid + '\\n');
 report({ ok: true, pid: process.pid });
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  // as the agent: its pid file goes with a clean exit
+  try { if (readFileSync(dir + '/agent.pid', 'utf8').trim() === String(process.pid)) rmSync(dir + '/agent.pid'); } catch {}
+  process.exit(0);
+});
 setInterval(() => undefined, 1000);
 `;
 
@@ -190,5 +194,20 @@ describe('overlay agent supervisor (supervise.pl)', () => {
     process.kill(first.agent, 'SIGKILL');
     await until('a new agent', () => starts(dir).length === 2 && alive(pidFile(dir, 'agent.pid')), 3000);
     started.push(pidFile(dir, 'agent.pid')!);
+  });
+
+  it('an adopted agent that exits cleanly (SIGTERM: its pid file removed) ends the supervisor, no restart', async () => {
+    const dir = await stateDir('ok');
+    const first = await supervised(dir);
+    process.kill(first.supervisor, 'SIGKILL');
+    await until('the first supervisor gone', () => !alive(first.supervisor));
+    assert.equal((await supervise(dir)).ok, true);
+    const supervisor = pidFile(dir, 'supervisor.pid')!;
+    started.push(supervisor);
+    process.kill(first.agent, 'SIGTERM');
+    await until('the supervisor gone', () => !alive(supervisor));
+    assert.match(readFileSync(join(dir, 'agent.log'), 'utf8'), /exited cleanly \(its pid file is gone\): done/);
+    await sleep(1500);
+    assert.equal(starts(dir).length, 1);
   });
 });
