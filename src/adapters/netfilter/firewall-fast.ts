@@ -4,7 +4,7 @@
  * rules all are (domain/netfilter/firewall-plugin.ts); otherwise the caller runs the plugin.
  */
 import { existsSync } from 'node:fs';
-import { firewallAddScripts, firewallDelScripts } from '../../domain/netfilter/firewall-plugin.ts';
+import { firewallAddOutcome, firewallAddScripts, firewallDelScripts, firewallUndoScript } from '../../domain/netfilter/firewall-plugin.ts';
 import { runProcess } from '../host/run-process.ts';
 
 /**
@@ -18,12 +18,23 @@ function firewalld(): boolean {
 }
 
 /**
- * True when the plugin's ADD is done (its rules appended, every shared rule found); false
- * when the plugin must run. A family that succeeded before another failed is harmless:
- * the plugin appends a rule only where it finds none.
+ * True when the plugin's ADD is done (its rules appended, every shared rule found, stale copies
+ * of them removed); false when the plugin must run, its appends undone if a check failed after
+ * them (one more restore, on that path only). A family that succeeded before another failed is
+ * harmless: the plugin appends a rule only where it finds none.
  */
 export async function firewallAddFast(conf: Record<string, unknown>, prev: Record<string, unknown>): Promise<boolean> {
-  return restoreAll(conf, firewallAddScripts(conf, prev));
+  const scripts = firewallAddScripts(conf, prev);
+  if (!scripts || (conf['backend'] === undefined && firewalld())) return false;
+  for (const s of scripts) {
+    const tool = s.family === 6 ? 'ip6tables-restore' : 'iptables-restore';
+    const ran = await runProcess(tool, ['--noflush', '--wait'], { input: s.script });
+    const outcome = firewallAddOutcome(s, ran.exitCode, ran.stderr);
+    if (outcome === 'done') continue;
+    if (outcome === 'undo') await runProcess(tool, ['--noflush', '--wait'], { input: firewallUndoScript(s) });
+    return false;
+  }
+  return true;
 }
 
 /**

@@ -146,6 +146,22 @@ describe('rules tsnerd makes in place of the plugins (e2e)', () => {
     assert.deepEqual(await rules('filter'), partial);
     await plugin('firewall', 'DEL', second, { ...FIREWALL, prevResult: secondResult });
     assert.deepEqual(await rules('filter'), shared);
+    // Rules left stale for the address (one copy, then two): the plugin appends only where none is,
+    // and tsnerd's ADD leaves the same single copy (it appended blindly: two, then three).
+    await plugin('firewall', 'ADD', second, { ...FIREWALL, prevResult: secondResult });
+    await plugin('firewall', 'ADD', second, { ...FIREWALL, prevResult: secondResult });
+    assert.deepEqual(await rules('filter'), byPlugin);
+    assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [FIREWALL, secondResult]), true);
+    assert.deepEqual(await rules('filter'), byPlugin);
+    const v4 = second.v4.replace('/24', '/32');
+    const again = [`-A CNI-FORWARD -d ${v4} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-A CNI-FORWARD -s ${v4} -j ACCEPT`];
+    await execa('ip', ['netns', 'exec', hostNs, 'iptables-restore', '--noflush'], {
+      input: ['*filter', ...again, 'COMMIT', ''].join('\n'),
+    });
+    assert.equal(await adapter('firewall-fast.ts', 'firewallAddFast', [FIREWALL, secondResult]), true);
+    assert.deepEqual(await rules('filter'), byPlugin);
+    await plugin('firewall', 'DEL', second, { ...FIREWALL, prevResult: secondResult });
+    assert.deepEqual(await rules('filter'), shared);
 
     // A shared rule gone (a flush of FORWARD): nothing is added, the plugin must run.
     await execa('ip', ['netns', 'exec', hostNs, 'iptables', '-F', 'FORWARD']);

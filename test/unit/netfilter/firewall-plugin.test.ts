@@ -5,27 +5,73 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { firewallAddScripts, firewallDelScripts } from '../../../src/domain/netfilter/firewall-plugin.ts';
+import {
+  firewallAddOutcome,
+  firewallAddScripts,
+  firewallDelScripts,
+  firewallUndoScript,
+  STALE_ROUNDS,
+} from '../../../src/domain/netfilter/firewall-plugin.ts';
 
 const prev = { interfaces: [{ name: 'br-a' }, { name: 'veth1' }], ips: [{ address: '10.1.0.5/24' }, { address: 'fd00::5/64' }] };
 
 describe('the firewall plugin ADD as iptables-restore input', () => {
-  it('checks the shared rules and appends the two rules of each address, per family', () => {
+  it('appends the two rules of each address, then checks the shared rules, per family', () => {
     const scripts = firewallAddScripts({ type: 'firewall', ingressPolicy: 'same-bridge' }, prev)!;
     assert.deepEqual(
       scripts.map((s) => s.family),
       [4, 6],
     );
     const v4 = scripts[0]!.script.split('\n');
-    assert.deepEqual(
-      v4.filter((l) => l.startsWith('-A')),
-      ['-A CNI-FORWARD -d 10.1.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', '-A CNI-FORWARD -s 10.1.0.5/32 -j ACCEPT'],
-    );
-    assert.ok(v4.includes('-C FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD'));
-    assert.ok(v4.some((l) => l.startsWith('-C CNI-ISOLATION-STAGE-1 -i br-a ! -o br-a ')));
-    assert.ok(v4.some((l) => l.startsWith('-C CNI-ISOLATION-STAGE-2 -o br-a ')));
+    assert.deepEqual(v4.slice(0, scripts[0]!.addLines), [
+      '*filter',
+      '-A CNI-FORWARD -d 10.1.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A CNI-FORWARD -s 10.1.0.5/32 -j ACCEPT',
+      'COMMIT',
+    ]);
+    const checks = v4.slice(scripts[0]!.addLines, scripts[0]!.checkLines);
+    assert.equal(checks[0], '*filter');
+    assert.ok(checks.includes('-C FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD'));
+    assert.ok(checks.some((l) => l.startsWith('-C CNI-ISOLATION-STAGE-1 -i br-a ! -o br-a ')));
+    assert.ok(checks.some((l) => l.startsWith('-C CNI-ISOLATION-STAGE-2 -o br-a ')));
+    assert.ok(checks.slice(1).every((l) => l.startsWith('-C ') && !l.includes('10.1.0.5')));
     assert.ok(scripts[1]!.script.includes('-A CNI-FORWARD -s fd00::5/128 -j ACCEPT'));
-    assert.deepEqual([v4[0], v4.at(-2)], ['*filter', 'COMMIT']);
+    assert.ok(scripts[0]!.script.endsWith('COMMIT\n'));
+  });
+
+  it("then removes stale copies of the container's rules, one round per transaction, each checking that one is left", () => {
+    const [v4] = firewallAddScripts({}, { ips: [{ address: '10.1.0.5/24' }, { address: '10.1.0.5/24' }] })!;
+    const lines = v4!.script.split('\n');
+    const round = [
+      '-D CNI-FORWARD -d 10.1.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-C CNI-FORWARD -d 10.1.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-D CNI-FORWARD -s 10.1.0.5/32 -j ACCEPT',
+      '-C CNI-FORWARD -s 10.1.0.5/32 -j ACCEPT',
+    ];
+    assert.deepEqual([v4!.addLines, v4!.checkLines], [4, 7], 'the two rules once for an address listed twice, two checks');
+    assert.deepEqual(lines.slice(v4!.checkLines), [
+      ...round,
+      'COMMIT',
+      ...Array.from({ length: STALE_ROUNDS - 1 }, () => ['*filter', ...round, 'COMMIT']).flat(),
+      '',
+    ]);
+    assert.equal(firewallUndoScript(v4!), ['*filter', ...round.filter((l) => l.startsWith('-D')), 'COMMIT', ''].join('\n'));
+  });
+
+  it('takes the ADD as done when the restore stops past the checks, and otherwise says what to do', () => {
+    const [v4] = firewallAddScripts({}, { ips: [{ address: '10.1.0.5/24' }] })!;
+    const failed = (line: number) => `iptables-restore: line ${line} failed: Bad rule (does a matching rule exist in that chain?).\n`;
+    assert.equal(firewallAddOutcome(v4!, 0, ''), 'done', 'every round removed a stale copy');
+    assert.equal(firewallAddOutcome(v4!, 1, failed(9)), 'done', 'no stale copy');
+    assert.equal(firewallAddOutcome(v4!, 1, 'iptables-restore: line 9 failed\n'), 'done', 'iptables-legacy-restore');
+    assert.equal(firewallAddOutcome(v4!, 1, failed(15)), 'done', 'one stale copy');
+    assert.equal(firewallAddOutcome(v4!, 1, failed(2)), 'plugin', 'no CNI-FORWARD to append to');
+    assert.equal(firewallAddOutcome(v4!, 1, failed(4)), 'plugin', 'its COMMIT failed');
+    assert.equal(firewallAddOutcome(v4!, 1, failed(6)), 'undo', 'a shared rule is missing');
+    assert.equal(firewallAddOutcome(v4!, 1, failed(7)), 'undo', 'the admin chain jump is missing');
+    assert.equal(firewallAddOutcome(v4!, 1, 'something else\n'), 'undo');
+    assert.equal(firewallAddOutcome(v4!, 2, failed(9)), 'undo');
+    assert.equal(firewallAddOutcome(v4!, null, ''), 'undo', 'killed');
   });
 
   it('checks no isolation rule without an ingress policy, and the admin chain the conf names', () => {
