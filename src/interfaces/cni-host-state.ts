@@ -46,6 +46,12 @@ export interface CniHostState {
   attachmentHere(a: CachedAttachment): Promise<boolean>;
   /** host-local's allocations of a network (dataDir: the IPAM's dataDir, if set). */
   allocations(network: string, dataDir?: string): Promise<IpAllocation[]>;
+  /** host-local's allocations of every network that has a dir in `dataDir` (default: host-local's), any tool's. */
+  allAllocations(dataDir?: string): Promise<IpAllocation[]>;
+  /** `iptables -S CNI-FORWARD` of each family (empty without the chain): where the firewall plugin's per-address rules are. */
+  firewallRules(): Promise<{ tool: 'iptables' | 'ip6tables'; listing: string }[]>;
+  /** Deletes one copy per line (`-A CNI-FORWARD …` as listed) in one iptables-restore: all or nothing. */
+  removeFirewallRules(tool: 'iptables' | 'ip6tables', rules: readonly string[]): Promise<void>;
   releaseAllocation(a: IpAllocation): Promise<void>;
   /** Removes host-local's dir of a network that holds no allocation (see NetworkHost.removeHostLocalDir). */
   removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void>;

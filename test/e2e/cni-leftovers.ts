@@ -10,6 +10,7 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
+import { BlockList, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { isolationRuleBridge } from '../../src/domain/netfilter/isolation.ts';
 
@@ -44,6 +45,13 @@ export interface EnvObjects {
    * container: only its name tells whose it is. Undefined: not looked at.
    */
   networkNamesSeen?: readonly string[] | undefined;
+  /**
+   * The subnets of every network the env had but the shared default one (its conflists', as seen
+   * after each command): the firewall plugin's per-address rules in CNI-FORWARD of an address in
+   * one of them are the env's (they name no container: a DEL that failed, or an ADD that doubled a
+   * stale one, leaves them). Undefined: not looked at.
+   */
+  subnetsSeen?: readonly string[] | undefined;
 }
 
 export interface Leftovers {
@@ -57,6 +65,8 @@ export interface NetworkConf {
   name: string;
   bridges: string[];
   isDefault: boolean;
+  /** The subnets of its IPAM (ranges or subnet). */
+  subnets: string[];
   /** host-local's dataDir, when the conf sets one. */
   ipamDataDir?: string;
 }
@@ -135,6 +145,16 @@ export async function findCniLeftovers(owned: EnvObjects): Promise<Leftovers> {
       }
     }
   }
+  if (owned.subnetsSeen && owned.subnetsSeen.length > 0) {
+    const subnets = subnetList(owned.subnetsSeen);
+    for (const tool of ['iptables', 'ip6tables']) {
+      const doomed = (await firewallPluginRules(exec, tool)).filter((r) => subnets.check(r.address, isIPv6(r.address) ? 'ipv6' : 'ipv4'));
+      found.push(...doomed.map((r) => `${tool} -t filter firewall plugin rule of an address of the env's networks: ${r.rule}`));
+      removers.push(async () => {
+        for (const r of doomed) await deleteFilterRule(exec, tool, r.rule);
+      });
+    }
+  }
   for (const net of networks.filter((n) => !n.isDefault)) {
     for (const bridge of net.bridges) {
       const ports = await bridgePorts(exec, bridge);
@@ -177,8 +197,13 @@ export async function networksIn(dir: string): Promise<NetworkConf[]> {
       const bridges = plugins.filter((p) => p['type'] === 'bridge').map((p) => (typeof p['bridge'] === 'string' ? p['bridge'] : 'cni0'));
       const isDefault = conf.nerdctlLabels?.[DEFAULT_NETWORK_LABEL] === 'true' || bridges.includes('nerdctl0');
       const dataDir = plugins.map((p) => (p['ipam'] as { dataDir?: unknown } | undefined)?.dataDir).find((d) => typeof d === 'string');
+      const subnets = plugins.flatMap((p) => {
+        const ipam = p['ipam'] as { subnet?: unknown; ranges?: { subnet?: unknown }[][] } | undefined;
+        const all = [...(ipam?.ranges?.flat() ?? []).map((r) => r.subnet), ipam?.subnet];
+        return all.filter((x): x is string => typeof x === 'string');
+      });
       if (typeof conf.name === 'string')
-        confs.push({ name: conf.name, bridges, isDefault, ...(typeof dataDir === 'string' ? { ipamDataDir: dataDir } : {}) });
+        confs.push({ name: conf.name, bridges, isDefault, subnets, ...(typeof dataDir === 'string' ? { ipamDataDir: dataDir } : {}) });
     } catch {
       /* not a network config */
     }
@@ -310,6 +335,36 @@ async function isolationRules(exec: Exec, tool: string): Promise<{ rule: string;
       const bridge = isolationRuleBridge(rule);
       return bridge === undefined ? [] : [{ rule, bridge }];
     });
+}
+
+/**
+ * The firewall plugin's two rules per container address in CNI-FORWARD (its getPrivChainRules),
+ * read here without src/: every copy, with its address.
+ */
+async function firewallPluginRules(exec: Exec, tool: string): Promise<{ rule: string; address: string }[]> {
+  const listed = await exec(tool, ['-w', '-t', 'filter', '-S', 'CNI-FORWARD']);
+  if (listed.exitCode !== 0) return [];
+  return String(listed.stdout)
+    .split('\n')
+    .flatMap((rule) => {
+      const m =
+        /^-A CNI-FORWARD -d (\S+)\/(?:32|128) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT$/.exec(rule) ??
+        /^-A CNI-FORWARD -s (\S+)\/(?:32|128) -j ACCEPT$/.exec(rule);
+      return m ? [{ rule, address: m[1]! }] : [];
+    });
+}
+
+function subnetList(subnets: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const s of subnets) {
+    const [address, prefix] = s.split('/');
+    try {
+      list.addSubnet(address!, Number(prefix), isIPv6(address!) ? 'ipv6' : 'ipv4');
+    } catch {
+      /* not a subnet */
+    }
+  }
+  return list;
 }
 
 /**

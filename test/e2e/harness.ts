@@ -64,6 +64,8 @@ const NAMESPACE_FILE = 'namespace';
 const bridgesSeen = new Map<string, Set<string>>();
 /** Per env dir: the names of every network its conf dir had after each tsnerd command (cni-leftovers.ts: hash chains). */
 const networkNamesSeen = new Map<string, Set<string>>();
+/** Per env dir: the subnets of every network but the default one its conf dir had after each tsnerd command (cni-leftovers.ts: firewall rules). */
+const subnetsSeen = new Map<string, Set<string>>();
 /** Per env dir: the CNI IDs of the containers its data store had after each tsnerd command (removed ones too). */
 const cniIdsSeen = new Map<string, Set<string>>();
 
@@ -338,6 +340,7 @@ async function teardown(
       netns: opts.netns,
       bridgesSeen: reaping ? undefined : [...(bridgesSeen.get(dir) ?? [])],
       networkNamesSeen: reaping ? undefined : [...(networkNamesSeen.get(dir) ?? [])],
+      subnetsSeen: reaping ? undefined : [...(subnetsSeen.get(dir) ?? [])],
     });
     if (!reaping) found.push(...leftovers.found);
     await leftovers.remove();
@@ -505,11 +508,14 @@ export async function tsnerd(env: TestEnv, args: string[], opts: { input?: strin
   // The env's bridges, for the isolation rules a removed one must not leave (the default network's is everyone's).
   const seen = bridgesSeen.get(env.dir) ?? new Set<string>();
   const names = networkNamesSeen.get(env.dir) ?? new Set<string>();
+  const subnets = subnetsSeen.get(env.dir) ?? new Set<string>();
   for (const n of await networksIn(env.netconfPath)) {
     names.add(n.name);
     if (!n.isDefault) for (const b of n.bridges) seen.add(b);
+    if (!n.isDefault) for (const s of n.subnets) subnets.add(s);
   }
   bridgesSeen.set(env.dir, seen);
+  subnetsSeen.set(env.dir, subnets);
   networkNamesSeen.set(env.dir, names);
   // Its containers' CNI IDs while they exist (a container removed since is still the env's).
   const ids = cniIdsSeen.get(env.dir) ?? new Set<string>();

@@ -8,6 +8,7 @@ import type { CachedAttachment } from '../../interfaces/cni.ts';
 import { attachmentCacheName } from '../../domain/cni/attachment.ts';
 import { DEFAULT_CNI_CACHE_DIR } from '../cni/result-cache.ts';
 import { runProcess } from './run-process.ts';
+import { internal } from '../../domain/errors.ts';
 import { isolatedBridges, removeBridgeRules } from '../netfilter/isolation-rules.ts';
 import { dnsInputRuleBridges } from '../netfilter/dns-input-rules.ts';
 import { restoreEach } from '../netfilter/restore.ts';
@@ -59,6 +60,28 @@ export class LinuxCniHostState implements CniHostState {
       out.push({ network, ip: file, owner, path });
     }
     return out;
+  }
+
+  async allAllocations(dataDir = HOST_LOCAL_DIR): Promise<IpAllocation[]> {
+    const out: IpAllocation[] = [];
+    for (const network of await readdir(dataDir).catch(() => [] as string[])) out.push(...(await this.allocations(network, dataDir)));
+    return out;
+  }
+
+  async firewallRules(): Promise<{ tool: 'iptables' | 'ip6tables'; listing: string }[]> {
+    const out: { tool: 'iptables' | 'ip6tables'; listing: string }[] = [];
+    for (const tool of TOOLS) {
+      const listed = await runProcess(tool, ['-w', '-t', 'filter', '-S', 'CNI-FORWARD']);
+      out.push({ tool, listing: listed.exitCode === 0 ? listed.stdout : '' });
+    }
+    return out;
+  }
+
+  async removeFirewallRules(tool: 'iptables' | 'ip6tables', rules: readonly string[]): Promise<void> {
+    const lines = rules.map((r) => `-D${r.slice(2)}`);
+    const done = await runProcess(`${tool}-restore`, ['--noflush', '--wait'], { input: ['*filter', ...lines, 'COMMIT', ''].join('\n') });
+    if (done.exitCode !== 0)
+      throw internal(`${tool}-restore of ${rules.length} CNI-FORWARD rule deletions: ${done.stderr.trim() || `exit ${done.exitCode}`}`);
   }
 
   removeHostLocalDir(network: string, dataDir: string | undefined): Promise<void> {

@@ -10,7 +10,8 @@ import { ErrorList } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
 import { cniContainerId } from '../../domain/cni/container-id.ts';
 import { containerOwner, Labels } from '../../domain/labels.ts';
-import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
+import { bridgeLinkName, ipamOf, mainPlugin, networkSubnets, type Network } from '../../domain/network/network.ts';
+import { canonicalAddress, staleFirewallRules } from '../../domain/netfilter/firewall-stale.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
 import type { OverlayUpkeep, ReclaimDeps } from './deps.ts';
@@ -131,6 +132,7 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
         () => deps.hostCni.removeRules(rules),
       );
     }
+    await errors.attempt(() => sweepFirewallRules(deps, owners, [...known.values()], released, options.dryRun, act));
     // The chains the plugins name after a hash of (network, CNI ID): one a DEL or ADD killed halfway left
     // empty has no rule naming its container, only its name. Those of the dead containers gc knows of
     // (containerd's, the data store's, the rules' and files' owners) on tsnerd's networks; other tools'
@@ -272,6 +274,56 @@ export async function networkGc(deps: ReclaimDeps, options: GcOptions): Promise<
     await act({ kind: 'state-dir', item: d.path, container: shortId(d.id) }, () => deps.store.removeDir(d.path));
   }
   return { items, errors };
+}
+
+/**
+ * The firewall plugin's two rules per container address in CNI-FORWARD name no container (no
+ * comment), so a DEL that failed (the plugin ignores its iptables errors), a kill, or another tool
+ * leaves them for good; and the next container given the address had them doubled by tsnerd's
+ * restore until it removed stale copies, one copy staying after its DEL. Found by address: only
+ * addresses inside the subnets of the networks gc knows (its conf dir's, as for every other CNI
+ * state it looks at), so another tool's or another conf dir's rules outside them are never taken.
+ * An address is held by a CNI cache entry (any network's, any tool's) or a host-local lease (in
+ * host-local's default dir, any network's, and in the dataDirs of gc's networks) whose owner is not
+ * dead: live, or foreign (not of this containerd's namespaces: another runtime's, never judged).
+ * A held address keeps one copy of each rule, as the plugin (which appends a rule only where none
+ * is) leaves one whatever the number of holders; a free one keeps none. Runs under the CNI lock,
+ * after the DELs above: what they removed is not listed (dry run: their addresses count as held).
+ */
+async function sweepFirewallRules(
+  deps: ReclaimDeps,
+  owners: Owners,
+  networks: readonly Network[],
+  released: ReadonlySet<string>,
+  dryRun: boolean,
+  act: (item: GcItem, fn: () => Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  const subnets = networks.flatMap((n) => networkSubnets(n).map((s) => s.subnet));
+  if (subnets.length === 0) return;
+  const listings = await deps.hostCni.firewallRules();
+  if (listings.every((l) => staleFirewallRules(l.listing, subnets, new Set()).length === 0)) return;
+  const held = new Set<string>();
+  const hold = (ip: string) => {
+    const address = canonicalAddress(ip);
+    if (address !== undefined) held.add(address);
+  };
+  const holds = async (owner: string) => owner === '' || (dryRun && released.has(owner)) || (await owners.verdict(owner)) !== 'dead';
+  for (const a of await deps.cni.getCachedAttachments()) if (await holds(a.containerId)) ipsOf(a).forEach(hold);
+  for (const dir of new Set([undefined, ...networks.map(hostLocalDataDir)]))
+    for (const lease of await deps.hostCni.allAllocations(dir)) if (await holds(lease.owner)) hold(lease.ip);
+  for (const { tool, listing } of listings) {
+    for (const s of staleFirewallRules(listing, subnets, held)) {
+      const where = `${tool === 'ip6tables' ? 'ip6 ' : ''}filter CNI-FORWARD`;
+      await act(
+        {
+          kind: 'iptables-rules',
+          item: `${s.rules.length} in ${where} for ${s.address} (${s.held ? 'second copies' : 'no holder'})`,
+          container: '',
+        },
+        () => deps.hostCni.removeFirewallRules(tool, s.rules),
+      );
+    }
+  }
 }
 
 /** DEL from the cache; an entry without its config is detached with the network's current one. */

@@ -15,6 +15,8 @@ export function fakeReclaimDeps(over: Record<string, unknown> = {}): ReclaimDeps
     cni: { getCachedAttachments: async () => [] },
     hostCni: {
       allocations: async () => [],
+      allAllocations: async () => [],
+      firewallRules: async () => [],
       taggedRules: async () => [],
       hashChains: async () => [],
       removeHashChains: async () => [],
