@@ -161,10 +161,10 @@ describe('overlay agent supervisor (supervise.pl)', () => {
     assert.equal(starts(dir).length, 1);
   });
 
-  it('a second supervisor while the first waits to start the agent again wakes it and answers once the agent is up', async () => {
+  it('a second supervisor while the first waits to start the agent again stops it and takes over: its start answers', async () => {
     const dir = await stateDir('ok');
     const { supervisor } = await supervised(dir);
-    // Killed three times in a row: the next start is 4 s away.
+    // Killed three times in a row: the first supervisor's next start is 4 s away.
     for (let kills = 1; kills <= 3; kills++) {
       await until(`agent ${kills}`, () => starts(dir).length === kills && alive(pidFile(dir, 'agent.pid')), 6000);
       process.kill(pidFile(dir, 'agent.pid')!, 'SIGKILL');
@@ -173,11 +173,25 @@ describe('overlay agent supervisor (supervise.pl)', () => {
     const t = Date.now();
     const ready = await supervise(dir);
     const agent = pidFile(dir, 'agent.pid')!;
-    started.push(agent);
-    assert.deepEqual(ready, { ok: true, running: true, pid: agent });
-    assert.ok(Date.now() - t < 3000, `woken: answered after ${Date.now() - t} ms, not after the 4 s wait`);
+    const second = pidFile(dir, 'supervisor.pid')!;
+    started.push(agent, second);
+    assert.deepEqual(ready, { ok: true, pid: agent }, "the new agent's own readiness");
+    assert.ok(Date.now() - t < 3000, `answered after ${Date.now() - t} ms, not after the 4 s wait`);
+    assert.ok(!alive(supervisor) && second !== supervisor && alive(second), 'the first supervisor gave way');
     assert.equal(starts(dir).length, 4);
-    assert.equal(pidFile(dir, 'supervisor.pid'), supervisor, 'the first supervisor started it');
+  });
+
+  it('an agent that keeps failing: a new start gets its failure at once, and nothing runs after', async () => {
+    const dir = await stateDir('ok');
+    const { supervisor, agent } = await supervised(dir);
+    await writeFile(join(dir, 'mode'), 'fail');
+    process.kill(agent, 'SIGKILL');
+    await until('a failed restart', () => starts(dir).length >= 2, 5000);
+    const t = Date.now();
+    const ready = await supervise(dir);
+    assert.deepEqual(ready, { ok: false, message: 'no device' });
+    assert.ok(Date.now() - t < 5000, `failed after ${Date.now() - t} ms`);
+    await until('no supervisor', () => !alive(supervisor) && !alive(pidFile(dir, 'supervisor.pid')));
   });
 
   it('adopts a live agent it did not start (its supervisor was killed) and starts it again once it dies', async () => {
