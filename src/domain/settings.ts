@@ -211,7 +211,7 @@ export function resolveSettings(input: SettingsInput): Settings {
   const dnsBindPort = pickOptional('dnsBindPort');
   if (dnsBindPort !== undefined && !isPort(dnsBindPort)) {
     const spec = (SETTINGS as readonly SettingSpec[]).find((s) => s.key === 'dnsBindPort')!;
-    throw invalid(`invalid ${sourceOf(spec)} ${quote(dnsBindPort)}: must be a port number (1-65535)`);
+    throw invalid(`invalid ${sourceOf(spec)}: ${quote(dnsBindPort)} is not a port number (1-65535)`);
   }
   return {
     address: stripUnixScheme(pick('address')),

@@ -69,13 +69,13 @@ describe('resolveSettings', () => {
     assert.equal(parseHookArgs(['createRuntime', ...settingsToArgs(s)], {}).settings.dnsBindPort, '53');
     assert.ok(!settingsToArgs(resolveSettings(base)).includes('--dns-bind-port'));
     assert.throws(() => resolveSettings({ ...base, flags: { dnsBindPort: '0' } }), {
-      message: 'invalid --dns-bind-port "0": must be a port number (1-65535)',
+      message: 'invalid --dns-bind-port: "0" is not a port number (1-65535)',
     });
     assert.throws(() => resolveSettings({ ...base, env: { TSNERD_DNS_BIND_PORT: '65536' } }), {
-      message: 'invalid environment variable TSNERD_DNS_BIND_PORT "65536": must be a port number (1-65535)',
+      message: 'invalid environment variable TSNERD_DNS_BIND_PORT: "65536" is not a port number (1-65535)',
     });
     assert.throws(() => resolveSettings({ ...base, file: { dns_bind_port: 1.5 } }), {
-      message: 'invalid "dns_bind_port" in the config file "1.5": must be a port number (1-65535)',
+      message: 'invalid "dns_bind_port" in the config file: "1.5" is not a port number (1-65535)',
     });
     assert.throws(() => resolveSettings({ ...base, file: { dns_bind_port: true } }), {
       message: 'invalid "dns_bind_port" in the config file: must be a string',

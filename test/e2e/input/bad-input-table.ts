@@ -267,6 +267,26 @@ function globals(): BadInput[] {
       rows.push({ what: `${v}=…\\n… ${command.join(' ')}`, args: command, env: { [v]: '/tmp/inp\nx' }, names: `${v} "/tmp/inp\\nx"` });
     }
     for (const f of flags) rows.push({ what: `${f} "" ${command.join(' ')}`, args: [f, '', ...command], names: f });
+    // dns_bind_port (Podman's): a port or nothing, from each source.
+    rows.push({
+      what: `TSNERD_DNS_BIND_PORT= ${command.join(' ')}`,
+      args: command,
+      env: { TSNERD_DNS_BIND_PORT: '' },
+      names: 'TSNERD_DNS_BIND_PORT',
+    });
+    for (const port of ['x', '0', '65536', '-1', '1153 ']) {
+      rows.push({
+        what: `TSNERD_DNS_BIND_PORT=${port} ${command.join(' ')}`,
+        args: command,
+        env: { TSNERD_DNS_BIND_PORT: port },
+        names: shown(port),
+      });
+      rows.push({
+        what: `--dns-bind-port ${port} ${command.join(' ')}`,
+        args: [`--dns-bind-port=${port}`, ...command],
+        names: shown(port),
+      });
+    }
     for (const ns of ['a/b', '_a', 'a_', 'a b', 'x'.repeat(77), '..', 'a..b']) {
       rows.push({ what: `--namespace ${shown(ns)} ${command.join(' ')}`, args: [`--namespace=${ns}`, ...command], names: shown(ns) });
     }
@@ -298,6 +318,12 @@ function tomlFiles(ctx: TableContext): BadInput[] {
     ['address = "/run/a\\nb.sock"', '"/run/a\\nb.sock"'],
     ['data_root = "/var/lib/a\\tb"', '"/var/lib/a\\tb"'],
     ['cni_netconfpath = "/etc/cni\\u0085"', '"/etc/cni\\x85"'],
+    ['dns_bind_port = true', '"dns_bind_port"'],
+    ['dns_bind_port = 0', '"0"'],
+    ['dns_bind_port = 65536', '"65536"'],
+    ['dns_bind_port = 53.5', '"53.5"'],
+    ['dns_bind_port = "53x"', '"53x"'],
+    ['dns_bind_port = ""', '"dns_bind_port"'],
   ];
   for (const command of [
     ['ps', '-a'],
