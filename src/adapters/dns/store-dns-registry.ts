@@ -26,8 +26,8 @@ import { DNS_PORT } from '../../domain/netfilter/dns-input.ts';
 import type { DnsJoined, DnsRegistry } from '../../interfaces/dns-registry.ts';
 import { withFlock } from '../store/flock.ts';
 import { dnsServerPid, ensureDnsServer } from './process-dns-server.ts';
-import { assertGatewayPortsFree, warmUpPortCheck } from './gateway-port.ts';
-import { StoreDnsRules } from './dns-rules.ts';
+import { assertGatewayPortsFree, warmUpPortCheck, type GatewayToCheck } from './gateway-port.ts';
+import { StoreDnsRules, type DnsRuleHost } from './dns-rules.ts';
 
 export const DNS_RECORDS_FILE = 'records.json';
 
@@ -36,10 +36,19 @@ const recordPort = (n: DnsNetworkRecord): number => n.port ?? DNS_PORT;
 /** Also taken by the resolver before it exits for want of containers. */
 const LOCK_FILE = 'dns.lock';
 
+/** What a join does on the host besides the rules: the real ones by default, fakes in unit tests. */
+export interface DnsJoinHost {
+  /** Throws a conflict when a gateway's port (each its own) is another process's (gateway-port.ts). */
+  checkPorts(gateways: readonly GatewayToCheck[]): Promise<void>;
+  /** Starts the resolver unless one runs. */
+  serve(): Promise<unknown>;
+}
+
 export class StoreDnsRegistry implements DnsRegistry {
   private readonly dir: string;
   private readonly bindPort: number;
   private readonly rules: StoreDnsRules;
+  private readonly host: DnsJoinHost;
   private readonly log: (line: string) => void;
 
   /**
@@ -47,10 +56,17 @@ export class StoreDnsRegistry implements DnsRegistry {
    * records from now on (53: the containers' port itself; any other: reached through a DNAT of
    * gateway:53, docs/dns.md). A network keeps the port it entered with until its last container leaves.
    */
-  constructor(dnsDir: string, opts: { bindPort?: number | undefined; log?: (line: string) => void } = {}) {
+  constructor(
+    dnsDir: string,
+    opts: { bindPort?: number | undefined; log?: (line: string) => void; rulesHost?: DnsRuleHost; joinHost?: DnsJoinHost } = {},
+  ) {
     this.dir = dnsDir;
     this.bindPort = opts.bindPort ?? DNS_PORT;
-    this.rules = new StoreDnsRules(dnsDir);
+    this.rules = new StoreDnsRules(dnsDir, opts.rulesHost);
+    this.host = opts.joinHost ?? {
+      checkPorts: (gateways) => assertGatewayPortsFree(gateways, DNS_PORT, () => dnsServerPid(dnsDir)),
+      serve: () => ensureDnsServer(dnsDir),
+    };
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -72,7 +88,7 @@ export class StoreDnsRegistry implements DnsRegistry {
       const fresh = endpoints.flatMap((e) =>
         e.record.gateways.filter((g) => !served.has(g)).map((gateway) => ({ network: e.network, gateway, port: recordPort(e.record) })),
       );
-      if (fresh.length > 0) await assertGatewayPortsFree(fresh, DNS_PORT, () => dnsServerPid(this.dir));
+      if (fresh.length > 0) await this.host.checkPorts(fresh);
       // A network new to the records: its rules in INPUT (and nat PREROUTING for another port than 53), unless
       // known to be there (a cache: later containers run nothing).
       const newcomers = endpoints.filter((e) => set.networks[networkKey(joining.namespace, e.network)] === undefined);
@@ -89,7 +105,7 @@ export class StoreDnsRegistry implements DnsRegistry {
             `${recordPort(unreachable.record)} could not be made (${errors.join('; ')}); create the network with --disable-dns to do without`,
         );
       this.update((s) => applyJoin(s, { ...joining, endpoints }));
-      await ensureDnsServer(this.dir);
+      await this.host.serve();
     });
   }
 
@@ -154,7 +170,7 @@ export class StoreDnsRegistry implements DnsRegistry {
   async ensureServing(): Promise<void> {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     await this.locked(async () => {
-      if (hasEndpoints(this.read())) await ensureDnsServer(this.dir);
+      if (hasEndpoints(this.read())) await this.host.serve();
     });
   }
 
