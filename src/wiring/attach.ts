@@ -103,7 +103,7 @@ export function createAfterRestartDeps(settings: Settings, deps: AttachDeps): Af
     marker: new LowdbRestartMarker(layout.root, settings.address),
     hostCni: new LinuxCniHostState(),
     knownNetworks: async (namespace) =>
-      (await createNetworkStore({ ...settings, namespace }, { warn: () => undefined }).list()).filter((n) => !n.pseudo).map((n) => n.name),
+      (await createNetworkStore({ ...settings, namespace }, { warn: () => undefined }).list()).filter((n) => !n.pseudo),
   };
 }
 

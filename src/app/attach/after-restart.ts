@@ -6,6 +6,8 @@
  * netns is gone or it predates the boot; only networks this namespace knows
  * are looked at. The first run ever only remembers the marker.
  */
+import { AddressSet, staleFirewallRules } from '../../domain/netfilter/firewall-stale.ts';
+import { hostLocalIpam, networkSubnets, type Network } from '../../domain/network/network.ts';
 import type { CniHostState } from '../../interfaces/cni-host-state.ts';
 import type { RestartMarker } from '../../interfaces/restart-marker.ts';
 import type { AttachDeps } from './deps.ts';
@@ -13,9 +15,9 @@ import { releaseCachedAttachment } from './teardown.ts';
 
 export interface AfterRestartDeps extends Pick<AttachDeps, 'cni' | 'removeIpMasqChain' | 'removeHashChains' | 'withCniLock' | 'log'> {
   marker: RestartMarker;
-  hostCni: Pick<CniHostState, 'attachmentAlive'>;
-  /** Names of the networks a namespace sees (top level and its own dir). */
-  knownNetworks(namespace: string): Promise<string[]>;
+  hostCni: Pick<CniHostState, 'attachmentAlive' | 'allAllocations' | 'firewallRules' | 'removeFirewallRules'>;
+  /** The networks a namespace sees (top level and its own dir). */
+  knownNetworks(namespace: string): Promise<Network[]>;
 }
 
 export async function reconcileAfterRestart(deps: AfterRestartDeps, namespace: string): Promise<void> {
@@ -23,7 +25,8 @@ export async function reconcileAfterRestart(deps: AfterRestartDeps, namespace: s
   const before = await deps.marker.remembered();
   if (now === before) return;
   if (before !== undefined) {
-    const known = new Set(await deps.knownNetworks(namespace));
+    const networks = await deps.knownNetworks(namespace);
+    const known = new Set(networks.map((n) => n.name));
     await deps.withCniLock(async () => {
       // Another hook may have done it while we waited for the lock.
       if ((await deps.marker.remembered()) === now) return;
@@ -32,7 +35,34 @@ export async function reconcileAfterRestart(deps: AfterRestartDeps, namespace: s
         deps.log(`after restart: DEL ${a.networkName} ${a.ifName} of ${a.containerId}`);
         await releaseCachedAttachment(deps, a).catch((err: unknown) => deps.log(`after restart: ${String(err)}`));
       }
+      await removeStaleFirewallRules(deps, networks).catch((err: unknown) => deps.log(`after restart: ${String(err)}`));
     });
   }
   await deps.marker.remember(now);
+}
+
+/**
+ * The firewall plugin's rules in CNI-FORWARD of addresses in these networks' subnets that nothing
+ * holds any more, and second copies (domain/netfilter/firewall-stale.ts; `network gc` does the
+ * same with containerd's verdict on each owner). Without containerd, every cache entry left after
+ * the DELs above and every host-local lease holds its address, whoever's it is: only rules no
+ * record names at all go (a DEL that failed before the cache entry went, rules restored from a
+ * saved copy at boot). One listing per family, once per boot or containerd restart.
+ */
+async function removeStaleFirewallRules(deps: AfterRestartDeps, networks: readonly Network[]): Promise<void> {
+  const subnets = networks.flatMap((n) => networkSubnets(n).map((s) => s.subnet));
+  if (subnets.length === 0) return;
+  const listings = await deps.hostCni.firewallRules();
+  if (listings.every((l) => staleFirewallRules(l.listing, subnets, new AddressSet()).length === 0)) return;
+  const held = new AddressSet();
+  const hold = (ip: string) => held.add(ip);
+  for (const a of await deps.cni.getCachedAttachments()) for (const ip of a.result?.ips ?? []) hold(ip.address);
+  for (const dir of new Set([undefined, ...networks.map((n) => hostLocalIpam(n)?.dataDir)]))
+    for (const lease of await deps.hostCni.allAllocations(dir)) hold(lease.ip);
+  for (const { tool, listing } of listings) {
+    for (const s of staleFirewallRules(listing, subnets, held)) {
+      deps.log(`after restart: ${s.rules.length} ${tool} CNI-FORWARD rules of ${s.address} (${s.held ? 'second copies' : 'no holder'})`);
+      await deps.hostCni.removeFirewallRules(tool, s.rules);
+    }
+  }
 }

@@ -11,7 +11,7 @@ import { shortId } from '../../domain/container-ref.ts';
 import { cniContainerId } from '../../domain/cni/container-id.ts';
 import { containerOwner, Labels } from '../../domain/labels.ts';
 import { bridgeLinkName, ipamOf, mainPlugin, networkSubnets, type Network } from '../../domain/network/network.ts';
-import { canonicalAddress, staleFirewallRules } from '../../domain/netfilter/firewall-stale.ts';
+import { AddressSet, staleFirewallRules } from '../../domain/netfilter/firewall-stale.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
 import type { OverlayUpkeep, ReclaimDeps } from './deps.ts';
@@ -301,12 +301,9 @@ async function sweepFirewallRules(
   const subnets = networks.flatMap((n) => networkSubnets(n).map((s) => s.subnet));
   if (subnets.length === 0) return;
   const listings = await deps.hostCni.firewallRules();
-  if (listings.every((l) => staleFirewallRules(l.listing, subnets, new Set()).length === 0)) return;
-  const held = new Set<string>();
-  const hold = (ip: string) => {
-    const address = canonicalAddress(ip);
-    if (address !== undefined) held.add(address);
-  };
+  if (listings.every((l) => staleFirewallRules(l.listing, subnets, new AddressSet()).length === 0)) return;
+  const held = new AddressSet();
+  const hold = (ip: string) => held.add(ip);
   const holds = async (owner: string) => owner === '' || (dryRun && released.has(owner)) || (await owners.verdict(owner)) !== 'dead';
   for (const a of await deps.cni.getCachedAttachments()) if (await holds(a.containerId)) ipsOf(a).forEach(hold);
   for (const dir of new Set([undefined, ...networks.map(hostLocalDataDir)]))

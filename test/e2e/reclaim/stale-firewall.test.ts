@@ -8,7 +8,9 @@
  *   (with the old restore one copy stayed: a leaked rule);
  * - for addresses nobody holds and as a second copy of a running container's rules: `network gc`
  *   lists and removes them, and keeps those of addresses outside tsnerd's networks and of an
- *   address another tool's host-local lease holds.
+ *   address another tool's host-local lease holds;
+ * - for an address nobody holds, then a reboot: the first start after it removes them (the hook's
+ *   reconciler), as it DELs the attachments of the tasks that died.
  * Resources: names gf-*, network gf-net in 10.241.1.0/24 (10.241.200.0/24 stands for another
  * tool's network, on no conflist of the env), no host port.
  */
@@ -17,6 +19,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { closeEnv, importTestImage, ipOf, ok, removeAfter, secondGcFindsNothing, startEnv, type TestEnv } from '../harness.ts';
+import { simulateReboot } from '../reboot.ts';
 
 const NET = 'gf-net';
 const SUBNET = '10.241.1.0/24';
@@ -124,5 +127,19 @@ describe('stale firewall plugin rules', { timeout: 300_000 }, () => {
     assert.deepEqual(await copies(OUTSIDE), [1, 1], 'a rule outside tsnerd’s networks was taken');
     assert.deepEqual(await copies(FOREIGN_LEASED), [1, 1], 'a rule of an address another tool leases was taken');
     await secondGcFindsNothing(env);
+  });
+
+  it('the first start after a reboot removes rules of addresses nobody holds', async (t) => {
+    removeAfter(t, env, { containers: ['gf-after'] });
+    t.after(() => ok(env, ['start', 'gf-first'])); // the reboot killed it; the other tests want it running
+    const stale = '10.241.1.80';
+    const first = await ipOf(env, 'gf-first', NET);
+    await plant(stale);
+    await simulateReboot(env);
+    assert.deepEqual(await copies(stale), [1, 1]);
+    await ok(env, ['run', '-d', '--name', 'gf-after', '--net', NET, 'busybox', 'sleep', '600']);
+    assert.deepEqual(await copies(stale), [0, 0], 'the first start after the reboot left them');
+    assert.deepEqual(await copies(first), [0, 0], 'the dead task’s rules stayed');
+    assert.deepEqual(await copies(await ipOf(env, 'gf-after', NET)), [1, 1]);
   });
 });

@@ -5,7 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalAddress, firewallRuleAddress, staleFirewallRules } from '../../../src/domain/netfilter/firewall-stale.ts';
+import { AddressSet, firewallRuleAddress, staleFirewallRules } from '../../../src/domain/netfilter/firewall-stale.ts';
+
+const set = (...ips: string[]) => {
+  const held = new AddressSet();
+  for (const ip of ips) held.add(ip);
+  return held;
+};
 
 const rules = (ip: string, bits = 32) => [
   `-A CNI-FORWARD -d ${ip}/${bits} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
@@ -21,7 +27,7 @@ describe('stale firewall plugin rules', () => {
     const [d, s] = rules('10.241.0.5');
     assert.equal(firewallRuleAddress(d!), '10.241.0.5');
     assert.equal(firewallRuleAddress(s!), '10.241.0.5');
-    assert.equal(firewallRuleAddress(rules('fd00:0:0::5', 128)[1]!), 'fd00::5');
+    assert.equal(firewallRuleAddress(rules('fd00::5', 128)[1]!), 'fd00::5');
     for (const other of [
       '-A CNI-FORWARD -s 10.241.0.5/32 -j DROP',
       '-A CNI-FORWARD -s 10.241.0.0/24 -j ACCEPT',
@@ -35,7 +41,7 @@ describe('stale firewall plugin rules', () => {
   });
 
   it('takes every copy of an address no one holds, inside the subnets only', () => {
-    const found = staleFirewallRules(listing(rules('10.241.1.7'), rules('10.241.1.7'), rules('10.99.0.7')), ['10.241.1.0/24'], new Set());
+    const found = staleFirewallRules(listing(rules('10.241.1.7'), rules('10.241.1.7'), rules('10.99.0.7')), ['10.241.1.0/24'], set());
     assert.deepEqual(found, [{ address: '10.241.1.7', held: false, rules: [...rules('10.241.1.7'), ...rules('10.241.1.7')].sort(byKind) }]);
   });
 
@@ -44,14 +50,14 @@ describe('stale firewall plugin rules', () => {
     const found = staleFirewallRules(
       listing(rules('10.241.1.8'), [d!], rules('10.241.1.9')),
       ['10.241.1.0/24'],
-      new Set(['10.241.1.8', '10.241.1.9']),
+      set('10.241.1.8', '10.241.1.9'),
     );
     assert.deepEqual(found, [{ address: '10.241.1.8', held: true, rules: [d!] }]);
     assert.ok(s);
   });
 
   it('matches held IPv6 addresses whatever their spelling', () => {
-    const held = new Set([canonicalAddress('fd41:0:0:0::5/64')!]);
+    const held = set('fd41:0:0:0::5/64');
     const found = staleFirewallRules(listing(rules('fd41::5', 128), rules('fd41::6', 128)), ['fd41::/64'], held);
     assert.deepEqual(
       found.map((f) => f.address),
@@ -60,8 +66,8 @@ describe('stale firewall plugin rules', () => {
   });
 
   it('finds nothing without subnets or in an empty listing', () => {
-    assert.deepEqual(staleFirewallRules(listing(rules('10.241.1.7')), [], new Set()), []);
-    assert.deepEqual(staleFirewallRules('', ['10.241.1.0/24'], new Set()), []);
+    assert.deepEqual(staleFirewallRules(listing(rules('10.241.1.7')), [], set()), []);
+    assert.deepEqual(staleFirewallRules('', ['10.241.1.0/24'], set()), []);
   });
 });
 
