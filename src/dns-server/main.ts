@@ -9,7 +9,8 @@
  * With no container left for 5 s it exits (see exitIfIdle).
  * Started and stopped by src/adapters/dns/process-dns-server.ts.
  *
- * argv: <dns dir> [--port N] (the port of networks whose record names none, 53 by default: tests and
+ * argv: <dns dir> [--network-ports] [--port N] (--network-ports marks a resolver that serves each network on the
+ * port its record names, for the hook to tell it from an older tsnerd's; --port: the port of networks whose record names none, 53 by default: tests and
  * benchmarks; a network's own port, `dns_bind_port`, is in its record)
  * fd 3 (optional): readiness pipe, one JSON line {"ok":true,"pid":...} once the
  * records are loaded and every gateway was tried. The pid file
@@ -49,10 +50,18 @@ function log(line: string): void {
 }
 
 function parseArgs(argv: readonly string[]): { dir: string; port: number } {
-  const [dir, flag, value] = argv;
-  if (!dir) throw new Error('usage: dns-server <dns dir> [--port N]');
-  const port = flag === '--port' ? Number(value) : 53;
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid port "${value}"`);
+  const [dir, ...rest] = argv;
+  if (!dir) throw new Error('usage: dns-server <dns dir> [--network-ports] [--port N]');
+  let port = 53;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    // --network-ports: only a mark in argv, for the hook (process-dns-server.ts): this resolver serves each network on its port.
+    if (arg === '--network-ports') continue;
+    if (arg !== '--port') throw new Error(`unknown argument "${arg}"`);
+    const value = rest[++i];
+    port = Number(value);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid port "${value}"`);
+  }
   return { dir, port };
 }
 

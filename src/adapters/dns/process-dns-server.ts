@@ -6,7 +6,7 @@
  * at most one runs per store. The child never inherits the caller's stdio, so
  * a runc hook is not kept waiting on it.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { internal } from '../../domain/errors.ts';
 import { daemonPid, daemonScript, isDaemon, spawnDaemon, stopDaemon } from '../host/daemon-process.ts';
@@ -30,19 +30,33 @@ export const DNS_SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_M
  */
 export const DNS_SERVER_NODE_FLAGS: readonly string[] = ['--max-opt=2', '--single-threaded', '--max-semi-space-size=1'];
 
+/**
+ * In the argv of a resolver that serves each network on the port its record names (`dns_bind_port`).
+ * A resolver started by a tsnerd before it (still running across an upgrade) serves every gateway
+ * on port 53, where the DNAT does not lead: a join of a network with a port replaces it.
+ */
+export const NETWORK_PORTS_ARG = '--network-ports';
+
 /** The pid of the resolver serving dnsDir, if one runs. */
 export async function dnsServerPid(dnsDir: string): Promise<number | undefined> {
   const dir = resolve(dnsDir);
   return daemonPid(join(dir, DNS_PID_FILE), 'dns-server', dir);
 }
 
-/** Starts the resolver unless one runs; resolves once it has loaded the records and tried every gateway. */
-export async function ensureDnsServer(dnsDir: string, opts: { port?: number } = {}): Promise<number> {
+/**
+ * Starts the resolver unless one runs; resolves once it has loaded the records and tried every gateway.
+ * `networkPorts`: the records have a network on another port than 53, which a resolver without
+ * NETWORK_PORTS_ARG (an older tsnerd's) does not serve: it is stopped and a new one started.
+ */
+export async function ensureDnsServer(dnsDir: string, opts: { port?: number; networkPorts?: boolean } = {}): Promise<number> {
   const dir = resolve(dnsDir);
   const running = await dnsServerPid(dir);
-  if (running !== undefined) return running;
+  if (running !== undefined) {
+    if (!opts.networkPorts || (await servesNetworkPorts(running))) return running;
+    await stopDnsServer(dir);
+  }
   await mkdir(dir, { recursive: true });
-  const args = [dir, ...(opts.port === undefined ? [] : ['--port', String(opts.port)])];
+  const args = [dir, NETWORK_PORTS_ARG, ...(opts.port === undefined ? [] : ['--port', String(opts.port)])];
   const ready = await spawnDaemon<{ ok: boolean; message?: string; pid?: number }>(daemonScript('dns-server'), args, {
     log: join(dir, DNS_LOG_FILE),
     env: DNS_SERVER_ENV,
@@ -52,6 +66,11 @@ export async function ensureDnsServer(dnsDir: string, opts: { port?: number } = 
   });
   if (ready.ok && ready.pid !== undefined) return ready.pid;
   throw internal(`failed to start the DNS resolver: ${ready.message ?? 'it exited without a reason'} (see ${join(dir, DNS_LOG_FILE)})`);
+}
+
+async function servesNetworkPorts(pid: number): Promise<boolean> {
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  return argv.includes(NETWORK_PORTS_ARG);
 }
 
 /** Stops the resolver of dnsDir, if one runs. Idempotent; never signals a pid that is not that resolver. */

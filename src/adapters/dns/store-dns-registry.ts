@@ -40,8 +40,8 @@ const LOCK_FILE = 'dns.lock';
 export interface DnsJoinHost {
   /** Throws a conflict when a gateway's port (each its own) is another process's (gateway-port.ts). */
   checkPorts(gateways: readonly GatewayToCheck[]): Promise<void>;
-  /** Starts the resolver unless one runs. */
-  serve(): Promise<unknown>;
+  /** Starts the resolver unless one runs (`networkPorts`: one that serves networks on their own ports, process-dns-server.ts). */
+  serve(networkPorts: boolean): Promise<unknown>;
 }
 
 export class StoreDnsRegistry implements DnsRegistry {
@@ -65,7 +65,7 @@ export class StoreDnsRegistry implements DnsRegistry {
     this.rules = new StoreDnsRules(dnsDir, opts.rulesHost);
     this.host = opts.joinHost ?? {
       checkPorts: (gateways) => assertGatewayPortsFree(gateways, DNS_PORT, () => dnsServerPid(dnsDir)),
-      serve: () => ensureDnsServer(dnsDir),
+      serve: (networkPorts) => ensureDnsServer(dnsDir, { networkPorts }),
     };
     this.log = opts.log ?? (() => undefined);
   }
@@ -105,7 +105,7 @@ export class StoreDnsRegistry implements DnsRegistry {
             `${recordPort(unreachable.record)} could not be made (${errors.join('; ')}); create the network with --disable-dns to do without`,
         );
       this.update((s) => applyJoin(s, { ...joining, endpoints }));
-      await this.host.serve();
+      await this.host.serve(endpoints.some((e) => 'port' in e.record));
     });
   }
 
@@ -170,7 +170,8 @@ export class StoreDnsRegistry implements DnsRegistry {
   async ensureServing(): Promise<void> {
     if (!existsSync(join(this.dir, DNS_RECORDS_FILE))) return;
     await this.locked(async () => {
-      if (hasEndpoints(this.read())) await this.host.serve();
+      const set = this.read();
+      if (hasEndpoints(set)) await this.host.serve(Object.values(set.networks).some((n) => n.port !== undefined));
     });
   }
 

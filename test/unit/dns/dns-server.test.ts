@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as dnsPacket from 'dns-packet';
 import { applyJoin, emptyRecordSet, type DnsRecordSet } from '../../../src/domain/dns/records.ts';
+import { NETWORK_PORTS_ARG, dnsServerPid, ensureDnsServer, stopDnsServer } from '../../../src/adapters/dns/process-dns-server.ts';
 
 const PORT = 41053;
 const SERVER = new URL('../../../src/dns-server/main.ts', import.meta.url).pathname;
@@ -242,5 +243,38 @@ describe('dns-server process', () => {
     const code = await Promise.race([exited, sleep(15_000, 'still running')]);
     assert.equal(code, 0);
     assert.equal(existsSync(join(dir, 'server.pid')), false);
+  });
+});
+
+describe('a resolver of an older tsnerd (no --network-ports in its argv)', () => {
+  it('is replaced when a network with its own port (dns_bind_port) joins, and kept otherwise', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dns-unit-old-'));
+    const pids: number[] = [];
+    try {
+      await writeRecords(dir, records([]));
+      await writeFile(join(dir, 'resolv.conf'), '');
+      // As an older tsnerd started it: the script and the dir, no mark.
+      const old = spawn(process.execPath, [SERVER, dir, '--port', String(PORT + 2)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+      pids.push(old.pid!);
+      await new Promise<void>((resolve) => old.stdio[3]!.once('data', () => resolve())); // its readiness line
+      assert.equal(await dnsServerPid(dir), old.pid);
+      assert.equal(await ensureDnsServer(dir, { port: PORT + 2 }), old.pid, 'no network with a port: kept');
+      const fresh = await ensureDnsServer(dir, { port: PORT + 2, networkPorts: true });
+      pids.push(fresh);
+      assert.notEqual(fresh, old.pid);
+      await new Promise((resolve) => (old.exitCode !== null || old.signalCode !== null ? resolve(undefined) : old.once('exit', resolve)));
+      assert.ok(readFileSync(`/proc/${fresh}/cmdline`, 'utf8').split('\0').includes(NETWORK_PORTS_ARG));
+      assert.equal(await ensureDnsServer(dir, { port: PORT + 2, networkPorts: true }), fresh, 'a marked one is kept');
+    } finally {
+      await stopDnsServer(dir);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
