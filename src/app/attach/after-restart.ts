@@ -6,12 +6,12 @@
  * netns is gone or it predates the boot; only networks this namespace knows
  * are looked at. The first run ever only remembers the marker.
  */
-import { AddressSet, staleFirewallRules } from '../../domain/netfilter/firewall-stale.ts';
-import { hostLocalIpam, networkSubnets, type Network } from '../../domain/network/network.ts';
+import { hostLocalIpam, type Network } from '../../domain/network/network.ts';
 import type { CniHostState } from '../../interfaces/cni-host-state.ts';
 import type { RestartMarker } from '../../interfaces/restart-marker.ts';
 import type { AttachDeps } from './deps.ts';
 import { releaseCachedAttachment } from './teardown.ts';
+import { staleFirewallListings } from './stale-firewall.ts';
 
 export interface AfterRestartDeps extends Pick<AttachDeps, 'cni' | 'removeIpMasqChain' | 'removeHashChains' | 'withCniLock' | 'log'> {
   marker: RestartMarker;
@@ -50,17 +50,9 @@ export async function reconcileAfterRestart(deps: AfterRestartDeps, namespace: s
  * saved copy at boot). One listing per family, once per boot or containerd restart.
  */
 async function removeStaleFirewallRules(deps: AfterRestartDeps, networks: readonly Network[]): Promise<void> {
-  const subnets = networks.flatMap((n) => networkSubnets(n).map((s) => s.subnet));
-  if (subnets.length === 0) return;
-  const listings = await deps.hostCni.firewallRules();
-  if (listings.every((l) => staleFirewallRules(l.listing, subnets, new AddressSet()).length === 0)) return;
-  const held = new AddressSet();
-  const hold = (ip: string) => held.add(ip);
-  for (const a of await deps.cni.getCachedAttachments()) for (const ip of a.result?.ips ?? []) hold(ip.address);
-  for (const dir of new Set([undefined, ...networks.map((n) => hostLocalIpam(n)?.dataDir)]))
-    for (const lease of await deps.hostCni.allAllocations(dir)) hold(lease.ip);
-  for (const { tool, listing } of listings) {
-    for (const s of staleFirewallRules(listing, subnets, held)) {
+  const dataDirs = networks.map((n) => hostLocalIpam(n)?.dataDir);
+  for (const { tool, stale } of await staleFirewallListings(deps, networks, dataDirs, () => true)) {
+    for (const s of stale) {
       deps.log(`after restart: ${s.rules.length} ${tool} CNI-FORWARD rules of ${s.address} (${s.held ? 'second copies' : 'no holder'})`);
       await deps.hostCni.removeFirewallRules(tool, s.rules);
     }

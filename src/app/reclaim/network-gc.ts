@@ -10,13 +10,13 @@ import { ErrorList } from '../../domain/errors.ts';
 import { shortId } from '../../domain/container-ref.ts';
 import { cniContainerId } from '../../domain/cni/container-id.ts';
 import { containerOwner, Labels } from '../../domain/labels.ts';
-import { bridgeLinkName, ipamOf, mainPlugin, networkSubnets, type Network } from '../../domain/network/network.ts';
-import { AddressSet, staleFirewallRules } from '../../domain/netfilter/firewall-stale.ts';
+import { bridgeLinkName, ipamOf, mainPlugin, type Network } from '../../domain/network/network.ts';
 import type { CachedAttachment } from '../../interfaces/cni.ts';
 import type { TaggedRule } from '../../interfaces/cni-host-state.ts';
 import type { OverlayUpkeep, ReclaimDeps } from './deps.ts';
 import { Owners } from './owners.ts';
 import { releaseCachedAttachment } from '../attach/teardown.ts';
+import { staleFirewallListings } from '../attach/stale-firewall.ts';
 
 export interface GcItem {
   /** container (an exited `run -d --rm` whose reaper is gone), process, cni-attachment, ip, iptables-rules, iptables-chain, bridge, port-reservation, hosts-entry, dns-record, overlay-names-file, hook-server-file, cli-server-file, snapshot, hosts-dir, name, state-dir */
@@ -298,18 +298,9 @@ async function sweepFirewallRules(
   dryRun: boolean,
   act: (item: GcItem, fn: () => Promise<unknown>) => Promise<void>,
 ): Promise<void> {
-  const subnets = networks.flatMap((n) => networkSubnets(n).map((s) => s.subnet));
-  if (subnets.length === 0) return;
-  const listings = await deps.hostCni.firewallRules();
-  if (listings.every((l) => staleFirewallRules(l.listing, subnets, new AddressSet()).length === 0)) return;
-  const held = new AddressSet();
-  const hold = (ip: string) => held.add(ip);
   const holds = async (owner: string) => owner === '' || (dryRun && released.has(owner)) || (await owners.verdict(owner)) !== 'dead';
-  for (const a of await deps.cni.getCachedAttachments()) if (await holds(a.containerId)) ipsOf(a).forEach(hold);
-  for (const dir of new Set([undefined, ...networks.map(hostLocalDataDir)]))
-    for (const lease of await deps.hostCni.allAllocations(dir)) if (await holds(lease.owner)) hold(lease.ip);
-  for (const { tool, listing } of listings) {
-    for (const s of staleFirewallRules(listing, subnets, held)) {
+  for (const { tool, stale } of await staleFirewallListings(deps, networks, networks.map(hostLocalDataDir), holds)) {
+    for (const s of stale) {
       const where = `${tool === 'ip6tables' ? 'ip6 ' : ''}filter CNI-FORWARD`;
       await act(
         {

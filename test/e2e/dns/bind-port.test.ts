@@ -22,7 +22,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import * as dnsPacket from 'dns-packet';
+import { tcpLookupIn } from './tcp-lookup.ts';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { StoreLayout } from '../../../src/domain/store-layout.ts';
@@ -93,22 +93,9 @@ async function pidOf(container: string): Promise<number> {
   return (JSON.parse(await ok(['inspect', container])) as { State: { Pid: number } }[])[0]!.State.Pid;
 }
 
-/** A TCP query to server:53 from inside the container's netns (busybox nslookup has no TCP mode): the A records, or the error. */
+/** A TCP query to server:53 from inside the container's netns: the A records, or the error. */
 async function tcpLookup(container: string, name: string, server: string): Promise<string[] | string> {
-  const query = dnsPacket.streamEncode({ id: 7, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A' }] });
-  const client = [
-    "const s = require('node:net').connect({ host: process.argv[1], port: 53 });",
-    "s.setTimeout(3000, () => { console.error('timeout'); process.exit(2); });",
-    "s.on('error', (e) => { console.error(e.code); process.exit(2); });",
-    "s.on('connect', () => s.write(Buffer.from(process.argv[2], 'hex')));",
-    'let b = Buffer.alloc(0);',
-    "s.on('data', (d) => { b = Buffer.concat([b, d]); if (b.length >= 2 && b.length >= b.readUInt16BE(0) + 2) { console.log(b.toString('hex')); s.destroy(); } });",
-  ].join('\n');
-  const pid = await pidOf(container);
-  const r = await sh('nsenter', [`--net=/proc/${pid}/ns/net`, '--', process.execPath, '-e', client, server, query.toString('hex')]);
-  if (r.exitCode !== 0) return String(r.stderr).trim() || `exit ${r.exitCode}`;
-  const answer = dnsPacket.streamDecode(Buffer.from(String(r.stdout).trim(), 'hex'));
-  return (answer.answers ?? []).map((a) => (a as dnsPacket.StringAnswer).data);
+  return tcpLookupIn(await pidOf(container), name, server);
 }
 
 /** The other DNS server: wildcard-server.ts on dp-ns's 0.0.0.0:53 (UDP and TCP), answering every name with SQUATTER_IP. */
