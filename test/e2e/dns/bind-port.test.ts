@@ -22,7 +22,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { tcpLookupIn } from './tcp-lookup.ts';
+import * as dns from './lookups.ts';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { StoreLayout } from '../../../src/domain/store-layout.ts';
@@ -41,6 +41,9 @@ let env: TestEnv;
 let dnsDir: string;
 let squatter: ChildProcess | undefined;
 const sh = (cmd: string, args: string[]) => execa(cmd, args, { reject: false });
+const bridgeOf = (net: string) => dns.bridgeOf(env, net);
+const lookup = (container: string, name: string, server: string) => dns.lookup(env, container, name, server);
+const tcpLookup = (container: string, name: string, server: string) => dns.tcpLookup(env, container, name, server);
 const inNs = (cmd: string, args: string[]) => sh('nsenter', [`--net=/run/netns/${NETNS}`, '--', cmd, ...args]);
 const ok = (args: string[]) => h.ok(env, args);
 /** The env with the setting in the environment (TSNERD_DNS_BIND_PORT), as a tsnerd.toml or the flag would give it. */
@@ -66,37 +69,6 @@ const dnatRules = (gateway: string, bridge: string, port: number, bits = 32) =>
     (p) =>
       `-A PREROUTING -d ${gateway}/${bits} -i ${bridge} -p ${p} -m ${p} --dport 53 -m comment --comment tsnerd-dns -j DNAT --to-destination ${bits === 128 ? `[${gateway}]` : gateway}:${port}`,
   );
-
-/** The bridge of a network, from its conflist. */
-async function bridgeOf(net: string): Promise<string> {
-  for (const entry of await readdir(env.netconfPath, { recursive: true })) {
-    if (!entry.endsWith(`nerdctl-${net}.conflist`)) continue;
-    const conf = JSON.parse(await readFile(join(env.netconfPath, entry), 'utf8')) as { plugins: { type: string; bridge?: string }[] };
-    const bridge = conf.plugins.find((p) => p.type === 'bridge')?.bridge;
-    if (bridge) return bridge;
-  }
-  throw new Error(`no conflist for ${net}`);
-}
-
-/** The addresses busybox nslookup prints for `name` asked at `server` (port 53), empty when it gets none. */
-async function lookup(container: string, name: string, server: string): Promise<{ addresses: string[]; output: string }> {
-  const r = await tsnerd(env, ['exec', container, 'nslookup', '-type=a', name, server], { timeoutMs: 60_000 });
-  const answers = r.stdout
-    .split(/\n\s*\n/)
-    .slice(1)
-    .join('\n');
-  return { addresses: [...answers.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]!), output: r.stdout + r.stderr };
-}
-
-/** The container's init pid (its network namespace is /proc/<pid>/ns/net). */
-async function pidOf(container: string): Promise<number> {
-  return (JSON.parse(await ok(['inspect', container])) as { State: { Pid: number } }[])[0]!.State.Pid;
-}
-
-/** A TCP query to server:53 from inside the container's netns: the A records, or the error. */
-async function tcpLookup(container: string, name: string, server: string): Promise<string[] | string> {
-  return tcpLookupIn(await pidOf(container), name, server);
-}
 
 /** The other DNS server: wildcard-server.ts on dp-ns's 0.0.0.0:53 (UDP and TCP), answering every name with SQUATTER_IP. */
 async function startSquatter(): Promise<void> {

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { tcpLookupIn } from './tcp-lookup.ts';
+import * as dns from './lookups.ts';
 import * as h from '../harness.ts';
 import { importTestImage, startEnv, tsnerd, type TestEnv } from '../harness.ts';
 import { StoreLayout } from '../../../src/domain/store-layout.ts';
@@ -32,17 +32,10 @@ let env: TestEnv;
 let dnsDir: string;
 const ok = (args: string[]) => h.ok(env, args);
 const sh = (cmd: string, args: string[]) => execa(cmd, args, { reject: false });
-
-/** The bridge of a network, from its conflist. */
-async function bridgeOf(net: string): Promise<string> {
-  for (const entry of await readdir(env.netconfPath, { recursive: true })) {
-    if (!entry.endsWith(`nerdctl-${net}.conflist`)) continue;
-    const conf = JSON.parse(await readFile(join(env.netconfPath, entry), 'utf8')) as { plugins: { type: string; bridge?: string }[] };
-    const bridge = conf.plugins.find((p) => p.type === 'bridge')?.bridge;
-    if (bridge) return bridge;
-  }
-  throw new Error(`no conflist for ${net}`);
-}
+const bridgeOf = (net: string) => dns.bridgeOf(env, net);
+const lookup = (container: string, name: string, server: string) => dns.lookup(env, container, name, server);
+const pidOf = (container: string) => dns.pidOf(env, container);
+const tcpLookup = (container: string, name: string, server: string) => dns.tcpLookup(env, container, name, server);
 
 /** INPUT's rules of a family (`iptables -S INPUT`), as printed. */
 async function input(tool = 'iptables'): Promise<string[]> {
@@ -67,21 +60,6 @@ async function dropInput(t: TestContext, bridge: string, tool = 'iptables'): Pro
   t.after(async () => {
     while ((await sh(tool, ['-w', '-D', ...rule])).exitCode === 0);
   });
-}
-
-/** The addresses busybox nslookup prints for `name` asked at `server` (empty when it gets none). */
-async function lookup(container: string, name: string, server: string): Promise<{ addresses: string[]; output: string }> {
-  const r = await tsnerd(env, ['exec', container, 'nslookup', '-type=a', name, server], { timeoutMs: 60_000 });
-  const answers = r.stdout
-    .split(/\n\s*\n/)
-    .slice(1)
-    .join('\n');
-  return { addresses: [...answers.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]!), output: r.stdout + r.stderr };
-}
-
-/** A TCP query to server:53 from inside the container's netns: the A records, or the error. */
-async function tcpLookup(container: string, name: string, server: string): Promise<string[] | string> {
-  return tcpLookupIn(await pidOf(container), name, server);
 }
 
 describe('DNS on a host whose INPUT drops by default (podman#23247)', { timeout: 600_000 }, () => {
@@ -213,11 +191,6 @@ describe('DNS on a host whose INPUT drops by default (podman#23247)', { timeout:
     assert.doesNotMatch(await ok(['network', 'gc', '--dry-run']), /DNS rules/);
   });
 });
-
-/** The container's init pid (its network namespace is /proc/<pid>/ns/net). */
-async function pidOf(container: string): Promise<number> {
-  return (JSON.parse(await ok(['inspect', container])) as { State: { Pid: number } }[])[0]!.State.Pid;
-}
 
 /** A TCP connection from the container to server:port: 'connected', or why not ('timeout', 'ECONNREFUSED'). */
 async function tcpLookupPort(container: string, server: string, port: number): Promise<string> {
